@@ -1,0 +1,80 @@
+//! A malformed model file is a clear error naming the line, with every problem at once.
+
+use domain_model::{ModelRegistry, load_model};
+
+const SOURCE: &str = include_str!("../../../../models/nl-social-business/v1.toml");
+
+fn line_of(haystack: &str, needle: &str) -> usize {
+    let offset = haystack.find(needle).unwrap();
+    haystack[..offset].matches('\n').count() + 1
+}
+
+#[test]
+fn syntax_error_names_its_line() {
+    let broken = SOURCE.replacen("attainment_threshold = 60.0", "attainment_threshold = = 60.0", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    let expected = line_of(&broken, "attainment_threshold = = 60.0");
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].line, Some(expected), "{err}");
+    assert!(err.to_string().contains(&format!("v1.toml:{expected}:")), "{err}");
+}
+
+#[test]
+fn wrong_type_names_its_line() {
+    let broken = SOURCE.replacen("version = 1", "version = \"one\"", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    assert_eq!(err.problems[0].line, Some(line_of(&broken, "version = \"one\"")), "{err}");
+}
+
+#[test]
+fn every_semantic_problem_is_reported_with_its_line() {
+    let broken = SOURCE
+        .replacen("evidence = { E1 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"", "evidence = { E5 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"", 1)
+        .replacen("id = \"e2.escalation_route\"\nscale = \"likert5\"", "id = \"e2.escalation_route\"\nscale = \"likert7\"", 1)
+        .replacen("stage_weights = [0.1, 0.2, 0.3, 0.4]", "stage_weights = [0.1, 0.2, 0.3, 0.5]", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("unknown evidence target `E5`"), "{text}");
+    assert!(text.contains("unknown scale `likert7`"), "{text}");
+    assert!(text.contains("stage_weights must be positive and sum to 1"), "{text}");
+    let unknown_scale = err.problems.iter().find(|p| p.message.contains("likert7")).unwrap();
+    let item_start = line_of(&broken, "id = \"e2.escalation_route\"");
+    let line = unknown_scale.line.unwrap();
+    assert!((item_start - 1..=item_start).contains(&line), "item at {item_start}, reported {line}");
+    // Taking E1's item away leaves only three; taking another would break coverage.
+    assert!(!text.contains("stage E1 has"), "{text}");
+}
+
+#[test]
+fn coverage_and_catch_all_rules_are_checked() {
+    let broken = SOURCE
+        .replace("evidence = { E4 = 1.0 }", "evidence = { E3 = 1.0 }")
+        .replacen("when_any = [{}]\n\n# ----", "when_any = [{ max_external_stage = 0 }]\n\n# ----", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("stage E4 has 2 item(s); it needs at least 3"), "{text}");
+    assert!(text.contains("the last archetype (`not_yet_social`) must match every profile"), "{text}");
+}
+
+#[test]
+fn duplicate_item_ids_are_refused() {
+    let broken = SOURCE.replacen("id = \"e1.monitor_competitors\"", "id = \"e1.monitor_mentions\"", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    assert!(err.to_string().contains("item `e1.monitor_mentions` is defined twice"), "{err}");
+}
+
+#[test]
+fn registry_reports_every_broken_file() {
+    let a = SOURCE.replacen("slope = 0.7", "slope = 7.0", 1);
+    let b = SOURCE.replacen("tolerance = 10.0", "tolerance = -1.0", 1);
+    let err = ModelRegistry::from_sources([("a.toml", a.as_str()), ("b.toml", b.as_str())]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("a.toml") && text.contains("fit.slope"), "{text}");
+    assert!(text.contains("b.toml") && text.contains("fit.tolerance"), "{text}");
+}
+
+#[test]
+fn the_same_version_twice_is_refused() {
+    let err = ModelRegistry::from_sources([("a.toml", SOURCE), ("b.toml", SOURCE)]).unwrap_err();
+    assert!(err.to_string().contains("defined by both a.toml and b.toml"), "{err}");
+}

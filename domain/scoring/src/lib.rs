@@ -1,0 +1,13 @@
+//! The scoring engine: a firm's answers in, a complete and explainable maturity result out.
+//!
+//! Implements the scoring rules of MODEL.md; every weight, threshold and rule comes from the
+//! validated `domain_model::Model`. No I/O, no async, no wire types: adapters convert to and from
+//! `Answer` and `Assessment`, and turn each `Problem` into a field violation.
+
+mod engine;
+mod input;
+mod result;
+
+pub use engine::score;
+pub use input::{Answer, AnswerField, AnswerValue, FirmField, FirmInput, Location, Part, Problem};
+pub use result::*;
