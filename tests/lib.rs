@@ -1,1 +1,36 @@
-//! x
+//! Shared vocabulary of the cross-service end-to-end tests: start the all-in-one server in
+//! process on port 0 and connect to it.
+
+use std::sync::Arc;
+
+use domain_model::ModelRegistry;
+use services_common::server::ServerSettings;
+use services_maturity::AppState;
+use tonic::transport::Channel;
+
+/// The all-in-one server running in this process. Dropping it shuts the server down.
+#[derive(Debug)]
+pub struct TestApp {
+    /// A channel to the server.
+    pub channel: Channel,
+    /// The server's address.
+    pub addr: std::net::SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts every service of the product on a free port.
+pub async fn spawn_app() -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState { registry: Arc::new(ModelRegistry::builtin().expect("built-in models")) };
+    tokio::spawn(services_maturity::run(listener, state, ServerSettings::default(), async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("valid URL")
+        .connect()
+        .await
+        .expect("connect to the test server");
+    TestApp { channel, addr, _stop: stop }
+}

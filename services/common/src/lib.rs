@@ -1,1 +1,20 @@
-//! placeholder
+//! What every gRPC server of the product shares: layered configuration, tracing, the server stack
+//! (health, reflection, the diagnostics echo, graceful shutdown with a drain deadline) and the one
+//! place where domain problems become `google.rpc` error details.
+//!
+//! Each service crate builds its tonic services and hands them to `server::serve`; the all-in-one
+//! `maturity` binary does the same with every service at once.
+
+pub mod cli;
+pub mod config;
+pub mod diagnostics;
+pub mod errors;
+pub mod serve;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+/// Exit status for bad configuration or usage (EX_USAGE in sysexits.h).
+pub const EXIT_CONFIG: i32 = 64;
+/// Exit status for a bad data file, such as a model file that does not validate (EX_DATAERR).
+pub const EXIT_DATA: i32 = 65;

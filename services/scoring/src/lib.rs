@@ -1,1 +1,30 @@
-//! placeholder
+//! `ScoringService` over gRPC: the versioned maturity model and stateless scoring.
+//!
+//! The adapter between `maturity.v1` and the domain crates: it converts wire types, calls the
+//! scoring engine and maps every domain problem to a field violation. `run` is what the
+//! stand-alone binary and the tests call; the all-in-one `maturity` binary adds `Scoring` to its
+//! own server.
+
+pub mod convert;
+pub mod models;
+mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use domain_model::ModelRegistry;
+pub use service::{Scored, Scoring};
+use services_common::server::{ServerSettings, Services, serve};
+use tokio::net::TcpListener;
+
+/// Serves `ScoringService` (with health, reflection and the echo) on `listener` until `shutdown`.
+pub async fn run(
+    listener: TcpListener,
+    registry: Arc<ModelRegistry>,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let mut services = Services::new();
+    services.add(Scoring::new(registry).into_service());
+    serve(listener, services, settings, shutdown).await
+}

@@ -1,1 +1,62 @@
-fn main(){}
+//! `scoring-service`: ScoringService alone, for separate deployment. Thin: config, tracing, the
+//! models, bind, `services_scoring::run`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::server::ServerSettings;
+use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
+
+/// ScoringService of the social maturity product (gRPC).
+#[derive(Debug, clap::Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+fn main() -> ExitCode {
+    let args: Cli = match cli::parse() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let config = match ServeConfig::load(&args.serve, |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("scoring-service: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+    };
+    telemetry::init(config.log_format, &config.log_level);
+    let registry = match services_scoring::models::load_registry(config.models_dir.as_deref()) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            eprintln!("scoring-service: {e:#}");
+            return ExitCode::from(EXIT_DATA as u8);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scoring-service: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.grpc_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc_addr))?;
+        println!("scoring-service: gRPC listening on {}", listener.local_addr()?);
+        let settings = ServerSettings { drain: config.drain };
+        services_scoring::run(listener, registry, settings, shutdown::signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("scoring-service: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The configuration every serving binary shares, and its command-line flags. Keys (also the
+//! file keys and, upper-cased with the `MATURITY_` prefix, the environment variables):
+//!
+//! | key | default | meaning |
+//! |---|---|---|
+//! | `grpc_addr` | `127.0.0.1:50051` | address of the gRPC port (port 0 picks a free one) |
+//! | `models_dir` | built-in models | directory of model files (`*.toml`) to load instead |
+//! | `log_format` | `text` | `text` or `json` |
+//! | `log_level` | `info` | a tracing filter such as `info` or `services_scoring=debug` |
+//! | `drain_seconds` | `10` | how long in-flight calls may finish after SIGTERM |
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{ConfigError, Layers, LogFormat, Seconds};
+
+/// Every key a serving binary reads.
+pub const KEYS: &[&str] = &["grpc_addr", "models_dir", "log_format", "log_level", "drain_seconds"];
+
+/// The default gRPC address.
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+
+/// Command-line flags of a serving binary. Each overrides the file and the environment.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML, keys as in the README); also MATURITY_CONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address of the gRPC port [default: 127.0.0.1:50051].
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_addr: Option<String>,
+    /// Directory of model files to load instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Log format: text or json [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter [default: info].
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Seconds in-flight calls may take to finish after SIGTERM [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub drain_seconds: Option<String>,
+}
+
+/// The typed configuration of a serving binary.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    /// Address of the gRPC port.
+    pub grpc_addr: SocketAddr,
+    /// Directory of model files, or `None` for the built-in models.
+    pub models_dir: Option<PathBuf>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log_level: String,
+    /// Drain deadline on shutdown.
+    pub drain: Duration,
+}
+
+impl ServeConfig {
+    /// Reads defaults, then the file, then the environment (through `env`), then the flags.
+    pub fn load(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
+        let mut layers = Layers::new(KEYS)
+            .file(file.as_deref())
+            .env(&env)
+            .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
+            .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
+            .flag("log_format", "--log-format", args.log_format.as_ref())
+            .flag("log_level", "--log-level", args.log_level.as_ref())
+            .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref());
+        let default_addr: SocketAddr = DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
+        let config = ServeConfig {
+            grpc_addr: layers.get("grpc_addr", default_addr),
+            models_dir: layers.get_opt::<PathBuf>("models_dir"),
+            log_format: layers.get("log_format", LogFormat::Text),
+            log_level: layers.get("log_level", "info".to_string()),
+            drain: Duration::from_secs(layers.get("drain_seconds", Seconds(10)).0),
+        };
+        if let Some(dir) = &config.models_dir
+            && !dir.is_dir()
+        {
+            layers.problem(format!("models_dir `{}` is not a directory", dir.display()));
+        }
+        layers.finish()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_any_layer() {
+        let c = ServeConfig::load(&ServeArgs::default(), |_| None).unwrap();
+        assert_eq!(c.grpc_addr.to_string(), DEFAULT_GRPC_ADDR);
+        assert_eq!(c.drain, Duration::from_secs(10));
+        assert!(c.models_dir.is_none());
+    }
+
+    #[test]
+    fn every_bad_value_is_reported() {
+        let args = ServeArgs {
+            grpc_addr: Some("localhost".into()),
+            models_dir: Some("/no/such/dir".into()),
+            ..ServeArgs::default()
+        };
+        let env = |k: &str| match k {
+            "MATURITY_LOG_FORMAT" => Some("yaml".to_string()),
+            "MATURITY_DRAIN_SECONDS" => Some("-1".to_string()),
+            _ => None,
+        };
+        let err = ServeConfig::load(&args, env).unwrap_err();
+        assert_eq!(err.0.len(), 4, "{err}");
+    }
+}

@@ -1,0 +1,120 @@
+//! The server stack every gRPC binary runs: the product's services plus gRPC health, server
+//! reflection (v1 and v1alpha, so that any stock client can discover the API) and the diagnostics
+//! echo, served on a listener the caller bound (tests bind port 0), until `shutdown` resolves.
+//!
+//! Shutdown: health turns NOT_SERVING for every service, new connections are refused, in-flight
+//! calls get `drain` to finish, then the server stops regardless.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Settings of the server stack.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerSettings {
+    /// How long in-flight calls may take to finish after shutdown begins.
+    pub drain: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { drain: Duration::from_secs(10) }
+    }
+}
+
+/// The product's services to serve, with their names for health reporting.
+#[derive(Debug, Default)]
+pub struct Services {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+}
+
+impl Services {
+    /// No services yet.
+    pub fn new() -> Self {
+        Services::default()
+    }
+
+    /// Adds a tonic service.
+    pub fn add<S>(&mut self, svc: S) -> &mut Self
+    where
+        S: tower_service::Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes.add_service(svc);
+        self
+    }
+}
+
+/// Serves `services` (plus health, reflection and the echo) on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    mut services: Services,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr().context("while reading the listener's address")?;
+    services.add(crate::diagnostics::service());
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in &services.names {
+        health.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    health.set_service_status("", ServingStatus::Serving).await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("while building the reflection service (v1)")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("while building the reflection service (v1alpha)")?;
+    services.add(health_service).add(reflection_v1).add(reflection_v1alpha);
+
+    let names = services.names.clone();
+    let routes = services.routes.routes();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = Server::builder().add_routes(routes).serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async {
+            let _ = stop_rx.await;
+        },
+    );
+    tokio::pin!(server);
+    tracing::info!(%addr, services = ?names, "gRPC server listening");
+
+    tokio::select! {
+        res = &mut server => return res.context("gRPC server failed"),
+        () = shutdown => {}
+    }
+    for name in &names {
+        health.set_service_status(*name, ServingStatus::NotServing).await;
+    }
+    health.set_service_status("", ServingStatus::NotServing).await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(settings.drain, server).await {
+        Ok(res) => res.context("gRPC server failed while draining")?,
+        Err(_) => tracing::warn!(drain = ?settings.drain, "drain deadline passed; stopping with calls in flight"),
+    }
+    tracing::info!(%addr, "gRPC server stopped");
+    Ok(())
+}

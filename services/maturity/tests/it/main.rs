@@ -1,0 +1,91 @@
+//! The `maturity` binary as an operator runs it: exit codes, start-up errors, the demo job and
+//! graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_maturity");
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("maturity-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts `maturity serve` on a free port and returns the child and its address.
+fn serve(extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(line.starts_with("maturity: gRPC listening on"), "{line}");
+    (child, addr)
+}
+
+#[test]
+fn bad_config_exits_64_and_lists_every_problem() {
+    let out = Command::new(BIN)
+        .args(["serve", "--grpc-addr", "nowhere", "--drain-seconds", "soon"])
+        .env("MATURITY_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("grpc_addr = `nowhere` (from --grpc-addr)"), "{err}");
+    assert!(err.contains("drain_seconds = `soon` (from --drain-seconds)"), "{err}");
+    assert!(err.contains("log_format = `xml` (from MATURITY_LOG_FORMAT)"), "{err}");
+}
+
+#[test]
+fn bad_usage_exits_64() {
+    let out = Command::new(BIN).args(["serve", "--no-such-flag"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn malformed_model_file_is_a_start_up_error_naming_the_line() {
+    let dir = scratch("models");
+    let good = include_str!("../../../../models/nl-social-business/v1.toml");
+    let broken = good.replacen("tolerance = 10.0", "tolerance = ten", 1);
+    let line = broken[..broken.find("tolerance = ten").unwrap()].matches('\n').count() + 1;
+    std::fs::write(dir.join("v1.toml"), broken).unwrap();
+    let out = Command::new(BIN).args(["serve", "--grpc-addr", "127.0.0.1:0", "--models-dir"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("v1.toml:{line}:")), "expected line {line} in: {err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn demo_scores_through_the_api_and_sigterm_exits_0() {
+    let (mut child, addr) = serve(&[]);
+    for lang in ["nl", "en"] {
+        let out = Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--lang", lang]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (index, synthetic) = if lang == "nl" { ("Volwassenheidsindex", "SYNTHETISCH") } else { ("Maturity index", "SYNTHETIC") };
+        assert!(text.contains(index) && text.contains(synthetic), "{text}");
+    }
+    // A bad assessment file: the server's field violations are shown, exit 1.
+    let dir = scratch("demo");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "firm_name = \"x\"\n[firm]\nsbi_section = \"Z\"\nsize_class = \"small\"\nprovince = \"NL-UT\"\n[answers]\n\"e1.owner\" = 3\n").unwrap();
+    let out = Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--assessment"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("firm.sbi_section [UNKNOWN_SBI_SECTION]"), "{err}");
+    assert!(err.contains("answers[0].likert [ANSWER_OFF_SCALE]"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -1,0 +1,154 @@
+//! `maturity.v1.ScoringService`: the model in either locale and stateless scoring.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use domain_model::{Locale, Model, ModelRegistry, ResolveError};
+use domain_scoring::{Assessment, FirmInput};
+use services_api::v1 as pb;
+use services_api::v1::scoring_service_server::{ScoringService, ScoringServiceServer};
+use services_common::errors::{Violation, invalid_argument, request_locale};
+use tonic::{Request, Response, Status};
+
+use crate::convert::{answers_from_pb, model_ref, model_to_pb, result_to_pb, violation};
+
+/// The scoring service. Cheap to clone: the state is shared.
+#[derive(Clone, Debug)]
+pub struct Scoring {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Arc<ModelRegistry>,
+    // Every model in both locales, converted once at start-up: GetModel is then a clone.
+    rendered: HashMap<(String, u32, Locale), pb::Model>,
+}
+
+/// A request scored: the model it was scored with, the result and the locale asked for.
+#[derive(Debug)]
+pub struct Scored {
+    /// The model used.
+    pub model: Arc<Model>,
+    /// The result.
+    pub assessment: Assessment,
+    /// The locale the request asked for.
+    pub locale: Locale,
+}
+
+impl Scoring {
+    /// A service over `registry`.
+    pub fn new(registry: Arc<ModelRegistry>) -> Self {
+        let mut rendered = HashMap::new();
+        for m in registry.all() {
+            for l in Locale::ALL {
+                rendered.insert((m.id.clone(), m.version, l), model_to_pb(m, l));
+            }
+        }
+        Scoring { inner: Arc::new(Inner { registry, rendered }) }
+    }
+
+    /// The tonic service.
+    pub fn into_service(self) -> ScoringServiceServer<Scoring> {
+        ScoringServiceServer::new(self)
+    }
+
+    /// The models this service holds.
+    pub fn registry(&self) -> &Arc<ModelRegistry> {
+        &self.inner.registry
+    }
+
+    fn resolve(&self, r: Option<&pb::ModelRef>, violations: &mut Vec<Violation>) -> Option<Arc<Model>> {
+        let (id, version) = r.map_or(("", 0), |r| (r.id.as_str(), r.version));
+        match self.inner.registry.resolve(id, version) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                let (field, reason, nl) = match &e {
+                    ResolveError::UnknownModel { id, known } => {
+                        ("model.id", "UNKNOWN_MODEL", format!("onbekend model `{id}` (bekend: {known})"))
+                    }
+                    ResolveError::UnknownVersion { id, version, known } => (
+                        "model.version",
+                        "UNKNOWN_MODEL_VERSION",
+                        format!("model `{id}` heeft geen versie {version} (bekend: {known})"),
+                    ),
+                };
+                violations.push(Violation { field: field.to_string(), reason: reason.to_string(), en: e.to_string(), nl });
+                None
+            }
+        }
+    }
+
+    /// Validates and scores a request: the shared path of `ScoreAssessment` and of every service
+    /// that scores before it stores. Returns every violation at once.
+    pub fn score(&self, req: &pb::ScoreAssessmentRequest) -> Result<Scored, (Vec<Violation>, Locale)> {
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let model = self.resolve(req.model.as_ref(), &mut violations);
+        let (answers, value_fields) = answers_from_pb(&req.answers, &mut violations);
+        let firm = req.firm.as_ref();
+        let firm = FirmInput {
+            sbi_section: firm.map_or("", |f| f.sbi_section.as_str()),
+            size_class: firm.map_or("", |f| f.size_class.as_str()),
+            province: firm.map_or("", |f| f.province.as_str()),
+        };
+        // Without a model the answers cannot be checked; the model violation says why.
+        let Some(model) = model else { return Err((violations, locale)) };
+        match domain_scoring::score(&model, firm, &answers) {
+            Ok(assessment) if violations.is_empty() => Ok(Scored { model, assessment, locale }),
+            Ok(_) => Err((violations, locale)),
+            Err(problems) => {
+                violations.extend(problems.iter().map(|p| violation(p, &value_fields)));
+                Err((violations, locale))
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ScoringService for Scoring {
+    async fn list_models(&self, request: Request<pb::ListModelsRequest>) -> Result<Response<pb::ListModelsResponse>, Status> {
+        let mut violations = Vec::new();
+        let locale = request_locale(&request.get_ref().locale, "locale", &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations, locale));
+        }
+        let registry = &self.inner.registry;
+        let models = registry
+            .all()
+            .map(|m| pb::ModelSummary {
+                model: Some(model_ref(m)),
+                title: m.title.get(locale).to_string(),
+                item_count: m.items.len() as u32,
+            })
+            .collect();
+        let default_model = registry.resolve("", 0).ok().map(|m| model_ref(&m));
+        Ok(Response::new(pb::ListModelsResponse { models, default_model }))
+    }
+
+    async fn get_model(&self, request: Request<pb::GetModelRequest>) -> Result<Response<pb::Model>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let model = self.resolve(req.model.as_ref(), &mut violations);
+        match model {
+            Some(m) if violations.is_empty() => {
+                let rendered = self.inner.rendered.get(&(m.id.clone(), m.version, locale)).cloned();
+                Ok(Response::new(rendered.unwrap_or_else(|| model_to_pb(&m, locale))))
+            }
+            _ => Err(invalid_argument(&violations, locale)),
+        }
+    }
+
+    async fn score_assessment(
+        &self,
+        request: Request<pb::ScoreAssessmentRequest>,
+    ) -> Result<Response<pb::ScoreAssessmentResponse>, Status> {
+        match self.score(request.get_ref()) {
+            Ok(s) => Ok(Response::new(pb::ScoreAssessmentResponse {
+                result: Some(result_to_pb(&s.model, &s.assessment, s.locale)),
+            })),
+            Err((violations, locale)) => Err(invalid_argument(&violations, locale)),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+"""A stock gRPC client in another language (Python's grpcio) against the real `maturity` server.
+
+It knows nothing of our protos: it discovers `maturity.v1.ScoringService` through server
+reflection, builds its message classes from the descriptors the server sends, fetches the model in
+both languages, scores an assessment and checks every number against an independent calculation
+from MODEL.md and the model file (read here with tomllib, not through our code).
+
+Usage: stock_client.py MATURITY_BINARY MODEL_FILE
+"""
+
+import subprocess
+import sys
+import tomllib
+
+import grpc
+from google.protobuf import descriptor_pool, json_format, message_factory
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+PASSED, FAILED = [], []
+
+
+def check(name, ok, detail=""):
+    (PASSED if ok else FAILED).append(name)
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)))
+
+
+def close(a, b):
+    return abs(a - b) < 1e-9
+
+
+def expected_result(model, answers):
+    """MODEL.md's scoring rules, written independently of the Rust engine."""
+    scales = model["scales"]
+    items = {it["id"]: it for it in model["items"]}
+    score = {}
+    for item_id, kind, value in answers:
+        if kind == "dont_know":
+            continue
+        scale = scales[items[item_id]["scale"]]
+        key = {"likert": str(value), "yes": "yes" if value else "no", "choice": value}[kind]
+        score[item_id] = next(p["score"] for p in scale["points"] if p["value"] == key)
+
+    rules = model["scoring"]
+
+    def evidence(target):
+        total = answered = 0
+        num = den = 0.0
+        for it in model["items"]:
+            w = it["evidence"].get(target)
+            if w is None:
+                continue
+            total += 1
+            if it["id"] in score:
+                answered += 1
+                num += w * score[it["id"]]
+                den += w
+        mean = 100.0 * num / den if answered else None
+        insufficient = answered < rules["min_answered_share"] * total
+        return mean, insufficient
+
+    out = {}
+    for axis, letter in (("external", "E"), ("internal", "I")):
+        caps, attained = [], 0
+        for s in range(1, 5):
+            mean, insufficient = evidence(f"{letter}{s}")
+            cap = mean or 0.0
+            caps.append(cap)
+            if not insufficient and cap >= rules["attainment_threshold"]:
+                attained = s
+        index = sum(w * c for w, c in zip(rules["stage_weights"], caps))
+        out[axis] = {"caps": caps, "index": index, "attained": attained}
+    w = rules["axis_weights"]
+    out["maturity"] = w["external"] * out["external"]["index"] + w["internal"] * out["internal"]["index"]
+    p, _ = evidence("proposition")
+    native, _ = evidence("social_native")
+    out["proposition"] = p
+    out["social_native"] = native is not None and native >= 50
+    fit = model["fit"]
+    target = fit["base"] + fit["slope"] * p
+    gap = out["maturity"] - target
+    out["target"], out["gap"] = target, gap
+    out["verdict"] = (
+        "FIT_VERDICT_BALANCED" if abs(gap) <= fit["tolerance"]
+        else "FIT_VERDICT_UNDER_INVESTED" if gap < 0 else "FIT_VERDICT_OVER_INVESTED"
+    )
+    out["value_sources"] = {v["id"]: evidence(v["id"])[0] for v in model["value_sources"]}
+    facts = {
+        "external": out["external"]["attained"],
+        "internal": out["internal"]["attained"],
+        "proposition": p,
+        "social_native": out["social_native"],
+    }
+
+    def matches(cond):
+        return all([
+            facts["external"] >= cond.get("min_external_stage", 0),
+            facts["external"] <= cond.get("max_external_stage", 4),
+            facts["internal"] >= cond.get("min_internal_stage", 0),
+            facts["internal"] <= cond.get("max_internal_stage", 4),
+            facts["proposition"] >= cond.get("min_proposition", 0),
+            facts["proposition"] <= cond.get("max_proposition", 100),
+            cond.get("social_native", facts["social_native"]) == facts["social_native"],
+        ])
+
+    def first(rules_list):
+        return next(r["id"] for r in rules_list if any(matches(c) for c in r["when_any"]))
+
+    out["archetype"] = first(model["archetypes"])
+    out["altimeter"] = first(model["crosswalks"]["altimeter"])
+    out["forrester"] = next(
+        f["id"] for f in model["crosswalks"]["forrester"] if f["internal_stage"] == facts["internal"]
+    )
+    return out
+
+
+def main():
+    binary, model_file = sys.argv[1], sys.argv[2]
+    with open(model_file, "rb") as f:
+        model_def = tomllib.load(f)
+    server = subprocess.Popen(
+        [binary, "serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        addr = line.strip().rsplit(" ", 1)[-1]
+        channel = grpc.insecure_channel(addr)
+        grpc.channel_ready_future(channel).result(timeout=30)
+
+        db = ProtoReflectionDescriptorDatabase(channel)
+        services = set(db.get_services())
+        check("reflection lists maturity.v1.ScoringService", "maturity.v1.ScoringService" in services, services)
+        pool = descriptor_pool.DescriptorPool(db)
+        svc = pool.FindServiceByName("maturity.v1.ScoringService")
+
+        def call(method, **fields):
+            m = svc.methods_by_name[method]
+            req_cls = message_factory.GetMessageClass(m.input_type)
+            resp_cls = message_factory.GetMessageClass(m.output_type)
+            stub = channel.unary_unary(
+                f"/maturity.v1.ScoringService/{method}",
+                request_serializer=lambda r: r.SerializeToString(),
+                response_deserializer=resp_cls.FromString,
+            )
+            return stub(json_format.ParseDict(fields, req_cls()), timeout=10)
+
+        nl = call("GetModel", locale="nl")
+        en = call("GetModel", locale="en")
+        check("GetModel in Dutch and English", nl.locale == "nl" and en.locale == "en"
+              and len(nl.items) == len(en.items) == len(model_def["items"])
+              and nl.items[0].text != en.items[0].text, (nl.locale, en.locale, len(nl.items)))
+
+        # A deterministic profile over every item: various points, some "don't know".
+        answers, wire = [], []
+        for i, item in enumerate(en.items):
+            scale = item.scale
+            point = scale.points[(i * 7) % len(scale.points)]
+            if i % 9 == 4:
+                answers.append((item.id, "dont_know", True))
+                wire.append({"itemId": item.id, "dontKnow": True})
+            elif scale.kind == 1:
+                answers.append((item.id, "likert", int(point.value)))
+                wire.append({"itemId": item.id, "likert": int(point.value)})
+            elif scale.kind == 2:
+                answers.append((item.id, "yes", point.value == "yes"))
+                wire.append({"itemId": item.id, "yes": point.value == "yes"})
+            else:
+                answers.append((item.id, "choice", point.value))
+                wire.append({"itemId": item.id, "choice": point.value})
+        firm = {"sbiSection": "M", "sizeClass": "medium", "province": "NL-NB"}
+        result = call("ScoreAssessment", firm=firm, answers=wire, locale="en").result
+        exp = expected_result(model_def, answers)
+
+        check("result names model and version", result.model.id == "nl-social-business" and result.model.version == 1)
+        for axis in ("external", "internal"):
+            got = getattr(result, axis)
+            caps = [s.capability for s in got.stages]
+            check(f"{axis} capabilities", all(close(a, b) for a, b in zip(caps, exp[axis]["caps"])), (caps, exp[axis]["caps"]))
+            check(f"{axis} index", close(got.index, exp[axis]["index"]), (got.index, exp[axis]["index"]))
+            check(f"{axis} attained stage", got.attained_stage == exp[axis]["attained"], (got.attained_stage, exp[axis]["attained"]))
+        check("maturity index", close(result.maturity_index, exp["maturity"]), (result.maturity_index, exp["maturity"]))
+        check("proposition centrality", close(result.proposition.centrality, exp["proposition"]))
+        check("fit target and gap", close(result.fit.target, exp["target"]) and close(result.fit.gap, exp["gap"]))
+        verdict_name = en.DESCRIPTOR.file.pool.FindEnumTypeByName("maturity.v1.FitVerdict").values_by_number[result.fit.verdict].name
+        check("fit verdict", verdict_name == exp["verdict"], (verdict_name, exp["verdict"]))
+        for v in result.value_sources:
+            e = exp["value_sources"][v.id]
+            ok = (e is None and not v.HasField("score")) or (e is not None and close(v.score, e))
+            check(f"value source {v.id}", ok, (v.score, e))
+        check("archetype", result.archetype.id == exp["archetype"], (result.archetype.id, exp["archetype"]))
+        check("Forrester crosswalk", result.forrester.id == exp["forrester"], (result.forrester.id, exp["forrester"]))
+        check("Altimeter crosswalk", result.altimeter.id == exp["altimeter"], (result.altimeter.id, exp["altimeter"]))
+
+        try:
+            call("ScoreAssessment", firm={"sbiSection": "Z"}, answers=[{"itemId": "nope", "likert": 3}])
+            check("bad input is refused", False, "no error")
+        except grpc.RpcError as e:
+            check("bad input is INVALID_ARGUMENT", e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code())
+    finally:
+        server.terminate()
+        code = server.wait(timeout=30)
+        check("server exits 0 on SIGTERM", code == 0, code)
+
+    print(f"stock client: {len(PASSED)} passed, {len(FAILED)} failed")
+    sys.exit(1 if FAILED else 0)
+
+
+if __name__ == "__main__":
+    main()
