@@ -1,6 +1,8 @@
 //! Shared vocabulary of the cross-service end-to-end tests: start the all-in-one server in
 //! process on port 0 and connect to it.
 
+#![allow(clippy::expect_used, reason = "test support: a failed set-up must stop the test at once")]
+
 use std::sync::Arc;
 
 use domain_model::ModelRegistry;

@@ -28,10 +28,14 @@ async fn reflection_lists_and_describes_every_service() {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 
-    let resp = reflect(app.channel.clone(), MessageRequest::FileContainingSymbol("maturity.v1.ScoringService".into())).await;
+    let resp =
+        reflect(app.channel.clone(), MessageRequest::FileContainingSymbol("maturity.v1.ScoringService".into())).await;
     let Some(MessageResponse::FileDescriptorResponse(files)) = resp.message_response else { panic!("{resp:?}") };
-    let files: Vec<prost_types::FileDescriptorProto> =
-        files.file_descriptor_proto.iter().map(|b| prost_types::FileDescriptorProto::decode(b.as_slice()).unwrap()).collect();
+    let files: Vec<prost_types::FileDescriptorProto> = files
+        .file_descriptor_proto
+        .iter()
+        .map(|b| prost_types::FileDescriptorProto::decode(b.as_slice()).unwrap())
+        .collect();
     let scoring = files.iter().find(|f| f.name() == "maturity/v1/scoring.proto").expect("scoring.proto");
     let methods: Vec<&str> = scoring.service[0].method.iter().map(|m| m.name()).collect();
     assert_eq!(methods, ["ListModels", "GetModel", "ScoreAssessment"]);

@@ -1,3 +1,5 @@
 //! End-to-end tests over the all-in-one server: what a stock gRPC client sees.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
 mod discovery;

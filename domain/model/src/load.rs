@@ -278,22 +278,25 @@ impl Checker<'_> {
         self.check_text(&header_span, "model provenance", &header.provenance);
 
         let scales = self.scales(raw.scales);
-        let scale_ids: HashMap<String, usize> =
-            scales.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let scale_ids: HashMap<String, usize> = scales.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let items = self.items(raw.items, &scale_ids, &scales);
         let scoring = self.scoring(raw.scoring, &items);
         let fit = self.fit(raw.fit);
         let axes = self.axes(raw.axes);
-        let value_sources =
-            self.dimensions("value source", raw.value_sources, &ValueSource::ALL.map(|v| v.id()));
-        let business_value =
-            self.dimensions("business value facet", raw.business_value, &Facet::ALL.map(|f| f.id()));
+        let value_sources = self.dimensions("value source", raw.value_sources, &ValueSource::ALL.map(|v| v.id()));
+        let business_value = self.dimensions("business value facet", raw.business_value, &Facet::ALL.map(|f| f.id()));
         let archetypes = self.ruled("archetype", raw.archetypes);
         let altimeter = self.ruled("Altimeter stage", raw.crosswalks.altimeter);
         let rogers = self.rogers(raw.rogers);
         let forrester = self.forrester(raw.crosswalks.forrester, &rogers);
 
         let item_index = items.iter().enumerate().map(|(i, it)| (it.id.clone(), i)).collect();
+        let mut by_target = vec![Vec::new(); Target::COUNT];
+        for (i, item) in items.iter().enumerate() {
+            for &(t, w) in &item.evidence {
+                by_target[t.dense()].push((i, w));
+            }
+        }
         Some(Model {
             id: header.id,
             version: header.version,
@@ -312,6 +315,7 @@ impl Checker<'_> {
             altimeter,
             rogers,
             item_index,
+            by_target,
         })
     }
 
@@ -346,9 +350,11 @@ impl Checker<'_> {
                     if values.iter().any(Option::is_none) {
                         self.problem(&span, format!("scale `{id}`: Likert values must be whole numbers"));
                     } else {
-                        let ascending = s.points.windows(2).zip(values.windows(2)).all(|(p, v)| {
-                            v[0] < v[1] && p[0].score <= p[1].score
-                        });
+                        let ascending = s
+                            .points
+                            .windows(2)
+                            .zip(values.windows(2))
+                            .all(|(p, v)| v[0] < v[1] && p[0].score <= p[1].score);
                         if !ascending {
                             self.problem(
                                 &span,
@@ -361,22 +367,28 @@ impl Checker<'_> {
                     let mut vals: Vec<&str> = s.points.iter().map(|p| p.value.as_str()).collect();
                     vals.sort_unstable();
                     if vals != ["no", "yes"] {
-                        self.problem(&span, format!("scale `{id}`: a yes_no scale has exactly the values `yes` and `no`"));
+                        self.problem(
+                            &span,
+                            format!("scale `{id}`: a yes_no scale has exactly the values `yes` and `no`"),
+                        );
                     }
                 }
                 ScaleKind::Choice => {}
             }
-            out.push(Scale { id, kind, points: s.points.into_iter().map(|p| ScalePoint { value: p.value, score: p.score, label: p.label }).collect(), dont_know: s.dont_know });
+            let points = s
+                .points
+                .into_iter()
+                .map(|p| {
+                    let number = if kind == ScaleKind::Likert { p.value.parse().ok() } else { None };
+                    ScalePoint { value: p.value, score: p.score, label: p.label, number }
+                })
+                .collect();
+            out.push(Scale { id, kind, points, dont_know: s.dont_know });
         }
         out
     }
 
-    fn items(
-        &mut self,
-        raw: Vec<Spanned<RawItem>>,
-        scale_ids: &HashMap<String, usize>,
-        scales: &[Scale],
-    ) -> Vec<Item> {
+    fn items(&mut self, raw: Vec<Spanned<RawItem>>, scale_ids: &HashMap<String, usize>, scales: &[Scale]) -> Vec<Item> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for spanned in raw {
@@ -407,11 +419,17 @@ impl Checker<'_> {
                     continue;
                 };
                 if !(weight.is_finite() && *weight > 0.0) {
-                    self.problem(&span, format!("item `{}`: weight for `{target}` must be positive, found {weight}", it.id));
+                    self.problem(
+                        &span,
+                        format!("item `{}`: weight for `{target}` must be positive, found {weight}", it.id),
+                    );
                     continue;
                 }
                 if t == Target::SocialNative && scales[scale].kind != ScaleKind::YesNo {
-                    self.problem(&span, format!("item `{}`: only a yes_no item can be evidence for `social_native`", it.id));
+                    self.problem(
+                        &span,
+                        format!("item `{}`: only a yes_no item can be evidence for `social_native`", it.id),
+                    );
                 }
                 evidence.push((t, *weight));
             }
@@ -423,17 +441,24 @@ impl Checker<'_> {
             for stage in 1..=MAX_STAGE {
                 let n = count(Target::Stage(axis, stage));
                 if n < MIN_ITEMS_PER_STAGE {
-                    self.general(format!("stage {}{stage} has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}", axis.letter()));
+                    self.general(format!(
+                        "stage {}{stage} has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
+                        axis.letter()
+                    ));
                 }
             }
         }
         for v in ValueSource::ALL {
             let n = count(Target::ValueSource(v));
             if n < MIN_ITEMS_PER_STAGE {
-                self.general(format!("value source `{}` has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}", v.id()));
+                self.general(format!(
+                    "value source `{}` has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
+                    v.id()
+                ));
             }
         }
-        let singles = [Target::Proposition, Target::SocialNative].into_iter().chain(Facet::ALL.map(Target::BusinessValue));
+        let singles =
+            [Target::Proposition, Target::SocialNative].into_iter().chain(Facet::ALL.map(Target::BusinessValue));
         for t in singles {
             if count(t) == 0 {
                 self.general(format!("no item is evidence for `{t}`"));
@@ -469,7 +494,10 @@ impl Checker<'_> {
         ];
         for (part, need, have) in parts {
             if need == 0 || need > have {
-                self.problem(&span, format!("min_answers.{part} must be between 1 and the {have} item(s) of that part, found {need}"));
+                self.problem(
+                    &span,
+                    format!("min_answers.{part} must be between 1 and the {have} item(s) of that part, found {need}"),
+                );
             }
         }
         Some(ScoringRules {
@@ -532,7 +560,8 @@ impl Checker<'_> {
                 self.check_text(&span, &format!("axis `{}` stage {} label", a.id, s.number), &s.label);
                 self.check_text(&span, &format!("axis `{}` stage {} description", a.id, s.number), &s.description);
             }
-            let stages = a.stages.into_iter().map(|s| StageDef { label: s.label, description: s.description }).collect();
+            let stages =
+                a.stages.into_iter().map(|s| StageDef { label: s.label, description: s.description }).collect();
             found[axis.index()] = Some(AxisDef { axis, label: a.label, stages });
         }
         for axis in Axis::ALL {
@@ -544,7 +573,12 @@ impl Checker<'_> {
         Some([e?, i?])
     }
 
-    fn dimensions(&mut self, what: &str, raw: Vec<Spanned<RawDimension>>, ids: &[&str; 4]) -> Option<[DimensionDef; 4]> {
+    fn dimensions(
+        &mut self,
+        what: &str,
+        raw: Vec<Spanned<RawDimension>>,
+        ids: &[&str; 4],
+    ) -> Option<[DimensionDef; 4]> {
         let mut found: [Option<DimensionDef>; 4] = Default::default();
         for spanned in raw {
             let span = spanned.span();
@@ -638,7 +672,12 @@ impl Checker<'_> {
             self.check_unit(&span, &format!("Rogers category `{}` min_percentile", r.id), r.min_percentile, 0.0, 100.0);
             self.check_unit(&span, &format!("Rogers category `{}` share_percent", r.id), r.share_percent, 0.0, 100.0);
             self.check_text(&span, &format!("Rogers category `{}` label", r.id), &r.label);
-            out.push(RogersCategory { id: r.id, min_percentile: r.min_percentile, share_percent: r.share_percent, label: r.label });
+            out.push(RogersCategory {
+                id: r.id,
+                min_percentile: r.min_percentile,
+                share_percent: r.share_percent,
+                label: r.label,
+            });
         }
         out.sort_by(|a, b| b.min_percentile.total_cmp(&a.min_percentile));
         if out.last().is_none_or(|c| c.min_percentile != 0.0) {

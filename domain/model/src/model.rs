@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::text::Text;
 
@@ -141,6 +142,22 @@ impl Target {
     }
 }
 
+impl Target {
+    /// How many distinct targets there are.
+    pub const COUNT: usize = 18;
+
+    /// A dense index 0..COUNT, for per-target tables.
+    pub fn dense(self) -> usize {
+        match self {
+            Target::Stage(axis, s) => axis.index() * 4 + usize::from(s.clamp(1, MAX_STAGE)) - 1,
+            Target::ValueSource(v) => 8 + v as usize,
+            Target::Proposition => 12,
+            Target::SocialNative => 13,
+            Target::BusinessValue(f) => 14 + f as usize,
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -184,6 +201,8 @@ pub struct ScalePoint {
     pub score: f64,
     /// What the answer means.
     pub label: Text,
+    /// The value as a number, for Likert points (so that answers are matched without parsing).
+    pub number: Option<u32>,
 }
 
 /// An answer scale.
@@ -203,6 +222,11 @@ impl Scale {
     /// The point whose value is `value`.
     pub fn point(&self, value: &str) -> Option<&ScalePoint> {
         self.points.iter().find(|p| p.value == value)
+    }
+
+    /// The Likert point numbered `n`.
+    pub fn likert_point(&self, n: u32) -> Option<&ScalePoint> {
+        self.points.iter().find(|p| p.number == Some(n))
     }
 }
 
@@ -453,7 +477,11 @@ pub struct Model {
     pub altimeter: Vec<RuledClass>,
     /// Rogers categories, highest `min_percentile` first; the last starts at 0.
     pub rogers: Vec<RogersCategory>,
-    pub(crate) item_index: HashMap<String, usize>,
+    /// Item ids with their indices. FNV-1a rather than SipHash: the keys are the model's own ids,
+    /// looked up once per answer, and the hash was a measurable share of scoring.
+    pub(crate) item_index: HashMap<String, usize, BuildHasherDefault<Fnv1a>>,
+    /// Per target (by `Target::dense`), the items with evidence for it and their weights.
+    pub(crate) by_target: Vec<Vec<(usize, f64)>>,
 }
 
 impl Model {
@@ -469,9 +497,7 @@ impl Model {
 
     /// The items with evidence for `target`, with their indices and weights.
     pub fn items_for(&self, target: Target) -> impl Iterator<Item = (usize, &Item, f64)> + '_ {
-        self.items.iter().enumerate().filter_map(move |(i, item)| {
-            item.evidence.iter().find(|(t, _)| *t == target).map(|&(_, w)| (i, item, w))
-        })
+        self.by_target[target.dense()].iter().map(move |&(i, w)| (i, &self.items[i], w))
     }
 
     /// The axis definition.
@@ -492,5 +518,29 @@ impl Model {
             .iter()
             .find(|c| percentile >= c.min_percentile)
             .unwrap_or_else(|| &self.rogers[self.rogers.len() - 1])
+    }
+}
+
+/// The 64-bit FNV-1a hash, for small maps of short keys whose contents the product controls (the
+/// item map's keys come from the model file; a caller only chooses what to look up, which cannot
+/// degrade the map).
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }

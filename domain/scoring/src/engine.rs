@@ -9,7 +9,7 @@ use crate::input::{Answer, FirmInput, Problem, check_minimums, item_scores};
 use crate::result::*;
 
 /// Scores one assessment, or returns every problem with the request at once.
-pub fn score(model: &Model, firm: FirmInput<'_>, answers: &[Answer]) -> Result<Assessment, Vec<Problem>> {
+pub fn score(model: &Model, firm: FirmInput<'_>, answers: &[Answer<'_>]) -> Result<Assessment, Vec<Problem>> {
     let mut problems = Vec::new();
     let section = SbiSection::parse(firm.sbi_section);
     if section.is_none() {
@@ -91,12 +91,7 @@ fn axis(model: &Model, scores: &[Option<f64>], axis: Axis) -> AxisResult {
     });
     let attained_stage = stages.iter().rev().find(|s| s.attained).map_or(0, |s| s.stage);
     let stages = stages.map(|s| StageResult { skipped: s.stage < attained_stage && !s.attained, ..s });
-    let index = stages
-        .iter()
-        .zip(rules.stage_weights)
-        .map(|(s, w)| w * s.capability)
-        .sum::<f64>()
-        .clamp(0.0, 100.0);
+    let index = stages.iter().zip(rules.stage_weights).map(|(s, w)| w * s.capability).sum::<f64>().clamp(0.0, 100.0);
     debug_assert!(attained_stage <= MAX_STAGE);
     AxisResult { axis, index, attained_stage, stages }
 }

@@ -3,26 +3,29 @@
 //! Problems carry where they are (`Location`), a stable machine-readable reason and a message in
 //! both locales, so that an adapter can turn them into field violations without knowing the rules.
 
-use domain_model::{Locale, Model, ScaleKind, Target, model::Axis};
+use domain_model::{
+    Locale, Model, ScaleKind, Target,
+    model::{Axis, MAX_STAGE},
+};
 
-/// One answer as received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Answer {
+/// One answer as received, borrowed from the request (scoring copies nothing it need not keep).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer<'a> {
     /// The item answered.
-    pub item_id: String,
+    pub item_id: &'a str,
     /// The answer.
-    pub value: AnswerValue,
+    pub value: AnswerValue<'a>,
 }
 
 /// The value of an answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AnswerValue {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerValue<'a> {
     /// A point of a Likert scale.
     Likert(u32),
     /// Yes (`true`) or no.
     Yes(bool),
     /// A choice option id.
-    Choice(String),
+    Choice(&'a str),
     /// "Don't know": missing evidence, never a low answer.
     DontKnow,
     /// The answer carries no value at all (a malformed request).
@@ -186,12 +189,20 @@ impl Problem {
     pub fn message(&self, locale: Locale) -> String {
         let nl = locale == Locale::Nl;
         match self {
-            Problem::UnknownSbiSection(v) if nl => format!("onbekende SBI-sectie `{v}`: verwacht een letter A tot en met U"),
+            Problem::UnknownSbiSection(v) if nl => {
+                format!("onbekende SBI-sectie `{v}`: verwacht een letter A tot en met U")
+            }
             Problem::UnknownSbiSection(v) => format!("unknown SBI section `{v}`: expected a letter A to U"),
-            Problem::UnknownSizeClass(v) if nl => format!("onbekende grootteklasse `{v}`: verwacht micro, small, medium of large"),
+            Problem::UnknownSizeClass(v) if nl => {
+                format!("onbekende grootteklasse `{v}`: verwacht micro, small, medium of large")
+            }
             Problem::UnknownSizeClass(v) => format!("unknown size class `{v}`: expected micro, small, medium or large"),
-            Problem::UnknownProvince(v) if nl => format!("onbekende provincie `{v}`: verwacht een ISO 3166-2:NL-code zoals NL-UT"),
-            Problem::UnknownProvince(v) => format!("unknown province `{v}`: expected an ISO 3166-2:NL code such as NL-UT"),
+            Problem::UnknownProvince(v) if nl => {
+                format!("onbekende provincie `{v}`: verwacht een ISO 3166-2:NL-code zoals NL-UT")
+            }
+            Problem::UnknownProvince(v) => {
+                format!("unknown province `{v}`: expected an ISO 3166-2:NL code such as NL-UT")
+            }
             Problem::MissingItemId { .. } if nl => "het antwoord noemt geen item".to_string(),
             Problem::MissingItemId { .. } => "the answer names no item".to_string(),
             Problem::UnknownItem { item_id, .. } if nl => format!("het model kent geen item `{item_id}`"),
@@ -224,7 +235,11 @@ impl Problem {
 
 /// Checks every answer against `model` and returns the item scores (by model item index; `None`
 /// for unanswered or "don't know") and the number of "don't know" answers, or every problem found.
-pub(crate) fn item_scores(model: &Model, answers: &[Answer], problems: &mut Vec<Problem>) -> (Vec<Option<f64>>, u32) {
+pub(crate) fn item_scores(
+    model: &Model,
+    answers: &[Answer<'_>],
+    problems: &mut Vec<Problem>,
+) -> (Vec<Option<f64>>, u32) {
     let mut scores = vec![None; model.items.len()];
     let mut first_seen: Vec<Option<usize>> = vec![None; model.items.len()];
     let mut dont_know = 0;
@@ -233,8 +248,8 @@ pub(crate) fn item_scores(model: &Model, answers: &[Answer], problems: &mut Vec<
             problems.push(Problem::MissingItemId { index });
             continue;
         }
-        let Some((item_index, item)) = model.item(&answer.item_id) else {
-            problems.push(Problem::UnknownItem { index, item_id: answer.item_id.clone() });
+        let Some((item_index, item)) = model.item(answer.item_id) else {
+            problems.push(Problem::UnknownItem { index, item_id: answer.item_id.to_string() });
             continue;
         };
         if let Some(first_index) = first_seen[item_index] {
@@ -243,12 +258,8 @@ pub(crate) fn item_scores(model: &Model, answers: &[Answer], problems: &mut Vec<
         }
         first_seen[item_index] = Some(index);
         let scale = model.scale_of(item);
-        let off_scale = |given: String| Problem::OffScale {
-            index,
-            item_id: item.id.clone(),
-            given,
-            expected: expected(scale),
-        };
+        let off_scale =
+            |given: String| Problem::OffScale { index, item_id: item.id.clone(), given, expected: expected(scale) };
         let point = match (&answer.value, scale.kind) {
             (AnswerValue::Missing, _) => {
                 problems.push(Problem::MissingValue { index, item_id: item.id.clone() });
@@ -259,7 +270,9 @@ pub(crate) fn item_scores(model: &Model, answers: &[Answer], problems: &mut Vec<
                 continue;
             }
             (AnswerValue::DontKnow, _) => Err(off_scale("\"don't know\"".to_string())),
-            (AnswerValue::Likert(n), ScaleKind::Likert) => scale.point(&n.to_string()).ok_or_else(|| off_scale(n.to_string())),
+            (AnswerValue::Likert(n), ScaleKind::Likert) => {
+                scale.likert_point(*n).ok_or_else(|| off_scale(n.to_string()))
+            }
             (AnswerValue::Yes(b), ScaleKind::YesNo) => {
                 scale.point(if *b { "yes" } else { "no" }).ok_or_else(|| off_scale(b.to_string()))
             }
@@ -294,17 +307,23 @@ pub(crate) fn check_minimums(model: &Model, scores: &[Option<f64>], problems: &m
         (Part::Axis(Axis::Internal), min.internal),
         (Part::Proposition, min.proposition),
     ];
+    let mut counted = vec![false; scores.len()];
     for (part, required) in parts {
-        let feeds = |t: &Target| match part {
-            Part::Axis(axis) => matches!(t, Target::Stage(a, _) if *a == axis),
-            Part::Proposition => *t == Target::Proposition,
+        let targets: Vec<Target> = match part {
+            Part::Axis(axis) => (1..=MAX_STAGE).map(|s| Target::Stage(axis, s)).collect(),
+            Part::Proposition => vec![Target::Proposition],
         };
-        let answered = model
-            .items
-            .iter()
-            .zip(scores)
-            .filter(|(item, s)| s.is_some() && item.evidence.iter().any(|(t, _)| feeds(t)))
-            .count() as u32;
+        // An item counts once per part even when it is evidence for two stages of one axis.
+        counted.iter_mut().for_each(|c| *c = false);
+        let mut answered = 0;
+        for t in targets {
+            for (i, _, _) in model.items_for(t) {
+                if scores[i].is_some() && !counted[i] {
+                    counted[i] = true;
+                    answered += 1;
+                }
+            }
+        }
         if answered < required {
             problems.push(Problem::TooFewAnswers { part, answered, required });
         }

@@ -10,8 +10,7 @@ pub mod v1 {
 }
 
 /// The encoded `FileDescriptorSet` of every `maturity.v1` file, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/maturity_v1_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/maturity_v1_descriptor.bin"));
 
 /// Fully qualified gRPC service names, for health reporting and reflection.
 pub mod service_names {

@@ -110,10 +110,8 @@ impl Layers {
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
                 _ => {
-                    self.errors.push(format!(
-                        "config file {}: `{key}` must be a string, number or boolean",
-                        path.display()
-                    ));
+                    self.errors
+                        .push(format!("config file {}: `{key}` must be a string, number or boolean", path.display()));
                     continue;
                 }
             };

@@ -71,7 +71,8 @@ impl ServeConfig {
             .flag("log_format", "--log-format", args.log_format.as_ref())
             .flag("log_level", "--log-level", args.log_level.as_ref())
             .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref());
-        let default_addr: SocketAddr = DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
+        let default_addr: SocketAddr =
+            DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
             grpc_addr: layers.get("grpc_addr", default_addr),
             models_dir: layers.get_opt::<PathBuf>("models_dir"),

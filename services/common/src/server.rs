@@ -15,8 +15,8 @@ use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// Settings of the server stack.
 #[derive(Clone, Copy, Debug)]
@@ -93,12 +93,12 @@ pub async fn serve(
     let names = services.names.clone();
     let routes = services.routes.routes();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = Server::builder().add_routes(routes).serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
-        async {
-            let _ = stop_rx.await;
-        },
-    );
+    // Nagle's algorithm would hold back small responses until the peer's delayed ACK (about
+    // 40 ms): every accepted connection gets TCP_NODELAY, as a stock gRPC server does.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, async {
+        let _ = stop_rx.await;
+    });
     tokio::pin!(server);
     tracing::info!(%addr, services = ?names, "gRPC server listening");
 

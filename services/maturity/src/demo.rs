@@ -17,7 +17,8 @@ use crate::sample::SampleAssessment;
 
 /// Connects to `url` and waits until its health service reports SERVING, for at most `wait`.
 pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_string()).with_context(|| format!("`{url}` is not a valid server URL"))?;
+    let endpoint =
+        Endpoint::from_shared(url.to_string()).with_context(|| format!("`{url}` is not a valid server URL"))?;
     let deadline = Instant::now() + wait;
     let mut delay = Duration::from_millis(20);
     loop {
@@ -45,7 +46,11 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
 }
 
 /// Fetches the model and scores `sample` in `locale`.
-pub async fn score(channel: Channel, sample: &SampleAssessment, locale: Locale) -> anyhow::Result<(pb::Model, pb::AssessmentResult)> {
+pub async fn score(
+    channel: Channel,
+    sample: &SampleAssessment,
+    locale: Locale,
+) -> anyhow::Result<(pb::Model, pb::AssessmentResult)> {
     let mut client = ScoringServiceClient::new(channel);
     let mut request = sample.request.clone();
     request.locale = locale.tag().to_string();
@@ -94,14 +99,15 @@ fn stages_text(axis: &pb::AxisResult, locale: Locale) -> String {
 pub fn summary(firm_name: &str, model: &pb::Model, r: &pb::AssessmentResult, locale: Locale, server: &str) -> String {
     let nl = locale == Locale::Nl;
     let firm = r.firm.clone().unwrap_or_default();
-    let section = domain_model::SbiSection::parse(&firm.sbi_section).map_or(String::new(), |s| s.name(locale).to_string());
+    let section =
+        domain_model::SbiSection::parse(&firm.sbi_section).map_or(String::new(), |s| s.name(locale).to_string());
     let size = domain_model::SizeClass::parse(&firm.size_class).map_or(String::new(), |s| s.name(locale).to_string());
     let province = domain_model::Province::parse(&firm.province).map_or(String::new(), |p| p.name(locale).to_string());
     let m = r.model.clone().unwrap_or_default();
     let ext = r.external.clone().unwrap_or_default();
     let int = r.internal.clone().unwrap_or_default();
     let fit = r.fit.clone().unwrap_or_default();
-    let p = r.proposition.clone().unwrap_or_default();
+    let p = r.proposition.unwrap_or_default();
     let name = |c: &Option<pb::Classification>| c.as_ref().map_or(String::new(), |c| c.label.clone());
     let counts = r.answers.unwrap_or_default();
 
@@ -114,19 +120,28 @@ pub fn summary(firm_name: &str, model: &pb::Model, r: &pb::AssessmentResult, loc
     };
     let _ = writeln!(o, "{rule}\n{title}\n{synthetic}\n{rule}");
     let _ = writeln!(o, "{:<22}{firm_name}", if nl { "Bedrijf" } else { "Firm" });
-    let _ = writeln!(o, "{:<22}{} {section} | {size} | {province}", if nl { "Plaats onder peers" } else { "Peer attributes" }, firm.sbi_section);
+    let _ = writeln!(
+        o,
+        "{:<22}{} {section} | {size} | {province}",
+        if nl { "Plaats onder peers" } else { "Peer attributes" },
+        firm.sbi_section
+    );
     let _ = writeln!(o, "{:<22}{} v{} ({})", "Model", m.id, m.version, model.title);
     let _ = writeln!(
         o,
-        "{:<22}{} / {} {}, {} {}",
+        "{:<22}{} / {} items, {} {}",
         if nl { "Antwoorden" } else { "Answers" },
         counts.answered,
         counts.items_in_model,
-        if nl { "items" } else { "items" },
         counts.dont_know,
         if nl { "× weet niet" } else { "× don't know" }
     );
-    let _ = writeln!(o, "\n{:<22}{:5.1} / 100", if nl { "Volwassenheidsindex" } else { "Maturity index" }, r.maturity_index);
+    let _ = writeln!(
+        o,
+        "\n{:<22}{:5.1} / 100",
+        if nl { "Volwassenheidsindex" } else { "Maturity index" },
+        r.maturity_index
+    );
     let _ = writeln!(o, "{:<22}{}", if nl { "Extern" } else { "External" }, stages_text(&ext, locale));
     let _ = writeln!(o, "{:<22}{}", if nl { "Intern" } else { "Internal" }, stages_text(&int, locale));
     let _ = writeln!(o, "\n{}", if nl { "Waardebronnen (0-100)" } else { "Value sources (0-100)" });
@@ -159,17 +174,29 @@ pub fn summary(firm_name: &str, model: &pb::Model, r: &pb::AssessmentResult, loc
     if nl {
         let _ = writeln!(o, "De server draait op {server} (gRPC, met reflectie en health).");
         let _ = writeln!(o, "Verder kijken:");
-        let _ = writeln!(o, "  - het hele model:      grpcurl -plaintext -d '{{\"locale\":\"nl\"}}' {} maturity.v1.ScoringService/GetModel", server.trim_start_matches("http://"));
+        let _ = writeln!(
+            o,
+            "  - het hele model:      grpcurl -plaintext -d '{{\"locale\":\"nl\"}}' {} maturity.v1.ScoringService/GetModel",
+            server.trim_start_matches("http://")
+        );
         let _ = writeln!(o, "  - de modeldefinitie:   models/nl-social-business/v1.toml");
-        let _ = writeln!(o, "  - de voorbeeldinvoer:  examples/sample-assessment.toml (maturity demo --assessment BESTAND)");
+        let _ = writeln!(
+            o,
+            "  - de voorbeeldinvoer:  examples/sample-assessment.toml (maturity demo --assessment BESTAND)"
+        );
         let _ = writeln!(o, "  - uitleg:              README.md en ARCHITECTURE.md");
         let _ = writeln!(o, "Stoppen met Ctrl-C.");
     } else {
         let _ = writeln!(o, "The server runs at {server} (gRPC, with reflection and health).");
         let _ = writeln!(o, "Where to look next:");
-        let _ = writeln!(o, "  - the whole model:     grpcurl -plaintext -d '{{\"locale\":\"en\"}}' {} maturity.v1.ScoringService/GetModel", server.trim_start_matches("http://"));
+        let _ = writeln!(
+            o,
+            "  - the whole model:     grpcurl -plaintext -d '{{\"locale\":\"en\"}}' {} maturity.v1.ScoringService/GetModel",
+            server.trim_start_matches("http://")
+        );
         let _ = writeln!(o, "  - the model file:      models/nl-social-business/v1.toml");
-        let _ = writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");
+        let _ =
+            writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");
         let _ = writeln!(o, "  - explanation:         README.md and ARCHITECTURE.md");
         let _ = writeln!(o, "Stop with Ctrl-C.");
     }

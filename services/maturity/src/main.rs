@@ -58,6 +58,9 @@ struct DemoOptions {
     lang: Locale,
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli: Cli = match cli::parse() {
         Ok(c) => c,
@@ -134,7 +137,8 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             let addr = listener.local_addr()?;
             println!("maturity: gRPC listening on {addr}");
             let settings = ServerSettings { drain: config.drain };
-            let server = tokio::spawn(services_maturity::run(listener, AppState { registry }, settings, shutdown::signal()));
+            let server =
+                tokio::spawn(services_maturity::run(listener, AppState { registry }, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
                 match run_demo(&url, &sample, options.lang).await {

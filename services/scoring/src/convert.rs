@@ -42,7 +42,14 @@ fn stage_id(axis: Axis, stage: u8) -> String {
 
 /// The whole model in locale `l`: everything a client needs to explain a score.
 pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
-    let ruled = |r: &RuledClass| (r.id.clone(), r.label.get(l).to_string(), r.description.get(l).to_string(), r.when_any.iter().map(condition).collect::<Vec<_>>());
+    let ruled = |r: &RuledClass| {
+        (
+            r.id.clone(),
+            r.label.get(l).to_string(),
+            r.description.get(l).to_string(),
+            r.when_any.iter().map(condition).collect::<Vec<_>>(),
+        )
+    };
     pb::Model {
         model: Some(model_ref(m)),
         locale: l.tag().to_string(),
@@ -99,11 +106,19 @@ pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
                         points: scale
                             .points
                             .iter()
-                            .map(|p| pb::ScalePoint { value: p.value.clone(), label: p.label.get(l).to_string(), score: p.score })
+                            .map(|p| pb::ScalePoint {
+                                value: p.value.clone(),
+                                label: p.label.get(l).to_string(),
+                                score: p.score,
+                            })
                             .collect(),
                         allows_dont_know: scale.dont_know,
                     }),
-                    evidence: it.evidence.iter().map(|(t, w)| pb::Evidence { target: t.to_string(), weight: *w }).collect(),
+                    evidence: it
+                        .evidence
+                        .iter()
+                        .map(|(t, w)| pb::Evidence { target: t.to_string(), weight: *w })
+                        .collect(),
                 }
             })
             .collect(),
@@ -173,7 +188,11 @@ fn dimension_result(id: &str, label: &Text, r: &DimensionResult, l: Locale) -> p
 }
 
 fn classification(id: &str, label: &Text, description: &Text, l: Locale) -> pb::Classification {
-    pb::Classification { id: id.to_string(), label: label.get(l).to_string(), description: description.get(l).to_string() }
+    pb::Classification {
+        id: id.to_string(),
+        label: label.get(l).to_string(),
+        description: description.get(l).to_string(),
+    }
 }
 
 /// The scored result in locale `l`.
@@ -259,7 +278,10 @@ pub fn result_to_pb(m: &Model, r: &Assessment, l: Locale) -> pb::AssessmentResul
 
 /// Domain answers from wire answers, with the name of the value field each one set (for field
 /// paths). A `dont_know = false` is a violation here: it is neither an answer nor "don't know".
-pub fn answers_from_pb(answers: &[pb::Answer], violations: &mut Vec<Violation>) -> (Vec<Answer>, Vec<&'static str>) {
+pub fn answers_from_pb<'a>(
+    answers: &'a [pb::Answer],
+    violations: &mut Vec<Violation>,
+) -> (Vec<Answer<'a>>, Vec<&'static str>) {
     let mut out = Vec::with_capacity(answers.len());
     let mut fields = Vec::with_capacity(answers.len());
     for (i, a) in answers.iter().enumerate() {
@@ -267,7 +289,7 @@ pub fn answers_from_pb(answers: &[pb::Answer], violations: &mut Vec<Violation>) 
         let (value, field) = match &a.value {
             Some(Value::Likert(n)) => (AnswerValue::Likert(*n), "likert"),
             Some(Value::Yes(b)) => (AnswerValue::Yes(*b), "yes"),
-            Some(Value::Choice(c)) => (AnswerValue::Choice(c.clone()), "choice"),
+            Some(Value::Choice(c)) => (AnswerValue::Choice(c), "choice"),
             Some(Value::DontKnow(true)) => (AnswerValue::DontKnow, "dont_know"),
             Some(Value::DontKnow(false)) => {
                 violations.push(Violation {
@@ -281,7 +303,7 @@ pub fn answers_from_pb(answers: &[pb::Answer], violations: &mut Vec<Violation>) 
             }
             None => (AnswerValue::Missing, "value"),
         };
-        out.push(Answer { item_id: a.item_id.clone(), value });
+        out.push(Answer { item_id: &a.item_id, value });
         fields.push(field);
     }
     (out, fields)

@@ -16,6 +16,9 @@ struct Cli {
     serve: ServeArgs,
 }
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Cli = match cli::parse() {
         Ok(a) => a,

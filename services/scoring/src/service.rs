@@ -73,7 +73,12 @@ impl Scoring {
                         format!("model `{id}` heeft geen versie {version} (bekend: {known})"),
                     ),
                 };
-                violations.push(Violation { field: field.to_string(), reason: reason.to_string(), en: e.to_string(), nl });
+                violations.push(Violation {
+                    field: field.to_string(),
+                    reason: reason.to_string(),
+                    en: e.to_string(),
+                    nl,
+                });
                 None
             }
         }
@@ -107,7 +112,10 @@ impl Scoring {
 
 #[tonic::async_trait]
 impl ScoringService for Scoring {
-    async fn list_models(&self, request: Request<pb::ListModelsRequest>) -> Result<Response<pb::ListModelsResponse>, Status> {
+    async fn list_models(
+        &self,
+        request: Request<pb::ListModelsRequest>,
+    ) -> Result<Response<pb::ListModelsResponse>, Status> {
         let mut violations = Vec::new();
         let locale = request_locale(&request.get_ref().locale, "locale", &mut violations);
         if !violations.is_empty() {

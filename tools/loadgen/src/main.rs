@@ -1,1 +1,379 @@
-fn main(){}
+//! `loadgen`: drives the real gRPC API and prints throughput and latency percentiles (HDR
+//! histograms), errors by status code, for each scenario in one table.
+//!
+//! Closed loop (default): `--concurrency` workers each send the next request when the previous
+//! one answered. Open loop (`--rate R`): requests start on a fixed schedule whatever the answers,
+//! and latency counts from the scheduled start, so a slow server cannot hide its queueing
+//! (no coordinated omission); at most `--max-in-flight` wait, and later ones count as shed by the
+//! client.
+//!
+//! Without `--server`, the all-in-one server is started in this process on a free port, on its
+//! own runtime, so that one command measures the whole stack.
+//!
+//! By default requests are encoded once and responses are not decoded (see `raw`), so that the
+//! client's share of the two cores is small and equal across RPCs; `--typed` measures with the
+//! generated clients instead. Every scenario's response is decoded and checked once before the
+//! measurement starts.
+
+mod raw;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use hdrhistogram::Histogram;
+use prost::Message;
+use services_api::v1 as pb;
+use services_api::v1::diagnostics_service_client::DiagnosticsServiceClient;
+use services_api::v1::scoring_service_client::ScoringServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Load generator for the maturity gRPC API")]
+struct Args {
+    /// Server URL; without it, the all-in-one server runs in this process.
+    #[arg(long)]
+    server: Option<String>,
+    /// Scenarios to run, in order: score, echo, get-model.
+    #[arg(long, value_delimiter = ',', default_value = "score,echo")]
+    scenarios: Vec<Scenario>,
+    /// Concurrent workers (closed loop).
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// HTTP/2 connections the workers share.
+    #[arg(long, default_value_t = 2)]
+    connections: usize,
+    /// Seconds to measure each scenario.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Seconds of unmeasured warm-up before each scenario.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Open loop: requests per second (0 = closed loop).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
+    /// Open loop: most requests in flight before the client sheds.
+    #[arg(long, default_value_t = 10_000)]
+    max_in_flight: usize,
+    /// Bytes of the echo payload.
+    #[arg(long, default_value_t = 16)]
+    echo_bytes: usize,
+    /// Encode every request and decode every response with the generated clients.
+    #[arg(long)]
+    typed: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Scenario {
+    /// ScoringService.ScoreAssessment with the synthetic sample assessment.
+    Score,
+    /// DiagnosticsService.Echo: the bare server stack.
+    Echo,
+    /// ScoringService.GetModel in Dutch.
+    GetModel,
+}
+
+impl Scenario {
+    fn path(self) -> &'static str {
+        match self {
+            Scenario::Score => "/maturity.v1.ScoringService/ScoreAssessment",
+            Scenario::Echo => "/maturity.v1.DiagnosticsService/Echo",
+            Scenario::GetModel => "/maturity.v1.ScoringService/GetModel",
+        }
+    }
+
+    fn rpc(self) -> &'static str {
+        match self {
+            Scenario::Score => "ScoringService.ScoreAssessment",
+            Scenario::Echo => "DiagnosticsService.Echo",
+            Scenario::GetModel => "ScoringService.GetModel",
+        }
+    }
+}
+
+/// What one scenario measured.
+struct Outcome {
+    scenario: Scenario,
+    mode: String,
+    histogram: Histogram<u64>,
+    errors: BTreeMap<String, u64>,
+    elapsed: Duration,
+}
+
+#[derive(Clone)]
+struct Clients {
+    channels: Vec<Channel>,
+    scoring: Vec<ScoringServiceClient<Channel>>,
+    echo: Vec<DiagnosticsServiceClient<Channel>>,
+    score_request: pb::ScoreAssessmentRequest,
+    echo_payload: Vec<u8>,
+    /// Pre-encoded request per scenario, for the raw client.
+    encoded: [bytes::Bytes; 3],
+    typed: bool,
+}
+
+impl Clients {
+    fn encoded(&self, scenario: Scenario) -> bytes::Bytes {
+        self.encoded[scenario as usize].clone()
+    }
+
+    /// Sends one request of `scenario` on connection `conn`; the error is the status code name.
+    async fn call(&mut self, scenario: Scenario, conn: usize) -> Result<(), String> {
+        let code = |s: tonic::Status| format!("{:?}", s.code());
+        let i = conn % self.scoring.len();
+        if !self.typed {
+            return raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
+                .await
+                .map(drop)
+                .map_err(code);
+        }
+        match scenario {
+            Scenario::Score => {
+                self.scoring[i].score_assessment(self.score_request.clone()).await.map(drop).map_err(code)
+            }
+            Scenario::Echo => {
+                self.echo[i].echo(pb::EchoRequest { payload: self.echo_payload.clone() }).await.map(drop).map_err(code)
+            }
+            Scenario::GetModel => {
+                self.scoring[i].get_model(pb::GetModelRequest::default()).await.map(drop).map_err(code)
+            }
+        }
+    }
+}
+
+fn histogram() -> anyhow::Result<Histogram<u64>> {
+    // Microseconds from 1 µs to 60 s with 3 significant figures.
+    Histogram::new_with_bounds(1, 60_000_000, 3).context("while creating a histogram")
+}
+
+async fn closed_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: Duration) -> anyhow::Result<Outcome> {
+    let start = Instant::now();
+    let end = start + measure;
+    let mut tasks = Vec::new();
+    for w in 0..args.concurrency {
+        let mut c = clients.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut h = histogram()?;
+            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+            while Instant::now() < end {
+                let t = Instant::now();
+                let r = c.call(scenario, w).await;
+                h.saturating_record(t.elapsed().as_micros() as u64);
+                if let Err(code) = r {
+                    *errors.entry(code).or_default() += 1;
+                }
+            }
+            Ok::<_, anyhow::Error>((h, errors))
+        }));
+    }
+    let mut histogram = histogram()?;
+    let mut errors = BTreeMap::new();
+    for t in tasks {
+        let (h, e) = t.await.context("worker panicked")??;
+        histogram.add(&h).context("while merging histograms")?;
+        for (k, v) in e {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    Ok(Outcome {
+        scenario,
+        mode: format!("closed c={}", args.concurrency),
+        histogram,
+        errors,
+        elapsed: start.elapsed(),
+    })
+}
+
+async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: Duration) -> anyhow::Result<Outcome> {
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let total = (measure.as_secs_f64() * args.rate) as u64;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Option<String>)>();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(args.max_in_flight));
+    let start = Instant::now();
+    let mut shed = 0u64;
+    for n in 0..total {
+        let scheduled = start + interval * n as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let Ok(permit) = Arc::clone(&in_flight).try_acquire_owned() else {
+            shed += 1;
+            continue;
+        };
+        let mut c = clients.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let r = c.call(scenario, n as usize).await;
+            drop(permit);
+            let _ = tx.send((scheduled.elapsed().as_micros() as u64, r.err()));
+        });
+    }
+    drop(tx);
+    let mut histogram = histogram()?;
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    while let Some((us, err)) = rx.recv().await {
+        histogram.saturating_record(us);
+        if let Some(code) = err {
+            *errors.entry(code).or_default() += 1;
+        }
+    }
+    if shed > 0 {
+        errors.insert("shed by client".to_string(), shed);
+    }
+    Ok(Outcome { scenario, mode: format!("open {}/s", args.rate), histogram, errors, elapsed: start.elapsed() })
+}
+
+/// One call per scenario through the raw path, decoded and checked, so that a misrouted or failing
+/// RPC is caught before it is measured.
+async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()> {
+    for &s in scenarios {
+        let body = raw::call(clients.channels[0].clone(), s.path(), clients.encoded(s))
+            .await
+            .map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+        let ok = match s {
+            Scenario::Score => {
+                pb::ScoreAssessmentResponse::decode(body)?.result.is_some_and(|r| r.maturity_index >= 0.0)
+            }
+            Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
+            Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
+        };
+        anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
+    }
+    Ok(())
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+fn print_table(outcomes: &[Outcome]) {
+    println!(
+        "{:<32} {:<14} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "rpc", "mode", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+    );
+    for o in outcomes {
+        let h = &o.histogram;
+        let errors: u64 = o.errors.values().sum();
+        let ok = h.len().saturating_sub(errors);
+        println!(
+            "{:<32} {:<14} {:>9} {:>7} {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            o.scenario.rpc(),
+            o.mode,
+            h.len(),
+            errors,
+            ok as f64 / o.elapsed.as_secs_f64(),
+            ms(h.value_at_quantile(0.5)),
+            ms(h.value_at_quantile(0.9)),
+            ms(h.value_at_quantile(0.99)),
+            ms(h.value_at_quantile(0.999)),
+            ms(h.max()),
+        );
+        for (code, n) in &o.errors {
+            println!("    errors {code}: {n}");
+        }
+    }
+    let rate = |s: Scenario| {
+        outcomes.iter().find(|o| o.scenario == s).map(|o| {
+            let errors: u64 = o.errors.values().sum();
+            o.histogram.len().saturating_sub(errors) as f64 / o.elapsed.as_secs_f64()
+        })
+    };
+    if let (Some(score), Some(echo)) = (rate(Scenario::Score), rate(Scenario::Echo)) {
+        println!("ScoreAssessment / Echo throughput: {:.2} ({:.0}%)", score / echo, 100.0 * score / echo);
+    }
+}
+
+fn spawn_server() -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
+    let registry = Arc::new(domain_model::ModelRegistry::builtin().context("while loading the built-in models")?);
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("server").build() else {
+            return;
+        };
+        rt.block_on(async move {
+            let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
+            let Ok(addr) = listener.local_addr() else { return };
+            let _ = addr_tx.send(addr);
+            let state = services_maturity::AppState { registry };
+            let settings = services_common::server::ServerSettings::default();
+            let _ = services_maturity::run(listener, state, settings, std::future::pending()).await;
+        });
+    });
+    let addr = addr_rx.recv_timeout(Duration::from_secs(10)).context("the in-process server did not start")?;
+    Ok((format!("http://{addr}"), handle))
+}
+
+async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
+    let mut out = Vec::new();
+    for _ in 0..n.max(1) {
+        let endpoint = Endpoint::from_shared(url.to_string()).context("invalid server URL")?;
+        out.push(endpoint.connect().await.with_context(|| format!("while connecting to {url}"))?);
+    }
+    Ok(out)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
+    anyhow::ensure!(args.rate >= 0.0, "--rate must not be negative");
+    let (url, _server) = match &args.server {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (url, handle) = spawn_server()?;
+            (url, Some(handle))
+        }
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("client").build()?;
+    rt.block_on(async {
+        let channels = connect(&url, args.connections).await?;
+        let sample = services_maturity::sample::parse("sample", services_maturity::sample::BUILTIN)?;
+        let echo_payload = vec![b'x'; args.echo_bytes];
+        let clients = Clients {
+            channels: channels.clone(),
+            scoring: channels.iter().cloned().map(ScoringServiceClient::new).collect(),
+            echo: channels.iter().cloned().map(DiagnosticsServiceClient::new).collect(),
+            score_request: sample.request.clone(),
+            encoded: [
+                sample.request.encode_to_vec().into(),
+                pb::EchoRequest { payload: echo_payload.clone() }.encode_to_vec().into(),
+                pb::GetModelRequest::default().encode_to_vec().into(),
+            ],
+            echo_payload,
+            typed: args.typed,
+        };
+        verify(&clients, &args.scenarios).await?;
+        println!(
+            "loadgen: server {url}, {} client, {} connection(s), score request {} bytes, echo payload {} bytes, {} core(s)",
+            if args.typed { "typed" } else { "raw" },
+            channels.len(),
+            sample.request.encoded_len(),
+            args.echo_bytes,
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        let mut outcomes = Vec::new();
+        for &scenario in &args.scenarios {
+            let run = |secs: f64| {
+                let measure = Duration::from_secs_f64(secs);
+                let clients = &clients;
+                let args = &args;
+                async move {
+                    if args.rate > 0.0 {
+                        open_loop(clients, scenario, args, measure).await
+                    } else {
+                        closed_loop(clients, scenario, args, measure).await
+                    }
+                }
+            };
+            if args.warmup > 0.0 {
+                run(args.warmup).await?;
+            }
+            outcomes.push(run(args.duration).await?);
+        }
+        print_table(&outcomes);
+        Ok(())
+    })
+}

@@ -29,8 +29,16 @@ fn wrong_type_names_its_line() {
 #[test]
 fn every_semantic_problem_is_reported_with_its_line() {
     let broken = SOURCE
-        .replacen("evidence = { E1 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"", "evidence = { E5 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"", 1)
-        .replacen("id = \"e2.escalation_route\"\nscale = \"likert5\"", "id = \"e2.escalation_route\"\nscale = \"likert7\"", 1)
+        .replacen(
+            "evidence = { E1 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"",
+            "evidence = { E5 = 1.0 }\n\n[[items]]\nid = \"e1.monitor_competitors\"",
+            1,
+        )
+        .replacen(
+            "id = \"e2.escalation_route\"\nscale = \"likert5\"",
+            "id = \"e2.escalation_route\"\nscale = \"likert7\"",
+            1,
+        )
         .replacen("stage_weights = [0.1, 0.2, 0.3, 0.4]", "stage_weights = [0.1, 0.2, 0.3, 0.5]", 1);
     let err = load_model("v1.toml", &broken).unwrap_err();
     let text = err.to_string();
@@ -47,9 +55,11 @@ fn every_semantic_problem_is_reported_with_its_line() {
 
 #[test]
 fn coverage_and_catch_all_rules_are_checked() {
-    let broken = SOURCE
-        .replace("evidence = { E4 = 1.0 }", "evidence = { E3 = 1.0 }")
-        .replacen("when_any = [{}]\n\n# ----", "when_any = [{ max_external_stage = 0 }]\n\n# ----", 1);
+    let broken = SOURCE.replace("evidence = { E4 = 1.0 }", "evidence = { E3 = 1.0 }").replacen(
+        "when_any = [{}]\n\n# ----",
+        "when_any = [{ max_external_stage = 0 }]\n\n# ----",
+        1,
+    );
     let err = load_model("v1.toml", &broken).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("stage E4 has 2 item(s); it needs at least 3"), "{text}");

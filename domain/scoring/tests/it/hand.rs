@@ -126,7 +126,8 @@ fn social_by_nature_start_high_and_skip_stages() {
     let m = model();
     let mut answers = Vec::new();
     for item in &m.items {
-        let level = if item.id.starts_with("e1") || item.id.starts_with("e2") || item.id.starts_with("i1") { 0.0 } else { 1.0 };
+        let level =
+            if item.id.starts_with("e1") || item.id.starts_with("e2") || item.id.starts_with("i1") { 0.0 } else { 1.0 };
         answers.push(crate::at_level(&m, &item.id, level));
     }
     let r = score(&m, FIRM, &answers).unwrap();
@@ -147,11 +148,8 @@ fn social_by_nature_start_high_and_skip_stages() {
 fn fit_verdicts_at_the_extremes() {
     let m = model();
     // Everything at the top except the proposition, which is at the bottom: far over the need.
-    let answers: Vec<_> = m
-        .items
-        .iter()
-        .map(|it| crate::at_level(&m, &it.id, if it.id.starts_with("p.") { 0.0 } else { 1.0 }))
-        .collect();
+    let answers: Vec<_> =
+        m.items.iter().map(|it| crate::at_level(&m, &it.id, if it.id.starts_with("p.") { 0.0 } else { 1.0 })).collect();
     let r = score(&m, FIRM, &answers).unwrap();
     assert_eq!(r.fit.verdict, FitVerdict::OverInvested);
     close(r.fit.gap, 100.0 - 20.0);

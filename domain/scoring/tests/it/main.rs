@@ -1,5 +1,7 @@
 //! Integration tests of the scoring engine against the shipped model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
 mod hand;
 mod problems;
 mod properties;
@@ -15,24 +17,24 @@ pub fn model() -> Arc<Model> {
 
 pub const FIRM: FirmInput<'static> = FirmInput { sbi_section: "J", size_class: "small", province: "NL-UT" };
 
-pub fn likert(id: &str, n: u32) -> Answer {
-    Answer { item_id: id.to_string(), value: AnswerValue::Likert(n) }
+pub fn likert(id: &str, n: u32) -> Answer<'_> {
+    Answer { item_id: id, value: AnswerValue::Likert(n) }
 }
 
-pub fn yes(id: &str, b: bool) -> Answer {
-    Answer { item_id: id.to_string(), value: AnswerValue::Yes(b) }
+pub fn yes(id: &str, b: bool) -> Answer<'_> {
+    Answer { item_id: id, value: AnswerValue::Yes(b) }
 }
 
-pub fn choice(id: &str, c: &str) -> Answer {
-    Answer { item_id: id.to_string(), value: AnswerValue::Choice(c.to_string()) }
+pub fn choice<'a>(id: &'a str, c: &'a str) -> Answer<'a> {
+    Answer { item_id: id, value: AnswerValue::Choice(c) }
 }
 
-pub fn dont_know(id: &str) -> Answer {
-    Answer { item_id: id.to_string(), value: AnswerValue::DontKnow }
+pub fn dont_know(id: &str) -> Answer<'_> {
+    Answer { item_id: id, value: AnswerValue::DontKnow }
 }
 
 /// An answer to `item` at a "level" from 0.0 (lowest point) to 1.0 (highest point) of its scale.
-pub fn at_level(model: &Model, item_id: &str, level: f64) -> Answer {
+pub fn at_level<'a>(model: &'a Model, item_id: &'a str, level: f64) -> Answer<'a> {
     let (_, item) = model.item(item_id).unwrap();
     let scale = model.scale_of(item);
     let last = scale.points.len() - 1;
@@ -40,7 +42,7 @@ pub fn at_level(model: &Model, item_id: &str, level: f64) -> Answer {
     let value = match scale.kind {
         ScaleKind::Likert => AnswerValue::Likert(point.value.parse().unwrap()),
         ScaleKind::YesNo => AnswerValue::Yes(point.value == "yes"),
-        ScaleKind::Choice => AnswerValue::Choice(point.value.clone()),
+        ScaleKind::Choice => AnswerValue::Choice(&point.value),
     };
-    Answer { item_id: item_id.to_string(), value }
+    Answer { item_id, value }
 }

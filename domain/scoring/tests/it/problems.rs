@@ -5,22 +5,21 @@ use domain_scoring::{AnswerField, AnswerValue, FirmField, FirmInput, Location, P
 
 use crate::{FIRM, at_level, choice, likert, model, yes};
 
-fn full() -> Vec<domain_scoring::Answer> {
-    let m = model();
-    m.items.iter().map(|it| at_level(&m, &it.id, 0.5)).collect()
+fn full(m: &domain_model::Model) -> Vec<domain_scoring::Answer<'_>> {
+    m.items.iter().map(|it| at_level(m, &it.id, 0.5)).collect()
 }
 
 #[test]
 fn every_problem_at_once() {
     let m = model();
-    let mut answers = full();
+    let mut answers = full(&m);
     answers[0] = likert("e1.monitor_mentions", 7);
     answers[1] = yes("e1.monitor_competitors", true);
     answers.push(likert("e9.does_not_exist", 3));
     answers.push(likert("e2.answer_within_a_day", 2));
     answers.push(choice("p.customers_via_social", "all_of_them"));
-    answers.push(domain_scoring::Answer { item_id: "i1.pilots".into(), value: AnswerValue::Missing });
-    answers.push(domain_scoring::Answer { item_id: " ".into(), value: AnswerValue::DontKnow });
+    answers.push(domain_scoring::Answer { item_id: "i1.pilots", value: AnswerValue::Missing });
+    answers.push(domain_scoring::Answer { item_id: " ", value: AnswerValue::DontKnow });
     let firm = FirmInput { sbi_section: "Z", size_class: "huge", province: "Utrecht" };
     let problems = score(&m, firm, &answers).unwrap_err();
     let reasons: Vec<(&str, Location)> = problems.iter().map(|p| (p.reason(), p.location())).collect();
@@ -49,7 +48,7 @@ fn every_problem_at_once() {
 #[test]
 fn off_scale_choice_and_missing_value() {
     let m = model();
-    let mut answers = full();
+    let mut answers = full(&m);
     let idx = answers.iter().position(|a| a.item_id == "p.customers_via_social").unwrap();
     answers[idx] = choice("p.customers_via_social", "all_of_them");
     let idx2 = answers.iter().position(|a| a.item_id == "i1.pilots").unwrap();
@@ -64,7 +63,8 @@ fn off_scale_choice_and_missing_value() {
 fn too_few_answers_names_each_part() {
     let m = model();
     // Only value-source items: no axis or proposition evidence.
-    let answers: Vec<_> = m.items.iter().filter(|it| it.id.starts_with("v.")).map(|it| at_level(&m, &it.id, 1.0)).collect();
+    let answers: Vec<_> =
+        m.items.iter().filter(|it| it.id.starts_with("v.")).map(|it| at_level(&m, &it.id, 1.0)).collect();
     let problems = score(&m, FIRM, &answers).unwrap_err();
     let texts: Vec<String> = problems.iter().map(|p| p.message(Locale::En)).collect();
     assert_eq!(problems.len(), 3, "{texts:?}");
@@ -90,6 +90,13 @@ fn empty_request_is_refused_not_scored() {
     let reasons: Vec<_> = problems.iter().map(Problem::reason).collect();
     assert_eq!(
         reasons,
-        ["UNKNOWN_SBI_SECTION", "UNKNOWN_SIZE_CLASS", "UNKNOWN_PROVINCE", "TOO_FEW_ANSWERS", "TOO_FEW_ANSWERS", "TOO_FEW_ANSWERS"]
+        [
+            "UNKNOWN_SBI_SECTION",
+            "UNKNOWN_SIZE_CLASS",
+            "UNKNOWN_PROVINCE",
+            "TOO_FEW_ANSWERS",
+            "TOO_FEW_ANSWERS",
+            "TOO_FEW_ANSWERS"
+        ]
     );
 }

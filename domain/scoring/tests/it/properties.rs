@@ -26,7 +26,7 @@ fn profile() -> impl Strategy<Value = Profile> {
     per_item
 }
 
-fn answers(m: &Model, p: &Profile) -> Vec<Answer> {
+fn answers<'a>(m: &'a Model, p: &Profile) -> Vec<Answer<'a>> {
     m.items
         .iter()
         .zip(p)
@@ -40,11 +40,11 @@ fn answers(m: &Model, p: &Profile) -> Vec<Answer> {
                     match scale.kind {
                         ScaleKind::Likert => AnswerValue::Likert(point.value.parse().unwrap()),
                         ScaleKind::YesNo => AnswerValue::Yes(point.value == "yes"),
-                        ScaleKind::Choice => AnswerValue::Choice(point.value.clone()),
+                        ScaleKind::Choice => AnswerValue::Choice(&point.value),
                     }
                 }
             };
-            Some(Answer { item_id: it.id.clone(), value })
+            Some(Answer { item_id: &it.id, value })
         })
         .collect()
 }

@@ -1,6 +1,8 @@
 //! The `maturity` binary as an operator runs it: exit codes, start-up errors, the demo job and
 //! graceful shutdown on SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -57,7 +59,8 @@ fn malformed_model_file_is_a_start_up_error_naming_the_line() {
     let broken = good.replacen("tolerance = 10.0", "tolerance = ten", 1);
     let line = broken[..broken.find("tolerance = ten").unwrap()].matches('\n').count() + 1;
     std::fs::write(dir.join("v1.toml"), broken).unwrap();
-    let out = Command::new(BIN).args(["serve", "--grpc-addr", "127.0.0.1:0", "--models-dir"]).arg(&dir).output().unwrap();
+    let out =
+        Command::new(BIN).args(["serve", "--grpc-addr", "127.0.0.1:0", "--models-dir"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(65));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("v1.toml:{line}:")), "expected line {line} in: {err}");
@@ -68,17 +71,23 @@ fn malformed_model_file_is_a_start_up_error_naming_the_line() {
 fn demo_scores_through_the_api_and_sigterm_exits_0() {
     let (mut child, addr) = serve(&[]);
     for lang in ["nl", "en"] {
-        let out = Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--lang", lang]).output().unwrap();
+        let out =
+            Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--lang", lang]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8_lossy(&out.stdout);
-        let (index, synthetic) = if lang == "nl" { ("Volwassenheidsindex", "SYNTHETISCH") } else { ("Maturity index", "SYNTHETIC") };
+        let (index, synthetic) =
+            if lang == "nl" { ("Volwassenheidsindex", "SYNTHETISCH") } else { ("Maturity index", "SYNTHETIC") };
         assert!(text.contains(index) && text.contains(synthetic), "{text}");
     }
     // A bad assessment file: the server's field violations are shown, exit 1.
     let dir = scratch("demo");
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "firm_name = \"x\"\n[firm]\nsbi_section = \"Z\"\nsize_class = \"small\"\nprovince = \"NL-UT\"\n[answers]\n\"e1.owner\" = 3\n").unwrap();
-    let out = Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--assessment"]).arg(&bad).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["demo", "--server", &format!("http://{addr}"), "--assessment"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("firm.sbi_section [UNKNOWN_SBI_SECTION]"), "{err}");

@@ -98,7 +98,10 @@ async fn unknown_model_or_version() {
     );
     let status = app
         .client
-        .get_model(pb::GetModelRequest { model: Some(pb::ModelRef { id: "nope".into(), version: 0 }), locale: String::new() })
+        .get_model(pb::GetModelRequest {
+            model: Some(pb::ModelRef { id: "nope".into(), version: 0 }),
+            locale: String::new(),
+        })
         .await
         .unwrap_err();
     assert_eq!(violations(&status), pairs(&[("model.id", "UNKNOWN_MODEL")]));
@@ -123,7 +126,8 @@ async fn too_few_answers_to_score() {
 #[tokio::test]
 async fn english_messages_when_asked() {
     let mut app = spawn_app().await;
-    let req = pb::ScoreAssessmentRequest { firm: firm("J", "small", "NL-UT"), locale: "en".into(), ..Default::default() };
+    let req =
+        pb::ScoreAssessmentRequest { firm: firm("J", "small", "NL-UT"), locale: "en".into(), ..Default::default() };
     let status = score(&mut app, req).await;
     let v = &status.get_details_bad_request().unwrap().field_violations[0];
     let m = v.localized_message.as_ref().unwrap();

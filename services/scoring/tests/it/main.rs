@@ -1,5 +1,7 @@
 //! Integration tests of ScoringService over the real server stack, bound to port 0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
 mod bad_input;
 mod scoring;
 

@@ -36,7 +36,12 @@ async fn model_in_both_locales() {
 async fn scores_a_full_assessment() {
     let mut app = spawn_app().await;
     let answers = full_answers(&mut app).await;
-    let req = pb::ScoreAssessmentRequest { firm: firm("g", "medium", "nl-zh"), answers, locale: "en".into(), ..Default::default() };
+    let req = pb::ScoreAssessmentRequest {
+        firm: firm("g", "medium", "nl-zh"),
+        answers,
+        locale: "en".into(),
+        ..Default::default()
+    };
     let r = app.client.score_assessment(req).await.unwrap().into_inner().result.unwrap();
     let m = r.model.unwrap();
     assert_eq!((m.id.as_str(), m.version), ("nl-social-business", 1));

@@ -1,0 +1,46 @@
+# The single entry point. CI (.ci/run) calls `make test`; the README shows the same targets.
+
+CARGO ?= cargo
+PYTHON ?= python3
+VENV := target/stock-client-venv
+
+.PHONY: run test lint unit stock-client bench fmt clean
+
+## make run: build, start the all-in-one server, score the synthetic sample assessment through the
+## real gRPC API, print the summary, and keep serving until Ctrl-C.
+run:
+	$(CARGO) build --bin maturity
+	./target/debug/maturity run
+
+## make test: formatting, clippy with warnings denied, every Rust test, and the stock gRPC client.
+test: lint unit stock-client
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+# A stock client in another language (Python grpcio + reflection) against the real binary.
+stock-client: $(VENV)/.installed
+	$(CARGO) build --bin maturity
+	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v1.toml
+
+$(VENV)/.installed: tests/stock-client/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/stock-client/requirements.txt
+	touch $@
+
+## make bench: the standard load scenarios (release build), one table. Figures go in BENCHMARKS.md.
+bench:
+	$(CARGO) build --release -p tools-loadgen --bin loadgen --example score_path
+	./target/release/examples/score_path
+	./target/release/loadgen --scenarios score,echo,get-model --concurrency 32 --duration 10
+	./target/release/loadgen --scenarios echo --echo-bytes 1570 --concurrency 32 --duration 10
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
