@@ -42,7 +42,8 @@ fn main() -> anyhow::Result<()> {
     }
     let encode = t.elapsed() / n;
 
-    println!("request {} bytes, result {len} bytes, {n} iterations", bytes.len());
+    let model = services_scoring::convert::model_to_pb(&s.model, domain_model::Locale::Nl).encoded_len();
+    println!("request {} bytes, result {len} bytes, GetModel (nl) {model} bytes, {n} iterations", bytes.len());
     println!("decode request      {decode:?}");
     println!("validate and score  {score:?}");
     println!("convert and encode  {encode:?}");
