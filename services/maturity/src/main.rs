@@ -6,14 +6,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use domain_model::Locale;
-use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::serve::ServeArgs;
 use services_common::server::ServerSettings;
-use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
+use services_common::{EXIT_DATA, cli, shutdown, telemetry};
 use services_maturity::{AppState, demo, sample};
 
 /// The social maturity product, all services in one process.
@@ -113,17 +112,9 @@ async fn run_demo(server: &str, sample: &sample::SampleAssessment, lang: Locale)
 
 /// `serve`, and `run` when `demo` is given.
 fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
-    let config = match ServeConfig::load(args, |k| std::env::var(k).ok()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("maturity: {e}");
-            return ExitCode::from(EXIT_CONFIG as u8);
-        }
-    };
-    telemetry::init(config.log_format, &config.log_level);
-    let registry = match services_scoring::models::load_registry(config.models_dir.as_deref()) {
-        Ok(r) => Arc::new(r),
-        Err(e) => return fail(EXIT_DATA, &e),
+    let (config, registry) = match services_scoring::models::start_up("maturity", args) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let sample = match demo.as_ref().map(load_sample).transpose() {
         Ok(s) => s,

@@ -2,11 +2,10 @@
 //! models, bind, `services_scoring::run`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::serve::ServeArgs;
 use services_common::server::ServerSettings;
-use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
+use services_common::{cli, shutdown};
 
 /// ScoringService of the social maturity product (gRPC).
 #[derive(Debug, clap::Parser)]
@@ -24,20 +23,9 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let config = match ServeConfig::load(&args.serve, |k| std::env::var(k).ok()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("scoring-service: {e}");
-            return ExitCode::from(EXIT_CONFIG as u8);
-        }
-    };
-    telemetry::init(config.log_format, &config.log_level);
-    let registry = match services_scoring::models::load_registry(config.models_dir.as_deref()) {
-        Ok(r) => Arc::new(r),
-        Err(e) => {
-            eprintln!("scoring-service: {e:#}");
-            return ExitCode::from(EXIT_DATA as u8);
-        }
+    let (config, registry) = match services_scoring::models::start_up("scoring-service", &args.serve) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -2,9 +2,29 @@
 //! configured directory. This is the I/O half of `domain_model::ModelRegistry`.
 
 use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use domain_model::ModelRegistry;
+use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::{EXIT_CONFIG, EXIT_DATA, telemetry};
+
+/// The start-up steps every serving binary shares: configuration from file, environment and
+/// flags (exit 64 on any bad value), tracing, then the models (exit 65 on a bad model file).
+/// `program` prefixes the messages on stderr.
+pub fn start_up(program: &str, args: &ServeArgs) -> Result<(ServeConfig, Arc<ModelRegistry>), ExitCode> {
+    let config = ServeConfig::load(args, |k| std::env::var(k).ok()).map_err(|e| {
+        eprintln!("{program}: {e}");
+        ExitCode::from(EXIT_CONFIG as u8)
+    })?;
+    telemetry::init(config.log_format, &config.log_level);
+    let registry = load_registry(config.models_dir.as_deref()).map_err(|e| {
+        eprintln!("{program}: {e:#}");
+        ExitCode::from(EXIT_DATA as u8)
+    })?;
+    Ok((config, Arc::new(registry)))
+}
 
 /// The built-in models, or those in `dir` when given. Every problem in every file is reported.
 pub fn load_registry(dir: Option<&Path>) -> anyhow::Result<ModelRegistry> {
