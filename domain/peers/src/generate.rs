@@ -1,0 +1,182 @@
+//! Generating the demo firms.
+
+use domain_model::{FirmProfile, Model, Province, SbiSection, ScaleKind, SizeClass, Target, model::Axis};
+use domain_scoring::{Answer, AnswerValue, Assessment, FirmInput};
+
+use crate::calibration::Targets;
+use crate::mix;
+use crate::rng::SplitMix64;
+
+/// One synthetic firm-year, scored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DemoFirm {
+    /// A stable identity for this firm-year, unique within one generation.
+    pub id: u64,
+    /// Year of the assessment.
+    pub year: u16,
+    /// Coarse attributes.
+    pub profile: FirmProfile,
+    /// Whether the firm uses social media at all (the calibrated quantity).
+    pub uses_social_media: bool,
+    /// The result the engine gave its answers.
+    pub result: Assessment,
+}
+
+/// Splits `total` over `weights` by the largest-remainder method, so that the parts sum to it.
+fn allocate(total: usize, weights: &[f64]) -> Vec<usize> {
+    let sum: f64 = weights.iter().sum();
+    if sum <= 0.0 {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<f64> = weights.iter().map(|w| total as f64 * w / sum).collect();
+    let mut parts: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| (exact[*b] - exact[*b].floor()).total_cmp(&(exact[*a] - exact[*a].floor())).then(a.cmp(b)));
+    let missing = total - parts.iter().sum::<usize>();
+    for i in order.into_iter().take(missing) {
+        parts[i] += 1;
+    }
+    parts
+}
+
+/// Latent maturity (0..1) of a user firm.
+fn latent(rng: &mut SplitMix64, section: SbiSection, size: SizeClass, year: u16) -> f64 {
+    let size_bonus = match size {
+        SizeClass::Micro => 0.0,
+        SizeClass::Small => 0.05,
+        SizeClass::Medium => 0.10,
+        SizeClass::Large => 0.15,
+    };
+    let section_bonus = match section {
+        SbiSection::G | SbiSection::I | SbiSection::J | SbiSection::M | SbiSection::R => 0.05,
+        SbiSection::A | SbiSection::B | SbiSection::D | SbiSection::E | SbiSection::H | SbiSection::O => -0.05,
+        _ => 0.0,
+    };
+    let mean = 0.30 + 0.02 * f64::from(year.saturating_sub(2013)) + size_bonus + section_bonus;
+    (mean + rng.noise(0.15)).clamp(0.02, 0.98)
+}
+
+/// An answer to `item` at `level` (0 = bottom of its scale, 1 = top).
+fn answer<'m>(model: &'m Model, item: &'m domain_model::Item, level: f64) -> Answer<'m> {
+    let scale = model.scale_of(item);
+    let last = scale.points.len() - 1;
+    let point = &scale.points[((level.clamp(0.0, 1.0) * last as f64).round() as usize).min(last)];
+    let value = match scale.kind {
+        ScaleKind::Likert => AnswerValue::Likert(point.number.unwrap_or(1)),
+        ScaleKind::YesNo => AnswerValue::Yes(point.value == "yes"),
+        ScaleKind::Choice => AnswerValue::Choice(&point.value),
+    };
+    Answer { item_id: &item.id, value }
+}
+
+/// The answers of a firm: everything at the bottom for a non-user; around its latent maturity per
+/// axis and stage for a user, with a few "don't know".
+fn answers<'m>(model: &'m Model, rng: &mut SplitMix64, user: Option<(f64, f64, f64)>) -> Vec<Answer<'m>> {
+    model
+        .items
+        .iter()
+        .map(|item| {
+            let Some((ext, int, prop)) = user else { return answer(model, item, 0.0) };
+            if rng.unit() < 0.04 && model.scale_of(item).dont_know {
+                return Answer { item_id: &item.id, value: AnswerValue::DontKnow };
+            }
+            let level = match item.evidence.first().map(|(t, _)| *t) {
+                Some(Target::Stage(axis, s)) => {
+                    let m = if axis == Axis::External { ext } else { int };
+                    m * 5.0 - f64::from(s - 1) - 0.5 + rng.noise(0.35)
+                }
+                Some(Target::Proposition | Target::SocialNative) => prop + rng.noise(0.15),
+                _ => (ext + int) / 2.0 + rng.noise(0.2),
+            };
+            if item.evidence.iter().any(|(t, _)| *t == Target::SocialNative) {
+                // Few firms were founded on social media; more where the proposition leans on it.
+                return answer(model, item, if rng.unit() < prop * prop * 0.3 { 1.0 } else { 0.0 });
+            }
+            answer(model, item, level)
+        })
+        .collect()
+}
+
+fn proposition_latent(rng: &mut SplitMix64, section: SbiSection) -> f64 {
+    let base = match section {
+        SbiSection::G | SbiSection::I | SbiSection::J | SbiSection::R => 0.40,
+        SbiSection::M | SbiSection::N | SbiSection::S | SbiSection::K => 0.25,
+        _ => 0.12,
+    };
+    (base + rng.noise(0.12)).clamp(0.0, 1.0)
+}
+
+/// Generates `n` synthetic firm-years, deterministically for `seed`, scored with `model`.
+pub fn generate(model: &Model, targets: &Targets, n: usize, seed: u64) -> Result<Vec<DemoFirm>, GenerateError> {
+    let mut rng = SplitMix64::new(seed);
+    let years: Vec<u16> = crate::YEARS.collect();
+    let per_year = allocate(n, &years.iter().map(|y| mix::year_weight(*y)).collect::<Vec<_>>());
+    let mut out = Vec::with_capacity(n);
+    let mut id: u64 = 0;
+    for (year, n_year) in years.iter().copied().zip(per_year) {
+        let per_section = allocate(n_year, &mix::SECTION_WEIGHTS);
+        for (section, n_section) in SbiSection::ALL.iter().copied().zip(per_section) {
+            let per_size = allocate(n_section, &mix::SIZE_WEIGHTS);
+            for (size, n_cell) in SizeClass::ALL.iter().copied().zip(per_size) {
+                let use_share = targets.use_pct(section, size, year) / 100.0;
+                let users = (n_cell as f64 * use_share).round() as usize;
+                let mut uses: Vec<bool> = (0..n_cell).map(|i| i < users).collect();
+                rng.shuffle(&mut uses);
+                for uses_social_media in uses {
+                    let province = Province::ALL[rng.weighted(&mix::PROVINCE_WEIGHTS)];
+                    let profile = FirmProfile { section, size, province };
+                    let result = score_firm(model, &mut rng, profile, year, uses_social_media)?;
+                    out.push(DemoFirm { id, year, profile, uses_social_media, result });
+                    id += 1;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn score_firm(
+    model: &Model,
+    rng: &mut SplitMix64,
+    p: FirmProfile,
+    year: u16,
+    user: bool,
+) -> Result<Assessment, GenerateError> {
+    let firm = FirmInput { sbi_section: p.section.code(), size_class: p.size.code(), province: p.province.code() };
+    let mut latent_user = user.then(|| {
+        let m = latent(rng, p.section, p.size, year);
+        let ext = (m + rng.noise(0.08)).clamp(0.0, 1.0);
+        let int = (m - 0.05 + rng.noise(0.08)).clamp(0.0, 1.0);
+        (ext, int, proposition_latent(rng, p.section))
+    });
+    // A user must show some use: redraw a little higher until one axis reaches stage 1 (with the
+    // shipped model a few rounds at most; a latent of 1 attains every stage).
+    let mut refused = 0;
+    for _ in 0..40 {
+        let given = answers(model, rng, latent_user);
+        // A draw with too many "don't know" is refused by the model's minimums: draw again.
+        let Ok(result) = domain_scoring::score(model, firm, &given) else {
+            refused += 1;
+            continue;
+        };
+        if result.axes.iter().any(|a| a.attained_stage > 0) == user {
+            return Ok(result);
+        }
+        latent_user = latent_user.map(|(e, i, p)| ((e + 0.05).min(1.0), (i + 0.05).min(1.0), p));
+    }
+    Err(if refused > 0 { GenerateError::Refused { attempts: refused } } else { GenerateError::NoUse })
+}
+
+/// Why demo peers could not be generated with a model.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GenerateError {
+    /// The model refused the generated answer sets (a model whose minimums full answer sets miss).
+    #[error("the model refused {attempts} generated answer sets for one firm")]
+    Refused {
+        /// How many sets it refused.
+        attempts: usize,
+    },
+    /// The model never attains a stage, even with every answer at the top.
+    #[error("the model attains no stage even with every answer at the top")]
+    NoUse,
+}
