@@ -1,6 +1,8 @@
 # The single entry point. CI (.ci/run) calls `make test`; the README shows the same targets.
 
 CARGO ?= cargo
+# Storage tests run on SQLite and on this PostgreSQL server (each test makes its own database).
+export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
 

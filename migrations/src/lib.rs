@@ -1,0 +1,29 @@
+//! Database migrations for the two stores, run unchanged on SQLite (the embedded default) and
+//! PostgreSQL. Applied at start-up or by `maturity migrate`; every migration has a `down`.
+//!
+//! Column types are chosen to mean the same on both backends: whole numbers as BIGINT, scores as
+//! DOUBLE, times as microseconds since the Unix epoch (BIGINT, UTC), and wire messages as BLOB /
+//! BYTEA holding their protobuf encoding.
+//!
+//! The wall between the stores is in the schema: `benchmark_contributions` has no column that can
+//! name a firm (no name, no free text, no tenant, no external reference); a test reads the schema
+//! and fails if one appears.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_assessments;
+mod m0002_benchmark;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_assessments::Migration), Box::new(m0002_benchmark::Migration)]
+    }
+}
+
+#[cfg(feature = "test-db")]
+pub mod test_db;
