@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
+use migrations::test_db::{Backend, TestDb};
 use services_common::server::ServerSettings;
 use services_maturity::AppState;
 use tonic::transport::Channel;
@@ -17,6 +19,7 @@ pub struct TestApp {
     pub channel: Channel,
     /// The server's address.
     pub addr: std::net::SocketAddr,
+    _db: TestDb,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -25,7 +28,11 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState { registry: Arc::new(ModelRegistry::builtin().expect("built-in models")) };
+    let db = TestDb::empty(Backend::Sqlite).await;
+    let registry = Arc::new(ModelRegistry::builtin().expect("built-in models"));
+    let state = AppState::open_with(&db.url, registry, Policy::default(), b"e2e pseudonym key".to_vec())
+        .await
+        .expect("open the test database");
     tokio::spawn(services_maturity::run(listener, state, ServerSettings::default(), async {
         let _ = stopped.await;
     }));
@@ -34,5 +41,5 @@ pub async fn spawn_app() -> TestApp {
         .connect()
         .await
         .expect("connect to the test server");
-    TestApp { channel, addr, _stop: stop }
+    TestApp { channel, addr, _db: db, _stop: stop }
 }

@@ -11,8 +11,9 @@
 
 pub use sea_orm_migration::prelude::*;
 
-mod m0001_assessments;
-mod m0002_benchmark;
+pub mod m0001_assessments;
+pub mod m0002_benchmark;
+pub mod m0003_benchmark_releases;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -21,7 +22,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_assessments::Migration), Box::new(m0002_benchmark::Migration)]
+        vec![
+            Box::new(m0001_assessments::Migration),
+            Box::new(m0002_benchmark::Migration),
+            Box::new(m0003_benchmark_releases::Migration),
+        ]
     }
 }
 

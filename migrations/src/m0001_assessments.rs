@@ -2,11 +2,11 @@
 
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
+#[derive(Debug, DeriveMigrationName)]
 pub struct Migration;
 
 /// Columns of `assessments`.
-#[derive(DeriveIden)]
+#[derive(Debug, Clone, Copy, DeriveIden)]
 pub enum Assessments {
     Table,
     Id,
@@ -29,7 +29,7 @@ pub enum Assessments {
 }
 
 /// Columns of `idempotency_keys`.
-#[derive(DeriveIden)]
+#[derive(Debug, Clone, Copy, DeriveIden)]
 pub enum IdempotencyKeys {
     Table,
     Tenant,

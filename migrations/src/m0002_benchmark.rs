@@ -3,12 +3,12 @@
 
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
+#[derive(Debug, DeriveMigrationName)]
 pub struct Migration;
 
 /// Columns of `benchmark_contributions`. Only what MODEL.md allows: coarse attributes, year,
 /// scores, stages, value sources, model version, a keyed pseudonym and the synthetic flag.
-#[derive(DeriveIden)]
+#[derive(Debug, Clone, Copy, DeriveIden)]
 pub enum BenchmarkContributions {
     Table,
     Id,

@@ -10,6 +10,7 @@ Usage: stock_client.py MATURITY_BINARY MODEL_FILE
 
 import subprocess
 import sys
+import tempfile
 import tomllib
 
 import grpc
@@ -119,8 +120,10 @@ def main():
     binary, model_file = sys.argv[1], sys.argv[2]
     with open(model_file, "rb") as f:
         model_def = tomllib.load(f)
+    scratch = tempfile.mkdtemp(prefix="stock-client-")
     server = subprocess.Popen(
-        [binary, "serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"],
+        [binary, "serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn",
+         "--database-url", f"sqlite://{scratch}/m.db?mode=rwc", "--pseudonym-key-file", f"{scratch}/key"],
         stdout=subprocess.PIPE, text=True,
     )
     try:

@@ -43,7 +43,9 @@ async fn up_down_up_on_both_backends() {
         let conn = db.connect().await;
         Migrator::up(&conn, None).await.unwrap();
         let after_up = tables(&conn, backend).await;
-        for t in ["assessments", "benchmark_contributions", "idempotency_keys", "seaql_migrations"] {
+        for t in
+            ["assessments", "benchmark_contributions", "benchmark_releases", "idempotency_keys", "seaql_migrations"]
+        {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
         Migrator::down(&conn, None).await.unwrap();

@@ -18,4 +18,8 @@ pub mod service_names {
     pub const SCORING: &str = "maturity.v1.ScoringService";
     /// `maturity.v1.DiagnosticsService`.
     pub const DIAGNOSTICS: &str = "maturity.v1.DiagnosticsService";
+    /// `maturity.v1.PersistenceService`.
+    pub const PERSISTENCE: &str = "maturity.v1.PersistenceService";
+    /// `maturity.v1.BenchmarkService`.
+    pub const BENCHMARK: &str = "maturity.v1.BenchmarkService";
 }

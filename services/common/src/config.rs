@@ -132,6 +132,15 @@ impl Layers {
         self
     }
 
+    /// Sets `key` from an environment variable with another name (such as `DATABASE_URL`), when
+    /// set; the prefixed variable, read by `env` before, is overridden.
+    pub fn env_alias(mut self, key: &'static str, var: &str, value: Option<String>) -> Self {
+        if let (Some(k), Some(v)) = (self.known_key(key), value) {
+            self.values.insert(k, (v, Origin::Env(var.to_string())));
+        }
+        self
+    }
+
     /// Sets a value from a command-line flag, when given.
     pub fn flag(mut self, key: &'static str, flag: &str, value: Option<impl ToString>) -> Self {
         if let Some(v) = value {

@@ -8,15 +8,33 @@
 //! | `log_format` | `text` | `text` or `json` |
 //! | `log_level` | `info` | a tracing filter such as `info` or `services_scoring=debug` |
 //! | `drain_seconds` | `10` | how long in-flight calls may finish after SIGTERM |
+//! | `database_url` | `sqlite://./data/maturity.db?mode=rwc` | SQLite file or PostgreSQL URL (`DATABASE_URL` too) |
+//! | `disclosure_k` | `10` | smallest published peer group; below 5 is refused |
+//! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{ConfigError, Layers, LogFormat, Seconds};
+use crate::config::{ConfigError, Layers, LogFormat, Seconds, Secret};
 
 /// Every key a serving binary reads.
-pub const KEYS: &[&str] = &["grpc_addr", "models_dir", "log_format", "log_level", "drain_seconds"];
+pub const KEYS: &[&str] = &[
+    "grpc_addr",
+    "models_dir",
+    "log_format",
+    "log_level",
+    "drain_seconds",
+    "database_url",
+    "disclosure_k",
+    "pseudonym_key_file",
+];
+
+/// The default database: an SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
+
+/// Smallest disclosure threshold a deployment may configure (MODEL.md).
+pub const MIN_DISCLOSURE_K: u32 = 5;
 
 /// The default gRPC address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -42,6 +60,15 @@ pub struct ServeArgs {
     /// Seconds in-flight calls may take to finish after SIGTERM [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub drain_seconds: Option<String>,
+    /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Smallest published peer group, at least 5 [default: 10].
+    #[arg(long, value_name = "K")]
+    pub disclosure_k: Option<String>,
+    /// File holding the secret key of the firm pseudonyms [default: ./data/pseudonym.key].
+    #[arg(long, value_name = "FILE")]
+    pub pseudonym_key_file: Option<PathBuf>,
 }
 
 /// The typed configuration of a serving binary.
@@ -57,20 +84,32 @@ pub struct ServeConfig {
     pub log_level: String,
     /// Drain deadline on shutdown.
     pub drain: Duration,
+    /// Database URL (may hold a password: never logged).
+    pub database_url: Secret<String>,
+    /// Disclosure threshold k.
+    pub disclosure_k: u32,
+    /// Secret key file of the pseudonyms.
+    pub pseudonym_key_file: PathBuf,
 }
 
 impl ServeConfig {
     /// Reads defaults, then the file, then the environment (through `env`), then the flags.
     pub fn load(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
+        // DATABASE_URL, the common convention, counts as the environment layer too.
+        let database_env = env("DATABASE_URL");
         let mut layers = Layers::new(KEYS)
             .file(file.as_deref())
+            .env_alias("database_url", "DATABASE_URL", database_env)
             .env(&env)
             .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
             .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
             .flag("log_format", "--log-format", args.log_format.as_ref())
             .flag("log_level", "--log-level", args.log_level.as_ref())
-            .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref());
+            .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
+            .flag("database_url", "--database-url", args.database_url.as_ref())
+            .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
+            .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()));
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -79,7 +118,20 @@ impl ServeConfig {
             log_format: layers.get("log_format", LogFormat::Text),
             log_level: layers.get("log_level", "info".to_string()),
             drain: Duration::from_secs(layers.get("drain_seconds", Seconds(10)).0),
+            database_url: Secret::new(layers.get("database_url", DEFAULT_DATABASE_URL.to_string())),
+            disclosure_k: layers.get("disclosure_k", 10u32),
+            pseudonym_key_file: layers.get("pseudonym_key_file", PathBuf::from("./data/pseudonym.key")),
         };
+        if config.disclosure_k < MIN_DISCLOSURE_K {
+            layers.problem(format!(
+                "disclosure_k = {} is below the minimum of {MIN_DISCLOSURE_K}: smaller peer groups could identify firms",
+                config.disclosure_k
+            ));
+        }
+        let url = config.database_url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            layers.problem("database_url must start with sqlite:, postgres:// or postgresql://".to_string());
+        }
         if let Some(dir) = &config.models_dir
             && !dir.is_dir()
         {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use domain_model::Locale;
 use services_api::v1 as pb;
+use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -45,25 +46,42 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
     }
 }
 
-/// Fetches the model and scores `sample` in `locale`.
-pub async fn score(
+/// The tenant the demo job writes as.
+pub const DEMO_TENANT: &str = "demo";
+
+/// Submits `sample` (scored, stored and placed among its peers) as the demo tenant, and fetches
+/// the model, in `locale`.
+pub async fn submit(
     channel: Channel,
     sample: &SampleAssessment,
     locale: Locale,
-) -> anyhow::Result<(pb::Model, pb::AssessmentResult)> {
-    let mut client = ScoringServiceClient::new(channel);
+) -> anyhow::Result<(pb::Model, pb::SubmitAssessmentResponse)> {
     let mut request = sample.request.clone();
     request.locale = locale.tag().to_string();
-    let result = match client.score_assessment(request.clone()).await {
-        Ok(r) => r.into_inner().result.context("the server answered without a result")?,
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let submit = pb::SubmitAssessmentRequest {
+        request_id: format!("demo-{now_ms}"),
+        external_ref: "demo-sample-firm".to_string(),
+        firm_name: sample.firm_name.clone(),
+        completed_at: sample
+            .year
+            .map(|y| prost_types::Timestamp { seconds: crate::sample::mid_year_seconds(y), nanos: 0 }),
+        assessment: Some(request),
+    };
+    let mut call = tonic::Request::new(submit);
+    call.metadata_mut()
+        .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(DEMO_TENANT));
+    let response = match PersistenceServiceClient::new(channel.clone()).submit_assessment(call).await {
+        Ok(r) => r.into_inner(),
         Err(status) => return Err(anyhow::anyhow!(describe_status(&status))),
     };
-    let model = client
-        .get_model(pb::GetModelRequest { model: result.model.clone(), locale: locale.tag().to_string() })
+    let model_ref = response.assessment.as_ref().and_then(|a| a.result.as_ref()).and_then(|r| r.model.clone());
+    let model = ScoringServiceClient::new(channel)
+        .get_model(pb::GetModelRequest { model: model_ref, locale: locale.tag().to_string() })
         .await
         .map_err(|s| anyhow::anyhow!(describe_status(&s)))?
         .into_inner();
-    Ok((model, result))
+    Ok((model, response))
 }
 
 /// A status with its field violations, one per line.
@@ -96,8 +114,16 @@ fn stages_text(axis: &pb::AxisResult, locale: Locale) -> String {
 }
 
 /// The readable summary `make run` prints.
-pub fn summary(firm_name: &str, model: &pb::Model, r: &pb::AssessmentResult, locale: Locale, server: &str) -> String {
+pub fn summary(
+    firm_name: &str,
+    model: &pb::Model,
+    response: &pb::SubmitAssessmentResponse,
+    locale: Locale,
+    server: &str,
+) -> String {
     let nl = locale == Locale::Nl;
+    let stored = response.assessment.clone().unwrap_or_default();
+    let r = &stored.result.clone().unwrap_or_default();
     let firm = r.firm.clone().unwrap_or_default();
     let section =
         domain_model::SbiSection::parse(&firm.sbi_section).map_or(String::new(), |s| s.name(locale).to_string());
@@ -170,6 +196,57 @@ pub fn summary(firm_name: &str, model: &pb::Model, r: &pb::AssessmentResult, loc
     let _ = writeln!(o, "\n{:<22}{}", "Archetype", name(&r.archetype));
     let _ = writeln!(o, "{:<22}{}", "Forrester", name(&r.forrester));
     let _ = writeln!(o, "{:<22}{}", "Altimeter", name(&r.altimeter));
+    let _ =
+        writeln!(o, "\n{}", if nl { "Positie onder Nederlandse branchegenoten" } else { "Position among Dutch peers" });
+    match &response.position {
+        Some(p) => {
+            let g = p.group_used.clone().unwrap_or_default();
+            let _ = writeln!(
+                o,
+                "  {:<20}{} (n = {}, {} {}, k = {})",
+                if nl { "Peergroep" } else { "Peer group" },
+                g.name,
+                g.n,
+                if nl { "jaar" } else { "year" },
+                g.year,
+                g.k
+            );
+            if g.fallback {
+                let _ = writeln!(o, "  {:<20}{}", "", g.fallback_reason);
+            }
+            let _ = writeln!(
+                o,
+                "  {:<20}{:.0}% {}",
+                "",
+                100.0 * g.synthetic_share,
+                if nl { "synthetische demogegevens" } else { "synthetic demo data" }
+            );
+            for m in &p.positions {
+                let _ = writeln!(
+                    o,
+                    "  {:<20}{:5.1} {}",
+                    m.metric,
+                    m.percentile,
+                    if nl { "percentiel" } else { "percentile" }
+                );
+            }
+            let _ = writeln!(o, "  {:<20}{}", "Rogers", p.rogers_label);
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "  {}",
+                if nl { "Nog geen gepubliceerde peergroep." } else { "No published peer group yet." }
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{:<22}{} {}",
+        if nl { "Opgeslagen als" } else { "Stored as" },
+        if nl { "beoordeling" } else { "assessment" },
+        stored.id
+    );
     let _ = writeln!(o, "{rule}");
     if nl {
         let _ = writeln!(o, "De server draait op {server} (gRPC, met reflectie en health).");

@@ -8,8 +8,13 @@ pub mod sample;
 use std::future::Future;
 use std::sync::Arc;
 
+use anyhow::Context;
+use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
+use services_common::config::Secret;
+use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve};
+use services_persistence::Persistence;
 use services_scoring::Scoring;
 use tokio::net::TcpListener;
 
@@ -18,6 +23,32 @@ use tokio::net::TcpListener;
 pub struct AppState {
     /// The maturity models.
     pub registry: Arc<ModelRegistry>,
+    /// Scoring over those models.
+    pub scoring: Scoring,
+    /// The stores.
+    pub persistence: Persistence,
+}
+
+impl AppState {
+    /// Opens the database named by `config` (migrating it) and the pseudonym key.
+    pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
+        let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
+        let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
+        AppState::open_with(config.database_url.expose(), registry, policy, key).await
+    }
+
+    /// Opens the database at `url` with an explicit policy and key (tests, tools).
+    pub async fn open_with(
+        url: &str,
+        registry: Arc<ModelRegistry>,
+        policy: Policy,
+        key: Vec<u8>,
+    ) -> anyhow::Result<AppState> {
+        let db = services_persistence::store::open(url).await.context("while opening and migrating the database")?;
+        let scoring = Scoring::new(Arc::clone(&registry));
+        let persistence = Persistence::new(db, scoring.clone(), policy, Secret::new(key));
+        Ok(AppState { registry, scoring, persistence })
+    }
 }
 
 /// Serves every service of the product on `listener` until `shutdown`.
@@ -28,6 +59,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut services = Services::new();
-    services.add(Scoring::new(state.registry).into_service());
+    let (persistence, benchmark) = state.persistence.into_services();
+    services.add(state.scoring.into_service()).add(persistence).add(benchmark);
     serve(listener, services, settings, shutdown).await
 }

@@ -1,8 +1,10 @@
 //! `maturity`: the all-in-one binary. Thin: parse the command, load config, set up tracing, bind,
 //! and hand over to the library.
 //!
-//! Subcommands: `serve` (every gRPC service on one port), `demo` (score the sample assessment
-//! against a running server and print a summary), `run` (both: what `make run` calls).
+//! Subcommands: `serve` (every gRPC service on one port), `migrate` (apply database
+//! migrations), `seed-demo` (load synthetic demo peers), `demo` (submit the sample assessment to a
+//! running server and print a summary), `run` (migrate, seed on first start, serve, demo: what
+//! `make run` calls).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +29,15 @@ struct Cli {
 enum Command {
     /// Serve every gRPC service of the product on one port.
     Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(ServeArgs),
+    /// Load synthetic demo peers (labelled synthetic) into the benchmark store and publish them.
+    SeedDemo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        seed: SeedOptions,
+    },
     /// Score an assessment against a running server and print a summary.
     Demo(DemoArgs),
     /// Serve, run the demo job against the server, then keep serving until Ctrl-C.
@@ -36,6 +47,16 @@ enum Command {
         #[command(flatten)]
         demo: DemoOptions,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct SeedOptions {
+    /// Number of synthetic firm-years.
+    #[arg(long, default_value_t = 20_000)]
+    companies: usize,
+    /// Seed of the generator: the same seed gives the same firms.
+    #[arg(long, default_value_t = 2015)]
+    seed: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +88,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => start(&args, None),
+        Command::Migrate(args) => once(&args, |_state| async { Ok("database migrated".to_string()) }),
+        Command::SeedDemo { serve, seed } => once(&serve, move |state| async move {
+            let seeded = seed_demo(&state, seed.companies, seed.seed).await?;
+            Ok(format!(
+                "seeded {} synthetic firm-years over {} years (seed {}); every one is labelled synthetic",
+                seeded.contributions, seeded.years, seed.seed
+            ))
+        }),
         Command::Run { serve, demo } => start(&serve, Some(demo)),
         Command::Demo(args) => {
             telemetry::init(Default::default(), "warn");
@@ -106,8 +135,44 @@ fn load_sample(options: &DemoOptions) -> anyhow::Result<sample::SampleAssessment
 
 async fn run_demo(server: &str, sample: &sample::SampleAssessment, lang: Locale) -> anyhow::Result<String> {
     let channel = demo::connect(server, Duration::from_secs(30)).await?;
-    let (model, result) = demo::score(channel, sample, lang).await?;
-    Ok(demo::summary(&sample.firm_name, &model, &result, lang, server))
+    let (model, response) = demo::submit(channel, sample, lang).await?;
+    Ok(demo::summary(&sample.firm_name, &model, &response, lang, server))
+}
+
+async fn seed_demo(
+    state: &AppState,
+    companies: usize,
+    seed: u64,
+) -> anyhow::Result<services_persistence::seed::Seeded> {
+    let model = state.registry.resolve("", 0).context("no default model")?;
+    services_persistence::seed::seed_demo(&state.persistence, &model, companies, seed)
+        .await
+        .context("while seeding the demo peers")
+}
+
+/// A one-shot command over the opened (and migrated) database.
+fn once<F, Fut>(args: &ServeArgs, job: F) -> ExitCode
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<String>>,
+{
+    let (config, registry) = match services_scoring::models::start_up("maturity", args) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let state = AppState::open(&config, registry).await?;
+            job(state).await
+        })
+    });
+    match result {
+        Ok(message) => {
+            println!("maturity: {message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e),
+    }
 }
 
 /// `serve`, and `run` when `demo` is given.
@@ -122,14 +187,25 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
     };
     let result = runtime().and_then(|rt| {
         rt.block_on(async {
+            let state = AppState::open(&config, registry).await?;
+            if demo.is_some() {
+                let model = state.registry.resolve("", 0).context("no default model")?;
+                if !services_persistence::seed::has_contributions(state.persistence.db(), &model).await? {
+                    println!("maturity: first start: loading 20 000 synthetic demo peers (labelled synthetic)...");
+                    let seeded = seed_demo(&state, 20_000, 2015).await?;
+                    println!(
+                        "maturity: {} synthetic firm-years over {} years loaded",
+                        seeded.contributions, seeded.years
+                    );
+                }
+            }
             let listener = tokio::net::TcpListener::bind(config.grpc_addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
             let addr = listener.local_addr()?;
             println!("maturity: gRPC listening on {addr}");
             let settings = ServerSettings { drain: config.drain };
-            let server =
-                tokio::spawn(services_maturity::run(listener, AppState { registry }, settings, shutdown::signal()));
+            let server = tokio::spawn(services_maturity::run(listener, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
                 match run_demo(&url, &sample, options.lang).await {

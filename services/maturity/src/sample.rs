@@ -16,6 +16,8 @@ pub const BUILTIN: &str = include_str!("../../../examples/sample-assessment.toml
 pub struct SampleAssessment {
     /// The firm's name (never sent to scoring: scoring needs no name).
     pub firm_name: String,
+    /// The year it was completed, when given (stored as 1 July of that year, UTC).
+    pub year: Option<i32>,
     /// The request to score it.
     pub request: pb::ScoreAssessmentRequest,
 }
@@ -24,6 +26,7 @@ pub struct SampleAssessment {
 #[serde(deny_unknown_fields)]
 struct Raw {
     firm_name: String,
+    year: Option<i32>,
     firm: RawFirm,
     answers: BTreeMap<String, toml::Value>,
 }
@@ -53,8 +56,14 @@ pub fn parse(name: &str, text: &str) -> anyhow::Result<SampleAssessment> {
         };
         answers.push(pb::Answer { item_id, value: Some(value) });
     }
+    if let Some(y) = raw.year
+        && !(2000..=2100).contains(&y)
+    {
+        anyhow::bail!("{name}: year {y} is outside 2000-2100");
+    }
     Ok(SampleAssessment {
         firm_name: raw.firm_name,
+        year: raw.year,
         request: pb::ScoreAssessmentRequest {
             model: None,
             firm: Some(pb::FirmAttributes {
@@ -85,5 +94,28 @@ mod tests {
         let text = "firm_name = \"x\"\n[firm]\nsbi_section = \"A\"\nsize_class = \"micro\"\nprovince = \"NL-DR\"\n[answers]\n\"e1.owner\" = 1.5\n";
         let err = parse("t.toml", text).unwrap_err();
         assert!(format!("{err:#}").contains("answer to `e1.owner` has an unsupported type"), "{err:#}");
+    }
+}
+
+/// Seconds since the epoch of 1 July of `year`, 00:00 UTC.
+pub fn mid_year_seconds(year: i32) -> i64 {
+    // Days from 1970-01-01 to `year`-07-01 (days-from-civil, Howard Hinnant).
+    let (y, m, d) = (i64::from(year), 7i64, 1i64);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn mid_year() {
+        // 2025-07-01T00:00:00Z.
+        assert_eq!(super::mid_year_seconds(2025), 1_751_328_000);
+        assert_eq!(super::mid_year_seconds(1970), 181 * 86_400);
     }
 }

@@ -294,10 +294,18 @@ fn spawn_server() -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
             return;
         };
         rt.block_on(async move {
+            // A scratch SQLite database: the scenarios here do not write, but the server has stores.
+            let dir = std::env::temp_dir().join(format!("loadgen-{}", std::process::id()));
+            let url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
+            let policy = domain_anonymity::Policy::default();
+            let Ok(state) =
+                services_maturity::AppState::open_with(&url, registry, policy, b"loadgen pseudonym key".to_vec()).await
+            else {
+                return;
+            };
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
             let Ok(addr) = listener.local_addr() else { return };
             let _ = addr_tx.send(addr);
-            let state = services_maturity::AppState { registry };
             let settings = services_common::server::ServerSettings::default();
             let _ = services_maturity::run(listener, state, settings, std::future::pending()).await;
         });

@@ -15,10 +15,15 @@ fn scratch(name: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Starts `maturity serve` on a free port and returns the child and its address.
-fn serve(extra: &[&str]) -> (Child, String) {
+/// Starts `maturity serve` on a free port, with its database in `dir`, and returns the child and
+/// its address.
+fn serve(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()
@@ -69,7 +74,8 @@ fn malformed_model_file_is_a_start_up_error_naming_the_line() {
 
 #[test]
 fn demo_scores_through_the_api_and_sigterm_exits_0() {
-    let (mut child, addr) = serve(&[]);
+    let data = scratch("data");
+    let (mut child, addr) = serve(&data, &[]);
     for lang in ["nl", "en"] {
         let out =
             Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--lang", lang]).output().unwrap();
@@ -97,4 +103,36 @@ fn demo_scores_through_the_api_and_sigterm_exits_0() {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(0));
+    std::fs::remove_dir_all(data).unwrap();
+}
+
+#[test]
+fn a_disclosure_threshold_below_five_is_refused() {
+    let out = Command::new(BIN).args(["serve", "--disclosure-k", "4"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("disclosure_k = 4 is below the minimum of 5"));
+}
+
+#[test]
+fn seed_demo_then_migrate_on_a_fresh_database() {
+    let dir = scratch("seed");
+    let url = format!("sqlite://{}/m.db?mode=rwc", dir.display());
+    let key = dir.join("key");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--database-url")
+            .arg(&url)
+            .arg("--pseudonym-key-file")
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["seed-demo", "--companies", "600", "--seed", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("seeded 600 synthetic firm-years over 13 years"));
+    let out = run(&["migrate"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(key.exists());
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -1,0 +1,16 @@
+//! PersistenceService and BenchmarkService: a tenant's assessments, and the anonymised Dutch
+//! sector benchmarks under disclosure control.
+//!
+//! Shaped as `store` (SQL on both backends), `publish` (which figures go out, applying
+//! `domain-anonymity` and `domain-statistics`), `peers` (answers from published figures only),
+//! `seed` (synthetic demo peers) and `service` (the gRPC adapters).
+
+pub mod keys;
+pub mod peers;
+pub mod publish;
+pub mod seed;
+pub mod service;
+pub mod store;
+pub mod time;
+
+pub use service::{Persistence, TENANT_HEADER};

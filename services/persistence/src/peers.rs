@@ -1,0 +1,117 @@
+//! Answers from published figures: the group actually used (after fallback), its distributions,
+//! and a firm's position in it.
+
+use domain_anonymity::{GroupKey, Policy};
+use domain_model::{Locale, Model};
+use domain_statistics::mid_rank_percentile;
+use prost::Message;
+use sea_orm::ConnectionTrait;
+use services_api::v1 as pb;
+
+use crate::publish::{key_text, parse_key};
+use crate::store::{self, Release, StoreError};
+
+/// A published group found for a request.
+#[derive(Debug)]
+pub struct Found {
+    /// Its release row.
+    pub release: Release,
+    /// Its figures.
+    pub figures: pb::PublishedFigures,
+    /// The answer's description of it.
+    pub used: pb::GroupUsed,
+}
+
+/// The group as the API shows it.
+pub fn group_pb(g: &GroupKey) -> pb::PeerGroup {
+    pb::PeerGroup {
+        sbi_section: g.section.map(|s| s.code().to_string()).unwrap_or_default(),
+        size_class: g.size.map(|s| s.code().to_string()).unwrap_or_default(),
+        province: g.province.map(|p| p.code().to_string()).unwrap_or_default(),
+    }
+}
+
+fn fallback_reason(requested: &GroupKey, locale: Locale) -> String {
+    let never = requested.level().is_none();
+    match (never, locale) {
+        (true, Locale::Nl) => {
+            "Deze combinatie van kenmerken wordt nooit gepubliceerd; de dichtstbijzijnde bredere groep is gebruikt."
+                .into()
+        }
+        (true, Locale::En) => {
+            "This combination of attributes is never published; the nearest wider group was used.".into()
+        }
+        (false, Locale::Nl) => format!(
+            "De groep {} is niet gepubliceerd (te weinig bedrijven, of afgeschermd zodat geen enkel bedrijf door aftrekken te herleiden is); de dichtstbijzijnde bredere gepubliceerde groep is gebruikt.",
+            requested.name(locale)
+        ),
+        (false, Locale::En) => format!(
+            "The group {} is not published (too few firms, or withheld so that no firm can be recovered by subtraction); the nearest wider published group was used.",
+            requested.name(locale)
+        ),
+    }
+}
+
+/// The first published group of `requested`'s ladder in one universe.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    policy: Policy,
+    model: &Model,
+    year: i32,
+    requested: &GroupKey,
+    locale: Locale,
+) -> Result<Option<Found>, StoreError> {
+    let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+    for (i, g) in requested.ladder().iter().enumerate() {
+        let rows = store::releases(db, &model.id, version, Some(year), Some(&key_text(g))).await?;
+        let Some(release) = rows.into_iter().next() else { continue };
+        let figures = pb::PublishedFigures::decode(release.figures.as_slice())
+            .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
+        let fallback = i > 0 || requested.level().is_none();
+        let used = pb::GroupUsed {
+            group: Some(group_pb(g)),
+            level: release.level.clone(),
+            name: g.name(locale),
+            n: u32::try_from(release.n).unwrap_or(0),
+            year: u32::try_from(year).unwrap_or(0),
+            model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
+            fallback,
+            fallback_reason: if fallback { fallback_reason(requested, locale) } else { String::new() },
+            synthetic_share: release.synthetic_share,
+            k: policy.k(),
+        };
+        return Ok(Some(Found { release, figures, used }));
+    }
+    Ok(None)
+}
+
+/// A firm's position among the published group of its ladder.
+pub fn position(model: &Model, found: &Found, values: [f64; 3], locale: Locale) -> pb::PeerPosition {
+    let f = &found.figures;
+    let sets = [
+        ("maturity_index", &f.maturity_values),
+        ("external_index", &f.external_values),
+        ("internal_index", &f.internal_values),
+    ];
+    let positions: Vec<pb::MetricPosition> = sets
+        .iter()
+        .zip(values)
+        .map(|((metric, set), value)| pb::MetricPosition {
+            metric: (*metric).to_string(),
+            value,
+            percentile: mid_rank_percentile(set, value).unwrap_or(0.0),
+        })
+        .collect();
+    let rogers = model.rogers_category(positions[0].percentile);
+    pb::PeerPosition {
+        group_used: Some(found.used.clone()),
+        positions,
+        rogers_category: rogers.id.clone(),
+        rogers_label: rogers.label.get(locale).to_string(),
+    }
+}
+
+/// The stored key of a group, parsed back (for listings).
+pub fn group_of(release: &Release) -> Option<GroupKey> {
+    parse_key(&release.group_key)
+}

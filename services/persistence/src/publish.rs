@@ -1,0 +1,174 @@
+//! Publication of a universe's benchmark figures (one model version, one year): which groups
+//! may be published (`domain-anonymity`), their figures (`domain-statistics`), and the
+//! republication rule against the figures already out. Runs inside the transaction that changed a
+//! contribution, so that answers never see a half-published universe.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain_anonymity::{GroupKey, Policy, Republish, publishable, republish};
+use domain_model::{Province, SbiSection, SizeClass};
+use domain_statistics::{distribution, stage_shares};
+use prost::Message;
+use sea_orm::ConnectionTrait;
+use services_api::v1 as pb;
+
+use crate::store::{self, Contribution, Release, StoreError};
+
+/// The metrics every release carries, in order.
+pub const METRICS: [&str; 8] = [
+    "maturity_index",
+    "external_index",
+    "internal_index",
+    "proposition",
+    "co_creation",
+    "information_sharing",
+    "network_mobilisation",
+    "trust_building",
+];
+
+fn metric(c: &Contribution, m: usize) -> Option<f64> {
+    match m {
+        0 => Some(c.maturity_index),
+        1 => Some(c.external_index),
+        2 => Some(c.internal_index),
+        3 => Some(c.proposition),
+        i => c.value_sources[i - 4],
+    }
+}
+
+/// A group's key as stored: `J/small/NL-UT`, with `*` for any.
+pub fn key_text(g: &GroupKey) -> String {
+    g.to_string()
+}
+
+/// The group of a stored key.
+pub fn parse_key(text: &str) -> Option<GroupKey> {
+    let mut parts = text.split('/');
+    let (s, z, p) = (parts.next()?, parts.next()?, parts.next()?);
+    fn opt(v: &str) -> Option<&str> {
+        (v != "*").then_some(v)
+    }
+    Some(GroupKey {
+        section: match opt(s) {
+            Some(v) => Some(SbiSection::parse(v)?),
+            None => None,
+        },
+        size: match opt(z) {
+            Some(v) => Some(SizeClass::parse(v)?),
+            None => None,
+        },
+        province: match opt(p) {
+            Some(v) => Some(Province::parse(v)?),
+            None => None,
+        },
+    })
+}
+
+/// The figures of a set of contributions.
+pub fn figures(members: &[&Contribution]) -> pb::PublishedFigures {
+    let distributions = METRICS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let values: Vec<f64> = members.iter().filter_map(|c| metric(c, i)).collect();
+            distribution(&values).map(|d| pb::Distribution {
+                metric: (*name).to_string(),
+                n: d.n as u32,
+                mean: d.mean,
+                sd: d.sd,
+                p10: d.percentiles[0],
+                p25: d.percentiles[1],
+                p50: d.percentiles[2],
+                p75: d.percentiles[3],
+                p90: d.percentiles[4],
+            })
+        })
+        .collect();
+    let stages =
+        |f: fn(&Contribution) -> i16| -> Vec<u8> { members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect() };
+    let stage_shares = [("external", stages(|c| c.external_stage)), ("internal", stages(|c| c.internal_stage))]
+        .into_iter()
+        .filter_map(|(axis, s)| {
+            stage_shares(&s).map(|shares| pb::StageShares { axis: axis.to_string(), shares: shares.to_vec() })
+        })
+        .collect();
+    let sorted = |f: fn(&Contribution) -> f64| {
+        let mut v: Vec<f64> = members.iter().map(|c| f(c)).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    pb::PublishedFigures {
+        distributions,
+        stage_shares,
+        maturity_values: sorted(|c| c.maturity_index),
+        external_values: sorted(|c| c.external_index),
+        internal_values: sorted(|c| c.internal_index),
+    }
+}
+
+/// What a publication did, for logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Groups whose figures were (re)computed.
+    pub published: usize,
+    /// Groups whose earlier figures stayed.
+    pub kept: usize,
+    /// Groups withdrawn.
+    pub withdrawn: usize,
+}
+
+/// Publishes one universe under `policy`.
+pub async fn publish_universe(
+    db: &impl ConnectionTrait,
+    policy: Policy,
+    model_id: &str,
+    model_version: i32,
+    year: i32,
+    now_us: i64,
+) -> Result<Published, StoreError> {
+    let rows = store::contributions(db, model_id, model_version, year).await?;
+    let mut members: BTreeMap<GroupKey, Vec<&Contribution>> = BTreeMap::new();
+    for c in &rows {
+        for g in GroupKey::of(&c.profile).ladder() {
+            members.entry(g).or_default().push(c);
+        }
+    }
+    let counts: BTreeMap<GroupKey, u32> = members.iter().map(|(g, m)| (*g, m.len() as u32)).collect();
+    let allowed = publishable(policy, &counts);
+    let existing: BTreeMap<String, Release> = store::releases(db, model_id, model_version, Some(year), None)
+        .await?
+        .into_iter()
+        .map(|r| (r.group_key.clone(), r))
+        .collect();
+    let mut keys: BTreeSet<GroupKey> = allowed.clone();
+    keys.extend(existing.keys().filter_map(|k| parse_key(k)));
+    let mut out = Published::default();
+    for g in keys {
+        let key = key_text(&g);
+        let before = existing.get(&key);
+        let group = members.get(&g).map(Vec::as_slice).unwrap_or_default();
+        let changed = before.map_or(group.len(), |b| group.iter().filter(|c| c.revision > b.watermark).count());
+        match republish(policy, allowed.contains(&g), before.is_some(), changed as u32) {
+            Republish::Keep => out.kept += 1,
+            Republish::Withdraw => {
+                store::delete_release(db, model_id, model_version, year, &key).await?;
+                out.withdrawn += 1;
+            }
+            Republish::Publish => {
+                let synthetic = group.iter().filter(|c| c.synthetic).count();
+                let release = Release {
+                    group_key: key,
+                    level: g.level().map_or("", |l| l.id()).to_string(),
+                    n: group.len() as i32,
+                    synthetic_share: synthetic as f64 / group.len().max(1) as f64,
+                    watermark: group.iter().map(|c| c.revision).max().unwrap_or(0),
+                    figures: figures(group).encode_to_vec(),
+                    year,
+                };
+                store::put_release(db, model_id, model_version, &release, now_us).await?;
+                out.published += 1;
+            }
+        }
+    }
+    Ok(out)
+}

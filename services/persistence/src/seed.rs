@@ -1,0 +1,79 @@
+//! Loading the synthetic demo peers into the benchmark store, then publishing every universe.
+
+use domain_model::Model;
+use domain_peers::calibration::Targets;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use crate::Persistence;
+use crate::publish::publish_universe;
+use crate::store::{self, Contribution, StoreError};
+use crate::time::now_us;
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The reference figures could not be read.
+    #[error("reference figures: {0}")]
+    Reference(#[from] domain_peers::reference::FigureError),
+    /// The generator failed with this model.
+    #[error("demo peer generation: {0}")]
+    Generate(#[from] domain_peers::GenerateError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How many synthetic contributions were written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seeded {
+    /// Contributions written (new or replaced).
+    pub contributions: usize,
+    /// Universes (years) published.
+    pub years: usize,
+}
+
+/// Generates `n` synthetic firms with `seed` and writes them (labelled synthetic; re-seeding with
+/// the same seed replaces the same pseudonyms), then publishes every year.
+pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed: u64) -> Result<Seeded, SeedError> {
+    let targets = Targets::from_reference()?;
+    let firms = domain_peers::generate(model, &targets, n, seed)?;
+    let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+    let rows: Vec<Contribution> = firms
+        .iter()
+        .map(|f| Contribution {
+            pseudonym: persistence.pseudonym(format!("synthetic\u{0}{seed}\u{0}{}", f.id).as_bytes()),
+            year: i32::from(f.year),
+            model_id: model.id.clone(),
+            model_version: version,
+            profile: f.profile,
+            maturity_index: f.result.maturity_index,
+            external_index: f.result.axes[0].index,
+            internal_index: f.result.axes[1].index,
+            external_stage: i16::from(f.result.axes[0].attained_stage),
+            internal_stage: i16::from(f.result.axes[1].attained_stage),
+            value_sources: f.result.value_sources.clone().map(|v| v.score),
+            proposition: f.result.proposition.centrality,
+            synthetic: true,
+            revision: 0,
+        })
+        .collect();
+    let db: &DatabaseConnection = persistence.db();
+    let tx = db.begin().await.map_err(StoreError::from)?;
+    let revision = store::next_revision(&tx).await?;
+    store::upsert_contributions(&tx, &rows, revision).await?;
+    let mut years: Vec<i32> = rows.iter().map(|r| r.year).collect();
+    years.sort_unstable();
+    years.dedup();
+    let now = now_us();
+    for year in &years {
+        publish_universe(&tx, persistence.policy(), &model.id, version, *year, now).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Seeded { contributions: rows.len(), years: years.len() })
+}
+
+/// Whether the benchmark store holds any contribution of `model` yet.
+pub async fn has_contributions(db: &DatabaseConnection, model: &Model) -> Result<bool, StoreError> {
+    let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+    Ok(!store::contribution_years(db, &model.id, version).await?.is_empty())
+}

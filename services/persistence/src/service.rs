@@ -1,0 +1,616 @@
+//! `maturity.v1.PersistenceService` and `maturity.v1.BenchmarkService`.
+
+use std::sync::Arc;
+
+use domain_anonymity::{GroupKey, Policy};
+use domain_model::{Locale, Model, Province, SbiSection, SizeClass};
+use hmac::{Hmac, Mac};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use services_api::v1 as pb;
+use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
+use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
+use services_common::config::Secret;
+use services_common::errors::{Violation, invalid_argument, request_locale};
+use services_scoring::Scoring;
+use services_scoring::convert::result_to_pb;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status};
+
+use crate::peers::{self, Found};
+use crate::publish::publish_universe;
+use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment};
+use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
+
+/// The metadata header that names the tenant until API keys arrive.
+pub const TENANT_HEADER: &str = "x-tenant-id";
+
+const MAX_PAGE: i32 = 500;
+const DEFAULT_PAGE: i32 = 50;
+
+/// Both services over one store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Persistence {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: DatabaseConnection,
+    scoring: Scoring,
+    policy: Policy,
+    pseudonym_key: Secret<Vec<u8>>,
+    // Submissions change a universe's published figures; they are serialised in this process
+    // (and across processes on PostgreSQL by an advisory lock) so that two publications of one
+    // universe never interleave. SQLite needs it anyway: one writer at a time.
+    write_lock: tokio::sync::Mutex<()>,
+}
+
+fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
+    Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
+}
+
+fn store_status(e: StoreError) -> Status {
+    tracing::error!(error = %e, "store failure");
+    match e {
+        StoreError::Unavailable(_) => Status::unavailable("the database is unavailable; retry later"),
+        _ => Status::internal("internal storage error"),
+    }
+}
+
+fn not_found(id: i64) -> Status {
+    Status::not_found(format!("assessment {id} not found"))
+}
+
+/// The tenant of a call, from its metadata.
+fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
+    let raw = req.metadata().get(TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ok =
+        !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(Status::unauthenticated(format!(
+            "missing or malformed `{TENANT_HEADER}` metadata (letters, digits, '-' and '_', at most 64)"
+        )))
+    }
+}
+
+fn status_text(s: pb::ReportStatus) -> Option<&'static str> {
+    match s {
+        pb::ReportStatus::Pending => Some("pending"),
+        pb::ReportStatus::Rendered => Some("rendered"),
+        pb::ReportStatus::Failed => Some("failed"),
+        pb::ReportStatus::Unspecified => None,
+    }
+}
+
+fn status_enum(s: &str) -> pb::ReportStatus {
+    match s {
+        "pending" => pb::ReportStatus::Pending,
+        "rendered" => pb::ReportStatus::Rendered,
+        "failed" => pb::ReportStatus::Failed,
+        _ => pb::ReportStatus::Unspecified,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Persistence {
+    /// Both services over `db` (migrated), scoring with `scoring`.
+    pub fn new(db: DatabaseConnection, scoring: Scoring, policy: Policy, pseudonym_key: Secret<Vec<u8>>) -> Self {
+        Persistence {
+            inner: Arc::new(Inner { db, scoring, policy, pseudonym_key, write_lock: tokio::sync::Mutex::new(()) }),
+        }
+    }
+
+    /// The tonic services.
+    pub fn into_services(self) -> (PersistenceServiceServer<Persistence>, BenchmarkServiceServer<Persistence>) {
+        (PersistenceServiceServer::new(self.clone()), BenchmarkServiceServer::new(self))
+    }
+
+    /// The database.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The disclosure policy.
+    pub fn policy(&self) -> Policy {
+        self.inner.policy
+    }
+
+    /// The keyed pseudonym of a firm: HMAC-SHA256 over its identity, hex.
+    pub fn pseudonym(&self, identity: &[u8]) -> String {
+        // HMAC accepts keys of any length; the error branch cannot occur.
+        match Hmac::<Sha256>::new_from_slice(self.inner.pseudonym_key.expose()) {
+            Ok(mut mac) => {
+                mac.update(identity);
+                hex(&mac.finalize().into_bytes())
+            }
+            Err(_) => hex(&Sha256::digest(identity)),
+        }
+    }
+
+    fn model(&self, r: Option<&pb::ModelRef>, violations: &mut Vec<Violation>) -> Option<Arc<Model>> {
+        let (id, version) = r.map_or(("", 0), |r| (r.id.as_str(), r.version));
+        match self.inner.scoring.registry().resolve(id, version) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                violations.push(violation("model", "UNKNOWN_MODEL", e.to_string(), e.to_string()));
+                None
+            }
+        }
+    }
+
+    /// Takes the write lock (and, on PostgreSQL, a transaction-scoped advisory lock).
+    async fn lock_writes(&self, tx: &impl ConnectionTrait) -> Result<(), StoreError> {
+        if tx.get_database_backend() == DbBackend::Postgres {
+            tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727274)")).await?;
+        }
+        Ok(())
+    }
+
+    fn to_pb(&self, a: &StoredAssessment, locale: Locale) -> pb::Assessment {
+        let request = pb::ScoreAssessmentRequest::decode(a.answers.as_slice()).unwrap_or_default();
+        // The result is re-rendered in the requested locale from the stored answers and the pinned
+        // model version; the stored (Dutch) result is the fallback when that version is gone.
+        let mut pinned = request.clone();
+        pinned.locale = locale.tag().to_string();
+        let result = match self.inner.scoring.score(&pinned) {
+            Ok(s) => Some(result_to_pb(&s.model, &s.assessment, locale)),
+            Err(_) => pb::AssessmentResult::decode(a.result.as_slice()).ok(),
+        };
+        pb::Assessment {
+            id: a.id,
+            external_ref: a.external_ref.clone(),
+            firm_name: a.firm_name.clone(),
+            completed_at: Some(to_timestamp(a.completed_at_us)),
+            created_at: Some(to_timestamp(a.created_at_us)),
+            report_status: status_enum(&a.report_status) as i32,
+            result,
+            answers: request.answers,
+        }
+    }
+
+    async fn submit(
+        &self,
+        tenant: &str,
+        req: pb::SubmitAssessmentRequest,
+    ) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let mut violations = Vec::new();
+        let request_id = req.request_id.trim();
+        if request_id.is_empty() || request_id.len() > 128 {
+            violations.push(violation(
+                "request_id",
+                "INVALID_REQUEST_ID",
+                "request_id is required, at most 128 characters",
+                "request_id is verplicht, hoogstens 128 tekens",
+            ));
+        }
+        if req.external_ref.trim().is_empty() || req.external_ref.len() > 200 {
+            violations.push(violation(
+                "external_ref",
+                "INVALID_EXTERNAL_REF",
+                "external_ref is required, at most 200 characters",
+                "external_ref is verplicht, hoogstens 200 tekens",
+            ));
+        }
+        let name = req.firm_name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            violations.push(violation(
+                "firm_name",
+                "INVALID_FIRM_NAME",
+                "firm_name is required, at most 200 characters, without control characters",
+                "firm_name is verplicht, hoogstens 200 tekens, zonder stuurtekens",
+            ));
+        }
+        let completed_at_us = match &req.completed_at {
+            None => Some(now_us()),
+            Some(t) => from_timestamp(t),
+        };
+        if completed_at_us.is_none() {
+            violations.push(violation(
+                "completed_at",
+                "INVALID_TIMESTAMP",
+                "completed_at is not a valid time",
+                "completed_at is geen geldig tijdstip",
+            ));
+        }
+        let assessment = req.assessment.clone().unwrap_or_default();
+        let locale = Locale::parse_request(&assessment.locale).unwrap_or_default();
+        let scored = match self.inner.scoring.score(&assessment) {
+            Ok(s) => Some(s),
+            Err((vs, _)) => {
+                violations.extend(vs.into_iter().map(|mut v| {
+                    v.field = format!("assessment.{}", v.field);
+                    v
+                }));
+                None
+            }
+        };
+        let (Some(scored), Some(completed_at_us)) = (scored, completed_at_us) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations, locale));
+        }
+
+        let request_hash = hex(&Sha256::digest(req.encode_to_vec()));
+        let model = &scored.model;
+        let result = &scored.assessment;
+        let mut pinned = assessment.clone();
+        pinned.model = Some(pb::ModelRef { id: model.id.clone(), version: model.version });
+        pinned.locale = String::new();
+        let year = year_of(completed_at_us);
+        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let profile = result.firm;
+
+        let _guard = self.inner.write_lock.lock().await;
+        let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
+        self.lock_writes(&tx).await.map_err(store_status)?;
+        if let Some((method, hash, response)) =
+            store::idempotency(&tx, tenant, request_id).await.map_err(store_status)?
+        {
+            if method == "SubmitAssessment" && hash == request_hash {
+                return pb::SubmitAssessmentResponse::decode(response.as_slice())
+                    .map_err(|_| Status::internal("stored response is malformed"));
+            }
+            return Err(Status::already_exists(format!(
+                "request_id `{request_id}` was already used for a different request"
+            )));
+        }
+        let now = now_us();
+        let new = NewAssessment {
+            tenant: tenant.to_string(),
+            external_ref: req.external_ref.trim().to_string(),
+            firm_name: name.to_string(),
+            profile,
+            year,
+            model_id: model.id.clone(),
+            model_version: version,
+            maturity_index: result.maturity_index,
+            answers: pinned.encode_to_vec(),
+            result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
+            completed_at_us,
+        };
+        let id = store::insert_assessment(&tx, &new, now).await.map_err(store_status)?;
+        let identity = format!("{tenant}\u{0}{}", new.external_ref);
+        let contribution = Contribution {
+            pseudonym: self.pseudonym(identity.as_bytes()),
+            year,
+            model_id: model.id.clone(),
+            model_version: version,
+            profile,
+            maturity_index: result.maturity_index,
+            external_index: result.axes[0].index,
+            internal_index: result.axes[1].index,
+            external_stage: i16::from(result.axes[0].attained_stage),
+            internal_stage: i16::from(result.axes[1].attained_stage),
+            value_sources: result.value_sources.clone().map(|v| v.score),
+            proposition: result.proposition.centrality,
+            synthetic: false,
+            revision: 0,
+        };
+        let revision = store::next_revision(&tx).await.map_err(store_status)?;
+        store::upsert_contributions(&tx, std::slice::from_ref(&contribution), revision).await.map_err(store_status)?;
+        publish_universe(&tx, self.inner.policy, &model.id, version, year, now).await.map_err(store_status)?;
+        let found = peers::find(&tx, self.inner.policy, model, year, &GroupKey::of(&profile), locale)
+            .await
+            .map_err(store_status)?;
+        let position = found.map(|f| {
+            peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
+        });
+        let stored = StoredAssessment {
+            id,
+            external_ref: new.external_ref.clone(),
+            firm_name: new.firm_name.clone(),
+            model_id: new.model_id.clone(),
+            model_version: version,
+            answers: new.answers.clone(),
+            result: new.result.clone(),
+            report_status: "pending".to_string(),
+            completed_at_us,
+            created_at_us: now,
+        };
+        let mut response_assessment = self.to_pb(&stored, locale);
+        response_assessment.result = Some(result_to_pb(model, result, locale));
+        let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
+        store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
+            .await
+            .map_err(store_status)?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(response)
+    }
+
+    fn universe_year(&self, requested: u32, years: &[i32]) -> Option<i32> {
+        if requested == 0 { years.last().copied() } else { i32::try_from(requested).ok().filter(|y| years.contains(y)) }
+    }
+
+    async fn published_years(&self, model: &Model) -> Result<Vec<i32>, Status> {
+        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let rows =
+            store::releases(&self.inner.db, &model.id, version, None, Some("*/*/*")).await.map_err(store_status)?;
+        Ok(rows.iter().map(|r| r.year).collect())
+    }
+}
+
+/// A group from the API's three optional codes; unknown codes are violations of `field`.
+fn group_key(g: Option<&pb::PeerGroup>, field: &str, violations: &mut Vec<Violation>) -> GroupKey {
+    let g = g.cloned().unwrap_or_default();
+    let mut key = GroupKey::ALL;
+    if !g.sbi_section.is_empty() {
+        key.section = SbiSection::parse(&g.sbi_section);
+        if key.section.is_none() {
+            violations.push(violation(
+                &format!("{field}.sbi_section"),
+                "UNKNOWN_SBI_SECTION",
+                format!("unknown SBI section `{}`", g.sbi_section),
+                format!("onbekende SBI-sectie `{}`", g.sbi_section),
+            ));
+        }
+    }
+    if !g.size_class.is_empty() {
+        key.size = SizeClass::parse(&g.size_class);
+        if key.size.is_none() {
+            violations.push(violation(
+                &format!("{field}.size_class"),
+                "UNKNOWN_SIZE_CLASS",
+                format!("unknown size class `{}`", g.size_class),
+                format!("onbekende grootteklasse `{}`", g.size_class),
+            ));
+        }
+    }
+    if !g.province.is_empty() {
+        key.province = Province::parse(&g.province);
+        if key.province.is_none() {
+            violations.push(violation(
+                &format!("{field}.province"),
+                "UNKNOWN_PROVINCE",
+                format!("unknown province `{}`", g.province),
+                format!("onbekende provincie `{}`", g.province),
+            ));
+        }
+    }
+    key
+}
+
+fn no_group(year: i32) -> Status {
+    Status::not_found(format!("no peer group is published for {year}: fewer firms than the disclosure threshold"))
+}
+
+#[tonic::async_trait]
+impl PersistenceService for Persistence {
+    async fn submit_assessment(
+        &self,
+        request: Request<pb::SubmitAssessmentRequest>,
+    ) -> Result<Response<pb::SubmitAssessmentResponse>, Status> {
+        let tenant = tenant(&request)?;
+        self.submit(&tenant, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_assessment(
+        &self,
+        request: Request<pb::GetAssessmentRequest>,
+    ) -> Result<Response<pb::Assessment>, Status> {
+        let tenant = tenant(&request)?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations, locale));
+        }
+        match store::get_assessment(&self.inner.db, &tenant, req.id).await.map_err(store_status)? {
+            Some(a) => Ok(Response::new(self.to_pb(&a, locale))),
+            None => Err(not_found(req.id)),
+        }
+    }
+
+    async fn list_assessments(
+        &self,
+        request: Request<pb::ListAssessmentsRequest>,
+    ) -> Result<Response<pb::ListAssessmentsResponse>, Status> {
+        let tenant = tenant(&request)?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        if req.page_size < 0 {
+            violations.push(violation(
+                "page_size",
+                "INVALID_PAGE_SIZE",
+                "page_size must not be negative",
+                "page_size mag niet negatief zijn",
+            ));
+        }
+        let size = if req.page_size == 0 { DEFAULT_PAGE } else { req.page_size.clamp(1, MAX_PAGE) };
+        let filter = ListFilter {
+            completed_after_us: req.completed_after.as_ref().and_then(from_timestamp),
+            completed_before_us: req.completed_before.as_ref().and_then(from_timestamp),
+            report_status: pb::ReportStatus::try_from(req.report_status).ok().and_then(status_text).map(str::to_string),
+        };
+        let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
+        let before_id = if req.page_token.is_empty() {
+            None
+        } else {
+            let parsed = req
+                .page_token
+                .split_once('.')
+                .and_then(|(id, fp)| (fp == fingerprint).then(|| id.parse::<i64>().ok()).flatten());
+            if parsed.is_none() {
+                violations.push(violation(
+                    "page_token",
+                    "INVALID_PAGE_TOKEN",
+                    "page_token is not one this listing returned (or the filters changed)",
+                    "page_token hoort niet bij deze lijst (of de filters zijn veranderd)",
+                ));
+            }
+            parsed
+        };
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations, locale));
+        }
+        // One more than asked tells whether there is a next page.
+        let limit = u64::try_from(size).unwrap_or(50) + 1;
+        let mut rows =
+            store::list_assessments(&self.inner.db, &tenant, &filter, before_id, limit).await.map_err(store_status)?;
+        let more = rows.len() as u64 == limit;
+        rows.truncate(usize::try_from(size).unwrap_or(50));
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => format!("{}.{fingerprint}", last.id),
+            _ => String::new(),
+        };
+        let assessments = rows.iter().map(|a| self.to_pb(a, locale)).collect();
+        Ok(Response::new(pb::ListAssessmentsResponse { assessments, next_page_token }))
+    }
+
+    async fn delete_assessment(
+        &self,
+        request: Request<pb::DeleteAssessmentRequest>,
+    ) -> Result<Response<pb::DeleteAssessmentResponse>, Status> {
+        let tenant = tenant(&request)?;
+        let id = request.get_ref().id;
+        if store::delete_assessment(&self.inner.db, &tenant, id).await.map_err(store_status)? {
+            Ok(Response::new(pb::DeleteAssessmentResponse {}))
+        } else {
+            Err(not_found(id))
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl BenchmarkService for Persistence {
+    async fn query_benchmark(
+        &self,
+        request: Request<pb::QueryBenchmarkRequest>,
+    ) -> Result<Response<pb::QueryBenchmarkResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let key = group_key(req.group.as_ref(), "group", &mut violations);
+        let model = self.model(req.model.as_ref(), &mut violations);
+        let Some(model) = model.filter(|_| violations.is_empty()) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let years = self.published_years(&model).await?;
+        let Some(year) = self.universe_year(req.year, &years) else {
+            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
+        };
+        let found =
+            peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
+        let Found { figures, used, .. } = found.ok_or_else(|| no_group(year))?;
+        Ok(Response::new(pb::QueryBenchmarkResponse {
+            group_used: Some(used),
+            distributions: figures.distributions,
+            stage_shares: figures.stage_shares,
+        }))
+    }
+
+    async fn get_peer_position(
+        &self,
+        request: Request<pb::GetPeerPositionRequest>,
+    ) -> Result<Response<pb::PeerPosition>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let firm = req.firm.clone().unwrap_or_default();
+        let group =
+            pb::PeerGroup { sbi_section: firm.sbi_section, size_class: firm.size_class, province: firm.province };
+        let key = group_key(Some(&group), "firm", &mut violations);
+        for (field, v) in [
+            ("maturity_index", req.maturity_index),
+            ("external_index", req.external_index),
+            ("internal_index", req.internal_index),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                violations.push(violation(
+                    field,
+                    "OUT_OF_RANGE",
+                    format!("{field} must be between 0 and 100"),
+                    format!("{field} moet tussen 0 en 100 liggen"),
+                ));
+            }
+        }
+        let model = self.model(req.model.as_ref(), &mut violations);
+        let Some(model) = model.filter(|_| violations.is_empty()) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let years = self.published_years(&model).await?;
+        let Some(year) = self.universe_year(req.year, &years) else {
+            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
+        };
+        let found =
+            peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
+        let found = found.ok_or_else(|| no_group(year))?;
+        Ok(Response::new(peers::position(
+            &model,
+            &found,
+            [req.maturity_index, req.external_index, req.internal_index],
+            locale,
+        )))
+    }
+
+    async fn list_peer_groups(
+        &self,
+        request: Request<pb::ListPeerGroupsRequest>,
+    ) -> Result<Response<pb::ListPeerGroupsResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let model = self.model(req.model.as_ref(), &mut violations);
+        let Some(model) = model.filter(|_| violations.is_empty()) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let years = self.published_years(&model).await?;
+        let Some(year) = self.universe_year(req.year, &years) else {
+            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
+        };
+        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let rows = store::releases(&self.inner.db, &model.id, version, Some(year), None).await.map_err(store_status)?;
+        let groups = rows
+            .iter()
+            .filter_map(|r| {
+                let g = peers::group_of(r)?;
+                Some(pb::GroupUsed {
+                    group: Some(peers::group_pb(&g)),
+                    level: r.level.clone(),
+                    name: g.name(locale),
+                    n: u32::try_from(r.n).unwrap_or(0),
+                    year: u32::try_from(year).unwrap_or(0),
+                    model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
+                    fallback: false,
+                    fallback_reason: String::new(),
+                    synthetic_share: r.synthetic_share,
+                    k: self.inner.policy.k(),
+                })
+            })
+            .collect();
+        Ok(Response::new(pb::ListPeerGroupsResponse { year: u32::try_from(year).unwrap_or(0), groups }))
+    }
+
+    async fn trend(&self, request: Request<pb::TrendRequest>) -> Result<Response<pb::TrendResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let key = group_key(req.group.as_ref(), "group", &mut violations);
+        let model = self.model(req.model.as_ref(), &mut violations);
+        let Some(model) = model.filter(|_| violations.is_empty()) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let mut points = Vec::new();
+        for year in self.published_years(&model).await? {
+            let found = peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale)
+                .await
+                .map_err(store_status)?;
+            if let Some(f) = found {
+                let maturity = f.figures.distributions.iter().find(|d| d.metric == "maturity_index").cloned();
+                points.push(pb::TrendPoint {
+                    year: u32::try_from(year).unwrap_or(0),
+                    group_used: Some(f.used),
+                    maturity_index: maturity,
+                });
+            }
+        }
+        Ok(Response::new(pb::TrendResponse { points }))
+    }
+}

@@ -1,0 +1,617 @@
+//! Database access for both stores, on SQLite and PostgreSQL through sea-orm's query builder (so
+//! that one statement serves both dialects). Every function takes any connection or transaction.
+
+use migrations::MigratorTrait;
+use migrations::m0001_assessments::{Assessments as A, IdempotencyKeys as I};
+use migrations::m0002_benchmark::BenchmarkContributions as B;
+use migrations::m0003_benchmark_releases::BenchmarkReleases as R;
+use migrations::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, QueryResult};
+
+use domain_model::{FirmProfile, Province, SbiSection, SizeClass};
+
+/// A failure of the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or the connection broke: worth retrying.
+    #[error("database unavailable: {0}")]
+    Unavailable(DbErr),
+    /// Anything else the database refused.
+    #[error("database error: {0}")]
+    Other(DbErr),
+    /// A row the schema guarantees did not look as it should.
+    #[error("stored data is malformed: {0}")]
+    Malformed(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        match e {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(e),
+            other => StoreError::Other(other),
+        }
+    }
+}
+
+/// Opens the database at `url` (creating an SQLite file and its folder when needed, in WAL mode)
+/// and applies pending migrations.
+pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Malformed(format!("cannot create {}: {e}", parent.display())))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_string());
+    options.sqlx_logging(false).max_connections(16);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    migrations::Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> Result<T, StoreError> {
+    row.try_get::<T>("", col).map_err(|e| StoreError::Malformed(format!("column {col}: {e}")))
+}
+
+/// A new assessment row.
+#[derive(Clone, Debug)]
+pub struct NewAssessment {
+    /// Owning tenant.
+    pub tenant: String,
+    /// The CRM's reference.
+    pub external_ref: String,
+    /// The firm's name.
+    pub firm_name: String,
+    /// Coarse attributes.
+    pub profile: FirmProfile,
+    /// Benchmark year.
+    pub year: i32,
+    /// Model id.
+    pub model_id: String,
+    /// Model version.
+    pub model_version: i32,
+    /// Maturity index, for listing.
+    pub maturity_index: f64,
+    /// Encoded answers.
+    pub answers: Vec<u8>,
+    /// Encoded result.
+    pub result: Vec<u8>,
+    /// Completion time.
+    pub completed_at_us: i64,
+}
+
+/// A stored assessment.
+#[derive(Clone, Debug)]
+pub struct StoredAssessment {
+    /// Id.
+    pub id: i64,
+    /// The CRM's reference.
+    pub external_ref: String,
+    /// The firm's name.
+    pub firm_name: String,
+    /// Model id.
+    pub model_id: String,
+    /// Model version.
+    pub model_version: i32,
+    /// Encoded answers.
+    pub answers: Vec<u8>,
+    /// Encoded result.
+    pub result: Vec<u8>,
+    /// `pending`, `rendered` or `failed`.
+    pub report_status: String,
+    /// Completion time.
+    pub completed_at_us: i64,
+    /// Creation time.
+    pub created_at_us: i64,
+}
+
+const ASSESSMENT_COLUMNS: [A; 10] = [
+    A::Id,
+    A::ExternalRef,
+    A::FirmName,
+    A::ModelId,
+    A::ModelVersion,
+    A::Answers,
+    A::Result,
+    A::ReportStatus,
+    A::CompletedAtUs,
+    A::CreatedAtUs,
+];
+
+fn assessment(row: &QueryResult) -> Result<StoredAssessment, StoreError> {
+    Ok(StoredAssessment {
+        id: get(row, "id")?,
+        external_ref: get(row, "external_ref")?,
+        firm_name: get(row, "firm_name")?,
+        model_id: get(row, "model_id")?,
+        model_version: get(row, "model_version")?,
+        answers: get(row, "answers")?,
+        result: get(row, "result")?,
+        report_status: get(row, "report_status")?,
+        completed_at_us: get(row, "completed_at_us")?,
+        created_at_us: get(row, "created_at_us")?,
+    })
+}
+
+/// Inserts an assessment; returns its id.
+pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now_us: i64) -> Result<i64, StoreError> {
+    let stmt = Query::insert()
+        .into_table(A::Table)
+        .columns([
+            A::Tenant,
+            A::ExternalRef,
+            A::FirmName,
+            A::SbiSection,
+            A::SizeClass,
+            A::Province,
+            A::Year,
+            A::ModelId,
+            A::ModelVersion,
+            A::MaturityIndex,
+            A::Answers,
+            A::Result,
+            A::ReportStatus,
+            A::CompletedAtUs,
+            A::CreatedAtUs,
+            A::UpdatedAtUs,
+        ])
+        .values_panic([
+            a.tenant.clone().into(),
+            a.external_ref.clone().into(),
+            a.firm_name.clone().into(),
+            a.profile.section.code().into(),
+            a.profile.size.code().into(),
+            a.profile.province.code().into(),
+            a.year.into(),
+            a.model_id.clone().into(),
+            a.model_version.into(),
+            a.maturity_index.into(),
+            a.answers.clone().into(),
+            a.result.clone().into(),
+            "pending".into(),
+            a.completed_at_us.into(),
+            now_us.into(),
+            now_us.into(),
+        ])
+        .returning_col(A::Id)
+        .to_owned();
+    let row = db.query_one(&stmt).await?.ok_or_else(|| StoreError::Malformed("insert returned no id".into()))?;
+    get(&row, "id")
+}
+
+/// One assessment of `tenant`.
+pub async fn get_assessment(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    id: i64,
+) -> Result<Option<StoredAssessment>, StoreError> {
+    let stmt = Query::select()
+        .columns(ASSESSMENT_COLUMNS)
+        .from(A::Table)
+        .and_where(Expr::col(A::Tenant).eq(tenant))
+        .and_where(Expr::col(A::Id).eq(id))
+        .to_owned();
+    db.query_one(&stmt).await?.as_ref().map(assessment).transpose()
+}
+
+/// Filters of a listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ListFilter {
+    /// Completed at or after.
+    pub completed_after_us: Option<i64>,
+    /// Completed before.
+    pub completed_before_us: Option<i64>,
+    /// Report status.
+    pub report_status: Option<String>,
+}
+
+/// A page of `tenant`'s assessments, newest first, with ids below `before_id`.
+pub async fn list_assessments(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    filter: &ListFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<StoredAssessment>, StoreError> {
+    let mut q = Query::select();
+    q.columns(ASSESSMENT_COLUMNS).from(A::Table).and_where(Expr::col(A::Tenant).eq(tenant));
+    if let Some(t) = filter.completed_after_us {
+        q.and_where(Expr::col(A::CompletedAtUs).gte(t));
+    }
+    if let Some(t) = filter.completed_before_us {
+        q.and_where(Expr::col(A::CompletedAtUs).lt(t));
+    }
+    if let Some(s) = &filter.report_status {
+        q.and_where(Expr::col(A::ReportStatus).eq(s.as_str()));
+    }
+    if let Some(id) = before_id {
+        q.and_where(Expr::col(A::Id).lt(id));
+    }
+    q.order_by(A::Id, Order::Desc).limit(limit);
+    db.query_all(&q).await?.iter().map(assessment).collect()
+}
+
+/// Deletes one assessment of `tenant`; whether it existed.
+pub async fn delete_assessment(db: &impl ConnectionTrait, tenant: &str, id: i64) -> Result<bool, StoreError> {
+    let stmt = Query::delete()
+        .from_table(A::Table)
+        .and_where(Expr::col(A::Tenant).eq(tenant))
+        .and_where(Expr::col(A::Id).eq(id))
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected() > 0)
+}
+
+/// A remembered write: the hash of its request and its encoded response.
+pub async fn idempotency(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    request_id: &str,
+) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+    let stmt = Query::select()
+        .columns([I::Method, I::RequestHash, I::Response])
+        .from(I::Table)
+        .and_where(Expr::col(I::Tenant).eq(tenant))
+        .and_where(Expr::col(I::RequestId).eq(request_id))
+        .to_owned();
+    match db.query_one(&stmt).await? {
+        Some(row) => Ok(Some((get(&row, "method")?, get(&row, "request_hash")?, get(&row, "response")?))),
+        None => Ok(None),
+    }
+}
+
+/// Remembers a write's response under its request id.
+pub async fn remember(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    request_id: &str,
+    method: &str,
+    request_hash: &str,
+    response: Vec<u8>,
+    now_us: i64,
+) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(I::Table)
+        .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response, I::CreatedAtUs])
+        .values_panic([
+            tenant.into(),
+            request_id.into(),
+            method.into(),
+            request_hash.into(),
+            response.into(),
+            now_us.into(),
+        ])
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// One anonymised contribution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    /// Keyed pseudonym of the firm (hex).
+    pub pseudonym: String,
+    /// Year.
+    pub year: i32,
+    /// Model id.
+    pub model_id: String,
+    /// Model version.
+    pub model_version: i32,
+    /// Coarse attributes.
+    pub profile: FirmProfile,
+    /// Maturity index.
+    pub maturity_index: f64,
+    /// External axis index.
+    pub external_index: f64,
+    /// Internal axis index.
+    pub internal_index: f64,
+    /// Attained external stage.
+    pub external_stage: i16,
+    /// Attained internal stage.
+    pub internal_stage: i16,
+    /// Value sources in `ValueSource::ALL` order.
+    pub value_sources: [Option<f64>; 4],
+    /// Proposition centrality.
+    pub proposition: f64,
+    /// Demo data.
+    pub synthetic: bool,
+    /// Change counter (set by the store on write).
+    pub revision: i64,
+}
+
+/// The next revision number.
+pub async fn next_revision(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let stmt = Query::select().expr_as(Expr::col(B::Revision).max(), "m").from(B::Table).to_owned();
+    let row = db.query_one(&stmt).await?;
+    let max: Option<i64> = match row {
+        Some(r) => r.try_get("", "m").ok(),
+        None => None,
+    };
+    Ok(max.unwrap_or(0) + 1)
+}
+
+/// Writes contributions; a firm's contribution for the same year and model version replaces the
+/// earlier one (latest wins). Each gets `revision`.
+pub async fn upsert_contributions(
+    db: &impl ConnectionTrait,
+    rows: &[Contribution],
+    revision: i64,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(500) {
+        let mut stmt = Query::insert();
+        stmt.into_table(B::Table).columns([
+            B::Pseudonym,
+            B::Year,
+            B::ModelId,
+            B::ModelVersion,
+            B::SbiSection,
+            B::SizeClass,
+            B::Province,
+            B::MaturityIndex,
+            B::ExternalIndex,
+            B::InternalIndex,
+            B::ExternalStage,
+            B::InternalStage,
+            B::CoCreation,
+            B::InformationSharing,
+            B::NetworkMobilisation,
+            B::TrustBuilding,
+            B::Proposition,
+            B::Synthetic,
+            B::Revision,
+        ]);
+        for c in chunk {
+            stmt.values_panic([
+                c.pseudonym.clone().into(),
+                c.year.into(),
+                c.model_id.clone().into(),
+                c.model_version.into(),
+                c.profile.section.code().into(),
+                c.profile.size.code().into(),
+                c.profile.province.code().into(),
+                c.maturity_index.into(),
+                c.external_index.into(),
+                c.internal_index.into(),
+                c.external_stage.into(),
+                c.internal_stage.into(),
+                c.value_sources[0].into(),
+                c.value_sources[1].into(),
+                c.value_sources[2].into(),
+                c.value_sources[3].into(),
+                c.proposition.into(),
+                c.synthetic.into(),
+                revision.into(),
+            ]);
+        }
+        stmt.on_conflict(
+            OnConflict::columns([B::Pseudonym, B::Year, B::ModelId, B::ModelVersion])
+                .update_columns([
+                    B::SbiSection,
+                    B::SizeClass,
+                    B::Province,
+                    B::MaturityIndex,
+                    B::ExternalIndex,
+                    B::InternalIndex,
+                    B::ExternalStage,
+                    B::InternalStage,
+                    B::CoCreation,
+                    B::InformationSharing,
+                    B::NetworkMobilisation,
+                    B::TrustBuilding,
+                    B::Proposition,
+                    B::Synthetic,
+                    B::Revision,
+                ])
+                .to_owned(),
+        );
+        db.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+fn profile(row: &QueryResult) -> Result<FirmProfile, StoreError> {
+    let section: String = get(row, "sbi_section")?;
+    let size: String = get(row, "size_class")?;
+    let province: String = get(row, "province")?;
+    match (SbiSection::parse(&section), SizeClass::parse(&size), Province::parse(&province)) {
+        (Some(section), Some(size), Some(province)) => Ok(FirmProfile { section, size, province }),
+        _ => Err(StoreError::Malformed(format!("attributes {section}/{size}/{province}"))),
+    }
+}
+
+/// Every contribution of one universe (model version and year).
+pub async fn contributions(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    year: i32,
+) -> Result<Vec<Contribution>, StoreError> {
+    let stmt = Query::select()
+        .columns([
+            B::Pseudonym,
+            B::SbiSection,
+            B::SizeClass,
+            B::Province,
+            B::MaturityIndex,
+            B::ExternalIndex,
+            B::InternalIndex,
+            B::ExternalStage,
+            B::InternalStage,
+            B::CoCreation,
+            B::InformationSharing,
+            B::NetworkMobilisation,
+            B::TrustBuilding,
+            B::Proposition,
+            B::Synthetic,
+            B::Revision,
+        ])
+        .from(B::Table)
+        .and_where(Expr::col(B::ModelId).eq(model_id))
+        .and_where(Expr::col(B::ModelVersion).eq(model_version))
+        .and_where(Expr::col(B::Year).eq(year))
+        .order_by(B::Id, Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&stmt).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Contribution {
+                pseudonym: get(r, "pseudonym")?,
+                year,
+                model_id: model_id.to_string(),
+                model_version,
+                profile: profile(r)?,
+                maturity_index: get(r, "maturity_index")?,
+                external_index: get(r, "external_index")?,
+                internal_index: get(r, "internal_index")?,
+                external_stage: get(r, "external_stage")?,
+                internal_stage: get(r, "internal_stage")?,
+                value_sources: [
+                    get(r, "co_creation")?,
+                    get(r, "information_sharing")?,
+                    get(r, "network_mobilisation")?,
+                    get(r, "trust_building")?,
+                ],
+                proposition: get(r, "proposition")?,
+                synthetic: get(r, "synthetic")?,
+                revision: get(r, "revision")?,
+            })
+        })
+        .collect()
+}
+
+/// The years with contributions of a model version.
+pub async fn contribution_years(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+) -> Result<Vec<i32>, StoreError> {
+    let stmt = Query::select()
+        .distinct()
+        .column(B::Year)
+        .from(B::Table)
+        .and_where(Expr::col(B::ModelId).eq(model_id))
+        .and_where(Expr::col(B::ModelVersion).eq(model_version))
+        .order_by(B::Year, Order::Asc)
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(|r| get(r, "year")).collect()
+}
+
+/// A published group's row.
+#[derive(Clone, Debug)]
+pub struct Release {
+    /// `GroupKey` as text.
+    pub group_key: String,
+    /// Level id.
+    pub level: String,
+    /// Distinct firms.
+    pub n: i32,
+    /// Share of synthetic contributions.
+    pub synthetic_share: f64,
+    /// Highest revision included.
+    pub watermark: i64,
+    /// Encoded `PublishedFigures`.
+    pub figures: Vec<u8>,
+    /// Year.
+    pub year: i32,
+}
+
+/// The published groups of a universe (or one of them).
+pub async fn releases(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    year: Option<i32>,
+    group_key: Option<&str>,
+) -> Result<Vec<Release>, StoreError> {
+    let mut q = Query::select();
+    q.columns([R::GroupKey, R::Level, R::N, R::SyntheticShare, R::Watermark, R::Figures, R::Year])
+        .from(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(model_id))
+        .and_where(Expr::col(R::ModelVersion).eq(model_version));
+    if let Some(y) = year {
+        q.and_where(Expr::col(R::Year).eq(y));
+    }
+    if let Some(g) = group_key {
+        q.and_where(Expr::col(R::GroupKey).eq(g));
+    }
+    q.order_by(R::Year, Order::Asc).order_by(R::GroupKey, Order::Asc);
+    db.query_all(&q)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Release {
+                group_key: get(r, "group_key")?,
+                level: get(r, "level")?,
+                n: get(r, "n")?,
+                synthetic_share: get(r, "synthetic_share")?,
+                watermark: get(r, "watermark")?,
+                figures: get(r, "figures")?,
+                year: get(r, "year")?,
+            })
+        })
+        .collect()
+}
+
+/// Publishes (replaces) a group's figures.
+pub async fn put_release(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    release: &Release,
+    now_us: i64,
+) -> Result<(), StoreError> {
+    delete_release(db, model_id, model_version, release.year, &release.group_key).await?;
+    let stmt = Query::insert()
+        .into_table(R::Table)
+        .columns([
+            R::ModelId,
+            R::ModelVersion,
+            R::Year,
+            R::GroupKey,
+            R::Level,
+            R::N,
+            R::SyntheticShare,
+            R::Watermark,
+            R::Figures,
+            R::PublishedAtUs,
+        ])
+        .values_panic([
+            model_id.into(),
+            model_version.into(),
+            release.year.into(),
+            release.group_key.clone().into(),
+            release.level.clone().into(),
+            release.n.into(),
+            release.synthetic_share.into(),
+            release.watermark.into(),
+            release.figures.clone().into(),
+            now_us.into(),
+        ])
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Withdraws a group's figures.
+pub async fn delete_release(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    year: i32,
+    group_key: &str,
+) -> Result<(), StoreError> {
+    let stmt = Query::delete()
+        .from_table(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(model_id))
+        .and_where(Expr::col(R::ModelVersion).eq(model_version))
+        .and_where(Expr::col(R::Year).eq(year))
+        .and_where(Expr::col(R::GroupKey).eq(group_key))
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}

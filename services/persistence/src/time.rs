@@ -1,0 +1,60 @@
+//! Times as microseconds since the Unix epoch (UTC), as the stores keep them, and the calendar
+//! year of one, without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Now, in microseconds since the epoch.
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// The UTC calendar year of a time in microseconds since the epoch.
+pub fn year_of(us: i64) -> i32 {
+    // Days since 1970-01-01, then the civil-from-days algorithm (Howard Hinnant).
+    let days = us.div_euclid(86_400_000_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    i32::try_from(year).unwrap_or(i32::MAX)
+}
+
+/// A protobuf timestamp from microseconds.
+pub fn to_timestamp(us: i64) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: us.div_euclid(1_000_000), nanos: (us.rem_euclid(1_000_000) * 1000) as i32 }
+}
+
+/// Microseconds from a protobuf timestamp, when it is a valid one.
+pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<i64> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return None;
+    }
+    t.seconds.checked_mul(1_000_000)?.checked_add(i64::from(t.nanos / 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years() {
+        assert_eq!(year_of(0), 1970);
+        // 2021-12-31T23:59:59Z and 2022-01-01T00:00:00Z.
+        assert_eq!(year_of(1_640_995_199_000_000), 2021);
+        assert_eq!(year_of(1_640_995_200_000_000), 2022);
+        // 2024-02-29T12:00:00Z.
+        assert_eq!(year_of(1_709_208_000_000_000), 2024);
+        assert_eq!(year_of(-1), 1969);
+    }
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = to_timestamp(1_709_208_000_123_456);
+        assert_eq!(from_timestamp(&t), Some(1_709_208_000_123_456));
+        assert_eq!(from_timestamp(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
+    }
+}

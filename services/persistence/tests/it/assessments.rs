@@ -1,0 +1,184 @@
+//! Storing, reading, listing and erasing assessments; idempotency and tenant isolation.
+
+use std::collections::BTreeSet;
+
+use migrations::test_db::BACKENDS;
+use services_api::v1 as pb;
+
+use crate::{as_tenant, spawn_app, submission};
+
+#[tokio::test]
+async fn idempotent_retry_stores_once() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        let req = submission("r-1", "crm-1", ("J", "small", "NL-UT"), 0.6);
+        let first = app.persistence.submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
+        let again = app.persistence.submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
+        assert_eq!(first, again, "{backend:?}");
+        let listed = app
+            .persistence
+            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.assessments.len(), 1, "{backend:?}");
+        // The same request id for a different request is refused.
+        let mut other = req.clone();
+        other.firm_name = "Iets anders".into();
+        let err = app.persistence.submit_assessment(as_tenant("acme", other)).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::AlreadyExists, "{backend:?}");
+        // Another tenant may use the same request id.
+        app.persistence.submit_assessment(as_tenant("globex", req)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn get_in_both_languages_and_erase() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        let made = app
+            .persistence
+            .submit_assessment(as_tenant("acme", submission("r-1", "crm-1", ("G", "micro", "NL-ZH"), 0.5)))
+            .await
+            .unwrap()
+            .into_inner();
+        let id = made.assessment.unwrap().id;
+        let nl = app
+            .persistence
+            .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: "nl".into() }))
+            .await
+            .unwrap()
+            .into_inner();
+        let en = app
+            .persistence
+            .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: "en".into() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(nl.firm_name, "Testbedrijf crm-1");
+        assert_eq!(nl.answers.len(), 52);
+        assert_eq!(nl.result.as_ref().unwrap().maturity_index, en.result.as_ref().unwrap().maturity_index);
+        assert_ne!(
+            nl.result.as_ref().unwrap().archetype.as_ref().unwrap().label,
+            en.result.as_ref().unwrap().archetype.as_ref().unwrap().label
+        );
+        assert_eq!(nl.report_status, pb::ReportStatus::Pending as i32);
+        // Another tenant sees nothing and cannot erase it: NOT_FOUND, like a missing id.
+        let other = app
+            .persistence
+            .get_assessment(as_tenant("globex", pb::GetAssessmentRequest { id, locale: String::new() }))
+            .await
+            .unwrap_err();
+        let missing = app
+            .persistence
+            .get_assessment(as_tenant("globex", pb::GetAssessmentRequest { id: id + 1000, locale: String::new() }))
+            .await
+            .unwrap_err();
+        assert_eq!((other.code(), missing.code()), (tonic::Code::NotFound, tonic::Code::NotFound));
+        assert_eq!(
+            other.message().replace(&id.to_string(), "N"),
+            missing.message().replace(&(id + 1000).to_string(), "N")
+        );
+        let err = app
+            .persistence
+            .delete_assessment(as_tenant("globex", pb::DeleteAssessmentRequest { id }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound);
+        app.persistence.delete_assessment(as_tenant("acme", pb::DeleteAssessmentRequest { id })).await.unwrap();
+        let gone = app
+            .persistence
+            .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: String::new() }))
+            .await
+            .unwrap_err();
+        assert_eq!(gone.code(), tonic::Code::NotFound, "{backend:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_submissions_are_refused_with_every_violation() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        let mut req = submission("", "", ("Z", "small", "NL-UT"), 0.5);
+        req.firm_name = String::new();
+        let err = app.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
+        let fields: Vec<&str> = details.field_violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["request_id", "external_ref", "firm_name", "assessment.firm.sbi_section"], "{backend:?}");
+        let no_tenant =
+            app.persistence.submit_assessment(submission("r", "x", ("J", "small", "NL-UT"), 0.5)).await.unwrap_err();
+        assert_eq!(no_tenant.code(), tonic::Code::Unauthenticated);
+    }
+}
+
+#[tokio::test]
+async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        let mut originals = BTreeSet::new();
+        for i in 0..23 {
+            let r = app
+                .persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("r-{i}"), &format!("crm-{i}"), ("M", "micro", "NL-NH"), 0.4),
+                ))
+                .await
+                .unwrap();
+            originals.insert(r.into_inner().assessment.unwrap().id);
+        }
+        let mut seen = Vec::new();
+        let mut token = String::new();
+        let mut extra = 0;
+        loop {
+            let page = app
+                .persistence
+                .list_assessments(as_tenant(
+                    "acme",
+                    pb::ListAssessmentsRequest { page_size: 5, page_token: token.clone(), ..Default::default() },
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            seen.extend(page.assessments.iter().map(|a| a.id));
+            // Between pages, somebody else submits.
+            app.persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("x-{extra}"), &format!("new-{extra}"), ("M", "micro", "NL-NH"), 0.4),
+                ))
+                .await
+                .unwrap();
+            extra += 1;
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        let unique: BTreeSet<i64> = seen.iter().copied().collect();
+        assert_eq!(unique.len(), seen.len(), "{backend:?}: a row was repeated");
+        assert!(originals.is_subset(&unique), "{backend:?}: a row was dropped");
+        // A token with other filters is refused.
+        let page = app
+            .persistence
+            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 5, ..Default::default() }))
+            .await
+            .unwrap()
+            .into_inner();
+        let err = app
+            .persistence
+            .list_assessments(as_tenant(
+                "acme",
+                pb::ListAssessmentsRequest {
+                    page_size: 5,
+                    page_token: page.next_page_token,
+                    report_status: pb::ReportStatus::Rendered as i32,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,160 @@
+//! Disclosure control over the real server: threshold, fallback, and no differencing before and
+//! after one submission.
+
+use migrations::test_db::BACKENDS;
+use services_api::v1 as pb;
+
+use crate::{as_tenant, spawn_app, submission};
+
+fn query(group: (&str, &str, &str)) -> pb::QueryBenchmarkRequest {
+    pb::QueryBenchmarkRequest {
+        group: Some(pb::PeerGroup {
+            sbi_section: group.0.into(),
+            size_class: group.1.into(),
+            province: group.2.into(),
+        }),
+        year: 2024,
+        model: None,
+        locale: "en".into(),
+    }
+}
+
+#[tokio::test]
+async fn nine_firms_fall_back_and_the_tenth_publishes() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        // 15 firms in Utrecht: published on their own only if the rest of F/small is empty or >= k.
+        for i in 0..15 {
+            let level = 0.3 + 0.03 * f64::from(i);
+            app.persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("u{i}"), &format!("u{i}"), ("F", "small", "NL-UT"), level),
+                ))
+                .await
+                .unwrap();
+        }
+        for i in 0..9 {
+            let level = 0.2 + 0.05 * f64::from(i);
+            app.persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("g{i}"), &format!("g{i}"), ("F", "small", "NL-GE"), level),
+                ))
+                .await
+                .unwrap();
+        }
+        let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        let used = answer.group_used.unwrap();
+        assert!(used.fallback, "{backend:?}: 9 firms were published");
+        // Published figures lag by fewer than k changes, so n is at least k and at most 24.
+        assert_eq!(used.level, "section_size", "{backend:?}");
+        assert!((10..=24).contains(&used.n), "{backend:?}: n = {}", used.n);
+        assert!(used.fallback_reason.contains("not published"), "{}", used.fallback_reason);
+        // Utrecht (15) is withheld too: with Gelderland's 9 left over, F/small minus Utrecht
+        // would expose those 9.
+        let utrecht = app.benchmark.query_benchmark(query(("F", "small", "NL-UT"))).await.unwrap().into_inner();
+        assert!(utrecht.group_used.unwrap().fallback, "{backend:?}");
+
+        app.persistence
+            .submit_assessment(as_tenant("acme", submission("g9", "g9", ("F", "small", "NL-GE"), 0.7)))
+            .await
+            .unwrap();
+        let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        let used = answer.group_used.unwrap();
+        assert!(!used.fallback, "{backend:?}: the 10th firm did not publish the group");
+        assert_eq!((used.level.as_str(), used.n, used.k), ("section_size_province", 10, 10));
+        assert_eq!(used.synthetic_share, 0.0);
+        assert_eq!(answer.distributions.len(), 8);
+        assert_eq!(answer.stage_shares.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn one_submission_does_not_move_published_figures() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        for i in 0..12 {
+            let level = 0.1 + 0.07 * f64::from(i);
+            app.persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("a{i}"), &format!("a{i}"), ("K", "large", "NL-NH"), level),
+                ))
+                .await
+                .unwrap();
+        }
+        let before = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        app.persistence
+            .submit_assessment(as_tenant("acme", submission("b", "b", ("K", "large", "NL-NH"), 1.0)))
+            .await
+            .unwrap();
+        let after = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        assert_eq!(before, after, "{backend:?}: one submission changed published figures");
+        // After k changes the figures move.
+        for i in 0..10 {
+            app.persistence
+                .submit_assessment(as_tenant(
+                    "acme",
+                    submission(&format!("c{i}"), &format!("c{i}"), ("K", "large", "NL-NH"), 0.9),
+                ))
+                .await
+                .unwrap();
+        }
+        let later = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        let (n_before, n_later) = (before.group_used.unwrap().n, later.group_used.unwrap().n);
+        assert!(n_later >= n_before + 10, "{backend:?}: {n_before} -> {n_later}");
+        // Positions of a firm at the bottom and above everyone, with their Rogers categories.
+        let mut position = async |v: f64| {
+            app.benchmark
+                .get_peer_position(pb::GetPeerPositionRequest {
+                    firm: Some(pb::FirmAttributes {
+                        sbi_section: "K".into(),
+                        size_class: "large".into(),
+                        province: "NL-NH".into(),
+                    }),
+                    year: 2024,
+                    maturity_index: v,
+                    external_index: v,
+                    internal_index: v,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        };
+        let (low, high) = (position(0.0).await, position(100.0).await);
+        assert!(low.positions[0].percentile < 10.0, "{:?}", low.positions);
+        assert!(high.positions[0].percentile > low.positions[0].percentile);
+        assert_eq!(low.rogers_category, "laggards");
+        let groups = app
+            .benchmark
+            .list_peer_groups(pb::ListPeerGroupsRequest { year: 2024, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(groups.groups.iter().all(|g| g.n >= 10), "{backend:?}");
+        let trend = app
+            .benchmark
+            .trend(pb::TrendRequest { group: query(("K", "large", "NL-NH")).group, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(trend.points.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn no_published_group_is_not_found() {
+    for backend in BACKENDS {
+        let mut app = spawn_app(backend).await;
+        app.persistence
+            .submit_assessment(as_tenant("acme", submission("one", "one", ("A", "micro", "NL-DR"), 0.5)))
+            .await
+            .unwrap();
+        let err = app.benchmark.query_benchmark(query(("A", "micro", "NL-DR"))).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound, "{backend:?}");
+        let bad = app.benchmark.query_benchmark(query(("Z", "", ""))).await.unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+    }
+}

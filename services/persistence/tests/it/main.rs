@@ -1,0 +1,111 @@
+//! PersistenceService and BenchmarkService over the real server (port 0), each test on SQLite and
+//! on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
+mod assessments;
+mod benchmark;
+mod percentiles;
+
+use std::sync::Arc;
+
+use domain_anonymity::Policy;
+use domain_model::ModelRegistry;
+use migrations::test_db::{Backend, TestDb};
+use services_api::v1 as pb;
+use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
+use services_api::v1::persistence_service_client::PersistenceServiceClient;
+use services_common::config::Secret;
+use services_common::server::{ServerSettings, Services, serve};
+use services_persistence::{Persistence, TENANT_HEADER};
+use services_scoring::Scoring;
+use tonic::transport::Channel;
+
+/// A server over a fresh database of one backend.
+#[derive(Debug)]
+pub struct TestApp {
+    pub persistence: PersistenceServiceClient<Channel>,
+    pub benchmark: BenchmarkServiceClient<Channel>,
+    pub backend: Backend,
+    _db: TestDb,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let db = TestDb::empty(backend).await;
+    let conn = services_persistence::store::open(&db.url).await.unwrap();
+    let registry = Arc::new(ModelRegistry::builtin().unwrap());
+    let scoring = Scoring::new(registry);
+    let persistence =
+        Persistence::new(conn, scoring.clone(), Policy::default(), Secret::new(b"test key of 16+ bytes".to_vec()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut services = Services::new();
+    let (p, b) = persistence.into_services();
+    services.add(scoring.into_service()).add(p).add(b);
+    tokio::spawn(serve(listener, services, ServerSettings::default(), async {
+        let _ = stopped.await;
+    }));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    TestApp {
+        persistence: PersistenceServiceClient::new(channel.clone()),
+        benchmark: BenchmarkServiceClient::new(channel),
+        backend,
+        _db: db,
+        _stop: stop,
+    }
+}
+
+/// A request as `tenant`.
+pub fn as_tenant<T>(tenant: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert(TENANT_HEADER, tenant.parse().unwrap());
+    r
+}
+
+/// Every item answered at `level` (0 bottom, 1 top of its scale).
+pub fn answers(level: f64) -> Vec<pb::Answer> {
+    let model = ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+    model
+        .items
+        .iter()
+        .map(|it| {
+            let scale = model.scale_of(it);
+            let last = scale.points.len() - 1;
+            let p = &scale.points[((level * last as f64).round() as usize).min(last)];
+            let value = match scale.kind {
+                domain_model::ScaleKind::Likert => pb::answer::Value::Likert(p.number.unwrap()),
+                domain_model::ScaleKind::YesNo => pb::answer::Value::Yes(p.value == "yes"),
+                domain_model::ScaleKind::Choice => pb::answer::Value::Choice(p.value.clone()),
+            };
+            pb::Answer { item_id: it.id.clone(), value: Some(value) }
+        })
+        .collect()
+}
+
+/// A submission of a firm with `external_ref`, in `section`/`size`/`province`, in 2024.
+pub fn submission(
+    request_id: &str,
+    external_ref: &str,
+    firm: (&str, &str, &str),
+    level: f64,
+) -> pb::SubmitAssessmentRequest {
+    pb::SubmitAssessmentRequest {
+        request_id: request_id.to_string(),
+        external_ref: external_ref.to_string(),
+        firm_name: format!("Testbedrijf {external_ref}"),
+        // 2024-07-01T00:00:00Z.
+        completed_at: Some(prost_types::Timestamp { seconds: 1_719_792_000, nanos: 0 }),
+        assessment: Some(pb::ScoreAssessmentRequest {
+            model: None,
+            firm: Some(pb::FirmAttributes {
+                sbi_section: firm.0.into(),
+                size_class: firm.1.into(),
+                province: firm.2.into(),
+            }),
+            answers: answers(level),
+            locale: String::new(),
+        }),
+    }
+}
