@@ -324,6 +324,26 @@ impl Persistence {
         Ok(response)
     }
 
+    /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that
+    /// year has nothing published.
+    async fn universe(
+        &self,
+        model: Option<&pb::ModelRef>,
+        year: u32,
+        locale: Locale,
+        mut violations: Vec<Violation>,
+    ) -> Result<(Arc<Model>, i32), Status> {
+        let model = self.model(model, &mut violations);
+        let Some(model) = model.filter(|_| violations.is_empty()) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let years = self.published_years(&model).await?;
+        match self.universe_year(year, &years) {
+            Some(y) => Ok((model, y)),
+            None => Err(no_group(i32::try_from(year).unwrap_or(0))),
+        }
+    }
+
     fn universe_year(&self, requested: u32, years: &[i32]) -> Option<i32> {
         if requested == 0 { years.last().copied() } else { i32::try_from(requested).ok().filter(|y| years.contains(y)) }
     }
@@ -336,44 +356,56 @@ impl Persistence {
     }
 }
 
+/// One optional code of a group: empty means any; an unknown code is a violation of `field`.
+fn code<T>(
+    raw: &str,
+    field: String,
+    what: (&str, &str),
+    parse: fn(&str) -> Option<T>,
+    violations: &mut Vec<Violation>,
+) -> Option<T> {
+    if raw.is_empty() {
+        return None;
+    }
+    let parsed = parse(raw);
+    if parsed.is_none() {
+        let reason = format!("UNKNOWN_{}", what.0.to_ascii_uppercase().replace(' ', "_"));
+        violations.push(violation(
+            &field,
+            &reason,
+            format!("unknown {} `{raw}`", what.0),
+            format!("onbekende {} `{raw}`", what.1),
+        ));
+    }
+    parsed
+}
+
 /// A group from the API's three optional codes; unknown codes are violations of `field`.
 fn group_key(g: Option<&pb::PeerGroup>, field: &str, violations: &mut Vec<Violation>) -> GroupKey {
     let g = g.cloned().unwrap_or_default();
-    let mut key = GroupKey::ALL;
-    if !g.sbi_section.is_empty() {
-        key.section = SbiSection::parse(&g.sbi_section);
-        if key.section.is_none() {
-            violations.push(violation(
-                &format!("{field}.sbi_section"),
-                "UNKNOWN_SBI_SECTION",
-                format!("unknown SBI section `{}`", g.sbi_section),
-                format!("onbekende SBI-sectie `{}`", g.sbi_section),
-            ));
-        }
+    GroupKey {
+        section: code(
+            &g.sbi_section,
+            format!("{field}.sbi_section"),
+            ("SBI section", "SBI-sectie"),
+            SbiSection::parse,
+            violations,
+        ),
+        size: code(
+            &g.size_class,
+            format!("{field}.size_class"),
+            ("size class", "grootteklasse"),
+            SizeClass::parse,
+            violations,
+        ),
+        province: code(
+            &g.province,
+            format!("{field}.province"),
+            ("province", "provincie"),
+            Province::parse,
+            violations,
+        ),
     }
-    if !g.size_class.is_empty() {
-        key.size = SizeClass::parse(&g.size_class);
-        if key.size.is_none() {
-            violations.push(violation(
-                &format!("{field}.size_class"),
-                "UNKNOWN_SIZE_CLASS",
-                format!("unknown size class `{}`", g.size_class),
-                format!("onbekende grootteklasse `{}`", g.size_class),
-            ));
-        }
-    }
-    if !g.province.is_empty() {
-        key.province = Province::parse(&g.province);
-        if key.province.is_none() {
-            violations.push(violation(
-                &format!("{field}.province"),
-                "UNKNOWN_PROVINCE",
-                format!("unknown province `{}`", g.province),
-                format!("onbekende provincie `{}`", g.province),
-            ));
-        }
-    }
-    key
 }
 
 fn no_group(year: i32) -> Status {
@@ -488,14 +520,7 @@ impl BenchmarkService for Persistence {
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
         let key = group_key(req.group.as_ref(), "group", &mut violations);
-        let model = self.model(req.model.as_ref(), &mut violations);
-        let Some(model) = model.filter(|_| violations.is_empty()) else {
-            return Err(invalid_argument(&violations, locale));
-        };
-        let years = self.published_years(&model).await?;
-        let Some(year) = self.universe_year(req.year, &years) else {
-            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
-        };
+        let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
         let found =
             peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
         let Found { figures, used, .. } = found.ok_or_else(|| no_group(year))?;
@@ -531,14 +556,7 @@ impl BenchmarkService for Persistence {
                 ));
             }
         }
-        let model = self.model(req.model.as_ref(), &mut violations);
-        let Some(model) = model.filter(|_| violations.is_empty()) else {
-            return Err(invalid_argument(&violations, locale));
-        };
-        let years = self.published_years(&model).await?;
-        let Some(year) = self.universe_year(req.year, &years) else {
-            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
-        };
+        let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
         let found =
             peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
         let found = found.ok_or_else(|| no_group(year))?;
@@ -557,14 +575,7 @@ impl BenchmarkService for Persistence {
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
-        let model = self.model(req.model.as_ref(), &mut violations);
-        let Some(model) = model.filter(|_| violations.is_empty()) else {
-            return Err(invalid_argument(&violations, locale));
-        };
-        let years = self.published_years(&model).await?;
-        let Some(year) = self.universe_year(req.year, &years) else {
-            return Err(no_group(i32::try_from(req.year).unwrap_or(0)));
-        };
+        let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
         let version = i32::try_from(model.version).unwrap_or(i32::MAX);
         let rows = store::releases(&self.inner.db, &model.id, version, Some(year), None).await.map_err(store_status)?;
         let groups = rows

@@ -30,6 +30,7 @@ use hdrhistogram::Histogram;
 use prost::Message;
 use services_api::v1 as pb;
 use services_api::v1::diagnostics_service_client::DiagnosticsServiceClient;
+use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -76,6 +77,9 @@ enum Scenario {
     Echo,
     /// ScoringService.GetModel in Dutch.
     GetModel,
+    /// PersistenceService.SubmitAssessment: a new firm each call (scored, stored, contributed,
+    /// published), over 20 000 synthetic demo peers when the server runs in-process.
+    Submit,
 }
 
 impl Scenario {
@@ -84,6 +88,7 @@ impl Scenario {
             Scenario::Score => "/maturity.v1.ScoringService/ScoreAssessment",
             Scenario::Echo => "/maturity.v1.DiagnosticsService/Echo",
             Scenario::GetModel => "/maturity.v1.ScoringService/GetModel",
+            Scenario::Submit => "/maturity.v1.PersistenceService/SubmitAssessment",
         }
     }
 
@@ -92,6 +97,7 @@ impl Scenario {
             Scenario::Score => "ScoringService.ScoreAssessment",
             Scenario::Echo => "DiagnosticsService.Echo",
             Scenario::GetModel => "ScoringService.GetModel",
+            Scenario::Submit => "PersistenceService.SubmitAssessment",
         }
     }
 }
@@ -115,31 +121,52 @@ struct Clients {
     /// Pre-encoded request per scenario, for the raw client.
     encoded: [bytes::Bytes; 3],
     typed: bool,
+    /// Numbers the submissions, so that each is a new request and a new firm.
+    submitted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Clients {
     fn encoded(&self, scenario: Scenario) -> bytes::Bytes {
-        self.encoded[scenario as usize].clone()
+        self.encoded[(scenario as usize).min(2)].clone()
+    }
+
+    /// One SubmitAssessment of a new firm, always through the generated client (each request
+    /// differs).
+    async fn submit(&self, conn: usize) -> Result<pb::SubmitAssessmentResponse, tonic::Status> {
+        let n = self.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = std::process::id();
+        let request = pb::SubmitAssessmentRequest {
+            request_id: format!("loadgen-{run}-{n}"),
+            external_ref: format!("loadgen-{run}-{n}"),
+            firm_name: format!("Loadgen firm {n} (synthetic)"),
+            // 2025-07-01T00:00:00Z: the demo peers' latest year.
+            completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+            assessment: Some(self.score_request.clone()),
+        };
+        let mut call = tonic::Request::new(request);
+        call.metadata_mut()
+            .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static("loadgen"));
+        let channel = self.channels[conn % self.channels.len()].clone();
+        PersistenceServiceClient::new(channel).submit_assessment(call).await.map(tonic::Response::into_inner)
     }
 
     /// Sends one request of `scenario` on connection `conn`; the error is the status code name.
     async fn call(&mut self, scenario: Scenario, conn: usize) -> Result<(), String> {
         let code = |s: tonic::Status| format!("{:?}", s.code());
         let i = conn % self.scoring.len();
-        if !self.typed {
-            return raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
+        match (scenario, self.typed) {
+            (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
+            (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
                 .await
                 .map(drop)
-                .map_err(code);
-        }
-        match scenario {
-            Scenario::Score => {
+                .map_err(code),
+            (Scenario::Score, true) => {
                 self.scoring[i].score_assessment(self.score_request.clone()).await.map(drop).map_err(code)
             }
-            Scenario::Echo => {
+            (Scenario::Echo, true) => {
                 self.echo[i].echo(pb::EchoRequest { payload: self.echo_payload.clone() }).await.map(drop).map_err(code)
             }
-            Scenario::GetModel => {
+            (Scenario::GetModel, true) => {
                 self.scoring[i].get_model(pb::GetModelRequest::default()).await.map(drop).map_err(code)
             }
         }
@@ -230,6 +257,11 @@ async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: 
 /// RPC is caught before it is measured.
 async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()> {
     for &s in scenarios {
+        if s == Scenario::Submit {
+            let r = clients.submit(0).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            anyhow::ensure!(r.assessment.is_some(), "{} answered without the assessment", s.rpc());
+            continue;
+        }
         let body = raw::call(clients.channels[0].clone(), s.path(), clients.encoded(s))
             .await
             .map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
@@ -239,6 +271,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             }
             Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
             Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
+            Scenario::Submit => true,
         };
         anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
     }
@@ -286,7 +319,7 @@ fn print_table(outcomes: &[Outcome]) {
     }
 }
 
-fn spawn_server() -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
+fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
     let registry = Arc::new(domain_model::ModelRegistry::builtin().context("while loading the built-in models")?);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
@@ -303,6 +336,12 @@ fn spawn_server() -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
             else {
                 return;
             };
+            if seed_peers {
+                let Ok(model) = state.registry.resolve("", 0) else { return };
+                if services_persistence::seed::seed_demo(&state.persistence, &model, 20_000, 2015).await.is_err() {
+                    return;
+                }
+            }
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
             let Ok(addr) = listener.local_addr() else { return };
             let _ = addr_tx.send(addr);
@@ -310,7 +349,7 @@ fn spawn_server() -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
             let _ = services_maturity::run(listener, state, settings, std::future::pending()).await;
         });
     });
-    let addr = addr_rx.recv_timeout(Duration::from_secs(10)).context("the in-process server did not start")?;
+    let addr = addr_rx.recv_timeout(Duration::from_secs(120)).context("the in-process server did not start")?;
     Ok((format!("http://{addr}"), handle))
 }
 
@@ -331,7 +370,7 @@ fn main() -> anyhow::Result<()> {
     let (url, _server) = match &args.server {
         Some(url) => (url.clone(), None),
         None => {
-            let (url, handle) = spawn_server()?;
+            let (url, handle) = spawn_server(args.scenarios.contains(&Scenario::Submit))?;
             (url, Some(handle))
         }
     };
@@ -352,6 +391,7 @@ fn main() -> anyhow::Result<()> {
             ],
             echo_payload,
             typed: args.typed,
+            submitted: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         verify(&clients, &args.scenarios).await?;
         println!(
@@ -382,6 +422,8 @@ fn main() -> anyhow::Result<()> {
             outcomes.push(run(args.duration).await?);
         }
         print_table(&outcomes);
+        // The in-process server's scratch database.
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("loadgen-{}", std::process::id())));
         Ok(())
     })
 }
