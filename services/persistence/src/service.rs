@@ -456,11 +456,33 @@ impl PersistenceService for Persistence {
             ));
         }
         let size = if req.page_size == 0 { DEFAULT_PAGE } else { req.page_size.clamp(1, MAX_PAGE) };
-        let filter = ListFilter {
-            completed_after_us: req.completed_after.as_ref().and_then(from_timestamp),
-            completed_before_us: req.completed_before.as_ref().and_then(from_timestamp),
-            report_status: pb::ReportStatus::try_from(req.report_status).ok().and_then(status_text).map(str::to_string),
+        let mut time = |field: &str, t: Option<&prost_types::Timestamp>| {
+            let parsed = t.map(from_timestamp);
+            if parsed == Some(None) {
+                violations.push(violation(
+                    field,
+                    "INVALID_TIMESTAMP",
+                    format!("{field} is not a valid time"),
+                    format!("{field} is geen geldig tijdstip"),
+                ));
+            }
+            parsed.flatten()
         };
+        let completed_after_us = time("completed_after", req.completed_after.as_ref());
+        let completed_before_us = time("completed_before", req.completed_before.as_ref());
+        let report_status = match pb::ReportStatus::try_from(req.report_status) {
+            Ok(s) => status_text(s).map(str::to_string),
+            Err(_) => {
+                violations.push(violation(
+                    "report_status",
+                    "UNKNOWN_REPORT_STATUS",
+                    format!("unknown report status {}", req.report_status),
+                    format!("onbekende rapportstatus {}", req.report_status),
+                ));
+                None
+            }
+        };
+        let filter = ListFilter { completed_after_us, completed_before_us, report_status };
         let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
         let before_id = if req.page_token.is_empty() {
             None
