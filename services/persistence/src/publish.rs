@@ -135,11 +135,8 @@ pub async fn publish_universe(
     }
     let counts: BTreeMap<GroupKey, u32> = members.iter().map(|(g, m)| (*g, m.len() as u32)).collect();
     let allowed = publishable(policy, &counts);
-    let existing: BTreeMap<String, Release> = store::releases(db, model_id, model_version, Some(year), None)
-        .await?
-        .into_iter()
-        .map(|r| (r.group_key.clone(), r))
-        .collect();
+    let existing: BTreeMap<String, i64> =
+        store::release_marks(db, model_id, model_version, year).await?.into_iter().collect();
     let mut keys: BTreeSet<GroupKey> = allowed.clone();
     keys.extend(existing.keys().filter_map(|k| parse_key(k)));
     let mut out = Published::default();
@@ -147,7 +144,7 @@ pub async fn publish_universe(
         let key = key_text(&g);
         let before = existing.get(&key);
         let group = members.get(&g).map(Vec::as_slice).unwrap_or_default();
-        let changed = before.map_or(group.len(), |b| group.iter().filter(|c| c.revision > b.watermark).count());
+        let changed = before.map_or(group.len(), |watermark| group.iter().filter(|c| c.revision > *watermark).count());
         match republish(policy, allowed.contains(&g), before.is_some(), changed as u32) {
             Republish::Keep => out.kept += 1,
             Republish::Withdraw => {

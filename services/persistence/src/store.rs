@@ -557,6 +557,24 @@ pub async fn releases(
         .collect()
 }
 
+/// The groups of a universe with published figures, and each one's watermark (without the
+/// figures themselves, which publication does not need to read).
+pub async fn release_marks(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    year: i32,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let stmt = Query::select()
+        .columns([R::GroupKey, R::Watermark])
+        .from(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(model_id))
+        .and_where(Expr::col(R::ModelVersion).eq(model_version))
+        .and_where(Expr::col(R::Year).eq(year))
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "group_key")?, get(r, "watermark")?))).collect()
+}
+
 /// Publishes (replaces) a group's figures.
 pub async fn put_release(
     db: &impl ConnectionTrait,
