@@ -222,13 +222,17 @@ pub fn summary(
                 if nl { "synthetische demogegevens" } else { "synthetic demo data" }
             );
             for m in &p.positions {
-                let _ = writeln!(
-                    o,
-                    "  {:<20}{:5.1} {}",
-                    m.metric,
-                    m.percentile,
-                    if nl { "percentiel" } else { "percentile" }
-                );
+                let label = match (m.metric.as_str(), nl) {
+                    ("maturity_index", true) => "Volwassenheidsindex",
+                    ("maturity_index", false) => "Maturity index",
+                    ("external_index", true) => "Extern",
+                    ("external_index", false) => "External",
+                    ("internal_index", true) => "Intern",
+                    ("internal_index", false) => "Internal",
+                    (other, _) => other,
+                };
+                let word = if nl { "percentiel" } else { "percentile" };
+                let _ = writeln!(o, "  {label:<20}{:5.1} {word}", m.percentile);
             }
             let _ = writeln!(o, "  {:<20}{}", "Rogers", p.rogers_label);
         }
