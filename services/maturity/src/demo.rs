@@ -120,6 +120,7 @@ pub fn summary(
     response: &pb::SubmitAssessmentResponse,
     locale: Locale,
     server: &str,
+    chapter: Option<&std::path::Path>,
 ) -> String {
     let nl = locale == Locale::Nl;
     let stored = response.assessment.clone().unwrap_or_default();
@@ -251,6 +252,9 @@ pub fn summary(
         if nl { "beoordeling" } else { "assessment" },
         stored.id
     );
+    if let Some(path) = chapter {
+        let _ = writeln!(o, "{:<22}{}", if nl { "Hoofdstuk (PDF)" } else { "Chapter (PDF)" }, path.display());
+    }
     let _ = writeln!(o, "{rule}");
     if nl {
         let _ = writeln!(o, "De server draait op {server} (gRPC, met reflectie en health).");

@@ -2,6 +2,7 @@
 //! embedded default and small deployments, and the end-to-end demo job that `make run` runs
 //! against it through the real gRPC API.
 
+pub mod chapter;
 pub mod demo;
 pub mod sample;
 

@@ -73,9 +73,12 @@ struct DemoOptions {
     /// Assessment file (see examples/sample-assessment.toml); the built-in synthetic sample when absent.
     #[arg(long, value_name = "FILE")]
     assessment: Option<PathBuf>,
-    /// Language of the summary: nl or en.
+    /// Language of the summary and the chapter: nl or en.
     #[arg(long, default_value = "nl")]
     lang: Locale,
+    /// Folder for the chapter PDF.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
 }
 
 #[global_allocator]
@@ -103,7 +106,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(EXIT_DATA, &e),
             };
-            match runtime().and_then(|rt| rt.block_on(run_demo(&args.server, &sample, args.options.lang))) {
+            match runtime().and_then(|rt| rt.block_on(run_demo(&args.server, &sample, &args.options))) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS
@@ -133,10 +136,17 @@ fn load_sample(options: &DemoOptions) -> anyhow::Result<sample::SampleAssessment
     }
 }
 
-async fn run_demo(server: &str, sample: &sample::SampleAssessment, lang: Locale) -> anyhow::Result<String> {
+async fn run_demo(server: &str, sample: &sample::SampleAssessment, options: &DemoOptions) -> anyhow::Result<String> {
+    let lang = options.lang;
     let channel = demo::connect(server, Duration::from_secs(30)).await?;
-    let (model, response) = demo::submit(channel, sample, lang).await?;
-    Ok(demo::summary(&sample.firm_name, &model, &response, lang, server))
+    let (model, response) = demo::submit(channel.clone(), sample, lang).await?;
+    let id = response.assessment.as_ref().map_or(0, |a| a.id);
+    let chapter = services_maturity::chapter::build(channel, &sample.firm_name, &response, lang, true).await?;
+    let out = options.out.clone();
+    let path = tokio::task::spawn_blocking(move || services_maturity::chapter::write(&chapter, id, lang, &out))
+        .await
+        .context("the typesetting task failed")??;
+    Ok(demo::summary(&sample.firm_name, &model, &response, lang, server, Some(&path)))
 }
 
 async fn seed_demo(
@@ -208,7 +218,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             let server = tokio::spawn(services_maturity::run(listener, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
-                match run_demo(&url, &sample, options.lang).await {
+                match run_demo(&url, &sample, &options).await {
                     Ok(text) => print!("{text}"),
                     Err(e) => {
                         server.abort();

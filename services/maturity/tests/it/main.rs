@@ -77,13 +77,19 @@ fn demo_scores_through_the_api_and_sigterm_exits_0() {
     let data = scratch("data");
     let (mut child, addr) = serve(&data, &[]);
     for lang in ["nl", "en"] {
-        let out =
-            Command::new(BIN).args(["demo", "--server", &format!("http://{addr}"), "--lang", lang]).output().unwrap();
+        let out = Command::new(BIN)
+            .args(["demo", "--server", &format!("http://{addr}"), "--lang", lang, "--out"])
+            .arg(data.join("out"))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let text = String::from_utf8_lossy(&out.stdout);
         let (index, synthetic) =
             if lang == "nl" { ("Volwassenheidsindex", "SYNTHETISCH") } else { ("Maturity index", "SYNTHETIC") };
         assert!(text.contains(index) && text.contains(synthetic), "{text}");
+        let suffix = format!(".{lang}.pdf");
+        let pdf = text.lines().find_map(|l| l.split_whitespace().last().filter(|w| w.ends_with(&suffix))).unwrap();
+        assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"), "{pdf}");
     }
     // A bad assessment file: the server's field violations are shown, exit 1.
     let dir = scratch("demo");

@@ -1,0 +1,15 @@
+//! The report generator's core: Tera templates (one per language, in files a consultancy can
+//! edit) render Typst markup, and Typst, embedded as a library with its fonts compiled in, sets
+//! it into a PDF/A-2b document. No external program, no network, and no file access beyond what
+//! the renderer hands the document.
+//!
+//! User-supplied text never becomes Typst code: templates insert it through the `typst_text` and
+//! `typst_str` filters, which turn it into a Typst string literal (`escape`).
+
+pub mod chapter;
+pub mod escape;
+pub mod templates;
+pub mod typeset;
+
+pub use templates::{TemplateError, Templates};
+pub use typeset::{TypesetError, Typesetter};
