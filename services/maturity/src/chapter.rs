@@ -70,18 +70,7 @@ fn date_text(year: i32, month: u32, day: u32, locale: Locale) -> String {
 
 /// Today's UTC date (year, month, day).
 pub fn today() -> (i32, u32, u32) {
-    let days =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-    (year, month, day)
+    services_persistence::time::date_of(services_persistence::time::now_us())
 }
 
 /// Builds the chapter of `response` in `locale`, asking the server for the published figures of

@@ -8,8 +8,8 @@ pub fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
-/// The UTC calendar year of a time in microseconds since the epoch.
-pub fn year_of(us: i64) -> i32 {
+/// The UTC calendar date (year, month, day) of a time in microseconds since the epoch.
+pub fn date_of(us: i64) -> (i32, u32, u32) {
     // Days since 1970-01-01, then the civil-from-days algorithm (Howard Hinnant).
     let days = us.div_euclid(86_400_000_000);
     let z = days + 719_468;
@@ -18,9 +18,15 @@ pub fn year_of(us: i64) -> i32 {
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    i32::try_from(year).unwrap_or(i32::MAX)
+    (i32::try_from(year).unwrap_or(i32::MAX), month as u32, day)
+}
+
+/// The UTC calendar year of a time in microseconds since the epoch.
+pub fn year_of(us: i64) -> i32 {
+    date_of(us).0
 }
 
 /// A protobuf timestamp from microseconds.
@@ -49,6 +55,8 @@ mod tests {
         // 2024-02-29T12:00:00Z.
         assert_eq!(year_of(1_709_208_000_000_000), 2024);
         assert_eq!(year_of(-1), 1969);
+        assert_eq!(date_of(1_709_208_000_000_000), (2024, 2, 29));
+        assert_eq!(date_of(0), (1970, 1, 1));
     }
 
     #[test]
