@@ -14,8 +14,6 @@ use crate::store::{self, Release, StoreError};
 /// A published group found for a request.
 #[derive(Debug)]
 pub struct Found {
-    /// Its release row.
-    pub release: Release,
     /// Its figures.
     pub figures: pb::PublishedFigures,
     /// The answer's description of it.
@@ -80,7 +78,7 @@ pub async fn find(
             synthetic_share: release.synthetic_share,
             k: policy.k(),
         };
-        return Ok(Some(Found { release, figures, used }));
+        return Ok(Some(Found { figures, used }));
     }
     Ok(None)
 }

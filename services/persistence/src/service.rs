@@ -302,20 +302,17 @@ impl Persistence {
         let position = found.map(|f| {
             peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
         });
-        let stored = StoredAssessment {
+        // Built from what this call just scored: no decoding or re-scoring of the stored row.
+        let response_assessment = pb::Assessment {
             id,
             external_ref: new.external_ref.clone(),
             firm_name: new.firm_name.clone(),
-            model_id: new.model_id.clone(),
-            model_version: version,
-            answers: new.answers.clone(),
-            result: new.result.clone(),
-            report_status: "pending".to_string(),
-            completed_at_us,
-            created_at_us: now,
+            completed_at: Some(to_timestamp(completed_at_us)),
+            created_at: Some(to_timestamp(now)),
+            report_status: pb::ReportStatus::Pending as i32,
+            result: Some(result_to_pb(model, result, locale)),
+            answers: assessment.answers.clone(),
         };
-        let mut response_assessment = self.to_pb(&stored, locale);
-        response_assessment.result = Some(result_to_pb(model, result, locale));
         let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
         store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
             .await
@@ -545,7 +542,7 @@ impl BenchmarkService for Persistence {
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
         let found =
             peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
-        let Found { figures, used, .. } = found.ok_or_else(|| no_group(year))?;
+        let Found { figures, used } = found.ok_or_else(|| no_group(year))?;
         Ok(Response::new(pb::QueryBenchmarkResponse {
             group_used: Some(used),
             distributions: figures.distributions,

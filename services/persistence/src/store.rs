@@ -324,6 +324,29 @@ pub struct Contribution {
     pub revision: i64,
 }
 
+/// What identifies a contribution: one per firm, year and model version.
+const CONTRIBUTION_KEY: [B; 4] = [B::Pseudonym, B::Year, B::ModelId, B::ModelVersion];
+
+/// What a contribution carries, in the order `upsert_contributions` writes it; a newer
+/// contribution of the same firm replaces all of it (latest wins).
+const CONTRIBUTION_VALUES: [B; 15] = [
+    B::SbiSection,
+    B::SizeClass,
+    B::Province,
+    B::MaturityIndex,
+    B::ExternalIndex,
+    B::InternalIndex,
+    B::ExternalStage,
+    B::InternalStage,
+    B::CoCreation,
+    B::InformationSharing,
+    B::NetworkMobilisation,
+    B::TrustBuilding,
+    B::Proposition,
+    B::Synthetic,
+    B::Revision,
+];
+
 /// The next revision number.
 pub async fn next_revision(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
     let stmt = Query::select().expr_as(Expr::col(B::Revision).max(), "m").from(B::Table).to_owned();
@@ -344,27 +367,7 @@ pub async fn upsert_contributions(
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(500) {
         let mut stmt = Query::insert();
-        stmt.into_table(B::Table).columns([
-            B::Pseudonym,
-            B::Year,
-            B::ModelId,
-            B::ModelVersion,
-            B::SbiSection,
-            B::SizeClass,
-            B::Province,
-            B::MaturityIndex,
-            B::ExternalIndex,
-            B::InternalIndex,
-            B::ExternalStage,
-            B::InternalStage,
-            B::CoCreation,
-            B::InformationSharing,
-            B::NetworkMobilisation,
-            B::TrustBuilding,
-            B::Proposition,
-            B::Synthetic,
-            B::Revision,
-        ]);
+        stmt.into_table(B::Table).columns(CONTRIBUTION_KEY.into_iter().chain(CONTRIBUTION_VALUES));
         for c in chunk {
             stmt.values_panic([
                 c.pseudonym.clone().into(),
@@ -388,27 +391,7 @@ pub async fn upsert_contributions(
                 revision.into(),
             ]);
         }
-        stmt.on_conflict(
-            OnConflict::columns([B::Pseudonym, B::Year, B::ModelId, B::ModelVersion])
-                .update_columns([
-                    B::SbiSection,
-                    B::SizeClass,
-                    B::Province,
-                    B::MaturityIndex,
-                    B::ExternalIndex,
-                    B::InternalIndex,
-                    B::ExternalStage,
-                    B::InternalStage,
-                    B::CoCreation,
-                    B::InformationSharing,
-                    B::NetworkMobilisation,
-                    B::TrustBuilding,
-                    B::Proposition,
-                    B::Synthetic,
-                    B::Revision,
-                ])
-                .to_owned(),
-        );
+        stmt.on_conflict(OnConflict::columns(CONTRIBUTION_KEY).update_columns(CONTRIBUTION_VALUES).to_owned());
         db.execute(&stmt).await?;
     }
     Ok(())
