@@ -14,6 +14,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod m0001_assessments;
 pub mod m0002_benchmark;
 pub mod m0003_benchmark_releases;
+pub mod m0004_report_jobs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_assessments::Migration),
             Box::new(m0002_benchmark::Migration),
             Box::new(m0003_benchmark_releases::Migration),
+            Box::new(m0004_report_jobs::Migration),
         ]
     }
 }

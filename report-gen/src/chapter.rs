@@ -1,22 +1,26 @@
 //! What a chapter template sees: plain, already localised values (labels in the chapter's
-//! language, numbers as numbers). Building it from an assessment and its peers is the caller's
-//! job; the template decides only how it looks.
+//! language, numbers as numbers, figure geometry precomputed). Building it from an assessment and
+//! its peers is the caller's job; the template decides only how it looks.
 
 use serde::Serialize;
 
-/// One stage of an axis.
+/// One stage (0-4) of an axis.
 #[derive(Clone, Debug, Serialize)]
 pub struct StageView {
-    /// Stage number 1-4.
+    /// Stage number 0-4 (0: absent).
     pub number: u8,
     /// Name.
     pub label: String,
-    /// Capability 0-100.
-    pub capability: f64,
+    /// What the stage means.
+    pub description: String,
+    /// Capability 0-100 (stages 1-4).
+    pub capability: Option<f64>,
     /// Attained.
     pub attained: bool,
-    /// Skipped (below the attained stage).
+    /// Skipped (below the attained stage and not attained itself).
     pub skipped: bool,
+    /// The firm's attained stage is this one.
+    pub current: bool,
     /// Share of peers whose attained stage this is, 0-1, when peers are known.
     pub peer_share: Option<f64>,
 }
@@ -32,8 +36,88 @@ pub struct AxisView {
     pub stage: u8,
     /// Name of the attained stage.
     pub stage_label: String,
-    /// Stages 1-4.
+    /// What the attained stage means.
+    pub stage_description: String,
+    /// Stages 0-4.
     pub stages: Vec<StageView>,
+    /// The firm's mid-rank percentile among peers on this axis' index.
+    pub percentile: Option<f64>,
+    /// Stages below the attained one that were skipped.
+    pub skipped: Vec<u8>,
+    /// The next stage up and how the firm answered its questions (none at the top).
+    pub next: Option<NextStageView>,
+}
+
+/// The stage above the attained one.
+#[derive(Clone, Debug, Serialize)]
+pub struct NextStageView {
+    /// Stage number.
+    pub number: u8,
+    /// Name.
+    pub label: String,
+    /// What it means.
+    pub description: String,
+    /// Its capability now, 0-100.
+    pub capability: f64,
+    /// Its questions with the firm's answers, weakest first.
+    pub items: Vec<ItemView>,
+}
+
+/// A question and the firm's answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemView {
+    /// The question or statement.
+    pub text: String,
+    /// The answer's label; empty when not answered.
+    pub answer: String,
+    /// The answer's score 0-100; `None` for "don't know" or no answer.
+    pub score: Option<f64>,
+}
+
+/// A group of questions in the chapter's appendix (a stage, a value source, ...).
+#[derive(Clone, Debug, Serialize)]
+pub struct AnswerGroupView {
+    /// What the questions are evidence for.
+    pub title: String,
+    /// The questions, in the model's order.
+    pub items: Vec<ItemView>,
+}
+
+/// The peer group's maturity in one year.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrendView {
+    /// Year.
+    pub year: u32,
+    /// Firms.
+    pub n: u32,
+    /// Percentiles of the maturity index.
+    pub maturity: Quartiles,
+}
+
+/// A stage of another model, for the crosswalk table.
+#[derive(Clone, Debug, Serialize)]
+pub struct CrosswalkView {
+    /// Name.
+    pub label: String,
+    /// What it means.
+    pub description: String,
+    /// The firm's.
+    pub current: bool,
+}
+
+/// The peers' quartiles of a value.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Quartiles {
+    /// 10th percentile.
+    pub p10: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 90th percentile.
+    pub p90: f64,
 }
 
 /// A value source.
@@ -41,10 +125,46 @@ pub struct AxisView {
 pub struct DimensionView {
     /// Name.
     pub label: String,
+    /// What it means.
+    pub description: String,
     /// Score 0-100, when answered.
     pub score: Option<f64>,
-    /// Peers' median, when published.
-    pub peer_median: Option<f64>,
+    /// Peers' percentiles, when published.
+    pub peers: Option<Quartiles>,
+}
+
+/// One cell of the external x internal matrix.
+#[derive(Clone, Debug, Serialize)]
+pub struct CellView {
+    /// External stage 0-4.
+    pub external: u8,
+    /// Internal stage 0-4.
+    pub internal: u8,
+    /// Share of peers in this cell, 0-1; `None` without peers, or when fewer than
+    /// `MIN_CELL` firms share it (shown shaded, without a number).
+    pub share: Option<f64>,
+    /// Some peers are here but too few to show a number.
+    pub small: bool,
+    /// The firm is here.
+    pub firm: bool,
+}
+
+/// Fewest firms a matrix cell shows a number for.
+pub const MIN_CELL: u32 = 3;
+
+/// A Rogers category on the curve.
+#[derive(Clone, Debug, Serialize)]
+pub struct RogersView {
+    /// Name.
+    pub label: String,
+    /// Share of adopters, percent.
+    pub share_percent: f64,
+    /// The firm's category.
+    pub current: bool,
+    /// The area under the curve, as polygon points (x, y) in points on the figure's canvas.
+    pub polygon: Vec<[f64; 2]>,
+    /// Where its label goes (x in points).
+    pub label_x: f64,
 }
 
 /// The peer group actually used.
@@ -52,13 +172,15 @@ pub struct DimensionView {
 pub struct PeersView {
     /// Its name.
     pub group: String,
+    /// Its level (which attributes it keeps).
+    pub level: String,
     /// Distinct firms.
     pub n: u32,
     /// The disclosure threshold.
     pub k: u32,
     /// Year.
     pub year: u32,
-    /// Whether a wider group was used, and why.
+    /// Why a wider group was used, when one was.
     pub fallback: Option<String>,
     /// Share of synthetic demo data, in percent.
     pub synthetic_percent: f64,
@@ -66,8 +188,53 @@ pub struct PeersView {
     pub percentile: f64,
     /// Its Rogers category.
     pub rogers: String,
-    /// Peers' p25, p50, p75 of the maturity index.
-    pub quartiles: [f64; 3],
+    /// Peers' percentiles of the maturity index.
+    pub maturity: Quartiles,
+    /// Peers' mean maturity index.
+    pub mean: f64,
+    /// Whether the matrix of stages was published for the group.
+    pub has_matrix: bool,
+}
+
+/// A recommendation.
+#[derive(Clone, Debug, Serialize)]
+pub struct AdviceView {
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub text: String,
+}
+
+/// The Dutch context: published shares of enterprises using social media.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContextView {
+    /// The sector's share, percent, when published for the sector.
+    pub sector_percent: Option<f64>,
+    /// The sector key the figure covers (`F`, `D-E`).
+    pub sector_key: String,
+    /// All enterprises' share, percent.
+    pub total_percent: f64,
+    /// Year of the figures.
+    pub year: u16,
+    /// Publisher and table, for the footnote.
+    pub source: String,
+    /// The population.
+    pub population: String,
+    /// Eurostat's share of Dutch enterprises (10+ persons) using social media, the same year.
+    pub eurostat_percent: Option<f64>,
+}
+
+/// How the questionnaire was answered.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct AnswersView {
+    /// Items in the model.
+    pub items: u32,
+    /// Answered substantively.
+    pub answered: u32,
+    /// "Don't know".
+    pub dont_know: u32,
+    /// Not answered.
+    pub unanswered: u32,
 }
 
 /// Everything a chapter template needs.
@@ -77,7 +244,7 @@ pub struct Chapter {
     pub number: u32,
     /// The firm's name, as the client gave it (user text: templates must use `typst_text`).
     pub firm_name: String,
-    /// Sector (SBI section) name.
+    /// Sector (SBI section) code and name.
     pub sector: String,
     /// Size class name.
     pub size: String,
@@ -85,34 +252,89 @@ pub struct Chapter {
     pub province: String,
     /// Model id and version.
     pub model: String,
+    /// Model title.
+    pub model_title: String,
+    /// Where the model comes from.
+    pub model_provenance: String,
     /// The date on the chapter, written out.
     pub date: String,
+    /// Benchmark year of the assessment.
+    pub year: i32,
     /// Maturity index 0-100.
     pub maturity_index: f64,
+    /// Capability from which a stage counts as attained.
+    pub attainment_threshold: f64,
     /// External axis.
     pub external: AxisView,
     /// Internal axis.
     pub internal: AxisView,
+    /// External x internal stages, 25 cells, external-major.
+    pub matrix: Vec<CellView>,
     /// Value sources.
     pub value_sources: Vec<DimensionView>,
+    /// Business value facets (revenue, costs saved, investment, measurement).
+    pub business_value: Vec<DimensionView>,
+    /// The peer group's maturity over the published years (same group as `peers`).
+    pub trend: Vec<TrendView>,
+    /// Forrester's stages, the firm's marked.
+    pub forrester_stages: Vec<CrosswalkView>,
+    /// Altimeter's stages, the firm's marked.
+    pub altimeter_stages: Vec<CrosswalkView>,
     /// Proposition centrality 0-100.
     pub proposition: f64,
+    /// Built on social media from the start.
+    pub social_native: bool,
     /// Fit verdict name.
     pub fit: String,
+    /// Fit verdict id (`balanced`, `under_invested`, `over_invested`).
+    pub fit_id: String,
     /// Fit advice.
     pub fit_advice: String,
     /// Target maturity.
     pub fit_target: f64,
     /// Maturity minus target.
     pub fit_gap: f64,
+    /// Tolerance of the balanced verdict.
+    pub fit_tolerance: f64,
     /// Archetype name.
     pub archetype: String,
+    /// What the archetype means.
+    pub archetype_description: String,
     /// Forrester stage name.
     pub forrester: String,
+    /// What it means.
+    pub forrester_description: String,
     /// Altimeter stage name.
     pub altimeter: String,
+    /// What it means.
+    pub altimeter_description: String,
     /// Peers, when a group is published.
     pub peers: Option<PeersView>,
+    /// The Rogers curve with the firm's category (with peers).
+    pub rogers_curve: Vec<RogersView>,
+    /// Where the firm sits on the Rogers curve's canvas (x in points), with peers.
+    pub rogers_x: Option<f64>,
+    /// The Rogers canvas: width and height in points.
+    pub rogers_size: [f64; 2],
+    /// Recommendations, in the model's order.
+    pub recommendations: Vec<AdviceView>,
+    /// The Dutch context figures.
+    pub context: Option<ContextView>,
+    /// How the questionnaire was answered.
+    pub answers: AnswersView,
+    /// Every question with the firm's answer, grouped by what it is first evidence for.
+    pub appendix: Vec<AnswerGroupView>,
     /// Whether the firm itself is synthetic demo data.
     pub synthetic: bool,
+}
+
+/// A volume of chapters (the nightly `--book`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Book {
+    /// The volume's title line (for example the tenant and the night).
+    pub title: String,
+    /// The date on it, written out.
+    pub date: String,
+    /// Its chapters, numbered from 1.
+    pub chapters: Vec<Chapter>,
 }

@@ -7,13 +7,32 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::chapter::{Book, Chapter};
 use crate::escape::{typst_str, typst_text};
+
+#[derive(Serialize)]
+struct ChapterContext<'a> {
+    c: &'a Chapter,
+}
+
+#[derive(Serialize)]
+struct BookContext<'a> {
+    book: &'a Book,
+}
 
 /// The templates built into the binary: (name, text).
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("figures.typ", include_str!("../templates/figures.typ")),
+    ("body.nl.typ", include_str!("../templates/body.nl.typ")),
+    ("body.en.typ", include_str!("../templates/body.en.typ")),
     ("chapter.nl.typ", include_str!("../templates/chapter.nl.typ")),
     ("chapter.en.typ", include_str!("../templates/chapter.en.typ")),
+    ("book.nl.typ", include_str!("../templates/book.nl.typ")),
+    ("book.en.typ", include_str!("../templates/book.en.typ")),
 ];
+
+/// The languages every template set has: `chapter.LANG.typ` and `book.LANG.typ`.
+pub const LANGUAGES: [&str; 2] = ["nl", "en"];
 
 /// A template that could not be loaded or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -59,17 +78,46 @@ fn filter(f: fn(&str) -> String) -> impl tera::Filter {
     }
 }
 
+fn decimal(x: f64, p: usize, lang: Option<&str>) -> String {
+    let text = format!("{x:.p$}");
+    match lang {
+        Some("nl") => text.replace('.', ","),
+        _ => text,
+    }
+}
+
+/// `{{ share | pct(p=0, lang="nl") }}`: a share 0-1 as a percentage: `25%`.
+fn percent(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let x = value.as_f64().ok_or_else(|| tera::Error::msg(format!("pct: `{value}` is not a number")))?;
+    let p = args.get("p").and_then(tera::Value::as_u64).unwrap_or(0).min(6) as usize;
+    Ok(tera::Value::String(format!("{}%", decimal(100.0 * x, p, args.get("lang").and_then(tera::Value::as_str)))))
+}
+
+/// `{{ n | int(lang="nl") }}`: a whole number with thousands grouped the language's way
+/// (`20.000`, `20,000`).
+fn integer(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let x = value.as_i64().ok_or_else(|| tera::Error::msg(format!("int: `{value}` is not a whole number")))?;
+    let sep = if args.get("lang").and_then(tera::Value::as_str) == Some("nl") { '.' } else { ',' };
+    let digits = x.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(ch);
+    }
+    if x < 0 {
+        out.insert(0, '-');
+    }
+    Ok(tera::Value::String(out))
+}
+
 /// `{{ x | num(p=1, lang="nl") }}`: a number with `p` decimals, written the way the language
 /// writes it (Dutch: decimal comma).
 fn number(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
     let x = value.as_f64().ok_or_else(|| tera::Error::msg(format!("num: `{value}` is not a number")))?;
     let p = args.get("p").and_then(tera::Value::as_u64).unwrap_or(1).min(6) as usize;
-    let text = format!("{x:.p$}");
-    let text = match args.get("lang").and_then(tera::Value::as_str) {
-        Some("nl") => text.replace('.', ","),
-        _ => text,
-    };
-    Ok(tera::Value::String(text))
+    Ok(tera::Value::String(decimal(x, p, args.get("lang").and_then(tera::Value::as_str))))
 }
 
 impl Templates {
@@ -78,16 +126,19 @@ impl Templates {
         Templates::from_sources(BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())))
     }
 
-    /// Every `*.typ` file of `dir`.
+    /// The built-in templates, with every `*.typ` file of `dir` in place of the built-in one of
+    /// the same name (so that a consultancy may change only the files it needs to).
     pub fn from_dir(dir: &Path) -> Result<Templates, TemplateError> {
         let read = |e: std::io::Error| TemplateError::Read { dir: dir.display().to_string(), message: e.to_string() };
-        let mut sources = Vec::new();
+        let mut sources: Vec<(String, String)> = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect();
         for entry in std::fs::read_dir(dir).map_err(read)? {
             let path = entry.map_err(read)?.path();
             if path.extension().is_some_and(|e| e == "typ")
                 && let Some(name) = path.file_name().and_then(|n| n.to_str())
             {
-                sources.push((name.to_string(), std::fs::read_to_string(&path).map_err(read)?));
+                let text = std::fs::read_to_string(&path).map_err(read)?;
+                sources.retain(|(n, _)| n != name);
+                sources.push((name.to_string(), text));
             }
         }
         Templates::from_sources(sources)
@@ -101,10 +152,22 @@ impl Templates {
         tera.register_filter("typst_text", filter(typst_text));
         tera.register_filter("typst_str", filter(typst_str));
         tera.register_filter("num", number);
+        tera.register_filter("pct", percent);
+        tera.register_filter("int", integer);
         let sources: Vec<(String, String)> = sources.into_iter().collect();
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| TemplateError::Tera(chain(&e)))?;
         Ok(Templates { tera })
+    }
+
+    /// The Typst source of one chapter in `lang`.
+    pub fn chapter(&self, chapter: &Chapter, lang: &str) -> Result<String, TemplateError> {
+        self.render(&format!("chapter.{lang}.typ"), &ChapterContext { c: chapter })
+    }
+
+    /// The Typst source of a volume of chapters in `lang`.
+    pub fn book(&self, book: &Book, lang: &str) -> Result<String, TemplateError> {
+        self.render(&format!("book.{lang}.typ"), &BookContext { book })
     }
 
     /// Renders template `name` with `context`.

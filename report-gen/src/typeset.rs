@@ -114,6 +114,12 @@ impl Typesetter {
         Typesetter { library: LazyHash::new(Library::default()), fonts }
     }
 
+    /// Forgets memoised layout results older than `max_age` compilations, so that a long batch
+    /// keeps its memory flat (Typst memoises across documents in one process).
+    pub fn evict(max_age: usize) {
+        typst::comemo::evict(max_age);
+    }
+
     /// Typesets `source` into a PDF/A-2b document dated `date` (year, month, day), identified by
     /// `ident` (stable for the same document: output is deterministic). `files` are the only
     /// files the document may read.

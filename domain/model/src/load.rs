@@ -59,6 +59,7 @@ struct RawFile {
     archetypes: Vec<Spanned<RawRuled>>,
     crosswalks: RawCrosswalks,
     rogers: Vec<Spanned<RawRogers>>,
+    recommendations: Vec<Spanned<RawRecommendation>>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +210,36 @@ struct RawRogers {
     label: Text,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecommendation {
+    id: String,
+    title: Text,
+    text: Text,
+    #[serde(default)]
+    when: RawAdvice,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAdvice {
+    min_external_stage: Option<u8>,
+    max_external_stage: Option<u8>,
+    min_internal_stage: Option<u8>,
+    max_internal_stage: Option<u8>,
+    min_proposition: Option<f64>,
+    max_proposition: Option<f64>,
+    social_native: Option<bool>,
+    #[serde(default)]
+    fit: Vec<String>,
+    value_source: Option<String>,
+    max_score: Option<f64>,
+    #[serde(default)]
+    below_peer_median: bool,
+    leading_axis: Option<String>,
+    min_lead: Option<f64>,
+}
+
 /// Fewest items each stage and each value source must have, so that one answer never decides it.
 pub const MIN_ITEMS_PER_STAGE: usize = 3;
 
@@ -289,6 +320,7 @@ impl Checker<'_> {
         let altimeter = self.ruled("Altimeter stage", raw.crosswalks.altimeter);
         let rogers = self.rogers(raw.rogers);
         let forrester = self.forrester(raw.crosswalks.forrester, &rogers);
+        let recommendations = self.recommendations(raw.recommendations);
 
         let item_index = items.iter().enumerate().map(|(i, it)| (it.id.clone(), i)).collect();
         let mut by_target = vec![Vec::new(); Target::COUNT];
@@ -314,6 +346,7 @@ impl Checker<'_> {
             forrester,
             altimeter,
             rogers,
+            recommendations,
             item_index,
             by_target,
         })
@@ -657,6 +690,85 @@ impl Checker<'_> {
                 format!("the last {what} (`{}`) must match every profile (when_any = [{{}}])", last.id),
             ),
             Some(_) => {}
+        }
+        out
+    }
+
+    fn recommendations(&mut self, raw: Vec<Spanned<RawRecommendation>>) -> Vec<Recommendation> {
+        let mut out: Vec<Recommendation> = Vec::new();
+        for spanned in raw {
+            let span = spanned.span();
+            let r = spanned.into_inner();
+            let owner = format!("recommendation `{}`", r.id);
+            if out.iter().any(|o| o.id == r.id) {
+                self.problem(&span, format!("{owner} is defined twice"));
+            }
+            self.check_text(&span, &format!("{owner} title"), &r.title);
+            self.check_text(&span, &format!("{owner} text"), &r.text);
+            let w = r.when;
+            let mut fit = Vec::new();
+            for id in &w.fit {
+                match FitVerdict::ALL.iter().find(|v| v.id() == id) {
+                    Some(v) => fit.push(*v),
+                    None => self.problem(&span, format!("{owner}: unknown fit verdict `{id}`")),
+                }
+            }
+            let value_source = w.value_source.as_deref().and_then(|id| {
+                let found = ValueSource::ALL.into_iter().find(|v| v.id() == id);
+                if found.is_none() {
+                    self.problem(&span, format!("{owner}: unknown value source `{id}`"));
+                }
+                found
+            });
+            if (w.max_score.is_some() || w.below_peer_median) && w.value_source.is_none() {
+                self.problem(&span, format!("{owner}: max_score and below_peer_median need a value_source"));
+            }
+            if let Some(m) = w.max_score {
+                self.check_unit(&span, &format!("{owner}: max_score"), m, 0.0, 100.0);
+            }
+            let leading_axis = match (w.leading_axis.as_deref(), w.min_lead) {
+                (None, None) => None,
+                (Some(axis), Some(lead)) => {
+                    self.check_unit(&span, &format!("{owner}: min_lead"), lead, 0.0, 100.0);
+                    match Axis::ALL.into_iter().find(|a| a.id() == axis) {
+                        Some(a) => Some((a, lead)),
+                        None => {
+                            self.problem(&span, format!("{owner}: unknown axis `{axis}`"));
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    self.problem(&span, format!("{owner}: leading_axis and min_lead go together"));
+                    None
+                }
+            };
+            let profile = RawCondition {
+                min_external_stage: w.min_external_stage,
+                max_external_stage: w.max_external_stage,
+                min_internal_stage: w.min_internal_stage,
+                max_internal_stage: w.max_internal_stage,
+                min_proposition: w.min_proposition,
+                max_proposition: w.max_proposition,
+                social_native: w.social_native,
+            };
+            let profile = self.condition(&span, &owner, profile);
+            let when = AdviceCondition {
+                profile,
+                fit,
+                value_source,
+                max_score: w.max_score,
+                below_peer_median: w.below_peer_median,
+                leading_axis,
+            };
+            out.push(Recommendation { id: r.id, when, title: r.title, text: r.text });
+        }
+        // The chapter must be able to say that no further investment is warranted.
+        let says_stop = out.iter().any(|r| r.when.fit == [FitVerdict::OverInvested]);
+        if !says_stop {
+            self.general(
+                "a recommendation for fit = [\"over_invested\"] alone is needed (no further investment warranted)",
+            );
         }
         out
     }

@@ -442,6 +442,78 @@ pub struct RogersCategory {
     pub label: Text,
 }
 
+/// What a recommendation rule may look at: the scored profile and, when a peer group is
+/// published, the peers' medians of the value sources.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdviceFacts {
+    /// Stages, proposition, social nature.
+    pub facts: Facts,
+    /// The fit verdict.
+    pub verdict: FitVerdict,
+    /// External and internal index, by `Axis::index`.
+    pub indexes: [f64; 2],
+    /// Value source scores in `ValueSource::ALL` order.
+    pub value_sources: [Option<f64>; 4],
+    /// The peers' medians of the value sources, when known.
+    pub peer_medians: [Option<f64>; 4],
+}
+
+/// When a recommendation applies: every set part must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdviceCondition {
+    /// Bounds on stages, proposition and social nature.
+    pub profile: Condition,
+    /// The verdicts it applies to; empty means any.
+    pub fit: Vec<FitVerdict>,
+    /// The value source the score bounds below look at.
+    pub value_source: Option<ValueSource>,
+    /// The value source scores at most this (an unanswered source never matches).
+    pub max_score: Option<f64>,
+    /// The value source scores below the peers' median (never matches without peers).
+    pub below_peer_median: bool,
+    /// This axis leads the other by at least `min_lead` index points.
+    pub leading_axis: Option<(Axis, f64)>,
+}
+
+impl AdviceCondition {
+    /// Whether every set part holds for `f`.
+    pub fn matches(&self, f: &AdviceFacts) -> bool {
+        let source = self.value_source.map(|v| {
+            let i = ValueSource::ALL.iter().position(|x| *x == v).unwrap_or(0);
+            (f.value_sources[i], f.peer_medians[i])
+        });
+        let score_ok = match (self.max_score, source) {
+            (None, _) => true,
+            (Some(max), Some((Some(score), _))) => score <= max,
+            (Some(_), _) => false,
+        };
+        let median_ok =
+            !self.below_peer_median || matches!(source, Some((Some(score), Some(median))) if score < median);
+        let lead_ok = self.leading_axis.is_none_or(|(axis, lead)| {
+            let i = axis.index();
+            f.indexes[i] - f.indexes[1 - i] >= lead
+        });
+        self.profile.matches(&f.facts)
+            && (self.fit.is_empty() || self.fit.contains(&f.verdict))
+            && score_ok
+            && median_ok
+            && lead_ok
+    }
+}
+
+/// A recommendation, given whenever its condition holds (in file order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recommendation {
+    /// Stable id.
+    pub id: String,
+    /// When it applies.
+    pub when: AdviceCondition,
+    /// Short title.
+    pub title: Text,
+    /// The advice.
+    pub text: Text,
+}
+
 /// A validated maturity model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -477,6 +549,8 @@ pub struct Model {
     pub altimeter: Vec<RuledClass>,
     /// Rogers categories, highest `min_percentile` first; the last starts at 0.
     pub rogers: Vec<RogersCategory>,
+    /// Recommendation rules, in file order.
+    pub recommendations: Vec<Recommendation>,
     /// Item ids with their indices. FNV-1a rather than SipHash: the keys are the model's own ids,
     /// looked up once per answer, and the hash was a measurable share of scoring.
     pub(crate) item_index: HashMap<String, usize, BuildHasherDefault<Fnv1a>>,
@@ -509,6 +583,11 @@ impl Model {
     pub fn verdict(&self, verdict: FitVerdict) -> &Labelled {
         let i = FitVerdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0);
         &self.fit.verdicts[i]
+    }
+
+    /// The recommendations whose condition holds for `facts`, in file order.
+    pub fn advice<'a>(&'a self, facts: &'a AdviceFacts) -> impl Iterator<Item = &'a Recommendation> + 'a {
+        self.recommendations.iter().filter(move |r| r.when.matches(facts))
     }
 
     /// The Rogers category of a peer percentile (0..=100).

@@ -48,6 +48,15 @@ async fn up_down_up_on_both_backends() {
         {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
+        let report = columns(&conn, backend, "assessments").await;
+        for c in ["report_worker", "report_lease_until_us", "report_attempts", "report_path", "reported_at_us"] {
+            assert!(report.iter().any(|x| x == c), "{backend:?}: assessments.{c} missing from {report:?}");
+        }
+        // One step down removes the batch's columns and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        let report = columns(&conn, backend, "assessments").await;
+        assert!(!report.iter().any(|x| x.starts_with("report_") && x != "report_status"), "{backend:?}: {report:?}");
+        assert!(report.iter().any(|x| x == "report_status"), "{backend:?}: {report:?}");
         Migrator::down(&conn, None).await.unwrap();
         let after_down = tables(&conn, backend).await;
         assert_eq!(after_down, ["seaql_migrations"], "{backend:?}");

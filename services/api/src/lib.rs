@@ -22,4 +22,6 @@ pub mod service_names {
     pub const PERSISTENCE: &str = "maturity.v1.PersistenceService";
     /// `maturity.v1.BenchmarkService`.
     pub const BENCHMARK: &str = "maturity.v1.BenchmarkService";
+    /// `maturity.v1.ReportService`.
+    pub const REPORT: &str = "maturity.v1.ReportService";
 }

@@ -47,7 +47,7 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
 }
 
 /// The tenant the demo job writes as.
-pub const DEMO_TENANT: &str = "demo";
+pub use services_persistence::seed::DEMO_TENANT;
 
 /// Submits `sample` (scored, stored and placed among its peers) as the demo tenant, and fetches
 /// the model, in `locale`.

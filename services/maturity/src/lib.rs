@@ -16,6 +16,7 @@ use services_common::config::Secret;
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve};
 use services_persistence::Persistence;
+use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
 use tokio::net::TcpListener;
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub scoring: Scoring,
     /// The stores.
     pub persistence: Persistence,
+    /// Chapters on demand.
+    pub reports: Reports,
 }
 
 impl AppState {
@@ -47,8 +50,11 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let db = services_persistence::store::open(url).await.context("while opening and migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
-        let persistence = Persistence::new(db, scoring.clone(), policy, Secret::new(key));
-        Ok(AppState { registry, scoring, persistence })
+        let persistence = Persistence::new(db.clone(), scoring.clone(), policy, Secret::new(key));
+        let assembler = Assembler::new(scoring.clone(), policy).context("while reading the context figures")?;
+        let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;
+        let reports = Reports::new(db, assembler, Arc::new(Renderer::new(templates)));
+        Ok(AppState { registry, scoring, persistence, reports })
     }
 }
 
@@ -61,6 +67,6 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut services = Services::new();
     let (persistence, benchmark) = state.persistence.into_services();
-    services.add(state.scoring.into_service()).add(persistence).add(benchmark);
+    services.add(state.scoring.into_service()).add(persistence).add(benchmark).add(state.reports.into_service());
     serve(listener, services, settings, shutdown).await
 }

@@ -141,11 +141,9 @@ async fn run_demo(server: &str, sample: &sample::SampleAssessment, options: &Dem
     let channel = demo::connect(server, Duration::from_secs(30)).await?;
     let (model, response) = demo::submit(channel.clone(), sample, lang).await?;
     let id = response.assessment.as_ref().map_or(0, |a| a.id);
-    let chapter = services_maturity::chapter::build(channel, &sample.firm_name, &response, lang, true).await?;
-    let out = options.out.clone();
-    let path = tokio::task::spawn_blocking(move || services_maturity::chapter::write(&chapter, id, lang, &out))
+    let path = services_maturity::chapter::fetch(channel, demo::DEMO_TENANT, id, lang, &options.out)
         .await
-        .context("the typesetting task failed")??;
+        .context("while fetching the sample's chapter")?;
     Ok(demo::summary(&sample.firm_name, &model, &response, lang, server, Some(&path)))
 }
 

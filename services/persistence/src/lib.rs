@@ -8,6 +8,7 @@
 pub mod keys;
 pub mod peers;
 pub mod publish;
+pub mod reports;
 pub mod seed;
 pub mod service;
 pub mod store;

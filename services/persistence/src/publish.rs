@@ -97,7 +97,14 @@ pub fn figures(members: &[&Contribution]) -> pb::PublishedFigures {
         v.sort_by(f64::total_cmp);
         v
     };
+    let mut stage_matrix = vec![0u32; 25];
+    for c in members {
+        let e = usize::try_from(c.external_stage).unwrap_or(0).min(4);
+        let i = usize::try_from(c.internal_stage).unwrap_or(0).min(4);
+        stage_matrix[e * 5 + i] += 1;
+    }
     pb::PublishedFigures {
+        stage_matrix,
         distributions,
         stage_shares,
         maturity_values: sorted(|c| c.maturity_index),

@@ -77,3 +77,6 @@ pub async fn has_contributions(db: &DatabaseConnection, model: &Model) -> Result
     let version = i32::try_from(model.version).unwrap_or(i32::MAX);
     Ok(!store::contribution_years(db, &model.id, version).await?.is_empty())
 }
+
+/// The tenant of the demo job: everything it holds is synthetic, and its chapters say so.
+pub const DEMO_TENANT: &str = "demo";

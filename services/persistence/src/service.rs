@@ -50,7 +50,8 @@ fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<Str
     Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
 }
 
-fn store_status(e: StoreError) -> Status {
+/// The status of a store failure (details logged, not sent).
+pub fn store_status(e: StoreError) -> Status {
     tracing::error!(error = %e, "store failure");
     match e {
         StoreError::Unavailable(_) => Status::unavailable("the database is unavailable; retry later"),
@@ -58,12 +59,13 @@ fn store_status(e: StoreError) -> Status {
     }
 }
 
-fn not_found(id: i64) -> Status {
+/// NOT_FOUND for an assessment, the same whether it is missing or another tenant's.
+pub fn not_found(id: i64) -> Status {
     Status::not_found(format!("assessment {id} not found"))
 }
 
 /// The tenant of a call, from its metadata.
-fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
+pub fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
     let raw = req.metadata().get(TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ok =
         !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');

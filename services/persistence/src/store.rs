@@ -55,7 +55,7 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
     Ok(db)
 }
 
-fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> Result<T, StoreError> {
+pub(crate) fn get<T: sea_orm::TryGetable>(row: &QueryResult, col: &str) -> Result<T, StoreError> {
     row.try_get::<T>("", col).map_err(|e| StoreError::Malformed(format!("column {col}: {e}")))
 }
 
@@ -91,6 +91,10 @@ pub struct NewAssessment {
 pub struct StoredAssessment {
     /// Id.
     pub id: i64,
+    /// Owning tenant.
+    pub tenant: String,
+    /// Benchmark year.
+    pub year: i32,
     /// The CRM's reference.
     pub external_ref: String,
     /// The firm's name.
@@ -111,8 +115,10 @@ pub struct StoredAssessment {
     pub created_at_us: i64,
 }
 
-const ASSESSMENT_COLUMNS: [A; 10] = [
+pub(crate) const ASSESSMENT_COLUMNS: [A; 12] = [
     A::Id,
+    A::Tenant,
+    A::Year,
     A::ExternalRef,
     A::FirmName,
     A::ModelId,
@@ -124,9 +130,11 @@ const ASSESSMENT_COLUMNS: [A; 10] = [
     A::CreatedAtUs,
 ];
 
-fn assessment(row: &QueryResult) -> Result<StoredAssessment, StoreError> {
+pub(crate) fn assessment(row: &QueryResult) -> Result<StoredAssessment, StoreError> {
     Ok(StoredAssessment {
         id: get(row, "id")?,
+        tenant: get(row, "tenant")?,
+        year: get(row, "year")?,
         external_ref: get(row, "external_ref")?,
         firm_name: get(row, "firm_name")?,
         model_id: get(row, "model_id")?,

@@ -24,6 +24,36 @@ pub fn date_of(us: i64) -> (i32, u32, u32) {
     (i32::try_from(year).unwrap_or(i32::MAX), month as u32, day)
 }
 
+/// Microseconds since the epoch at the start (00:00 UTC) of a calendar date; `None` for a date
+/// that does not exist.
+pub fn start_of(year: i32, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 {
+        return None;
+    }
+    // Days-from-civil (Howard Hinnant), the inverse of `date_of`.
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let us = days.checked_mul(86_400_000_000)?;
+    // A day past the month's end comes back as another date.
+    (date_of(us) == (year, month, day)).then_some(us)
+}
+
+/// Parses `YYYY-MM-DD` into a calendar date that exists.
+pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let date = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    start_of(date.0, date.1, date.2).map(|_| date)
+}
+
 /// The UTC calendar year of a time in microseconds since the epoch.
 pub fn year_of(us: i64) -> i32 {
     date_of(us).0
@@ -64,5 +94,19 @@ mod tests {
         let t = to_timestamp(1_709_208_000_123_456);
         assert_eq!(from_timestamp(&t), Some(1_709_208_000_123_456));
         assert_eq!(from_timestamp(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(start_of(1970, 1, 1), Some(0));
+        for us in [0, 951_782_400_000_000, 1_795_000_000_000_000, -86_400_000_000] {
+            let (y, m, d) = date_of(us);
+            let start = start_of(y, m, d).unwrap();
+            assert!(start <= us && us - start < 86_400_000_000);
+        }
+        assert_eq!(parse_date("2024-02-29"), Some((2024, 2, 29)));
+        assert_eq!(parse_date("2025-02-29"), None);
+        assert_eq!(parse_date("2025-13-01"), None);
+        assert_eq!(parse_date("25-1-1"), None);
     }
 }

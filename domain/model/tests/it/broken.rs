@@ -88,3 +88,18 @@ fn the_same_version_twice_is_refused() {
     let err = ModelRegistry::from_sources([("a.toml", SOURCE), ("b.toml", SOURCE)]).unwrap_err();
     assert!(err.to_string().contains("defined by both a.toml and b.toml"), "{err}");
 }
+
+#[test]
+fn recommendation_rules_are_checked() {
+    let broken = SOURCE
+        .replacen("when = { fit = [\"over_invested\"] }", "when = { fit = [\"over_invested\", \"balanced\"] }", 1)
+        .replacen("value_source = \"co_creation\"", "value_source = \"co_creashun\"", 1)
+        .replacen("leading_axis = \"internal\", min_lead = 20.0", "leading_axis = \"internal\"", 1);
+    let err = load_model("v1.toml", &broken).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("unknown value source `co_creashun`"), "{text}");
+    assert!(text.contains("leading_axis and min_lead go together"), "{text}");
+    assert!(text.contains("no further investment warranted"), "{text}");
+    let unknown = err.problems.iter().find(|p| p.message.contains("co_creashun")).unwrap();
+    assert!(unknown.line.is_some(), "{text}");
+}

@@ -1,6 +1,6 @@
 //! The shipped model `nl-social-business` v1 loads and covers what MODEL.md requires.
 
-use domain_model::{Axis, Facet, ModelRegistry, Target, ValueSource};
+use domain_model::{AdviceFacts, Axis, Facet, Facts, FitVerdict, ModelRegistry, Target, ValueSource};
 
 #[test]
 fn builtin_model_loads_and_covers_the_domain() {
@@ -50,4 +50,43 @@ fn rogers_categories_follow_the_cut_points() {
     check(16.0, "late_majority");
     check(15.9, "laggards");
     check(0.0, "laggards");
+}
+
+fn advice_ids(model: &domain_model::Model, facts: &AdviceFacts) -> Vec<String> {
+    model.advice(facts).map(|r| r.id.clone()).collect()
+}
+
+#[test]
+fn recommendations_follow_their_rules() {
+    let model = ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+    let mut facts = AdviceFacts {
+        facts: Facts { external_stage: 3, internal_stage: 1, proposition: 10.0, social_native: false },
+        verdict: FitVerdict::OverInvested,
+        indexes: [70.0, 30.0],
+        value_sources: [Some(20.0), Some(60.0), None, Some(80.0)],
+        peer_medians: [Some(40.0), Some(50.0), Some(50.0), Some(50.0)],
+    };
+    // Over-invested: stop, and nothing that asks for more spending.
+    let ids = advice_ids(&model, &facts);
+    assert!(ids.contains(&"no_further_investment".to_string()), "{ids:?}");
+    assert!(ids.contains(&"external_ahead".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"co_creation_behind_peers".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"measure_returns".to_string()), "{ids:?}");
+    // Balanced: sources below the peers' median are named; an unanswered one is not.
+    facts.verdict = FitVerdict::Balanced;
+    let ids = advice_ids(&model, &facts);
+    assert!(!ids.contains(&"no_further_investment".to_string()), "{ids:?}");
+    assert!(ids.contains(&"co_creation_behind_peers".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"sharing_behind_peers".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"network_behind_peers".to_string()), "{ids:?}");
+    assert!(ids.contains(&"measure_returns".to_string()), "{ids:?}");
+    // Without peers no comparison with peers is claimed.
+    facts.peer_medians = [None; 4];
+    assert!(!advice_ids(&model, &facts).iter().any(|id| id.ends_with("_behind_peers")));
+    // Nothing visible outside: start listening.
+    facts.facts.external_stage = 0;
+    facts.indexes = [5.0, 10.0];
+    let ids = advice_ids(&model, &facts);
+    assert!(ids.contains(&"start_listening".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"external_ahead".to_string()), "{ids:?}");
 }

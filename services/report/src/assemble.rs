@@ -1,0 +1,474 @@
+//! A chapter's data from what the stores hold: the assessment (re-scored from its stored answers
+//! with its pinned model version, so that every label is in the chapter's language), the
+//! published figures of the peer group its position uses (after fallback), the model's
+//! recommendation rules, and the national context figures.
+
+use std::sync::Arc;
+
+use domain_anonymity::{GroupKey, Policy};
+use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
+use domain_peers::reference::Figure;
+use prost::Message;
+use report_gen::chapter::{
+    AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
+    ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
+};
+use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
+use sea_orm::ConnectionTrait;
+use services_api::v1 as pb;
+use services_persistence::peers::{self, group_pb};
+use services_persistence::publish::key_text;
+use services_persistence::store::{self, StoreError, StoredAssessment};
+use services_scoring::Scoring;
+
+/// Why a chapter's data could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored answers do not score any more (for example, their model version was removed).
+    #[error("assessment {id}: its stored answers cannot be scored again: {reason}")]
+    Rescore {
+        /// The assessment.
+        id: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Builds chapters; shared by the batch and the service.
+#[derive(Clone, Debug)]
+pub struct Assembler {
+    scoring: Scoring,
+    policy: Policy,
+    context: Arc<Vec<Figure>>,
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+fn level_text(level: &str, locale: Locale) -> &'static str {
+    match (level, locale) {
+        ("section_size_province", Locale::Nl) => "sector, grootteklasse en provincie",
+        ("section_size_province", Locale::En) => "sector, size class and province",
+        ("section_size", Locale::Nl) => "sector en grootteklasse",
+        ("section_size", Locale::En) => "sector and size class",
+        ("section", Locale::Nl) => "sector",
+        ("section", Locale::En) => "sector",
+        ("size", Locale::Nl) => "grootteklasse",
+        ("size", Locale::En) => "size class",
+        (_, Locale::Nl) => "alle bedrijven",
+        (_, Locale::En) => "all firms",
+    }
+}
+
+fn quartiles(d: &pb::Distribution) -> Quartiles {
+    Quartiles { p10: d.p10, p25: d.p25, p50: d.p50, p75: d.p75, p90: d.p90 }
+}
+
+/// The sector's key in the CBS figures: a section letter, or a range such as `D-E` holding it.
+fn covers(key: &str, section: &str) -> bool {
+    match key.split_once('-') {
+        Some((a, b)) => a <= section && section <= b,
+        None => key == section,
+    }
+}
+
+/// One question with the firm's answer.
+fn item_view(
+    model: &Model,
+    request: &pb::ScoreAssessmentRequest,
+    item: &domain_model::Item,
+    locale: Locale,
+) -> ItemView {
+    use pb::answer::Value;
+    let scale = model.scale_of(item);
+    let answer = request.answers.iter().find(|a| a.item_id == item.id).and_then(|a| a.value.as_ref());
+    let point = match answer {
+        Some(Value::Likert(n)) => scale.likert_point(*n),
+        Some(Value::Yes(b)) => scale.point(if *b { "yes" } else { "no" }),
+        Some(Value::Choice(c)) => scale.point(c),
+        _ => None,
+    };
+    let dont_know = match locale {
+        Locale::Nl => "weet niet",
+        Locale::En => "don't know",
+    };
+    ItemView {
+        text: item.text.get(locale).to_string(),
+        answer: match (point, answer) {
+            (Some(p), _) => p.label.get(locale).to_string(),
+            (None, Some(Value::DontKnow(true))) => dont_know.to_string(),
+            _ => String::new(),
+        },
+        score: point.map(|p| 100.0 * p.score),
+    }
+}
+
+/// The questions of stage `stage` of `axis` with the firm's answers, weakest first.
+fn stage_items(
+    model: &Model,
+    request: &pb::ScoreAssessmentRequest,
+    axis: Axis,
+    stage: u8,
+    locale: Locale,
+) -> Vec<ItemView> {
+    let mut items: Vec<ItemView> = model
+        .items_for(Target::Stage(axis, stage))
+        .map(|(_, item, _)| item_view(model, request, item, locale))
+        .collect();
+    items.sort_by(|a, b| a.score.unwrap_or(-1.0).total_cmp(&b.score.unwrap_or(-1.0)));
+    items
+}
+
+/// Every question, grouped by the target it is first evidence for, in the model's order of
+/// targets (stages, value sources, proposition, business value).
+fn appendix(model: &Model, request: &pb::ScoreAssessmentRequest, locale: Locale) -> Vec<AnswerGroupView> {
+    let mut groups: Vec<(Target, Vec<ItemView>)> = Vec::new();
+    for item in &model.items {
+        let Some(&(target, _)) = item.evidence.first() else { continue };
+        let view = item_view(model, request, item, locale);
+        match groups.iter_mut().find(|(t, _)| *t == target) {
+            Some((_, list)) => list.push(view),
+            None => groups.push((target, vec![view])),
+        }
+    }
+    groups.sort_by_key(|(t, _)| t.dense());
+    let (proposition, native) = match locale {
+        Locale::Nl => ("Propositie", "Sociaal van oorsprong"),
+        Locale::En => ("Proposition", "Social from the start"),
+    };
+    groups
+        .into_iter()
+        .map(|(t, items)| {
+            let title = match t {
+                Target::Stage(axis, n) => {
+                    let def = model.axis(axis);
+                    format!("{} · {}. {}", def.label.get(locale), n, def.stages[usize::from(n)].label.get(locale))
+                }
+                Target::ValueSource(v) => model.value_sources[v as usize].label.get(locale).to_string(),
+                Target::Proposition => proposition.to_string(),
+                Target::SocialNative => native.to_string(),
+                Target::BusinessValue(f) => model.business_value[f as usize].label.get(locale).to_string(),
+            };
+            AnswerGroupView { title, items }
+        })
+        .collect()
+}
+
+impl Assembler {
+    /// An assembler over `scoring`'s models, publishing under `policy`.
+    pub fn new(scoring: Scoring, policy: Policy) -> Result<Assembler, domain_peers::reference::FigureError> {
+        Ok(Assembler { scoring, policy, context: Arc::new(domain_peers::reference::figures()?) })
+    }
+
+    /// The models.
+    pub fn registry(&self) -> &Arc<ModelRegistry> {
+        self.scoring.registry()
+    }
+
+    fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {
+        let table = |f: &&Figure| f.table == "85183NED" && f.population == "enterprises 2+ persons";
+        let total = self.context.iter().filter(table).find(|f| f.breakdown == "total")?;
+        let sector =
+            self.context.iter().filter(table).find(|f| f.breakdown == "sbi_section" && covers(&f.key, section.code()));
+        let eurostat = self.context.iter().find(|f| {
+            f.source == "Eurostat" && f.year == total.year && f.breakdown == "total" && f.measure == "uses social media"
+        });
+        Some(ContextView {
+            sector_percent: sector.map(|f| f.value_pct),
+            sector_key: sector.map_or(section.code().to_string(), |f| format!("{} ({})", f.key, section.name(locale))),
+            total_percent: total.value_pct,
+            year: total.year,
+            source: format!("{} {}", total.source, total.table),
+            population: match locale {
+                Locale::Nl => "met twee of meer werkzame personen".to_string(),
+                Locale::En => "with two or more persons employed".to_string(),
+            },
+            eurostat_percent: eurostat.map(|f| f.value_pct),
+        })
+    }
+
+    /// The maturity index of the firm's peer group (the one `used` names, on its ladder) in every
+    /// published year.
+    async fn trend(
+        &self,
+        db: &impl ConnectionTrait,
+        model: &Model,
+        requested: &GroupKey,
+        used: Option<&pb::PeerGroup>,
+    ) -> Result<Vec<TrendView>, StoreError> {
+        let Some(group) = requested.ladder().into_iter().find(|g| Some(&group_pb(g)) == used) else {
+            return Ok(Vec::new());
+        };
+        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let mut out = Vec::new();
+        for release in store::releases(db, &model.id, version, None, Some(&key_text(&group))).await? {
+            let figures = pb::PublishedFigures::decode(release.figures.as_slice())
+                .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
+            if let Some(d) = figures.distributions.iter().find(|d| d.metric == "maturity_index") {
+                out.push(TrendView {
+                    year: u32::try_from(release.year).unwrap_or(0),
+                    n: u32::try_from(release.n).unwrap_or(0),
+                    maturity: quartiles(d),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The chapter of `stored` in `locale`, dated `date` (year, month, day), numbered `number`.
+    pub async fn chapter(
+        &self,
+        db: &impl ConnectionTrait,
+        stored: &StoredAssessment,
+        locale: Locale,
+        date: (i32, u32, u32),
+        number: u32,
+    ) -> Result<Chapter, AssembleError> {
+        let rescore = |reason: String| AssembleError::Rescore { id: stored.id, reason };
+        let mut request =
+            pb::ScoreAssessmentRequest::decode(stored.answers.as_slice()).map_err(|e| rescore(e.to_string()))?;
+        request.locale = locale.tag().to_string();
+        let scored = self.scoring.score(&request).map_err(|(violations, _)| {
+            rescore(violations.iter().map(|v| format!("{}: {}", v.field, v.en)).collect::<Vec<_>>().join("; "))
+        })?;
+        let model = &scored.model;
+        let r = &scored.assessment;
+        let found = peers::find(db, self.policy, model, stored.year, &GroupKey::of(&r.firm), locale).await?;
+        let position = found
+            .as_ref()
+            .map(|f| peers::position(model, f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
+        let figures = found.as_ref().map(|f| &f.figures);
+        let distribution =
+            |metric: &str| figures.and_then(|f| f.distributions.iter().find(|d| d.metric == metric)).map(quartiles);
+        let percentile = |i: usize| position.as_ref().and_then(|p| p.positions.get(i)).map(|p| p.percentile);
+        let axis = |a: Axis| {
+            let def = model.axis(a);
+            let res = r.axis(a);
+            let shares = figures.and_then(|f| f.stage_shares.iter().find(|s| s.axis == a.id()));
+            AxisView {
+                label: def.label.get(locale).to_string(),
+                index: res.index,
+                stage: res.attained_stage,
+                stage_label: def.stages[usize::from(res.attained_stage)].label.get(locale).to_string(),
+                stage_description: def.stages[usize::from(res.attained_stage)].description.get(locale).to_string(),
+                stages: def
+                    .stages
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| {
+                        let result = n.checked_sub(1).and_then(|i| res.stages.get(i));
+                        StageView {
+                            number: u8::try_from(n).unwrap_or(0),
+                            label: s.label.get(locale).to_string(),
+                            description: s.description.get(locale).to_string(),
+                            capability: result.map(|x| x.capability),
+                            attained: result.is_some_and(|x| x.attained),
+                            skipped: result.is_some_and(|x| x.skipped),
+                            current: n == usize::from(res.attained_stage),
+                            peer_share: shares.and_then(|sh| sh.shares.get(n)).map(|v| round3(*v)),
+                        }
+                    })
+                    .collect(),
+                percentile: percentile(a.index() + 1),
+                skipped: res.skipped_stages().collect(),
+                next: (res.attained_stage < 4).then(|| {
+                    let n = res.attained_stage + 1;
+                    let stage = &def.stages[usize::from(n)];
+                    NextStageView {
+                        number: n,
+                        label: stage.label.get(locale).to_string(),
+                        description: stage.description.get(locale).to_string(),
+                        capability: res.stages[usize::from(n) - 1].capability,
+                        items: stage_items(model, &request, a, n, locale),
+                    }
+                }),
+            }
+        };
+        let matrix_counts = figures.map(|f| f.stage_matrix.as_slice()).filter(|m| m.len() == 25);
+        let total: u32 = matrix_counts.map_or(0, |m| m.iter().sum());
+        let matrix = (0..25u8)
+            .map(|i| {
+                let (e, n) = (i / 5, i % 5);
+                let count = matrix_counts.map_or(0, |m| m[usize::from(i)]);
+                let shown = count >= MIN_CELL && total > 0;
+                CellView {
+                    external: e,
+                    internal: n,
+                    share: shown.then(|| round3(f64::from(count) / f64::from(total))),
+                    small: count > 0 && !shown,
+                    firm: e == r.axes[0].attained_stage && n == r.axes[1].attained_stage,
+                }
+            })
+            .collect();
+        let medians = ValueSource::ALL.map(|v| distribution(v.id()).map(|q| q.p50));
+        let value_sources = ValueSource::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, v)| DimensionView {
+                label: model.value_sources[i].label.get(locale).to_string(),
+                description: model.value_sources[i].description.get(locale).to_string(),
+                score: r.value_sources[i].score,
+                peers: distribution(v.id()),
+            })
+            .collect();
+        let facts = AdviceFacts {
+            facts: Facts {
+                external_stage: r.axes[0].attained_stage,
+                internal_stage: r.axes[1].attained_stage,
+                proposition: r.proposition.centrality,
+                social_native: r.proposition.social_native,
+            },
+            verdict: r.fit.verdict,
+            indexes: [r.axes[0].index, r.axes[1].index],
+            value_sources: r.value_sources.clone().map(|v| v.score),
+            peer_medians: medians,
+        };
+        let recommendations = model
+            .advice(&facts)
+            .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
+            .collect();
+        let (rogers_curve_views, rogers_x) = match &position {
+            Some(p) => {
+                let cats: Vec<Category> = model
+                    .rogers
+                    .iter()
+                    .map(|c| Category {
+                        label: c.label.get(locale).to_string(),
+                        share_percent: c.share_percent,
+                        min_percentile: c.min_percentile,
+                    })
+                    .collect();
+                let pct = p.positions.first().map_or(0.0, |x| x.percentile);
+                let (views, x) = rogers_curve(&cats, pct);
+                (views, Some(x))
+            }
+            None => (Vec::new(), None),
+        };
+        let peers = match (found.as_ref(), position.as_ref()) {
+            (Some(f), Some(p)) => {
+                let used = &f.used;
+                let maturity = f.figures.distributions.iter().find(|d| d.metric == "maturity_index");
+                Some(PeersView {
+                    group: used.name.clone(),
+                    level: level_text(&used.level, locale).to_string(),
+                    n: used.n,
+                    k: used.k,
+                    year: used.year,
+                    fallback: used.fallback.then(|| used.fallback_reason.clone()),
+                    synthetic_percent: 100.0 * used.synthetic_share,
+                    percentile: p.positions.first().map_or(0.0, |x| x.percentile),
+                    rogers: p.rogers_label.clone(),
+                    maturity: maturity.map(quartiles).unwrap_or(Quartiles {
+                        p10: 0.0,
+                        p25: 0.0,
+                        p50: 0.0,
+                        p75: 0.0,
+                        p90: 0.0,
+                    }),
+                    mean: maturity.map_or(0.0, |d| d.mean),
+                    has_matrix: matrix_counts.is_some(),
+                })
+            }
+            _ => None,
+        };
+        let trend = match &found {
+            Some(f) => self.trend(db, model, &GroupKey::of(&r.firm), f.used.group.as_ref()).await?,
+            None => Vec::new(),
+        };
+        let business_value = Facet::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, _)| DimensionView {
+                label: model.business_value[i].label.get(locale).to_string(),
+                description: model.business_value[i].description.get(locale).to_string(),
+                score: r.business_value[i].score,
+                peers: None,
+            })
+            .collect();
+        let crosswalk = |list: &[domain_model::RuledClass], current: usize| {
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| CrosswalkView {
+                    label: c.label.get(locale).to_string(),
+                    description: c.description.get(locale).to_string(),
+                    current: i == current,
+                })
+                .collect::<Vec<_>>()
+        };
+        let forrester_stages = model
+            .forrester
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CrosswalkView {
+                label: c.label.get(locale).to_string(),
+                description: c.description.get(locale).to_string(),
+                current: i == r.forrester,
+            })
+            .collect();
+        let altimeter_stages = crosswalk(&model.altimeter, r.altimeter);
+        let section = r.firm.section;
+        let ruled = |list: &[domain_model::RuledClass], i: usize| {
+            list.get(i).map_or((String::new(), String::new()), |c| {
+                (c.label.get(locale).to_string(), c.description.get(locale).to_string())
+            })
+        };
+        let (archetype, archetype_description) = ruled(&model.archetypes, r.archetype);
+        let (altimeter, altimeter_description) = ruled(&model.altimeter, r.altimeter);
+        let forrester = model.forrester.get(r.forrester);
+        let verdict = model.verdict(r.fit.verdict);
+        Ok(Chapter {
+            number,
+            firm_name: stored.firm_name.clone(),
+            sector: format!("{} {}", section.code(), section.name(locale)),
+            size: r.firm.size.name(locale).to_string(),
+            province: r.firm.province.name(locale).to_string(),
+            model: format!("{} v{}", model.id, model.version),
+            model_title: model.title.get(locale).to_string(),
+            model_provenance: model.provenance.get(locale).to_string(),
+            date: date_text(date.0, date.1, date.2, locale.tag()),
+            year: stored.year,
+            maturity_index: r.maturity_index,
+            attainment_threshold: model.scoring.attainment_threshold,
+            external: axis(Axis::External),
+            internal: axis(Axis::Internal),
+            matrix,
+            value_sources,
+            business_value,
+            trend,
+            forrester_stages,
+            altimeter_stages,
+            proposition: r.proposition.centrality,
+            social_native: r.proposition.social_native,
+            fit: verdict.label.get(locale).to_string(),
+            fit_id: r.fit.verdict.id().to_string(),
+            fit_advice: verdict.description.get(locale).to_string(),
+            fit_target: r.fit.target,
+            fit_gap: r.fit.gap,
+            fit_tolerance: model.fit.tolerance,
+            archetype,
+            archetype_description,
+            forrester: forrester.map_or(String::new(), |f| f.label.get(locale).to_string()),
+            forrester_description: forrester.map_or(String::new(), |f| f.description.get(locale).to_string()),
+            altimeter,
+            altimeter_description,
+            peers,
+            rogers_curve: rogers_curve_views,
+            rogers_x,
+            rogers_size: [ROGERS_WIDTH, ROGERS_HEIGHT],
+            recommendations,
+            context: self.context(section, locale),
+            answers: AnswersView {
+                items: r.answers.items_in_model,
+                answered: r.answers.answered,
+                dont_know: r.answers.dont_know,
+                unanswered: r.answers.unanswered,
+            },
+            appendix: appendix(model, &request, locale),
+            synthetic: stored.tenant == services_persistence::seed::DEMO_TENANT,
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! `report-gen`: chapters from the command line. `render` writes one assessment's chapter (PDF or
+//! the generated Typst source); `nightly` runs the night's batch; `templates` exports the
+//! built-in templates for a consultancy to edit (and `--templates DIR` uses the edited ones).
+//!
+//! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use domain_anonymity::Policy;
+use domain_model::Locale;
+use report_gen::Templates;
+use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::telemetry;
+use services_persistence::time::{date_of, now_us, parse_date};
+use services_report::nightly::{self, Options};
+use services_report::render::write_atomic;
+use services_report::{Assembler, Format, Renderer};
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+/// Chapters of social maturity assessments: one on demand, or the night's batch.
+#[derive(Debug, clap::Parser)]
+#[command(name = "report-gen", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// Folder of edited templates (files there replace the built-in ones of the same name).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    #[command(flatten)]
+    config: ServeArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Write one assessment's chapter.
+    Render {
+        /// The assessment's id.
+        #[arg(long, value_name = "ID")]
+        assessment: i64,
+        /// Language: nl or en.
+        #[arg(long, default_value = "nl")]
+        lang: Locale,
+        /// pdf, or typ for the generated Typst source.
+        #[arg(long, value_enum, default_value = "pdf")]
+        format: Format,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Render every assessment completed up to the night and not yet reported.
+    Nightly {
+        /// Output folder: chapters go to OUT/DATE/TENANT/ID.pdf.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The night, YYYY-MM-DD (UTC) [default: today].
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+        /// Typesetting threads [default: all cores].
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Also bind each tenant's chapters of the night into OUT/DATE/TENANT/book.pdf.
+        #[arg(long)]
+        book: bool,
+        /// Language of the chapters: nl or en.
+        #[arg(long, default_value = "nl")]
+        lang: Locale,
+        /// Seconds a claim holds before another worker may take it over.
+        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        lease_seconds: u64,
+        /// Failed renderings after which an assessment is left for an operator.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        max_attempts: u32,
+        /// This worker's name [default: host and process id].
+        #[arg(long, value_name = "NAME")]
+        worker: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Write the built-in templates to a folder, to edit and use with --templates.
+    Templates {
+        /// The folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("report-gen: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn main() -> ExitCode {
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Templates { out } => export_templates(&out),
+        Command::Render { assessment, lang, format, out, common } => {
+            let setup = match Setup::load(&common) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            finish(runtime().and_then(|rt| rt.block_on(render(setup, assessment, lang, format, &out))))
+        }
+        Command::Nightly { out, date, jobs, book, lang, lease_seconds, max_attempts, worker, common } => {
+            let date = match date.as_deref().map(parse_date) {
+                None => date_of(now_us()),
+                Some(Some(d)) => d,
+                Some(None) => return usage("--date must be a calendar date written YYYY-MM-DD"),
+            };
+            if jobs == Some(0) || lease_seconds == 0 || max_attempts == 0 {
+                return usage("--jobs, --lease-seconds and --max-attempts must be at least 1");
+            }
+            let setup = match Setup::load(&common) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let options = Options {
+                out,
+                date,
+                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                book,
+                locale: lang,
+                lease: Duration::from_secs(lease_seconds),
+                max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
+                worker: worker.unwrap_or_else(default_worker),
+                progress: std::io::stderr().is_terminal(),
+            };
+            match runtime().and_then(|rt| rt.block_on(night(setup, options))) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("report-gen: {e:#}");
+                    ExitCode::from(EXIT_FAILED)
+                }
+            }
+        }
+    }
+}
+
+fn finish(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("report-gen: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn default_worker() -> String {
+    let host =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "host".into(), |h| h.trim().to_string());
+    format!("{host}:{}", std::process::id())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("while starting the async runtime")
+}
+
+fn export_templates(out: &std::path::Path) -> ExitCode {
+    for (name, text) in report_gen::templates::BUILTIN {
+        let path = out.join(name);
+        if path.exists() {
+            return usage(format!("{} exists; not overwriting an edited template", path.display()));
+        }
+        if let Err(e) = write_atomic(&path, text.as_bytes()) {
+            eprintln!("report-gen: cannot write {}: {e}", path.display());
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
+    println!(
+        "report-gen: the built-in templates are in {}; use them with --templates {}",
+        out.display(),
+        out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// What every command that reads the database needs.
+struct Setup {
+    config: ServeConfig,
+    assembler: Assembler,
+    renderer: Arc<Renderer>,
+}
+
+impl Setup {
+    fn load(common: &Common) -> Result<Setup, ExitCode> {
+        let config = ServeConfig::load(&common.config, |k| std::env::var(k).ok()).map_err(usage)?;
+        telemetry::init(config.log_format, &config.log_level);
+        let registry = services_scoring::models::load_registry(config.models_dir.as_deref())
+            .map_err(|e| usage(format!("{e:#}")))?;
+        let templates = match &common.templates {
+            Some(dir) => Templates::from_dir(dir),
+            None => Templates::builtin(),
+        }
+        .map_err(usage)?;
+        let policy = Policy::new(config.disclosure_k).map_err(|e| usage(format!("{e:?}")))?;
+        let scoring = services_scoring::Scoring::new(Arc::new(registry));
+        let assembler = Assembler::new(scoring, policy).map_err(usage)?;
+        Ok(Setup { config, assembler, renderer: Arc::new(Renderer::new(templates)) })
+    }
+
+    async fn db(&self) -> anyhow::Result<sea_orm::DatabaseConnection> {
+        services_persistence::store::open(self.config.database_url.expose())
+            .await
+            .context("while opening and migrating the database")
+    }
+}
+
+async fn render(setup: Setup, id: i64, lang: Locale, format: Format, out: &std::path::Path) -> anyhow::Result<String> {
+    let db = setup.db().await?;
+    let stored = services_persistence::reports::by_id(&db, id).await?.with_context(|| format!("no assessment {id}"))?;
+    let date = date_of(now_us());
+    let chapter = setup.assembler.chapter(&db, &stored, lang, date, 1).await?;
+    let renderer = Arc::clone(&setup.renderer);
+    let ident = format!("assessment-{id}");
+    let bytes = tokio::task::spawn_blocking(move || renderer.chapter(&chapter, lang, format, date, &ident))
+        .await
+        .context("the typesetting task failed")??;
+    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!("report-gen: wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
+/// Peak resident memory of this process, in KiB (Linux; `None` elsewhere).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn night(setup: Setup, options: Options) -> anyhow::Result<ExitCode> {
+    let db = setup.db().await?;
+    let label = options.night();
+    let summary = nightly::run(db, setup.assembler, setup.renderer, options).await?;
+    let secs = summary.elapsed.as_secs_f64();
+    println!(
+        "report-gen: night {label}: {} chapters written in {secs:.1} s ({:.1} chapters/s), {} failed, peak memory {} MiB{}",
+        summary.rendered.len(),
+        summary.rendered.len() as f64 / secs.max(0.001),
+        summary.failed.len() + summary.given_up.len(),
+        peak_rss_kib().map_or_else(|| "?".to_string(), |k| (k / 1024).to_string()),
+        if summary.swept > 0 { format!(", {} leftover temporary files removed", summary.swept) } else { String::new() },
+    );
+    for book in &summary.books {
+        println!("report-gen: book {}", book.display());
+    }
+    for f in summary.failed.iter().chain(&summary.given_up) {
+        eprintln!("report-gen: FAILED assessment {} (tenant {}): {}", f.id, f.tenant, f.error);
+    }
+    if let Some(why) = &summary.stopped {
+        eprintln!("report-gen: STOPPED: {why}; the remaining chapters wait for the next run");
+    }
+    Ok(if summary.all_done() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+}

@@ -1,0 +1,342 @@
+//! The nightly batch: every assessment completed up to the night's date and not yet reported
+//! becomes `OUT/DATE/TENANT/ID.pdf`. Work is claimed a few chapters at a time with a lease (see
+//! `services_persistence::reports`), so that several workers, on one machine or several, share a
+//! night against one PostgreSQL: none renders what another holds, and what a dead worker held is
+//! taken over when its lease expires. Typesetting runs on `jobs` threads; every file is written
+//! atomically and durably before its status is recorded, so that a crash at any point leaves
+//! either no file and a waiting status, or the complete file (and, at worst, a waiting status
+//! that the next run settles by writing the same bytes again).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use domain_model::Locale;
+use report_gen::Typesetter;
+use report_gen::chapter::Book;
+use report_gen::figures::date_text;
+use sea_orm::DatabaseConnection;
+use services_persistence::reports::{self, Night};
+use services_persistence::store::StoredAssessment;
+use services_persistence::time::now_us;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::assemble::Assembler;
+use crate::render::{Format, Renderer, sweep_temporaries, write_atomic};
+
+/// How a night runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Output folder; chapters go to `out/DATE/TENANT/ID.pdf`.
+    pub out: PathBuf,
+    /// The night's date (year, month, day): assessments completed before its end are due.
+    pub date: (i32, u32, u32),
+    /// Typesetting threads.
+    pub jobs: usize,
+    /// Also bind each tenant's chapters of the night into `out/DATE/TENANT/book.pdf`.
+    pub book: bool,
+    /// Language of the chapters.
+    pub locale: Locale,
+    /// How long a claim holds before another worker may take it over.
+    pub lease: Duration,
+    /// Failed renderings after which an assessment is left for an operator.
+    pub max_attempts: i32,
+    /// This worker's name (unique among the night's workers).
+    pub worker: String,
+    /// Show a progress line (on a terminal) instead of a log line per chapter.
+    pub progress: bool,
+}
+
+impl Options {
+    /// `YYYY-MM-DD` of the night.
+    pub fn night(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.date.0, self.date.1, self.date.2)
+    }
+}
+
+/// One chapter that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The assessment.
+    pub id: i64,
+    /// Its tenant.
+    pub tenant: String,
+    /// Why.
+    pub error: String,
+}
+
+/// What a night did (this worker's share of it).
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Chapters this worker wrote, with their paths.
+    pub rendered: Vec<(i64, PathBuf)>,
+    /// Chapters that failed in this run (and may be retried).
+    pub failed: Vec<Failure>,
+    /// Assessments of the night that failed for good (no attempts left), whoever tried them.
+    pub given_up: Vec<Failure>,
+    /// An output failure that stopped the batch: the rest waits for the next run.
+    pub stopped: Option<String>,
+    /// Books written.
+    pub books: Vec<PathBuf>,
+    /// Leftover temporary files of killed runs that were removed.
+    pub swept: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Whether everything due is done.
+    pub fn all_done(&self) -> bool {
+        self.failed.is_empty() && self.given_up.is_empty() && self.stopped.is_none()
+    }
+}
+
+/// Why a night could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum NightlyError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] services_persistence::store::StoreError),
+    /// The date has no end (out of range).
+    #[error("the date {0} is out of range")]
+    Date(String),
+}
+
+enum Outcome {
+    Rendered {
+        id: i64,
+        path: PathBuf,
+    },
+    Failed(Failure),
+    /// The output could not be written: not the chapter's fault; the claim is given back.
+    Output {
+        id: i64,
+        error: String,
+    },
+}
+
+/// Everything a chapter's rendering needs, shared by the tasks.
+struct Shared {
+    db: DatabaseConnection,
+    assembler: Assembler,
+    renderer: Arc<Renderer>,
+    options: Options,
+    cpu: Semaphore,
+    done: AtomicUsize,
+}
+
+fn relative(options: &Options, a: &StoredAssessment) -> String {
+    format!("{}/{}/{}.pdf", options.night(), a.tenant, a.id)
+}
+
+async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
+    let o = &shared.options;
+    let fail = |error: String| Failure { id: a.id, tenant: a.tenant.clone(), error };
+    let chapter = match shared.assembler.chapter(&shared.db, &a, o.locale, o.date, 1).await {
+        Ok(c) => c,
+        Err(e) => {
+            let error = e.to_string();
+            if let Err(e) = reports::mark_failed(&shared.db, a.id, &o.worker, &error, now_us()).await {
+                tracing::warn!(id = a.id, error = %e, "could not record a failure");
+            }
+            return Outcome::Failed(fail(error));
+        }
+    };
+    let Ok(_permit) = shared.cpu.acquire().await else {
+        return Outcome::Output { id: a.id, error: "the batch is shutting down".into() };
+    };
+    let rel = relative(o, &a);
+    let path = o.out.join(&rel);
+    let renderer = Arc::clone(&shared.renderer);
+    let (locale, date, ident, target) = (o.locale, o.date, format!("assessment-{}", a.id), path.clone());
+    let written = tokio::task::spawn_blocking(move || {
+        let pdf = renderer.chapter(&chapter, locale, Format::Pdf, date, &ident).map_err(|e| (true, e.to_string()))?;
+        write_atomic(&target, &pdf).map_err(|e| (false, format!("cannot write {}: {e}", target.display())))
+    })
+    .await;
+    if shared.done.fetch_add(1, Ordering::Relaxed) % 32 == 31 {
+        // Typst memoises across documents; keep only what recent chapters can reuse.
+        Typesetter::evict(8);
+    }
+    match written {
+        Ok(Ok(())) => match reports::mark_rendered(&shared.db, a.id, &rel, &o.night(), now_us()).await {
+            Ok(()) => Outcome::Rendered { id: a.id, path },
+            // The file is durable; the next run finds the status waiting and writes the same bytes.
+            Err(e) => Outcome::Output { id: a.id, error: format!("chapter written but status not recorded: {e}") },
+        },
+        Ok(Err((true, error))) => {
+            if let Err(e) = reports::mark_failed(&shared.db, a.id, &o.worker, &error, now_us()).await {
+                tracing::warn!(id = a.id, error = %e, "could not record a failure");
+            }
+            Outcome::Failed(fail(error))
+        }
+        Ok(Err((false, error))) => Outcome::Output { id: a.id, error },
+        Err(join) => {
+            let error = format!("typesetting panicked: {join}");
+            let _ = reports::mark_failed(&shared.db, a.id, &o.worker, &error, now_us()).await;
+            Outcome::Failed(fail(error))
+        }
+    }
+}
+
+fn progress_line(s: &Summary, waiting: u64, started: Instant) {
+    let rate = s.rendered.len() as f64 / started.elapsed().as_secs_f64().max(0.001);
+    eprint!(
+        "\r\x1b[2K{} rendered, {} failed, {} waiting · {:.1} chapters/s",
+        s.rendered.len(),
+        s.failed.len(),
+        waiting,
+        rate
+    );
+}
+
+/// Runs this worker's share of a night until nothing due is left (waiting out other workers'
+/// leases, so that a dead worker's chapters are still written), or an output failure stops it.
+pub async fn run(
+    db: DatabaseConnection,
+    assembler: Assembler,
+    renderer: Arc<Renderer>,
+    options: Options,
+) -> Result<Summary, NightlyError> {
+    let started = Instant::now();
+    let (y, m, d) = options.date;
+    let end = services_persistence::time::start_of(y, m, d)
+        .and_then(|s| s.checked_add(86_400_000_000))
+        .ok_or_else(|| NightlyError::Date(options.night()))?;
+    let night = Night { completed_before_us: end, max_attempts: options.max_attempts };
+    let mut summary = Summary {
+        swept: sweep_temporaries(&options.out.join(options.night()), options.lease).len(),
+        ..Summary::default()
+    };
+    let jobs = options.jobs.max(1);
+    let shared = Arc::new(Shared {
+        db: db.clone(),
+        assembler,
+        renderer,
+        options: options.clone(),
+        cpu: Semaphore::new(jobs),
+        done: AtomicUsize::new(0),
+    });
+    let lease_us = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX);
+    let mut tasks: JoinSet<Outcome> = JoinSet::new();
+    let mut waiting = 0;
+    loop {
+        // Keep twice as many chapters in hand as there are threads: one rendering, one ready.
+        let room = (2 * jobs).saturating_sub(tasks.len());
+        if summary.stopped.is_none() && room > 0 {
+            let now = now_us();
+            let claimed = reports::claim(&db, &night, &options.worker, now, now + lease_us, room as u64).await?;
+            for a in claimed {
+                tasks.spawn(process(Arc::clone(&shared), a));
+            }
+        }
+        if tasks.is_empty() {
+            if summary.stopped.is_some() {
+                break;
+            }
+            let now = now_us();
+            let left = reports::outstanding(&db, &night, now).await?;
+            waiting = left.waiting;
+            if left.waiting == 0 {
+                break;
+            }
+            // Others hold what is left: wait for their leases (or their results), then look again.
+            let wait_us = left.next_expiry_us.map_or(200_000, |t| (t - now).clamp(50_000, 1_000_000));
+            tokio::time::sleep(Duration::from_micros(u64::try_from(wait_us).unwrap_or(200_000))).await;
+            continue;
+        }
+        let Some(joined) = tasks.join_next().await else { continue };
+        match joined {
+            Ok(Outcome::Rendered { id, path }) => {
+                if !options.progress {
+                    tracing::info!(id, path = %path.display(), "chapter written");
+                }
+                summary.rendered.push((id, path));
+            }
+            Ok(Outcome::Failed(f)) => {
+                tracing::warn!(id = f.id, tenant = %f.tenant, error = %f.error, "chapter failed");
+                summary.failed.push(f);
+            }
+            Ok(Outcome::Output { id, error }) => {
+                tracing::error!(id, error = %error, "output failed; stopping the batch (the rest waits for the next run)");
+                if let Err(e) = reports::release(&db, id, &options.worker).await {
+                    tracing::warn!(id, error = %e, "could not give the claim back; its lease will expire");
+                }
+                summary.stopped.get_or_insert(error);
+            }
+            Err(e) => tracing::error!(error = %e, "a chapter task failed"),
+        }
+        if options.progress {
+            progress_line(&summary, waiting, started);
+        }
+    }
+    if options.progress {
+        eprintln!();
+    }
+    summary.given_up = reports::given_up(&db, &night)
+        .await?
+        .into_iter()
+        .map(|(id, tenant, error)| Failure { id, tenant, error })
+        .filter(|f| !summary.failed.iter().any(|g| g.id == f.id))
+        .collect();
+    // What killed writers left behind (they are gone, or their leases long expired).
+    summary.swept += sweep_temporaries(&options.out.join(options.night()), options.lease).len();
+    if options.book && summary.stopped.is_none() {
+        summary.books = books(&shared).await;
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Binds each tenant's chapters of the night into `out/DATE/TENANT/book.pdf`.
+async fn books(shared: &Arc<Shared>) -> Vec<PathBuf> {
+    let o = &shared.options;
+    let rows = match reports::rendered_in(&shared.db, &o.night()).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the night's chapters for the books");
+            return Vec::new();
+        }
+    };
+    let mut by_tenant: BTreeMap<String, Vec<StoredAssessment>> = BTreeMap::new();
+    for a in rows {
+        by_tenant.entry(a.tenant.clone()).or_default().push(a);
+    }
+    let mut written = Vec::new();
+    for (tenant, list) in by_tenant {
+        let mut chapters = Vec::with_capacity(list.len());
+        for (i, a) in list.iter().enumerate() {
+            match shared.assembler.chapter(&shared.db, a, o.locale, o.date, u32::try_from(i + 1).unwrap_or(0)).await {
+                Ok(c) => chapters.push(c),
+                Err(e) => tracing::warn!(id = a.id, error = %e, "left out of the book"),
+            }
+        }
+        let title = match o.locale {
+            Locale::Nl => format!("{tenant} · nacht van {}", date_text(o.date.0, o.date.1, o.date.2, "nl")),
+            Locale::En => format!("{tenant} · night of {}", date_text(o.date.0, o.date.1, o.date.2, "en")),
+        };
+        let book = Book { title, date: date_text(o.date.0, o.date.1, o.date.2, o.locale.tag()), chapters };
+        let path = o.out.join(o.night()).join(&tenant).join("book.pdf");
+        let renderer = Arc::clone(&shared.renderer);
+        let (locale, date, ident, target) = (o.locale, o.date, format!("book-{tenant}-{}", o.night()), path.clone());
+        let result = tokio::task::spawn_blocking(move || {
+            let pdf = renderer.book(&book, locale, date, &ident).map_err(|e| e.to_string())?;
+            write_atomic(&target, &pdf).map_err(|e| format!("cannot write {}: {e}", target.display()))
+        })
+        .await;
+        match result {
+            Ok(Ok(())) => written.push(path),
+            Ok(Err(e)) => tracing::error!(tenant = %tenant, error = %e, "book failed"),
+            Err(e) => tracing::error!(tenant = %tenant, error = %e, "book task failed"),
+        }
+    }
+    written
+}
+
+/// The chapter file of `a` under `out` for `night` (`YYYY-MM-DD`).
+pub fn chapter_path(out: &Path, night: &str, tenant: &str, id: i64) -> PathBuf {
+    out.join(night).join(tenant).join(format!("{id}.pdf"))
+}

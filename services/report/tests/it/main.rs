@@ -1,0 +1,154 @@
+//! The report adapter end to end on both backends: the `report-gen` binary's nightly batch (one
+//! complete chapter per assessment, surviving SIGKILL at random points, shared by several workers
+//! through leases), `render`, and `ReportService.RenderChapter` over a real server. PDFs are read
+//! back with a text extractor.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
+mod nightly;
+mod service;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use domain_anonymity::Policy;
+use domain_model::ModelRegistry;
+use migrations::test_db::{Backend, TestDb};
+use services_api::v1 as pb;
+use services_api::v1::persistence_service_server::PersistenceService;
+use services_common::config::Secret;
+use services_persistence::{Persistence, TENANT_HEADER};
+use services_scoring::Scoring;
+
+/// The night every test uses: after every assessment's completion.
+pub const NIGHT: &str = "2026-11-28";
+
+/// A database with published demo peers and `per_tenant` assessments for each of `tenants`.
+#[derive(Debug)]
+pub struct World {
+    pub db: TestDb,
+    pub conn: sea_orm::DatabaseConnection,
+    pub persistence: Persistence,
+    pub scoring: Scoring,
+    /// (tenant, id, firm name) of every assessment.
+    pub assessments: Vec<(String, i64, String)>,
+}
+
+pub fn as_tenant<T>(tenant: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert(TENANT_HEADER, tenant.parse().unwrap());
+    r
+}
+
+/// Every item answered: item `i` at a level that varies with `seed`, so that firms differ.
+fn answers(model: &domain_model::Model, seed: usize) -> Vec<pb::Answer> {
+    model
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let scale = model.scale_of(it);
+            let last = scale.points.len() - 1;
+            let p = &scale.points[(seed * 7 + i * 3) % (last + 1)];
+            let value = match scale.kind {
+                domain_model::ScaleKind::Likert => pb::answer::Value::Likert(p.number.unwrap()),
+                domain_model::ScaleKind::YesNo => pb::answer::Value::Yes(p.value == "yes"),
+                domain_model::ScaleKind::Choice => pb::answer::Value::Choice(p.value.clone()),
+            };
+            pb::Answer { item_id: it.id.clone(), value: Some(value) }
+        })
+        .collect()
+}
+
+const FIRMS: [(&str, &str, &str); 4] =
+    [("F", "small", "NL-GE"), ("G", "micro", "NL-ZH"), ("J", "medium", "NL-UT"), ("C", "large", "NL-NB")];
+
+impl World {
+    pub async fn new(backend: Backend, tenants: &[&str], per_tenant: usize) -> World {
+        let db = TestDb::empty(backend).await;
+        let conn = services_persistence::store::open(&db.url).await.unwrap();
+        let registry = Arc::new(ModelRegistry::builtin().unwrap());
+        let model = registry.resolve("", 0).unwrap();
+        let scoring = Scoring::new(registry);
+        let persistence = Persistence::new(
+            conn.clone(),
+            scoring.clone(),
+            Policy::default(),
+            Secret::new(b"report test key".to_vec()),
+        );
+        services_persistence::seed::seed_demo(&persistence, &model, 3000, 7).await.unwrap();
+        let mut assessments = Vec::new();
+        for tenant in tenants {
+            for i in 0..per_tenant {
+                let firm = FIRMS[i % FIRMS.len()];
+                let name = format!("Firma {tenant} {i}");
+                let req = pb::SubmitAssessmentRequest {
+                    request_id: format!("{tenant}-{i}"),
+                    external_ref: format!("crm-{i}"),
+                    firm_name: name.clone(),
+                    // 2025-07-01T00:00:00Z.
+                    completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+                    assessment: Some(pb::ScoreAssessmentRequest {
+                        model: None,
+                        firm: Some(pb::FirmAttributes {
+                            sbi_section: firm.0.into(),
+                            size_class: firm.1.into(),
+                            province: firm.2.into(),
+                        }),
+                        answers: answers(&model, i),
+                        locale: String::new(),
+                    }),
+                };
+                let made = persistence.submit_assessment(as_tenant(tenant, req)).await.unwrap().into_inner();
+                assessments.push((tenant.to_string(), made.assessment.unwrap().id, name));
+            }
+        }
+        World { db, conn, persistence, scoring, assessments }
+    }
+}
+
+/// The `report-gen` binary.
+pub fn report_gen() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_report-gen"));
+    cmd.env_remove("DATABASE_URL").env_remove("MATURITY_CONFIG").env("RUST_LOG", "info");
+    cmd
+}
+
+/// A fresh output folder.
+pub fn scratch(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let dir = std::env::temp_dir().join(format!("report-it-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every file under `dir`, relative to it, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The text of a PDF, words joined by single spaces (hyphenation at line ends undone).
+pub fn text_of(pdf: &[u8]) -> String {
+    let text = pdf_extract::extract_text_from_mem(pdf).unwrap();
+    text.replace("-\n", "").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `pdf` is a complete document: it parses, and has pages.
+pub fn complete(pdf: &[u8]) -> bool {
+    pdf.starts_with(b"%PDF-")
+        && pdf.trim_ascii_end().ends_with(b"%%EOF")
+        && lopdf::Document::load_mem(pdf).is_ok_and(|d| !d.get_pages().is_empty())
+}

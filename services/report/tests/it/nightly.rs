@@ -1,0 +1,237 @@
+//! The nightly batch as operators run it: the binary, against a database of each backend.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use migrations::test_db::{BACKENDS, Backend};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::{NIGHT, World, complete, files, report_gen, scratch, text_of};
+
+/// (status, path) of every assessment, by id.
+async fn statuses(world: &World) -> BTreeMap<i64, (String, Option<String>)> {
+    let backend = if world.db.backend == Backend::Sqlite { DbBackend::Sqlite } else { DbBackend::Postgres };
+    let rows = world
+        .conn
+        .query_all_raw(Statement::from_string(backend, "SELECT id, report_status, report_path FROM assessments"))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get::<i64>("", "id").unwrap(),
+                (
+                    r.try_get::<String>("", "report_status").unwrap(),
+                    r.try_get::<Option<String>>("", "report_path").unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn nightly(world: &World, out: &std::path::Path, extra: &[&str]) -> std::process::Command {
+    let mut cmd = report_gen();
+    cmd.args(["nightly", "--out"])
+        .arg(out)
+        .args(["--date", NIGHT, "--database-url", &world.db.url])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Every assessment has exactly one complete chapter at its place, nothing else is there (no
+/// partial file), and every status says rendered with that path.
+async fn assert_night_complete(world: &World, out: &std::path::Path, books: &[&str]) {
+    let mut expected: Vec<String> =
+        world.assessments.iter().map(|(t, id, _)| format!("{NIGHT}/{t}/{id}.pdf")).collect();
+    expected.extend(books.iter().map(|t| format!("{NIGHT}/{t}/book.pdf")));
+    expected.sort();
+    assert_eq!(files(out), expected, "{:?}: files", world.db.backend);
+    for (tenant, id, _) in &world.assessments {
+        let pdf = std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap();
+        assert!(complete(&pdf), "{:?}: chapter {id} is not a complete PDF", world.db.backend);
+    }
+    let statuses = statuses(world).await;
+    for (tenant, id, _) in &world.assessments {
+        let (status, path) = &statuses[id];
+        assert_eq!(status, "rendered", "{:?}: assessment {id}", world.db.backend);
+        assert_eq!(path.as_deref(), Some(format!("{NIGHT}/{tenant}/{id}.pdf").as_str()));
+    }
+}
+
+#[tokio::test]
+async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme", "globex"], 3).await;
+        let out = scratch("night");
+        let run = nightly(&world, &out, &["--jobs", "2", "--book"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{backend:?}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains("6 chapters written"), "{backend:?}: {stdout}");
+        assert!(stdout.contains("peak memory"), "{backend:?}: {stdout}");
+        assert_night_complete(&world, &out, &["acme", "globex"]).await;
+
+        // A chapter read back: the firm, its peer group, n and the headings.
+        let (tenant, id, name) = &world.assessments[0];
+        let text = text_of(&std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap());
+        assert!(text.contains(name.as_str()), "{backend:?}: {text}");
+        assert!(text.contains("Vergelijkingsgroep") && text.contains("n = "), "{backend:?}: {text}");
+        for heading in ["De Nederlandse context", "Positie onder branchegenoten", "Aanbevelingen", "Verantwoording"] {
+            assert!(text.contains(heading), "{backend:?}: {heading} missing");
+        }
+        // The book holds the tenant's chapters in order, with a table of contents.
+        let book = text_of(&std::fs::read(out.join(format!("{NIGHT}/acme/book.pdf"))).unwrap());
+        assert!(book.contains("Inhoud"), "{backend:?}");
+        let at: Vec<usize> = (0..3).map(|i| book.find(&format!("Firma acme {i}")).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{backend:?}: chapters out of order");
+        assert!(!book.contains("Firma globex"), "{backend:?}: another tenant's chapter in the book");
+
+        // Re-running the same night renders only what is missing: nothing.
+        let before: Vec<_> =
+            files(&out).iter().map(|f| std::fs::metadata(out.join(f)).unwrap().modified().unwrap()).collect();
+        let again = nightly(&world, &out, &["--jobs", "2"]).output().unwrap();
+        assert!(again.status.success(), "{backend:?}");
+        assert!(String::from_utf8_lossy(&again.stdout).contains(" 0 chapters written"), "{backend:?}");
+        let after: Vec<_> =
+            files(&out).iter().map(|f| std::fs::metadata(out.join(f)).unwrap().modified().unwrap()).collect();
+        assert_eq!(before, after, "{backend:?}: a re-run touched files");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+/// Kills `child` with SIGKILL (no chance to clean up).
+fn sigkill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn sigkill_at_random_points_leaves_exactly_one_complete_chapter_each() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme", "globex", "initech"], 10).await;
+        let out = scratch("kill");
+        // A small deterministic generator for the kill points (no dependency for randomness).
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id());
+        let mut kills = 0;
+        let mut written_before_kill = Vec::new();
+        // Kill runs at random points: after a random number of chapters (0-4) and a random
+        // further delay (0-300 ms), so that kills land before, during and after writes.
+        for _ in 0..4 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let (chapters, delay) = (state % 5, Duration::from_millis((state >> 8) % 300));
+            let mut child = nightly(&world, &out, &["--jobs", "2", "--lease-seconds", "1"]).spawn().unwrap();
+            let log = watch(&mut child);
+            let mut seen = 0;
+            while seen < chapters && log.recv_timeout(Duration::from_secs(60)).is_ok() {
+                seen += 1;
+            }
+            std::thread::sleep(delay);
+            if child.try_wait().unwrap().is_none() {
+                sigkill(&mut child);
+                kills += 1;
+            }
+            written_before_kill.push(files(&out).iter().filter(|f| f.ends_with(".pdf")).count());
+        }
+        let last = nightly(&world, &out, &["--jobs", "2", "--lease-seconds", "1"]).output().unwrap();
+        assert!(
+            last.status.success(),
+            "{backend:?}: {}\n{}",
+            String::from_utf8_lossy(&last.stdout),
+            String::from_utf8_lossy(&last.stderr)
+        );
+        assert!(kills >= 3, "{backend:?}: only {kills} runs were killed (the batch finished too fast to test)");
+        eprintln!("{backend:?}: {kills} runs killed; chapters present after each: {written_before_kill:?}");
+        assert_night_complete(&world, &out, &[]).await;
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() {
+    let world = World::new(Backend::Sqlite, &["acme"], 2).await;
+    let out = scratch("usage");
+    let bad = report_gen().args(["nightly", "--date", "2026-02-30", "--out"]).arg(&out).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+    let bad = report_gen().args(["nightly", "--out", "x", "--jobs", "0"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = report_gen().args(["nightly"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2), "a missing --out is bad usage");
+
+    // The night's folder cannot be created (a file is in the way): a clear error, exit 1, no
+    // partial file, and the assessments still wait (no attempt counted against them).
+    std::fs::write(out.join(NIGHT), b"in the way").unwrap();
+    let blocked = nightly(&world, &out, &[]).output().unwrap();
+    assert_eq!(blocked.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&blocked.stderr);
+    assert!(stderr.contains("STOPPED") && stderr.contains("cannot write"), "{stderr}");
+    assert_eq!(files(&out), [NIGHT.to_string()]);
+    assert!(statuses(&world).await.values().all(|(s, _)| s == "pending"));
+    // Once the way is clear, the next run does the work.
+    std::fs::remove_file(out.join(NIGHT)).unwrap();
+    let ok = nightly(&world, &out, &[]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_night_complete(&world, &out, &[]).await;
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Reads a worker's log lines as they come, collecting the ids it wrote.
+fn watch(child: &mut Child) -> std::sync::mpsc::Receiver<i64> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("chapter written")
+                && let Some(id) = line.split("id=").nth(1).and_then(|s| s.split_whitespace().next())
+                && let Ok(id) = id.parse()
+            {
+                let _ = tx.send(id);
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test]
+async fn three_workers_share_a_night_on_postgres_and_take_over_a_dead_ones_leases() {
+    let world = World::new(Backend::Postgres, &["acme", "globex", "initech"], 8).await;
+    let out = scratch("workers");
+    let mut children: Vec<Child> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|w| nightly(&world, &out, &["--jobs", "1", "--lease-seconds", "3", "--worker", w]).spawn().unwrap())
+        .collect();
+    let logs: Vec<_> = children.iter_mut().map(watch).collect();
+    // Kill the first worker once it has written two chapters (it then holds claims it never ends).
+    let mut by_worker: Vec<Vec<i64>> = vec![Vec::new(); 3];
+    let started = Instant::now();
+    while by_worker[0].len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(120), "worker 1 wrote nothing");
+        if let Ok(id) = logs[0].recv_timeout(Duration::from_millis(100)) {
+            by_worker[0].push(id);
+        }
+    }
+    sigkill(&mut children[0]);
+    for (i, child) in children.iter_mut().enumerate().skip(1) {
+        let status = child.wait().unwrap();
+        assert!(status.success(), "worker {} failed", i + 1);
+    }
+    for (i, log) in logs.iter().enumerate() {
+        by_worker[i].extend(log.try_iter());
+    }
+    let all: Vec<i64> = by_worker.iter().flatten().copied().collect();
+    let distinct: BTreeSet<i64> = all.iter().copied().collect();
+    let expected: BTreeSet<i64> = world.assessments.iter().map(|(_, id, _)| *id).collect();
+    assert_eq!(all.len(), distinct.len(), "a chapter was written twice: {by_worker:?}");
+    assert!(distinct.is_subset(&expected), "{by_worker:?}");
+    // The survivors shared the rest, including what the dead worker had claimed (its leases
+    // expired; files and statuses below show that nothing was forgotten).
+    assert!(!by_worker[1].is_empty() && !by_worker[2].is_empty(), "{by_worker:?}");
+    eprintln!("chapters per worker (w1 killed): {:?}", by_worker.iter().map(Vec::len).collect::<Vec<_>>());
+    assert_night_complete(&world, &out, &[]).await;
+    std::fs::remove_dir_all(&out).unwrap();
+}
