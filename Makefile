@@ -6,7 +6,7 @@ export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
 
-.PHONY: run test lint unit stock-client bench fmt clean
+.PHONY: run test lint unit stock-client bench bench-night fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C.
@@ -41,6 +41,14 @@ bench:
 	./target/release/loadgen --scenarios score,echo,get-model --concurrency 32 --duration 10
 	./target/release/loadgen --scenarios echo --echo-bytes 1570 --concurrency 32 --duration 10
 	./target/release/loadgen --scenarios submit --concurrency 8 --duration 10
+	./target/release/loadgen --scenarios render --concurrency 1 --duration 10
+	./target/release/loadgen --scenarios render --concurrency 4 --duration 10
+
+## make bench-night: the nightly batch over 250 and 1 000 synthetic assessments (chapters/s, peak memory).
+bench-night:
+	$(CARGO) build --release --bin maturity --bin report-gen --bin loadgen
+	tools/bench/night.sh 250
+	tools/bench/night.sh 1000
 
 fmt:
 	$(CARGO) fmt --all

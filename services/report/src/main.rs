@@ -68,7 +68,8 @@ enum Command {
         /// The night, YYYY-MM-DD (UTC) [default: today].
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
-        /// Typesetting threads [default: all cores].
+        /// Typesetting threads [default: the cores plus one, which covers the moments a thread
+        /// waits for the database or the disk].
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
         /// Also bind each tenant's chapters of the night into OUT/DATE/TENANT/book.pdf.
@@ -138,7 +139,7 @@ fn main() -> ExitCode {
             let options = Options {
                 out,
                 date,
-                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
                 book,
                 locale: lang,
                 lease: Duration::from_secs(lease_seconds),

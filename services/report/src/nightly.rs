@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use domain_model::Locale;
@@ -26,6 +25,9 @@ use tokio::task::JoinSet;
 
 use crate::assemble::Assembler;
 use crate::render::{Format, Renderer, sweep_temporaries, write_atomic};
+
+/// Evictions a memoised Typst result survives without being reused (see `process`).
+pub const EVICT_AGE: usize = 3;
 
 /// How a night runs.
 #[derive(Clone, Debug)]
@@ -125,7 +127,6 @@ struct Shared {
     renderer: Arc<Renderer>,
     options: Options,
     cpu: Semaphore,
-    done: AtomicUsize,
 }
 
 fn relative(options: &Options, a: &StoredAssessment) -> String {
@@ -145,22 +146,37 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
             return Outcome::Failed(fail(error));
         }
     };
-    let Ok(_permit) = shared.cpu.acquire().await else {
-        return Outcome::Output { id: a.id, error: "the batch is shutting down".into() };
-    };
     let rel = relative(o, &a);
     let path = o.out.join(&rel);
-    let renderer = Arc::clone(&shared.renderer);
-    let (locale, date, ident, target) = (o.locale, o.date, format!("assessment-{}", a.id), path.clone());
-    let written = tokio::task::spawn_blocking(move || {
-        let pdf = renderer.chapter(&chapter, locale, Format::Pdf, date, &ident).map_err(|e| (true, e.to_string()))?;
-        write_atomic(&target, &pdf).map_err(|e| (false, format!("cannot write {}: {e}", target.display())))
-    })
-    .await;
-    if shared.done.fetch_add(1, Ordering::Relaxed) % 32 == 31 {
-        // Typst memoises across documents; keep only what recent chapters can reuse.
-        Typesetter::evict(8);
-    }
+    // Typesetting holds one of the `jobs` CPU permits; writing (and its fsyncs) does not, so that
+    // a thread waiting on the disk never leaves a core idle.
+    let typeset = {
+        let Ok(_permit) = shared.cpu.acquire().await else {
+            return Outcome::Output { id: a.id, error: "the batch is shutting down".into() };
+        };
+        let renderer = Arc::clone(&shared.renderer);
+        let (locale, date, ident) = (o.locale, o.date, format!("assessment-{}", a.id));
+        let result =
+            tokio::task::spawn_blocking(move || renderer.chapter(&chapter, locale, Format::Pdf, date, &ident)).await;
+        // Typst memoises across documents in a global cache; an entry's age grows by one per
+        // eviction and resets when reused. Evicting after every chapter keeps what the next
+        // chapters reuse (fonts, the templates' fixed parts) and drops the rest, so that memory
+        // stays flat however long the night.
+        Typesetter::evict(EVICT_AGE);
+        result
+    };
+    let written = match typeset {
+        Ok(Ok(pdf)) => {
+            let target = path.clone();
+            match tokio::task::spawn_blocking(move || write_atomic(&target, &pdf)).await {
+                Ok(Ok(())) => Ok(Ok(())),
+                Ok(Err(e)) => Ok(Err((false, format!("cannot write {}: {e}", path.display())))),
+                Err(join) => Err(join),
+            }
+        }
+        Ok(Err(e)) => Ok(Err((true, e.to_string()))),
+        Err(join) => Err(join),
+    };
     match written {
         Ok(Ok(())) => match reports::mark_rendered(&shared.db, a.id, &rel, &o.night(), now_us()).await {
             Ok(()) => Outcome::Rendered { id: a.id, path },
@@ -212,20 +228,15 @@ pub async fn run(
         ..Summary::default()
     };
     let jobs = options.jobs.max(1);
-    let shared = Arc::new(Shared {
-        db: db.clone(),
-        assembler,
-        renderer,
-        options: options.clone(),
-        cpu: Semaphore::new(jobs),
-        done: AtomicUsize::new(0),
-    });
+    let shared =
+        Arc::new(Shared { db: db.clone(), assembler, renderer, options: options.clone(), cpu: Semaphore::new(jobs) });
     let lease_us = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX);
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut waiting = 0;
     loop {
-        // Keep twice as many chapters in hand as there are threads: one rendering, one ready.
-        let room = (2 * jobs).saturating_sub(tasks.len());
+        // Keep three chapters in hand per thread: one typesetting, one being assembled or
+        // written, one ready.
+        let room = (3 * jobs).saturating_sub(tasks.len());
         if summary.stopped.is_none() && room > 0 {
             let now = now_us();
             let claimed = reports::claim(&db, &night, &options.worker, now, now + lease_us, room as u64).await?;

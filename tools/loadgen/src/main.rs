@@ -31,6 +31,7 @@ use prost::Message;
 use services_api::v1 as pb;
 use services_api::v1::diagnostics_service_client::DiagnosticsServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
+use services_api::v1::report_service_client::ReportServiceClient;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
@@ -40,7 +41,7 @@ struct Args {
     /// Server URL; without it, the all-in-one server runs in this process.
     #[arg(long)]
     server: Option<String>,
-    /// Scenarios to run, in order: score, echo, get-model.
+    /// Scenarios to run, in order: score, echo, get-model, submit, render.
     #[arg(long, value_delimiter = ',', default_value = "score,echo")]
     scenarios: Vec<Scenario>,
     /// Concurrent workers (closed loop).
@@ -80,6 +81,9 @@ enum Scenario {
     /// PersistenceService.SubmitAssessment: a new firm each call (scored, stored, contributed,
     /// published), over 20 000 synthetic demo peers when the server runs in-process.
     Submit,
+    /// ReportService.RenderChapter of a submitted assessment, timed to the first message (the
+    /// metadata, sent once the chapter is typeset): time to first byte.
+    Render,
 }
 
 impl Scenario {
@@ -89,6 +93,7 @@ impl Scenario {
             Scenario::Echo => "/maturity.v1.DiagnosticsService/Echo",
             Scenario::GetModel => "/maturity.v1.ScoringService/GetModel",
             Scenario::Submit => "/maturity.v1.PersistenceService/SubmitAssessment",
+            Scenario::Render => "/maturity.v1.ReportService/RenderChapter",
         }
     }
 
@@ -98,9 +103,14 @@ impl Scenario {
             Scenario::Echo => "DiagnosticsService.Echo",
             Scenario::GetModel => "ScoringService.GetModel",
             Scenario::Submit => "PersistenceService.SubmitAssessment",
+            Scenario::Render => "ReportService.RenderChapter (TTFB)",
         }
     }
 }
+
+/// Sections and sizes of the firms whose chapters the render scenario asks for.
+const RENDER_SECTIONS: [&str; 16] = ["C", "F", "G", "H", "I", "J", "K", "L", "M", "N", "P", "Q", "R", "S", "D", "E"];
+const RENDER_SIZES: [&str; 4] = ["micro", "small", "medium", "large"];
 
 /// What one scenario measured.
 struct Outcome {
@@ -123,6 +133,10 @@ struct Clients {
     typed: bool,
     /// Numbers the submissions, so that each is a new request and a new firm.
     submitted: Arc<std::sync::atomic::AtomicU64>,
+    /// The assessments the render scenario asks for, in turn (submitted when verifying).
+    render_ids: Arc<std::sync::OnceLock<Vec<i64>>>,
+    /// Numbers the renders, to take the assessments in turn.
+    rendered: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Clients {
@@ -133,6 +147,15 @@ impl Clients {
     /// One SubmitAssessment of a new firm, always through the generated client (each request
     /// differs).
     async fn submit(&self, conn: usize) -> Result<pb::SubmitAssessmentResponse, tonic::Status> {
+        self.submit_request(conn, self.score_request.clone()).await
+    }
+
+    /// One SubmitAssessment of a new firm answering `assessment`.
+    async fn submit_request(
+        &self,
+        conn: usize,
+        assessment: pb::ScoreAssessmentRequest,
+    ) -> Result<pb::SubmitAssessmentResponse, tonic::Status> {
         let n = self.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let run = std::process::id();
         let request = pb::SubmitAssessmentRequest {
@@ -141,7 +164,7 @@ impl Clients {
             firm_name: format!("Loadgen firm {n} (synthetic)"),
             // 2025-07-01T00:00:00Z: the demo peers' latest year.
             completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-            assessment: Some(self.score_request.clone()),
+            assessment: Some(assessment),
         };
         let mut call = tonic::Request::new(request);
         call.metadata_mut()
@@ -150,12 +173,39 @@ impl Clients {
         PersistenceServiceClient::new(channel).submit_assessment(call).await.map(tonic::Response::into_inner)
     }
 
+    /// Starts RenderChapter and waits for its first message; with `drain`, reads the whole
+    /// document and returns its size.
+    async fn render(&self, conn: usize, drain: bool) -> Result<u64, tonic::Status> {
+        let n = self.rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize;
+        let id = self.render_ids.get().and_then(|ids| ids.get(n % ids.len().max(1)).copied()).unwrap_or(0);
+        let mut call =
+            tonic::Request::new(pb::RenderChapterRequest { assessment_id: id, locale: "nl".into(), format: 0 });
+        call.metadata_mut()
+            .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static("loadgen"));
+        let channel = self.channels[conn % self.channels.len()].clone();
+        let mut stream = ReportServiceClient::new(channel).render_chapter(call).await?.into_inner();
+        let first = stream.message().await?.ok_or_else(|| tonic::Status::internal("empty stream"))?;
+        let announced = first.metadata.map_or(0, |m| m.size);
+        if !drain {
+            return Ok(announced);
+        }
+        let mut got = 0u64;
+        while let Some(piece) = stream.message().await? {
+            got += piece.data.len() as u64;
+        }
+        if got != announced {
+            return Err(tonic::Status::data_loss(format!("{got} bytes of {announced}")));
+        }
+        Ok(got)
+    }
+
     /// Sends one request of `scenario` on connection `conn`; the error is the status code name.
     async fn call(&mut self, scenario: Scenario, conn: usize) -> Result<(), String> {
         let code = |s: tonic::Status| format!("{:?}", s.code());
         let i = conn % self.scoring.len();
         match (scenario, self.typed) {
             (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
+            (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
                 .await
                 .map(drop)
@@ -262,6 +312,30 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             anyhow::ensure!(r.assessment.is_some(), "{} answered without the assessment", s.rpc());
             continue;
         }
+        if s == Scenario::Render {
+            // Firms of different sectors, sizes and provinces, so that every chapter differs (the
+            // same chapter again would be served largely from Typst's memoised layout).
+            let mut ids = Vec::new();
+            for (i, section) in RENDER_SECTIONS.iter().enumerate() {
+                let mut request = clients.score_request.clone();
+                if let Some(firm) = request.firm.as_mut() {
+                    firm.sbi_section = (*section).to_string();
+                    firm.size_class = RENDER_SIZES[i % RENDER_SIZES.len()].to_string();
+                }
+                let r = clients
+                    .submit_request(0, request)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("submitting the chapters' assessments: {e}"))?;
+                ids.push(r.assessment.map_or(0, |a| a.id));
+            }
+            let _ = clients.render_ids.set(ids);
+            let size = clients
+                .render(0, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            anyhow::ensure!(size > 1000, "{} sent a {size}-byte chapter", s.rpc());
+            continue;
+        }
         let body = raw::call(clients.channels[0].clone(), s.path(), clients.encoded(s))
             .await
             .map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
@@ -271,7 +345,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             }
             Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
             Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
-            Scenario::Submit => true,
+            Scenario::Submit | Scenario::Render => true,
         };
         anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
     }
@@ -370,7 +444,8 @@ fn main() -> anyhow::Result<()> {
     let (url, _server) = match &args.server {
         Some(url) => (url.clone(), None),
         None => {
-            let (url, handle) = spawn_server(args.scenarios.contains(&Scenario::Submit))?;
+            let (url, handle) =
+                spawn_server(args.scenarios.iter().any(|s| matches!(s, Scenario::Submit | Scenario::Render)))?;
             (url, Some(handle))
         }
     };
@@ -392,6 +467,8 @@ fn main() -> anyhow::Result<()> {
             echo_payload,
             typed: args.typed,
             submitted: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            render_ids: Arc::new(std::sync::OnceLock::new()),
+            rendered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         verify(&clients, &args.scenarios).await?;
         println!(

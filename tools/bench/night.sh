@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The nightly batch benchmark (BENCHMARKS.md): a fresh SQLite database with the 20 000 synthetic
+# demo peers, N synthetic assessments submitted through the real gRPC API, then one
+# `report-gen nightly` over them. Prints the batch's own summary (chapters/s, peak memory).
+# Usage: tools/bench/night.sh [N] [extra report-gen flags...]   (release binaries must be built)
+set -euo pipefail
+n="${1:-1000}"
+shift || true
+bin=./target/release
+dir="$(mktemp -d)"
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+url="sqlite://$dir/bench.db?mode=rwc"
+"$bin/maturity" seed-demo --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn
+port=$((20000 + RANDOM % 20000))
+"$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
+  --log-level warn &
+server=$!
+sleep 2
+# An open loop at 50/s for N/50 seconds sends N-1 requests; the check before measuring sends one more.
+secs=$(awk -v n="$n" 'BEGIN { printf "%.2f", (n - 1) / 50 }')
+"$bin/loadgen" --server "http://127.0.0.1:$port" --scenarios submit --rate 50 --duration "$secs" --warmup 0 | tail -1
+kill "$server"
+wait "$server" 2>/dev/null || true
+"$bin/report-gen" nightly --out "$dir/out" --date 2026-11-28 --database-url "$url" --log-level warn "$@"
+echo "chapter files: $(find "$dir/out" -name '*.pdf' | wc -l)"
