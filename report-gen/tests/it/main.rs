@@ -266,6 +266,8 @@ fn both_languages_carry_name_group_and_headings() {
         );
         assert!(xmp.contains("Bakkerij De Korenschoof B.V."), "{lang}: title missing from the metadata");
         assert!(xmp.contains("2026-11-28"), "{lang}: creation date missing from the metadata");
+        let author = if lang == "nl" { "Sociale volwassenheid" } else { "Social maturity" };
+        assert!(xmp.contains(author), "{lang}: author missing from the metadata");
         let text = text_of(&pdf);
         assert!(text.contains("Bakkerij De Korenschoof B.V."), "{lang}: {text}");
         assert!(text.contains("n = 69"), "{lang}: {text}");

@@ -235,3 +235,46 @@ async fn three_workers_share_a_night_on_postgres_and_take_over_a_dead_ones_lease
     assert_night_complete(&world, &out, &[]).await;
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[tokio::test]
+async fn render_writes_one_chapter_as_pdf_or_typst_source() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme"], 1).await;
+        let out = scratch("render");
+        let (_, id, name) = &world.assessments[0];
+        let pdf_path = out.join("chapter.pdf");
+        let run = report_gen()
+            .args(["render", "--assessment", &id.to_string(), "--lang", "en", "--out"])
+            .arg(&pdf_path)
+            .args(["--database-url", &world.db.url])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&run.stderr));
+        let text = text_of(&std::fs::read(&pdf_path).unwrap());
+        for heading in ["The Dutch context", "Position among peers", "Recommendations", "Methodology", "References"] {
+            assert!(text.contains(heading), "{backend:?}: {heading} missing");
+        }
+        assert!(text.contains(name.as_str()) && text.contains("Peer group"), "{backend:?}");
+        let typ_path = out.join("chapter.typ");
+        let run = report_gen()
+            .args(["render", "--assessment", &id.to_string(), "--format", "typ", "--out"])
+            .arg(&typ_path)
+            .args(["--database-url", &world.db.url])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{backend:?}");
+        let source = std::fs::read_to_string(&typ_path).unwrap();
+        assert!(source.contains("lang: \"nl\"") && source.contains(&format!("{name:?}")), "{backend:?}");
+        // An unknown assessment is a clear error, exit 1.
+        let missing = report_gen()
+            .args(["render", "--assessment", "999999", "--out"])
+            .arg(out.join("x.pdf"))
+            .args(["--database-url", &world.db.url])
+            .output()
+            .unwrap();
+        assert_eq!(missing.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("no assessment 999999"));
+        assert!(!out.join("x.pdf").exists());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
