@@ -30,9 +30,15 @@ pub async fn spawn_app() -> TestApp {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let db = TestDb::empty(Backend::Sqlite).await;
     let registry = Arc::new(ModelRegistry::builtin().expect("built-in models"));
-    let state = AppState::open_with(&db.url, registry, Policy::default(), b"e2e pseudonym key".to_vec())
-        .await
-        .expect("open the test database");
+    let state = AppState::open_with(
+        &db.url,
+        registry,
+        Policy::default(),
+        b"e2e pseudonym key".to_vec(),
+        services_common::config::AuthMode::Keys,
+    )
+    .await
+    .expect("open the test database");
     tokio::spawn(services_maturity::run(listener, state, ServerSettings::default(), async {
         let _ = stopped.await;
     }));

@@ -15,6 +15,7 @@ pub mod m0001_assessments;
 pub mod m0002_benchmark;
 pub mod m0003_benchmark_releases;
 pub mod m0004_report_jobs;
+pub mod m0005_tenants;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_benchmark::Migration),
             Box::new(m0003_benchmark_releases::Migration),
             Box::new(m0004_report_jobs::Migration),
+            Box::new(m0005_tenants::Migration),
         ]
     }
 }

@@ -11,6 +11,10 @@ dir="$(mktemp -d)"
 trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 url="sqlite://$dir/bench.db?mode=rwc"
 "$bin/maturity" seed-demo --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn
+"$bin/maturity" admin --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn \
+  create-tenant loadgen --name "Load generator" >/dev/null
+key="$("$bin/maturity" admin --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn \
+  issue-key loadgen --label bench | tail -1)"
 port=$((20000 + RANDOM % 20000))
 "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
   --log-level warn &
@@ -18,7 +22,7 @@ server=$!
 sleep 2
 # An open loop at 50/s for N/50 seconds sends N-1 requests; the check before measuring sends one more.
 secs=$(awk -v n="$n" 'BEGIN { printf "%.2f", (n - 1) / 50 }')
-"$bin/loadgen" --server "http://127.0.0.1:$port" --scenarios submit --rate 50 --duration "$secs" --warmup 0 | tail -1
+MATURITY_API_KEY="$key" "$bin/loadgen" --server "http://127.0.0.1:$port" --scenarios submit --rate 50 --duration "$secs" --warmup 0 | tail -1
 kill "$server"
 wait "$server" 2>/dev/null || true
 "$bin/report-gen" nightly --out "$dir/out" --date 2026-11-28 --database-url "$url" --log-level warn "$@"

@@ -45,6 +45,8 @@ async fn up_down_up_on_both_backends() {
         let after_up = tables(&conn, backend).await;
         for t in
             ["assessments", "benchmark_contributions", "benchmark_releases", "idempotency_keys", "seaql_migrations"]
+                .into_iter()
+                .chain(["tenants", "api_keys", "audit_log"])
         {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
@@ -52,8 +54,10 @@ async fn up_down_up_on_both_backends() {
         for c in ["report_worker", "report_lease_until_us", "report_attempts", "report_path", "reported_at_us"] {
             assert!(report.iter().any(|x| x == c), "{backend:?}: assessments.{c} missing from {report:?}");
         }
-        // One step down removes the batch's columns and nothing else.
-        Migrator::down(&conn, Some(1)).await.unwrap();
+        // Two steps down remove the tenants' tables, then the batch's columns, and nothing else.
+        Migrator::down(&conn, Some(2)).await.unwrap();
+        let left = tables(&conn, backend).await;
+        assert!(!left.iter().any(|t| t == "api_keys" || t == "tenants" || t == "audit_log"), "{backend:?}: {left:?}");
         let report = columns(&conn, backend, "assessments").await;
         assert!(!report.iter().any(|x| x.starts_with("report_") && x != "report_status"), "{backend:?}: {report:?}");
         assert!(report.iter().any(|x| x == "report_status"), "{backend:?}: {report:?}");

@@ -210,6 +210,27 @@ impl FromStr for LogFormat {
     }
 }
 
+/// How callers of the tenant-scoped services are identified.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthMode {
+    /// `authorization: Bearer <API key>` on every call to a tenant-scoped or benchmark service.
+    #[default]
+    Keys,
+    /// Trust the `x-tenant-id` header (local development and tests only; never in production).
+    TenantHeader,
+}
+
+impl FromStr for AuthMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "keys" => Ok(AuthMode::Keys),
+            "tenant-header" => Ok(AuthMode::TenantHeader),
+            _ => Err("expected `keys` or `tenant-header`".to_string()),
+        }
+    }
+}
+
 /// A duration in whole seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seconds(pub u64);

@@ -11,12 +11,13 @@
 //! | `database_url` | `sqlite://./data/maturity.db?mode=rwc` | SQLite file or PostgreSQL URL (`DATABASE_URL` too) |
 //! | `disclosure_k` | `10` | smallest published peer group; below 5 is refused |
 //! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
+//! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{ConfigError, Layers, LogFormat, Seconds, Secret};
+use crate::config::{AuthMode, ConfigError, Layers, LogFormat, Seconds, Secret};
 
 /// Every key a serving binary reads.
 pub const KEYS: &[&str] = &[
@@ -28,6 +29,7 @@ pub const KEYS: &[&str] = &[
     "database_url",
     "disclosure_k",
     "pseudonym_key_file",
+    "auth",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -69,6 +71,10 @@ pub struct ServeArgs {
     /// File holding the secret key of the firm pseudonyms [default: ./data/pseudonym.key].
     #[arg(long, value_name = "FILE")]
     pub pseudonym_key_file: Option<PathBuf>,
+    /// How callers are identified: keys (API keys), or tenant-header (trust x-tenant-id; for
+    /// development only) [default: keys].
+    #[arg(long, value_name = "MODE")]
+    pub auth: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -90,6 +96,8 @@ pub struct ServeConfig {
     pub disclosure_k: u32,
     /// Secret key file of the pseudonyms.
     pub pseudonym_key_file: PathBuf,
+    /// How callers are identified.
+    pub auth: AuthMode,
 }
 
 impl ServeConfig {
@@ -109,7 +117,8 @@ impl ServeConfig {
             .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
             .flag("database_url", "--database-url", args.database_url.as_ref())
             .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
-            .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()));
+            .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
+            .flag("auth", "--auth", args.auth.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -121,6 +130,7 @@ impl ServeConfig {
             database_url: Secret::new(layers.get("database_url", DEFAULT_DATABASE_URL.to_string())),
             disclosure_k: layers.get("disclosure_k", 10u32),
             pseudonym_key_file: layers.get("pseudonym_key_file", PathBuf::from("./data/pseudonym.key")),
+            auth: layers.get("auth", AuthMode::Keys),
         };
         if config.disclosure_k < MIN_DISCLOSURE_K {
             layers.problem(format!(

@@ -11,15 +11,21 @@ use services_api::v1::report_service_client::ReportServiceClient;
 use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 
-/// Asks the server for assessment `id`'s chapter in `locale` as `tenant`, and writes it under `dir`.
-pub async fn fetch(channel: Channel, tenant: &str, id: i64, locale: Locale, dir: &Path) -> anyhow::Result<PathBuf> {
-    let mut call = tonic::Request::new(pb::RenderChapterRequest {
+/// Asks the server for assessment `id`'s chapter in `locale` as the demo tenant (with `api_key`
+/// when given), and writes it under `dir`.
+pub async fn fetch(
+    channel: Channel,
+    api_key: Option<&str>,
+    id: i64,
+    locale: Locale,
+    dir: &Path,
+) -> anyhow::Result<PathBuf> {
+    let request = pb::RenderChapterRequest {
         assessment_id: id,
         locale: locale.tag().to_string(),
         format: pb::ChapterFormat::Pdf as i32,
-    });
-    call.metadata_mut()
-        .insert(services_persistence::TENANT_HEADER, tenant.parse().context("the tenant is not a valid header value")?);
+    };
+    let call = crate::demo::as_demo(request, api_key)?;
     let mut stream = ReportServiceClient::new(channel)
         .max_decoding_message_size(1 << 20)
         .render_chapter(call)

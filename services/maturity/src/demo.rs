@@ -49,12 +49,30 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
 /// The tenant the demo job writes as.
 pub use services_persistence::seed::DEMO_TENANT;
 
+/// `msg` as a call of the demo tenant: with `api_key`, or else naming the tenant in `x-tenant-id`
+/// (which only a server in development mode accepts).
+pub fn as_demo<T>(msg: T, api_key: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+    let mut call = tonic::Request::new(msg);
+    match api_key {
+        Some(key) => {
+            let value = format!("Bearer {key}").parse().context("the API key is not a valid header value")?;
+            call.metadata_mut().insert("authorization", value);
+        }
+        None => {
+            call.metadata_mut()
+                .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(DEMO_TENANT));
+        }
+    }
+    Ok(call)
+}
+
 /// Submits `sample` (scored, stored and placed among its peers) as the demo tenant, and fetches
 /// the model, in `locale`.
 pub async fn submit(
     channel: Channel,
     sample: &SampleAssessment,
     locale: Locale,
+    api_key: Option<&str>,
 ) -> anyhow::Result<(pb::Model, pb::SubmitAssessmentResponse)> {
     let mut request = sample.request.clone();
     request.locale = locale.tag().to_string();
@@ -68,9 +86,7 @@ pub async fn submit(
             .map(|y| prost_types::Timestamp { seconds: crate::sample::mid_year_seconds(y), nanos: 0 }),
         assessment: Some(request),
     };
-    let mut call = tonic::Request::new(submit);
-    call.metadata_mut()
-        .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(DEMO_TENANT));
+    let call = as_demo(submit, api_key)?;
     let response = match PersistenceServiceClient::new(channel.clone()).submit_assessment(call).await {
         Ok(r) => r.into_inner(),
         Err(status) => return Err(anyhow::anyhow!(describe_status(&status))),
@@ -264,6 +280,12 @@ pub fn summary(
             "  - het hele model:      grpcurl -plaintext -d '{{\"locale\":\"nl\"}}' {} maturity.v1.ScoringService/GetModel",
             server.trim_start_matches("http://")
         );
+        let _ = writeln!(
+            o,
+            "  - uw beoordelingen:    grpcurl -plaintext -H 'authorization: Bearer SLEUTEL' {} maturity.v1.PersistenceService/ListAssessments",
+            server.trim_start_matches("http://")
+        );
+        let _ = writeln!(o, "                         (SLEUTEL: de API-sleutel van de demo-tenant hierboven)");
         let _ = writeln!(o, "  - de modeldefinitie:   models/nl-social-business/v1.toml");
         let _ = writeln!(
             o,
@@ -279,6 +301,12 @@ pub fn summary(
             "  - the whole model:     grpcurl -plaintext -d '{{\"locale\":\"en\"}}' {} maturity.v1.ScoringService/GetModel",
             server.trim_start_matches("http://")
         );
+        let _ = writeln!(
+            o,
+            "  - your assessments:    grpcurl -plaintext -H 'authorization: Bearer KEY' {} maturity.v1.PersistenceService/ListAssessments",
+            server.trim_start_matches("http://")
+        );
+        let _ = writeln!(o, "                         (KEY: the demo tenant's API key printed above)");
         let _ = writeln!(o, "  - the model file:      models/nl-social-business/v1.toml");
         let _ =
             writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
-use services_common::config::Secret;
+use services_common::config::{AuthMode, Secret};
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve};
 use services_persistence::Persistence;
@@ -38,22 +38,25 @@ impl AppState {
     pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
         let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
         let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
-        AppState::open_with(config.database_url.expose(), registry, policy, key).await
+        AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await
     }
 
-    /// Opens the database at `url` with an explicit policy and key (tests, tools).
+    /// Opens the database at `url` with an explicit policy, key and way of identifying callers
+    /// (tests, tools).
     pub async fn open_with(
         url: &str,
         registry: Arc<ModelRegistry>,
         policy: Policy,
         key: Vec<u8>,
+        auth: AuthMode,
     ) -> anyhow::Result<AppState> {
         let db = services_persistence::store::open(url).await.context("while opening and migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
-        let persistence = Persistence::new(db.clone(), scoring.clone(), policy, Secret::new(key));
+        let persistence = Persistence::new(db.clone(), scoring.clone(), policy, Secret::new(key), auth);
         let assembler = Assembler::new(scoring.clone(), policy).context("while reading the context figures")?;
         let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;
-        let reports = Reports::new(db, assembler, Arc::new(Renderer::new(templates)));
+        let reports =
+            Reports::new(db, assembler, Arc::new(Renderer::new(templates)), persistence.authenticator().clone());
         Ok(AppState { registry, scoring, persistence, reports })
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use domain_model::Locale;
+use services_common::config::AuthMode;
 use services_common::serve::ServeArgs;
 use services_common::server::ServerSettings;
 use services_common::{EXIT_DATA, cli, shutdown, telemetry};
@@ -47,6 +48,46 @@ enum Command {
         #[command(flatten)]
         demo: DemoOptions,
     },
+    /// Tenants and their API keys (operators only; works on the database directly).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AdminCommand {
+    /// Create a tenant (a consultancy).
+    CreateTenant {
+        /// Its id: letters, digits, '-' and '_', at most 64.
+        id: String,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tenants.
+    ListTenants,
+    /// Issue an API key for a tenant. The key is printed once and stored only as a hash.
+    IssueKey {
+        /// The tenant.
+        tenant: String,
+        /// What the key is for (for example the CRM it is configured in).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List API keys (their public prefixes, never the keys).
+    ListKeys {
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke an API key by its prefix (effective within 5 seconds on every server).
+    RevokeKey {
+        /// The key's prefix, as listed.
+        prefix: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -64,6 +105,10 @@ struct DemoArgs {
     /// URL of the server.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     server: String,
+    /// API key of the demo tenant (or the environment variable MATURITY_API_KEY); without one the
+    /// call names the tenant in `x-tenant-id`, which only a server with `--auth tenant-header` accepts.
+    #[arg(long)]
+    api_key: Option<String>,
     #[command(flatten)]
     options: DemoOptions,
 }
@@ -100,13 +145,15 @@ fn main() -> ExitCode {
             ))
         }),
         Command::Run { serve, demo } => start(&serve, Some(demo)),
+        Command::Admin { command, serve } => once(&serve, move |state| admin(state, command)),
         Command::Demo(args) => {
             telemetry::init(Default::default(), "warn");
             let sample = match load_sample(&args.options) {
                 Ok(s) => s,
                 Err(e) => return fail(EXIT_DATA, &e),
             };
-            match runtime().and_then(|rt| rt.block_on(run_demo(&args.server, &sample, &args.options))) {
+            let key = args.api_key.clone().or_else(|| std::env::var("MATURITY_API_KEY").ok());
+            match runtime().and_then(|rt| rt.block_on(run_demo(&args.server, &sample, &args.options, key.as_deref()))) {
                 Ok(text) => {
                     print!("{text}");
                     ExitCode::SUCCESS
@@ -136,12 +183,17 @@ fn load_sample(options: &DemoOptions) -> anyhow::Result<sample::SampleAssessment
     }
 }
 
-async fn run_demo(server: &str, sample: &sample::SampleAssessment, options: &DemoOptions) -> anyhow::Result<String> {
+async fn run_demo(
+    server: &str,
+    sample: &sample::SampleAssessment,
+    options: &DemoOptions,
+    api_key: Option<&str>,
+) -> anyhow::Result<String> {
     let lang = options.lang;
     let channel = demo::connect(server, Duration::from_secs(30)).await?;
-    let (model, response) = demo::submit(channel.clone(), sample, lang).await?;
+    let (model, response) = demo::submit(channel.clone(), sample, lang, api_key).await?;
     let id = response.assessment.as_ref().map_or(0, |a| a.id);
-    let path = services_maturity::chapter::fetch(channel, demo::DEMO_TENANT, id, lang, &options.out)
+    let path = services_maturity::chapter::fetch(channel, api_key, id, lang, &options.out)
         .await
         .context("while fetching the sample's chapter")?;
     Ok(demo::summary(&sample.firm_name, &model, &response, lang, server, Some(&path)))
@@ -156,6 +208,73 @@ async fn seed_demo(
     services_persistence::seed::seed_demo(&state.persistence, &model, companies, seed)
         .await
         .context("while seeding the demo peers")
+}
+
+/// Makes sure the demo tenant exists and issues a key for this run's demo job; prints it (once),
+/// so that the user can call the running server as the demo tenant.
+async fn demo_tenant_key(state: &AppState) -> anyhow::Result<String> {
+    use services_persistence::tenants;
+    let db = state.persistence.db();
+    let now = services_persistence::time::now_us();
+    if tenants::tenant(db, demo::DEMO_TENANT).await?.is_none() {
+        tenants::create_tenant(db, demo::DEMO_TENANT, "Demo (synthetic data only)", now).await?;
+    }
+    let key = tenants::issue_key(db, demo::DEMO_TENANT, "maturity run demo job", now).await?;
+    println!("maturity: API key of the demo tenant for this run (shown once): {key}");
+    Ok(key)
+}
+
+fn date_time(us: i64) -> String {
+    let (y, m, d) = services_persistence::time::date_of(us);
+    let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
+}
+
+/// `maturity admin ...`.
+async fn admin(state: AppState, command: AdminCommand) -> anyhow::Result<String> {
+    use services_persistence::tenants;
+    let db = state.persistence.db();
+    let now = services_persistence::time::now_us();
+    Ok(match command {
+        AdminCommand::CreateTenant { id, name } => {
+            tenants::create_tenant(db, &id, &name, now).await?;
+            format!("tenant `{id}` created")
+        }
+        AdminCommand::ListTenants => {
+            let list = tenants::tenants(db).await?;
+            let mut out = format!("{} tenant(s)", list.len());
+            for t in list {
+                out.push_str(&format!("\n  {:<24} {:<32} created {}", t.id, t.name, date_time(t.created_at_us)));
+            }
+            out
+        }
+        AdminCommand::IssueKey { tenant, label } => {
+            let key = tenants::issue_key(db, &tenant, &label, now).await?;
+            format!(
+                "API key for `{tenant}` (shown once; keep it in the CRM's secret store, it cannot be recovered):\n{key}"
+            )
+        }
+        AdminCommand::ListKeys { tenant } => {
+            let list = tenants::keys(db, tenant.as_deref()).await?;
+            let mut out = format!("{} key(s)", list.len());
+            for k in list {
+                let state = k.revoked_at_us.map_or("valid".to_string(), |r| format!("revoked {}", date_time(r)));
+                out.push_str(&format!(
+                    "\n  {}  tenant {:<16} issued {}  {:<28} {}",
+                    k.prefix,
+                    k.tenant,
+                    date_time(k.created_at_us),
+                    state,
+                    k.label
+                ));
+            }
+            out
+        }
+        AdminCommand::RevokeKey { prefix } => {
+            tenants::revoke_key(db, &prefix, now).await?;
+            format!("key {prefix} revoked")
+        }
+    })
 }
 
 /// A one-shot command over the opened (and migrated) database.
@@ -207,6 +326,11 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                     );
                 }
             }
+            // The demo job calls as the demo tenant, with a key of its own when keys are required.
+            let demo_key = match (&demo, config.auth) {
+                (Some(_), AuthMode::Keys) => Some(demo_tenant_key(&state).await?),
+                _ => None,
+            };
             let listener = tokio::net::TcpListener::bind(config.grpc_addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
@@ -216,7 +340,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             let server = tokio::spawn(services_maturity::run(listener, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
-                match run_demo(&url, &sample, &options).await {
+                match run_demo(&url, &sample, &options, demo_key.as_deref()).await {
                     Ok(text) => print!("{text}"),
                     Err(e) => {
                         server.abort();

@@ -12,6 +12,7 @@ pub mod reports;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod tenants;
 pub mod time;
 
 pub use service::{Persistence, TENANT_HEADER};

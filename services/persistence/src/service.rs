@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
-use services_common::config::Secret;
+use services_common::config::{AuthMode, Secret};
 use services_common::errors::{Violation, invalid_argument, request_locale};
 use services_scoring::Scoring;
 use services_scoring::convert::result_to_pb;
@@ -20,9 +20,10 @@ use tonic::{Request, Response, Status};
 use crate::peers::{self, Found};
 use crate::publish::publish_universe;
 use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment};
+use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
 use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
 
-/// The metadata header that names the tenant until API keys arrive.
+/// The metadata header that names the tenant in development mode (`auth = tenant-header`).
 pub const TENANT_HEADER: &str = "x-tenant-id";
 
 const MAX_PAGE: i32 = 500;
@@ -40,6 +41,7 @@ struct Inner {
     scoring: Scoring,
     policy: Policy,
     pseudonym_key: Secret<Vec<u8>>,
+    auth: Authenticator,
     // Submissions change a universe's published figures; they are serialised in this process
     // (and across processes on PostgreSQL by an advisory lock) so that two publications of one
     // universe never interleave. SQLite needs it anyway: one writer at a time.
@@ -64,8 +66,56 @@ pub fn not_found(id: i64) -> Status {
     Status::not_found(format!("assessment {id} not found"))
 }
 
-/// The tenant of a call, from its metadata.
-pub fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
+/// Identifies callers: by API key (`authorization: Bearer ...`), or, in development mode only, by
+/// the `x-tenant-id` header. Cheap to clone; shared by every tenant-scoped service.
+#[derive(Clone, Debug)]
+pub struct Authenticator {
+    mode: AuthMode,
+    keys: Keys,
+}
+
+impl Authenticator {
+    /// Callers of the store `db`, identified as `mode` says.
+    pub fn new(db: DatabaseConnection, mode: AuthMode) -> Authenticator {
+        if mode == AuthMode::TenantHeader {
+            tracing::warn!(
+                "auth = tenant-header: callers are trusted to name their tenant; never use this in production"
+            );
+        }
+        Authenticator { mode, keys: Keys::new(db) }
+    }
+
+    /// Whether `req` may read the shared benchmarks: any valid key (every tenant reads them); in
+    /// development mode also a call without one.
+    pub async fn reader<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        if self.mode == AuthMode::TenantHeader && req.metadata().get("authorization").is_none() {
+            return Ok(());
+        }
+        self.caller(req).await.map(drop)
+    }
+
+    /// Who sent `req`. A key is checked in either mode; without one, only the development mode
+    /// accepts the tenant header. Refusals never repeat the key.
+    pub async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        match req.metadata().get("authorization") {
+            Some(value) => {
+                let text = value.to_str().unwrap_or("");
+                let key = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).unwrap_or("").trim();
+                self.keys.authenticate(key).await.map_err(|e| match e {
+                    AuthError::Unavailable => Status::unavailable("the key store is unavailable; retry later"),
+                    other => Status::unauthenticated(other.to_string()),
+                })
+            }
+            None if self.mode == AuthMode::TenantHeader => {
+                Ok(Caller { tenant: tenant(req)?, key_prefix: TENANT_HEADER.to_string() })
+            }
+            None => Err(Status::unauthenticated("missing `authorization: Bearer <API key>` metadata")),
+        }
+    }
+}
+
+/// The tenant of a call, from its `x-tenant-id` metadata (development mode).
+fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
     let raw = req.metadata().get(TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ok =
         !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -101,11 +151,31 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Persistence {
-    /// Both services over `db` (migrated), scoring with `scoring`.
-    pub fn new(db: DatabaseConnection, scoring: Scoring, policy: Policy, pseudonym_key: Secret<Vec<u8>>) -> Self {
+    /// Both services over `db` (migrated), scoring with `scoring`, identifying callers as `auth`
+    /// says.
+    pub fn new(
+        db: DatabaseConnection,
+        scoring: Scoring,
+        policy: Policy,
+        pseudonym_key: Secret<Vec<u8>>,
+        auth: AuthMode,
+    ) -> Self {
+        let auth = Authenticator::new(db.clone(), auth);
         Persistence {
-            inner: Arc::new(Inner { db, scoring, policy, pseudonym_key, write_lock: tokio::sync::Mutex::new(()) }),
+            inner: Arc::new(Inner {
+                db,
+                scoring,
+                policy,
+                pseudonym_key,
+                auth,
+                write_lock: tokio::sync::Mutex::new(()),
+            }),
         }
+    }
+
+    /// Who may call, shared with the other tenant-scoped services.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.inner.auth
     }
 
     /// The tonic services.
@@ -178,9 +248,10 @@ impl Persistence {
 
     async fn submit(
         &self,
-        tenant: &str,
+        caller: &Caller,
         req: pb::SubmitAssessmentRequest,
     ) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let tenant = caller.tenant.as_str();
         let mut violations = Vec::new();
         let request_id = req.request_id.trim();
         if request_id.is_empty() || request_id.len() > 128 {
@@ -319,6 +390,15 @@ impl Persistence {
         store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
             .await
             .map_err(store_status)?;
+        let entry = AuditEntry {
+            tenant: tenant.to_string(),
+            actor: caller.key_prefix.clone(),
+            action: "SubmitAssessment".into(),
+            target: format!("assessment {id}"),
+            request_id: request_id.to_string(),
+            at_us: now,
+        };
+        tenants::audit(&tx, &entry).await.map_err(store_status)?;
         tx.commit().await.map_err(|e| store_status(e.into()))?;
         Ok(response)
     }
@@ -417,15 +497,15 @@ impl PersistenceService for Persistence {
         &self,
         request: Request<pb::SubmitAssessmentRequest>,
     ) -> Result<Response<pb::SubmitAssessmentResponse>, Status> {
-        let tenant = tenant(&request)?;
-        self.submit(&tenant, request.into_inner()).await.map(Response::new)
+        let caller = self.inner.auth.caller(&request).await?;
+        self.submit(&caller, request.into_inner()).await.map(Response::new)
     }
 
     async fn get_assessment(
         &self,
         request: Request<pb::GetAssessmentRequest>,
     ) -> Result<Response<pb::Assessment>, Status> {
-        let tenant = tenant(&request)?;
+        let tenant = self.inner.auth.caller(&request).await?.tenant;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
@@ -442,7 +522,7 @@ impl PersistenceService for Persistence {
         &self,
         request: Request<pb::ListAssessmentsRequest>,
     ) -> Result<Response<pb::ListAssessmentsResponse>, Status> {
-        let tenant = tenant(&request)?;
+        let tenant = self.inner.auth.caller(&request).await?.tenant;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
@@ -521,13 +601,23 @@ impl PersistenceService for Persistence {
         &self,
         request: Request<pb::DeleteAssessmentRequest>,
     ) -> Result<Response<pb::DeleteAssessmentResponse>, Status> {
-        let tenant = tenant(&request)?;
+        let caller = self.inner.auth.caller(&request).await?;
         let id = request.get_ref().id;
-        if store::delete_assessment(&self.inner.db, &tenant, id).await.map_err(store_status)? {
-            Ok(Response::new(pb::DeleteAssessmentResponse {}))
-        } else {
-            Err(not_found(id))
+        let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
+        if !store::delete_assessment(&tx, &caller.tenant, id).await.map_err(store_status)? {
+            return Err(not_found(id));
         }
+        let entry = AuditEntry {
+            tenant: caller.tenant.clone(),
+            actor: caller.key_prefix.clone(),
+            action: "DeleteAssessment".into(),
+            target: format!("assessment {id}"),
+            request_id: String::new(),
+            at_us: now_us(),
+        };
+        tenants::audit(&tx, &entry).await.map_err(store_status)?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(Response::new(pb::DeleteAssessmentResponse {}))
     }
 }
 
@@ -537,6 +627,7 @@ impl BenchmarkService for Persistence {
         &self,
         request: Request<pb::QueryBenchmarkRequest>,
     ) -> Result<Response<pb::QueryBenchmarkResponse>, Status> {
+        self.inner.auth.reader(&request).await?;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
@@ -556,6 +647,7 @@ impl BenchmarkService for Persistence {
         &self,
         request: Request<pb::GetPeerPositionRequest>,
     ) -> Result<Response<pb::PeerPosition>, Status> {
+        self.inner.auth.reader(&request).await?;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
@@ -593,6 +685,7 @@ impl BenchmarkService for Persistence {
         &self,
         request: Request<pb::ListPeerGroupsRequest>,
     ) -> Result<Response<pb::ListPeerGroupsResponse>, Status> {
+        self.inner.auth.reader(&request).await?;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
@@ -621,6 +714,7 @@ impl BenchmarkService for Persistence {
     }
 
     async fn trend(&self, request: Request<pb::TrendRequest>) -> Result<Response<pb::TrendResponse>, Status> {
+        self.inner.auth.reader(&request).await?;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);

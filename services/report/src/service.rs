@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use services_api::v1 as pb;
 use services_api::v1::report_service_server::{ReportService, ReportServiceServer};
 use services_common::errors::{Violation, invalid_argument, request_locale};
-use services_persistence::service::{not_found, store_status, tenant};
+use services_persistence::service::{Authenticator, not_found, store_status};
 use services_persistence::store;
 use services_persistence::time::{date_of, now_us};
 use sha2::{Digest, Sha256};
@@ -27,12 +27,14 @@ pub struct Reports {
     db: DatabaseConnection,
     assembler: Assembler,
     renderer: Arc<Renderer>,
+    auth: Authenticator,
 }
 
 impl Reports {
-    /// A service reading `db`, assembling with `assembler` and rendering with `renderer`.
-    pub fn new(db: DatabaseConnection, assembler: Assembler, renderer: Arc<Renderer>) -> Reports {
-        Reports { db, assembler, renderer }
+    /// A service reading `db`, assembling with `assembler`, rendering with `renderer`, and
+    /// identifying callers with `auth` (the persistence service's).
+    pub fn new(db: DatabaseConnection, assembler: Assembler, renderer: Arc<Renderer>, auth: Authenticator) -> Reports {
+        Reports { db, assembler, renderer, auth }
     }
 
     /// The tonic service.
@@ -51,7 +53,7 @@ impl ReportService for Reports {
         &self,
         request: Request<pb::RenderChapterRequest>,
     ) -> Result<Response<Self::RenderChapterStream>, Status> {
-        let tenant = tenant(&request)?;
+        let tenant = self.auth.caller(&request).await?.tenant;
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale =

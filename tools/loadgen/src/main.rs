@@ -68,6 +68,11 @@ struct Args {
     /// Encode every request and decode every response with the generated clients.
     #[arg(long)]
     typed: bool,
+    /// API key for the tenant-scoped calls (submit, render) against `--server` (or the
+    /// environment variable MATURITY_API_KEY); without one they name the tenant `loadgen` in `x-tenant-id`, which only a
+    /// server in development mode (`--auth tenant-header`) accepts.
+    #[arg(long)]
+    api_key: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,6 +142,8 @@ struct Clients {
     render_ids: Arc<std::sync::OnceLock<Vec<i64>>>,
     /// Numbers the renders, to take the assessments in turn.
     rendered: Arc<std::sync::atomic::AtomicU64>,
+    /// The API key of the tenant-scoped calls, if any.
+    api_key: Option<String>,
 }
 
 impl Clients {
@@ -166,11 +173,29 @@ impl Clients {
             completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
             assessment: Some(assessment),
         };
-        let mut call = tonic::Request::new(request);
-        call.metadata_mut()
-            .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static("loadgen"));
+        let call = self.identified(request)?;
         let channel = self.channels[conn % self.channels.len()].clone();
         PersistenceServiceClient::new(channel).submit_assessment(call).await.map(tonic::Response::into_inner)
+    }
+
+    /// `msg` as a call of the load generator's tenant: with its API key, or else naming it.
+    fn identified<T>(&self, msg: T) -> Result<tonic::Request<T>, tonic::Status> {
+        let mut call = tonic::Request::new(msg);
+        match &self.api_key {
+            Some(key) => {
+                let value = format!("Bearer {key}")
+                    .parse()
+                    .map_err(|_| tonic::Status::invalid_argument("the API key is not a valid header value"))?;
+                call.metadata_mut().insert("authorization", value);
+            }
+            None => {
+                call.metadata_mut().insert(
+                    services_persistence::TENANT_HEADER,
+                    tonic::metadata::MetadataValue::from_static("loadgen"),
+                );
+            }
+        }
+        Ok(call)
     }
 
     /// Starts RenderChapter and waits for its first message; with `drain`, reads the whole
@@ -178,10 +203,7 @@ impl Clients {
     async fn render(&self, conn: usize, drain: bool) -> Result<u64, tonic::Status> {
         let n = self.rendered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize;
         let id = self.render_ids.get().and_then(|ids| ids.get(n % ids.len().max(1)).copied()).unwrap_or(0);
-        let mut call =
-            tonic::Request::new(pb::RenderChapterRequest { assessment_id: id, locale: "nl".into(), format: 0 });
-        call.metadata_mut()
-            .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static("loadgen"));
+        let call = self.identified(pb::RenderChapterRequest { assessment_id: id, locale: "nl".into(), format: 0 })?;
         let channel = self.channels[conn % self.channels.len()].clone();
         let mut stream = ReportServiceClient::new(channel).render_chapter(call).await?.into_inner();
         let first = stream.message().await?.ok_or_else(|| tonic::Status::internal("empty stream"))?;
@@ -393,7 +415,9 @@ fn print_table(outcomes: &[Outcome]) {
     }
 }
 
-fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHandle<()>)> {
+/// Starts the all-in-one server in this process over a scratch database, with a tenant `loadgen`
+/// and an API key for it; returns its URL, its thread and the key.
+fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHandle<()>, String)> {
     let registry = Arc::new(domain_model::ModelRegistry::builtin().context("while loading the built-in models")?);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
@@ -405,8 +429,14 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHa
             let dir = std::env::temp_dir().join(format!("loadgen-{}", std::process::id()));
             let url = format!("sqlite://{}/bench.db?mode=rwc", dir.display());
             let policy = domain_anonymity::Policy::default();
-            let Ok(state) =
-                services_maturity::AppState::open_with(&url, registry, policy, b"loadgen pseudonym key".to_vec()).await
+            let Ok(state) = services_maturity::AppState::open_with(
+                &url,
+                registry,
+                policy,
+                b"loadgen pseudonym key".to_vec(),
+                services_common::config::AuthMode::Keys,
+            )
+            .await
             else {
                 return;
             };
@@ -416,15 +446,23 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHa
                     return;
                 }
             }
+            let db = state.persistence.db().clone();
+            let now = services_persistence::time::now_us();
+            if services_persistence::tenants::create_tenant(&db, "loadgen", "Load generator", now).await.is_err() {
+                return;
+            }
+            let Ok(key) = services_persistence::tenants::issue_key(&db, "loadgen", "loadgen", now).await else {
+                return;
+            };
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
             let Ok(addr) = listener.local_addr() else { return };
-            let _ = addr_tx.send(addr);
+            let _ = addr_tx.send((addr, key));
             let settings = services_common::server::ServerSettings::default();
             let _ = services_maturity::run(listener, state, settings, std::future::pending()).await;
         });
     });
-    let addr = addr_rx.recv_timeout(Duration::from_secs(120)).context("the in-process server did not start")?;
-    Ok((format!("http://{addr}"), handle))
+    let (addr, key) = addr_rx.recv_timeout(Duration::from_secs(120)).context("the in-process server did not start")?;
+    Ok((format!("http://{addr}"), handle, key))
 }
 
 async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
@@ -441,12 +479,12 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
     anyhow::ensure!(args.rate >= 0.0, "--rate must not be negative");
-    let (url, _server) = match &args.server {
-        Some(url) => (url.clone(), None),
+    let (url, _server, api_key) = match &args.server {
+        Some(url) => (url.clone(), None, args.api_key.clone().or_else(|| std::env::var("MATURITY_API_KEY").ok())),
         None => {
-            let (url, handle) =
+            let (url, handle, key) =
                 spawn_server(args.scenarios.iter().any(|s| matches!(s, Scenario::Submit | Scenario::Render)))?;
-            (url, Some(handle))
+            (url, Some(handle), Some(key))
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("client").build()?;
@@ -467,6 +505,7 @@ fn main() -> anyhow::Result<()> {
             echo_payload,
             typed: args.typed,
             submitted: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            api_key,
             render_ids: Arc::new(std::sync::OnceLock::new()),
             rendered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };

@@ -72,13 +72,39 @@ fn malformed_model_file_is_a_start_up_error_naming_the_line() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `maturity admin ARGS` over the database in `dir`; its standard output.
+fn admin(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("admin")
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn demo_scores_through_the_api_and_sigterm_exits_0() {
     let data = scratch("data");
     let (mut child, addr) = serve(&data, &[]);
+    // Keys are required: an operator creates the tenant and issues a key.
+    admin(&data, &["create-tenant", "demo", "--name", "Demo"]);
+    let issued = admin(&data, &["issue-key", "demo", "--label", "test"]);
+    let key = issued.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("mk_"), "{issued}");
+    let listed = admin(&data, &["list-keys"]);
+    assert!(listed.contains(&key[..13]) && !listed.contains(&key), "{listed}");
+    // Without the key the demo is refused.
+    let out = Command::new(BIN).args(["demo", "--server", &format!("http://{addr}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Bearer"), "{}", String::from_utf8_lossy(&out.stderr));
     for lang in ["nl", "en"] {
         let out = Command::new(BIN)
-            .args(["demo", "--server", &format!("http://{addr}"), "--lang", lang, "--out"])
+            .args(["demo", "--server", &format!("http://{addr}"), "--api-key", &key, "--lang", lang, "--out"])
             .arg(data.join("out"))
             .output()
             .unwrap();
@@ -98,6 +124,7 @@ fn demo_scores_through_the_api_and_sigterm_exits_0() {
     let out = Command::new(BIN)
         .args(["demo", "--server", &format!("http://{addr}"), "--assessment"])
         .arg(&bad)
+        .env("MATURITY_API_KEY", &key)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
 mod assessments;
+mod auth;
 mod benchmark;
 mod percentiles;
 
@@ -15,7 +16,7 @@ use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
-use services_common::config::Secret;
+use services_common::config::{AuthMode, Secret};
 use services_common::server::{ServerSettings, Services, serve};
 use services_persistence::{Persistence, TENANT_HEADER};
 use services_scoring::Scoring;
@@ -24,6 +25,7 @@ use tonic::transport::Channel;
 /// A server over a fresh database of one backend.
 #[derive(Debug)]
 pub struct TestApp {
+    pub conn: sea_orm::DatabaseConnection,
     pub persistence: PersistenceServiceClient<Channel>,
     pub benchmark: BenchmarkServiceClient<Channel>,
     pub backend: Backend,
@@ -32,12 +34,22 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, AuthMode::TenantHeader).await
+}
+
+/// A server over a fresh database, identifying callers as `auth` says.
+pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
     let db = TestDb::empty(backend).await;
     let conn = services_persistence::store::open(&db.url).await.unwrap();
     let registry = Arc::new(ModelRegistry::builtin().unwrap());
     let scoring = Scoring::new(registry);
-    let persistence =
-        Persistence::new(conn, scoring.clone(), Policy::default(), Secret::new(b"test key of 16+ bytes".to_vec()));
+    let persistence = Persistence::new(
+        conn.clone(),
+        scoring.clone(),
+        Policy::default(),
+        Secret::new(b"test key of 16+ bytes".to_vec()),
+        auth,
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -49,6 +61,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     }));
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     TestApp {
+        conn,
         persistence: PersistenceServiceClient::new(channel.clone()),
         benchmark: BenchmarkServiceClient::new(channel),
         backend,

@@ -16,7 +16,7 @@ use domain_model::ModelRegistry;
 use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
-use services_common::config::Secret;
+use services_common::config::{AuthMode, Secret};
 use services_persistence::{Persistence, TENANT_HEADER};
 use services_scoring::Scoring;
 
@@ -75,6 +75,7 @@ impl World {
             scoring.clone(),
             Policy::default(),
             Secret::new(b"report test key".to_vec()),
+            AuthMode::TenantHeader,
         );
         services_persistence::seed::seed_demo(&persistence, &model, 3000, 7).await.unwrap();
         let mut assessments = Vec::new();

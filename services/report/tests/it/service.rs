@@ -14,8 +14,8 @@ use crate::{World, as_tenant, complete, text_of};
 
 async fn client(world: &World) -> (ReportServiceClient<Channel>, tokio::sync::oneshot::Sender<()>) {
     let assembler = Assembler::new(world.scoring.clone(), domain_anonymity::Policy::default()).unwrap();
-    let reports =
-        Reports::new(world.conn.clone(), assembler, Arc::new(Renderer::new(report_gen::Templates::builtin().unwrap())));
+    let renderer = Arc::new(Renderer::new(report_gen::Templates::builtin().unwrap()));
+    let reports = Reports::new(world.conn.clone(), assembler, renderer, world.persistence.authenticator().clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

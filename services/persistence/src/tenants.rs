@@ -1,0 +1,368 @@
+//! Tenants, their API keys and the audit log.
+//!
+//! A key looks like `mk_Ab3dE5gH7k.` followed by 32 more characters: the first 13 (`mk_` and 10
+//! random characters) are its public prefix, by which it is found and shown in listings; the
+//! whole key is stored only as its SHA-256 and compared in constant time. It is shown once, when
+//! issued, and never logged. A revoked key stops working within `CACHE_TTL` on every server.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use migrations::m0005_tenants::{ApiKeys as K, AuditLog as L, Tenants as T};
+use migrations::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::ConnectionTrait;
+use sha2::{Digest, Sha256};
+
+use crate::store::{StoreError, get};
+
+/// How long a server trusts what it read about a key before reading it again.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+
+const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const PREFIX_RANDOM: usize = 10;
+const SECRET_CHARS: usize = 32;
+/// Length of a key's public prefix (`mk_` and 10 characters).
+pub const PREFIX_LEN: usize = 3 + PREFIX_RANDOM;
+
+/// Why an operation on tenants or keys was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A tenant id must be letters, digits, '-' or '_', 1 to 64 of them.
+    #[error("tenant id `{0}` is invalid: use letters, digits, '-' and '_', at most 64")]
+    InvalidId(String),
+    /// The tenant exists already.
+    #[error("tenant `{0}` exists already")]
+    Exists(String),
+    /// No such tenant.
+    #[error("no tenant `{0}`")]
+    NoTenant(String),
+    /// No such key.
+    #[error("no key with prefix `{0}`")]
+    NoKey(String),
+    /// The random source failed.
+    #[error("cannot read random bytes: {0}")]
+    Random(String),
+}
+
+/// Whether `id` may name a tenant (it also appears in file paths of the nightly batch).
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn hash(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares two equally long strings without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn random_chars(n: usize) -> Result<String, TenantError> {
+    // Rejection sampling keeps every character equally likely.
+    let mut out = String::with_capacity(n);
+    let mut file = std::fs::File::open("/dev/urandom").map_err(|e| TenantError::Random(e.to_string()))?;
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        file.read_exact(&mut buf).map_err(|e| TenantError::Random(e.to_string()))?;
+        for b in buf {
+            if out.len() < n && usize::from(b) < 4 * ALPHABET.len() {
+                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at_us: i64,
+}
+
+/// What a listing shows of a key (never the key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The public prefix.
+    pub prefix: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// What it is for.
+    pub label: String,
+    /// When issued.
+    pub created_at_us: i64,
+    /// When revoked, if it was.
+    pub revoked_at_us: Option<i64>,
+}
+
+/// Creates tenant `id`.
+pub async fn create_tenant(db: &impl ConnectionTrait, id: &str, name: &str, now_us: i64) -> Result<(), TenantError> {
+    if !valid_id(id) {
+        return Err(TenantError::InvalidId(id.to_string()));
+    }
+    if tenant(db, id).await?.is_some() {
+        return Err(TenantError::Exists(id.to_string()));
+    }
+    let stmt = Query::insert()
+        .into_table(T::Table)
+        .columns([T::Id, T::Name, T::CreatedAtUs])
+        .values_panic([id.into(), name.into(), now_us.into()])
+        .to_owned();
+    db.execute(&stmt).await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Tenant `id`, if it exists.
+pub async fn tenant(db: &impl ConnectionTrait, id: &str) -> Result<Option<Tenant>, TenantError> {
+    let stmt = Query::select()
+        .columns([T::Id, T::Name, T::CreatedAtUs])
+        .from(T::Table)
+        .and_where(Expr::col(T::Id).eq(id))
+        .to_owned();
+    let row = db.query_one(&stmt).await.map_err(StoreError::from)?;
+    Ok(match row {
+        Some(r) => {
+            Some(Tenant { id: get(&r, "id")?, name: get(&r, "name")?, created_at_us: get(&r, "created_at_us")? })
+        }
+        None => None,
+    })
+}
+
+/// Every tenant, by id.
+pub async fn tenants(db: &impl ConnectionTrait) -> Result<Vec<Tenant>, TenantError> {
+    let stmt =
+        Query::select().columns([T::Id, T::Name, T::CreatedAtUs]).from(T::Table).order_by(T::Id, Order::Asc).to_owned();
+    let rows = db.query_all(&stmt).await.map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| Ok(Tenant { id: get(r, "id")?, name: get(r, "name")?, created_at_us: get(r, "created_at_us")? }))
+        .collect()
+}
+
+/// Issues a key for `tenant`; returns the whole key, which exists nowhere else afterwards.
+pub async fn issue_key(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    label: &str,
+    now_us: i64,
+) -> Result<String, TenantError> {
+    if tenant(db, tenant_id).await?.is_none() {
+        return Err(TenantError::NoTenant(tenant_id.to_string()));
+    }
+    let prefix = format!("mk_{}", random_chars(PREFIX_RANDOM)?);
+    let key = format!("{prefix}.{}", random_chars(SECRET_CHARS)?);
+    let stmt = Query::insert()
+        .into_table(K::Table)
+        .columns([K::Prefix, K::Tenant, K::Hash, K::Label, K::CreatedAtUs])
+        .values_panic([prefix.into(), tenant_id.into(), hash(&key).into(), label.into(), now_us.into()])
+        .to_owned();
+    db.execute(&stmt).await.map_err(StoreError::from)?;
+    Ok(key)
+}
+
+/// The keys of `tenant` (or of every tenant), newest first.
+pub async fn keys(db: &impl ConnectionTrait, tenant_id: Option<&str>) -> Result<Vec<KeyInfo>, TenantError> {
+    let mut q = Query::select();
+    q.columns([K::Prefix, K::Tenant, K::Label, K::CreatedAtUs, K::RevokedAtUs]).from(K::Table);
+    if let Some(t) = tenant_id {
+        q.and_where(Expr::col(K::Tenant).eq(t));
+    }
+    q.order_by(K::CreatedAtUs, Order::Desc).order_by(K::Prefix, Order::Asc);
+    let rows = db.query_all(&q).await.map_err(StoreError::from)?;
+    rows.iter()
+        .map(|r| {
+            Ok(KeyInfo {
+                prefix: get(r, "prefix")?,
+                tenant: get(r, "tenant")?,
+                label: get(r, "label")?,
+                created_at_us: get(r, "created_at_us")?,
+                revoked_at_us: get(r, "revoked_at_us")?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes the key with `prefix` (revoking twice keeps the first time).
+pub async fn revoke_key(db: &impl ConnectionTrait, prefix: &str, now_us: i64) -> Result<(), TenantError> {
+    let stmt = Query::update()
+        .table(K::Table)
+        .value(K::RevokedAtUs, now_us)
+        .and_where(Expr::col(K::Prefix).eq(prefix))
+        .and_where(Expr::col(K::RevokedAtUs).is_null())
+        .to_owned();
+    let changed = db.execute(&stmt).await.map_err(StoreError::from)?.rows_affected();
+    if changed == 0 && !keys(db, None).await?.iter().any(|k| k.prefix == prefix) {
+        return Err(TenantError::NoKey(prefix.to_string()));
+    }
+    Ok(())
+}
+
+/// One write as the audit log records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The tenant written to.
+    pub tenant: String,
+    /// Who: a key's prefix, or the operator's tool.
+    pub actor: String,
+    /// The operation.
+    pub action: String,
+    /// What it touched.
+    pub target: String,
+    /// The caller's request id ("" when none).
+    pub request_id: String,
+    /// When.
+    pub at_us: i64,
+}
+
+/// Records `entry` (in the caller's transaction, so that a write and its record stand or fall together).
+pub async fn audit(db: &impl ConnectionTrait, entry: &AuditEntry) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(L::Table)
+        .columns([L::Tenant, L::Actor, L::Action, L::Target, L::RequestId, L::AtUs])
+        .values_panic([
+            entry.tenant.clone().into(),
+            entry.actor.clone().into(),
+            entry.action.clone().into(),
+            entry.target.clone().into(),
+            entry.request_id.clone().into(),
+            entry.at_us.into(),
+        ])
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// The audit log of `tenant`, oldest first.
+pub async fn audit_log(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    let stmt = Query::select()
+        .columns([L::Tenant, L::Actor, L::Action, L::Target, L::RequestId, L::AtUs])
+        .from(L::Table)
+        .and_where(Expr::col(L::Tenant).eq(tenant_id))
+        .order_by(L::Id, Order::Asc)
+        .to_owned();
+    db.query_all(&stmt)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                tenant: get(r, "tenant")?,
+                actor: get(r, "actor")?,
+                action: get(r, "action")?,
+                target: get(r, "target")?,
+                request_id: get(r, "request_id")?,
+                at_us: get(r, "at_us")?,
+            })
+        })
+        .collect()
+}
+
+/// Who a call is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The tenant.
+    pub tenant: String,
+    /// The key's prefix.
+    pub key_prefix: String,
+}
+
+/// Why a key was refused (the message never contains the key).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// Not of the form `mk_....`.
+    #[error("malformed API key")]
+    Malformed,
+    /// Unknown, wrong or revoked.
+    #[error("invalid or revoked API key")]
+    Invalid,
+    /// The key store could not be read.
+    #[error("the key store is unavailable")]
+    Unavailable,
+}
+
+#[derive(Clone, Debug)]
+struct Cached {
+    hash: String,
+    tenant: String,
+    revoked: bool,
+    read_at: Instant,
+}
+
+/// Checks API keys against the store, remembering what it read for `CACHE_TTL`.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    db: sea_orm::DatabaseConnection,
+    cache: Arc<std::sync::Mutex<HashMap<String, Cached>>>,
+}
+
+impl Keys {
+    /// Keys of the store `db`.
+    pub fn new(db: sea_orm::DatabaseConnection) -> Keys {
+        Keys { db, cache: Arc::new(std::sync::Mutex::new(HashMap::new())) }
+    }
+
+    /// The caller `key` identifies.
+    pub async fn authenticate(&self, key: &str) -> Result<Caller, AuthError> {
+        let prefix = key.get(..PREFIX_LEN).filter(|p| p.starts_with("mk_")).ok_or(AuthError::Malformed)?;
+        if key.len() != PREFIX_LEN + 1 + SECRET_CHARS {
+            return Err(AuthError::Malformed);
+        }
+        let cached =
+            self.cache.lock().ok().and_then(|c| c.get(prefix).cloned()).filter(|c| c.read_at.elapsed() < CACHE_TTL);
+        let entry = match cached {
+            Some(c) => Some(c),
+            None => {
+                let stmt = Query::select()
+                    .columns([K::Hash, K::Tenant, K::RevokedAtUs])
+                    .from(K::Table)
+                    .and_where(Expr::col(K::Prefix).eq(prefix))
+                    .to_owned();
+                let row = self.db.query_one(&stmt).await.map_err(|_| AuthError::Unavailable)?;
+                let entry = match row {
+                    Some(r) => Some(Cached {
+                        hash: get(&r, "hash").map_err(|_| AuthError::Unavailable)?,
+                        tenant: get(&r, "tenant").map_err(|_| AuthError::Unavailable)?,
+                        revoked: get::<Option<i64>>(&r, "revoked_at_us").map_err(|_| AuthError::Unavailable)?.is_some(),
+                        read_at: Instant::now(),
+                    }),
+                    None => None,
+                };
+                if let (Some(e), Ok(mut cache)) = (&entry, self.cache.lock()) {
+                    cache.insert(prefix.to_string(), e.clone());
+                }
+                entry
+            }
+        };
+        match entry {
+            Some(e) if !e.revoked && same(&e.hash, &hash(key)) => {
+                Ok(Caller { tenant: e.tenant, key_prefix: prefix.to_string() })
+            }
+            _ => Err(AuthError::Invalid),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_hashes_and_comparison() {
+        assert!(valid_id("acme-consult_1") && !valid_id("") && !valid_id("a/b") && !valid_id(&"x".repeat(65)));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+        let a = random_chars(32).unwrap();
+        let b = random_chars(32).unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
+        assert_eq!(hash("x").len(), 64);
+    }
+}
