@@ -19,16 +19,29 @@ pub struct TestApp {
     pub channel: Channel,
     /// The server's address.
     pub addr: std::net::SocketAddr,
-    _db: TestDb,
+    /// The JSON-over-HTTP address.
+    pub http_addr: std::net::SocketAddr,
+    /// The database, for setting up tenants and keys.
+    pub db: sea_orm::DatabaseConnection,
+    /// The stores, for setting up data.
+    pub persistence: services_persistence::Persistence,
+    _test_db: TestDb,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Starts every service of the product on a free port.
+/// Starts every service of the product on free ports (SQLite).
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::Sqlite).await
+}
+
+/// Starts every service of the product on free ports, over a fresh database of `backend`.
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local address");
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let http_addr = http.local_addr().expect("local address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let db = TestDb::empty(Backend::Sqlite).await;
+    let db = TestDb::empty(backend).await;
     let registry = Arc::new(ModelRegistry::builtin().expect("built-in models"));
     let state = AppState::open_with(
         &db.url,
@@ -39,7 +52,9 @@ pub async fn spawn_app() -> TestApp {
     )
     .await
     .expect("open the test database");
-    tokio::spawn(services_maturity::run(listener, state, ServerSettings::default(), async {
+    let conn = state.persistence.db().clone();
+    let persistence = state.persistence.clone();
+    tokio::spawn(services_maturity::run(listener, Some(http), state, ServerSettings::default(), async {
         let _ = stopped.await;
     }));
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
@@ -47,5 +62,5 @@ pub async fn spawn_app() -> TestApp {
         .connect()
         .await
         .expect("connect to the test server");
-    TestApp { channel, addr, _db: db, _stop: stop }
+    TestApp { channel, addr, http_addr, db: conn, persistence, _test_db: db, _stop: stop }
 }

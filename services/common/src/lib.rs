@@ -3,12 +3,15 @@
 //! place where domain problems become `google.rpc` error details.
 //!
 //! Each service crate builds its tonic services and hands them to `server::serve`; the all-in-one
-//! `maturity` binary does the same with every service at once.
+//! `maturity` binary does the same with every service at once, and also serves them as JSON over
+//! HTTP (`http`, described by `openapi`).
 
 pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod errors;
+pub mod http;
+pub mod openapi;
 pub mod serve;
 pub mod server;
 pub mod shutdown;

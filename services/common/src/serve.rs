@@ -4,6 +4,7 @@
 //! | key | default | meaning |
 //! |---|---|---|
 //! | `grpc_addr` | `127.0.0.1:50051` | address of the gRPC port (port 0 picks a free one) |
+//! | `http_addr` | `127.0.0.1:8080` | address of the JSON-over-HTTP port, or `off` |
 //! | `models_dir` | built-in models | directory of model files (`*.toml`) to load instead |
 //! | `log_format` | `text` | `text` or `json` |
 //! | `log_level` | `info` | a tracing filter such as `info` or `services_scoring=debug` |
@@ -22,6 +23,7 @@ use crate::config::{AuthMode, ConfigError, Layers, LogFormat, Seconds, Secret};
 /// Every key a serving binary reads.
 pub const KEYS: &[&str] = &[
     "grpc_addr",
+    "http_addr",
     "models_dir",
     "log_format",
     "log_level",
@@ -41,6 +43,20 @@ pub const MIN_DISCLOSURE_K: u32 = 5;
 /// The default gRPC address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 
+/// A socket address or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HttpAddr(Option<SocketAddr>);
+
+impl std::str::FromStr for HttpAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "off" {
+            return Ok(HttpAddr(None));
+        }
+        s.parse().map(|a| HttpAddr(Some(a))).map_err(|_| "expected HOST:PORT or `off`".to_string())
+    }
+}
+
 /// Command-line flags of a serving binary. Each overrides the file and the environment.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServeArgs {
@@ -50,6 +66,9 @@ pub struct ServeArgs {
     /// Address of the gRPC port [default: 127.0.0.1:50051].
     #[arg(long, value_name = "ADDR")]
     pub grpc_addr: Option<String>,
+    /// Address of the JSON-over-HTTP port, or `off` [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub http_addr: Option<String>,
     /// Directory of model files to load instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
@@ -82,6 +101,8 @@ pub struct ServeArgs {
 pub struct ServeConfig {
     /// Address of the gRPC port.
     pub grpc_addr: SocketAddr,
+    /// Address of the JSON-over-HTTP port; `None` when off.
+    pub http_addr: Option<SocketAddr>,
     /// Directory of model files, or `None` for the built-in models.
     pub models_dir: Option<PathBuf>,
     /// Log format.
@@ -111,6 +132,7 @@ impl ServeConfig {
             .env_alias("database_url", "DATABASE_URL", database_env)
             .env(&env)
             .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
+            .flag("http_addr", "--http-addr", args.http_addr.as_ref())
             .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
             .flag("log_format", "--log-format", args.log_format.as_ref())
             .flag("log_level", "--log-level", args.log_level.as_ref())
@@ -123,6 +145,7 @@ impl ServeConfig {
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
             grpc_addr: layers.get("grpc_addr", default_addr),
+            http_addr: layers.get("http_addr", HttpAddr(Some(SocketAddr::from(([127, 0, 0, 1], 8080))))).0,
             models_dir: layers.get_opt::<PathBuf>("models_dir"),
             log_format: layers.get("log_format", LogFormat::Text),
             log_level: layers.get("log_level", "info".to_string()),

@@ -65,6 +65,17 @@ impl Services {
 /// Serves `services` (plus health, reflection and the echo) on `listener` until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
+    services: Services,
+    settings: ServerSettings,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    serve_with_http(listener, None, services, settings, shutdown).await
+}
+
+/// As `serve`, and when `http` is given, the same services as JSON over HTTP on it (`crate::http`).
+pub async fn serve_with_http(
+    listener: TcpListener,
+    http: Option<TcpListener>,
     mut services: Services,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
@@ -93,6 +104,22 @@ pub async fn serve(
     let names = services.names.clone();
     let routes = services.routes.routes();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http_task = match http {
+        Some(http_listener) => {
+            let http_addr = http_listener.local_addr().context("while reading the HTTP listener's address")?;
+            let router = crate::http::router(routes.clone()).context("while building the JSON gateway")?;
+            tracing::info!(addr = %http_addr, "JSON over HTTP listening");
+            Some(tokio::spawn(async move {
+                axum::serve(http_listener, router)
+                    .with_graceful_shutdown(async {
+                        let _ = http_stop_rx.await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     // Nagle's algorithm would hold back small responses until the peer's delayed ACK (about
     // 40 ms): every accepted connection gets TCP_NODELAY, as a stock gRPC server does.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
@@ -111,9 +138,17 @@ pub async fn serve(
     }
     health.set_service_status("", ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
+    let _ = http_stop_tx.send(());
     match tokio::time::timeout(settings.drain, server).await {
         Ok(res) => res.context("gRPC server failed while draining")?,
         Err(_) => tracing::warn!(drain = ?settings.drain, "drain deadline passed; stopping with calls in flight"),
+    }
+    if let Some(task) = http_task {
+        match tokio::time::timeout(settings.drain, task).await {
+            Ok(Ok(res)) => res.context("HTTP server failed while draining")?,
+            Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+            Err(_) => tracing::warn!("HTTP drain deadline passed; stopping with requests in flight"),
+        }
     }
     tracing::info!(%addr, "gRPC server stopped");
     Ok(())

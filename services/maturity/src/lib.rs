@@ -14,7 +14,7 @@ use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
 use services_common::config::{AuthMode, Secret};
 use services_common::serve::ServeConfig;
-use services_common::server::{ServerSettings, Services, serve};
+use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
 use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
@@ -61,9 +61,11 @@ impl AppState {
     }
 }
 
-/// Serves every service of the product on `listener` until `shutdown`.
+/// Serves every service of the product on `listener` (gRPC), and as JSON over HTTP on `http` when
+/// given, until `shutdown`.
 pub async fn run(
     listener: TcpListener,
+    http: Option<TcpListener>,
     state: AppState,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
@@ -71,5 +73,5 @@ pub async fn run(
     let mut services = Services::new();
     let (persistence, benchmark) = state.persistence.into_services();
     services.add(state.scoring.into_service()).add(persistence).add(benchmark).add(state.reports.into_service());
-    serve(listener, services, settings, shutdown).await
+    serve_with_http(listener, http, services, settings, shutdown).await
 }

@@ -126,6 +126,15 @@ struct DemoOptions {
     out: PathBuf,
 }
 
+/// Prints a line on standard output; a closed output (a supervisor that stopped reading) is not
+/// a reason to stop serving.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -220,7 +229,7 @@ async fn demo_tenant_key(state: &AppState) -> anyhow::Result<String> {
         tenants::create_tenant(db, demo::DEMO_TENANT, "Demo (synthetic data only)", now).await?;
     }
     let key = tenants::issue_key(db, demo::DEMO_TENANT, "maturity run demo job", now).await?;
-    println!("maturity: API key of the demo tenant for this run (shown once): {key}");
+    say!("maturity: API key of the demo tenant for this run (shown once): {key}");
     Ok(key)
 }
 
@@ -295,7 +304,7 @@ where
     });
     match result {
         Ok(message) => {
-            println!("maturity: {message}");
+            say!("maturity: {message}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(1, &e),
@@ -318,12 +327,9 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             if demo.is_some() {
                 let model = state.registry.resolve("", 0).context("no default model")?;
                 if !services_persistence::seed::has_contributions(state.persistence.db(), &model).await? {
-                    println!("maturity: first start: loading 20 000 synthetic demo peers (labelled synthetic)...");
+                    say!("maturity: first start: loading 20 000 synthetic demo peers (labelled synthetic)...");
                     let seeded = seed_demo(&state, 20_000, 2015).await?;
-                    println!(
-                        "maturity: {} synthetic firm-years over {} years loaded",
-                        seeded.contributions, seeded.years
-                    );
+                    say!("maturity: {} synthetic firm-years over {} years loaded", seeded.contributions, seeded.years);
                 }
             }
             // The demo job calls as the demo tenant, with a key of its own when keys are required.
@@ -335,13 +341,24 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
             let addr = listener.local_addr()?;
-            println!("maturity: gRPC listening on {addr}");
+            say!("maturity: gRPC listening on {addr}");
+            let http = match config.http_addr {
+                Some(a) => {
+                    let l = tokio::net::TcpListener::bind(a).await.with_context(|| format!("cannot listen on {a}"))?;
+                    say!("maturity: JSON over HTTP listening on http://{} (OpenAPI at /openapi.json)", l.local_addr()?);
+                    Some(l)
+                }
+                None => None,
+            };
             let settings = ServerSettings { drain: config.drain };
-            let server = tokio::spawn(services_maturity::run(listener, state, settings, shutdown::signal()));
+            let server = tokio::spawn(services_maturity::run(listener, http, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
                 match run_demo(&url, &sample, &options, demo_key.as_deref()).await {
-                    Ok(text) => print!("{text}"),
+                    Ok(text) => {
+                        use std::io::Write as _;
+                        let _ = write!(std::io::stdout(), "{text}");
+                    }
                     Err(e) => {
                         server.abort();
                         return Err(e.context("the demo job failed"));

@@ -73,6 +73,9 @@ struct Args {
     /// server in development mode (`--auth tenant-header`) accepts.
     #[arg(long)]
     api_key: Option<String>,
+    /// Address (HOST:PORT) of the JSON-over-HTTP port of `--server`, for `submit-http`.
+    #[arg(long)]
+    http_server: Option<std::net::SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -89,6 +92,9 @@ enum Scenario {
     /// ReportService.RenderChapter of a submitted assessment, timed to the first message (the
     /// metadata, sent once the chapter is typeset): time to first byte.
     Render,
+    /// SubmitAssessment as JSON over HTTP/1.1 (`POST /v1/PersistenceService/SubmitAssessment`,
+    /// one keep-alive connection per worker): the same work as `submit`, through the gateway.
+    SubmitHttp,
 }
 
 impl Scenario {
@@ -99,6 +105,7 @@ impl Scenario {
             Scenario::GetModel => "/maturity.v1.ScoringService/GetModel",
             Scenario::Submit => "/maturity.v1.PersistenceService/SubmitAssessment",
             Scenario::Render => "/maturity.v1.ReportService/RenderChapter",
+            Scenario::SubmitHttp => "/v1/PersistenceService/SubmitAssessment",
         }
     }
 
@@ -109,6 +116,7 @@ impl Scenario {
             Scenario::GetModel => "ScoringService.GetModel",
             Scenario::Submit => "PersistenceService.SubmitAssessment",
             Scenario::Render => "ReportService.RenderChapter (TTFB)",
+            Scenario::SubmitHttp => "HTTP JSON SubmitAssessment",
         }
     }
 }
@@ -144,6 +152,62 @@ struct Clients {
     rendered: Arc<std::sync::atomic::AtomicU64>,
     /// The API key of the tenant-scoped calls, if any.
     api_key: Option<String>,
+    /// The JSON-over-HTTP address, for `submit-http`.
+    http_addr: Option<std::net::SocketAddr>,
+    /// The submission as JSON, with `__ID__` where each request puts its number.
+    json_template: Arc<String>,
+    /// This worker's keep-alive HTTP connection (not shared: a clone starts without one).
+    http_conn: HttpConn,
+}
+
+/// A worker's HTTP/1.1 connection; cloning gives an unconnected one.
+#[derive(Default)]
+struct HttpConn(Option<tokio::io::BufStream<tokio::net::TcpStream>>);
+
+impl Clone for HttpConn {
+    fn clone(&self) -> Self {
+        HttpConn(None)
+    }
+}
+
+/// One POST on `conn` (HTTP/1.1 keep-alive); the response status.
+async fn http_post(
+    conn: &mut tokio::io::BufStream<tokio::net::TcpStream>,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> std::io::Result<u16> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: loadgen\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await?;
+    conn.write_all(body.as_bytes()).await?;
+    conn.flush().await?;
+    let mut line = String::new();
+    conn.read_line(&mut line).await?;
+    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        if conn.read_line(&mut line).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed"));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut sink = vec![0u8; length];
+    conn.read_exact(&mut sink).await?;
+    Ok(status)
 }
 
 impl Clients {
@@ -176,6 +240,27 @@ impl Clients {
         let call = self.identified(request)?;
         let channel = self.channels[conn % self.channels.len()].clone();
         PersistenceServiceClient::new(channel).submit_assessment(call).await.map(tonic::Response::into_inner)
+    }
+
+    /// One SubmitAssessment of a new firm as JSON over HTTP on this worker's connection.
+    async fn submit_http(&mut self) -> Result<(), String> {
+        let addr = self.http_addr.ok_or("no HTTP address")?;
+        if self.http_conn.0.is_none() {
+            let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+            let _ = stream.set_nodelay(true);
+            self.http_conn.0 = Some(tokio::io::BufStream::new(stream));
+        }
+        let n = self.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let body = self.json_template.replace("__ID__", &format!("{}-{n}", std::process::id()));
+        let Some(conn) = self.http_conn.0.as_mut() else { return Err("no connection".into()) };
+        match http_post(conn, Scenario::SubmitHttp.path(), self.api_key.as_deref(), &body).await {
+            Ok(200) => Ok(()),
+            Ok(status) => Err(format!("HTTP {status}")),
+            Err(e) => {
+                self.http_conn.0 = None;
+                Err(format!("io: {}", e.kind()))
+            }
+        }
     }
 
     /// `msg` as a call of the load generator's tenant: with its API key, or else naming it.
@@ -228,6 +313,7 @@ impl Clients {
         match (scenario, self.typed) {
             (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
             (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
+            (Scenario::SubmitHttp, _) => self.submit_http().await,
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
                 .await
                 .map(drop)
@@ -334,6 +420,11 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             anyhow::ensure!(r.assessment.is_some(), "{} answered without the assessment", s.rpc());
             continue;
         }
+        if s == Scenario::SubmitHttp {
+            let mut c = clients.clone();
+            c.submit_http().await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            continue;
+        }
         if s == Scenario::Render {
             // Firms of different sectors, sizes and provinces, so that every chapter differs (the
             // same chapter again would be served largely from Typst's memoised layout).
@@ -367,7 +458,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             }
             Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
             Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
-            Scenario::Submit | Scenario::Render => true,
+            Scenario::Submit | Scenario::Render | Scenario::SubmitHttp => true,
         };
         anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
     }
@@ -415,9 +506,17 @@ fn print_table(outcomes: &[Outcome]) {
     }
 }
 
-/// Starts the all-in-one server in this process over a scratch database, with a tenant `loadgen`
-/// and an API key for it; returns its URL, its thread and the key.
-fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHandle<()>, String)> {
+/// What `spawn_server` started.
+struct InProcess {
+    url: String,
+    http: std::net::SocketAddr,
+    _thread: std::thread::JoinHandle<()>,
+    key: String,
+}
+
+/// Starts the all-in-one server in this process over a scratch database (gRPC and JSON over
+/// HTTP), with a tenant `loadgen` and an API key for it.
+fn spawn_server(seed_peers: bool) -> anyhow::Result<InProcess> {
     let registry = Arc::new(domain_model::ModelRegistry::builtin().context("while loading the built-in models")?);
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
@@ -456,13 +555,16 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<(String, std::thread::JoinHa
             };
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
             let Ok(addr) = listener.local_addr() else { return };
-            let _ = addr_tx.send((addr, key));
+            let Ok(http) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
+            let Ok(http_addr) = http.local_addr() else { return };
+            let _ = addr_tx.send((addr, http_addr, key));
             let settings = services_common::server::ServerSettings::default();
-            let _ = services_maturity::run(listener, state, settings, std::future::pending()).await;
+            let _ = services_maturity::run(listener, Some(http), state, settings, std::future::pending()).await;
         });
     });
-    let (addr, key) = addr_rx.recv_timeout(Duration::from_secs(120)).context("the in-process server did not start")?;
-    Ok((format!("http://{addr}"), handle, key))
+    let (addr, http, key) =
+        addr_rx.recv_timeout(Duration::from_secs(120)).context("the in-process server did not start")?;
+    Ok(InProcess { url: format!("http://{addr}"), http, _thread: handle, key })
 }
 
 async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
@@ -474,17 +576,40 @@ async fn connect(url: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
     Ok(out)
 }
 
+/// The submission of `assessment` in the standard protobuf JSON mapping, with `__ID__` in its
+/// request id, reference and firm name.
+fn submission_json(assessment: &pb::ScoreAssessmentRequest) -> anyhow::Result<String> {
+    let request = pb::SubmitAssessmentRequest {
+        request_id: "loadgen-__ID__".into(),
+        external_ref: "loadgen-__ID__".into(),
+        firm_name: "Loadgen firm __ID__ (synthetic)".into(),
+        // 2025-07-01T00:00:00Z: the demo peers' latest year.
+        completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+        assessment: Some(assessment.clone()),
+    };
+    let pool = prost_reflect::DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
+    let desc = pool
+        .get_message_by_name("maturity.v1.SubmitAssessmentRequest")
+        .context("SubmitAssessmentRequest is not in the descriptors")?;
+    let message = prost_reflect::DynamicMessage::decode(desc, request.encode_to_vec().as_slice())?;
+    Ok(serde_json::to_string(&message)?)
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
     anyhow::ensure!(args.rate >= 0.0, "--rate must not be negative");
-    let (url, _server, api_key) = match &args.server {
-        Some(url) => (url.clone(), None, args.api_key.clone().or_else(|| std::env::var("MATURITY_API_KEY").ok())),
+    let (url, http_addr, _server, api_key) = match &args.server {
+        Some(url) => {
+            let key = args.api_key.clone().or_else(|| std::env::var("MATURITY_API_KEY").ok());
+            (url.clone(), args.http_server, None, key)
+        }
         None => {
-            let (url, handle, key) =
-                spawn_server(args.scenarios.iter().any(|s| matches!(s, Scenario::Submit | Scenario::Render)))?;
-            (url, Some(handle), Some(key))
+            let seed =
+                args.scenarios.iter().any(|s| matches!(s, Scenario::Submit | Scenario::Render | Scenario::SubmitHttp));
+            let server = spawn_server(seed)?;
+            (server.url.clone(), Some(server.http), Some(server.key.clone()), Some(server.key.clone()))
         }
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("client").build()?;
@@ -506,6 +631,9 @@ fn main() -> anyhow::Result<()> {
             typed: args.typed,
             submitted: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             api_key,
+            http_addr,
+            json_template: Arc::new(submission_json(&sample.request)?),
+            http_conn: HttpConn::default(),
             render_ids: Arc::new(std::sync::OnceLock::new()),
             rendered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };

@@ -19,7 +19,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// its address.
 fn serve(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
         .arg("--pseudonym-key-file")

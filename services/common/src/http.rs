@@ -1,0 +1,354 @@
+//! JSON over HTTP for CRMs that cannot speak gRPC: every public method of `maturity.v1` at
+//! `POST /v1/{Service}/{Method}`, with the standard protobuf JSON mapping, answered by the very
+//! same gRPC services (each call is handed in-process to the server's routes as a gRPC call: no
+//! rule exists twice). Errors are `application/problem+json` carrying the same field violations
+//! and reasons as gRPC. `GET /openapi.json` describes it all (`openapi`).
+//!
+//! - `Authorization: Bearer <API key>` passes through as gRPC metadata.
+//! - `Idempotency-Key` gives `SubmitAssessment` its `request_id` (a different `request_id` in the
+//!   body is refused).
+//! - `ReportService/RenderChapter` answers with the document itself (`application/pdf` or the
+//!   Typst source), and `GET /v1/assessments/{id}/chapter?locale=nl&format=pdf` downloads it.
+//! - Request bodies above `MAX_BODY` are refused with 413.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor, SerializeOptions};
+use tonic::body::Body;
+use tonic::service::Routes;
+use tower_service::Service;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The services reachable over HTTP (health and reflection are gRPC's own).
+pub const PUBLIC_SERVICES: [&str; 5] = [
+    "maturity.v1.ScoringService",
+    "maturity.v1.PersistenceService",
+    "maturity.v1.BenchmarkService",
+    "maturity.v1.ReportService",
+    "maturity.v1.DiagnosticsService",
+];
+
+#[derive(Clone)]
+struct Gateway {
+    routes: Routes,
+    pool: DescriptorPool,
+    openapi: Arc<String>,
+}
+
+/// The HTTP router over the gRPC `routes`.
+pub fn router(routes: Routes) -> anyhow::Result<axum::Router> {
+    let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
+    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool))?);
+    let state = Gateway { routes, pool, openapi };
+    Ok(axum::Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/v1/{service}/{method}", post(call))
+        .route("/v1/assessments/{id}/chapter", get(chapter))
+        .fallback(|| async { problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]) })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state))
+}
+
+async fn openapi_json(State(g): State<Gateway>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], g.openapi.as_str().to_owned()).into_response()
+}
+
+/// A field violation as the problem document shows it.
+#[derive(Debug, serde::Serialize)]
+struct FieldViolation {
+    field: String,
+    reason: String,
+    description: String,
+    message: String,
+}
+
+fn problem(status: StatusCode, code: &str, detail: &str, violations: &[FieldViolation]) -> Response {
+    let mut body = serde_json::json!({
+        "type": format!("urn:maturity:problem:{}", code.to_ascii_lowercase()),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    if !violations.is_empty() {
+        body["violations"] = serde_json::json!(violations);
+    }
+    (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+}
+
+fn http_status(code: tonic::Code) -> StatusCode {
+    use tonic::Code as C;
+    match code {
+        C::Ok => StatusCode::OK,
+        C::InvalidArgument | C::OutOfRange | C::FailedPrecondition => StatusCode::BAD_REQUEST,
+        C::Unauthenticated => StatusCode::UNAUTHORIZED,
+        C::PermissionDenied => StatusCode::FORBIDDEN,
+        C::NotFound => StatusCode::NOT_FOUND,
+        C::AlreadyExists | C::Aborted => StatusCode::CONFLICT,
+        C::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        C::Cancelled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+        C::Unimplemented => StatusCode::NOT_IMPLEMENTED,
+        C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        C::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn code_name(code: tonic::Code) -> String {
+    format!("{code:?}").chars().fold(String::new(), |mut out, c| {
+        if c.is_uppercase() && !out.is_empty() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+        out
+    })
+}
+
+/// The problem document of a gRPC status, with its field violations.
+fn status_problem(status: &tonic::Status) -> Response {
+    use tonic_types::StatusExt;
+    let details = status.get_error_details();
+    let localized = details.localized_message().map(|m| m.message.clone());
+    let violations: Vec<FieldViolation> = details
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| FieldViolation {
+                    field: v.field.clone(),
+                    reason: v.reason.clone(),
+                    description: v.description.clone(),
+                    message: v.localized_message.as_ref().map_or_else(|| v.description.clone(), |m| m.message.clone()),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let detail = localized.unwrap_or_else(|| status.message().to_string());
+    problem(http_status(status.code()), &code_name(status.code()), &detail, &violations)
+}
+
+fn find_method(pool: &DescriptorPool, service: &str, method: &str) -> Option<MethodDescriptor> {
+    let full = format!("maturity.v1.{service}");
+    if !PUBLIC_SERVICES.contains(&full.as_str()) {
+        return None;
+    }
+    pool.get_service_by_name(&full)?.methods().find(|m| m.name() == method)
+}
+
+/// Hands `message` to the gRPC route of `method` in-process; the response messages, or the status.
+async fn invoke(
+    g: &Gateway,
+    method: &MethodDescriptor,
+    message: Vec<u8>,
+    headers: &HeaderMap,
+) -> Result<Vec<Bytes>, tonic::Status> {
+    let mut framed = Vec::with_capacity(message.len() + 5);
+    framed.push(0);
+    framed.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
+    framed.extend_from_slice(&message);
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/grpc")
+        .header(header::TE, "trailers");
+    for name in [header::AUTHORIZATION.as_str(), "x-tenant-id", "grpc-timeout"] {
+        if let Some(v) = headers.get(name) {
+            request = request.header(name, v.clone());
+        }
+    }
+    let request = request
+        .body(Body::new(http_body_util::Full::new(Bytes::from(framed))))
+        .map_err(|e| tonic::Status::internal(format!("cannot build the call: {e}")))?;
+    let mut routes = g.routes.clone();
+    let response: Result<http::Response<Body>, Infallible> = routes.call(request).await;
+    let Ok(response) = response;
+    let (parts, body) = response.into_parts();
+    if let Some(status) = tonic::Status::from_header_map(&parts.headers).filter(|s| s.code() != tonic::Code::Ok) {
+        return Err(status);
+    }
+    let collected = body.collect().await.map_err(|e| tonic::Status::internal(format!("response body: {e}")))?;
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    let mut data = collected.to_bytes();
+    if let Some(status) = tonic::Status::from_header_map(&trailers).filter(|s| s.code() != tonic::Code::Ok) {
+        return Err(status);
+    }
+    let mut messages = Vec::new();
+    while data.len() >= 5 {
+        let len = u32::from_be_bytes([data[1], data[2], data[3], data[4]]) as usize;
+        if data.len() < 5 + len {
+            return Err(tonic::Status::internal("truncated response frame"));
+        }
+        messages.push(data.slice(5..5 + len));
+        data = data.slice(5 + len..);
+    }
+    Ok(messages)
+}
+
+fn json_response(method: &MethodDescriptor, bytes: &[u8]) -> Response {
+    match DynamicMessage::decode(method.output(), bytes) {
+        Ok(message) => {
+            let mut out = serde_json::Serializer::new(Vec::new());
+            let options = SerializeOptions::new().skip_default_fields(false);
+            match message.serialize_with_options(&mut out, &options) {
+                Ok(()) => ([(header::CONTENT_TYPE, "application/json")], out.into_inner()).into_response(),
+                Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &e.to_string(), &[]),
+            }
+        }
+        Err(e) => problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &e.to_string(), &[]),
+    }
+}
+
+/// The document of a RenderChapter stream: metadata first, then the pieces.
+fn document_response(messages: &[Bytes]) -> Response {
+    #[derive(Clone, PartialEq, Message)]
+    struct Meta {
+        #[prost(string, tag = "1")]
+        content_type: String,
+        #[prost(string, tag = "2")]
+        file_name: String,
+        #[prost(uint64, tag = "3")]
+        size: u64,
+        #[prost(string, tag = "4")]
+        sha256: String,
+    }
+    #[derive(Clone, PartialEq, Message)]
+    struct Piece {
+        #[prost(message, optional, tag = "1")]
+        metadata: Option<Meta>,
+        #[prost(bytes = "vec", tag = "2")]
+        data: Vec<u8>,
+    }
+    let mut meta = None;
+    let mut document = Vec::new();
+    for m in messages {
+        match Piece::decode(m.as_ref()) {
+            Ok(p) => {
+                if p.metadata.is_some() {
+                    meta = p.metadata;
+                }
+                document.extend_from_slice(&p.data);
+            }
+            Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &e.to_string(), &[]),
+        }
+    }
+    let Some(meta) = meta else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the chapter came without metadata", &[]);
+    };
+    let mut headers = HeaderMap::new();
+    let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, value(meta.content_type));
+    headers.insert(header::CONTENT_DISPOSITION, value(format!("attachment; filename=\"{}\"", meta.file_name)));
+    headers.insert("x-content-sha256", value(meta.sha256));
+    (headers, document).into_response()
+}
+
+async fn call(
+    State(g): State<Gateway>,
+    Path((service, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(method) = find_method(&g.pool, &service, &method) else {
+        return problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]);
+    };
+    let json: &[u8] = if body.is_empty() { b"{}" } else { &body };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let mut message = match DynamicMessage::deserialize(method.input(), &mut de).and_then(|m| de.end().map(|()| m)) {
+        Ok(m) => m,
+        Err(e) => {
+            let v = FieldViolation {
+                field: String::new(),
+                reason: "MALFORMED_JSON".into(),
+                description: format!("the body is not a valid {} in JSON: {e}", method.input().name()),
+                message: format!("the body is not a valid {} in JSON: {e}", method.input().name()),
+            };
+            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "malformed request body", &[v]);
+        }
+    };
+    if let Some(key) = headers.get("idempotency-key")
+        && let Some(field) = method.input().get_field_by_name("request_id")
+    {
+        let key = key.to_str().unwrap_or("").to_string();
+        let given = message.get_field(&field).as_str().unwrap_or("").to_string();
+        if !given.is_empty() && given != key {
+            let v = FieldViolation {
+                field: "request_id".into(),
+                reason: "IDEMPOTENCY_KEY_MISMATCH".into(),
+                description: "request_id differs from the Idempotency-Key header".into(),
+                message: "request_id differs from the Idempotency-Key header".into(),
+            };
+            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "conflicting request ids", &[v]);
+        }
+        message.set_field(&field, prost_reflect::Value::String(key));
+    }
+    match invoke(&g, &method, message.encode_to_vec(), &headers).await {
+        Ok(messages) if method.is_server_streaming() => document_response(&messages),
+        Ok(messages) => match messages.first() {
+            Some(bytes) => json_response(&method, bytes),
+            None => problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "no response message", &[]),
+        },
+        Err(status) => status_problem(&status),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ChapterQuery {
+    locale: Option<String>,
+    format: Option<String>,
+}
+
+async fn chapter(
+    State(g): State<Gateway>,
+    Path(id): Path<String>,
+    Query(q): Query<ChapterQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(method) = find_method(&g.pool, "ReportService", "RenderChapter") else {
+        return problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation", &[]);
+    };
+    let format = match q.format.as_deref() {
+        None | Some("pdf") => "CHAPTER_FORMAT_PDF",
+        Some("typ") => "CHAPTER_FORMAT_TYPST",
+        Some(other) => {
+            let v = FieldViolation {
+                field: "format".into(),
+                reason: "UNKNOWN_FORMAT".into(),
+                description: format!("unknown format `{other}`: expected pdf or typ"),
+                message: format!("unknown format `{other}`: expected pdf or typ"),
+            };
+            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
+        }
+    };
+    let json = serde_json::json!({
+        "assessmentId": id,
+        "locale": q.locale.unwrap_or_default(),
+        "format": format,
+    });
+    let message = match DynamicMessage::deserialize(method.input(), json) {
+        Ok(m) => m,
+        Err(e) => {
+            let v = FieldViolation {
+                field: "assessment_id".into(),
+                reason: "INVALID_ID".into(),
+                description: format!("not an assessment id: {e}"),
+                message: format!("not an assessment id: {e}"),
+            };
+            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
+        }
+    };
+    match invoke(&g, &method, message.encode_to_vec(), &headers).await {
+        Ok(messages) => document_response(&messages),
+        Err(status) => status_problem(&status),
+    }
+}

@@ -1,0 +1,340 @@
+//! JSON over HTTP as a CRM sees it, on both backends: the OpenAPI document validates and every
+//! operation it documents answers as documented (a contract test over the running server),
+//! problem documents carry the same violations as gRPC, Idempotency-Key, body limits, the PDF
+//! download, and tenant isolation.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+
+use migrations::test_db::BACKENDS;
+use serde_json::{Value, json};
+use services_persistence::tenants;
+use services_persistence::time::now_us;
+
+use e2e_tests::{TestApp, spawn_app_on};
+
+/// A response: status, content type, body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    content_type: String,
+    headers: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// One HTTP/1.1 exchange, by hand (no client library: what is on the wire is what is tested).
+fn request(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !body.is_empty() {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let header = |name: &str| {
+        head.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+            .map(|l| l.split_once(':').unwrap().1.trim().to_string())
+    };
+    if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+        body = dechunk(&body);
+    }
+    Reply { status, content_type: header("content-type").unwrap_or_default(), headers: head, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+fn post(app: &TestApp, op: &str, key: Option<&str>, body: &Value) -> Reply {
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    request(app, "POST", &format!("/v1/{op}"), &headers, body.to_string().as_bytes())
+}
+
+/// Checks `value` against `schema` (the subset of JSON Schema the generated document uses).
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/components/schemas/");
+        let target = doc["components"]["schemas"].get(name).ok_or(format!("{at}: dangling $ref {r}"))?;
+        return check(doc, target, value, at);
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{at}: {value} is not of type {t}"));
+        }
+    }
+    if let (Some(e), Some(v)) = (schema.get("enum").and_then(Value::as_array), value.as_str())
+        && !e.iter().any(|x| x.as_str() == Some(v))
+    {
+        return Err(format!("{at}: `{v}` is not one of {e:?}"));
+    }
+    if let Some(obj) = value.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            let name = req.as_str().unwrap_or("");
+            if !obj.contains_key(name) {
+                return Err(format!("{at}: required `{name}` missing"));
+            }
+        }
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => check(doc, s, v, &format!("{at}.{k}"))?,
+                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                    return Err(format!("{at}: undocumented property `{k}`"));
+                }
+                None => {
+                    if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+                        check(doc, s, v, &format!("{at}.{k}"))?;
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            check(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A complete assessment in JSON: every item answered at its scale's middle point.
+fn assessment(doc_model: &Value) -> Value {
+    let answers: Vec<Value> = doc_model["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            let scale = &item["scale"];
+            let points = scale["points"].as_array().unwrap();
+            let p = &points[points.len() / 2];
+            match scale["kind"].as_str().unwrap() {
+                "SCALE_KIND_LIKERT" => {
+                    json!({"itemId": item["id"], "likert": p["value"].as_str().unwrap().parse::<u32>().unwrap()})
+                }
+                "SCALE_KIND_YES_NO" => json!({"itemId": item["id"], "yes": p["value"] == "yes"}),
+                _ => json!({"itemId": item["id"], "choice": p["value"]}),
+            }
+        })
+        .collect();
+    json!({"firm": {"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"}, "answers": answers, "locale": "nl"})
+}
+
+async fn keys(app: &TestApp) -> (String, String) {
+    let now = now_us();
+    tenants::create_tenant(&app.db, "acme", "Acme", now).await.unwrap();
+    tenants::create_tenant(&app.db, "globex", "Globex", now).await.unwrap();
+    (
+        tenants::issue_key(&app.db, "acme", "crm", now).await.unwrap(),
+        tenants::issue_key(&app.db, "globex", "crm", now).await.unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_what_is_served() {
+    for backend in BACKENDS {
+        let app = spawn_app_on(backend).await;
+        let (a, _) = keys(&app).await;
+        // Published peers, so that the benchmark operations have something to answer.
+        let model = domain_model::ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+        services_persistence::seed::seed_demo(&app.persistence, &model, 2000, 7).await.unwrap();
+        let doc = tokio::task::block_in_place(|| request(&app, "GET", "/openapi.json", &[], b"")).json();
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+        // Every $ref resolves.
+        let text = doc.to_string();
+        for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+            let name = r.split('"').next().unwrap();
+            assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {name}");
+        }
+        let model = tokio::task::block_in_place(|| post(&app, "ScoringService/GetModel", None, &json!({}))).json();
+        let submit = json!({"requestId": "c-1", "externalRef": "crm-1", "firmName": "Contract B.V.", "assessment": assessment(&model)});
+        let submitted =
+            tokio::task::block_in_place(|| post(&app, "PersistenceService/SubmitAssessment", Some(&a), &submit));
+        assert_eq!(submitted.status, 200, "{}", String::from_utf8_lossy(&submitted.body));
+        let id = submitted.json()["assessment"]["id"].as_str().unwrap().to_string();
+        // One request per documented operation (a new operation without one here fails the test).
+        let bodies: Vec<(&str, Value, u16)> = vec![
+            ("ScoringService_ListModels", json!({}), 200),
+            ("ScoringService_GetModel", json!({"locale": "en"}), 200),
+            ("ScoringService_ScoreAssessment", assessment(&model), 200),
+            ("PersistenceService_SubmitAssessment", submit.clone(), 200),
+            ("PersistenceService_GetAssessment", json!({"id": id, "locale": "en"}), 200),
+            ("PersistenceService_ListAssessments", json!({"pageSize": 1}), 200),
+            ("PersistenceService_DeleteAssessment", json!({"id": "999999"}), 404),
+            ("BenchmarkService_QueryBenchmark", json!({"group": {"sbiSection": "F"}, "locale": "en"}), 200),
+            (
+                "BenchmarkService_GetPeerPosition",
+                json!({"firm": {"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"}, "maturityIndex": 40.0, "externalIndex": 40.0, "internalIndex": 40.0}),
+                200,
+            ),
+            ("BenchmarkService_ListPeerGroups", json!({}), 200),
+            ("BenchmarkService_Trend", json!({"group": {}}), 200),
+            ("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
+            ("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
+            ("DownloadChapter", json!({}), 200),
+        ];
+        let mut covered = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (verb, op) in item.as_object().unwrap() {
+                let id_ = op["operationId"].as_str().unwrap();
+                let (_, body, expected) =
+                    bodies.iter().find(|(o, _, _)| *o == id_).unwrap_or_else(|| panic!("no request for {id_}"));
+                covered.insert(id_.to_string());
+                let path = path.replace("{id}", &id);
+                let reply = tokio::task::block_in_place(|| {
+                    let auth = format!("Bearer {a}");
+                    let headers = [("Authorization", auth.as_str())];
+                    let raw = if verb == "get" { Vec::new() } else { body.to_string().into_bytes() };
+                    request(&app, &verb.to_uppercase(), &path, &headers, &raw)
+                });
+                assert_eq!(reply.status, *expected, "{backend:?} {id_}: {}", String::from_utf8_lossy(&reply.body));
+                let status_key = if reply.status == 200 { "200" } else { "default" };
+                let content = &op["responses"][status_key]["content"];
+                let media = reply.content_type.split(';').next().unwrap().trim();
+                let documented = content.get(media).unwrap_or_else(|| panic!("{id_}: {media} not documented"));
+                if media.ends_with("json") {
+                    check(&doc, &documented["schema"], &reply.json(), id_).unwrap();
+                } else {
+                    assert!(reply.body.starts_with(b"%PDF-"), "{id_}: not a PDF");
+                }
+            }
+        }
+        assert_eq!(covered.len(), bodies.len(), "{backend:?}: documented {covered:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_keys_idempotency_limits_and_isolation_over_http() {
+    for backend in BACKENDS {
+        let app = spawn_app_on(backend).await;
+        let (a, b) = keys(&app).await;
+        let model = tokio::task::block_in_place(|| post(&app, "ScoringService/GetModel", None, &json!({}))).json();
+
+        // The same field violations and reasons as gRPC, as a problem document.
+        let mut bad = assessment(&model);
+        bad["firm"]["sbiSection"] = json!("Z");
+        bad["answers"][0]["likert"] = json!(9);
+        let reply = tokio::task::block_in_place(|| post(&app, "ScoringService/ScoreAssessment", None, &bad));
+        assert_eq!((reply.status, reply.content_type.as_str()), (400, "application/problem+json"));
+        let problem = reply.json();
+        assert_eq!(problem["code"], "INVALID_ARGUMENT");
+        let reasons: BTreeSet<&str> =
+            problem["violations"].as_array().unwrap().iter().map(|v| v["reason"].as_str().unwrap()).collect();
+        assert!(reasons.contains("UNKNOWN_SBI_SECTION") && reasons.contains("ANSWER_OFF_SCALE"), "{problem}");
+        let reply = tokio::task::block_in_place(|| {
+            request(&app, "POST", "/v1/ScoringService/ScoreAssessment", &[], b"{\"answers\": [")
+        });
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.json()["violations"][0]["reason"], "MALFORMED_JSON");
+        let reply = tokio::task::block_in_place(|| post(&app, "NoSuchService/Nothing", None, &json!({})));
+        assert_eq!((reply.status, reply.content_type.as_str()), (404, "application/problem+json"));
+        let big = vec![b' '; 2 * 1024 * 1024];
+        let reply = tokio::task::block_in_place(|| request(&app, "POST", "/v1/ScoringService/ListModels", &[], &big));
+        assert_eq!(reply.status, 413, "{backend:?}: a 2 MiB body must be refused");
+
+        // Keys: none or a wrong one is 401; the tenant header alone does not work.
+        let list = json!({});
+        let reply = tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", None, &list));
+        assert_eq!((reply.status, reply.json()["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        let reply = tokio::task::block_in_place(|| {
+            request(&app, "POST", "/v1/PersistenceService/ListAssessments", &[("x-tenant-id", "acme")], b"{}")
+        });
+        assert_eq!(reply.status, 401);
+
+        // Idempotency-Key: the same key and body give the same answer and one assessment.
+        let submit = json!({"externalRef": "crm-9", "firmName": "Idem B.V.", "assessment": assessment(&model)});
+        let send = |key: &str, body: &Value| {
+            let auth = format!("Bearer {b}");
+            let headers = [("Authorization", auth.as_str()), ("Idempotency-Key", key)];
+            request(&app, "POST", "/v1/PersistenceService/SubmitAssessment", &headers, body.to_string().as_bytes())
+        };
+        let first = tokio::task::block_in_place(|| send("idem-1", &submit));
+        let again = tokio::task::block_in_place(|| send("idem-1", &submit));
+        assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
+        assert_eq!(first.json(), again.json());
+        let mut other = submit.clone();
+        other["requestId"] = json!("something-else");
+        let reply = tokio::task::block_in_place(|| send("idem-1", &other));
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.json()["violations"][0]["reason"], "IDEMPOTENCY_KEY_MISMATCH");
+        let listed =
+            tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", Some(&b), &list)).json();
+        assert_eq!(listed["assessments"].as_array().unwrap().len(), 1, "{backend:?}: stored twice");
+        let id = first.json()["assessment"]["id"].as_str().unwrap().to_string();
+
+        // Isolation: A's every read and write of B's assessment answers like a missing one.
+        let missing = "987654";
+        for (op, body) in [
+            ("PersistenceService/GetAssessment", json!({"id": id})),
+            ("PersistenceService/DeleteAssessment", json!({"id": id})),
+            ("ReportService/RenderChapter", json!({"assessmentId": id})),
+        ] {
+            let theirs = tokio::task::block_in_place(|| post(&app, op, Some(&a), &body));
+            let body_missing = serde_json::from_str::<Value>(&body.to_string().replace(&id, missing)).unwrap();
+            let none = tokio::task::block_in_place(|| post(&app, op, Some(&a), &body_missing));
+            assert_eq!(theirs.status, 404, "{backend:?} {op}");
+            let strip = |r: &Reply, n: &str| r.json().to_string().replace(n, "N");
+            assert_eq!(strip(&theirs, &id), strip(&none, missing), "{backend:?} {op}: the refusal differs");
+        }
+        let path = format!("/v1/assessments/{id}/chapter");
+        let auth_a = format!("Bearer {a}");
+        let reply =
+            tokio::task::block_in_place(|| request(&app, "GET", &path, &[("Authorization", auth_a.as_str())], b""));
+        assert_eq!(reply.status, 404);
+        let listed =
+            tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", Some(&a), &list)).json();
+        assert!(listed.get("assessments").is_none_or(|v| v.as_array().is_none_or(Vec::is_empty)), "{listed}");
+
+        // B downloads its chapter.
+        let auth_b = format!("Bearer {b}");
+        let reply = tokio::task::block_in_place(|| {
+            request(&app, "GET", &format!("{path}?locale=en"), &[("Authorization", auth_b.as_str())], b"")
+        });
+        assert_eq!((reply.status, reply.content_type.as_str()), (200, "application/pdf"));
+        assert!(reply.body.starts_with(b"%PDF-"));
+        assert!(reply.headers.to_ascii_lowercase().contains(&format!("filename=\"chapter-{id}.en.pdf\"")));
+    }
+}
