@@ -328,6 +328,29 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
             tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", Some(&a), &list)).json();
         assert!(listed.get("assessments").is_none_or(|v| v.as_array().is_none_or(Vec::is_empty)), "{listed}");
 
+        // Over its rate a tenant gets 429 with Retry-After (and RetryInfo over gRPC).
+        app.persistence
+            .authenticator()
+            .set_rate_limit(Some(services_persistence::service::RateLimit { per_second: 1.0, burst: 1.0 }));
+        let mut statuses = Vec::new();
+        let mut retry_after = None;
+        for _ in 0..3 {
+            let reply =
+                tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", Some(&a), &list));
+            if reply.status == 429 {
+                retry_after = reply
+                    .headers
+                    .lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("retry-after:"))
+                    .map(|l| l.split_once(':').unwrap().1.trim().to_string());
+                assert_eq!(reply.json()["code"], "RESOURCE_EXHAUSTED");
+            }
+            statuses.push(reply.status);
+        }
+        assert!(statuses.contains(&429), "{backend:?}: {statuses:?}");
+        assert_eq!(retry_after.as_deref(), Some("1"), "{backend:?}");
+        app.persistence.authenticator().set_rate_limit(None);
+
         // B downloads its chapter.
         let auth_b = format!("Bearer {b}");
         let reply = tokio::task::block_in_place(|| {

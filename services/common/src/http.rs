@@ -134,7 +134,15 @@ fn status_problem(status: &tonic::Status) -> Response {
         })
         .unwrap_or_default();
     let detail = localized.unwrap_or_else(|| status.message().to_string());
-    problem(http_status(status.code()), &code_name(status.code()), &detail, &violations)
+    let mut response = problem(http_status(status.code()), &code_name(status.code()), &detail, &violations);
+    if let Some(delay) = details.retry_info().and_then(|r| r.retry_delay) {
+        // Retry-After counts whole seconds: round up, so that a client never comes back too early.
+        let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    response
 }
 
 fn find_method(pool: &DescriptorPool, service: &str, method: &str) -> Option<MethodDescriptor> {

@@ -12,6 +12,7 @@
 //! | `database_url` | `sqlite://./data/maturity.db?mode=rwc` | SQLite file or PostgreSQL URL (`DATABASE_URL` too) |
 //! | `disclosure_k` | `10` | smallest published peer group; below 5 is refused |
 //! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
+//! | `tenant_rate_limit` | `50` | requests per second per tenant (bursts of twice that); `0` for none |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ pub const KEYS: &[&str] = &[
     "disclosure_k",
     "pseudonym_key_file",
     "auth",
+    "tenant_rate_limit",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -94,6 +96,10 @@ pub struct ServeArgs {
     /// development only) [default: keys].
     #[arg(long, value_name = "MODE")]
     pub auth: Option<String>,
+    /// Requests per second each tenant may make, in bursts of twice that; 0 for no limit
+    /// [default: 50].
+    #[arg(long, value_name = "N")]
+    pub tenant_rate_limit: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -119,6 +125,8 @@ pub struct ServeConfig {
     pub pseudonym_key_file: PathBuf,
     /// How callers are identified.
     pub auth: AuthMode,
+    /// Requests per second per tenant; 0 for none.
+    pub tenant_rate_limit: f64,
 }
 
 impl ServeConfig {
@@ -140,7 +148,8 @@ impl ServeConfig {
             .flag("database_url", "--database-url", args.database_url.as_ref())
             .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
             .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
-            .flag("auth", "--auth", args.auth.as_ref());
+            .flag("auth", "--auth", args.auth.as_ref())
+            .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -154,7 +163,11 @@ impl ServeConfig {
             disclosure_k: layers.get("disclosure_k", 10u32),
             pseudonym_key_file: layers.get("pseudonym_key_file", PathBuf::from("./data/pseudonym.key")),
             auth: layers.get("auth", AuthMode::Keys),
+            tenant_rate_limit: layers.get("tenant_rate_limit", 50.0),
         };
+        if !(config.tenant_rate_limit >= 0.0 && config.tenant_rate_limit.is_finite()) {
+            layers.problem(format!("tenant_rate_limit = {} must be 0 or more", config.tenant_rate_limit));
+        }
         if config.disclosure_k < MIN_DISCLOSURE_K {
             layers.problem(format!(
                 "disclosure_k = {} is below the minimum of {MIN_DISCLOSURE_K}: smaller peer groups could identify firms",

@@ -16,6 +16,7 @@ use services_common::config::{AuthMode, Secret};
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
+use services_persistence::service::RateLimit;
 use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
 use tokio::net::TcpListener;
@@ -38,7 +39,13 @@ impl AppState {
     pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
         let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
         let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
-        AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await
+        let state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
+        let rate = config.tenant_rate_limit;
+        state
+            .persistence
+            .authenticator()
+            .set_rate_limit((rate > 0.0).then_some(RateLimit { per_second: rate, burst: (2.0 * rate).max(1.0) }));
+        Ok(state)
     }
 
     /// Opens the database at `url` with an explicit policy, key and way of identifying callers

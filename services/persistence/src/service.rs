@@ -72,6 +72,41 @@ pub fn not_found(id: i64) -> Status {
 pub struct Authenticator {
     mode: AuthMode,
     keys: Keys,
+    limiter: Arc<Limiter>,
+}
+
+/// Requests per second each tenant may make (on average), and how many at once (the burst).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: f64,
+    /// Requests allowed at once after a quiet spell.
+    pub burst: f64,
+}
+
+/// A token bucket per tenant.
+#[derive(Debug, Default)]
+struct Limiter {
+    limit: std::sync::Mutex<Option<RateLimit>>,
+    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl Limiter {
+    /// Takes a token of `tenant`'s bucket, or says how long until one is there.
+    fn take(&self, tenant: &str) -> Result<(), std::time::Duration> {
+        let Some(limit) = self.limit.lock().ok().and_then(|l| *l) else { return Ok(()) };
+        let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
+        let now = std::time::Instant::now();
+        let (tokens, last) = buckets.entry(tenant.to_string()).or_insert((limit.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * limit.per_second).min(limit.burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(std::time::Duration::from_secs_f64((1.0 - *tokens) / limit.per_second))
+        }
+    }
 }
 
 impl Authenticator {
@@ -82,7 +117,27 @@ impl Authenticator {
                 "auth = tenant-header: callers are trusted to name their tenant; never use this in production"
             );
         }
-        Authenticator { mode, keys: Keys::new(db) }
+        Authenticator { mode, keys: Keys::new(db), limiter: Arc::new(Limiter::default()) }
+    }
+
+    /// Limits every tenant's calls to `limit` (`None`: unlimited). Takes effect at once.
+    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
+        if let Ok(mut l) = self.limiter.limit.lock() {
+            *l = limit;
+        }
+    }
+
+    /// RESOURCE_EXHAUSTED with RetryInfo when `tenant` is over its rate.
+    fn admit(&self, tenant: &str) -> Result<(), Status> {
+        self.limiter.take(tenant).map_err(|wait| {
+            use tonic_types::{ErrorDetails, StatusExt};
+            let wait = wait.max(std::time::Duration::from_millis(1));
+            Status::with_error_details(
+                tonic::Code::ResourceExhausted,
+                format!("rate limit of the tenant exceeded; retry in {} ms", wait.as_millis()),
+                ErrorDetails::with_retry_info(Some(wait)),
+            )
+        })
     }
 
     /// Whether `req` may read the shared benchmarks: any valid key (every tenant reads them); in
@@ -101,13 +156,17 @@ impl Authenticator {
             Some(value) => {
                 let text = value.to_str().unwrap_or("");
                 let key = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).unwrap_or("").trim();
-                self.keys.authenticate(key).await.map_err(|e| match e {
+                let caller = self.keys.authenticate(key).await.map_err(|e| match e {
                     AuthError::Unavailable => Status::unavailable("the key store is unavailable; retry later"),
                     other => Status::unauthenticated(other.to_string()),
-                })
+                })?;
+                self.admit(&caller.tenant)?;
+                Ok(caller)
             }
             None if self.mode == AuthMode::TenantHeader => {
-                Ok(Caller { tenant: tenant(req)?, key_prefix: TENANT_HEADER.to_string() })
+                let caller = Caller { tenant: tenant(req)?, key_prefix: TENANT_HEADER.to_string() };
+                self.admit(&caller.tenant)?;
+                Ok(caller)
             }
             None => Err(Status::unauthenticated("missing `authorization: Bearer <API key>` metadata")),
         }

@@ -112,3 +112,24 @@ async fn tenants_are_isolated_and_keys_are_required() {
         assert!(tenants::revoke_key(&app.conn, "mk_nosuchkey0", now_us()).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn a_tenant_over_its_rate_is_told_when_to_retry_and_others_are_not_affected() {
+    use services_persistence::service::RateLimit;
+    use tonic_types::StatusExt;
+    let mut app = spawn_app_with(migrations::test_db::Backend::Sqlite, AuthMode::TenantHeader).await;
+    app.authenticator.set_rate_limit(Some(RateLimit { per_second: 2.0, burst: 2.0 }));
+    let list = || pb::ListAssessmentsRequest::default();
+    for _ in 0..2 {
+        app.persistence.list_assessments(crate::as_tenant("acme", list())).await.unwrap();
+    }
+    let err = app.persistence.list_assessments(crate::as_tenant("acme", list())).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    let delay = err.get_error_details().retry_info().and_then(|r| r.retry_delay).unwrap();
+    assert!(delay > std::time::Duration::ZERO && delay <= std::time::Duration::from_millis(500), "{delay:?}");
+    // Another tenant has its own budget.
+    app.persistence.list_assessments(crate::as_tenant("globex", list())).await.unwrap();
+    // After the advised delay the first may call again.
+    tokio::time::sleep(delay).await;
+    app.persistence.list_assessments(crate::as_tenant("acme", list())).await.unwrap();
+}

@@ -26,6 +26,7 @@ use tonic::transport::Channel;
 #[derive(Debug)]
 pub struct TestApp {
     pub conn: sea_orm::DatabaseConnection,
+    pub authenticator: services_persistence::service::Authenticator,
     pub persistence: PersistenceServiceClient<Channel>,
     pub benchmark: BenchmarkServiceClient<Channel>,
     pub backend: Backend,
@@ -54,6 +55,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut services = Services::new();
+    let authenticator = persistence.authenticator().clone();
     let (p, b) = persistence.into_services();
     services.add(scoring.into_service()).add(p).add(b);
     tokio::spawn(serve(listener, services, ServerSettings::default(), async {
@@ -62,6 +64,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     TestApp {
         conn,
+        authenticator,
         persistence: PersistenceServiceClient::new(channel.clone()),
         benchmark: BenchmarkServiceClient::new(channel),
         backend,
