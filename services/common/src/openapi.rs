@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::PUBLIC_SERVICES;
 
-/// Services that need an API key.
+/// Services callable without an API key (stateless).
 const OPEN_SERVICES: [&str; 2] = ["maturity.v1.ScoringService", "maturity.v1.DiagnosticsService"];
 
 fn reference(message: &MessageDescriptor) -> Value {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
+use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
 use prost::Message;
 use report_gen::chapter::{
@@ -162,11 +162,6 @@ impl Assembler {
     /// An assembler over `scoring`'s models, publishing under `policy`.
     pub fn new(scoring: Scoring, policy: Policy) -> Result<Assembler, domain_peers::reference::FigureError> {
         Ok(Assembler { scoring, policy, context: Arc::new(domain_peers::reference::figures()?) })
-    }
-
-    /// The models.
-    pub fn registry(&self) -> &Arc<ModelRegistry> {
-        self.scoring.registry()
     }
 
     fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {

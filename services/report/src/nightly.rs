@@ -8,7 +8,7 @@
 //! that the next run settles by writing the same bytes again).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -345,9 +345,4 @@ async fn books(shared: &Arc<Shared>) -> Vec<PathBuf> {
         }
     }
     written
-}
-
-/// The chapter file of `a` under `out` for `night` (`YYYY-MM-DD`).
-pub fn chapter_path(out: &Path, night: &str, tenant: &str, id: i64) -> PathBuf {
-    out.join(night).join(tenant).join(format!("{id}.pdf"))
 }

@@ -153,7 +153,6 @@ async fn sigkill_at_random_points_leaves_exactly_one_complete_chapter_each() {
 
 #[tokio::test]
 async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() {
-    let world = World::new(Backend::Sqlite, &["acme"], 2).await;
     let out = scratch("usage");
     let bad = report_gen().args(["nightly", "--date", "2026-02-30", "--out"]).arg(&out).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
@@ -163,21 +162,27 @@ async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() 
     let bad = report_gen().args(["nightly"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2), "a missing --out is bad usage");
 
+    std::fs::remove_dir_all(&out).unwrap();
+
     // The night's folder cannot be created (a file is in the way): a clear error, exit 1, no
     // partial file, and the assessments still wait (no attempt counted against them).
-    std::fs::write(out.join(NIGHT), b"in the way").unwrap();
-    let blocked = nightly(&world, &out, &[]).output().unwrap();
-    assert_eq!(blocked.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&blocked.stderr);
-    assert!(stderr.contains("STOPPED") && stderr.contains("cannot write"), "{stderr}");
-    assert_eq!(files(&out), [NIGHT.to_string()]);
-    assert!(statuses(&world).await.values().all(|(s, _)| s == "pending"));
-    // Once the way is clear, the next run does the work.
-    std::fs::remove_file(out.join(NIGHT)).unwrap();
-    let ok = nightly(&world, &out, &[]).output().unwrap();
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert_night_complete(&world, &out, &[]).await;
-    std::fs::remove_dir_all(&out).unwrap();
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme"], 2).await;
+        let out = scratch("blocked");
+        std::fs::write(out.join(NIGHT), b"in the way").unwrap();
+        let blocked = nightly(&world, &out, &[]).output().unwrap();
+        assert_eq!(blocked.status.code(), Some(1), "{backend:?}");
+        let stderr = String::from_utf8_lossy(&blocked.stderr);
+        assert!(stderr.contains("STOPPED") && stderr.contains("cannot write"), "{backend:?}: {stderr}");
+        assert_eq!(files(&out), [NIGHT.to_string()]);
+        assert!(statuses(&world).await.values().all(|(s, _)| s == "pending"), "{backend:?}");
+        // Once the way is clear, the next run does the work.
+        std::fs::remove_file(out.join(NIGHT)).unwrap();
+        let ok = nightly(&world, &out, &[]).output().unwrap();
+        assert!(ok.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&ok.stderr));
+        assert_night_complete(&world, &out, &[]).await;
+        std::fs::remove_dir_all(&out).unwrap();
+    }
 }
 
 /// Reads a worker's log lines as they come, collecting the ids it wrote.
