@@ -13,6 +13,7 @@
 //! | `disclosure_k` | `10` | smallest published peer group; below 5 is refused |
 //! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
 //! | `tenant_rate_limit` | `50` | requests per second per tenant (bursts of twice that); `0` for none |
+//! | `tls_cert_file`, `tls_key_file` | none | PEM certificate chain and key: TLS on both ports |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -34,6 +35,8 @@ pub const KEYS: &[&str] = &[
     "pseudonym_key_file",
     "auth",
     "tenant_rate_limit",
+    "tls_cert_file",
+    "tls_key_file",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -100,6 +103,12 @@ pub struct ServeArgs {
     /// [default: 50].
     #[arg(long, value_name = "N")]
     pub tenant_rate_limit: Option<String>,
+    /// PEM certificate chain for TLS on both ports (with --tls-key-file).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key for TLS on both ports (with --tls-cert-file).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// The typed configuration of a serving binary.
@@ -127,6 +136,20 @@ pub struct ServeConfig {
     pub auth: AuthMode,
     /// Requests per second per tenant; 0 for none.
     pub tenant_rate_limit: f64,
+    /// Certificate chain and key files for TLS, when both are configured.
+    pub tls_files: Option<(PathBuf, PathBuf)>,
+}
+
+impl ServeConfig {
+    /// The TLS certificate and key, read from their files, when TLS is configured.
+    pub fn tls(&self) -> Result<Option<crate::server::TlsPem>, ConfigError> {
+        let Some((cert, key)) = &self.tls_files else { return Ok(None) };
+        let read = |p: &PathBuf, what: &str| {
+            std::fs::read(p)
+                .map_err(|e| ConfigError(vec![format!("cannot read the TLS {what} file {}: {e}", p.display())]))
+        };
+        Ok(Some(crate::server::TlsPem { cert: read(cert, "certificate")?, key: Secret::new(read(key, "key")?) }))
+    }
 }
 
 impl ServeConfig {
@@ -149,7 +172,9 @@ impl ServeConfig {
             .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
             .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
             .flag("auth", "--auth", args.auth.as_ref())
-            .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref());
+            .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref())
+            .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
+            .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()));
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -164,7 +189,14 @@ impl ServeConfig {
             pseudonym_key_file: layers.get("pseudonym_key_file", PathBuf::from("./data/pseudonym.key")),
             auth: layers.get("auth", AuthMode::Keys),
             tenant_rate_limit: layers.get("tenant_rate_limit", 50.0),
+            tls_files: None,
         };
+        let mut config = config;
+        match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
+            (Some(cert), Some(key)) => config.tls_files = Some((cert, key)),
+            (None, None) => {}
+            _ => layers.problem("tls_cert_file and tls_key_file go together".to_string()),
+        }
         if !(config.tenant_rate_limit >= 0.0 && config.tenant_rate_limit.is_finite()) {
             layers.problem(format!("tenant_rate_limit = {} must be 0 or more", config.tenant_rate_limit));
         }

@@ -19,15 +19,84 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 /// Settings of the server stack.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServerSettings {
     /// How long in-flight calls may take to finish after shutdown begins.
     pub drain: Duration,
+    /// Certificate chain and private key (PEM) for TLS on both ports; plain text when absent.
+    pub tls: Option<TlsPem>,
+}
+
+/// A certificate chain and its private key, PEM-encoded.
+#[derive(Clone)]
+pub struct TlsPem {
+    /// The certificate chain.
+    pub cert: Vec<u8>,
+    /// The private key (never logged).
+    pub key: crate::config::Secret<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsPem").field("cert_bytes", &self.cert.len()).finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { drain: Duration::from_secs(10) }
+        ServerSettings { drain: Duration::from_secs(10), tls: None }
+    }
+}
+
+/// The rustls configuration of `pem` for the HTTP port (HTTP/1.1 and HTTP/2).
+fn rustls_config(pem: &TlsPem) -> anyhow::Result<tokio_rustls::rustls::ServerConfig> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem.cert)
+        .collect::<Result<_, _>>()
+        .context("the TLS certificate file is not PEM")?;
+    anyhow::ensure!(!certs.is_empty(), "the TLS certificate file holds no certificate");
+    let key = PrivateKeyDer::from_pem_slice(pem.key.expose()).context("the TLS key file holds no PEM private key")?;
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("while choosing TLS versions")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Serves `router` over TLS on `listener` until `stop` resolves.
+async fn serve_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    config: tokio_rustls::rustls::ServerConfig,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    tokio::pin!(stop);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = &mut stop => return Ok(()),
+        };
+        let acceptor = acceptor.clone();
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(tls) => tls,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+            };
+            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if let Err(e) = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await {
+                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
+            }
+        });
     }
 }
 
@@ -109,21 +178,37 @@ pub async fn serve_with_http(
         Some(http_listener) => {
             let http_addr = http_listener.local_addr().context("while reading the HTTP listener's address")?;
             let router = crate::http::router(routes.clone()).context("while building the JSON gateway")?;
-            tracing::info!(addr = %http_addr, "JSON over HTTP listening");
-            Some(tokio::spawn(async move {
-                axum::serve(http_listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = http_stop_rx.await;
-                    })
-                    .await
-            }))
+            match &settings.tls {
+                Some(pem) => {
+                    let config = rustls_config(pem)?;
+                    tracing::info!(addr = %http_addr, "JSON over HTTPS listening");
+                    Some(tokio::spawn(serve_tls(http_listener, router, config, http_stop_rx)))
+                }
+                None => {
+                    tracing::info!(addr = %http_addr, "JSON over HTTP listening");
+                    Some(tokio::spawn(async move {
+                        axum::serve(http_listener, router)
+                            .with_graceful_shutdown(async {
+                                let _ = http_stop_rx.await;
+                            })
+                            .await
+                    }))
+                }
+            }
         }
         None => None,
     };
     // Nagle's algorithm would hold back small responses until the peer's delayed ACK (about
     // 40 ms): every accepted connection gets TCP_NODELAY, as a stock gRPC server does.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, async {
+    let mut builder = Server::builder();
+    if let Some(pem) = &settings.tls {
+        let identity = tonic::transport::Identity::from_pem(&pem.cert, pem.key.expose());
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .context("the TLS certificate or key is not usable")?;
+    }
+    let server = builder.add_routes(routes).serve_with_incoming_shutdown(incoming, async {
         let _ = stop_rx.await;
     });
     tokio::pin!(server);

@@ -15,7 +15,7 @@ use domain_model::Locale;
 use services_common::config::AuthMode;
 use services_common::serve::ServeArgs;
 use services_common::server::ServerSettings;
-use services_common::{EXIT_DATA, cli, shutdown, telemetry};
+use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
 use services_maturity::{AppState, demo, sample};
 
 /// The social maturity product, all services in one process.
@@ -321,6 +321,14 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(EXIT_DATA, &e),
     };
+    let tls = match config.tls() {
+        Ok(t) => t,
+        Err(e) => return fail(EXIT_CONFIG, &anyhow::anyhow!("{e}")),
+    };
+    if tls.is_some() && demo.is_some() {
+        let e = anyhow::anyhow!("`maturity run` is the local plain-text demo; serve with TLS through `maturity serve`");
+        return fail(EXIT_CONFIG, &e);
+    }
     let result = runtime().and_then(|rt| {
         rt.block_on(async {
             let state = AppState::open(&config, registry).await?;
@@ -341,16 +349,21 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
             let addr = listener.local_addr()?;
-            say!("maturity: gRPC listening on {addr}");
+            let secure = if tls.is_some() { " (TLS)" } else { "" };
+            say!("maturity: gRPC listening on {addr}{secure}");
             let http = match config.http_addr {
                 Some(a) => {
                     let l = tokio::net::TcpListener::bind(a).await.with_context(|| format!("cannot listen on {a}"))?;
-                    say!("maturity: JSON over HTTP listening on http://{} (OpenAPI at /openapi.json)", l.local_addr()?);
+                    let scheme = if tls.is_some() { "https" } else { "http" };
+                    say!(
+                        "maturity: JSON over HTTP listening on {scheme}://{} (OpenAPI at /openapi.json)",
+                        l.local_addr()?
+                    );
                     Some(l)
                 }
                 None => None,
             };
-            let settings = ServerSettings { drain: config.drain };
+            let settings = ServerSettings { drain: config.drain, tls };
             let server = tokio::spawn(services_maturity::run(listener, http, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");

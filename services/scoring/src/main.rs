@@ -27,6 +27,13 @@ fn main() -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
+    let tls = match config.tls() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("scoring-service: {e}");
+            return ExitCode::from(services_common::EXIT_CONFIG as u8);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -39,7 +46,7 @@ fn main() -> ExitCode {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc_addr))?;
         println!("scoring-service: gRPC listening on {}", listener.local_addr()?);
-        let settings = ServerSettings { drain: config.drain };
+        let settings = ServerSettings { drain: config.drain, tls };
         services_scoring::run(listener, registry, settings, shutdown::signal()).await
     });
     match result {

@@ -169,3 +169,99 @@ fn seed_demo_then_migrate_on_a_fresh_database() {
     assert!(key.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn tls_on_both_ports_from_configured_files() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let dir = scratch("tls");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
+        .arg("--tls-cert-file")
+        .arg(dir.join("cert.pem"))
+        .arg("--tls-key-file")
+        .arg(dir.join("key.pem"))
+        .args(["--drain-seconds", "2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut grpc, mut http) = (String::new(), String::new());
+    out.read_line(&mut grpc).unwrap();
+    out.read_line(&mut http).unwrap();
+    assert!(grpc.contains("(TLS)"), "{grpc}");
+    let grpc_addr = grpc.split_whitespace().nth(4).unwrap().to_string();
+    let http_addr = http.split("https://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // gRPC over TLS, trusting the server's certificate; plain text is refused.
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&cert_pem))
+        .domain_name("localhost");
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{grpc_addr}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut scoring = services_api::v1::scoring_service_client::ScoringServiceClient::new(channel);
+    let models = scoring.list_models(services_api::v1::ListModelsRequest::default()).await.unwrap();
+    assert!(!models.into_inner().models.is_empty());
+    let plain = tonic::transport::Endpoint::from_shared(format!("http://{grpc_addr}")).unwrap().connect().await;
+    let refused = match plain {
+        Err(_) => true,
+        Ok(ch) => services_api::v1::scoring_service_client::ScoringServiceClient::new(ch)
+            .list_models(services_api::v1::ListModelsRequest::default())
+            .await
+            .is_err(),
+    };
+    assert!(refused, "plain-text gRPC must not work on a TLS port");
+
+    // JSON over HTTPS.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(&http_addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut stream = connector.connect(name, tcp).await.unwrap();
+    stream.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.unwrap_or_default();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{}", &reply[..reply.len().min(200)]);
+    assert!(reply.contains("\"openapi\": \"3.1.0\""));
+
+    // Idle clients would hold the drain open until its deadline.
+    drop((scoring, stream));
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn tls_needs_both_files_and_readable_ones() {
+    let out = Command::new(BIN).args(["serve", "--tls-cert-file", "/nonexistent/cert.pem"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tls_cert_file and tls_key_file go together"));
+    let out = Command::new(BIN)
+        .args(["serve", "--tls-cert-file", "/nonexistent/cert.pem", "--tls-key-file", "/nonexistent/key.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS certificate file"));
+}
