@@ -72,6 +72,11 @@ struct FieldViolation {
     message: String,
 }
 
+/// A violation the gateway itself finds (English only: it never reached the service).
+fn violation(field: &str, reason: &str, text: String) -> FieldViolation {
+    FieldViolation { field: field.into(), reason: reason.into(), description: text.clone(), message: text }
+}
+
 fn problem(status: StatusCode, code: &str, detail: &str, violations: &[FieldViolation]) -> Response {
     let mut body = serde_json::json!({
         "type": format!("urn:maturity:problem:{}", code.to_ascii_lowercase()),
@@ -219,28 +224,10 @@ fn json_response(method: &MethodDescriptor, bytes: &[u8]) -> Response {
 
 /// The document of a RenderChapter stream: metadata first, then the pieces.
 fn document_response(messages: &[Bytes]) -> Response {
-    #[derive(Clone, PartialEq, Message)]
-    struct Meta {
-        #[prost(string, tag = "1")]
-        content_type: String,
-        #[prost(string, tag = "2")]
-        file_name: String,
-        #[prost(uint64, tag = "3")]
-        size: u64,
-        #[prost(string, tag = "4")]
-        sha256: String,
-    }
-    #[derive(Clone, PartialEq, Message)]
-    struct Piece {
-        #[prost(message, optional, tag = "1")]
-        metadata: Option<Meta>,
-        #[prost(bytes = "vec", tag = "2")]
-        data: Vec<u8>,
-    }
     let mut meta = None;
     let mut document = Vec::new();
     for m in messages {
-        match Piece::decode(m.as_ref()) {
+        match services_api::v1::RenderChapterResponse::decode(m.as_ref()) {
             Ok(p) => {
                 if p.metadata.is_some() {
                     meta = p.metadata;
@@ -275,12 +262,11 @@ async fn call(
     let mut message = match DynamicMessage::deserialize(method.input(), &mut de).and_then(|m| de.end().map(|()| m)) {
         Ok(m) => m,
         Err(e) => {
-            let v = FieldViolation {
-                field: String::new(),
-                reason: "MALFORMED_JSON".into(),
-                description: format!("the body is not a valid {} in JSON: {e}", method.input().name()),
-                message: format!("the body is not a valid {} in JSON: {e}", method.input().name()),
-            };
+            let v = violation(
+                "",
+                "MALFORMED_JSON",
+                format!("the body is not a valid {} in JSON: {e}", method.input().name()),
+            );
             return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "malformed request body", &[v]);
         }
     };
@@ -290,12 +276,11 @@ async fn call(
         let key = key.to_str().unwrap_or("").to_string();
         let given = message.get_field(&field).as_str().unwrap_or("").to_string();
         if !given.is_empty() && given != key {
-            let v = FieldViolation {
-                field: "request_id".into(),
-                reason: "IDEMPOTENCY_KEY_MISMATCH".into(),
-                description: "request_id differs from the Idempotency-Key header".into(),
-                message: "request_id differs from the Idempotency-Key header".into(),
-            };
+            let v = violation(
+                "request_id",
+                "IDEMPOTENCY_KEY_MISMATCH",
+                "request_id differs from the Idempotency-Key header".into(),
+            );
             return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "conflicting request ids", &[v]);
         }
         message.set_field(&field, prost_reflect::Value::String(key));
@@ -329,12 +314,7 @@ async fn chapter(
         None | Some("pdf") => "CHAPTER_FORMAT_PDF",
         Some("typ") => "CHAPTER_FORMAT_TYPST",
         Some(other) => {
-            let v = FieldViolation {
-                field: "format".into(),
-                reason: "UNKNOWN_FORMAT".into(),
-                description: format!("unknown format `{other}`: expected pdf or typ"),
-                message: format!("unknown format `{other}`: expected pdf or typ"),
-            };
+            let v = violation("format", "UNKNOWN_FORMAT", format!("unknown format `{other}`: expected pdf or typ"));
             return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
         }
     };
@@ -346,12 +326,7 @@ async fn chapter(
     let message = match DynamicMessage::deserialize(method.input(), json) {
         Ok(m) => m,
         Err(e) => {
-            let v = FieldViolation {
-                field: "assessment_id".into(),
-                reason: "INVALID_ID".into(),
-                description: format!("not an assessment id: {e}"),
-                message: format!("not an assessment id: {e}"),
-            };
+            let v = violation("assessment_id", "INVALID_ID", format!("not an assessment id: {e}"));
             return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
         }
     };

@@ -25,7 +25,7 @@ pub async fn fetch(
         locale: locale.tag().to_string(),
         format: pb::ChapterFormat::Pdf as i32,
     };
-    let call = crate::demo::as_demo(request, api_key)?;
+    let call = crate::demo::as_tenant(request, api_key, crate::demo::DEMO_TENANT)?;
     let mut stream = ReportServiceClient::new(channel)
         .max_decoding_message_size(1 << 20)
         .render_chapter(call)

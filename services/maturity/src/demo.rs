@@ -49,9 +49,9 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
 /// The tenant the demo job writes as.
 pub use services_persistence::seed::DEMO_TENANT;
 
-/// `msg` as a call of the demo tenant: with `api_key`, or else naming the tenant in `x-tenant-id`
-/// (which only a server in development mode accepts).
-pub fn as_demo<T>(msg: T, api_key: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
+/// `msg` as a call of `tenant`: with `api_key`, or else naming the tenant in `x-tenant-id` (which
+/// only a server in development mode accepts).
+pub fn as_tenant<T>(msg: T, api_key: Option<&str>, tenant: &'static str) -> anyhow::Result<tonic::Request<T>> {
     let mut call = tonic::Request::new(msg);
     match api_key {
         Some(key) => {
@@ -60,7 +60,7 @@ pub fn as_demo<T>(msg: T, api_key: Option<&str>) -> anyhow::Result<tonic::Reques
         }
         None => {
             call.metadata_mut()
-                .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(DEMO_TENANT));
+                .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(tenant));
         }
     }
     Ok(call)
@@ -86,7 +86,7 @@ pub async fn submit(
             .map(|y| prost_types::Timestamp { seconds: crate::sample::mid_year_seconds(y), nanos: 0 }),
         assessment: Some(request),
     };
-    let call = as_demo(submit, api_key)?;
+    let call = as_tenant(submit, api_key, DEMO_TENANT)?;
     let response = match PersistenceServiceClient::new(channel.clone()).submit_assessment(call).await {
         Ok(r) => r.into_inner(),
         Err(status) => return Err(anyhow::anyhow!(describe_status(&status))),

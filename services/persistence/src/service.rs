@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::peers::{self, Found};
 use crate::publish::publish_universe;
+use crate::reports;
 use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment};
 use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
 use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
@@ -189,18 +190,18 @@ fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
 
 fn status_text(s: pb::ReportStatus) -> Option<&'static str> {
     match s {
-        pb::ReportStatus::Pending => Some("pending"),
-        pb::ReportStatus::Rendered => Some("rendered"),
-        pb::ReportStatus::Failed => Some("failed"),
+        pb::ReportStatus::Pending => Some(reports::PENDING),
+        pb::ReportStatus::Rendered => Some(reports::RENDERED),
+        pb::ReportStatus::Failed => Some(reports::FAILED),
         pb::ReportStatus::Unspecified => None,
     }
 }
 
 fn status_enum(s: &str) -> pb::ReportStatus {
     match s {
-        "pending" => pb::ReportStatus::Pending,
-        "rendered" => pb::ReportStatus::Rendered,
-        "failed" => pb::ReportStatus::Failed,
+        reports::PENDING => pb::ReportStatus::Pending,
+        reports::RENDERED => pb::ReportStatus::Rendered,
+        reports::FAILED => pb::ReportStatus::Failed,
         _ => pb::ReportStatus::Unspecified,
     }
 }

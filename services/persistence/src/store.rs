@@ -182,7 +182,7 @@ pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now
             a.maturity_index.into(),
             a.answers.clone().into(),
             a.result.clone().into(),
-            "pending".into(),
+            crate::reports::PENDING.into(),
             a.completed_at_us.into(),
             now_us.into(),
             now_us.into(),

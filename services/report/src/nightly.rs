@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain_model::Locale;
-use report_gen::Typesetter;
 use report_gen::chapter::Book;
 use report_gen::figures::date_text;
 use sea_orm::DatabaseConnection;
@@ -25,9 +24,6 @@ use tokio::task::JoinSet;
 
 use crate::assemble::Assembler;
 use crate::render::{Format, Renderer, sweep_temporaries, write_atomic};
-
-/// Evictions a memoised Typst result survives without being reused (see `process`).
-pub const EVICT_AGE: usize = 3;
 
 /// How a night runs.
 #[derive(Clone, Debug)]
@@ -156,14 +152,7 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
         };
         let renderer = Arc::clone(&shared.renderer);
         let (locale, date, ident) = (o.locale, o.date, format!("assessment-{}", a.id));
-        let result =
-            tokio::task::spawn_blocking(move || renderer.chapter(&chapter, locale, Format::Pdf, date, &ident)).await;
-        // Typst memoises across documents in a global cache; an entry's age grows by one per
-        // eviction and resets when reused. Evicting after every chapter keeps what the next
-        // chapters reuse (fonts, the templates' fixed parts) and drops the rest, so that memory
-        // stays flat however long the night.
-        Typesetter::evict(EVICT_AGE);
-        result
+        tokio::task::spawn_blocking(move || renderer.chapter(&chapter, locale, Format::Pdf, date, &ident)).await
     };
     let written = match typeset {
         Ok(Ok(pdf)) => {

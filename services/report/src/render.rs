@@ -47,6 +47,9 @@ pub enum RenderError {
     Typeset(#[from] TypesetError),
 }
 
+/// Evictions a memoised Typst result survives without being reused (see `Renderer::typeset`).
+pub const EVICT_AGE: usize = 3;
+
 /// Templates and the typesetter, built once and shared by every thread.
 #[derive(Debug)]
 pub struct Renderer {
@@ -77,8 +80,18 @@ impl Renderer {
         let source = self.templates.chapter(chapter, locale.tag())?;
         match format {
             Format::Typ => Ok(source.into_bytes()),
-            Format::Pdf => Ok(self.typesetter.pdf(&source, &[], ymd(date), ident)?),
+            Format::Pdf => Ok(self.typeset(&source, date, ident)?),
         }
+    }
+
+    /// Typesets `source`, then trims Typst's memo cache. Typst memoises across documents in a
+    /// global cache; an entry's age grows by one per eviction and resets when reused. Evicting
+    /// after every document keeps what the next ones reuse (fonts, the templates' fixed parts)
+    /// and drops the rest, so that memory stays flat however many documents a process makes.
+    fn typeset(&self, source: &str, date: (i32, u32, u32), ident: &str) -> Result<Vec<u8>, TypesetError> {
+        let pdf = self.typesetter.pdf(source, &[], ymd(date), ident);
+        Typesetter::evict(EVICT_AGE);
+        pdf
     }
 
     /// A volume of chapters as PDF.
@@ -90,7 +103,7 @@ impl Renderer {
         ident: &str,
     ) -> Result<Vec<u8>, RenderError> {
         let source = self.templates.book(book, locale.tag())?;
-        Ok(self.typesetter.pdf(&source, &[], ymd(date), ident)?)
+        Ok(self.typeset(&source, date, ident)?)
     }
 }
 

@@ -95,18 +95,13 @@ impl ReportService for Reports {
         })?;
         let renderer = Arc::clone(&self.renderer);
         let ident = format!("assessment-{id}");
-        let bytes = tokio::task::spawn_blocking(move || {
-            let out = renderer.chapter(&chapter, locale, format, date, &ident);
-            // Keep the server's memory flat across renders (see `nightly::EVICT_AGE`).
-            report_gen::Typesetter::evict(crate::nightly::EVICT_AGE);
-            out
-        })
-        .await
-        .map_err(|e| Status::internal(format!("typesetting task failed: {e}")))?
-        .map_err(|e| {
-            tracing::error!(id, error = %e, "typesetting failed");
-            Status::internal(format!("typesetting failed: {e}"))
-        })?;
+        let bytes = tokio::task::spawn_blocking(move || renderer.chapter(&chapter, locale, format, date, &ident))
+            .await
+            .map_err(|e| Status::internal(format!("typesetting task failed: {e}")))?
+            .map_err(|e| {
+                tracing::error!(id, error = %e, "typesetting failed");
+                Status::internal(format!("typesetting failed: {e}"))
+            })?;
         let metadata = pb::ChapterMetadata {
             content_type: format.content_type().to_string(),
             file_name: format!("chapter-{id}.{}.{}", locale.tag(), format.extension()),

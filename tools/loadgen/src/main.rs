@@ -265,22 +265,8 @@ impl Clients {
 
     /// `msg` as a call of the load generator's tenant: with its API key, or else naming it.
     fn identified<T>(&self, msg: T) -> Result<tonic::Request<T>, tonic::Status> {
-        let mut call = tonic::Request::new(msg);
-        match &self.api_key {
-            Some(key) => {
-                let value = format!("Bearer {key}")
-                    .parse()
-                    .map_err(|_| tonic::Status::invalid_argument("the API key is not a valid header value"))?;
-                call.metadata_mut().insert("authorization", value);
-            }
-            None => {
-                call.metadata_mut().insert(
-                    services_persistence::TENANT_HEADER,
-                    tonic::metadata::MetadataValue::from_static("loadgen"),
-                );
-            }
-        }
-        Ok(call)
+        services_maturity::demo::as_tenant(msg, self.api_key.as_deref(), "loadgen")
+            .map_err(|e| tonic::Status::invalid_argument(e.to_string()))
     }
 
     /// Starts RenderChapter and waits for its first message; with `drain`, reads the whole
