@@ -16,6 +16,7 @@ pub mod m0002_benchmark;
 pub mod m0003_benchmark_releases;
 pub mod m0004_report_jobs;
 pub mod m0005_tenants;
+pub mod m0006_webhooks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_benchmark_releases::Migration),
             Box::new(m0004_report_jobs::Migration),
             Box::new(m0005_tenants::Migration),
+            Box::new(m0006_webhooks::Migration),
         ]
     }
 }

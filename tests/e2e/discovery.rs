@@ -29,6 +29,7 @@ async fn reflection_lists_and_describes_every_service() {
         "maturity.v1.PersistenceService",
         "maturity.v1.BenchmarkService",
         "maturity.v1.ReportService",
+        "maturity.v1.WebhookService",
         "maturity.v1.DiagnosticsService",
         "grpc.health.v1.Health",
     ] {
@@ -64,6 +65,7 @@ async fn health_reports_every_service() {
         "maturity.v1.PersistenceService",
         "maturity.v1.BenchmarkService",
         "maturity.v1.ReportService",
+        "maturity.v1.WebhookService",
         "maturity.v1.DiagnosticsService",
     ] {
         let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status;

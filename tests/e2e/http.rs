@@ -15,21 +15,21 @@ use e2e_tests::{TestApp, spawn_app_on};
 
 /// A response: status, content type, body.
 #[derive(Debug)]
-struct Reply {
-    status: u16,
-    content_type: String,
-    headers: String,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) headers: String,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Reply {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 
 /// One HTTP/1.1 exchange, by hand (no client library: what is on the wire is what is tested).
-fn request(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub(crate) fn request(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -73,7 +73,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-fn post(app: &TestApp, op: &str, key: Option<&str>, body: &Value) -> Reply {
+pub(crate) fn post(app: &TestApp, op: &str, key: Option<&str>, body: &Value) -> Reply {
     let auth = key.map(|k| format!("Bearer {k}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
     request(app, "POST", &format!("/v1/{op}"), &headers, body.to_string().as_bytes())
@@ -141,7 +141,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
 }
 
 /// A complete assessment in JSON: every item answered at its scale's middle point.
-fn assessment(doc_model: &Value) -> Value {
+pub(crate) fn assessment(doc_model: &Value) -> Value {
     let answers: Vec<Value> = doc_model["items"]
         .as_array()
         .unwrap()
@@ -162,7 +162,7 @@ fn assessment(doc_model: &Value) -> Value {
     json!({"firm": {"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"}, "answers": answers, "locale": "nl"})
 }
 
-async fn keys(app: &TestApp) -> (String, String) {
+pub(crate) async fn keys(app: &TestApp) -> (String, String) {
     let now = now_us();
     tenants::create_tenant(&app.db, "acme", "Acme", now).await.unwrap();
     tenants::create_tenant(&app.db, "globex", "Globex", now).await.unwrap();
@@ -195,6 +195,19 @@ async fn the_openapi_document_matches_what_is_served() {
             tokio::task::block_in_place(|| post(&app, "PersistenceService/SubmitAssessment", Some(&a), &submit));
         assert_eq!(submitted.status, 200, "{}", String::from_utf8_lossy(&submitted.body));
         let id = submitted.json()["assessment"]["id"].as_str().unwrap().to_string();
+        // Two endpoints (one to delete) and the submission's event, for the webhook operations.
+        let recv = crate::webhook_receiver::Receiver::start();
+        let endpoint = |description: &str| {
+            let body = json!({"url": recv.url("/h"), "description": description});
+            let reply =
+                tokio::task::block_in_place(|| post(&app, "WebhookService/CreateWebhookEndpoint", Some(&a), &body));
+            assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+            reply.json()["endpoint"]["id"].as_str().unwrap().to_string()
+        };
+        let (ep, doomed) = (endpoint("kept"), endpoint("deleted"));
+        let events =
+            tokio::task::block_in_place(|| post(&app, "WebhookService/ListWebhookEvents", Some(&a), &json!({})));
+        let event = events.json()["events"][0]["id"].as_str().unwrap().to_string();
         // One request per documented operation (a new operation without one here fails the test).
         let bodies: Vec<(&str, Value, u16)> = vec![
             ("ScoringService_ListModels", json!({}), 200),
@@ -214,6 +227,23 @@ async fn the_openapi_document_matches_what_is_served() {
             ("BenchmarkService_Trend", json!({"group": {}}), 200),
             ("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
             ("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
+            (
+                "WebhookService_CreateWebhookEndpoint",
+                json!({"url": recv.url("/h"), "eventTypes": ["chapter.ready"]}),
+                200,
+            ),
+            ("WebhookService_DeleteWebhookEndpoint", json!({"id": doomed}), 200),
+            ("WebhookService_GetWebhookEndpoint", json!({"id": ep}), 200),
+            ("WebhookService_ListWebhookDeliveries", json!({"eventId": event}), 200),
+            ("WebhookService_ListWebhookEndpoints", json!({"pageSize": 1}), 200),
+            ("WebhookService_ListWebhookEvents", json!({"type": "assessment.scored"}), 200),
+            ("WebhookService_ReplayWebhookEvent", json!({"eventId": event, "endpointId": ep}), 200),
+            ("WebhookService_RotateWebhookSecret", json!({"id": ep}), 200),
+            (
+                "WebhookService_UpdateWebhookEndpoint",
+                json!({"endpoint": {"id": ep, "eventTypes": ["chapter.ready", "batch.finished"]}, "updateMask": "eventTypes"}),
+                200,
+            ),
             ("DownloadChapter", json!({}), 200),
         ];
         let mut covered = BTreeSet::new();

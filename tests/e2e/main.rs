@@ -4,3 +4,6 @@
 
 mod discovery;
 mod http;
+#[path = "../support/webhook_receiver.rs"]
+mod webhook_receiver;
+mod webhooks;

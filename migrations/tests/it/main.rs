@@ -47,6 +47,7 @@ async fn up_down_up_on_both_backends() {
             ["assessments", "benchmark_contributions", "benchmark_releases", "idempotency_keys", "seaql_migrations"]
                 .into_iter()
                 .chain(["tenants", "api_keys", "audit_log"])
+                .chain(["webhook_endpoints", "webhook_events", "webhook_deliveries", "webhook_attempts"])
         {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
@@ -54,7 +55,12 @@ async fn up_down_up_on_both_backends() {
         for c in ["report_worker", "report_lease_until_us", "report_attempts", "report_path", "reported_at_us"] {
             assert!(report.iter().any(|x| x == c), "{backend:?}: assessments.{c} missing from {report:?}");
         }
-        // Two steps down remove the tenants' tables, then the batch's columns, and nothing else.
+        // One step down removes the webhook tables and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        let left = tables(&conn, backend).await;
+        assert!(!left.iter().any(|t| t.starts_with("webhook_")), "{backend:?}: {left:?}");
+        assert!(left.iter().any(|t| t == "audit_log"), "{backend:?}: {left:?}");
+        // Two more remove the tenants' tables, then the batch's columns, and nothing else.
         Migrator::down(&conn, Some(2)).await.unwrap();
         let left = tables(&conn, backend).await;
         assert!(!left.iter().any(|t| t == "api_keys" || t == "tenants" || t == "audit_log"), "{backend:?}: {left:?}");

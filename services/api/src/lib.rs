@@ -24,4 +24,6 @@ pub mod service_names {
     pub const BENCHMARK: &str = "maturity.v1.BenchmarkService";
     /// `maturity.v1.ReportService`.
     pub const REPORT: &str = "maturity.v1.ReportService";
+    /// `maturity.v1.WebhookService`.
+    pub const WEBHOOK: &str = "maturity.v1.WebhookService";
 }

@@ -30,11 +30,12 @@ use tower_service::Service;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The services reachable over HTTP (health and reflection are gRPC's own).
-pub const PUBLIC_SERVICES: [&str; 5] = [
+pub const PUBLIC_SERVICES: [&str; 6] = [
     "maturity.v1.ScoringService",
     "maturity.v1.PersistenceService",
     "maturity.v1.BenchmarkService",
     "maturity.v1.ReportService",
+    "maturity.v1.WebhookService",
     "maturity.v1.DiagnosticsService",
 ];
 

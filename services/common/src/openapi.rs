@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the JSON API, generated from the same descriptors that the gateway
 //! (`http`) serves, so that the two cannot drift apart: one operation per public gRPC method,
 //! one schema per message (the standard protobuf JSON mapping: lowerCamelCase names, 64-bit
-//! integers as strings, enums by name, timestamps as RFC 3339), and the problem document.
+//! integers as strings, enums by name, timestamps as RFC 3339, field masks as comma-separated paths), and the problem document.
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
@@ -14,6 +14,9 @@ const OPEN_SERVICES: [&str; 2] = ["maturity.v1.ScoringService", "maturity.v1.Dia
 fn reference(message: &MessageDescriptor) -> Value {
     match message.full_name() {
         "google.protobuf.Timestamp" => json!({"type": "string", "format": "date-time"}),
+        "google.protobuf.FieldMask" => {
+            json!({"type": "string", "description": "field paths in lowerCamelCase, separated by commas"})
+        }
         name => json!({"$ref": format!("#/components/schemas/{name}")}),
     }
 }

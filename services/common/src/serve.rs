@@ -14,6 +14,8 @@
 //! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
 //! | `tenant_rate_limit` | `50` | requests per second per tenant (bursts of twice that); `0` for none |
 //! | `tls_cert_file`, `tls_key_file` | none | PEM certificate chain and key: TLS on both ports |
+//! | `webhook_ca_file` | none | PEM certificates trusted for webhook endpoints besides the public roots |
+//! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -37,6 +39,8 @@ pub const KEYS: &[&str] = &[
     "tenant_rate_limit",
     "tls_cert_file",
     "tls_key_file",
+    "webhook_ca_file",
+    "webhook_timeout_seconds",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -109,6 +113,12 @@ pub struct ServeArgs {
     /// PEM private key for TLS on both ports (with --tls-cert-file).
     #[arg(long, value_name = "FILE")]
     pub tls_key_file: Option<PathBuf>,
+    /// PEM certificates trusted for webhook endpoints besides the public roots (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca_file: Option<PathBuf>,
+    /// Seconds a webhook endpoint may take to answer [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub webhook_timeout_seconds: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -138,6 +148,10 @@ pub struct ServeConfig {
     pub tenant_rate_limit: f64,
     /// Certificate chain and key files for TLS, when both are configured.
     pub tls_files: Option<(PathBuf, PathBuf)>,
+    /// Extra trusted certificates for webhook endpoints.
+    pub webhook_ca_file: Option<PathBuf>,
+    /// How long a webhook endpoint may take to answer.
+    pub webhook_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -174,7 +188,9 @@ impl ServeConfig {
             .flag("auth", "--auth", args.auth.as_ref())
             .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref())
             .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
-            .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()));
+            .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
+            .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
+            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -190,6 +206,8 @@ impl ServeConfig {
             auth: layers.get("auth", AuthMode::Keys),
             tenant_rate_limit: layers.get("tenant_rate_limit", 50.0),
             tls_files: None,
+            webhook_ca_file: layers.get_opt::<PathBuf>("webhook_ca_file"),
+            webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
@@ -199,6 +217,9 @@ impl ServeConfig {
         }
         if !(config.tenant_rate_limit >= 0.0 && config.tenant_rate_limit.is_finite()) {
             layers.problem(format!("tenant_rate_limit = {} must be 0 or more", config.tenant_rate_limit));
+        }
+        if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
+            layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());
         }
         if config.disclosure_k < MIN_DISCLOSURE_K {
             layers.problem(format!(

@@ -16,6 +16,7 @@ use services_common::config::{AuthMode, Secret};
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
+use services_persistence::dispatch::{DispatchSettings, Dispatcher};
 use services_persistence::service::RateLimit;
 use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub persistence: Persistence,
     /// Chapters on demand.
     pub reports: Reports,
+    /// How webhooks are delivered.
+    pub webhooks: DispatchSettings,
 }
 
 impl AppState {
@@ -39,7 +42,15 @@ impl AppState {
     pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
         let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
         let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
-        let state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
+        let mut state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
+        state.webhooks.timeout = config.webhook_timeout;
+        if let Some(path) = &config.webhook_ca_file {
+            let pem =
+                std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;
+            // Checked now, so that a bad file is a start-up error rather than failed deliveries.
+            services_persistence::dispatch::Client::new(Some(&pem), config.webhook_timeout)?;
+            state.webhooks.extra_roots_pem = Some(pem);
+        }
         let rate = config.tenant_rate_limit;
         state
             .persistence
@@ -64,12 +75,12 @@ impl AppState {
         let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;
         let reports =
             Reports::new(db, assembler, Arc::new(Renderer::new(templates)), persistence.authenticator().clone());
-        Ok(AppState { registry, scoring, persistence, reports })
+        Ok(AppState { registry, scoring, persistence, reports, webhooks: DispatchSettings::default() })
     }
 }
 
 /// Serves every service of the product on `listener` (gRPC), and as JSON over HTTP on `http` when
-/// given, until `shutdown`.
+/// given, until `shutdown`; delivers webhooks meanwhile (and until the server has drained).
 pub async fn run(
     listener: TcpListener,
     http: Option<TcpListener>,
@@ -77,8 +88,22 @@ pub async fn run(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let dispatching = tokio::spawn(dispatcher.run(async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    }));
     let mut services = Services::new();
+    let webhook = state.persistence.webhook_service();
     let (persistence, benchmark) = state.persistence.into_services();
-    services.add(state.scoring.into_service()).add(persistence).add(benchmark).add(state.reports.into_service());
-    serve_with_http(listener, http, services, settings, shutdown).await
+    services
+        .add(state.scoring.into_service())
+        .add(persistence)
+        .add(benchmark)
+        .add(state.reports.into_service())
+        .add(webhook);
+    let served = serve_with_http(listener, http, services, settings, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = dispatching.await;
+    served
 }

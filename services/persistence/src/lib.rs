@@ -5,6 +5,7 @@
 //! `domain-anonymity` and `domain-statistics`), `peers` (answers from published figures only),
 //! `seed` (synthetic demo peers) and `service` (the gRPC adapters).
 
+pub mod dispatch;
 pub mod keys;
 pub mod peers;
 pub mod publish;
@@ -14,5 +15,7 @@ pub mod service;
 pub mod store;
 pub mod tenants;
 pub mod time;
+pub mod webhook_service;
+pub mod webhooks;
 
 pub use service::{Persistence, TENANT_HEADER};

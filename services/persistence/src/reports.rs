@@ -8,9 +8,11 @@
 use migrations::m0001_assessments::Assessments as A;
 use migrations::m0004_report_jobs::ReportColumns as C;
 use migrations::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sha2::{Digest, Sha256};
 
 use crate::store::{ASSESSMENT_COLUMNS, StoreError, StoredAssessment, assessment, get};
+use crate::webhooks;
 
 /// The statuses users see.
 pub const PENDING: &str = "pending";
@@ -66,14 +68,19 @@ pub async fn claim(
     Ok(rows)
 }
 
-/// Records that `id`'s chapter is durable at `path` (relative to the batch's output folder).
+/// Records that `a`'s chapter is durable at `path` (relative to the batch's output folder) and,
+/// in the same transaction, the tenant's `chapter.ready` event. Recording it twice (two workers
+/// after a lease ran out) changes nothing and sends nothing the second time.
 pub async fn mark_rendered(
-    db: &impl ConnectionTrait,
-    id: i64,
+    db: &DatabaseConnection,
+    a: &StoredAssessment,
     path: &str,
     night: &str,
+    locale: &str,
     now_us: i64,
 ) -> Result<(), StoreError> {
+    let tx = db.begin().await?;
+    crate::store::write_first(&tx).await?;
     let stmt = Query::update()
         .table(A::Table)
         .value(A::ReportStatus, RENDERED)
@@ -84,10 +91,46 @@ pub async fn mark_rendered(
         .value(C::ReportWorker, Option::<String>::None)
         .value(C::ReportLeaseUntilUs, Option::<i64>::None)
         .value(A::UpdatedAtUs, now_us)
-        .and_where(Expr::col(A::Id).eq(id))
+        .and_where(Expr::col(A::Id).eq(a.id))
+        .and_where(Expr::col(A::ReportStatus).ne(RENDERED))
         .to_owned();
-    db.execute(&stmt).await?;
+    if tx.execute(&stmt).await?.rows_affected() > 0 {
+        let data = serde_json::json!({
+            "assessmentId": a.id.to_string(),
+            "externalRef": a.external_ref,
+            "night": night,
+            "locale": locale,
+            "download": format!("/v1/assessments/{}/chapter?locale={locale}", a.id),
+        });
+        webhooks::record_event(&tx, &a.tenant, webhooks::CHAPTER_READY, data, now_us).await?;
+    }
+    tx.commit().await?;
     Ok(())
+}
+
+/// Records, once per tenant and outcome, that `night` ended: `rendered` chapters and `given_up`
+/// assessments of `tenant`. Several workers finishing the same night record one event: its id is
+/// derived from what it reports.
+pub async fn mark_night_finished(
+    db: &DatabaseConnection,
+    tenant: &str,
+    night: &str,
+    rendered: usize,
+    given_up: usize,
+    now_us: i64,
+) -> Result<bool, StoreError> {
+    let digest = Sha256::digest(format!("{tenant}\u{0}{night}\u{0}{rendered}\u{0}{given_up}").as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    let id = format!("msg_n{}", &hex[..23]);
+    let tx = db.begin().await?;
+    crate::store::write_first(&tx).await?;
+    if webhooks::event(&tx, tenant, &id).await?.is_some() {
+        return Ok(false);
+    }
+    let data = serde_json::json!({ "night": night, "rendered": rendered, "failed": given_up });
+    webhooks::record_event_as(&tx, &id, tenant, webhooks::BATCH_FINISHED, data, now_us).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Records a failed rendering of `id` by `worker` (one attempt more) and gives it up.

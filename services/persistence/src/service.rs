@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Transac
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
+use services_api::v1::webhook_service_server::WebhookServiceServer;
 use services_common::config::{AuthMode, Secret};
 use services_common::errors::{Violation, invalid_argument, request_locale};
 use services_scoring::Scoring;
@@ -23,6 +24,7 @@ use crate::reports;
 use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment};
 use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
 use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
+use crate::webhooks;
 
 /// The metadata header that names the tenant in development mode (`auth = tenant-header`).
 pub const TENANT_HEADER: &str = "x-tenant-id";
@@ -47,9 +49,11 @@ struct Inner {
     // (and across processes on PostgreSQL by an advisory lock) so that two publications of one
     // universe never interleave. SQLite needs it anyway: one writer at a time.
     write_lock: tokio::sync::Mutex<()>,
+    // Wakes the webhook dispatcher of this process when a write queued deliveries.
+    webhook_wake: Arc<tokio::sync::Notify>,
 }
 
-fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
+pub(crate) fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
     Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
 }
 
@@ -229,6 +233,7 @@ impl Persistence {
                 pseudonym_key,
                 auth,
                 write_lock: tokio::sync::Mutex::new(()),
+                webhook_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -241,6 +246,21 @@ impl Persistence {
     /// The tonic services.
     pub fn into_services(self) -> (PersistenceServiceServer<Persistence>, BenchmarkServiceServer<Persistence>) {
         (PersistenceServiceServer::new(self.clone()), BenchmarkServiceServer::new(self))
+    }
+
+    /// The tonic WebhookService.
+    pub fn webhook_service(&self) -> WebhookServiceServer<Persistence> {
+        WebhookServiceServer::new(self.clone())
+    }
+
+    /// What wakes a webhook dispatcher when a call of this process queued deliveries.
+    pub fn webhook_wake(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.webhook_wake)
+    }
+
+    /// Identifies the caller of `req`.
+    pub(crate) async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        self.inner.auth.caller(req).await
     }
 
     /// The database.
@@ -281,7 +301,7 @@ impl Persistence {
         if tx.get_database_backend() == DbBackend::Postgres {
             tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727274)")).await?;
         }
-        Ok(())
+        store::write_first(tx).await
     }
 
     fn to_pb(&self, a: &StoredAssessment, locale: Locale) -> pb::Assessment {
@@ -459,7 +479,20 @@ impl Persistence {
             at_us: now,
         };
         tenants::audit(&tx, &entry).await.map_err(store_status)?;
+        // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
+        let event = serde_json::json!({
+            "assessmentId": id.to_string(),
+            "externalRef": new.external_ref,
+            "model": { "id": model.id, "version": model.version },
+            "maturityIndex": result.maturity_index,
+            "completedAt": crate::time::rfc3339(completed_at_us),
+        });
+        let (_, queued) =
+            webhooks::record_event(&tx, tenant, webhooks::ASSESSMENT_SCORED, event, now).await.map_err(store_status)?;
         tx.commit().await.map_err(|e| store_status(e.into()))?;
+        if queued > 0 {
+            self.inner.webhook_wake.notify_one();
+        }
         Ok(response)
     }
 

@@ -33,6 +33,18 @@ impl From<DbErr> for StoreError {
     }
 }
 
+/// Makes an SQLite transaction a writer from its first statement. SQLite starts a transaction as
+/// a reader and upgrades it at its first write; if another connection (the webhook dispatcher, the
+/// nightly batch) committed in between, the upgrade fails at once instead of waiting. A write
+/// first (one that changes nothing) takes the write lock up front, waiting for it like any other
+/// write. PostgreSQL needs nothing of the kind.
+pub async fn write_first(tx: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if tx.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        tx.execute_unprepared("DELETE FROM idempotency_keys WHERE 1 = 0").await?;
+    }
+    Ok(())
+}
+
 /// Opens the database at `url` (creating an SQLite file and its folder when needed, in WAL mode)
 /// and applies pending migrations.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {

@@ -63,13 +63,20 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn random_chars(n: usize) -> Result<String, TenantError> {
+/// `n` bytes from the operating system's random source.
+pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, TenantError> {
+    let mut buf = vec![0u8; n];
+    let mut file = std::fs::File::open("/dev/urandom").map_err(|e| TenantError::Random(e.to_string()))?;
+    file.read_exact(&mut buf).map_err(|e| TenantError::Random(e.to_string()))?;
+    Ok(buf)
+}
+
+/// `n` random letters and digits.
+pub(crate) fn random_chars(n: usize) -> Result<String, TenantError> {
     // Rejection sampling keeps every character equally likely.
     let mut out = String::with_capacity(n);
-    let mut file = std::fs::File::open("/dev/urandom").map_err(|e| TenantError::Random(e.to_string()))?;
-    let mut buf = [0u8; 64];
     while out.len() < n {
-        file.read_exact(&mut buf).map_err(|e| TenantError::Random(e.to_string()))?;
+        let buf = random_bytes(64)?;
         for b in buf {
             if out.len() < n && usize::from(b) < 4 * ALPHABET.len() {
                 out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));

@@ -24,6 +24,14 @@ pub fn date_of(us: i64) -> (i32, u32, u32) {
     (i32::try_from(year).unwrap_or(i32::MAX), month as u32, day)
 }
 
+/// A time as RFC 3339 in UTC with microseconds, for example `2026-11-28T16:47:39.123456Z`.
+pub fn rfc3339(us: i64) -> String {
+    let (y, m, d) = date_of(us);
+    let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
+    let micros = us.rem_euclid(1_000_000);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 /// Microseconds since the epoch at the start (00:00 UTC) of a calendar date; `None` for a date
 /// that does not exist.
 pub fn start_of(year: i32, month: u32, day: u32) -> Option<i64> {

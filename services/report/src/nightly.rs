@@ -167,7 +167,7 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
         Err(join) => Err(join),
     };
     match written {
-        Ok(Ok(())) => match reports::mark_rendered(&shared.db, a.id, &rel, &o.night(), now_us()).await {
+        Ok(Ok(())) => match reports::mark_rendered(&shared.db, &a, &rel, &o.night(), o.locale.tag(), now_us()).await {
             Ok(()) => Outcome::Rendered { id: a.id, path },
             // The file is durable; the next run finds the status waiting and writes the same bytes.
             Err(e) => Outcome::Output { id: a.id, error: format!("chapter written but status not recorded: {e}") },
@@ -287,8 +287,36 @@ pub async fn run(
     if options.book && summary.stopped.is_none() {
         summary.books = books(&shared).await;
     }
+    if summary.stopped.is_none() {
+        announce(&db, &options.night(), &summary.given_up).await;
+    }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Records each tenant's `batch.finished` event for a night with nothing left waiting (once per
+/// tenant and outcome, however many workers finish it). A failure here is logged: the chapters
+/// are written and their `chapter.ready` events recorded already.
+async fn announce(db: &DatabaseConnection, night: &str, given_up: &[Failure]) {
+    let rendered = match reports::rendered_in(db, night).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the night's chapters for the batch.finished events");
+            return;
+        }
+    };
+    let mut tenants: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for a in &rendered {
+        tenants.entry(a.tenant.as_str()).or_default().0 += 1;
+    }
+    for f in given_up {
+        tenants.entry(f.tenant.as_str()).or_default().1 += 1;
+    }
+    for (tenant, (done, failed)) in tenants {
+        if let Err(e) = reports::mark_night_finished(db, tenant, night, done, failed, now_us()).await {
+            tracing::warn!(tenant, error = %e, "cannot record the batch.finished event");
+        }
+    }
 }
 
 /// Binds each tenant's chapters of the night into `out/DATE/TENANT/book.pdf`.

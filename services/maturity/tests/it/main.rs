@@ -6,6 +6,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+#[path = "../../../../tests/support/webhook_receiver.rs"]
+mod webhook_receiver;
+mod webhooks;
+
 const BIN: &str = env!("CARGO_BIN_EXE_maturity");
 
 fn scratch(name: &str) -> std::path::PathBuf {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use migrations::test_db::{BACKENDS, Backend};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use services_persistence::webhooks;
 
 use crate::{NIGHT, World, complete, files, report_gen, scratch, text_of};
 
@@ -67,6 +68,11 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
     for backend in BACKENDS {
         let world = World::new(backend, &["acme", "globex"], 3).await;
         let out = scratch("night");
+        // Acme has a webhook endpoint for the batch's events (nothing delivers them in this test:
+        // the outbox is what is checked).
+        let types = [webhooks::CHAPTER_READY.to_string(), webhooks::BATCH_FINISHED.to_string()];
+        let (endpoint, _) =
+            webhooks::create_endpoint(&world.conn, "acme", "https://crm.example.nl/h", "", &types, 0).await.unwrap();
         let run = nightly(&world, &out, &["--jobs", "2", "--book"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&run.stdout);
         assert!(run.status.success(), "{backend:?}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
@@ -89,6 +95,42 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{backend:?}: chapters out of order");
         assert!(!book.contains("Firma globex"), "{backend:?}: another tenant's chapter in the book");
 
+        // Events, written with the statuses: a chapter.ready per chapter and one batch.finished
+        // per tenant; deliveries queued for Acme's endpoint only.
+        let check_events = || async {
+            for tenant in ["acme", "globex"] {
+                let ready =
+                    webhooks::events(&world.conn, tenant, Some(webhooks::CHAPTER_READY), None, 100).await.unwrap();
+                let mut ids: Vec<String> = ready
+                    .iter()
+                    .map(|e| {
+                        let v: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
+                        assert_eq!(v["data"]["night"], NIGHT);
+                        v["data"]["assessmentId"].as_str().unwrap().to_string()
+                    })
+                    .collect();
+                ids.sort();
+                let mut mine: Vec<String> =
+                    world.assessments.iter().filter(|a| a.0 == tenant).map(|a| a.1.to_string()).collect();
+                mine.sort();
+                assert_eq!(ids, mine, "{backend:?} {tenant}");
+                let finished =
+                    webhooks::events(&world.conn, tenant, Some(webhooks::BATCH_FINISHED), None, 100).await.unwrap();
+                assert_eq!(finished.len(), 1, "{backend:?} {tenant}");
+                let v: serde_json::Value = serde_json::from_str(&finished[0].payload).unwrap();
+                assert_eq!((v["data"]["rendered"].as_u64(), v["data"]["failed"].as_u64()), (Some(3), Some(0)));
+            }
+            let queued = webhooks::deliveries(&world.conn, "acme", None, Some(&endpoint.id), None, 100).await.unwrap();
+            assert_eq!(queued.len(), 4, "{backend:?}: 3 chapters and the batch");
+            assert!(
+                webhooks::deliveries(&world.conn, "globex", None, Some(&endpoint.id), None, 100)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        };
+        check_events().await;
+
         // Re-running the same night renders only what is missing: nothing.
         let before: Vec<_> =
             files(&out).iter().map(|f| std::fs::metadata(out.join(f)).unwrap().modified().unwrap()).collect();
@@ -98,6 +140,8 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
         let after: Vec<_> =
             files(&out).iter().map(|f| std::fs::metadata(out.join(f)).unwrap().modified().unwrap()).collect();
         assert_eq!(before, after, "{backend:?}: a re-run touched files");
+        // And announces nothing twice.
+        check_events().await;
         std::fs::remove_dir_all(&out).unwrap();
     }
 }

@@ -1,0 +1,497 @@
+//! `maturity.v1.WebhookService`: a tenant's endpoints, events and deliveries (the rules are in
+//! `webhooks`; this is the gRPC adapter). Every write is audited in its own transaction.
+
+use std::time::Duration;
+
+use domain_model::Locale;
+use sea_orm::TransactionTrait;
+use services_api::v1 as pb;
+use services_api::v1::webhook_service_server::WebhookService;
+use services_common::errors::{Violation, invalid_argument};
+use tonic::{Request, Response, Status};
+
+use crate::Persistence;
+use crate::service::{store_status, violation};
+use crate::tenants::{self, AuditEntry, Caller};
+use crate::time::{now_us, to_timestamp};
+use crate::webhooks::{self, Delivery, Endpoint, EndpointChanges, Event};
+
+const MAX_PAGE: i32 = 500;
+const DEFAULT_PAGE: i32 = 50;
+
+fn not_found(what: &str, id: &str) -> Status {
+    Status::not_found(format!("{what} `{id}` not found"))
+}
+
+fn invalid(violations: &[Violation]) -> Status {
+    invalid_argument(violations, Locale::default())
+}
+
+fn endpoint_pb(e: &Endpoint) -> pb::WebhookEndpoint {
+    pb::WebhookEndpoint {
+        id: e.id.clone(),
+        url: e.url.clone(),
+        description: e.description.clone(),
+        event_types: e.event_types.clone(),
+        enabled: e.disabled_at_us.is_none(),
+        disabled_reason: e.disabled_reason.clone().unwrap_or_default(),
+        created_at: Some(to_timestamp(e.created_at_us)),
+        previous_secret_expires_at: e.previous_until_us.filter(|u| *u > now_us()).map(to_timestamp),
+    }
+}
+
+fn event_pb(e: &Event) -> pb::WebhookEvent {
+    pb::WebhookEvent {
+        id: e.id.clone(),
+        r#type: e.event_type.clone(),
+        created_at: Some(to_timestamp(e.created_at_us)),
+        payload: e.payload.clone(),
+    }
+}
+
+fn state_pb(state: &str) -> pb::WebhookDeliveryState {
+    match state {
+        webhooks::PENDING => pb::WebhookDeliveryState::Pending,
+        webhooks::DELIVERED => pb::WebhookDeliveryState::Delivered,
+        webhooks::FAILED => pb::WebhookDeliveryState::Failed,
+        webhooks::CANCELLED => pb::WebhookDeliveryState::Cancelled,
+        _ => pb::WebhookDeliveryState::Unspecified,
+    }
+}
+
+fn delivery_pb(d: &Delivery) -> pb::WebhookDelivery {
+    pb::WebhookDelivery {
+        event_id: d.event_id.clone(),
+        endpoint_id: d.endpoint_id.clone(),
+        event_type: d.event_type.clone(),
+        state: state_pb(&d.state) as i32,
+        next_attempt_at: (d.state == webhooks::PENDING).then(|| to_timestamp(d.next_attempt_us)),
+        attempts: d
+            .attempts
+            .iter()
+            .map(|a| pb::WebhookAttempt {
+                at: Some(to_timestamp(a.at_us)),
+                status_code: a.status_code,
+                error: a.error.clone(),
+                duration_ms: u32::try_from(a.duration_ms).unwrap_or(0),
+            })
+            .collect(),
+        created_at: Some(to_timestamp(d.created_at_us)),
+        replay: d.replay,
+    }
+}
+
+fn check_url(url: &str, field: &str, violations: &mut Vec<Violation>) {
+    if let Some(problem) = webhooks::url_problem(url) {
+        violations.push(violation(
+            field,
+            "INVALID_WEBHOOK_URL",
+            format!("{problem}: `{}`", url.chars().take(100).collect::<String>()),
+            match problem {
+                p if p.starts_with("use https") => {
+                    "gebruik https (http alleen naar een loopback-adres, voor lokale ontwikkeling)".to_string()
+                }
+                _ => "geen bruikbare https-URL".to_string(),
+            },
+        ));
+    }
+}
+
+fn check_types(types: &[String], field: &str, violations: &mut Vec<Violation>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in types.iter().enumerate() {
+        if !webhooks::EVENT_TYPES.contains(&t.as_str()) {
+            violations.push(violation(
+                &format!("{field}[{i}]"),
+                "UNKNOWN_EVENT_TYPE",
+                format!("unknown event type `{t}`: expected one of {}", webhooks::EVENT_TYPES.join(", ")),
+                format!("onbekend gebeurtenistype `{t}`: verwacht een van {}", webhooks::EVENT_TYPES.join(", ")),
+            ));
+        } else if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+fn check_description(d: &str, field: &str, violations: &mut Vec<Violation>) {
+    if d.chars().count() > 200 || d.chars().any(char::is_control) {
+        violations.push(violation(
+            field,
+            "INVALID_DESCRIPTION",
+            "at most 200 characters, without control characters",
+            "hoogstens 200 tekens, zonder stuurtekens",
+        ));
+    }
+}
+
+/// The page size asked for, or a violation.
+fn page_size(size: i32, violations: &mut Vec<Violation>) -> u64 {
+    if size < 0 {
+        violations.push(violation(
+            "page_size",
+            "INVALID_PAGE_SIZE",
+            "page_size must not be negative",
+            "page_size mag niet negatief zijn",
+        ));
+    }
+    let size = if size <= 0 { DEFAULT_PAGE } else { size.min(MAX_PAGE) };
+    u64::try_from(size).unwrap_or(50)
+}
+
+fn bad_token(violations: &mut Vec<Violation>) {
+    violations.push(violation(
+        "page_token",
+        "INVALID_PAGE_TOKEN",
+        "page_token is not one this listing returned (or the filters changed)",
+        "page_token hoort niet bij deze lijst (of de filters zijn veranderd)",
+    ));
+}
+
+/// A position `{created}.{id}` of a listing, with `filter` appended so that a token is only good
+/// for the listing it came from.
+fn position(token: &str, filter: &str, violations: &mut Vec<Violation>) -> Option<(i64, String)> {
+    if token.is_empty() {
+        return None;
+    }
+    let parsed = token.split_once('.').and_then(|(created, rest)| {
+        let (id, f) = rest.split_once('.')?;
+        (f == filter).then_some(())?;
+        Some((created.parse::<i64>().ok()?, id.to_string()))
+    });
+    if parsed.is_none() {
+        bad_token(violations);
+    }
+    parsed
+}
+
+impl Persistence {
+    async fn audit(
+        &self,
+        tx: &impl sea_orm::ConnectionTrait,
+        caller: &Caller,
+        action: &str,
+        target: String,
+    ) -> Result<(), Status> {
+        let entry = AuditEntry {
+            tenant: caller.tenant.clone(),
+            actor: caller.key_prefix.clone(),
+            action: action.into(),
+            target,
+            request_id: String::new(),
+            at_us: now_us(),
+        };
+        tenants::audit(tx, &entry).await.map_err(store_status)
+    }
+}
+
+#[tonic::async_trait]
+impl WebhookService for Persistence {
+    async fn create_webhook_endpoint(
+        &self,
+        request: Request<pb::CreateWebhookEndpointRequest>,
+    ) -> Result<Response<pb::CreateWebhookEndpointResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let url = req.url.trim();
+        check_url(url, "url", &mut violations);
+        check_description(&req.description, "description", &mut violations);
+        let types = check_types(&req.event_types, "event_types", &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid(&violations));
+        }
+        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
+        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let (endpoint, secret) =
+            webhooks::create_endpoint(&tx, &caller.tenant, url, &req.description, &types, now_us()).await.map_err(
+                |e| match e {
+                    tenants::TenantError::Store(s) => store_status(s),
+                    other => Status::internal(other.to_string()),
+                },
+            )?;
+        self.audit(&tx, &caller, "CreateWebhookEndpoint", format!("webhook endpoint {}", endpoint.id)).await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(Response::new(pb::CreateWebhookEndpointResponse { endpoint: Some(endpoint_pb(&endpoint)), secret }))
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        request: Request<pb::ListWebhookEndpointsRequest>,
+    ) -> Result<Response<pb::ListWebhookEndpointsResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        let after = position(&req.page_token, "e", &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid(&violations));
+        }
+        let mut rows =
+            webhooks::endpoints(self.db(), &caller.tenant, after.as_ref().map(|(c, id)| (*c, id.as_str())), size + 1)
+                .await
+                .map_err(store_status)?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(50));
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => format!("{}.{}.e", last.created_at_us, last.id),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListWebhookEndpointsResponse {
+            endpoints: rows.iter().map(endpoint_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        request: Request<pb::GetWebhookEndpointRequest>,
+    ) -> Result<Response<pb::WebhookEndpoint>, Status> {
+        let caller = self.caller(&request).await?;
+        let id = request.into_inner().id;
+        match webhooks::endpoint(self.db(), &caller.tenant, &id).await.map_err(store_status)? {
+            Some(e) => Ok(Response::new(endpoint_pb(&e))),
+            None => Err(not_found("webhook endpoint", &id)),
+        }
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        request: Request<pb::UpdateWebhookEndpointRequest>,
+    ) -> Result<Response<pb::WebhookEndpoint>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let given = req.endpoint.unwrap_or_default();
+        let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+        let mut violations = Vec::new();
+        let mut changes = EndpointChanges::default();
+        if paths.is_empty() {
+            violations.push(violation(
+                "update_mask",
+                "EMPTY_UPDATE_MASK",
+                "name the fields to change: url, description, event_types, enabled",
+                "noem de velden die veranderen: url, description, event_types, enabled",
+            ));
+        }
+        for (i, path) in paths.iter().enumerate() {
+            match path.as_str() {
+                "url" => {
+                    check_url(given.url.trim(), "endpoint.url", &mut violations);
+                    changes.url = Some(given.url.trim().to_string());
+                }
+                "description" => {
+                    check_description(&given.description, "endpoint.description", &mut violations);
+                    changes.description = Some(given.description.clone());
+                }
+                "event_types" | "eventTypes" => {
+                    changes.event_types =
+                        Some(check_types(&given.event_types, "endpoint.event_types", &mut violations));
+                }
+                "enabled" => changes.enabled = Some(given.enabled),
+                other => violations.push(violation(
+                    &format!("update_mask.paths[{i}]"),
+                    "UNKNOWN_FIELD",
+                    format!("`{other}` cannot be changed: use url, description, event_types or enabled"),
+                    format!("`{other}` kan niet veranderen: gebruik url, description, event_types of enabled"),
+                )),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(invalid(&violations));
+        }
+        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
+        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let updated = webhooks::update_endpoint(&tx, &caller.tenant, &given.id, &changes, now_us())
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| not_found("webhook endpoint", &given.id))?;
+        self.audit(
+            &tx,
+            &caller,
+            "UpdateWebhookEndpoint",
+            format!("webhook endpoint {} ({})", given.id, paths.join(",")),
+        )
+        .await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(Response::new(endpoint_pb(&updated)))
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        request: Request<pb::DeleteWebhookEndpointRequest>,
+    ) -> Result<Response<pb::DeleteWebhookEndpointResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let id = request.into_inner().id;
+        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
+        crate::store::write_first(&tx).await.map_err(store_status)?;
+        if !webhooks::delete_endpoint(&tx, &caller.tenant, &id, now_us()).await.map_err(store_status)? {
+            return Err(not_found("webhook endpoint", &id));
+        }
+        self.audit(&tx, &caller, "DeleteWebhookEndpoint", format!("webhook endpoint {id}")).await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(Response::new(pb::DeleteWebhookEndpointResponse {}))
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        request: Request<pb::RotateWebhookSecretRequest>,
+    ) -> Result<Response<pb::RotateWebhookSecretResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let overlap = match req.previous_valid_seconds {
+            0 => webhooks::DEFAULT_ROTATION_OVERLAP,
+            s => Duration::from_secs(u64::from(s)),
+        };
+        if overlap > webhooks::MAX_ROTATION_OVERLAP {
+            return Err(invalid(&[violation(
+                "previous_valid_seconds",
+                "OVERLAP_TOO_LONG",
+                "at most 604800 (7 days)",
+                "hoogstens 604800 (7 dagen)",
+            )]));
+        }
+        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
+        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let (endpoint, secret) = webhooks::rotate_secret(&tx, &caller.tenant, &req.id, overlap, now_us())
+            .await
+            .map_err(|e| match e {
+                tenants::TenantError::Store(s) => store_status(s),
+                other => Status::internal(other.to_string()),
+            })?
+            .ok_or_else(|| not_found("webhook endpoint", &req.id))?;
+        self.audit(&tx, &caller, "RotateWebhookSecret", format!("webhook endpoint {}", req.id)).await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok(Response::new(pb::RotateWebhookSecretResponse { endpoint: Some(endpoint_pb(&endpoint)), secret }))
+    }
+
+    async fn list_webhook_events(
+        &self,
+        request: Request<pb::ListWebhookEventsRequest>,
+    ) -> Result<Response<pb::ListWebhookEventsResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        let event_type = (!req.r#type.is_empty()).then_some(req.r#type.as_str());
+        if let Some(t) = event_type {
+            check_types(&[t.to_string()], "type", &mut violations);
+        }
+        let filter = format!("v{}", req.r#type);
+        let after = position(&req.page_token, &filter, &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid(&violations));
+        }
+        let mut rows = webhooks::events(
+            self.db(),
+            &caller.tenant,
+            event_type,
+            after.as_ref().map(|(c, id)| (*c, id.as_str())),
+            size + 1,
+        )
+        .await
+        .map_err(store_status)?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(50));
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => format!("{}.{}.{filter}", last.created_at_us, last.id),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListWebhookEventsResponse {
+            events: rows.iter().map(event_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let size = page_size(req.page_size, &mut violations);
+        if req.event_id.is_empty() && req.endpoint_id.is_empty() {
+            violations.push(violation(
+                "event_id",
+                "MISSING_FILTER",
+                "give event_id, endpoint_id or both",
+                "geef event_id, endpoint_id of beide",
+            ));
+        }
+        let filter = format!("{}/{}", req.event_id, req.endpoint_id);
+        let before = position(&req.page_token, &filter.replace('.', "_"), &mut violations).map(|(id, _)| id);
+        if !violations.is_empty() {
+            return Err(invalid(&violations));
+        }
+        let event_id = (!req.event_id.is_empty()).then_some(req.event_id.as_str());
+        let endpoint_id = (!req.endpoint_id.is_empty()).then_some(req.endpoint_id.as_str());
+        let mut rows = webhooks::deliveries(self.db(), &caller.tenant, event_id, endpoint_id, before, size + 1)
+            .await
+            .map_err(store_status)?;
+        let more = rows.len() as u64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(50));
+        let next_page_token = match (more, rows.last()) {
+            (true, Some(last)) => format!("{}.d.{}", last.id, filter.replace('.', "_")),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListWebhookDeliveriesResponse {
+            deliveries: rows.iter().map(delivery_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn replay_webhook_event(
+        &self,
+        request: Request<pb::ReplayWebhookEventRequest>,
+    ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
+        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let event = webhooks::event(&tx, &caller.tenant, &req.event_id)
+            .await
+            .map_err(store_status)?
+            .ok_or_else(|| not_found("webhook event", &req.event_id))?;
+        let targets = if req.endpoint_id.is_empty() {
+            let mut all = Vec::new();
+            let mut after: Option<(i64, String)> = None;
+            loop {
+                let page = webhooks::endpoints(&tx, &caller.tenant, after.as_ref().map(|(c, i)| (*c, i.as_str())), 500)
+                    .await
+                    .map_err(store_status)?;
+                after = page.last().map(|e| (e.created_at_us, e.id.clone()));
+                let done = page.len() < 500;
+                all.extend(page.into_iter().filter(|e| e.disabled_at_us.is_none() && e.wants(&event.event_type)));
+                if done {
+                    break all;
+                }
+            }
+        } else {
+            let ep = webhooks::endpoint(&tx, &caller.tenant, &req.endpoint_id)
+                .await
+                .map_err(store_status)?
+                .ok_or_else(|| not_found("webhook endpoint", &req.endpoint_id))?;
+            if ep.disabled_at_us.is_some() {
+                return Err(Status::failed_precondition(format!(
+                    "webhook endpoint `{}` is disabled ({}); enable it first",
+                    ep.id,
+                    ep.disabled_reason.as_deref().unwrap_or("by hand")
+                )));
+            }
+            vec![ep]
+        };
+        let queued = webhooks::replay(&tx, &event, &targets, now_us()).await.map_err(store_status)?;
+        self.audit(
+            &tx,
+            &caller,
+            "ReplayWebhookEvent",
+            format!("webhook event {} to {} endpoint(s)", event.id, queued.len()),
+        )
+        .await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        if !queued.is_empty() {
+            self.webhook_wake().notify_one();
+        }
+        Ok(Response::new(pb::ReplayWebhookEventResponse { deliveries: queued.iter().map(delivery_pb).collect() }))
+    }
+}
