@@ -102,7 +102,12 @@ async fn deliveries_are_signed_retried_disabled_rotated_and_replayed() {
         let listed = &events["events"][0];
         assert_eq!(listed["id"], got[0].id.as_str());
         assert_eq!(listed["payload"].as_str().unwrap().as_bytes(), got[0].body.as_slice());
-        let deliveries = call(&app, "ListWebhookDeliveries", &a, json!({"eventId": got[0].id})).json();
+        // The receiver has its 200 a moment before the dispatcher records it.
+        let listed_deliveries = || call(&app, "ListWebhookDeliveries", &a, json!({"eventId": got[0].id})).json();
+        wait("the delivery to be recorded", || {
+            listed_deliveries()["deliveries"][0]["state"] != "WEBHOOK_DELIVERY_STATE_PENDING"
+        });
+        let deliveries = listed_deliveries();
         let d = &deliveries["deliveries"][0];
         assert_eq!(d["state"], "WEBHOOK_DELIVERY_STATE_DELIVERED", "{deliveries}");
         let codes: Vec<i64> =

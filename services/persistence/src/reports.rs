@@ -8,7 +8,7 @@
 use migrations::m0001_assessments::Assessments as A;
 use migrations::m0004_report_jobs::ReportColumns as C;
 use migrations::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 
 use crate::store::{ASSESSMENT_COLUMNS, StoreError, StoredAssessment, assessment, get};
@@ -79,8 +79,7 @@ pub async fn mark_rendered(
     locale: &str,
     now_us: i64,
 ) -> Result<(), StoreError> {
-    let tx = db.begin().await?;
-    crate::store::write_first(&tx).await?;
+    let tx = crate::store::begin_write(db).await?;
     let stmt = Query::update()
         .table(A::Table)
         .value(A::ReportStatus, RENDERED)
@@ -122,8 +121,7 @@ pub async fn mark_night_finished(
     let digest = Sha256::digest(format!("{tenant}\u{0}{night}\u{0}{rendered}\u{0}{given_up}").as_bytes());
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     let id = format!("msg_n{}", &hex[..23]);
-    let tx = db.begin().await?;
-    crate::store::write_first(&tx).await?;
+    let tx = crate::store::begin_write(db).await?;
     if webhooks::event(&tx, tenant, &id).await?.is_some() {
         return Ok(false);
     }

@@ -45,6 +45,14 @@ pub async fn write_first(tx: &impl ConnectionTrait) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A transaction that writes, holding SQLite's write lock from the start (`write_first`).
+pub async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, StoreError> {
+    use sea_orm::TransactionTrait;
+    let tx = db.begin().await?;
+    write_first(&tx).await?;
+    Ok(tx)
+}
+
 /// Opens the database at `url` (creating an SQLite file and its folder when needed, in WAL mode)
 /// and applies pending migrations.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use domain_model::Locale;
-use sea_orm::TransactionTrait;
 use services_api::v1 as pb;
 use services_api::v1::webhook_service_server::WebhookService;
 use services_common::errors::{Violation, invalid_argument};
@@ -12,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use crate::Persistence;
 use crate::service::{store_status, violation};
+use crate::store::begin_write;
 use crate::tenants::{self, AuditEntry, Caller};
 use crate::time::{now_us, to_timestamp};
 use crate::webhooks::{self, Delivery, Endpoint, EndpointChanges, Event};
@@ -21,6 +21,14 @@ const DEFAULT_PAGE: i32 = 50;
 
 fn not_found(what: &str, id: &str) -> Status {
     Status::not_found(format!("{what} `{id}` not found"))
+}
+
+/// A failure to create or rotate (the store's, or the random source's).
+fn tenant_status(e: tenants::TenantError) -> Status {
+    match e {
+        tenants::TenantError::Store(s) => store_status(s),
+        other => Status::internal(other.to_string()),
+    }
 }
 
 fn invalid(violations: &[Violation]) -> Status {
@@ -201,15 +209,11 @@ impl WebhookService for Persistence {
         if !violations.is_empty() {
             return Err(invalid(&violations));
         }
-        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
-        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let tx = begin_write(self.db()).await.map_err(store_status)?;
         let (endpoint, secret) =
-            webhooks::create_endpoint(&tx, &caller.tenant, url, &req.description, &types, now_us()).await.map_err(
-                |e| match e {
-                    tenants::TenantError::Store(s) => store_status(s),
-                    other => Status::internal(other.to_string()),
-                },
-            )?;
+            webhooks::create_endpoint(&tx, &caller.tenant, url, &req.description, &types, now_us())
+                .await
+                .map_err(tenant_status)?;
         self.audit(&tx, &caller, "CreateWebhookEndpoint", format!("webhook endpoint {}", endpoint.id)).await?;
         tx.commit().await.map_err(|e| store_status(e.into()))?;
         Ok(Response::new(pb::CreateWebhookEndpointResponse { endpoint: Some(endpoint_pb(&endpoint)), secret }))
@@ -299,8 +303,7 @@ impl WebhookService for Persistence {
         if !violations.is_empty() {
             return Err(invalid(&violations));
         }
-        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
-        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let tx = begin_write(self.db()).await.map_err(store_status)?;
         let updated = webhooks::update_endpoint(&tx, &caller.tenant, &given.id, &changes, now_us())
             .await
             .map_err(store_status)?
@@ -322,8 +325,7 @@ impl WebhookService for Persistence {
     ) -> Result<Response<pb::DeleteWebhookEndpointResponse>, Status> {
         let caller = self.caller(&request).await?;
         let id = request.into_inner().id;
-        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
-        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let tx = begin_write(self.db()).await.map_err(store_status)?;
         if !webhooks::delete_endpoint(&tx, &caller.tenant, &id, now_us()).await.map_err(store_status)? {
             return Err(not_found("webhook endpoint", &id));
         }
@@ -350,14 +352,10 @@ impl WebhookService for Persistence {
                 "hoogstens 604800 (7 dagen)",
             )]));
         }
-        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
-        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let tx = begin_write(self.db()).await.map_err(store_status)?;
         let (endpoint, secret) = webhooks::rotate_secret(&tx, &caller.tenant, &req.id, overlap, now_us())
             .await
-            .map_err(|e| match e {
-                tenants::TenantError::Store(s) => store_status(s),
-                other => Status::internal(other.to_string()),
-            })?
+            .map_err(tenant_status)?
             .ok_or_else(|| not_found("webhook endpoint", &req.id))?;
         self.audit(&tx, &caller, "RotateWebhookSecret", format!("webhook endpoint {}", req.id)).await?;
         tx.commit().await.map_err(|e| store_status(e.into()))?;
@@ -446,8 +444,7 @@ impl WebhookService for Persistence {
     ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
-        let tx = self.db().begin().await.map_err(|e| store_status(e.into()))?;
-        crate::store::write_first(&tx).await.map_err(store_status)?;
+        let tx = begin_write(self.db()).await.map_err(store_status)?;
         let event = webhooks::event(&tx, &caller.tenant, &req.event_id)
             .await
             .map_err(store_status)?

@@ -806,16 +806,18 @@ pub enum Next {
     Cancel,
 }
 
-/// Records `attempt` (when one was made) of delivery `delivery_id` by `worker` and what follows.
-/// The state changes only while `worker` still holds the delivery.
+/// Records `attempt` (when one was made) of delivery `delivery_id` by `worker` and what follows,
+/// in one transaction (a listing never shows the attempt without its outcome). The state changes
+/// only while `worker` still holds the delivery.
 pub async fn finish(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     job: &Job,
     worker: &str,
     attempt: Option<&Attempt>,
     next: &Next,
     now_us: i64,
 ) -> Result<(), StoreError> {
+    let tx = crate::store::begin_write(db).await?;
     if let Some(a) = attempt {
         let stmt = Query::insert()
             .into_table(At::Table)
@@ -828,7 +830,7 @@ pub async fn finish(
                 a.duration_ms.into(),
             ])
             .to_owned();
-        db.execute(&stmt).await?;
+        tx.execute(&stmt).await?;
     }
     let mut stmt = Query::update();
     stmt.table(D::Table)
@@ -846,10 +848,11 @@ pub async fn finish(
         Next::GiveUp | Next::Gone => stmt.value(D::State, FAILED).value(D::FinishedAtUs, now_us),
         Next::Cancel => stmt.value(D::State, CANCELLED).value(D::FinishedAtUs, now_us),
     };
-    db.execute(&stmt).await?;
+    tx.execute(&stmt).await?;
     if let (Next::Gone, Some(ep)) = (next, &job.endpoint) {
-        disable_endpoint(db, &ep.id, "the endpoint answered 410 Gone", now_us).await?;
+        disable_endpoint(&tx, &ep.id, "the endpoint answered 410 Gone", now_us).await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 
