@@ -82,6 +82,22 @@ impl GroupKey {
         }
     }
 
+    /// The group of the firms in both `self` and `other`; `None` when no firm can be in both (they
+    /// name different values of one attribute).
+    pub fn overlap(&self, other: &GroupKey) -> Option<GroupKey> {
+        fn one<T: PartialEq + Copy>(a: Option<T>, b: Option<T>) -> Result<Option<T>, ()> {
+            match (a, b) {
+                (Some(x), Some(y)) if x != y => Err(()),
+                (x, y) => Ok(x.or(y)),
+            }
+        }
+        Some(GroupKey {
+            section: one(self.section, other.section).ok()?,
+            size: one(self.size, other.size).ok()?,
+            province: one(self.province, other.province).ok()?,
+        })
+    }
+
     /// Whether `firm` belongs to this group.
     pub fn contains(&self, firm: &FirmProfile) -> bool {
         self.section.is_none_or(|s| s == firm.section)

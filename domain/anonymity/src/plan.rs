@@ -46,8 +46,11 @@ impl Default for Policy {
 /// parent of it is (otherwise a grandparent minus grandchildren would isolate an unpublished
 /// cell). Secondary suppression: for every parent and every attribute that splits it, the firms
 /// its published children along that split do not cover must number 0 or at least `k`; while some parent breaks that, its smallest published child is
-/// suppressed too (which adds at least `k` firms to the residual). Each step removes a group, so
-/// the loop ends; it runs until nothing changes.
+/// suppressed too (which adds at least `k` firms to the residual). Crossing groups: when every firm
+/// of a published group is also in another (a size class whose firms all happen to be in one
+/// section, say: their overlap has as many firms as the group), the other may not hold 1 to k-1
+/// firms more; the smaller of the two is suppressed. Each step removes a group, so the loop ends;
+/// it runs until nothing changes.
 pub fn publishable(policy: Policy, counts: &BTreeMap<GroupKey, u32>) -> BTreeSet<GroupKey> {
     let k = policy.k();
     let mut published: BTreeSet<GroupKey> =
@@ -77,6 +80,9 @@ pub fn publishable(policy: Policy, counts: &BTreeMap<GroupKey, u32>) -> BTreeSet
                 break;
             }
         }
+        if suppress.is_none() {
+            suppress = contained_with_few_more(k, counts, &published);
+        }
         match suppress {
             Some(g) => {
                 published.remove(&g);
@@ -84,6 +90,27 @@ pub fn publishable(policy: Policy, counts: &BTreeMap<GroupKey, u32>) -> BTreeSet
             None => return published,
         }
     }
+}
+
+/// A published group all of whose firms are in another published group that has between 1 and
+/// k-1 firms more (found through their overlap, a group of a published shape), if there is one.
+fn contained_with_few_more(
+    k: u32,
+    counts: &BTreeMap<GroupKey, u32>,
+    published: &BTreeSet<GroupKey>,
+) -> Option<GroupKey> {
+    let n = |g: &GroupKey| counts.get(g).copied().unwrap_or(0);
+    // By size, so that only groups with fewer than k firms more than `a` are compared with it.
+    let mut by_size: Vec<(u32, GroupKey)> = published.iter().map(|g| (n(g), *g)).collect();
+    by_size.sort();
+    for (i, (na, a)) in by_size.iter().enumerate() {
+        for (nb, b) in by_size[i + 1..].iter().take_while(|(nb, _)| *nb < na + k) {
+            if nb > na && a.overlap(b).is_some_and(|o| n(&o) == *na) {
+                return Some(*a);
+            }
+        }
+    }
+    None
 }
 
 /// What to do with a group's published figures at a new publication.

@@ -67,6 +67,21 @@ fn a_small_sibling_suppresses_its_neighbour() {
 }
 
 #[test]
+fn a_size_class_inside_one_section_is_not_subtracted_from_it() {
+    // Every micro firm is in section C, and C has one firm more: C minus "all micro firms" would
+    // be that one firm's figures (the case the property test below found with crossing groups).
+    let policy = Policy::new(5).unwrap();
+    let mut firms = vec![firm(SbiSection::C, SizeClass::Micro, Province::Utrecht); 5];
+    firms.push(firm(SbiSection::C, SizeClass::Small, Province::Utrecht));
+    firms.extend(vec![firm(SbiSection::J, SizeClass::Small, Province::Utrecht); 6]);
+    let published = publishable(policy, &counts(&firms));
+    let c = GroupKey { size: None, province: None, ..GroupKey::of(&firms[0]) };
+    let micro = GroupKey { section: None, province: None, ..GroupKey::of(&firms[0]) };
+    assert!(published.contains(&c), "{published:?}");
+    assert!(!published.contains(&micro), "{published:?}");
+}
+
+#[test]
 fn a_threshold_below_five_is_refused() {
     assert!(Policy::new(4).is_err());
     assert_eq!(Policy::new(5).unwrap().k(), 5);
