@@ -6,7 +6,7 @@ export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
 
-.PHONY: run test lint unit stock-client bench bench-night fmt clean
+.PHONY: run test lint unit stock-client fuzz fuzz-long bench bench-night soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C.
@@ -14,11 +14,13 @@ run:
 	$(CARGO) build --bin maturity
 	./target/debug/maturity run
 
-## make test: formatting, clippy with warnings denied, every Rust test, and the stock gRPC client.
-test: lint unit stock-client
+## make test: formatting, clippy with warnings denied, every Rust test, the stock gRPC client, and
+## a short run of every fuzz target.
+test: lint unit stock-client fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit:
@@ -33,6 +35,14 @@ $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/stock-client/requirements.txt
 	touch $@
+
+## make fuzz: every cargo-fuzz target of fuzz/ for 20 s (installs cargo-fuzz into target/tools the
+## first time). make fuzz-long: 15 minutes each. A crash leaves its input in fuzz/artifacts/.
+fuzz:
+	tools/fuzz/run.sh 20
+
+fuzz-long:
+	tools/fuzz/run.sh 900
 
 ## make bench: the standard load scenarios (release build), one table. Figures go in BENCHMARKS.md.
 bench:
@@ -49,6 +59,17 @@ bench-night:
 	$(CARGO) build --release --bin maturity --bin report-gen --bin loadgen
 	tools/bench/night.sh 250
 	tools/bench/night.sh 1000
+
+## make soak: the longer reliability scenarios of RELIABILITY.md: SubmitAssessment at a sustainable
+## rate, at ten times that and after (load shedding, the server's memory, recovery), then the fault
+## tests ten times over.
+soak:
+	$(CARGO) build --release --bin maturity --bin loadgen
+	tools/bench/overload.sh 30 300 20 15
+	for i in 1 2 3 4 5 6 7 8 9 10; do \
+		$(CARGO) test -p services-maturity --test it -- faults webhooks || exit 1; \
+		$(CARGO) test -p services-report --test it -- full_output unwritable sigkill || exit 1; \
+	done
 
 fmt:
 	$(CARGO) fmt --all

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub http_addr: std::net::SocketAddr,
     /// The database, for setting up tenants and keys.
     pub db: sea_orm::DatabaseConnection,
+    /// Its URL.
+    pub db_url: String,
     /// The stores, for setting up data.
     pub persistence: services_persistence::Persistence,
     _test_db: TestDb,
@@ -36,6 +38,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts every service of the product on free ports, over a fresh database of `backend`.
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_with(backend, ServerSettings::default()).await
+}
+
+/// As `spawn_app_on`, with the server settings given (limits, readiness).
+pub async fn spawn_app_with(backend: Backend, settings: ServerSettings) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("local address");
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
@@ -54,7 +61,7 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     .expect("open the test database");
     let conn = state.persistence.db().clone();
     let persistence = state.persistence.clone();
-    tokio::spawn(services_maturity::run(listener, Some(http), state, ServerSettings::default(), async {
+    tokio::spawn(services_maturity::run(listener, Some(http), state, settings, async {
         let _ = stopped.await;
     }));
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
@@ -62,5 +69,5 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
         .connect()
         .await
         .expect("connect to the test server");
-    TestApp { channel, addr, http_addr, db: conn, persistence, _test_db: db, _stop: stop }
+    TestApp { channel, addr, http_addr, db: conn, db_url: db.url.clone(), persistence, _test_db: db, _stop: stop }
 }

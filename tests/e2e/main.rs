@@ -2,8 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
+mod attacker;
 mod discovery;
+mod hostile;
 mod http;
+mod operations;
 #[path = "../support/webhook_receiver.rs"]
 mod webhook_receiver;
 mod webhooks;

@@ -44,19 +44,67 @@ struct Gateway {
     routes: Routes,
     pool: DescriptorPool,
     openapi: Arc<String>,
+    ops: Operations,
+}
+
+/// What the HTTP port offers operators besides the API: `/metrics` (Prometheus), `/livez` (the
+/// process answers) and `/readyz` (it can do its work).
+#[derive(Clone, Debug)]
+pub struct Operations {
+    /// The server's metrics.
+    pub metrics: crate::guard::Metrics,
+    /// Whether the readiness probe last succeeded.
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
+}
+
+async fn metrics(State(g): State<Gateway>) -> Response {
+    let text = g.ops.metrics.render().await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+async fn livez() -> Response {
+    (StatusCode::OK, "live\n").into_response()
+}
+
+async fn readyz(State(g): State<Gateway>) -> Response {
+    if g.ops.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer\n").into_response()
+    }
+}
+
+/// Gives every HTTP request an id (the caller's `x-request-id`, or a new one) that the gRPC call
+/// behind it carries too, echoes it, and counts the answer.
+async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = crate::guard::request_id(req.headers());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(crate::guard::REQUEST_ID, v.clone());
+        let mut response = next.run(req).await;
+        g.ops.metrics.record_http(response.status().as_u16());
+        response.headers_mut().insert(crate::guard::REQUEST_ID, v);
+        return response;
+    }
+    let response = next.run(req).await;
+    g.ops.metrics.record_http(response.status().as_u16());
+    response
 }
 
 /// The HTTP router over the gRPC `routes`.
-pub fn router(routes: Routes) -> anyhow::Result<axum::Router> {
+pub fn router(routes: Routes, ops: Operations) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
     let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool))?);
-    let state = Gateway { routes, pool, openapi };
+    let state = Gateway { routes, pool, openapi, ops };
     Ok(axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz))
         .route("/openapi.json", get(openapi_json))
         .route("/v1/{service}/{method}", post(call))
         .route("/v1/assessments/{id}/chapter", get(chapter))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]) })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), front))
         .with_state(state))
 }
 
@@ -140,6 +188,12 @@ fn status_problem(status: &tonic::Status) -> Response {
         })
         .unwrap_or_default();
     let detail = localized.unwrap_or_else(|| status.message().to_string());
+    if status.metadata().get(crate::guard::OVERLOADED).is_some() {
+        // Shed by the front door: the server as a whole is full, not this tenant over its rate.
+        let mut response = problem(StatusCode::SERVICE_UNAVAILABLE, "RESOURCE_EXHAUSTED", &detail, &[]);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
     let mut response = problem(http_status(status.code()), &code_name(status.code()), &detail, &violations);
     if let Some(delay) = details.retry_info().and_then(|r| r.retry_delay) {
         // Retry-After counts whole seconds: round up, so that a client never comes back too early.
@@ -176,7 +230,8 @@ async fn invoke(
         .uri(path)
         .header(header::CONTENT_TYPE, "application/grpc")
         .header(header::TE, "trailers");
-    for name in [header::AUTHORIZATION.as_str(), "x-tenant-id", "grpc-timeout"] {
+    for name in [header::AUTHORIZATION.as_str(), "x-tenant-id", "grpc-timeout", crate::guard::REQUEST_ID, "traceparent"]
+    {
         if let Some(v) = headers.get(name) {
             request = request.header(name, v.clone());
         }
@@ -249,6 +304,17 @@ fn document_response(messages: &[Bytes]) -> Response {
     (headers, document).into_response()
 }
 
+/// A request body in the protobuf JSON mapping as `method`'s input message (an empty body is `{}`),
+/// or what is wrong with it. Nothing after the JSON value is allowed; serde_json's recursion limit
+/// refuses deep nesting.
+pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
+    let json: &[u8] = if body.is_empty() { b"{}" } else { body };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    DynamicMessage::deserialize(method.input(), &mut de)
+        .and_then(|m| de.end().map(|()| m))
+        .map_err(|e| format!("the body is not a valid {} in JSON: {e}", method.input().name()))
+}
+
 async fn call(
     State(g): State<Gateway>,
     Path((service, method)): Path<(String, String)>,
@@ -258,16 +324,10 @@ async fn call(
     let Some(method) = find_method(&g.pool, &service, &method) else {
         return problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]);
     };
-    let json: &[u8] = if body.is_empty() { b"{}" } else { &body };
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let mut message = match DynamicMessage::deserialize(method.input(), &mut de).and_then(|m| de.end().map(|()| m)) {
+    let mut message = match decode_body(&method, &body) {
         Ok(m) => m,
         Err(e) => {
-            let v = violation(
-                "",
-                "MALFORMED_JSON",
-                format!("the body is not a valid {} in JSON: {e}", method.input().name()),
-            );
+            let v = violation("", "MALFORMED_JSON", e);
             return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "malformed request body", &[v]);
         }
     };

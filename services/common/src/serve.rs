@@ -16,6 +16,9 @@
 //! | `tls_cert_file`, `tls_key_file` | none | PEM certificate chain and key: TLS on both ports |
 //! | `webhook_ca_file` | none | PEM certificates trusted for webhook endpoints besides the public roots |
 //! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
+//! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
+//! | `otlp_endpoint` | none | `http://HOST:PORT` of an OpenTelemetry collector: spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT` too) |
+//! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -41,7 +44,16 @@ pub const KEYS: &[&str] = &[
     "tls_key_file",
     "webhook_ca_file",
     "webhook_timeout_seconds",
+    "max_in_flight",
+    "max_submits_in_flight",
+    "otlp_endpoint",
 ];
+
+/// Calls served at once by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// `SubmitAssessment` calls served (mostly: waiting for the write lock) at once by default: at
+/// about 70 writes a second, 16 waiting means at most a quarter of a second in the queue.
+pub const DEFAULT_MAX_SUBMITS: usize = 16;
 
 /// The default database: an SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
@@ -119,6 +131,15 @@ pub struct ServeArgs {
     /// Seconds a webhook endpoint may take to answer [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub webhook_timeout_seconds: Option<String>,
+    /// Calls served at once; more are refused at once; 0 for no limit [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<String>,
+    /// SubmitAssessment calls served at once [default: 16].
+    #[arg(long, value_name = "N")]
+    pub max_submits_in_flight: Option<String>,
+    /// OpenTelemetry collector for trace export, http://HOST:PORT [default: none].
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -152,6 +173,19 @@ pub struct ServeConfig {
     pub webhook_ca_file: Option<PathBuf>,
     /// How long a webhook endpoint may take to answer.
     pub webhook_timeout: Duration,
+    /// Calls served at once (0: no limit).
+    pub max_in_flight: usize,
+    /// SubmitAssessment calls served at once (0: no limit).
+    pub max_submits_in_flight: usize,
+    /// Where spans are exported, if anywhere.
+    pub otlp_endpoint: Option<crate::otel::Endpoint>,
+}
+
+impl ServeConfig {
+    /// The front door these settings describe.
+    pub fn guard(&self) -> crate::guard::Guard {
+        crate::guard::Guard::new(self.max_in_flight, self.max_submits_in_flight)
+    }
 }
 
 impl ServeConfig {
@@ -172,9 +206,12 @@ impl ServeConfig {
         let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
         // DATABASE_URL, the common convention, counts as the environment layer too.
         let database_env = env("DATABASE_URL");
+        // So is OpenTelemetry's standard variable for the collector.
+        let otlp_env = env("OTEL_EXPORTER_OTLP_ENDPOINT");
         let mut layers = Layers::new(KEYS)
             .file(file.as_deref())
             .env_alias("database_url", "DATABASE_URL", database_env)
+            .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
             .env(&env)
             .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
             .flag("http_addr", "--http-addr", args.http_addr.as_ref())
@@ -190,7 +227,10 @@ impl ServeConfig {
             .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
             .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
             .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
-            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref());
+            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
+            .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
+            .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
+            .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -208,6 +248,9 @@ impl ServeConfig {
             tls_files: None,
             webhook_ca_file: layers.get_opt::<PathBuf>("webhook_ca_file"),
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
+            max_in_flight: layers.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
+            max_submits_in_flight: layers.get("max_submits_in_flight", DEFAULT_MAX_SUBMITS),
+            otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {

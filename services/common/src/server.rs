@@ -19,13 +19,36 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 /// Settings of the server stack.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerSettings {
     /// How long in-flight calls may take to finish after shutdown begins.
     pub drain: Duration,
     /// Certificate chain and private key (PEM) for TLS on both ports; plain text when absent.
     pub tls: Option<TlsPem>,
+    /// The front door: request ids, load shedding, metrics.
+    pub guard: crate::guard::Guard,
+    /// Whether the server can do its work (its database answers); checked every 2 seconds. The
+    /// gRPC health of `""` and of every service follows it (readiness); `liveness` stays SERVING
+    /// while the process runs.
+    pub readiness: Option<Probe>,
 }
+
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("drain", &self.drain)
+            .field("tls", &self.tls)
+            .field("guard", &self.guard)
+            .field("readiness", &self.readiness.is_some())
+            .finish()
+    }
+}
+
+/// A readiness check.
+pub type Probe = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// The gRPC health service name that reports liveness only.
+pub const LIVENESS: &str = "liveness";
 
 /// A certificate chain and its private key, PEM-encoded.
 #[derive(Clone)]
@@ -44,7 +67,12 @@ impl std::fmt::Debug for TlsPem {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { drain: Duration::from_secs(10), tls: None }
+        ServerSettings {
+            drain: Duration::from_secs(10),
+            tls: None,
+            guard: crate::guard::Guard::new(crate::serve::DEFAULT_MAX_IN_FLIGHT, crate::serve::DEFAULT_MAX_SUBMITS),
+            readiness: None,
+        }
     }
 }
 
@@ -157,6 +185,31 @@ pub async fn serve_with_http(
         health.set_service_status(*name, ServingStatus::Serving).await;
     }
     health.set_service_status("", ServingStatus::Serving).await;
+    health.set_service_status(LIVENESS, ServingStatus::Serving).await;
+    let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let readiness_task = settings.readiness.clone().map(|probe| {
+        let (health, names, ready) = (health.clone(), services.names.clone(), std::sync::Arc::clone(&ready));
+        tokio::spawn(async move {
+            let mut was = true;
+            loop {
+                let now = tokio::time::timeout(Duration::from_secs(2), probe()).await.unwrap_or(false);
+                if now != was {
+                    let status = if now { ServingStatus::Serving } else { ServingStatus::NotServing };
+                    for name in names.iter().chain(std::iter::once(&"")) {
+                        health.set_service_status(*name, status).await;
+                    }
+                    if now {
+                        tracing::info!("ready again: the database answers");
+                    } else {
+                        tracing::warn!("not ready: the database does not answer");
+                    }
+                    was = now;
+                }
+                ready.store(now, std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        })
+    });
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
@@ -171,13 +224,23 @@ pub async fn serve_with_http(
     services.add(health_service).add(reflection_v1).add(reflection_v1alpha);
 
     let names = services.names.clone();
-    let routes = services.routes.routes();
+    // Every call passes the front door (the JSON gateway's too: it calls these routes).
+    let guarded = services
+        .routes
+        .routes()
+        .into_axum_router()
+        .layer(axum::middleware::from_fn_with_state(settings.guard.clone(), crate::guard::grpc));
+    let routes = tonic::service::Routes::from(guarded);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http_task = match http {
         Some(http_listener) => {
             let http_addr = http_listener.local_addr().context("while reading the HTTP listener's address")?;
-            let router = crate::http::router(routes.clone()).context("while building the JSON gateway")?;
+            let ops = crate::http::Operations {
+                metrics: settings.guard.metrics.clone(),
+                ready: std::sync::Arc::clone(&ready),
+            };
+            let router = crate::http::router(routes.clone(), ops).context("while building the JSON gateway")?;
             match &settings.tls {
                 Some(pem) => {
                     let config = rustls_config(pem)?;
@@ -218,6 +281,9 @@ pub async fn serve_with_http(
         res = &mut server => return res.context("gRPC server failed"),
         () = shutdown => {}
     }
+    if let Some(task) = readiness_task {
+        task.abort();
+    }
     for name in &names {
         health.set_service_status(*name, ServingStatus::NotServing).await;
     }
@@ -236,5 +302,7 @@ pub async fn serve_with_http(
         }
     }
     tracing::info!(%addr, "gRPC server stopped");
+    // Spans of the last calls go out before the process ends (when trace export is on).
+    let _ = tokio::task::spawn_blocking(|| crate::otel::flush(Duration::from_secs(2))).await;
     Ok(())
 }

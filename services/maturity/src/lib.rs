@@ -13,6 +13,7 @@ use anyhow::Context;
 use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
 use services_common::config::{AuthMode, Secret};
+use services_common::guard::Gauge;
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
@@ -79,6 +80,49 @@ impl AppState {
     }
 }
 
+/// What the stores say at a scrape: the webhook outbox and the chapters' statuses. Nothing when the
+/// database does not answer (readiness says so).
+async fn store_gauges(db: &sea_orm::DatabaseConnection) -> Vec<Gauge> {
+    let mut out = Vec::new();
+    if let Ok((waiting, first_due)) = services_persistence::webhooks::backlog(db).await {
+        let now = services_persistence::time::now_us();
+        let overdue = first_due.map_or(0.0, |t| ((now - t).max(0) as f64) / 1e6);
+        out.push(Gauge {
+            name: "maturity_webhook_backlog",
+            help: "Webhook deliveries waiting.",
+            value: waiting as f64,
+        });
+        out.push(Gauge {
+            name: "maturity_webhook_oldest_due_seconds",
+            help: "How long the longest-waiting due webhook delivery has been due (0 when none is).",
+            value: overdue,
+        });
+    }
+    if let Ok(counts) = services_persistence::reports::status_counts(db).await {
+        for (status, name, help) in [
+            (
+                services_persistence::reports::PENDING,
+                "maturity_chapters_pending",
+                "Assessments waiting for their chapter.",
+            ),
+            (
+                services_persistence::reports::RENDERED,
+                "maturity_chapters_rendered",
+                "Assessments whose chapter is written.",
+            ),
+            (
+                services_persistence::reports::FAILED,
+                "maturity_chapters_failed",
+                "Assessments whose chapter failed (retried while attempts are left).",
+            ),
+        ] {
+            let value = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            out.push(Gauge { name, help, value: value as f64 });
+        }
+    }
+    out
+}
+
 /// Serves every service of the product on `listener` (gRPC), and as JSON over HTTP on `http` when
 /// given, until `shutdown`; delivers webhooks meanwhile (and until the server has drained).
 pub async fn run(
@@ -88,6 +132,19 @@ pub async fn run(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let mut settings = settings;
+    let db = state.persistence.db().clone();
+    if settings.readiness.is_none() {
+        let db = db.clone();
+        settings.readiness = Some(Arc::new(move || {
+            let db = db.clone();
+            Box::pin(async move { db.ping().await.is_ok() })
+        }));
+    }
+    settings.guard.metrics.add_source(Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move { store_gauges(&db).await })
+    }));
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let dispatching = tokio::spawn(dispatcher.run(async move {

@@ -363,7 +363,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 }
                 None => None,
             };
-            let settings = ServerSettings { drain: config.drain, tls };
+            let settings = ServerSettings { drain: config.drain, tls, guard: config.guard(), readiness: None };
             let server = tokio::spawn(services_maturity::run(listener, http, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");

@@ -5,6 +5,7 @@
 //! `domain-anonymity` and `domain-statistics`), `peers` (answers from published figures only),
 //! `seed` (synthetic demo peers) and `service` (the gRPC adapters).
 
+pub mod breaker;
 pub mod dispatch;
 pub mod keys;
 pub mod peers;

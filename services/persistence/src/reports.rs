@@ -168,6 +168,17 @@ pub async fn release(db: &impl ConnectionTrait, id: i64, worker: &str) -> Result
     Ok(())
 }
 
+/// How many assessments have each report status.
+pub async fn status_counts(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, StoreError> {
+    let stmt = Query::select()
+        .column(A::ReportStatus)
+        .expr_as(Expr::col(A::Id).count(), "n")
+        .from(A::Table)
+        .group_by_col(A::ReportStatus)
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "report_status")?, get(r, "n")?))).collect()
+}
+
 /// What is still to do for a night.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Outstanding {

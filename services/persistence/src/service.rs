@@ -49,9 +49,17 @@ struct Inner {
     // (and across processes on PostgreSQL by an advisory lock) so that two publications of one
     // universe never interleave. SQLite needs it anyway: one writer at a time.
     write_lock: tokio::sync::Mutex<()>,
+    // While the database is down, submissions are refused at once instead of queueing.
+    breaker: crate::breaker::Breaker,
+    started: std::time::Instant,
     // Wakes the webhook dispatcher of this process when a write queued deliveries.
     webhook_wake: Arc<tokio::sync::Notify>,
 }
+
+/// How long a submission may wait for the ones before it (they are serialised) before it is
+/// refused as UNAVAILABLE: at the sustainable rate the queue that `max_submits_in_flight` allows
+/// drains in well under a second.
+const SUBMIT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 pub(crate) fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
     Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
@@ -233,6 +241,8 @@ impl Persistence {
                 pseudonym_key,
                 auth,
                 write_lock: tokio::sync::Mutex::new(()),
+                breaker: crate::breaker::Breaker::default(),
+                started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         }
@@ -400,100 +410,122 @@ impl Persistence {
         let version = i32::try_from(model.version).unwrap_or(i32::MAX);
         let profile = result.firm;
 
-        let _guard = self.inner.write_lock.lock().await;
-        let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
-        self.lock_writes(&tx).await.map_err(store_status)?;
-        if let Some((method, hash, response)) =
-            store::idempotency(&tx, tenant, request_id).await.map_err(store_status)?
-        {
-            if method == "SubmitAssessment" && hash == request_hash {
-                return pb::SubmitAssessmentResponse::decode(response.as_slice())
-                    .map_err(|_| Status::internal("stored response is malformed"));
+        let clock = || u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // Admitted while the breaker is open: this call is the one that tries the database.
+        let probe = self.inner.breaker.is_open();
+        if !self.inner.breaker.admit(clock()) {
+            return Err(Status::unavailable("the database is unavailable; retry later"));
+        }
+        let Ok(guard) = tokio::time::timeout(SUBMIT_QUEUE_WAIT, self.inner.write_lock.lock()).await else {
+            return Err(Status::unavailable("too many submissions are waiting; retry later"));
+        };
+        // A call that waited behind one that found the database down does not try it again.
+        if !probe && self.inner.breaker.is_open() {
+            return Err(Status::unavailable("the database is unavailable; retry later"));
+        }
+        let outcome: Result<pb::SubmitAssessmentResponse, Status> = async {
+            let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
+            self.lock_writes(&tx).await.map_err(store_status)?;
+            if let Some((method, hash, response)) =
+                store::idempotency(&tx, tenant, request_id).await.map_err(store_status)?
+            {
+                if method == "SubmitAssessment" && hash == request_hash {
+                    return pb::SubmitAssessmentResponse::decode(response.as_slice())
+                        .map_err(|_| Status::internal("stored response is malformed"));
+                }
+                return Err(Status::already_exists(format!(
+                    "request_id `{request_id}` was already used for a different request"
+                )));
             }
-            return Err(Status::already_exists(format!(
-                "request_id `{request_id}` was already used for a different request"
-            )));
+            let now = now_us();
+            let new = NewAssessment {
+                tenant: tenant.to_string(),
+                external_ref: req.external_ref.trim().to_string(),
+                firm_name: name.to_string(),
+                profile,
+                year,
+                model_id: model.id.clone(),
+                model_version: version,
+                maturity_index: result.maturity_index,
+                answers: pinned.encode_to_vec(),
+                result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
+                completed_at_us,
+            };
+            let id = store::insert_assessment(&tx, &new, now).await.map_err(store_status)?;
+            let identity = format!("{tenant}\u{0}{}", new.external_ref);
+            let contribution = Contribution {
+                pseudonym: self.pseudonym(identity.as_bytes()),
+                year,
+                model_id: model.id.clone(),
+                model_version: version,
+                profile,
+                maturity_index: result.maturity_index,
+                external_index: result.axes[0].index,
+                internal_index: result.axes[1].index,
+                external_stage: i16::from(result.axes[0].attained_stage),
+                internal_stage: i16::from(result.axes[1].attained_stage),
+                value_sources: result.value_sources.clone().map(|v| v.score),
+                proposition: result.proposition.centrality,
+                synthetic: false,
+                revision: 0,
+            };
+            let revision = store::next_revision(&tx).await.map_err(store_status)?;
+            store::upsert_contributions(&tx, std::slice::from_ref(&contribution), revision)
+                .await
+                .map_err(store_status)?;
+            publish_universe(&tx, self.inner.policy, &model.id, version, year, now).await.map_err(store_status)?;
+            let found = peers::find(&tx, self.inner.policy, model, year, &GroupKey::of(&profile), locale)
+                .await
+                .map_err(store_status)?;
+            let position = found.map(|f| {
+                peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
+            });
+            // Built from what this call just scored: no decoding or re-scoring of the stored row.
+            let response_assessment = pb::Assessment {
+                id,
+                external_ref: new.external_ref.clone(),
+                firm_name: new.firm_name.clone(),
+                completed_at: Some(to_timestamp(completed_at_us)),
+                created_at: Some(to_timestamp(now)),
+                report_status: pb::ReportStatus::Pending as i32,
+                result: Some(result_to_pb(model, result, locale)),
+                answers: assessment.answers.clone(),
+            };
+            let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
+            store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
+                .await
+                .map_err(store_status)?;
+            let entry = AuditEntry {
+                tenant: tenant.to_string(),
+                actor: caller.key_prefix.clone(),
+                action: "SubmitAssessment".into(),
+                target: format!("assessment {id}"),
+                request_id: request_id.to_string(),
+                at_us: now,
+            };
+            tenants::audit(&tx, &entry).await.map_err(store_status)?;
+            // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
+            let event = serde_json::json!({
+                "assessmentId": id.to_string(),
+                "externalRef": new.external_ref,
+                "model": { "id": model.id, "version": model.version },
+                "maturityIndex": result.maturity_index,
+                "completedAt": crate::time::rfc3339(completed_at_us),
+            });
+            let (_, queued) = webhooks::record_event(&tx, tenant, webhooks::ASSESSMENT_SCORED, event, now)
+                .await
+                .map_err(store_status)?;
+            tx.commit().await.map_err(|e| store_status(e.into()))?;
+            if queued > 0 {
+                self.inner.webhook_wake.notify_one();
+            }
+            Ok(response)
         }
-        let now = now_us();
-        let new = NewAssessment {
-            tenant: tenant.to_string(),
-            external_ref: req.external_ref.trim().to_string(),
-            firm_name: name.to_string(),
-            profile,
-            year,
-            model_id: model.id.clone(),
-            model_version: version,
-            maturity_index: result.maturity_index,
-            answers: pinned.encode_to_vec(),
-            result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
-            completed_at_us,
-        };
-        let id = store::insert_assessment(&tx, &new, now).await.map_err(store_status)?;
-        let identity = format!("{tenant}\u{0}{}", new.external_ref);
-        let contribution = Contribution {
-            pseudonym: self.pseudonym(identity.as_bytes()),
-            year,
-            model_id: model.id.clone(),
-            model_version: version,
-            profile,
-            maturity_index: result.maturity_index,
-            external_index: result.axes[0].index,
-            internal_index: result.axes[1].index,
-            external_stage: i16::from(result.axes[0].attained_stage),
-            internal_stage: i16::from(result.axes[1].attained_stage),
-            value_sources: result.value_sources.clone().map(|v| v.score),
-            proposition: result.proposition.centrality,
-            synthetic: false,
-            revision: 0,
-        };
-        let revision = store::next_revision(&tx).await.map_err(store_status)?;
-        store::upsert_contributions(&tx, std::slice::from_ref(&contribution), revision).await.map_err(store_status)?;
-        publish_universe(&tx, self.inner.policy, &model.id, version, year, now).await.map_err(store_status)?;
-        let found = peers::find(&tx, self.inner.policy, model, year, &GroupKey::of(&profile), locale)
-            .await
-            .map_err(store_status)?;
-        let position = found.map(|f| {
-            peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
-        });
-        // Built from what this call just scored: no decoding or re-scoring of the stored row.
-        let response_assessment = pb::Assessment {
-            id,
-            external_ref: new.external_ref.clone(),
-            firm_name: new.firm_name.clone(),
-            completed_at: Some(to_timestamp(completed_at_us)),
-            created_at: Some(to_timestamp(now)),
-            report_status: pb::ReportStatus::Pending as i32,
-            result: Some(result_to_pb(model, result, locale)),
-            answers: assessment.answers.clone(),
-        };
-        let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
-        store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
-            .await
-            .map_err(store_status)?;
-        let entry = AuditEntry {
-            tenant: tenant.to_string(),
-            actor: caller.key_prefix.clone(),
-            action: "SubmitAssessment".into(),
-            target: format!("assessment {id}"),
-            request_id: request_id.to_string(),
-            at_us: now,
-        };
-        tenants::audit(&tx, &entry).await.map_err(store_status)?;
-        // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
-        let event = serde_json::json!({
-            "assessmentId": id.to_string(),
-            "externalRef": new.external_ref,
-            "model": { "id": model.id, "version": model.version },
-            "maturityIndex": result.maturity_index,
-            "completedAt": crate::time::rfc3339(completed_at_us),
-        });
-        let (_, queued) =
-            webhooks::record_event(&tx, tenant, webhooks::ASSESSMENT_SCORED, event, now).await.map_err(store_status)?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
-        if queued > 0 {
-            self.inner.webhook_wake.notify_one();
-        }
-        Ok(response)
+        .await;
+        drop(guard);
+        let unavailable = outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Unavailable);
+        self.inner.breaker.record(clock(), !unavailable);
+        outcome
     }
 
     /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that

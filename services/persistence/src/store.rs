@@ -26,10 +26,32 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
-        match e {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(e),
-            other => StoreError::Other(other),
-        }
+        if transient(&e) { StoreError::Unavailable(e) } else { StoreError::Other(e) }
+    }
+}
+
+/// Whether an error says the database could not be reached or went away (a restart, a cut
+/// connection, a full pool, SQLite busy), so that the same call can succeed later: those are
+/// answered UNAVAILABLE (retryable), the rest INTERNAL. A write whose commit was cut off may or
+/// may not have happened; the caller's retry with the same request id settles it.
+fn transient(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match e {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return false,
+    };
+    let sea_orm::RuntimeErr::SqlxError(e) = runtime else { return false };
+    match e.as_ref() {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::Protocol(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed => true,
+        // PostgreSQL: connection exceptions (08), shutting down or starting up (57P01-57P03),
+        // too many connections (53300). SQLite: busy or locked (5, 6 and their extended codes).
+        Sqlx::Database(d) => d.code().is_some_and(|c| {
+            let pg = c.len() == 5 && (c.starts_with("08") || c.starts_with("57P") || c == "53300");
+            let sqlite = c.len() < 5 && matches!(c.parse::<u32>(), Ok(n) if n & 0xff == 5 || n & 0xff == 6);
+            pg || sqlite
+        }),
+        _ => false,
     }
 }
 
@@ -66,7 +88,13 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
         }
     }
     let mut options = ConnectOptions::new(url.to_string());
-    options.sqlx_logging(false).max_connections(16);
+    // Bounded waits: a call finds a connection within 5 s or is answered UNAVAILABLE (instead of
+    // queueing for sqlx's default 30 s while the database restarts); a new connection gets 5 s.
+    options
+        .sqlx_logging(false)
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_timeout(std::time::Duration::from_secs(5));
     let db = Database::connect(options).await?;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;

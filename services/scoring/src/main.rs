@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc_addr))?;
         println!("scoring-service: gRPC listening on {}", listener.local_addr()?);
-        let settings = ServerSettings { drain: config.drain, tls };
+        let settings = ServerSettings { drain: config.drain, tls, guard: config.guard(), readiness: None };
         services_scoring::run(listener, registry, settings, shutdown::signal()).await
     });
     match result {

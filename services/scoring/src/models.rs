@@ -18,7 +18,8 @@ pub fn start_up(program: &str, args: &ServeArgs) -> Result<(ServeConfig, Arc<Mod
         eprintln!("{program}: {e}");
         ExitCode::from(EXIT_CONFIG as u8)
     })?;
-    telemetry::init(config.log_format, &config.log_level);
+    let export = config.otlp_endpoint.as_ref().map(|e| (e, program));
+    telemetry::init_with_export(config.log_format, &config.log_level, export);
     let registry = load_registry(config.models_dir.as_deref()).map_err(|e| {
         eprintln!("{program}: {e:#}");
         ExitCode::from(EXIT_DATA as u8)

@@ -15,7 +15,7 @@
 //! generated clients instead. Every scenario's response is decoded and checked once before the
 //! measurement starts.
 
-mod raw;
+use services_common::raw;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -130,6 +130,8 @@ struct Outcome {
     scenario: Scenario,
     mode: String,
     histogram: Histogram<u64>,
+    /// Latencies of the calls answered without error (under overload: what was accepted).
+    answered: Histogram<u64>,
     errors: BTreeMap<String, u64>,
     elapsed: Duration,
 }
@@ -317,7 +319,7 @@ impl Clients {
     }
 }
 
-fn histogram() -> anyhow::Result<Histogram<u64>> {
+fn new_histogram() -> anyhow::Result<Histogram<u64>> {
     // Microseconds from 1 µs to 60 s with 3 significant figures.
     Histogram::new_with_bounds(1, 60_000_000, 3).context("while creating a histogram")
 }
@@ -329,24 +331,29 @@ async fn closed_loop(clients: &Clients, scenario: Scenario, args: &Args, measure
     for w in 0..args.concurrency {
         let mut c = clients.clone();
         tasks.push(tokio::spawn(async move {
-            let mut h = histogram()?;
+            let mut h = new_histogram()?;
+            let mut ok = new_histogram()?;
             let mut errors: BTreeMap<String, u64> = BTreeMap::new();
             while Instant::now() < end {
                 let t = Instant::now();
                 let r = c.call(scenario, w).await;
-                h.saturating_record(t.elapsed().as_micros() as u64);
-                if let Err(code) = r {
-                    *errors.entry(code).or_default() += 1;
+                let us = t.elapsed().as_micros() as u64;
+                h.saturating_record(us);
+                match r {
+                    Ok(()) => ok.saturating_record(us),
+                    Err(code) => *errors.entry(code).or_default() += 1,
                 }
             }
-            Ok::<_, anyhow::Error>((h, errors))
+            Ok::<_, anyhow::Error>((h, ok, errors))
         }));
     }
-    let mut histogram = histogram()?;
+    let mut histogram = new_histogram()?;
+    let mut answered = new_histogram()?;
     let mut errors = BTreeMap::new();
     for t in tasks {
-        let (h, e) = t.await.context("worker panicked")??;
+        let (h, ok, e) = t.await.context("worker panicked")??;
         histogram.add(&h).context("while merging histograms")?;
+        answered.add(&ok).context("while merging histograms")?;
         for (k, v) in e {
             *errors.entry(k).or_default() += v;
         }
@@ -355,6 +362,7 @@ async fn closed_loop(clients: &Clients, scenario: Scenario, args: &Args, measure
         scenario,
         mode: format!("closed c={}", args.concurrency),
         histogram,
+        answered,
         errors,
         elapsed: start.elapsed(),
     })
@@ -383,18 +391,27 @@ async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: 
         });
     }
     drop(tx);
-    let mut histogram = histogram()?;
+    let mut histogram = new_histogram()?;
+    let mut answered = new_histogram()?;
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     while let Some((us, err)) = rx.recv().await {
         histogram.saturating_record(us);
-        if let Some(code) = err {
-            *errors.entry(code).or_default() += 1;
+        match err {
+            None => answered.saturating_record(us),
+            Some(code) => *errors.entry(code).or_default() += 1,
         }
     }
     if shed > 0 {
         errors.insert("shed by client".to_string(), shed);
     }
-    Ok(Outcome { scenario, mode: format!("open {}/s", args.rate), histogram, errors, elapsed: start.elapsed() })
+    Ok(Outcome {
+        scenario,
+        mode: format!("open {}/s", args.rate),
+        histogram,
+        answered,
+        errors,
+        elapsed: start.elapsed(),
+    })
 }
 
 /// One call per scenario through the raw path, decoded and checked, so that a misrouted or failing
@@ -463,7 +480,8 @@ fn print_table(outcomes: &[Outcome]) {
     for o in outcomes {
         let h = &o.histogram;
         let errors: u64 = o.errors.values().sum();
-        let ok = h.len().saturating_sub(errors);
+        // Calls the client shed never reached the histogram; the answered ones are counted apart.
+        let ok = o.answered.len();
         println!(
             "{:<32} {:<14} {:>9} {:>7} {:>10.0} {:>8} {:>8} {:>8} {:>8} {:>8}",
             o.scenario.rpc(),
@@ -480,12 +498,19 @@ fn print_table(outcomes: &[Outcome]) {
         for (code, n) in &o.errors {
             println!("    errors {code}: {n}");
         }
+        if !o.errors.is_empty() && !o.answered.is_empty() {
+            let a = &o.answered;
+            println!(
+                "    answered without error: {} calls, p50 {} ms, p99 {} ms, max {} ms",
+                a.len(),
+                ms(a.value_at_quantile(0.5)),
+                ms(a.value_at_quantile(0.99)),
+                ms(a.max())
+            );
+        }
     }
     let rate = |s: Scenario| {
-        outcomes.iter().find(|o| o.scenario == s).map(|o| {
-            let errors: u64 = o.errors.values().sum();
-            o.histogram.len().saturating_sub(errors) as f64 / o.elapsed.as_secs_f64()
-        })
+        outcomes.iter().find(|o| o.scenario == s).map(|o| o.answered.len() as f64 / o.elapsed.as_secs_f64())
     };
     if let (Some(score), Some(echo)) = (rate(Scenario::Score), rate(Scenario::Echo)) {
         println!("ScoreAssessment / Echo throughput: {:.2} ({:.0}%)", score / echo, 100.0 * score / echo);
@@ -652,6 +677,13 @@ fn main() -> anyhow::Result<()> {
             outcomes.push(run(args.duration).await?);
         }
         print_table(&outcomes);
+        // Peak resident memory of this process (with the in-process server, the server's too).
+        if let Some(peak) = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string()))
+        {
+            println!("peak memory (VmHWM): {peak} kB");
+        }
         // The in-process server's scratch database.
         let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("loadgen-{}", std::process::id())));
         Ok(())

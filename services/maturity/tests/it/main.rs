@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+mod faults;
 #[path = "../../../../tests/support/webhook_receiver.rs"]
 mod webhook_receiver;
 mod webhooks;
@@ -268,4 +269,122 @@ fn tls_needs_both_files_and_readable_ones() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS certificate file"));
+}
+
+/// What a collector received: (path, body) of each POST.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A stand-in OpenTelemetry collector: takes OTLP/HTTP POSTs and keeps (path, body) of each.
+fn collector() -> (String, Received) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = std::sync::Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 65536];
+            let head_end = loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..n]);
+                if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&data[..head_end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap();
+            while data.len() < head_end + length {
+                let n = stream.read(&mut buf).unwrap();
+                data.extend_from_slice(&buf[..n]);
+            }
+            let path = head.split_whitespace().nth(1).unwrap().to_string();
+            let body = serde_json::from_slice(&data[head_end..head_end + length]).unwrap();
+            keep.lock().unwrap().push((path, body));
+            let _ =
+                stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}");
+        }
+    });
+    (format!("http://{addr}"), got)
+}
+
+/// Every exported span so far.
+fn spans(got: &std::sync::Mutex<Vec<(String, serde_json::Value)>>) -> Vec<serde_json::Value> {
+    let got = got.lock().unwrap();
+    let mut out = Vec::new();
+    for (path, body) in got.iter() {
+        assert_eq!(path, "/v1/traces");
+        for rs in body["resourceSpans"].as_array().unwrap() {
+            assert_eq!(rs["resource"]["attributes"][0]["value"]["stringValue"], "maturity");
+            for ss in rs["scopeSpans"].as_array().unwrap() {
+                out.extend(ss["spans"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+fn attribute<'a>(span: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    span["attributes"].as_array()?.iter().find(|a| a["key"] == key)?["value"]["stringValue"].as_str()
+}
+
+#[tokio::test]
+async fn spans_are_exported_to_an_otlp_collector_inside_the_callers_trace() {
+    use services_api::v1::ListModelsRequest;
+    use services_api::v1::scoring_service_client::ScoringServiceClient;
+
+    let out = Command::new(BIN).args(["serve", "--otlp-endpoint", "https://collector:4318"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("otlp_endpoint"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (endpoint, got) = collector();
+    let dir = scratch("otel");
+    let (mut child, addr) = serve(&dir, &["--otlp-endpoint", &endpoint, "--drain-seconds", "2"]);
+    let channel =
+        services_maturity::demo::connect(&format!("http://{addr}"), std::time::Duration::from_secs(10)).await.unwrap();
+    let mut client = ScoringServiceClient::new(channel);
+    let mut request = tonic::Request::new(ListModelsRequest::default());
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    request.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
+    request.metadata_mut().insert("x-request-id", "otel-1".parse().unwrap());
+    client.list_models(request).await.unwrap();
+    let call =
+        |id: &str| spans(&got).into_iter().find(|s| s["name"] == "call" && attribute(s, "request_id") == Some(id));
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while call("otel-1").is_none() {
+        assert!(std::time::Instant::now() < end, "no span exported: {:?}", spans(&got));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let span = call("otel-1").unwrap();
+    // The caller's trace, with the caller's span as parent; a server span with the call's method.
+    assert_eq!(span["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(span["parentSpanId"], "b7ad6b7169203331");
+    assert_eq!(span["kind"], 2);
+    assert_eq!(attribute(&span, "method"), Some("/maturity.v1.ScoringService/ListModels"));
+    assert_eq!(attribute(&span, "traceparent"), None, "the header is context, not an attribute");
+    let (start, stop): (u128, u128) = (
+        span["startTimeUnixNano"].as_str().unwrap().parse().unwrap(),
+        span["endTimeUnixNano"].as_str().unwrap().parse().unwrap(),
+    );
+    assert!(start > 0 && start <= stop);
+
+    // Without a traceparent the call starts a trace of its own; its span is flushed at shutdown.
+    let mut request = tonic::Request::new(ListModelsRequest::default());
+    request.metadata_mut().insert("x-request-id", "otel-2".parse().unwrap());
+    client.list_models(request).await.unwrap();
+    drop(client);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let own = call("otel-2").expect("the last call's span was not exported before exit");
+    assert_ne!(own["traceId"], "0af7651916cd43dd8448eb211c80319c");
+    assert!(own.get("parentSpanId").is_none_or(|p| p == ""), "{own}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

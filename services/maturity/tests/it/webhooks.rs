@@ -20,25 +20,35 @@ fn database_args(url: &str, dir: &std::path::Path) -> Vec<String> {
     vec!["--database-url".into(), url.into(), "--pseudonym-key-file".into(), dir.join("key").display().to_string()]
 }
 
-fn admin(url: &str, dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn admin(url: &str, dir: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new(BIN).arg("admin").args(database_args(url, dir)).args(args).output().unwrap();
     assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn serve(url: &str, dir: &std::path::Path) -> (Child, String) {
+/// A server process, killed when dropped (so that a failing test leaves none behind).
+pub(crate) struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn serve(url: &str, dir: &std::path::Path) -> (Server, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "off", "--log-level", "error"])
         .args(database_args(url, dir))
         // A short timeout, so that the dead server's leases (twice that and 5 s) run out soon.
-        .args(["--webhook-timeout-seconds", "1"])
+        .args(["--webhook-timeout-seconds", "1", "--tenant-rate-limit", "0"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("maturity: gRPC listening on"), "{line}");
-    (child, format!("http://{}", line.trim().rsplit(' ').next().unwrap()))
+    (Server(child), format!("http://{}", line.trim().rsplit(' ').next().unwrap()))
 }
 
 fn wait_until(what: &str, limit: Duration, ok: impl Fn() -> bool) {
@@ -91,8 +101,8 @@ async fn a_crash_between_event_and_delivery_loses_and_duplicates_nothing() {
         tokio::task::block_in_place(|| {
             wait_until("a delivery in flight", Duration::from_secs(20), || !recv.received().is_empty())
         });
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
         assert!(recv.accepted().is_empty(), "nothing was answered before the crash");
 
         // From now on the receiver answers 200; the restarted server finds the outbox as it was.
@@ -133,8 +143,8 @@ async fn a_crash_between_event_and_delivery_loses_and_duplicates_nothing() {
         acknowledged.sort();
         assert_eq!(reported, acknowledged, "{backend:?}");
 
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-        assert_eq!(child.wait().unwrap().code(), Some(0), "{backend:?}");
+        Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+        assert_eq!(child.0.wait().unwrap().code(), Some(0), "{backend:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

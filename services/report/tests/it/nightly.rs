@@ -229,6 +229,44 @@ async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() 
     }
 }
 
+/// The output disk fills up: every chapter's write fails part of the way through (a file size
+/// limit, which the kernel enforces like a full disk: the write stops with an error). PostgreSQL
+/// only, because the limit would also stop an SQLite database's own writes, which live on
+/// another disk in production.
+#[tokio::test]
+async fn a_full_output_disk_stops_the_night_cleanly_and_the_next_run_resumes() {
+    let world = World::new(Backend::Postgres, &["acme", "bolt"], 3).await;
+    let out = scratch("full");
+    let mut limited = std::process::Command::new("sh");
+    let night = nightly(&world, &out, &["--jobs", "1"]);
+    // SIGXFSZ ignored (inherited over exec), so that an oversized write returns EFBIG as a full
+    // disk returns ENOSPC, instead of killing the process; then a 48 KiB limit per file.
+    limited
+        .args([
+            "-c",
+            "trap '' XFSZ; exec prlimit --fsize=49152:49152 \"$0\" \"$@\"",
+            night.get_program().to_str().unwrap(),
+        ])
+        .args(night.get_args())
+        .env_remove("DATABASE_URL")
+        .env_remove("MATURITY_CONFIG")
+        .env("RUST_LOG", "info");
+    let full = limited.output().unwrap();
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert_eq!(full.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("STOPPED") && stderr.contains("cannot write"), "{stderr}");
+    assert!(stderr.contains("File too large"), "the write failed part of the way: {stderr}");
+    // No chapter and no half-written temporary file is left; every assessment still waits, with
+    // no failed attempt counted against it (the fault was the disk's, not the assessment's).
+    assert_eq!(files(&out), Vec::<String>::new());
+    assert!(statuses(&world).await.values().all(|(s, _)| s == "pending"));
+    // Space again: the next run renders the whole night.
+    let ok = nightly(&world, &out, &[]).output().unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_night_complete(&world, &out, &[]).await;
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
 /// Reads a worker's log lines as they come, collecting the ids it wrote.
 fn watch(child: &mut Child) -> std::sync::mpsc::Receiver<i64> {
     let (tx, rx) = std::sync::mpsc::channel();

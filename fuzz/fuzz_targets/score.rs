@@ -1,0 +1,83 @@
+//! Answer validation and scoring. The input is read two ways (its first byte chooses): as the
+//! wire bytes of a `ScoreAssessmentRequest`, and as a recipe that builds a request from the
+//! model's own items, so that most runs get past decoding into validation and scoring: real item
+//! ids with every kind of value, in range and out, unknown ids, duplicates, odd firm attributes.
+//! Scoring either succeeds with finite figures in range or refuses with field violations; it
+//! never panics.
+
+#![no_main]
+
+use std::sync::{Arc, LazyLock};
+
+use domain_model::registry::ModelRegistry;
+use libfuzzer_sys::fuzz_target;
+use prost::Message;
+use services_api::v1 as pb;
+use services_scoring::Scoring;
+
+static SCORING: LazyLock<Scoring> = LazyLock::new(|| {
+    let registry = ModelRegistry::builtin().unwrap_or_else(|e| panic!("the built-in model does not load: {e}"));
+    Scoring::new(Arc::new(registry))
+});
+
+const SECTIONS: &[&str] = &["A", "C", "J", "U", "Z", "", "c", "CC", "é"];
+const SIZES: &[&str] = &["micro", "small", "medium", "large", "", "MICRO", "huge"];
+const PROVINCES: &[&str] = &["NL-UT", "NL-ZH", "NL-XX", "", "nl-ut", "BE-VAN"];
+const CHOICES: &[&str] = &["", "yes", "no", "owner", "a", "\u{0}", "x"];
+
+fn pick<'a>(list: &[&'a str], b: u8) -> &'a str {
+    list[usize::from(b) % list.len()]
+}
+
+fn recipe(data: &[u8]) -> pb::ScoreAssessmentRequest {
+    let model = SCORING.registry().all().next().map(Arc::clone);
+    let items: Vec<String> = model.map(|m| m.items.iter().map(|i| i.id.clone()).collect()).unwrap_or_default();
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let mut answers = Vec::new();
+    for pair in data.get(4..).unwrap_or_default().chunks(2) {
+        let (which, how) = (pair[0], pair.get(1).copied().unwrap_or(0));
+        let item_id = match items.get(usize::from(which)) {
+            Some(id) => id.clone(),
+            None => format!("unknown.{which}"),
+        };
+        let value = match how % 5 {
+            0 => Some(pb::answer::Value::Likert(u32::from(how / 5))),
+            1 => Some(pb::answer::Value::Yes(how & 8 != 0)),
+            2 => Some(pb::answer::Value::Choice(pick(CHOICES, how / 5).to_string())),
+            3 => Some(pb::answer::Value::DontKnow(how & 8 != 0)),
+            _ => None,
+        };
+        answers.push(pb::Answer { item_id, value });
+    }
+    pb::ScoreAssessmentRequest {
+        model: (byte(1) & 1 == 1)
+            .then(|| pb::ModelRef { id: "nl-social-business".into(), version: u32::from(byte(1) >> 1) }),
+        firm: Some(pb::FirmAttributes {
+            sbi_section: pick(SECTIONS, byte(1)).into(),
+            size_class: pick(SIZES, byte(2)).into(),
+            province: pick(PROVINCES, byte(3)).into(),
+        }),
+        answers,
+        locale: if byte(2) & 0x80 == 0 { "nl".into() } else { "en".into() },
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let request = match data.first() {
+        Some(0) => match pb::ScoreAssessmentRequest::decode(&data[1..]) {
+            Ok(r) => r,
+            Err(_) => return,
+        },
+        _ => recipe(data),
+    };
+    match SCORING.score(&request) {
+        Ok(scored) => {
+            let a = &scored.assessment;
+            assert!(a.maturity_index.is_finite() && (0.0..=100.0).contains(&a.maturity_index), "{}", a.maturity_index);
+            for axis in &a.axes {
+                assert!(axis.index.is_finite() && (0.0..=100.0).contains(&axis.index), "{}", axis.index);
+            }
+        }
+        Err((violations, _)) => assert!(!violations.is_empty(), "a refusal without a reason"),
+    }
+});

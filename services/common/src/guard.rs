@@ -1,0 +1,329 @@
+//! The front door every gRPC call (and so every JSON call, which the gateway turns into one) goes
+//! through: a request id, load shedding, and the request metrics.
+//!
+//! - **Request ids**: the caller's `x-request-id` (printable, at most 128 characters) or a new
+//!   one; echoed in the response headers and carried by every log line of the call (a tracing
+//!   span), so that an operator can follow one call through JSON logs.
+//! - **Load shedding**: at most `max_in_flight` calls are served at once. One more is refused at
+//!   once with `RESOURCE_EXHAUSTED` (metadata `x-overloaded: 1`, which the gateway turns into 503
+//!   with `Retry-After`), instead of waiting in a queue that grows without bound. Health checks and
+//!   reflection are never refused.
+//! - **Metrics**: calls by method and gRPC status, a latency histogram per method (to the response
+//!   headers: the first piece of a streamed chapter), calls in flight and calls refused, in the
+//!   Prometheus text format (`Metrics::render`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+/// The header that carries a request id.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Set on a call refused for overload.
+pub const OVERLOADED: &str = "x-overloaded";
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// A gauge an adapter contributes at scrape time (the webhook backlog, the database).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gauge {
+    /// Metric name (`maturity_...`).
+    pub name: &'static str,
+    /// Its help text.
+    pub help: &'static str,
+    /// Its value.
+    pub value: f64,
+}
+
+/// What computes extra gauges when metrics are scraped.
+pub type GaugeSource = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<Gauge>> + Send>> + Send + Sync>;
+
+/// The server's request metrics. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    inner: Arc<MetricsInner>,
+}
+
+#[derive(Default)]
+struct MetricsInner {
+    calls: Mutex<BTreeMap<(String, &'static str), u64>>,
+    latency: Mutex<BTreeMap<String, Histogram>>,
+    http: Mutex<BTreeMap<u16, u64>>,
+    shed: AtomicU64,
+    in_flight: AtomicU64,
+    sources: Mutex<Vec<GaugeSource>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("shed", &self.inner.shed.load(Ordering::Relaxed)).finish_non_exhaustive()
+    }
+}
+
+fn code_name(code: &str) -> &'static str {
+    match code.parse::<i32>().map(tonic::Code::from) {
+        Ok(tonic::Code::Ok) => "OK",
+        Ok(tonic::Code::Cancelled) => "CANCELLED",
+        Ok(tonic::Code::InvalidArgument) => "INVALID_ARGUMENT",
+        Ok(tonic::Code::DeadlineExceeded) => "DEADLINE_EXCEEDED",
+        Ok(tonic::Code::NotFound) => "NOT_FOUND",
+        Ok(tonic::Code::AlreadyExists) => "ALREADY_EXISTS",
+        Ok(tonic::Code::PermissionDenied) => "PERMISSION_DENIED",
+        Ok(tonic::Code::ResourceExhausted) => "RESOURCE_EXHAUSTED",
+        Ok(tonic::Code::FailedPrecondition) => "FAILED_PRECONDITION",
+        Ok(tonic::Code::Aborted) => "ABORTED",
+        Ok(tonic::Code::OutOfRange) => "OUT_OF_RANGE",
+        Ok(tonic::Code::Unimplemented) => "UNIMPLEMENTED",
+        Ok(tonic::Code::Internal) => "INTERNAL",
+        Ok(tonic::Code::Unavailable) => "UNAVAILABLE",
+        Ok(tonic::Code::DataLoss) => "DATA_LOSS",
+        Ok(tonic::Code::Unauthenticated) => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
+impl Metrics {
+    /// Adds a source of gauges read at every scrape.
+    pub fn add_source(&self, source: GaugeSource) {
+        if let Ok(mut s) = self.inner.sources.lock() {
+            s.push(source);
+        }
+    }
+
+    fn record(&self, method: &str, code: &'static str, seconds: f64) {
+        if let Ok(mut calls) = self.inner.calls.lock() {
+            *calls.entry((method.to_string(), code)).or_default() += 1;
+        }
+        if let Ok(mut latency) = self.inner.latency.lock() {
+            let h = latency.entry(method.to_string()).or_default();
+            h.count += 1;
+            h.sum += seconds;
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if seconds <= *bound {
+                    h.counts[i] += 1;
+                }
+            }
+        }
+    }
+
+    /// Counts an HTTP answer of the JSON gateway.
+    pub fn record_http(&self, status: u16) {
+        if let Ok(mut http) = self.inner.http.lock() {
+            *http.entry(status).or_default() += 1;
+        }
+    }
+
+    /// Calls refused for overload so far.
+    pub fn shed(&self) -> u64 {
+        self.inner.shed.load(Ordering::Relaxed)
+    }
+
+    /// Everything, in the Prometheus text exposition format.
+    pub async fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP maturity_grpc_calls_total gRPC calls (JSON calls included) by method and status.\n");
+        out.push_str("# TYPE maturity_grpc_calls_total counter\n");
+        if let Ok(calls) = self.inner.calls.lock() {
+            for ((method, code), n) in calls.iter() {
+                let _ = writeln!(out, "maturity_grpc_calls_total{{method=\"{method}\",code=\"{code}\"}} {n}");
+            }
+        }
+        out.push_str("# HELP maturity_grpc_call_seconds Time to the response headers, by method.\n");
+        out.push_str("# TYPE maturity_grpc_call_seconds histogram\n");
+        if let Ok(latency) = self.inner.latency.lock() {
+            for (method, h) in latency.iter() {
+                for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                    let _ =
+                        writeln!(out, "maturity_grpc_call_seconds_bucket{{method=\"{method}\",le=\"{bound}\"}} {n}");
+                }
+                let _ =
+                    writeln!(out, "maturity_grpc_call_seconds_bucket{{method=\"{method}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "maturity_grpc_call_seconds_sum{{method=\"{method}\"}} {}", h.sum);
+                let _ = writeln!(out, "maturity_grpc_call_seconds_count{{method=\"{method}\"}} {}", h.count);
+            }
+        }
+        out.push_str("# HELP maturity_http_responses_total JSON gateway answers by HTTP status.\n");
+        out.push_str("# TYPE maturity_http_responses_total counter\n");
+        if let Ok(http) = self.inner.http.lock() {
+            for (status, n) in http.iter() {
+                let _ = writeln!(out, "maturity_http_responses_total{{status=\"{status}\"}} {n}");
+            }
+        }
+        let _ = write!(
+            out,
+            "# HELP maturity_calls_in_flight Calls being served now.\n# TYPE maturity_calls_in_flight gauge\n\
+             maturity_calls_in_flight {}\n\
+             # HELP maturity_calls_shed_total Calls refused at once because the server was full.\n\
+             # TYPE maturity_calls_shed_total counter\nmaturity_calls_shed_total {}\n",
+            self.inner.in_flight.load(Ordering::Relaxed),
+            self.inner.shed.load(Ordering::Relaxed)
+        );
+        let sources: Vec<GaugeSource> = self.inner.sources.lock().map(|s| s.clone()).unwrap_or_default();
+        for source in sources {
+            for g in source().await {
+                let _ = write!(out, "# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", g.name, g.help, g.value);
+            }
+        }
+        out
+    }
+}
+
+/// The front door's state. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    permits: Arc<Semaphore>,
+    submits: Arc<Semaphore>,
+    /// The metrics it records.
+    pub metrics: Metrics,
+}
+
+/// The method whose calls have a limit of their own: writes are serialised, so a queue of them is
+/// a queue of waiting time.
+const SUBMIT: &str = "/maturity.v1.PersistenceService/SubmitAssessment";
+
+impl Guard {
+    /// A front door admitting `max_in_flight` calls at once, `max_submits` of them
+    /// SubmitAssessment (0: no limit).
+    pub fn new(max_in_flight: usize, max_submits: usize) -> Guard {
+        let permits = |n: usize| Arc::new(Semaphore::new(if n == 0 { Semaphore::MAX_PERMITS } else { n }));
+        Guard { permits: permits(max_in_flight), submits: permits(max_submits), metrics: Metrics::default() }
+    }
+
+    /// Permits for a call of `method`, or `None` when the server is full.
+    fn admit(&self, method: &str) -> Option<Vec<tokio::sync::OwnedSemaphorePermit>> {
+        let mut held = vec![Arc::clone(&self.permits).try_acquire_owned().ok()?];
+        if method == SUBMIT {
+            held.push(Arc::clone(&self.submits).try_acquire_owned().ok()?);
+        }
+        Some(held)
+    }
+}
+
+/// The request id in `headers`, when it is usable (printable, 1 to 128 characters), or a new one.
+pub fn request_id(headers: &http::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let n: u64 = rand_u64();
+            format!("req_{n:016x}")
+        })
+}
+
+pub(crate) fn rand_u64() -> u64 {
+    // Unique enough for correlating log lines; not a secret.
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
+}
+
+/// A request that is not a valid protobuf message is the caller's mistake: tonic answers it
+/// INTERNAL (gRPC's status table says so for parse errors), which would page an operator for a
+/// client's garbage and tell the client the fault is ours. It is answered INVALID_ARGUMENT, with
+/// tonic's message (which says what could not be decoded) kept.
+fn undecodable_is_invalid_argument(headers: &mut http::HeaderMap) {
+    const INTERNAL: &str = "13";
+    const UNDECODABLE: &str = "failed%20to%20decode%20Protobuf%20message";
+    let internal = headers.get("grpc-status").is_some_and(|v| v.as_bytes() == INTERNAL.as_bytes());
+    let undecodable = headers.get("grpc-message").is_some_and(|v| v.as_bytes().starts_with(UNDECODABLE.as_bytes()));
+    if internal && undecodable {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+}
+
+/// The middleware over the gRPC routes (`axum::middleware::from_fn_with_state`).
+pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    let method = req.uri().path().to_string();
+    let id = request_id(req.headers());
+    let exempt = method.starts_with("/grpc.health.") || method.starts_with("/grpc.reflection.");
+    let permit = if exempt {
+        None
+    } else {
+        match guard.admit(&method) {
+            Some(p) => Some(p),
+            None => {
+                guard.metrics.inner.shed.fetch_add(1, Ordering::Relaxed);
+                guard.metrics.record(&method, "RESOURCE_EXHAUSTED", 0.0);
+                tracing::debug!(request_id = %id, %method, "refused: the server is full");
+                let mut status = tonic::Status::resource_exhausted("the server is at capacity; retry in a second");
+                status.metadata_mut().insert(OVERLOADED, tonic::metadata::MetadataValue::from_static("1"));
+                let mut response = status.into_http::<axum::body::Body>().into_response();
+                if let Ok(v) = id.parse() {
+                    response.headers_mut().insert(REQUEST_ID, v);
+                }
+                return response;
+            }
+        }
+    };
+    guard.metrics.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    // A caller's W3C trace context: with trace export on, this call's span joins the caller's trace.
+    let traceparent = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let span = tracing::info_span!("call", request_id = %id, method = %method, traceparent = traceparent.as_str());
+    let mut response = next.run(req).instrument(span).await;
+    guard.metrics.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(permit);
+    undecodable_is_invalid_argument(response.headers_mut());
+    // An error answer carries grpc-status in its headers; a success carries it in the trailers
+    // (0). A stream that fails after its first message counts as OK here.
+    let code = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).map_or("OK", code_name);
+    if !exempt {
+        guard.metrics.record(&method, code, started.elapsed().as_secs_f64());
+    }
+    if let Ok(v) = id.parse() {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn metrics_render_in_the_prometheus_format() {
+        let m = Metrics::default();
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.003);
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "INVALID_ARGUMENT", 0.2);
+        m.record_http(429);
+        m.add_source(Arc::new(|| {
+            Box::pin(async { vec![Gauge { name: "maturity_test_gauge", help: "A test.", value: 7.0 }] })
+        }));
+        let text = m.render().await;
+        let method = "method=\"/maturity.v1.ScoringService/ScoreAssessment\"";
+        assert!(text.contains(&format!("maturity_grpc_calls_total{{{method},code=\"OK\"}} 1")), "{text}");
+        assert!(text.contains(&format!("maturity_grpc_call_seconds_bucket{{{method},le=\"0.005\"}} 1")), "{text}");
+        assert!(text.contains(&format!("maturity_grpc_call_seconds_bucket{{{method},le=\"0.25\"}} 2")), "{text}");
+        assert!(text.contains(&format!("maturity_grpc_call_seconds_count{{{method}}} 2")), "{text}");
+        assert!(text.contains("maturity_http_responses_total{status=\"429\"} 1"), "{text}");
+        assert!(text.contains("# TYPE maturity_test_gauge gauge\nmaturity_test_gauge 7\n"), "{text}");
+        // Every sample line is `name{labels} value` or `name value`.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+        assert_eq!(code_name("14"), "UNAVAILABLE");
+        assert_eq!(code_name("x"), "UNKNOWN");
+    }
+}

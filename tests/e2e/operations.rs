@@ -1,0 +1,204 @@
+//! What operators rely on: load shedding (a full server refuses at once, over gRPC and HTTP, never
+//! health checks, and recovers by itself), the Prometheus metrics, request ids, and readiness that
+//! follows the database while liveness does not.
+
+use std::time::Duration;
+
+use migrations::test_db::{BACKENDS, Backend};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::json;
+use services_api::v1 as pb;
+use services_api::v1::report_service_client::ReportServiceClient;
+use services_common::guard::Guard;
+use services_common::server::ServerSettings;
+use services_maturity::demo::as_tenant;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::http::{assessment, keys, post, request};
+use e2e_tests::{TestApp, spawn_app_on, spawn_app_with};
+
+fn submit(app: &TestApp, key: &str, n: u32) -> String {
+    let model = post(app, "ScoringService/GetModel", None, &json!({})).json();
+    let body = json!({"requestId": format!("ops-{n}"), "externalRef": format!("crm-{n}"), "firmName": "Ops B.V.", "assessment": assessment(&model)});
+    let reply = post(app, "PersistenceService/SubmitAssessment", Some(key), &body);
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    reply.json()["assessment"]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_refuses_at_once_and_recovers() {
+    for backend in BACKENDS {
+        let settings = ServerSettings { guard: Guard::new(2, 1), ..ServerSettings::default() };
+        let app = spawn_app_with(backend, settings).await;
+        let (a, _) = keys(&app).await;
+        let id: i64 = tokio::task::block_in_place(|| submit(&app, &a, 1)).parse().unwrap();
+
+        // 40 chapters at once against room for 2: some are served, the rest refused, none waits.
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..40 {
+            let (channel, key) = (app.channel.clone(), a.clone());
+            calls.spawn(async move {
+                let mut client = ReportServiceClient::new(channel);
+                let request = pb::RenderChapterRequest { assessment_id: id, locale: "nl".into(), format: 0 };
+                match client.render_chapter(as_tenant(request, Some(&key), "").unwrap()).await {
+                    Ok(stream) => {
+                        let mut stream = stream.into_inner();
+                        let mut bytes = 0;
+                        while let Some(piece) = stream.message().await.unwrap() {
+                            bytes += piece.data.len();
+                        }
+                        Ok(bytes)
+                    }
+                    Err(status) => Err(status),
+                }
+            });
+        }
+        // Health is never refused, however full the server is.
+        let mut health = HealthClient::new(app.channel.clone());
+        let serving = health.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status;
+        assert_eq!(serving, 1);
+        let (mut served, mut refused) = (0, 0);
+        while let Some(done) = calls.join_next().await {
+            match done.unwrap() {
+                Ok(bytes) => {
+                    assert!(bytes > 10_000, "{backend:?}: a served chapter is whole");
+                    served += 1;
+                }
+                Err(status) => {
+                    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{backend:?}: {status:?}");
+                    assert!(status.metadata().get("x-overloaded").is_some());
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(served + refused, 40);
+        assert!(served >= 2 && refused >= 1, "{backend:?}: served {served}, refused {refused}");
+
+        // Over HTTP a refusal is 503 with Retry-After (not 429: no tenant is over its rate).
+        let replies: Vec<u16> = tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let threads: Vec<_> = (0..12)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let auth = format!("Bearer {a}");
+                            let path = format!("/v1/assessments/{id}/chapter");
+                            let reply = request(&app, "GET", &path, &[("Authorization", auth.as_str())], b"");
+                            if reply.status == 503 {
+                                assert!(
+                                    reply.headers.to_ascii_lowercase().contains("retry-after: 1"),
+                                    "{}",
+                                    reply.headers
+                                );
+                                assert_eq!(reply.json()["code"], "RESOURCE_EXHAUSTED");
+                            }
+                            reply.status
+                        })
+                    })
+                    .collect();
+                threads.into_iter().map(|t| t.join().unwrap()).collect()
+            })
+        });
+        assert!(replies.iter().all(|s| *s == 200 || *s == 503), "{backend:?}: {replies:?}");
+        assert!(replies.contains(&503) && replies.contains(&200), "{backend:?}: {replies:?}");
+
+        // Submissions have a smaller room of their own (1 here); the server recovers by itself.
+        tokio::task::block_in_place(|| {
+            for n in 2..5 {
+                submit(&app, &a, n);
+            }
+        });
+        let metrics = tokio::task::block_in_place(|| request(&app, "GET", "/metrics", &[], b""));
+        let text = String::from_utf8_lossy(&metrics.body).to_string();
+        let shed: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("maturity_calls_shed_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        let http_refused = replies.iter().filter(|s| **s == 503).count() as u64;
+        assert_eq!(shed, refused + http_refused, "{backend:?}: {text}");
+        assert!(text.contains("maturity_calls_in_flight 0"), "{backend:?}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_request_ids_and_health_endpoints() {
+    for backend in BACKENDS {
+        let app = spawn_app_on(backend).await;
+        let (a, _) = keys(&app).await;
+        tokio::task::block_in_place(|| submit(&app, &a, 1));
+        let _ = tokio::task::block_in_place(|| {
+            post(&app, "PersistenceService/GetAssessment", Some(&a), &json!({"id": "424242"}))
+        });
+
+        // A caller's request id comes back; without one the server makes one.
+        let reply = tokio::task::block_in_place(|| {
+            request(&app, "POST", "/v1/ScoringService/ListModels", &[("x-request-id", "crm-trace-77")], b"{}")
+        });
+        assert!(reply.headers.to_ascii_lowercase().contains("x-request-id: crm-trace-77"), "{}", reply.headers);
+        let reply = tokio::task::block_in_place(|| request(&app, "POST", "/v1/ScoringService/ListModels", &[], b"{}"));
+        assert!(reply.headers.to_ascii_lowercase().contains("x-request-id: req_"), "{}", reply.headers);
+
+        let metrics = tokio::task::block_in_place(|| request(&app, "GET", "/metrics", &[], b""));
+        assert_eq!(metrics.status, 200);
+        assert!(metrics.content_type.starts_with("text/plain; version=0.0.4"), "{}", metrics.content_type);
+        let text = String::from_utf8_lossy(&metrics.body).to_string();
+        for expected in [
+            "maturity_grpc_calls_total{method=\"/maturity.v1.PersistenceService/SubmitAssessment\",code=\"OK\"} 1",
+            "maturity_grpc_calls_total{method=\"/maturity.v1.PersistenceService/GetAssessment\",code=\"NOT_FOUND\"} 1",
+            "maturity_grpc_call_seconds_count{method=\"/maturity.v1.PersistenceService/SubmitAssessment\"} 1",
+            "maturity_http_responses_total{status=\"404\"} 1",
+            "maturity_webhook_backlog 0",
+            "maturity_chapters_pending 1",
+            "maturity_chapters_failed 0",
+        ] {
+            assert!(text.contains(expected), "{backend:?}: {expected} missing from\n{text}");
+        }
+        for path in ["/livez", "/readyz"] {
+            let reply = tokio::task::block_in_place(|| request(&app, "GET", path, &[], b""));
+            assert_eq!(reply.status, 200, "{backend:?} {path}");
+        }
+        let mut health = HealthClient::new(app.channel.clone());
+        let live = health.check(HealthCheckRequest { service: "liveness".into() }).await.unwrap().into_inner();
+        assert_eq!(live.status, 1);
+    }
+}
+
+async fn wait_for(what: &str, mut ok: impl AsyncFnMut() -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    while !ok().await {
+        assert!(std::time::Instant::now() < end, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_database_and_liveness_does_not() {
+    // Only PostgreSQL can be taken away from under a running server (SQLite is a file it holds).
+    let app = spawn_app_on(Backend::Postgres).await;
+    let name = app.db_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
+    let admin = Database::connect(migrations::test_db::postgres_server()).await.unwrap();
+    let mut health = HealthClient::new(app.channel.clone());
+    let status = |service: &str| {
+        let mut h = health.clone();
+        let service = service.to_string();
+        async move { h.check(HealthCheckRequest { service }).await.unwrap().into_inner().status }
+    };
+    assert_eq!(status("").await, 1);
+
+    admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+    wait_for("NOT_SERVING", async || status("").await == 2).await;
+    assert_eq!(status("maturity.v1.PersistenceService").await, 2);
+    assert_eq!(status("liveness").await, 1, "the process is alive");
+    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/readyz", &[], b""));
+    assert_eq!(reply.status, 503);
+    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/livez", &[], b""));
+    assert_eq!(reply.status, 200);
+
+    // The database is back: ready again, without a restart.
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+    wait_for("SERVING", async || status("").await == 1).await;
+    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/readyz", &[], b""));
+    assert_eq!(reply.status, 200);
+    health.check(HealthCheckRequest { service: String::new() }).await.unwrap();
+}
