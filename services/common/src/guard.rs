@@ -12,18 +12,18 @@
 //!   headers: the first piece of a streamed chapter), calls in flight and calls refused, in the
 //!   Prometheus text format (`Metrics::render`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
 /// The header that carries a request id.
@@ -63,8 +63,8 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct MetricsInner {
-    calls: Mutex<BTreeMap<(String, &'static str), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
     http: Mutex<BTreeMap<u16, u64>>,
     shed: AtomicU64,
     in_flight: AtomicU64,
@@ -107,12 +107,13 @@ impl Metrics {
         }
     }
 
-    fn record(&self, method: &str, code: &'static str, seconds: f64) {
+    fn record(&self, path: &str, code: &'static str, seconds: f64) {
+        let method = method_label(path);
         if let Ok(mut calls) = self.inner.calls.lock() {
-            *calls.entry((method.to_string(), code)).or_default() += 1;
+            *calls.entry((method, code)).or_default() += 1;
         }
         if let Ok(mut latency) = self.inner.latency.lock() {
-            let h = latency.entry(method.to_string()).or_default();
+            let h = latency.entry(method).or_default();
             h.count += 1;
             h.sum += seconds;
             for (i, bound) in BUCKETS.iter().enumerate() {
@@ -194,6 +195,20 @@ pub struct Guard {
     pub metrics: Metrics,
 }
 
+/// The metric label of a call's path: the path, for a method of the API; `other` for any other
+/// path, so that a client sending made-up paths cannot grow the metrics without bound.
+fn method_label(path: &str) -> &'static str {
+    static KNOWN: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+        let Ok(pool) = prost_reflect::DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET) else {
+            return BTreeSet::new();
+        };
+        pool.services()
+            .flat_map(|s| s.methods().map(|m| format!("/{}/{}", s.full_name(), m.name())).collect::<Vec<_>>())
+            .collect()
+    });
+    KNOWN.get(path).map_or("other", String::as_str)
+}
+
 /// The method whose calls have a limit of their own: writes are serialised, so a queue of them is
 /// a queue of waiting time.
 const SUBMIT: &str = "/maturity.v1.PersistenceService/SubmitAssessment";
@@ -206,13 +221,11 @@ impl Guard {
         Guard { permits: permits(max_in_flight), submits: permits(max_submits), metrics: Metrics::default() }
     }
 
-    /// Permits for a call of `method`, or `None` when the server is full.
-    fn admit(&self, method: &str) -> Option<Vec<tokio::sync::OwnedSemaphorePermit>> {
-        let mut held = vec![Arc::clone(&self.permits).try_acquire_owned().ok()?];
-        if method == SUBMIT {
-            held.push(Arc::clone(&self.submits).try_acquire_owned().ok()?);
-        }
-        Some(held)
+    /// Permits for a call of `method` (a submission holds two), or `None` when the server is full.
+    fn admit(&self, method: &str) -> Option<(OwnedSemaphorePermit, Option<OwnedSemaphorePermit>)> {
+        let call = Arc::clone(&self.permits).try_acquire_owned().ok()?;
+        let submit = if method == SUBMIT { Some(Arc::clone(&self.submits).try_acquire_owned().ok()?) } else { None };
+        Some((call, submit))
     }
 }
 
@@ -300,6 +313,19 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn made_up_paths_share_one_label() {
+        let m = Metrics::default();
+        for n in 0..100 {
+            m.record(&format!("/x.Y/Z{n}"), "UNIMPLEMENTED", 0.001);
+        }
+        m.record("/maturity.v1.ScoringService/ListModels", "OK", 0.001);
+        let text = m.render().await;
+        assert!(text.contains("maturity_grpc_calls_total{method=\"other\",code=\"UNIMPLEMENTED\"} 100"), "{text}");
+        assert!(text.contains("method=\"/maturity.v1.ScoringService/ListModels\""), "{text}");
+        assert!(!text.contains("/x.Y/"), "{text}");
+    }
 
     #[tokio::test]
     async fn metrics_render_in_the_prometheus_format() {

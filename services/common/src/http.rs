@@ -77,16 +77,15 @@ async fn readyz(State(g): State<Gateway>) -> Response {
 /// Gives every HTTP request an id (the caller's `x-request-id`, or a new one) that the gRPC call
 /// behind it carries too, echoes it, and counts the answer.
 async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let id = crate::guard::request_id(req.headers());
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let id = HeaderValue::from_str(&crate::guard::request_id(req.headers())).ok();
+    if let Some(v) = &id {
         req.headers_mut().insert(crate::guard::REQUEST_ID, v.clone());
-        let mut response = next.run(req).await;
-        g.ops.metrics.record_http(response.status().as_u16());
-        response.headers_mut().insert(crate::guard::REQUEST_ID, v);
-        return response;
     }
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     g.ops.metrics.record_http(response.status().as_u16());
+    if let Some(v) = id {
+        response.headers_mut().insert(crate::guard::REQUEST_ID, v);
+    }
     response
 }
 
