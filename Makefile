@@ -6,7 +6,7 @@ export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
 
-.PHONY: run test lint unit stock-client fuzz fuzz-long bench bench-night soak fmt clean
+.PHONY: run test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C.
@@ -59,6 +59,14 @@ bench-night:
 	$(CARGO) build --release --bin maturity --bin report-gen --bin loadgen
 	tools/bench/night.sh 250
 	tools/bench/night.sh 1000
+
+## make bench-scale N=1000000: the benchmark at national scale on SQLite and PostgreSQL in one run:
+## seed N synthetic contributions, then Echo, QueryBenchmark, GetPeerPosition (1 and 16 clients),
+## SubmitAssessment (16 clients), the raw percentile_cont query, peak memory (tools/bench/scale.sh).
+N ?= 20000
+bench-scale:
+	$(CARGO) build --release --bin maturity --bin loadgen
+	tools/bench/scale.sh $(N)
 
 ## make soak: the longer reliability scenarios of RELIABILITY.md: SubmitAssessment at a sustainable
 ## rate, at ten times that and after (load shedding, the server's memory, recovery), then the fault

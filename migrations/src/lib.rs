@@ -17,6 +17,7 @@ pub mod m0003_benchmark_releases;
 pub mod m0004_report_jobs;
 pub mod m0005_tenants;
 pub mod m0006_webhooks;
+pub mod m0007_publication;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_report_jobs::Migration),
             Box::new(m0005_tenants::Migration),
             Box::new(m0006_webhooks::Migration),
+            Box::new(m0007_publication::Migration),
         ]
     }
 }

@@ -198,6 +198,10 @@ async fn an_attacker_recovers_no_single_firms_score() {
         };
         let mut store = PersistenceServiceClient::new(app.channel.clone());
         store.submit_assessment(as_tenant(submit, Some(&victim), "").unwrap()).await.unwrap();
+        // The publisher's round over the victim's change has run before the attacker looks again.
+        app.persistence.benchmarks().sync().await.unwrap();
+        let pending = services_persistence::store::pending_changes(app.persistence.db(), 10).await.unwrap();
+        assert!(pending.is_empty(), "{backend:?}: the victim's change is still unpublished: {pending:?}");
         for (g, earlier) in ladder.iter().zip(&before) {
             let later = query(&mut bench, &attacker, g, year).await;
             assert_eq!(

@@ -55,7 +55,15 @@ async fn up_down_up_on_both_backends() {
         for c in ["report_worker", "report_lease_until_us", "report_attempts", "report_path", "reported_at_us"] {
             assert!(report.iter().any(|x| x == c), "{backend:?}: assessments.{c} missing from {report:?}");
         }
-        // One step down removes the webhook tables and nothing else.
+        for t in ["benchmark_changes", "benchmark_publisher", "benchmark_universes"] {
+            assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
+        }
+        // One step down removes the publication tables and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        let left = tables(&conn, backend).await;
+        assert!(!left.iter().any(|t| t == "benchmark_changes" || t == "benchmark_publisher"), "{backend:?}: {left:?}");
+        assert!(left.iter().any(|t| t == "webhook_events"), "{backend:?}: {left:?}");
+        // One more removes the webhook tables and nothing else.
         Migrator::down(&conn, Some(1)).await.unwrap();
         let left = tables(&conn, backend).await;
         assert!(!left.iter().any(|t| t.starts_with("webhook_")), "{backend:?}: {left:?}");

@@ -19,6 +19,7 @@
 //! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
 //! | `otlp_endpoint` | none | `http://HOST:PORT` of an OpenTelemetry collector: spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT` too) |
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
+//! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -47,6 +48,7 @@ pub const KEYS: &[&str] = &[
     "max_in_flight",
     "max_submits_in_flight",
     "otlp_endpoint",
+    "publish_interval_ms",
 ];
 
 /// Calls served at once by default.
@@ -140,6 +142,9 @@ pub struct ServeArgs {
     /// OpenTelemetry collector for trace export, http://HOST:PORT [default: none].
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Milliseconds between rounds of benchmark publication, 50 to 60000 [default: 1000].
+    #[arg(long, value_name = "MS")]
+    pub publish_interval_ms: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -179,6 +184,8 @@ pub struct ServeConfig {
     pub max_submits_in_flight: usize,
     /// Where spans are exported, if anywhere.
     pub otlp_endpoint: Option<crate::otel::Endpoint>,
+    /// Time between rounds of benchmark publication.
+    pub publish_interval: Duration,
 }
 
 impl ServeConfig {
@@ -230,7 +237,8 @@ impl ServeConfig {
             .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
             .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
             .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
-            .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref());
+            .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
+            .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -251,6 +259,7 @@ impl ServeConfig {
             max_in_flight: layers.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
             max_submits_in_flight: layers.get("max_submits_in_flight", DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
+            publish_interval: Duration::from_millis(layers.get("publish_interval_ms", 1000u64)),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
@@ -260,6 +269,9 @@ impl ServeConfig {
         }
         if !(config.tenant_rate_limit >= 0.0 && config.tenant_rate_limit.is_finite()) {
             layers.problem(format!("tenant_rate_limit = {} must be 0 or more", config.tenant_rate_limit));
+        }
+        if !(Duration::from_millis(50)..=Duration::from_secs(60)).contains(&config.publish_interval) {
+            layers.problem("publish_interval_ms must be 50 to 60000".to_string());
         }
         if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
             layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());

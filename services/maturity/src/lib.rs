@@ -18,6 +18,7 @@ use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
 use services_persistence::dispatch::{DispatchSettings, Dispatcher};
+use services_persistence::engine::Intervals;
 use services_persistence::service::RateLimit;
 use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub reports: Reports,
     /// How webhooks are delivered.
     pub webhooks: DispatchSettings,
+    /// How often benchmark figures are published and reloaded.
+    pub publication: Intervals,
 }
 
 impl AppState {
@@ -45,6 +48,8 @@ impl AppState {
         let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
         let mut state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
         state.webhooks.timeout = config.webhook_timeout;
+        state.publication.publish = config.publish_interval;
+        state.publication.refresh = state.publication.refresh.min(config.publish_interval);
         if let Some(path) = &config.webhook_ca_file {
             let pem =
                 std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;
@@ -72,11 +77,19 @@ impl AppState {
         let db = services_persistence::store::open(url).await.context("while opening and migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
         let persistence = Persistence::new(db.clone(), scoring.clone(), policy, Secret::new(key), auth);
+        persistence.benchmarks().refresh().await.context("while loading the published benchmark figures")?;
         let assembler = Assembler::new(scoring.clone(), policy).context("while reading the context figures")?;
         let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;
         let reports =
             Reports::new(db, assembler, Arc::new(Renderer::new(templates)), persistence.authenticator().clone());
-        Ok(AppState { registry, scoring, persistence, reports, webhooks: DispatchSettings::default() })
+        Ok(AppState {
+            registry,
+            scoring,
+            persistence,
+            reports,
+            webhooks: DispatchSettings::default(),
+            publication: Intervals::default(),
+        })
     }
 }
 
@@ -147,8 +160,12 @@ pub async fn run(
     }));
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut engine_stop = stop_rx.clone();
     let dispatching = tokio::spawn(dispatcher.run(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
+    }));
+    let publishing = tokio::spawn(Arc::clone(state.persistence.benchmarks()).run(state.publication, async move {
+        let _ = engine_stop.wait_for(|stop| *stop).await;
     }));
     let mut services = Services::new();
     let webhook = state.persistence.webhook_service();
@@ -162,5 +179,6 @@ pub async fn run(
     let served = serve_with_http(listener, http, services, settings, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = dispatching.await;
+    let _ = publishing.await;
     served
 }

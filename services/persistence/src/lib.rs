@@ -7,6 +7,7 @@
 
 pub mod breaker;
 pub mod dispatch;
+pub mod engine;
 pub mod keys;
 pub mod peers;
 pub mod publish;

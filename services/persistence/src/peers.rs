@@ -1,9 +1,11 @@
 //! Answers from published figures: the group actually used (after fallback), its distributions,
 //! and a firm's position in it.
 
+use std::sync::Arc;
+
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model};
-use domain_statistics::mid_rank_percentile;
+use domain_statistics::mid_rank_percentile_sorted;
 use prost::Message;
 use sea_orm::ConnectionTrait;
 use services_api::v1 as pb;
@@ -14,10 +16,59 @@ use crate::store::{self, Release, StoreError};
 /// A published group found for a request.
 #[derive(Debug)]
 pub struct Found {
-    /// Its figures.
-    pub figures: pb::PublishedFigures,
+    /// Its figures (shared with the cache they came from).
+    pub figures: Arc<pb::PublishedFigures>,
     /// The answer's description of it.
     pub used: pb::GroupUsed,
+}
+
+/// One published group as held in memory: its release row with the figures decoded once.
+#[derive(Debug)]
+pub struct Held {
+    /// The group.
+    pub group: GroupKey,
+    /// Level id.
+    pub level: String,
+    /// Distinct firms.
+    pub n: i32,
+    /// Share of synthetic contributions.
+    pub synthetic_share: f64,
+    /// Its figures.
+    pub figures: Arc<pb::PublishedFigures>,
+}
+
+impl Held {
+    /// A stored release, decoded; `None` for a key that no longer parses.
+    pub fn decode(release: &Release) -> Result<Option<Held>, StoreError> {
+        let Some(group) = parse_key(&release.group_key) else { return Ok(None) };
+        let figures = pb::PublishedFigures::decode(release.figures.as_slice())
+            .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
+        Ok(Some(Held {
+            group,
+            level: release.level.clone(),
+            n: release.n,
+            synthetic_share: release.synthetic_share,
+            figures: Arc::new(figures),
+        }))
+    }
+
+    /// The answer's description of this group for a request of `requested` (fallback when it is
+    /// another group, or when the requested one is never published).
+    pub fn used(&self, policy: Policy, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> pb::GroupUsed {
+        let fallback = self.group != *requested || requested.level().is_none();
+        pb::GroupUsed {
+            group: Some(group_pb(&self.group)),
+            level: self.level.clone(),
+            name: self.group.name(locale),
+            n: u32::try_from(self.n).unwrap_or(0),
+            year: u32::try_from(year).unwrap_or(0),
+            model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
+            fallback,
+            fallback_reason: if fallback { fallback_reason(requested, locale) } else { String::new() },
+            synthetic_share: self.synthetic_share,
+            k: policy.k(),
+        }
+    }
 }
 
 /// The group as the API shows it.
@@ -50,7 +101,8 @@ fn fallback_reason(requested: &GroupKey, locale: Locale) -> String {
     }
 }
 
-/// The first published group of `requested`'s ladder in one universe.
+/// The first published group of `requested`'s ladder in one universe, read from the store (the
+/// report generator's path; servers answer from their cache, `engine::Benchmarks`).
 pub async fn find(
     db: &impl ConnectionTrait,
     policy: Policy,
@@ -60,25 +112,11 @@ pub async fn find(
     locale: Locale,
 ) -> Result<Option<Found>, StoreError> {
     let version = i32::try_from(model.version).unwrap_or(i32::MAX);
-    for (i, g) in requested.ladder().iter().enumerate() {
-        let rows = store::releases(db, &model.id, version, Some(year), Some(&key_text(g))).await?;
-        let Some(release) = rows.into_iter().next() else { continue };
-        let figures = pb::PublishedFigures::decode(release.figures.as_slice())
-            .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
-        let fallback = i > 0 || requested.level().is_none();
-        let used = pb::GroupUsed {
-            group: Some(group_pb(g)),
-            level: release.level.clone(),
-            name: g.name(locale),
-            n: u32::try_from(release.n).unwrap_or(0),
-            year: u32::try_from(year).unwrap_or(0),
-            model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
-            fallback,
-            fallback_reason: if fallback { fallback_reason(requested, locale) } else { String::new() },
-            synthetic_share: release.synthetic_share,
-            k: policy.k(),
-        };
-        return Ok(Some(Found { figures, used }));
+    for g in requested.ladder() {
+        let rows = store::releases(db, &model.id, version, Some(year), Some(&key_text(&g))).await?;
+        let Some(held) = rows.first().map(Held::decode).transpose()?.flatten() else { continue };
+        let used = held.used(policy, model, year, requested, locale);
+        return Ok(Some(Found { figures: held.figures, used }));
     }
     Ok(None)
 }
@@ -97,7 +135,7 @@ pub fn position(model: &Model, found: &Found, values: [f64; 3], locale: Locale) 
         .map(|((metric, set), value)| pb::MetricPosition {
             metric: (*metric).to_string(),
             value,
-            percentile: mid_rank_percentile(set, value).unwrap_or(0.0),
+            percentile: mid_rank_percentile_sorted(set, value).unwrap_or(0.0),
         })
         .collect();
     let rogers = model.rogers_category(positions[0].percentile);

@@ -1,7 +1,8 @@
 //! Publication of a universe's benchmark figures (one model version, one year): which groups
 //! may be published (`domain-anonymity`), their figures (`domain-statistics`), and the
-//! republication rule against the figures already out. Runs inside the transaction that changed a
-//! contribution, so that answers never see a half-published universe.
+//! republication rule against the figures already out. Run by the publisher (`engine`), out of the
+//! write path: a plan is computed from a read of the universe and written in one transaction, so
+//! that answers never see a half-published universe.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +13,7 @@ use prost::Message;
 use sea_orm::ConnectionTrait;
 use services_api::v1 as pb;
 
-use crate::store::{self, Contribution, Release, StoreError};
+use crate::store::{self, Contribution, Release, StoreError, Universe};
 
 /// The metrics every release carries, in order.
 pub const METRICS: [&str; 8] = [
@@ -124,15 +125,34 @@ pub struct Published {
     pub withdrawn: usize,
 }
 
-/// Publishes one universe under `policy`.
-pub async fn publish_universe(
+/// What a publication of one universe will write: computed from a read of the universe (outside
+/// any write transaction), applied in one.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Groups whose figures are (re)published.
+    pub puts: Vec<Release>,
+    /// Groups withdrawn.
+    pub withdrawals: Vec<String>,
+    /// Groups whose earlier figures stay.
+    pub kept: usize,
+}
+
+impl Plan {
+    /// The counts of the plan.
+    pub fn summary(&self) -> Published {
+        Published { published: self.puts.len(), kept: self.kept, withdrawn: self.withdrawals.len() }
+    }
+}
+
+/// Decides what a publication of one universe under `policy` writes, from its contributions and
+/// the figures already out.
+pub async fn plan_universe(
     db: &impl ConnectionTrait,
     policy: Policy,
-    model_id: &str,
-    model_version: i32,
-    year: i32,
-    now_us: i64,
-) -> Result<Published, StoreError> {
+    universe: &Universe,
+) -> Result<Plan, StoreError> {
+    let Universe { model_id, model_version, year } = universe;
+    let (model_version, year) = (*model_version, *year);
     let rows = store::contributions(db, model_id, model_version, year).await?;
     let mut members: BTreeMap<GroupKey, Vec<&Contribution>> = BTreeMap::new();
     for c in &rows {
@@ -146,21 +166,18 @@ pub async fn publish_universe(
         store::release_marks(db, model_id, model_version, year).await?.into_iter().collect();
     let mut keys: BTreeSet<GroupKey> = allowed.clone();
     keys.extend(existing.keys().filter_map(|k| parse_key(k)));
-    let mut out = Published::default();
+    let mut plan = Plan::default();
     for g in keys {
         let key = key_text(&g);
         let before = existing.get(&key);
         let group = members.get(&g).map(Vec::as_slice).unwrap_or_default();
         let changed = before.map_or(group.len(), |watermark| group.iter().filter(|c| c.revision > *watermark).count());
         match republish(policy, allowed.contains(&g), before.is_some(), changed as u32) {
-            Republish::Keep => out.kept += 1,
-            Republish::Withdraw => {
-                store::delete_release(db, model_id, model_version, year, &key).await?;
-                out.withdrawn += 1;
-            }
+            Republish::Keep => plan.kept += 1,
+            Republish::Withdraw => plan.withdrawals.push(key),
             Republish::Publish => {
                 let synthetic = group.iter().filter(|c| c.synthetic).count();
-                let release = Release {
+                plan.puts.push(Release {
                     group_key: key,
                     level: g.level().map_or("", |l| l.id()).to_string(),
                     n: group.len() as i32,
@@ -168,11 +185,40 @@ pub async fn publish_universe(
                     watermark: group.iter().map(|c| c.revision).max().unwrap_or(0),
                     figures: figures(group).encode_to_vec(),
                     year,
-                };
-                store::put_release(db, model_id, model_version, &release, now_us).await?;
-                out.published += 1;
+                });
             }
         }
     }
-    Ok(out)
+    Ok(plan)
+}
+
+/// Writes `plan` for `universe` at `generation` (in the publication's transaction).
+pub async fn apply(
+    tx: &impl ConnectionTrait,
+    universe: &Universe,
+    plan: &Plan,
+    generation: i64,
+    now_us: i64,
+) -> Result<(), StoreError> {
+    for key in &plan.withdrawals {
+        store::delete_release(tx, &universe.model_id, universe.model_version, universe.year, key).await?;
+    }
+    for release in &plan.puts {
+        store::put_release(tx, &universe.model_id, universe.model_version, release, now_us).await?;
+    }
+    store::mark_universe(tx, universe, generation).await
+}
+
+/// Publishes one universe under `policy` in the transaction `tx` (demo seeding: no publisher
+/// lease is needed, the generation is bumped unconditionally so that running servers reload).
+pub async fn publish_universe(
+    tx: &impl ConnectionTrait,
+    policy: Policy,
+    universe: &Universe,
+    now_us: i64,
+) -> Result<Published, StoreError> {
+    let plan = plan_universe(tx, policy, universe).await?;
+    let generation = store::bump_generation(tx, None, now_us, 0).await?.unwrap_or(0);
+    apply(tx, universe, &plan, generation, now_us).await?;
+    Ok(plan.summary())
 }

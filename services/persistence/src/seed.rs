@@ -6,7 +6,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::Persistence;
 use crate::publish::publish_universe;
-use crate::store::{self, Contribution, StoreError};
+use crate::store::{self, Contribution, StoreError, Universe};
 use crate::time::now_us;
 
 /// Why seeding failed.
@@ -66,9 +66,13 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
     years.dedup();
     let now = now_us();
     for year in &years {
-        publish_universe(&tx, persistence.policy(), &model.id, version, *year, now).await?;
+        let universe = Universe { model_id: model.id.clone(), model_version: version, year: *year };
+        publish_universe(&tx, persistence.policy(), &universe, now).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    // This process answers from the new figures at once; other servers reload them at their next
+    // look (the publication generation moved).
+    persistence.benchmarks().refresh().await?;
     Ok(Seeded { contributions: rows.len(), years: years.len() })
 }
 

@@ -6,7 +6,7 @@ use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model, Province, SbiSection, SizeClass};
 use hmac::{Hmac, Mac};
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
@@ -19,9 +19,9 @@ use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use crate::peers::{self, Found};
-use crate::publish::publish_universe;
+use crate::engine::Benchmarks;
 use crate::reports;
-use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment};
+use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment, Universe};
 use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
 use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
 use crate::webhooks;
@@ -45,15 +45,70 @@ struct Inner {
     policy: Policy,
     pseudonym_key: Secret<Vec<u8>>,
     auth: Authenticator,
-    // Submissions change a universe's published figures; they are serialised in this process
-    // (and across processes on PostgreSQL by an advisory lock) so that two publications of one
-    // universe never interleave. SQLite needs it anyway: one writer at a time.
-    write_lock: tokio::sync::Mutex<()>,
+    // SQLite has one writer at a time: submissions (and the publisher's short writes) take this
+    // gate in turn instead of meeting in SQLite's busy handler. PostgreSQL runs them concurrently.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    serialised: bool,
+    // The SQLite writer's queue, started with the first submission.
+    writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<(Arc<Job>, Reply)>>,
+    // Published figures in memory, and the publisher.
+    benchmarks: Arc<Benchmarks>,
     // While the database is down, submissions are refused at once instead of queueing.
     breaker: crate::breaker::Breaker,
     started: std::time::Instant,
     // Wakes the webhook dispatcher of this process when a write queued deliveries.
     webhook_wake: Arc<tokio::sync::Notify>,
+}
+
+/// A validated, scored submission, ready to be written.
+#[derive(Debug)]
+struct Job {
+    tenant: String,
+    actor: String,
+    request_id: String,
+    request_hash: String,
+    external_ref: String,
+    firm_name: String,
+    completed_at_us: i64,
+    locale: Locale,
+    /// The request as stored: answers pinned to the model version, no locale.
+    pinned: Vec<u8>,
+    answers: Vec<pb::Answer>,
+    model: Arc<Model>,
+    result: domain_scoring::Assessment,
+}
+
+/// What writing a submission gave: its response, and how many webhook deliveries it queued.
+#[derive(Debug)]
+struct Written {
+    response: pb::SubmitAssessmentResponse,
+    queued: usize,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<pb::SubmitAssessmentResponse, Status>>;
+
+/// Submissions committed per SQLite transaction at most.
+const MAX_BATCH: usize = 64;
+
+/// The SQLite writer: takes the submissions waiting, writes them in one transaction, answers each.
+/// Ends when the services are dropped (the channel closes).
+async fn writer(inner: std::sync::Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver<(Arc<Job>, Reply)>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        let persistence = Persistence { inner };
+        let (jobs, replies): (Vec<Arc<Job>>, Vec<Reply>) = batch.into_iter().unzip();
+        let outcomes = persistence.write_batch(&jobs).await;
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let _ = reply.send(outcome);
+        }
+    }
 }
 
 /// How long a submission may wait for the ones before it (they are serialised) before it is
@@ -233,6 +288,9 @@ impl Persistence {
         auth: AuthMode,
     ) -> Self {
         let auth = Authenticator::new(db.clone(), auth);
+        let write_lock = Arc::new(tokio::sync::Mutex::new(()));
+        let serialised = db.get_database_backend() == DbBackend::Sqlite;
+        let benchmarks = Arc::new(Benchmarks::new(db.clone(), policy, Arc::clone(&write_lock)));
         Persistence {
             inner: Arc::new(Inner {
                 db,
@@ -240,12 +298,20 @@ impl Persistence {
                 policy,
                 pseudonym_key,
                 auth,
-                write_lock: tokio::sync::Mutex::new(()),
+                write_lock,
+                serialised,
+                writer: std::sync::OnceLock::new(),
+                benchmarks,
                 breaker: crate::breaker::Breaker::default(),
                 started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         }
+    }
+
+    /// The benchmark engine: published figures in memory, and the publisher.
+    pub fn benchmarks(&self) -> &Arc<Benchmarks> {
+        &self.inner.benchmarks
     }
 
     /// Who may call, shared with the other tenant-scoped services.
@@ -304,14 +370,6 @@ impl Persistence {
                 None
             }
         }
-    }
-
-    /// Takes the write lock (and, on PostgreSQL, a transaction-scoped advisory lock).
-    async fn lock_writes(&self, tx: &impl ConnectionTrait) -> Result<(), StoreError> {
-        if tx.get_database_backend() == DbBackend::Postgres {
-            tx.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(727274)")).await?;
-        }
-        store::write_first(tx).await
     }
 
     fn to_pb(&self, a: &StoredAssessment, locale: Locale) -> pb::Assessment {
@@ -401,131 +459,227 @@ impl Persistence {
         }
 
         let request_hash = hex(&Sha256::digest(req.encode_to_vec()));
-        let model = &scored.model;
-        let result = &scored.assessment;
+        let model = Arc::clone(&scored.model);
         let mut pinned = assessment.clone();
         pinned.model = Some(pb::ModelRef { id: model.id.clone(), version: model.version });
         pinned.locale = String::new();
-        let year = year_of(completed_at_us);
-        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
-        let profile = result.firm;
+        let job = Job {
+            tenant: tenant.to_string(),
+            actor: caller.key_prefix.clone(),
+            request_id: request_id.to_string(),
+            request_hash,
+            external_ref: req.external_ref.trim().to_string(),
+            firm_name: name.to_string(),
+            completed_at_us,
+            locale,
+            pinned: pinned.encode_to_vec(),
+            answers: assessment.answers,
+            model,
+            result: scored.assessment,
+        };
 
         let clock = || u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        // Admitted while the breaker is open: this call is the one that tries the database.
-        let probe = self.inner.breaker.is_open();
         if !self.inner.breaker.admit(clock()) {
             return Err(Status::unavailable("the database is unavailable; retry later"));
         }
-        let Ok(guard) = tokio::time::timeout(SUBMIT_QUEUE_WAIT, self.inner.write_lock.lock()).await else {
-            return Err(Status::unavailable("too many submissions are waiting; retry later"));
-        };
-        // A call that waited behind one that found the database down does not try it again.
-        if !probe && self.inner.breaker.is_open() {
-            return Err(Status::unavailable("the database is unavailable; retry later"));
-        }
-        let outcome: Result<pb::SubmitAssessmentResponse, Status> = async {
-            let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
-            self.lock_writes(&tx).await.map_err(store_status)?;
-            if let Some((method, hash, response)) =
-                store::idempotency(&tx, tenant, request_id).await.map_err(store_status)?
-            {
-                if method == "SubmitAssessment" && hash == request_hash {
-                    return pb::SubmitAssessmentResponse::decode(response.as_slice())
-                        .map_err(|_| Status::internal("stored response is malformed"));
-                }
-                return Err(Status::already_exists(format!(
-                    "request_id `{request_id}` was already used for a different request"
-                )));
+        let job = Arc::new(job);
+        // A concurrent call with the same request id (another process, or PostgreSQL's concurrent
+        // writers) finds it remembered on the second pass and answers as a replay.
+        let mut outcome = Err(Status::internal("submission not attempted"));
+        for _ in 0..2 {
+            outcome = if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
+            if !outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Aborted) {
+                break;
             }
-            let now = now_us();
-            let new = NewAssessment {
-                tenant: tenant.to_string(),
-                external_ref: req.external_ref.trim().to_string(),
-                firm_name: name.to_string(),
-                profile,
-                year,
-                model_id: model.id.clone(),
-                model_version: version,
-                maturity_index: result.maturity_index,
-                answers: pinned.encode_to_vec(),
-                result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
-                completed_at_us,
-            };
-            let id = store::insert_assessment(&tx, &new, now).await.map_err(store_status)?;
-            let identity = format!("{tenant}\u{0}{}", new.external_ref);
-            let contribution = Contribution {
-                pseudonym: self.pseudonym(identity.as_bytes()),
-                year,
-                model_id: model.id.clone(),
-                model_version: version,
-                profile,
-                maturity_index: result.maturity_index,
-                external_index: result.axes[0].index,
-                internal_index: result.axes[1].index,
-                external_stage: i16::from(result.axes[0].attained_stage),
-                internal_stage: i16::from(result.axes[1].attained_stage),
-                value_sources: result.value_sources.clone().map(|v| v.score),
-                proposition: result.proposition.centrality,
-                synthetic: false,
-                revision: 0,
-            };
-            let revision = store::next_revision(&tx).await.map_err(store_status)?;
-            store::upsert_contributions(&tx, std::slice::from_ref(&contribution), revision)
-                .await
-                .map_err(store_status)?;
-            publish_universe(&tx, self.inner.policy, &model.id, version, year, now).await.map_err(store_status)?;
-            let found = peers::find(&tx, self.inner.policy, model, year, &GroupKey::of(&profile), locale)
-                .await
-                .map_err(store_status)?;
-            let position = found.map(|f| {
-                peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
-            });
-            // Built from what this call just scored: no decoding or re-scoring of the stored row.
-            let response_assessment = pb::Assessment {
-                id,
-                external_ref: new.external_ref.clone(),
-                firm_name: new.firm_name.clone(),
-                completed_at: Some(to_timestamp(completed_at_us)),
-                created_at: Some(to_timestamp(now)),
-                report_status: pb::ReportStatus::Pending as i32,
-                result: Some(result_to_pb(model, result, locale)),
-                answers: assessment.answers.clone(),
-            };
-            let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
-            store::remember(&tx, tenant, request_id, "SubmitAssessment", &request_hash, response.encode_to_vec(), now)
-                .await
-                .map_err(store_status)?;
-            let entry = AuditEntry {
-                tenant: tenant.to_string(),
-                actor: caller.key_prefix.clone(),
-                action: "SubmitAssessment".into(),
-                target: format!("assessment {id}"),
-                request_id: request_id.to_string(),
-                at_us: now,
-            };
-            tenants::audit(&tx, &entry).await.map_err(store_status)?;
-            // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
-            let event = serde_json::json!({
-                "assessmentId": id.to_string(),
-                "externalRef": new.external_ref,
-                "model": { "id": model.id, "version": model.version },
-                "maturityIndex": result.maturity_index,
-                "completedAt": crate::time::rfc3339(completed_at_us),
-            });
-            let (_, queued) = webhooks::record_event(&tx, tenant, webhooks::ASSESSMENT_SCORED, event, now)
-                .await
-                .map_err(store_status)?;
-            tx.commit().await.map_err(|e| store_status(e.into()))?;
-            if queued > 0 {
-                self.inner.webhook_wake.notify_one();
-            }
-            Ok(response)
         }
-        .await;
-        drop(guard);
         let unavailable = outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Unavailable);
         self.inner.breaker.record(clock(), !unavailable);
         outcome
+    }
+
+    /// One submission in a transaction of its own (PostgreSQL: concurrent writers commit together
+    /// by PostgreSQL's own group commit).
+    async fn write_alone(&self, job: &Job) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
+        let written = self.write_submission(&tx, job).await?;
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        if written.queued > 0 {
+            self.inner.webhook_wake.notify_one();
+        }
+        Ok(written.response)
+    }
+
+    /// One submission through this process's single SQLite writer, which commits the submissions
+    /// waiting at the time in one transaction (each in a savepoint of its own, so that one
+    /// refused call does not undo the others). Answered only after the commit.
+    async fn queue(&self, job: Arc<Job>) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let sender = self.inner.writer.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(MAX_BATCH * 4);
+            tokio::spawn(writer(Arc::downgrade(&self.inner), rx));
+            tx
+        });
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let wait = async {
+            sender.send((job, reply)).await.map_err(|_| Status::unavailable("the writer has stopped; retry later"))?;
+            answer.await.map_err(|_| Status::unavailable("the writer has stopped; retry later"))?
+        };
+        match tokio::time::timeout(SUBMIT_QUEUE_WAIT, wait).await {
+            Ok(outcome) => outcome,
+            // The submission may still be written: a retry with the same request id settles it.
+            Err(_) => Err(Status::unavailable("too many submissions are waiting; retry later")),
+        }
+    }
+
+    /// Writes a batch of submissions in one transaction; one outcome per job.
+    async fn write_batch(&self, jobs: &[Arc<Job>]) -> Vec<Result<pb::SubmitAssessmentResponse, Status>> {
+        let _gate = self.inner.write_lock.lock().await;
+        let tx = match store::begin_write(&self.inner.db).await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let status = store_status(e);
+                return jobs.iter().map(|_| Err(status.clone())).collect();
+            }
+        };
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut queued = 0;
+        for job in jobs {
+            let one = async {
+                let savepoint = tx.begin().await.map_err(|e| store_status(e.into()))?;
+                match self.write_submission(&savepoint, job).await {
+                    Ok(written) => {
+                        savepoint.commit().await.map_err(|e| store_status(e.into()))?;
+                        Ok(written)
+                    }
+                    Err(status) => {
+                        savepoint.rollback().await.map_err(|e| store_status(e.into()))?;
+                        Err(status)
+                    }
+                }
+            };
+            out.push(one.await.map(|w| {
+                queued += w.queued;
+                w.response
+            }));
+        }
+        if let Err(e) = tx.commit().await {
+            let status = store_status(e.into());
+            return jobs.iter().map(|_| Err(status.clone())).collect();
+        }
+        if queued > 0 {
+            self.inner.webhook_wake.notify_one();
+        }
+        out
+    }
+
+    /// The writes of one submission in `tx`: the idempotency check (a replay answers what was
+    /// stored), the assessment, its anonymised contribution, the change for the publisher, the
+    /// remembered response, the audit entry and the webhook event. ABORTED when a concurrent call
+    /// with the same request id was remembered first.
+    async fn write_submission(&self, tx: &DatabaseTransaction, job: &Job) -> Result<Written, Status> {
+        let (tenant, request_id) = (job.tenant.as_str(), job.request_id.as_str());
+        if let Some((method, hash, response)) = store::idempotency(tx, tenant, request_id).await.map_err(store_status)? {
+            if method == "SubmitAssessment" && hash == job.request_hash {
+                let response = pb::SubmitAssessmentResponse::decode(response.as_slice())
+                    .map_err(|_| Status::internal("stored response is malformed"))?;
+                return Ok(Written { response, queued: 0 });
+            }
+            return Err(Status::already_exists(format!(
+                "request_id `{request_id}` was already used for a different request"
+            )));
+        }
+        let (model, result) = (&job.model, &job.result);
+        let year = year_of(job.completed_at_us);
+        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let profile = result.firm;
+        let now = now_us();
+        let new = NewAssessment {
+            tenant: tenant.to_string(),
+            external_ref: job.external_ref.clone(),
+            firm_name: job.firm_name.clone(),
+            profile,
+            year,
+            model_id: model.id.clone(),
+            model_version: version,
+            maturity_index: result.maturity_index,
+            answers: job.pinned.clone(),
+            result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
+            completed_at_us: job.completed_at_us,
+        };
+        let id = store::insert_assessment(tx, &new, now).await.map_err(store_status)?;
+        let identity = format!("{tenant}\u{0}{}", new.external_ref);
+        let contribution = Contribution {
+            pseudonym: self.pseudonym(identity.as_bytes()),
+            year,
+            model_id: model.id.clone(),
+            model_version: version,
+            profile,
+            maturity_index: result.maturity_index,
+            external_index: result.axes[0].index,
+            internal_index: result.axes[1].index,
+            external_stage: i16::from(result.axes[0].attained_stage),
+            internal_stage: i16::from(result.axes[1].attained_stage),
+            value_sources: result.value_sources.clone().map(|v| v.score),
+            proposition: result.proposition.centrality,
+            synthetic: false,
+            revision: 0,
+        };
+        let revision = store::next_revision(tx).await.map_err(store_status)?;
+        store::upsert_contributions(tx, std::slice::from_ref(&contribution), revision).await.map_err(store_status)?;
+        let universe = Universe { model_id: model.id.clone(), model_version: version, year };
+        store::record_change(tx, &universe).await.map_err(store_status)?;
+        // The position among the figures published now; this submission reaches them through the
+        // publisher, once enough of its group changed.
+        let locale = job.locale;
+        let found = self.peers(model, year, &GroupKey::of(&profile), locale);
+        let position = found.map(|f| {
+            peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
+        });
+        // Built from what this call just scored: no decoding or re-scoring of the stored row.
+        let response_assessment = pb::Assessment {
+            id,
+            external_ref: new.external_ref.clone(),
+            firm_name: new.firm_name.clone(),
+            completed_at: Some(to_timestamp(job.completed_at_us)),
+            created_at: Some(to_timestamp(now)),
+            report_status: pb::ReportStatus::Pending as i32,
+            result: Some(result_to_pb(model, result, locale)),
+            answers: job.answers.clone(),
+        };
+        let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
+        let fresh = store::remember(
+            tx,
+            tenant,
+            request_id,
+            "SubmitAssessment",
+            &job.request_hash,
+            response.encode_to_vec(),
+            now,
+        )
+        .await
+        .map_err(store_status)?;
+        if !fresh {
+            return Err(Status::aborted("a concurrent call with this request_id is being stored"));
+        }
+        let entry = AuditEntry {
+            tenant: tenant.to_string(),
+            actor: job.actor.clone(),
+            action: "SubmitAssessment".into(),
+            target: format!("assessment {id}"),
+            request_id: request_id.to_string(),
+            at_us: now,
+        };
+        tenants::audit(tx, &entry).await.map_err(store_status)?;
+        // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
+        let event = serde_json::json!({
+            "assessmentId": id.to_string(),
+            "externalRef": new.external_ref,
+            "model": { "id": model.id, "version": model.version },
+            "maturityIndex": result.maturity_index,
+            "completedAt": crate::time::rfc3339(job.completed_at_us),
+        });
+        let (_, queued) =
+            webhooks::record_event(tx, tenant, webhooks::ASSESSMENT_SCORED, event, now).await.map_err(store_status)?;
+        Ok(Written { response, queued })
     }
 
     /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that
@@ -541,7 +695,7 @@ impl Persistence {
         let Some(model) = model.filter(|_| violations.is_empty()) else {
             return Err(invalid_argument(&violations, locale));
         };
-        let years = self.published_years(&model).await?;
+        let years = self.inner.benchmarks.published_years(&model);
         match self.universe_year(year, &years) {
             Some(y) => Ok((model, y)),
             None => Err(no_group(i32::try_from(year).unwrap_or(0))),
@@ -552,11 +706,9 @@ impl Persistence {
         if requested == 0 { years.last().copied() } else { i32::try_from(requested).ok().filter(|y| years.contains(y)) }
     }
 
-    async fn published_years(&self, model: &Model) -> Result<Vec<i32>, Status> {
-        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
-        let rows =
-            store::releases(&self.inner.db, &model.id, version, None, Some("*/*/*")).await.map_err(store_status)?;
-        Ok(rows.iter().map(|r| r.year).collect())
+    /// The first published group of `requested`'s ladder, from the engine's memory.
+    fn peers(&self, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> Option<Found> {
+        self.inner.benchmarks.find(model, year, requested, locale)
     }
 }
 
@@ -758,13 +910,11 @@ impl BenchmarkService for Persistence {
         let locale = request_locale(&req.locale, "locale", &mut violations);
         let key = group_key(req.group.as_ref(), "group", &mut violations);
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-        let found =
-            peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
-        let Found { figures, used } = found.ok_or_else(|| no_group(year))?;
+        let Found { figures, used } = self.peers(&model, year, &key, locale).ok_or_else(|| no_group(year))?;
         Ok(Response::new(pb::QueryBenchmarkResponse {
             group_used: Some(used),
-            distributions: figures.distributions,
-            stage_shares: figures.stage_shares,
+            distributions: figures.distributions.clone(),
+            stage_shares: figures.stage_shares.clone(),
         }))
     }
 
@@ -795,9 +945,7 @@ impl BenchmarkService for Persistence {
             }
         }
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-        let found =
-            peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale).await.map_err(store_status)?;
-        let found = found.ok_or_else(|| no_group(year))?;
+        let found = self.peers(&model, year, &key, locale).ok_or_else(|| no_group(year))?;
         Ok(Response::new(peers::position(
             &model,
             &found,
@@ -815,25 +963,12 @@ impl BenchmarkService for Persistence {
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
-        let rows = store::releases(&self.inner.db, &model.id, version, Some(year), None).await.map_err(store_status)?;
-        let groups = rows
+        let groups = self
+            .inner
+            .benchmarks
+            .groups(&model, year)
             .iter()
-            .filter_map(|r| {
-                let g = peers::group_of(r)?;
-                Some(pb::GroupUsed {
-                    group: Some(peers::group_pb(&g)),
-                    level: r.level.clone(),
-                    name: g.name(locale),
-                    n: u32::try_from(r.n).unwrap_or(0),
-                    year: u32::try_from(year).unwrap_or(0),
-                    model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
-                    fallback: false,
-                    fallback_reason: String::new(),
-                    synthetic_share: r.synthetic_share,
-                    k: self.inner.policy.k(),
-                })
-            })
+            .map(|h| h.used(self.inner.policy, &model, year, &h.group, locale))
             .collect();
         Ok(Response::new(pb::ListPeerGroupsResponse { year: u32::try_from(year).unwrap_or(0), groups }))
     }
@@ -849,11 +984,8 @@ impl BenchmarkService for Persistence {
             return Err(invalid_argument(&violations, locale));
         };
         let mut points = Vec::new();
-        for year in self.published_years(&model).await? {
-            let found = peers::find(&self.inner.db, self.inner.policy, &model, year, &key, locale)
-                .await
-                .map_err(store_status)?;
-            if let Some(f) = found {
+        for year in self.inner.benchmarks.published_years(&model) {
+            if let Some(f) = self.peers(&model, year, &key, locale) {
                 let maturity = f.figures.distributions.iter().find(|d| d.metric == "maturity_index").cloned();
                 points.push(pb::TrendPoint {
                     year: u32::try_from(year).unwrap_or(0),

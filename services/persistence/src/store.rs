@@ -5,6 +5,7 @@ use migrations::MigratorTrait;
 use migrations::m0001_assessments::{Assessments as A, IdempotencyKeys as I};
 use migrations::m0002_benchmark::BenchmarkContributions as B;
 use migrations::m0003_benchmark_releases::BenchmarkReleases as R;
+use migrations::m0007_publication::{BenchmarkChanges as C, BenchmarkPublisher as P, BenchmarkUniverses as U};
 use migrations::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, QueryResult};
 
@@ -321,7 +322,8 @@ pub async fn idempotency(
     }
 }
 
-/// Remembers a write's response under its request id.
+/// Remembers a write's response under its request id. `false` when the id is already remembered
+/// (a concurrent call with the same id committed first): the caller rolls back and replays.
 pub async fn remember(
     db: &impl ConnectionTrait,
     tenant: &str,
@@ -330,7 +332,7 @@ pub async fn remember(
     request_hash: &str,
     response: Vec<u8>,
     now_us: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let stmt = Query::insert()
         .into_table(I::Table)
         .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response, I::CreatedAtUs])
@@ -342,9 +344,9 @@ pub async fn remember(
             response.into(),
             now_us.into(),
         ])
+        .on_conflict(OnConflict::columns([I::Tenant, I::RequestId]).do_nothing().to_owned())
         .to_owned();
-    db.execute(&stmt).await?;
-    Ok(())
+    Ok(db.execute(&stmt).await?.rows_affected() == 1)
 }
 
 /// One anonymised contribution.
@@ -671,4 +673,152 @@ pub async fn delete_release(
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
+}
+
+/// One universe of the benchmark: a model version and a year.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Universe {
+    /// Model id.
+    pub model_id: String,
+    /// Model version.
+    pub model_version: i32,
+    /// Year.
+    pub year: i32,
+}
+
+/// Notes that a contribution of `universe` changed, for the publisher (in the change's
+/// transaction).
+pub async fn record_change(db: &impl ConnectionTrait, universe: &Universe) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(C::Table)
+        .columns([C::ModelId, C::ModelVersion, C::Year])
+        .values_panic([universe.model_id.clone().into(), universe.model_version.into(), universe.year.into()])
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Up to `limit` changes not yet published, oldest first: each one's id and universe.
+pub async fn pending_changes(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<(i64, Universe)>, StoreError> {
+    let stmt = Query::select()
+        .columns([C::Id, C::ModelId, C::ModelVersion, C::Year])
+        .from(C::Table)
+        .order_by(C::Id, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    db.query_all(&stmt)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                get(r, "id")?,
+                Universe { model_id: get(r, "model_id")?, model_version: get(r, "model_version")?, year: get(r, "year")? },
+            ))
+        })
+        .collect()
+}
+
+/// Forgets changes that a publication took into account.
+pub async fn delete_changes(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(500) {
+        let stmt =
+            Query::delete().from_table(C::Table).and_where(Expr::col(C::Id).is_in(chunk.iter().copied())).to_owned();
+        db.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+/// Takes or renews the publisher's lease for `holder` until `until_us`, if it is free, expired at
+/// `now_us`, or already `holder`'s. Whether `holder` holds it now.
+pub async fn take_lease(db: &impl ConnectionTrait, holder: &str, now_us: i64, until_us: i64) -> Result<bool, StoreError> {
+    let stmt = Query::update()
+        .table(P::Table)
+        .value(P::Holder, holder)
+        .value(P::LeaseUntilUs, until_us)
+        .and_where(Expr::col(P::Id).eq(1))
+        .and_where(Expr::col(P::Holder).eq(holder).or(Expr::col(P::LeaseUntilUs).lt(now_us)))
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected() == 1)
+}
+
+/// Gives the lease up (at shutdown), so that another server takes over at once.
+pub async fn release_lease(db: &impl ConnectionTrait, holder: &str) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(P::Table)
+        .value(P::Holder, "")
+        .value(P::LeaseUntilUs, 0i64)
+        .and_where(Expr::col(P::Id).eq(1))
+        .and_where(Expr::col(P::Holder).eq(holder))
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// The next publication generation, in the publication's transaction. With `holder`, only while
+/// it still holds the lease at `now_us` (a publisher that lost it writes nothing: `None`), and the
+/// lease is extended to `until_us`; without (demo seeding), unconditionally.
+pub async fn bump_generation(
+    db: &impl ConnectionTrait,
+    holder: Option<&str>,
+    now_us: i64,
+    until_us: i64,
+) -> Result<Option<i64>, StoreError> {
+    let mut stmt = Query::update();
+    stmt.table(P::Table)
+        .value(P::Generation, Expr::col(P::Generation).add(1))
+        .and_where(Expr::col(P::Id).eq(1));
+    if let Some(holder) = holder {
+        stmt.value(P::LeaseUntilUs, until_us)
+            .and_where(Expr::col(P::Holder).eq(holder))
+            .and_where(Expr::col(P::LeaseUntilUs).gte(now_us));
+    }
+    if db.execute(&stmt).await?.rows_affected() != 1 {
+        return Ok(None);
+    }
+    generation(db).await.map(Some)
+}
+
+/// The store-wide publication generation.
+pub async fn generation(db: &impl ConnectionTrait) -> Result<i64, StoreError> {
+    let stmt = Query::select().column(P::Generation).from(P::Table).and_where(Expr::col(P::Id).eq(1)).to_owned();
+    match db.query_one(&stmt).await? {
+        Some(r) => get(&r, "generation"),
+        None => Err(StoreError::Malformed("benchmark_publisher has no row".into())),
+    }
+}
+
+/// Records that `universe` was published at `generation`.
+pub async fn mark_universe(db: &impl ConnectionTrait, universe: &Universe, generation: i64) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(U::Table)
+        .columns([U::ModelId, U::ModelVersion, U::Year, U::Generation])
+        .values_panic([
+            universe.model_id.clone().into(),
+            universe.model_version.into(),
+            universe.year.into(),
+            generation.into(),
+        ])
+        .on_conflict(OnConflict::columns([U::ModelId, U::ModelVersion, U::Year]).update_column(U::Generation).to_owned())
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
+/// The universes published after `generation`, with the generation of their latest publication.
+pub async fn universes_since(db: &impl ConnectionTrait, generation: i64) -> Result<Vec<(Universe, i64)>, StoreError> {
+    let stmt = Query::select()
+        .columns([U::ModelId, U::ModelVersion, U::Year, U::Generation])
+        .from(U::Table)
+        .and_where(Expr::col(U::Generation).gt(generation))
+        .to_owned();
+    db.query_all(&stmt)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                Universe { model_id: get(r, "model_id")?, model_version: get(r, "model_version")?, year: get(r, "year")? },
+                get(r, "generation")?,
+            ))
+        })
+        .collect()
 }

@@ -29,6 +29,7 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use prost::Message;
 use services_api::v1 as pb;
+use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::diagnostics_service_client::DiagnosticsServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_api::v1::report_service_client::ReportServiceClient;
@@ -41,7 +42,8 @@ struct Args {
     /// Server URL; without it, the all-in-one server runs in this process.
     #[arg(long)]
     server: Option<String>,
-    /// Scenarios to run, in order: score, echo, get-model, submit, render.
+    /// Scenarios to run, in order: score, echo, get-model, submit, submit-http, render, query,
+    /// position.
     #[arg(long, value_delimiter = ',', default_value = "score,echo")]
     scenarios: Vec<Scenario>,
     /// Concurrent workers (closed loop).
@@ -95,6 +97,12 @@ enum Scenario {
     /// SubmitAssessment as JSON over HTTP/1.1 (`POST /v1/PersistenceService/SubmitAssessment`,
     /// one keep-alive connection per worker): the same work as `submit`, through the gateway.
     SubmitHttp,
+    /// BenchmarkService.QueryBenchmark of a random group (any level: cell, section and size,
+    /// section, size or national) in a random year of the demo peers.
+    Query,
+    /// BenchmarkService.GetPeerPosition of a random firm (cell) with random scores in a random
+    /// year of the demo peers.
+    Position,
 }
 
 impl Scenario {
@@ -106,6 +114,8 @@ impl Scenario {
             Scenario::Submit => "/maturity.v1.PersistenceService/SubmitAssessment",
             Scenario::Render => "/maturity.v1.ReportService/RenderChapter",
             Scenario::SubmitHttp => "/v1/PersistenceService/SubmitAssessment",
+            Scenario::Query => "/maturity.v1.BenchmarkService/QueryBenchmark",
+            Scenario::Position => "/maturity.v1.BenchmarkService/GetPeerPosition",
         }
     }
 
@@ -117,6 +127,8 @@ impl Scenario {
             Scenario::Submit => "PersistenceService.SubmitAssessment",
             Scenario::Render => "ReportService.RenderChapter (TTFB)",
             Scenario::SubmitHttp => "HTTP JSON SubmitAssessment",
+            Scenario::Query => "BenchmarkService.QueryBenchmark",
+            Scenario::Position => "BenchmarkService.GetPeerPosition",
         }
     }
 }
@@ -124,6 +136,27 @@ impl Scenario {
 /// Sections and sizes of the firms whose chapters the render scenario asks for.
 const RENDER_SECTIONS: [&str; 16] = ["C", "F", "G", "H", "I", "J", "K", "L", "M", "N", "P", "Q", "R", "S", "D", "E"];
 const RENDER_SIZES: [&str; 4] = ["micro", "small", "medium", "large"];
+
+/// Codes the benchmark scenarios draw from ("" is any).
+const QUERY_SECTIONS: [&str; 20] =
+    ["", "A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S"];
+const QUERY_SIZES: [&str; 5] = ["", "micro", "small", "medium", "large"];
+const QUERY_PROVINCES: [&str; 13] =
+    ["", "NL-DR", "NL-FL", "NL-FR", "NL-GE", "NL-GR", "NL-LI", "NL-NB", "NL-NH", "NL-OV", "NL-UT", "NL-ZE", "NL-ZH"];
+/// The years of the demo peers.
+const QUERY_YEARS: std::ops::RangeInclusive<u32> = 2013..=2025;
+
+/// A well-mixed number from a counter (splitmix64), for random but reproducible requests.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn pick<T: Copy>(items: &[T], r: u64) -> T {
+    items[(r % items.len() as u64) as usize]
+}
 
 /// What one scenario measured.
 struct Outcome {
@@ -152,6 +185,8 @@ struct Clients {
     render_ids: Arc<std::sync::OnceLock<Vec<i64>>>,
     /// Numbers the renders, to take the assessments in turn.
     rendered: Arc<std::sync::atomic::AtomicU64>,
+    /// Numbers the benchmark reads, so that each draws another group and year.
+    read: Arc<std::sync::atomic::AtomicU64>,
     /// The API key of the tenant-scoped calls, if any.
     api_key: Option<String>,
     /// The JSON-over-HTTP address, for `submit-http`.
@@ -265,6 +300,47 @@ impl Clients {
         }
     }
 
+    /// One random group, year and (for positions) scores.
+    fn draw(&self) -> (pb::PeerGroup, u32, f64) {
+        let n = self.read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = mix(n);
+        let group = pb::PeerGroup {
+            sbi_section: pick(&QUERY_SECTIONS, r).to_string(),
+            size_class: pick(&QUERY_SIZES, r >> 8).to_string(),
+            province: pick(&QUERY_PROVINCES, r >> 16).to_string(),
+        };
+        let years: Vec<u32> = QUERY_YEARS.collect();
+        (group, pick(&years, r >> 24), (r >> 32) as f64 / f64::from(u32::MAX) * 100.0)
+    }
+
+    /// One QueryBenchmark of a random group and year.
+    async fn query(&self, conn: usize) -> Result<pb::QueryBenchmarkResponse, tonic::Status> {
+        let (group, year, _) = self.draw();
+        let call = self.identified(pb::QueryBenchmarkRequest { group: Some(group), year, ..Default::default() })?;
+        let channel = self.channels[conn % self.channels.len()].clone();
+        BenchmarkServiceClient::new(channel).query_benchmark(call).await.map(tonic::Response::into_inner)
+    }
+
+    /// One GetPeerPosition of a random firm, year and scores.
+    async fn position(&self, conn: usize) -> Result<pb::PeerPosition, tonic::Status> {
+        let (group, year, score) = self.draw();
+        let firm = pb::FirmAttributes {
+            sbi_section: if group.sbi_section.is_empty() { "G".into() } else { group.sbi_section },
+            size_class: if group.size_class.is_empty() { "small".into() } else { group.size_class },
+            province: if group.province.is_empty() { "NL-ZH".into() } else { group.province },
+        };
+        let call = self.identified(pb::GetPeerPositionRequest {
+            firm: Some(firm),
+            year,
+            maturity_index: score,
+            external_index: (score + 10.0).min(100.0),
+            internal_index: (score - 10.0).max(0.0),
+            ..Default::default()
+        })?;
+        let channel = self.channels[conn % self.channels.len()].clone();
+        BenchmarkServiceClient::new(channel).get_peer_position(call).await.map(tonic::Response::into_inner)
+    }
+
     /// `msg` as a call of the load generator's tenant: with its API key, or else naming it.
     fn identified<T>(&self, msg: T) -> Result<tonic::Request<T>, tonic::Status> {
         services_maturity::demo::as_tenant(msg, self.api_key.as_deref(), "loadgen")
@@ -302,6 +378,8 @@ impl Clients {
             (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
             (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
             (Scenario::SubmitHttp, _) => self.submit_http().await,
+            (Scenario::Query, _) => self.query(conn).await.map(drop).map_err(code),
+            (Scenario::Position, _) => self.position(conn).await.map(drop).map_err(code),
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
                 .await
                 .map(drop)
@@ -423,6 +501,17 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             anyhow::ensure!(r.assessment.is_some(), "{} answered without the assessment", s.rpc());
             continue;
         }
+        if s == Scenario::Query {
+            let r = clients.query(0).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            anyhow::ensure!(r.group_used.is_some_and(|g| g.n > 0), "{} answered without a group", s.rpc());
+            continue;
+        }
+        if s == Scenario::Position {
+            let r =
+                clients.position(0).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            anyhow::ensure!(r.positions.len() == 3, "{} answered without positions", s.rpc());
+            continue;
+        }
         if s == Scenario::SubmitHttp {
             let mut c = clients.clone();
             c.submit_http().await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
@@ -461,7 +550,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             }
             Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
             Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
-            Scenario::Submit | Scenario::Render | Scenario::SubmitHttp => true,
+            Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position => true,
         };
         anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
     }
@@ -617,8 +706,9 @@ fn main() -> anyhow::Result<()> {
             (url.clone(), args.http_server, None, key)
         }
         None => {
-            let seed =
-                args.scenarios.iter().any(|s| matches!(s, Scenario::Submit | Scenario::Render | Scenario::SubmitHttp));
+            let seed = args.scenarios.iter().any(|s| {
+                matches!(s, Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position)
+            });
             let server = spawn_server(seed)?;
             (server.url.clone(), Some(server.http), Some(server.key.clone()), Some(server.key.clone()))
         }
@@ -647,6 +737,7 @@ fn main() -> anyhow::Result<()> {
             http_conn: HttpConn::default(),
             render_ids: Arc::new(std::sync::OnceLock::new()),
             rendered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            read: Arc::new(std::sync::atomic::AtomicU64::new(0)),
         };
         verify(&clients, &args.scenarios).await?;
         println!(

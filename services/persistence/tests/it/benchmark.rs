@@ -44,6 +44,8 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
                 .await
                 .unwrap();
         }
+        let round = app.publish().await;
+        assert!(round.leader && round.universes == 1 && round.changes == 24, "{backend:?}: {round:?}");
         let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert!(used.fallback, "{backend:?}: 9 firms were published");
@@ -60,6 +62,10 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
             .submit_assessment(as_tenant("acme", submission("g9", "g9", ("F", "small", "NL-GE"), 0.7)))
             .await
             .unwrap();
+        // Nothing is published before the publisher's round.
+        let unpublished = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        assert!(unpublished.group_used.unwrap().fallback, "{backend:?}: published inside the write path");
+        app.publish().await;
         let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert!(!used.fallback, "{backend:?}: the 10th firm did not publish the group");
@@ -84,11 +90,13 @@ async fn one_submission_does_not_move_published_figures() {
                 .await
                 .unwrap();
         }
+        app.publish().await;
         let before = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
         app.persistence
             .submit_assessment(as_tenant("acme", submission("b", "b", ("K", "large", "NL-NH"), 1.0)))
             .await
             .unwrap();
+        app.publish().await;
         let after = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
         assert_eq!(before, after, "{backend:?}: one submission changed published figures");
         // After k changes the figures move.
@@ -101,6 +109,7 @@ async fn one_submission_does_not_move_published_figures() {
                 .await
                 .unwrap();
         }
+        app.publish().await;
         let later = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
         let (n_before, n_later) = (before.group_used.unwrap().n, later.group_used.unwrap().n);
         assert!(n_later >= n_before + 10, "{backend:?}: {n_before} -> {n_later}");
@@ -152,6 +161,7 @@ async fn no_published_group_is_not_found() {
             .submit_assessment(as_tenant("acme", submission("one", "one", ("A", "micro", "NL-DR"), 0.5)))
             .await
             .unwrap();
+        app.publish().await;
         let err = app.benchmark.query_benchmark(query(("A", "micro", "NL-DR"))).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound, "{backend:?}");
         let bad = app.benchmark.query_benchmark(query(("Z", "", ""))).await.unwrap_err();

@@ -6,6 +6,7 @@
 mod assessments;
 mod auth;
 mod benchmark;
+mod engine;
 mod percentiles;
 
 use std::sync::Arc;
@@ -29,8 +30,12 @@ pub struct TestApp {
     pub authenticator: services_persistence::service::Authenticator,
     pub persistence: PersistenceServiceClient<Channel>,
     pub benchmark: BenchmarkServiceClient<Channel>,
+    /// The server's benchmark engine (no background publisher runs: tests publish with `publish`).
+    pub engine: Arc<services_persistence::engine::Benchmarks>,
     pub backend: Backend,
-    _db: TestDb,
+    /// The database's URL (a second server may open it).
+    pub url: String,
+    _db: Option<TestDb>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -41,7 +46,17 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// A server over a fresh database, identifying callers as `auth` says.
 pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
     let db = TestDb::empty(backend).await;
-    let conn = services_persistence::store::open(&db.url).await.unwrap();
+    let url = db.url.clone();
+    spawn_server(backend, &url, auth, Some(db)).await
+}
+
+/// A second server over the database of `first` (as a second process would be).
+pub async fn spawn_second(first: &TestApp) -> TestApp {
+    spawn_server(first.backend, &first.url, AuthMode::TenantHeader, None).await
+}
+
+async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Option<TestDb>) -> TestApp {
+    let conn = services_persistence::store::open(url).await.unwrap();
     let registry = Arc::new(ModelRegistry::builtin().unwrap());
     let scoring = Scoring::new(registry);
     let persistence = Persistence::new(
@@ -56,6 +71,7 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut services = Services::new();
     let authenticator = persistence.authenticator().clone();
+    let engine = Arc::clone(persistence.benchmarks());
     let (p, b) = persistence.into_services();
     services.add(scoring.into_service()).add(p).add(b);
     tokio::spawn(serve(listener, services, ServerSettings::default(), async {
@@ -67,9 +83,18 @@ pub async fn spawn_app_with(backend: Backend, auth: AuthMode) -> TestApp {
         authenticator,
         persistence: PersistenceServiceClient::new(channel.clone()),
         benchmark: BenchmarkServiceClient::new(channel),
+        engine,
         backend,
+        url: url.to_string(),
         _db: db,
         _stop: stop,
+    }
+}
+
+impl TestApp {
+    /// Publishes what the submissions so far changed, and reloads the server's figures.
+    pub async fn publish(&self) -> services_persistence::engine::Round {
+        self.engine.sync().await.unwrap()
     }
 }
 

@@ -1,0 +1,276 @@
+//! The benchmark engine of a server: the publisher, out of the write path, and the in-memory cache
+//! of published figures that every benchmark answer (and the peer position of a submission) is
+//! read from.
+//!
+//! - A submission writes its contribution and a row in `benchmark_changes`, nothing more.
+//! - The publisher (one per database at a time, by the lease in `benchmark_publisher`) wakes at
+//!   most every `publish_interval`, reads the pending changes, and for each changed universe
+//!   computes a plan from a read of that universe outside any write transaction
+//!   (`publish::plan_universe`) and writes it in one short transaction that also bumps the
+//!   store-wide generation, marks the universe with it and deletes exactly the changes it read.
+//!   A publisher that dies mid-way leaves the previous release in force and its changes pending;
+//!   the next lease holder publishes them. The lease is fenced: a publisher that lost it (paused
+//!   past its expiry) writes nothing.
+//! - Every server polls the generation (one indexed single-row read) every `refresh_interval`
+//!   and reloads exactly the universes published since its last look, decoding their figures
+//!   once. Answers then come from memory, with no database round trip.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use domain_anonymity::{GroupKey, Policy};
+use domain_model::{Locale, Model};
+use sea_orm::DatabaseConnection;
+
+use crate::peers::{Found, Held};
+use crate::publish::{self, Published};
+use crate::store::{self, StoreError, Universe};
+use crate::time::now_us;
+
+/// How long the publisher's lease lasts without renewal: another server takes over this long
+/// after the publishing one died.
+pub const LEASE: Duration = Duration::from_secs(5);
+
+/// At most this many pending changes are taken into one round of publication.
+const CHANGES_PER_ROUND: u64 = 200_000;
+
+/// How often the engine publishes and refreshes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Intervals {
+    /// At most one round of publication this often (changes in between are coalesced).
+    pub publish: Duration,
+    /// The cache looks for new publications this often.
+    pub refresh: Duration,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals { publish: Duration::from_secs(1), refresh: Duration::from_millis(200) }
+    }
+}
+
+/// The published groups of one universe, decoded.
+#[derive(Debug, Default)]
+struct HeldUniverse {
+    groups: HashMap<GroupKey, Arc<Held>>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    generation: i64,
+    universes: HashMap<Universe, Arc<HeldUniverse>>,
+}
+
+/// The engine of one server. Cheap to share (`Arc`).
+#[derive(Debug)]
+pub struct Benchmarks {
+    db: DatabaseConnection,
+    policy: Policy,
+    holder: String,
+    cache: RwLock<Cache>,
+    // SQLite has one writer: publications take the same in-process gate as submissions.
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+    // One round and one refresh at a time (the loop and a caller's `sync` may meet).
+    publishing: tokio::sync::Mutex<()>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+/// What one round of publication did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// Whether this server held the lease.
+    pub leader: bool,
+    /// Universes published.
+    pub universes: usize,
+    /// Changes taken into account.
+    pub changes: usize,
+    /// Groups (re)published, kept, withdrawn.
+    pub groups: Published,
+}
+
+impl Benchmarks {
+    /// The engine over `db` under `policy`; `write_gate` serialises writers of this process.
+    pub fn new(db: DatabaseConnection, policy: Policy, write_gate: Arc<tokio::sync::Mutex<()>>) -> Benchmarks {
+        let holder = format!("{}-{}", std::process::id(), crate::tenants::random_chars(12).unwrap_or_default());
+        Benchmarks {
+            db,
+            policy,
+            holder,
+            cache: RwLock::new(Cache::default()),
+            write_gate,
+            publishing: Default::default(),
+            refreshing: Default::default(),
+        }
+    }
+
+    /// Who this engine is when it holds the lease.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// The generation the cache holds.
+    pub fn generation(&self) -> i64 {
+        self.cache.read().map(|c| c.generation).unwrap_or(0)
+    }
+
+    /// One round of publication: takes (or renews) the lease, and if this server holds it,
+    /// publishes every universe with pending changes.
+    pub async fn publish_pending(&self) -> Result<Round, StoreError> {
+        let _one = self.publishing.lock().await;
+        let now = now_us();
+        let lease = i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
+        if !store::take_lease(&self.db, &self.holder, now, now + lease).await? {
+            return Ok(Round::default());
+        }
+        let mut round = Round { leader: true, ..Round::default() };
+        let changes = store::pending_changes(&self.db, CHANGES_PER_ROUND).await?;
+        let mut by_universe: BTreeMap<Universe, Vec<i64>> = BTreeMap::new();
+        for (id, universe) in changes {
+            by_universe.entry(universe).or_default().push(id);
+        }
+        for (universe, ids) in by_universe {
+            // Read and planned outside the write lock: the universe's rows as of now include
+            // every change read above (they were committed before it).
+            let plan = publish::plan_universe(&self.db, self.policy, &universe).await?;
+            let _gate = self.write_gate.lock().await;
+            let tx = store::begin_write(&self.db).await?;
+            let now = now_us();
+            let Some(generation) = store::bump_generation(&tx, Some(&self.holder), now, now + lease).await? else {
+                // The lease was lost (this process stalled past it): another publisher owns it now.
+                tracing::warn!(holder = %self.holder, "publisher lease lost; leaving publication to its holder");
+                return Ok(Round { leader: false, ..round });
+            };
+            publish::apply(&tx, &universe, &plan, generation, now).await?;
+            store::delete_changes(&tx, &ids).await?;
+            tx.commit().await?;
+            let summary = plan.summary();
+            round.universes += 1;
+            round.changes += ids.len();
+            round.groups.published += summary.published;
+            round.groups.kept += summary.kept;
+            round.groups.withdrawn += summary.withdrawn;
+        }
+        Ok(round)
+    }
+
+    /// Reloads the universes published since the cache last looked. Returns the generation held.
+    pub async fn refresh(&self) -> Result<i64, StoreError> {
+        let _one = self.refreshing.lock().await;
+        let seen = self.generation();
+        let current = store::generation(&self.db).await?;
+        if current <= seen {
+            return Ok(seen);
+        }
+        let mut loaded = Vec::new();
+        let mut newest = current;
+        for (universe, generation) in store::universes_since(&self.db, seen).await? {
+            newest = newest.max(generation);
+            let rows = store::releases(&self.db, &universe.model_id, universe.model_version, Some(universe.year), None)
+                .await?;
+            let mut held = HeldUniverse::default();
+            for row in &rows {
+                if let Some(h) = Held::decode(row)? {
+                    held.groups.insert(h.group, Arc::new(h));
+                }
+            }
+            loaded.push((universe, Arc::new(held)));
+        }
+        let mut cache = self.cache.write().map_err(|_| StoreError::Malformed("benchmark cache poisoned".into()))?;
+        for (universe, held) in loaded {
+            if held.groups.is_empty() {
+                cache.universes.remove(&universe);
+            } else {
+                cache.universes.insert(universe, held);
+            }
+        }
+        cache.generation = cache.generation.max(newest);
+        Ok(cache.generation)
+    }
+
+    /// Publishes what is pending (if this server may) and reloads: what a test or a command
+    /// line calls to see its own submissions' effect at once.
+    pub async fn sync(&self) -> Result<Round, StoreError> {
+        let round = self.publish_pending().await?;
+        self.refresh().await?;
+        Ok(round)
+    }
+
+    /// Publishes and refreshes until `stop` resolves, then gives the lease up.
+    pub async fn run(self: Arc<Self>, intervals: Intervals, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(intervals.refresh.min(intervals.publish));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_publish: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            if last_publish.is_none_or(|t| t.elapsed() >= intervals.publish) {
+                last_publish = Some(tokio::time::Instant::now());
+                match self.publish_pending().await {
+                    Ok(r) if r.universes > 0 => tracing::info!(
+                        universes = r.universes,
+                        changes = r.changes,
+                        published = r.groups.published,
+                        kept = r.groups.kept,
+                        withdrawn = r.groups.withdrawn,
+                        "published benchmark figures"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "publication failed; retrying at the next round"),
+                }
+            }
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "benchmark cache refresh failed; answers stay at the last publication");
+            }
+        }
+        if let Err(e) = store::release_lease(&self.db, &self.holder).await {
+            tracing::warn!(error = %e, "could not give the publisher lease up; it expires by itself");
+        }
+    }
+
+    fn universe(&self, model: &Model, year: i32) -> Option<Arc<HeldUniverse>> {
+        let key = Universe { model_id: model.id.clone(), model_version: version(model), year };
+        self.cache.read().ok()?.universes.get(&key).cloned()
+    }
+
+    /// The first published group of `requested`'s ladder in one universe, from memory.
+    pub fn find(&self, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> Option<Found> {
+        let universe = self.universe(model, year)?;
+        requested.ladder().iter().find_map(|g| {
+            let held = universe.groups.get(g)?;
+            Some(Found {
+                figures: Arc::clone(&held.figures),
+                used: held.used(self.policy, model, year, requested, locale),
+            })
+        })
+    }
+
+    /// The years of `model` with a published national group, ascending.
+    pub fn published_years(&self, model: &Model) -> Vec<i32> {
+        let Ok(cache) = self.cache.read() else { return Vec::new() };
+        let v = version(model);
+        let mut years: Vec<i32> = cache
+            .universes
+            .iter()
+            .filter(|(u, held)| u.model_id == model.id && u.model_version == v && held.groups.contains_key(&GroupKey::default()))
+            .map(|(u, _)| u.year)
+            .collect();
+        years.sort_unstable();
+        years
+    }
+
+    /// Every published group of one universe, ordered by their stored keys.
+    pub fn groups(&self, model: &Model, year: i32) -> Vec<Arc<Held>> {
+        let Some(universe) = self.universe(model, year) else { return Vec::new() };
+        let mut out: Vec<Arc<Held>> = universe.groups.values().cloned().collect();
+        out.sort_by_cached_key(|h| publish::key_text(&h.group));
+        out
+    }
+}
+
+fn version(model: &Model) -> i32 {
+    i32::try_from(model.version).unwrap_or(i32::MAX)
+}
