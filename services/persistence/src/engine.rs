@@ -255,7 +255,9 @@ impl Benchmarks {
         let mut years: Vec<i32> = cache
             .universes
             .iter()
-            .filter(|(u, held)| u.model_id == model.id && u.model_version == v && held.groups.contains_key(&GroupKey::default()))
+            .filter(|(u, held)| {
+                u.model_id == model.id && u.model_version == v && held.groups.contains_key(&GroupKey::default())
+            })
             .map(|(u, _)| u.year)
             .collect();
         years.sort_unstable();

@@ -54,7 +54,14 @@ impl Held {
 
     /// The answer's description of this group for a request of `requested` (fallback when it is
     /// another group, or when the requested one is never published).
-    pub fn used(&self, policy: Policy, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> pb::GroupUsed {
+    pub fn used(
+        &self,
+        policy: Policy,
+        model: &Model,
+        year: i32,
+        requested: &GroupKey,
+        locale: Locale,
+    ) -> pb::GroupUsed {
         let fallback = self.group != *requested || requested.level().is_none();
         pb::GroupUsed {
             group: Some(group_pb(&self.group)),

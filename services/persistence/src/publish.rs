@@ -146,11 +146,7 @@ impl Plan {
 
 /// Decides what a publication of one universe under `policy` writes, from its contributions and
 /// the figures already out.
-pub async fn plan_universe(
-    db: &impl ConnectionTrait,
-    policy: Policy,
-    universe: &Universe,
-) -> Result<Plan, StoreError> {
+pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: &Universe) -> Result<Plan, StoreError> {
     let Universe { model_id, model_version, year } = universe;
     let (model_version, year) = (*model_version, *year);
     let rows = store::contributions(db, model_id, model_version, year).await?;

@@ -18,8 +18,8 @@ use services_scoring::convert::result_to_pb;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
-use crate::peers::{self, Found};
 use crate::engine::Benchmarks;
+use crate::peers::{self, Found};
 use crate::reports;
 use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment, Universe};
 use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
@@ -487,7 +487,8 @@ impl Persistence {
         // writers) finds it remembered on the second pass and answers as a replay.
         let mut outcome = Err(Status::internal("submission not attempted"));
         for _ in 0..2 {
-            outcome = if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
+            outcome =
+                if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
             if !outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Aborted) {
                 break;
             }
@@ -577,7 +578,9 @@ impl Persistence {
     /// with the same request id was remembered first.
     async fn write_submission(&self, tx: &DatabaseTransaction, job: &Job) -> Result<Written, Status> {
         let (tenant, request_id) = (job.tenant.as_str(), job.request_id.as_str());
-        if let Some((method, hash, response)) = store::idempotency(tx, tenant, request_id).await.map_err(store_status)? {
+        if let Some((method, hash, response)) =
+            store::idempotency(tx, tenant, request_id).await.map_err(store_status)?
+        {
             if method == "SubmitAssessment" && hash == job.request_hash {
                 let response = pb::SubmitAssessmentResponse::decode(response.as_slice())
                     .map_err(|_| Status::internal("stored response is malformed"))?;

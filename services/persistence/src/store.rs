@@ -712,7 +712,11 @@ pub async fn pending_changes(db: &impl ConnectionTrait, limit: u64) -> Result<Ve
         .map(|r| {
             Ok((
                 get(r, "id")?,
-                Universe { model_id: get(r, "model_id")?, model_version: get(r, "model_version")?, year: get(r, "year")? },
+                Universe {
+                    model_id: get(r, "model_id")?,
+                    model_version: get(r, "model_version")?,
+                    year: get(r, "year")?,
+                },
             ))
         })
         .collect()
@@ -730,7 +734,12 @@ pub async fn delete_changes(db: &impl ConnectionTrait, ids: &[i64]) -> Result<()
 
 /// Takes or renews the publisher's lease for `holder` until `until_us`, if it is free, expired at
 /// `now_us`, or already `holder`'s. Whether `holder` holds it now.
-pub async fn take_lease(db: &impl ConnectionTrait, holder: &str, now_us: i64, until_us: i64) -> Result<bool, StoreError> {
+pub async fn take_lease(
+    db: &impl ConnectionTrait,
+    holder: &str,
+    now_us: i64,
+    until_us: i64,
+) -> Result<bool, StoreError> {
     let stmt = Query::update()
         .table(P::Table)
         .value(P::Holder, holder)
@@ -764,9 +773,7 @@ pub async fn bump_generation(
     until_us: i64,
 ) -> Result<Option<i64>, StoreError> {
     let mut stmt = Query::update();
-    stmt.table(P::Table)
-        .value(P::Generation, Expr::col(P::Generation).add(1))
-        .and_where(Expr::col(P::Id).eq(1));
+    stmt.table(P::Table).value(P::Generation, Expr::col(P::Generation).add(1)).and_where(Expr::col(P::Id).eq(1));
     if let Some(holder) = holder {
         stmt.value(P::LeaseUntilUs, until_us)
             .and_where(Expr::col(P::Holder).eq(holder))
@@ -798,7 +805,9 @@ pub async fn mark_universe(db: &impl ConnectionTrait, universe: &Universe, gener
             universe.year.into(),
             generation.into(),
         ])
-        .on_conflict(OnConflict::columns([U::ModelId, U::ModelVersion, U::Year]).update_column(U::Generation).to_owned())
+        .on_conflict(
+            OnConflict::columns([U::ModelId, U::ModelVersion, U::Year]).update_column(U::Generation).to_owned(),
+        )
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
@@ -816,7 +825,11 @@ pub async fn universes_since(db: &impl ConnectionTrait, generation: i64) -> Resu
         .iter()
         .map(|r| {
             Ok((
-                Universe { model_id: get(r, "model_id")?, model_version: get(r, "model_version")?, year: get(r, "year")? },
+                Universe {
+                    model_id: get(r, "model_id")?,
+                    model_version: get(r, "model_version")?,
+                    year: get(r, "year")?,
+                },
                 get(r, "generation")?,
             ))
         })

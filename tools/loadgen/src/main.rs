@@ -707,7 +707,10 @@ fn main() -> anyhow::Result<()> {
         }
         None => {
             let seed = args.scenarios.iter().any(|s| {
-                matches!(s, Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position)
+                matches!(
+                    s,
+                    Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position
+                )
             });
             let server = spawn_server(seed)?;
             (server.url.clone(), Some(server.http), Some(server.key.clone()), Some(server.key.clone()))

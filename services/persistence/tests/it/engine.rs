@@ -172,9 +172,8 @@ async fn an_interrupted_publication_leaves_the_previous_release_and_the_next_com
         {
             use migrations::sea_orm::TransactionTrait;
             let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 1, year: 2024 };
-            let plan = services_persistence::publish::plan_universe(&app.conn, Default::default(), &universe)
-                .await
-                .unwrap();
+            let plan =
+                services_persistence::publish::plan_universe(&app.conn, Default::default(), &universe).await.unwrap();
             assert!(!plan.puts.is_empty());
             let tx = app.conn.begin().await.unwrap();
             services_persistence::publish::apply(&tx, &universe, &plan, 99, 0).await.unwrap();
