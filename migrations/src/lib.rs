@@ -2,8 +2,9 @@
 //! PostgreSQL. Applied at start-up or by `maturity migrate`; every migration has a `down`.
 //!
 //! Column types are chosen to mean the same on both backends: whole numbers as BIGINT, scores as
-//! DOUBLE, times as microseconds since the Unix epoch (BIGINT, UTC), and wire messages as BLOB /
-//! BYTEA holding their protobuf encoding.
+//! DOUBLE, times as microseconds since the Unix epoch (BIGINT, UTC), and structured values as BLOB /
+//! BYTEA: published figures in the store's own versioned JSON (since m0008); an assessment's answers
+//! and result still in the API's protobuf encoding.
 //!
 //! The wall between the stores is in the schema: `benchmark_contributions` has no column that can
 //! name a firm (no name, no free text, no tenant, no external reference); a test reads the schema
@@ -18,6 +19,7 @@ pub mod m0004_report_jobs;
 pub mod m0005_tenants;
 pub mod m0006_webhooks;
 pub mod m0007_publication;
+pub mod m0008_figures_encoding;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -34,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_tenants::Migration),
             Box::new(m0006_webhooks::Migration),
             Box::new(m0007_publication::Migration),
+            Box::new(m0008_figures_encoding::Migration),
         ]
     }
 }

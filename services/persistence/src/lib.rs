@@ -8,6 +8,7 @@
 pub mod breaker;
 pub mod dispatch;
 pub mod engine;
+pub mod figures;
 pub mod keys;
 pub mod peers;
 pub mod publish;

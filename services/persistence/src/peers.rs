@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model};
-use domain_statistics::mid_rank_percentile_sorted;
-use prost::Message;
 use sea_orm::ConnectionTrait;
 use services_api::v1 as pb;
 
+use crate::figures::{Distribution, Figures};
 use crate::publish::{key_text, parse_key};
 use crate::store::{self, Release, StoreError};
 
@@ -17,7 +16,7 @@ use crate::store::{self, Release, StoreError};
 #[derive(Debug)]
 pub struct Found {
     /// Its figures (shared with the cache they came from).
-    pub figures: Arc<pb::PublishedFigures>,
+    pub figures: Arc<Figures>,
     /// The answer's description of it.
     pub used: pb::GroupUsed,
 }
@@ -34,15 +33,14 @@ pub struct Held {
     /// Share of synthetic contributions.
     pub synthetic_share: f64,
     /// Its figures.
-    pub figures: Arc<pb::PublishedFigures>,
+    pub figures: Arc<Figures>,
 }
 
 impl Held {
     /// A stored release, decoded; `None` for a key that no longer parses.
     pub fn decode(release: &Release) -> Result<Option<Held>, StoreError> {
         let Some(group) = parse_key(&release.group_key) else { return Ok(None) };
-        let figures = pb::PublishedFigures::decode(release.figures.as_slice())
-            .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
+        let figures = Figures::decode(&release.figures)?;
         Ok(Some(Held {
             group,
             level: release.level.clone(),
@@ -131,18 +129,14 @@ pub async fn find(
 /// A firm's position among the published group of its ladder.
 pub fn position(model: &Model, found: &Found, values: [f64; 3], locale: Locale) -> pb::PeerPosition {
     let f = &found.figures;
-    let sets = [
-        ("maturity_index", &f.maturity_values),
-        ("external_index", &f.external_values),
-        ("internal_index", &f.internal_values),
-    ];
+    let sets = [("maturity_index", &f.maturity), ("external_index", &f.external), ("internal_index", &f.internal)];
     let positions: Vec<pb::MetricPosition> = sets
         .iter()
         .zip(values)
-        .map(|((metric, set), value)| pb::MetricPosition {
+        .map(|((metric, ranks), value)| pb::MetricPosition {
             metric: (*metric).to_string(),
             value,
-            percentile: mid_rank_percentile_sorted(set, value).unwrap_or(0.0),
+            percentile: ranks.mid_rank_percentile(value).unwrap_or(0.0),
         })
         .collect();
     let rogers = model.rogers_category(positions[0].percentile);
@@ -152,6 +146,25 @@ pub fn position(model: &Model, found: &Found, values: [f64; 3], locale: Locale) 
         rogers_category: rogers.id.clone(),
         rogers_label: rogers.label.get(locale).to_string(),
     }
+}
+
+/// A distribution as the API shows it.
+pub fn distribution_pb(d: &Distribution) -> pb::Distribution {
+    let [p10, p25, p50, p75, p90] = d.percentiles;
+    pb::Distribution { metric: d.metric.clone(), n: d.n, mean: d.mean, sd: d.sd, p10, p25, p50, p75, p90 }
+}
+
+/// The distributions of `f` as the API shows them.
+pub fn distributions_pb(f: &Figures) -> Vec<pb::Distribution> {
+    f.distributions.iter().map(distribution_pb).collect()
+}
+
+/// The stage shares of `f` as the API shows them.
+pub fn stage_shares_pb(f: &Figures) -> Vec<pb::StageShares> {
+    [("external", f.external_stages), ("internal", f.internal_stages)]
+        .into_iter()
+        .filter_map(|(axis, shares)| shares.map(|s| pb::StageShares { axis: axis.to_string(), shares: s.to_vec() }))
+        .collect()
 }
 
 /// The stored key of a group, parsed back (for listings).

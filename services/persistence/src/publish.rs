@@ -9,10 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use domain_anonymity::{GroupKey, Policy, Republish, publishable, republish};
 use domain_model::{Province, SbiSection, SizeClass};
 use domain_statistics::{distribution, stage_shares};
-use prost::Message;
 use sea_orm::ConnectionTrait;
-use services_api::v1 as pb;
 
+use crate::figures::{Distribution as FigureDistribution, Figures, Ranks};
 use crate::store::{self, Contribution, Release, StoreError, Universe};
 
 /// The metrics every release carries, in order.
@@ -66,51 +65,40 @@ pub fn parse_key(text: &str) -> Option<GroupKey> {
 }
 
 /// The figures of a set of contributions.
-pub fn figures(members: &[&Contribution]) -> pb::PublishedFigures {
+pub fn figures(members: &[&Contribution]) -> Figures {
     let distributions = METRICS
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
             let values: Vec<f64> = members.iter().filter_map(|c| metric(c, i)).collect();
-            distribution(&values).map(|d| pb::Distribution {
+            distribution(&values).map(|d| FigureDistribution {
                 metric: (*name).to_string(),
                 n: d.n as u32,
                 mean: d.mean,
                 sd: d.sd,
-                p10: d.percentiles[0],
-                p25: d.percentiles[1],
-                p50: d.percentiles[2],
-                p75: d.percentiles[3],
-                p90: d.percentiles[4],
+                percentiles: d.percentiles,
             })
         })
         .collect();
-    let stages =
-        |f: fn(&Contribution) -> i16| -> Vec<u8> { members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect() };
-    let stage_shares = [("external", stages(|c| c.external_stage)), ("internal", stages(|c| c.internal_stage))]
-        .into_iter()
-        .filter_map(|(axis, s)| {
-            stage_shares(&s).map(|shares| pb::StageShares { axis: axis.to_string(), shares: shares.to_vec() })
-        })
-        .collect();
-    let sorted = |f: fn(&Contribution) -> f64| {
-        let mut v: Vec<f64> = members.iter().map(|c| f(c)).collect();
-        v.sort_by(f64::total_cmp);
-        v
+    let stages = |f: fn(&Contribution) -> i16| -> Option<[f64; 5]> {
+        let s: Vec<u8> = members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect();
+        stage_shares(&s)
     };
+    let ranks = |f: fn(&Contribution) -> f64| Ranks::of(&members.iter().map(|c| f(c)).collect::<Vec<_>>());
     let mut stage_matrix = vec![0u32; 25];
     for c in members {
         let e = usize::try_from(c.external_stage).unwrap_or(0).min(4);
         let i = usize::try_from(c.internal_stage).unwrap_or(0).min(4);
         stage_matrix[e * 5 + i] += 1;
     }
-    pb::PublishedFigures {
-        stage_matrix,
+    Figures {
         distributions,
-        stage_shares,
-        maturity_values: sorted(|c| c.maturity_index),
-        external_values: sorted(|c| c.external_index),
-        internal_values: sorted(|c| c.internal_index),
+        external_stages: stages(|c| c.external_stage),
+        internal_stages: stages(|c| c.internal_stage),
+        stage_matrix,
+        maturity: ranks(|c| c.maturity_index),
+        external: ranks(|c| c.external_index),
+        internal: ranks(|c| c.internal_index),
     }
 }
 
@@ -179,7 +167,7 @@ pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: 
                     n: group.len() as i32,
                     synthetic_share: synthetic as f64 / group.len().max(1) as f64,
                     watermark: group.iter().map(|c| c.revision).max().unwrap_or(0),
-                    figures: figures(group).encode_to_vec(),
+                    figures: figures(group).encode(),
                     year,
                 });
             }

@@ -916,8 +916,8 @@ impl BenchmarkService for Persistence {
         let Found { figures, used } = self.peers(&model, year, &key, locale).ok_or_else(|| no_group(year))?;
         Ok(Response::new(pb::QueryBenchmarkResponse {
             group_used: Some(used),
-            distributions: figures.distributions.clone(),
-            stage_shares: figures.stage_shares.clone(),
+            distributions: peers::distributions_pb(&figures),
+            stage_shares: peers::stage_shares_pb(&figures),
         }))
     }
 
@@ -989,7 +989,7 @@ impl BenchmarkService for Persistence {
         let mut points = Vec::new();
         for year in self.inner.benchmarks.published_years(&model) {
             if let Some(f) = self.peers(&model, year, &key, locale) {
-                let maturity = f.figures.distributions.iter().find(|d| d.metric == "maturity_index").cloned();
+                let maturity = f.figures.distribution("maturity_index").map(peers::distribution_pb);
                 points.push(pb::TrendPoint {
                     year: u32::try_from(year).unwrap_or(0),
                     group_used: Some(f.used),

@@ -555,7 +555,7 @@ pub struct Release {
     pub synthetic_share: f64,
     /// Highest revision included.
     pub watermark: i64,
-    /// Encoded `PublishedFigures`.
+    /// The figures in the store's encoding (`figures::Figures::encode`).
     pub figures: Vec<u8>,
     /// Year.
     pub year: i32,
@@ -686,6 +686,10 @@ pub struct Universe {
     pub year: i32,
 }
 
+fn universe_of(row: &QueryResult) -> Result<Universe, StoreError> {
+    Ok(Universe { model_id: get(row, "model_id")?, model_version: get(row, "model_version")?, year: get(row, "year")? })
+}
+
 /// Notes that a contribution of `universe` changed, for the publisher (in the change's
 /// transaction).
 pub async fn record_change(db: &impl ConnectionTrait, universe: &Universe) -> Result<(), StoreError> {
@@ -706,20 +710,7 @@ pub async fn pending_changes(db: &impl ConnectionTrait, limit: u64) -> Result<Ve
         .order_by(C::Id, Order::Asc)
         .limit(limit)
         .to_owned();
-    db.query_all(&stmt)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                get(r, "id")?,
-                Universe {
-                    model_id: get(r, "model_id")?,
-                    model_version: get(r, "model_version")?,
-                    year: get(r, "year")?,
-                },
-            ))
-        })
-        .collect()
+    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "id")?, universe_of(r)?))).collect()
 }
 
 /// Forgets changes that a publication took into account.
@@ -820,18 +811,5 @@ pub async fn universes_since(db: &impl ConnectionTrait, generation: i64) -> Resu
         .from(U::Table)
         .and_where(Expr::col(U::Generation).gt(generation))
         .to_owned();
-    db.query_all(&stmt)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                Universe {
-                    model_id: get(r, "model_id")?,
-                    model_version: get(r, "model_version")?,
-                    year: get(r, "year")?,
-                },
-                get(r, "generation")?,
-            ))
-        })
-        .collect()
+    db.query_all(&stmt).await?.iter().map(|r| Ok((universe_of(r)?, get(r, "generation")?))).collect()
 }

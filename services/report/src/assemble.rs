@@ -16,6 +16,7 @@ use report_gen::chapter::{
 use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use sea_orm::ConnectionTrait;
 use services_api::v1 as pb;
+use services_persistence::figures::{Distribution, Figures};
 use services_persistence::peers::{self, group_pb};
 use services_persistence::publish::key_text;
 use services_persistence::store::{self, StoreError, StoredAssessment};
@@ -64,8 +65,9 @@ fn level_text(level: &str, locale: Locale) -> &'static str {
     }
 }
 
-fn quartiles(d: &pb::Distribution) -> Quartiles {
-    Quartiles { p10: d.p10, p25: d.p25, p50: d.p50, p75: d.p75, p90: d.p90 }
+fn quartiles(d: &Distribution) -> Quartiles {
+    let [p10, p25, p50, p75, p90] = d.percentiles;
+    Quartiles { p10, p25, p50, p75, p90 }
 }
 
 /// The sector's key in the CBS figures: a section letter, or a range such as `D-E` holding it.
@@ -201,9 +203,8 @@ impl Assembler {
         let version = i32::try_from(model.version).unwrap_or(i32::MAX);
         let mut out = Vec::new();
         for release in store::releases(db, &model.id, version, None, Some(&key_text(&group))).await? {
-            let figures = pb::PublishedFigures::decode(release.figures.as_slice())
-                .map_err(|e| StoreError::Malformed(format!("published figures: {e}")))?;
-            if let Some(d) = figures.distributions.iter().find(|d| d.metric == "maturity_index") {
+            let figures = Figures::decode(&release.figures)?;
+            if let Some(d) = figures.distribution("maturity_index") {
                 out.push(TrendView {
                     year: u32::try_from(release.year).unwrap_or(0),
                     n: u32::try_from(release.n).unwrap_or(0),
@@ -238,12 +239,15 @@ impl Assembler {
             .map(|f| peers::position(model, f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
         let figures = found.as_ref().map(|f| &f.figures);
         let distribution =
-            |metric: &str| figures.and_then(|f| f.distributions.iter().find(|d| d.metric == metric)).map(quartiles);
+            |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
         let percentile = |i: usize| position.as_ref().and_then(|p| p.positions.get(i)).map(|p| p.percentile);
         let axis = |a: Axis| {
             let def = model.axis(a);
             let res = r.axis(a);
-            let shares = figures.and_then(|f| f.stage_shares.iter().find(|s| s.axis == a.id()));
+            let shares = figures.and_then(|f| match a {
+                Axis::External => f.external_stages,
+                Axis::Internal => f.internal_stages,
+            });
             AxisView {
                 label: def.label.get(locale).to_string(),
                 index: res.index,
@@ -264,7 +268,7 @@ impl Assembler {
                             attained: result.is_some_and(|x| x.attained),
                             skipped: result.is_some_and(|x| x.skipped),
                             current: n == usize::from(res.attained_stage),
-                            peer_share: shares.and_then(|sh| sh.shares.get(n)).map(|v| round3(*v)),
+                            peer_share: shares.and_then(|sh| sh.get(n).copied()).map(round3),
                         }
                     })
                     .collect(),
@@ -346,7 +350,7 @@ impl Assembler {
         let peers = match (found.as_ref(), position.as_ref()) {
             (Some(f), Some(p)) => {
                 let used = &f.used;
-                let maturity = f.figures.distributions.iter().find(|d| d.metric == "maturity_index");
+                let maturity = f.figures.distribution("maturity_index");
                 Some(PeersView {
                     group: used.name.clone(),
                     level: level_text(&used.level, locale).to_string(),

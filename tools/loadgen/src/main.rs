@@ -103,6 +103,11 @@ enum Scenario {
     /// BenchmarkService.GetPeerPosition of a random firm (cell) with random scores in a random
     /// year of the demo peers.
     Position,
+    /// Publication lag: `--concurrency` workers submit new firms of 2025 as fast as the server
+    /// takes them while one client polls the published national group of 2025; a submission's
+    /// lag runs from its acknowledgement until the published n first counts it (the latency
+    /// columns). The last fewer-than-k submissions stay unpublished by design and are not counted.
+    Lag,
 }
 
 impl Scenario {
@@ -116,6 +121,7 @@ impl Scenario {
             Scenario::SubmitHttp => "/v1/PersistenceService/SubmitAssessment",
             Scenario::Query => "/maturity.v1.BenchmarkService/QueryBenchmark",
             Scenario::Position => "/maturity.v1.BenchmarkService/GetPeerPosition",
+            Scenario::Lag => "/maturity.v1.PersistenceService/SubmitAssessment",
         }
     }
 
@@ -129,6 +135,7 @@ impl Scenario {
             Scenario::SubmitHttp => "HTTP JSON SubmitAssessment",
             Scenario::Query => "BenchmarkService.QueryBenchmark",
             Scenario::Position => "BenchmarkService.GetPeerPosition",
+            Scenario::Lag => "publication lag (submit to published)",
         }
     }
 }
@@ -379,7 +386,7 @@ impl Clients {
             (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
             (Scenario::SubmitHttp, _) => self.submit_http().await,
             (Scenario::Query, _) => self.query(conn).await.map(drop).map_err(code),
-            (Scenario::Position, _) => self.position(conn).await.map(drop).map_err(code),
+            (Scenario::Position, _) | (Scenario::Lag, _) => self.position(conn).await.map(drop).map_err(code),
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
                 .await
                 .map(drop)
@@ -400,6 +407,69 @@ impl Clients {
 fn new_histogram() -> anyhow::Result<Histogram<u64>> {
     // Microseconds from 1 µs to 60 s with 3 significant figures.
     Histogram::new_with_bounds(1, 60_000_000, 3).context("while creating a histogram")
+}
+
+/// The published n of the national group of 2025.
+async fn national_n(clients: &Clients) -> Result<u32, tonic::Status> {
+    let call = clients.identified(pb::QueryBenchmarkRequest { year: 2025, ..Default::default() })?;
+    let channel = clients.channels[0].clone();
+    let answer = BenchmarkServiceClient::new(channel).query_benchmark(call).await?.into_inner();
+    Ok(answer.group_used.map_or(0, |g| g.n))
+}
+
+/// The `lag` scenario (see `Scenario::Lag`).
+async fn lag_loop(clients: &Clients, args: &Args, measure: Duration) -> anyhow::Result<Outcome> {
+    let base = national_n(clients).await.context("reading the national group of 2025")?;
+    let start = Instant::now();
+    let end = start + measure;
+    let acks: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for w in 0..args.concurrency {
+        let c = clients.clone();
+        let acks = Arc::clone(&acks);
+        tasks.push(tokio::spawn(async move {
+            let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+            while Instant::now() < end {
+                match c.submit(w).await {
+                    Ok(_) => acks.lock().map(|mut a| a.push(Instant::now())).unwrap_or(()),
+                    Err(s) => *errors.entry(format!("{:?}", s.code())).or_default() += 1,
+                }
+            }
+            errors
+        }));
+    }
+    let mut histogram = new_histogram()?;
+    let mut matched = 0usize;
+    // After the submissions stop, up to 10 s more for the publisher to catch up.
+    while Instant::now() < end + Duration::from_secs(10) {
+        let n = national_n(clients).await.unwrap_or(base);
+        let now = Instant::now();
+        let covered = n.saturating_sub(base) as usize;
+        let (total, newly): (usize, Vec<Instant>) = match acks.lock() {
+            Ok(a) => (a.len(), a[matched.min(a.len())..covered.min(a.len()).max(matched.min(a.len()))].to_vec()),
+            Err(_) => (0, Vec::new()),
+        };
+        for ack in &newly {
+            histogram.saturating_record(now.duration_since(*ack).as_micros() as u64);
+        }
+        matched += newly.len();
+        if now >= end && total.saturating_sub(matched) < 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let mut errors = BTreeMap::new();
+    for t in tasks {
+        for (k, v) in t.await.context("worker panicked")? {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    let unmatched = acks.lock().map_or(0, |a| a.len()).saturating_sub(matched);
+    if unmatched > 0 {
+        errors.insert("unpublished at the end".to_string(), unmatched as u64);
+    }
+    let answered = histogram.clone();
+    Ok(Outcome { scenario: Scenario::Lag, mode: "lag".into(), histogram, answered, errors, elapsed: measure })
 }
 
 async fn closed_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: Duration) -> anyhow::Result<Outcome> {
@@ -550,7 +620,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             }
             Scenario::Echo => pb::EchoResponse::decode(body)?.payload == clients.echo_payload,
             Scenario::GetModel => !pb::Model::decode(body)?.items.is_empty(),
-            Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position => true,
+            _ => true,
         };
         anyhow::ensure!(ok, "{} answered something unexpected", s.rpc());
     }
@@ -706,12 +776,8 @@ fn main() -> anyhow::Result<()> {
             (url.clone(), args.http_server, None, key)
         }
         None => {
-            let seed = args.scenarios.iter().any(|s| {
-                matches!(
-                    s,
-                    Scenario::Submit | Scenario::Render | Scenario::SubmitHttp | Scenario::Query | Scenario::Position
-                )
-            });
+            let seed =
+                args.scenarios.iter().any(|s| !matches!(s, Scenario::Score | Scenario::Echo | Scenario::GetModel));
             let server = spawn_server(seed)?;
             (server.url.clone(), Some(server.http), Some(server.key.clone()), Some(server.key.clone()))
         }
@@ -758,7 +824,9 @@ fn main() -> anyhow::Result<()> {
                 let clients = &clients;
                 let args = &args;
                 async move {
-                    if args.rate > 0.0 {
+                    if scenario == Scenario::Lag {
+                        lag_loop(clients, args, measure).await
+                    } else if args.rate > 0.0 {
                         open_loop(clients, scenario, args, measure).await
                     } else {
                         closed_loop(clients, scenario, args, measure).await

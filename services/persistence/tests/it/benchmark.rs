@@ -4,19 +4,10 @@
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
 
-use crate::{as_tenant, spawn_app, submission};
+use crate::{as_tenant, query_in, spawn_app, submission};
 
 fn query(group: (&str, &str, &str)) -> pb::QueryBenchmarkRequest {
-    pb::QueryBenchmarkRequest {
-        group: Some(pb::PeerGroup {
-            sbi_section: group.0.into(),
-            size_class: group.1.into(),
-            province: group.2.into(),
-        }),
-        year: 2024,
-        model: None,
-        locale: "en".into(),
-    }
+    query_in(group, "en")
 }
 
 #[tokio::test]

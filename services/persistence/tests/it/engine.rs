@@ -6,19 +6,10 @@ use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
 use services_persistence::store;
 
-use crate::{TestApp, as_tenant, spawn_app, spawn_second, submission};
+use crate::{TestApp, as_tenant, query_in, spawn_app, spawn_second, submission};
 
 fn query(group: (&str, &str, &str)) -> pb::QueryBenchmarkRequest {
-    pb::QueryBenchmarkRequest {
-        group: Some(pb::PeerGroup {
-            sbi_section: group.0.into(),
-            size_class: group.1.into(),
-            province: group.2.into(),
-        }),
-        year: 2024,
-        model: None,
-        locale: "nl".into(),
-    }
+    query_in(group, "nl")
 }
 
 const CELLS: [(&str, &str, &str); 4] =
@@ -187,5 +178,119 @@ async fn an_interrupted_publication_leaves_the_previous_release_and_the_next_com
         assert_eq!(round.changes, 12, "{backend:?}");
         let after = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         assert_eq!(after.group_used.unwrap().n, 32, "{backend:?}");
+    }
+}
+
+/// A release published before m0007 and m0008 (version 1: the API's protobuf message with every
+/// member's sorted values) is re-encoded by the migration and answered after it: the same
+/// distributions, the same stage shares, and positions equal to the scan over the old values.
+#[tokio::test]
+async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
+    use migrations::MigratorTrait;
+    use migrations::m0008_figures_encoding::{DistributionV1, FiguresV1, StageSharesV1};
+    use prost::Message;
+    for backend in BACKENDS {
+        let db = migrations::test_db::TestDb::empty(backend).await;
+        let conn = db.connect().await;
+        migrations::Migrator::up(&conn, Some(6)).await.unwrap();
+        let maturity_values = vec![12.5, 30.0, 30.0, 41.0, 55.5, 55.5, 55.5, 60.0, 72.25, 90.0];
+        let old = FiguresV1 {
+            distributions: vec![DistributionV1 {
+                metric: "maturity_index".into(),
+                n: 10,
+                mean: 50.225,
+                sd: 22.4,
+                p10: 28.25,
+                p25: 32.75,
+                p50: 55.5,
+                p75: 58.875,
+                p90: 74.025,
+            }],
+            stage_shares: vec![
+                StageSharesV1 { axis: "external".into(), shares: vec![0.1, 0.2, 0.3, 0.4, 0.0] },
+                StageSharesV1 { axis: "internal".into(), shares: vec![0.0, 0.5, 0.5, 0.0, 0.0] },
+            ],
+            maturity_values: maturity_values.clone(),
+            external_values: maturity_values.iter().map(|v| v / 2.0).collect(),
+            internal_values: maturity_values.iter().map(|v| 100.0 - v).rev().collect(),
+            stage_matrix: (0..25).collect(),
+        };
+        let insert = migrations::sea_query::Query::insert()
+            .into_table(migrations::m0003_benchmark_releases::BenchmarkReleases::Table)
+            .columns([
+                migrations::m0003_benchmark_releases::BenchmarkReleases::ModelId,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::ModelVersion,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::Year,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::GroupKey,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::Level,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::N,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::SyntheticShare,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::Watermark,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::Figures,
+                migrations::m0003_benchmark_releases::BenchmarkReleases::PublishedAtUs,
+            ])
+            .values_panic([
+                "nl-social-business".into(),
+                1.into(),
+                2024.into(),
+                "*/*/*".into(),
+                "all".into(),
+                10.into(),
+                1.0f64.into(),
+                7i64.into(),
+                old.encode_to_vec().into(),
+                0i64.into(),
+            ])
+            .to_owned();
+        conn.execute(&insert).await.unwrap();
+        drop(conn);
+        // A server opens the database: the rest of the migrations run, the release is loaded.
+        let url = db.url.clone();
+        let mut app = crate::spawn_server(backend, &url, services_common::config::AuthMode::TenantHeader, Some(db)).await;
+        let answer = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
+        let used = answer.group_used.unwrap();
+        assert_eq!((used.level.as_str(), used.n), ("all", 10), "{backend:?}");
+        let d = &answer.distributions[0];
+        assert_eq!((d.metric.as_str(), d.n, d.p50, d.p90), ("maturity_index", 10, 55.5, 74.025), "{backend:?}");
+        assert_eq!(answer.stage_shares.len(), 2, "{backend:?}");
+        assert_eq!(answer.stage_shares[0].shares, [0.1, 0.2, 0.3, 0.4, 0.0], "{backend:?}");
+        for x in [0.0, 30.0, 55.5, 56.0, 90.0, 100.0] {
+            let position = app
+                .benchmark
+                .get_peer_position(pb::GetPeerPositionRequest {
+                    firm: Some(pb::FirmAttributes {
+                        sbi_section: "C".into(),
+                        size_class: "small".into(),
+                        province: "NL-UT".into(),
+                    }),
+                    year: 2024,
+                    maturity_index: x,
+                    external_index: x / 2.0,
+                    internal_index: 100.0 - x,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let scan = [
+                domain_statistics::mid_rank_percentile(&old.maturity_values, x),
+                domain_statistics::mid_rank_percentile(&old.external_values, x / 2.0),
+                domain_statistics::mid_rank_percentile(&old.internal_values, 100.0 - x),
+            ];
+            let got: Vec<Option<f64>> = position.positions.iter().map(|p| Some(p.percentile)).collect();
+            assert_eq!(got, scan, "{backend:?}: x = {x}");
+        }
+        // And the stored row is now the store's own encoding.
+        let row = app
+            .conn
+            .query_one_raw(Statement::from_string(
+                app.conn.get_database_backend(),
+                "SELECT figures FROM benchmark_releases".to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let bytes: Vec<u8> = row.try_get("", "figures").unwrap();
+        assert!(bytes.starts_with(b"{\"v\":2,"), "{backend:?}");
     }
 }

@@ -55,7 +55,7 @@ pub async fn spawn_second(first: &TestApp) -> TestApp {
     spawn_server(first.backend, &first.url, AuthMode::TenantHeader, None).await
 }
 
-async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Option<TestDb>) -> TestApp {
+pub async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Option<TestDb>) -> TestApp {
     let conn = services_persistence::store::open(url).await.unwrap();
     let registry = Arc::new(ModelRegistry::builtin().unwrap());
     let scoring = Scoring::new(registry);
@@ -72,6 +72,7 @@ async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Option<Te
     let mut services = Services::new();
     let authenticator = persistence.authenticator().clone();
     let engine = Arc::clone(persistence.benchmarks());
+    engine.refresh().await.unwrap();
     let (p, b) = persistence.into_services();
     services.add(scoring.into_service()).add(p).add(b);
     tokio::spawn(serve(listener, services, ServerSettings::default(), async {
@@ -95,6 +96,20 @@ impl TestApp {
     /// Publishes what the submissions so far changed, and reloads the server's figures.
     pub async fn publish(&self) -> services_persistence::engine::Round {
         self.engine.sync().await.unwrap()
+    }
+}
+
+/// A QueryBenchmark of 2024 for `group` (section, size, province; "" for any), in `locale`.
+pub fn query_in(group: (&str, &str, &str), locale: &str) -> pb::QueryBenchmarkRequest {
+    pb::QueryBenchmarkRequest {
+        group: Some(pb::PeerGroup {
+            sbi_section: group.0.into(),
+            size_class: group.1.into(),
+            province: group.2.into(),
+        }),
+        year: 2024,
+        model: None,
+        locale: locale.into(),
     }
 }
 
