@@ -191,11 +191,8 @@ async fn reencode(
     convert: fn(&[u8]) -> Result<Vec<u8>, DbErr>,
 ) -> Result<(), DbErr> {
     let db = manager.get_connection();
-    let universes = Query::select()
-        .distinct()
-        .columns([R::ModelId, R::ModelVersion, R::Year])
-        .from(R::Table)
-        .to_owned();
+    let universes =
+        Query::select().distinct().columns([R::ModelId, R::ModelVersion, R::Year]).from(R::Table).to_owned();
     for u in db.query_all(&universes).await? {
         let (model_id, version, year): (String, i32, i32) =
             (u.try_get("", "model_id")?, u.try_get("", "model_version")?, u.try_get("", "year")?);

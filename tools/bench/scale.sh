@@ -4,7 +4,8 @@
 # process, and in the same run measure
 #   - DiagnosticsService.Echo (the bare stack), QueryBenchmark and GetPeerPosition with 1 and 16
 #     clients (random groups of every level, random years);
-#   - SubmitAssessment with 16 clients;
+#   - SubmitAssessment with 16 clients, then again while one more client polls the published
+#     national group (publication lag: acknowledgement to published, in the latency columns);
 #   - the raw query a user would otherwise write on PostgreSQL: percentile_cont over the
 #     contributions of the year, for a cell, a section and the whole country;
 #   - the server's peak memory (VmHWM).
@@ -46,7 +47,7 @@ for backend in $backends; do
   loadgen --scenarios echo,query,position --concurrency 1 --connections 1
   echo "-- 16 clients"
   loadgen --scenarios echo,query,position --concurrency 16
-  loadgen --scenarios submit --concurrency 16
+  loadgen --scenarios submit,lag --concurrency 16
   echo "server: $(grep -E '^(VmRSS|VmHWM)' "/proc/$server/status" | tr -s ' \n' ' ')"
   kill "$server"; wait "$server" 2>/dev/null || true
   if [ "$backend" = postgres ]; then

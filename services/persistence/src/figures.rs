@@ -157,11 +157,7 @@ mod tests {
         assert!(ranks.values.len() <= 61 && ranks.check());
         for step in -4..=70 {
             let x = f64::from(step) * 0.5 + if step % 4 == 0 { 0.25 } else { 0.0 };
-            assert_eq!(
-                ranks.mid_rank_percentile(x),
-                domain_statistics::mid_rank_percentile(&values, x),
-                "x = {x}"
-            );
+            assert_eq!(ranks.mid_rank_percentile(x), domain_statistics::mid_rank_percentile(&values, x), "x = {x}");
         }
         assert_eq!(Ranks::default().mid_rank_percentile(1.0), None);
     }

@@ -238,8 +238,7 @@ impl Assembler {
             .as_ref()
             .map(|f| peers::position(model, f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
         let figures = found.as_ref().map(|f| &f.figures);
-        let distribution =
-            |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
+        let distribution = |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
         let percentile = |i: usize| position.as_ref().and_then(|p| p.positions.get(i)).map(|p| p.percentile);
         let axis = |a: Axis| {
             let def = model.axis(a);

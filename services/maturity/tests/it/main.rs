@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 mod faults;
+mod servers;
 #[path = "../../../../tests/support/webhook_receiver.rs"]
 mod webhook_receiver;
 mod webhooks;

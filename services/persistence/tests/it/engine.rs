@@ -246,7 +246,8 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         drop(conn);
         // A server opens the database: the rest of the migrations run, the release is loaded.
         let url = db.url.clone();
-        let mut app = crate::spawn_server(backend, &url, services_common::config::AuthMode::TenantHeader, Some(db)).await;
+        let mut app =
+            crate::spawn_server(backend, &url, services_common::config::AuthMode::TenantHeader, Some(db)).await;
         let answer = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert_eq!((used.level.as_str(), used.n), ("all", 10), "{backend:?}");
