@@ -108,31 +108,108 @@ fn proposition_latent(rng: &mut SplitMix64, section: SbiSection) -> f64 {
 
 /// Generates `n` synthetic firm-years, deterministically for `seed`, scored with `model`.
 pub fn generate(model: &Model, targets: &Targets, n: usize, seed: u64) -> Result<Vec<DemoFirm>, GenerateError> {
-    let mut rng = SplitMix64::new(seed);
-    let years: Vec<u16> = crate::YEARS.collect();
-    let per_year = allocate(n, &years.iter().map(|y| mix::year_weight(*y)).collect::<Vec<_>>());
-    let mut out = Vec::with_capacity(n);
-    let mut id: u64 = 0;
-    for (year, n_year) in years.iter().copied().zip(per_year) {
-        let per_section = allocate(n_year, &mix::SECTION_WEIGHTS);
-        for (section, n_section) in SbiSection::ALL.iter().copied().zip(per_section) {
-            let per_size = allocate(n_section, &mix::SIZE_WEIGHTS);
-            for (size, n_cell) in SizeClass::ALL.iter().copied().zip(per_size) {
-                let use_share = targets.use_pct(section, size, year) / 100.0;
-                let users = (n_cell as f64 * use_share).round() as usize;
-                let mut uses: Vec<bool> = (0..n_cell).map(|i| i < users).collect();
-                rng.shuffle(&mut uses);
-                for uses_social_media in uses {
-                    let province = Province::ALL[rng.weighted(&mix::PROVINCE_WEIGHTS)];
-                    let profile = FirmProfile { section, size, province };
-                    let result = score_firm(model, &mut rng, profile, year, uses_social_media)?;
-                    out.push(DemoFirm { id, year, profile, uses_social_media, result });
-                    id += 1;
-                }
+    Generator::new(model, targets, n, seed).collect()
+}
+
+/// The firms of `generate`, one at a time and in the same order, so that a caller can write a
+/// large generation in bounded memory.
+#[derive(Debug)]
+pub struct Generator<'a> {
+    model: &'a Model,
+    targets: &'a Targets,
+    rng: SplitMix64,
+    years: Vec<(u16, usize)>,
+    year: usize,
+    sections: Vec<usize>,
+    section: usize,
+    sizes: Vec<usize>,
+    size: usize,
+    // The current cell's firms still to come: whether each uses social media (shuffled).
+    uses: std::vec::IntoIter<bool>,
+    id: u64,
+}
+
+impl<'a> Generator<'a> {
+    /// The generation of `n` firm-years for `seed` with `model`.
+    pub fn new(model: &'a Model, targets: &'a Targets, n: usize, seed: u64) -> Generator<'a> {
+        let years: Vec<u16> = crate::YEARS.collect();
+        let per_year = allocate(n, &years.iter().map(|y| mix::year_weight(*y)).collect::<Vec<_>>());
+        Generator {
+            model,
+            targets,
+            rng: SplitMix64::new(seed),
+            years: years.into_iter().zip(per_year).collect(),
+            year: 0,
+            sections: Vec::new(),
+            section: 0,
+            sizes: Vec::new(),
+            size: 0,
+            uses: Vec::new().into_iter(),
+            id: 0,
+        }
+    }
+
+    /// Moves to the next cell (year, section, size) and draws which of its firms use social media;
+    /// `false` when every cell is done.
+    fn next_cell(&mut self) -> bool {
+        loop {
+            if self.year >= self.years.len() {
+                return false;
+            }
+            if self.sections.is_empty() {
+                self.sections = allocate(self.years[self.year].1, &mix::SECTION_WEIGHTS);
+                self.section = 0;
+                self.sizes.clear();
+            }
+            if self.section >= self.sections.len() {
+                self.year += 1;
+                self.sections.clear();
+                continue;
+            }
+            if self.sizes.is_empty() {
+                self.sizes = allocate(self.sections[self.section], &mix::SIZE_WEIGHTS);
+                self.size = 0;
+            }
+            if self.size >= self.sizes.len() {
+                self.section += 1;
+                self.sizes.clear();
+                continue;
+            }
+            let (year, section, size) =
+                (self.years[self.year].0, SbiSection::ALL[self.section], SizeClass::ALL[self.size]);
+            let n_cell = self.sizes[self.size];
+            let use_share = self.targets.use_pct(section, size, year) / 100.0;
+            let users = (n_cell as f64 * use_share).round() as usize;
+            let mut uses: Vec<bool> = (0..n_cell).map(|i| i < users).collect();
+            self.rng.shuffle(&mut uses);
+            self.uses = uses.into_iter();
+            self.size += 1;
+            return true;
+        }
+    }
+}
+
+impl Iterator for Generator<'_> {
+    type Item = Result<DemoFirm, GenerateError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(uses_social_media) = self.uses.next() {
+                // The cell just drawn: `size` already points past it.
+                let (year, section, size) =
+                    (self.years[self.year].0, SbiSection::ALL[self.section], SizeClass::ALL[self.size - 1]);
+                let province = Province::ALL[self.rng.weighted(&mix::PROVINCE_WEIGHTS)];
+                let profile = FirmProfile { section, size, province };
+                let firm = score_firm(self.model, &mut self.rng, profile, year, uses_social_media)
+                    .map(|result| DemoFirm { id: self.id, year, profile, uses_social_media, result });
+                self.id += 1;
+                return Some(firm);
+            }
+            if !self.next_cell() {
+                return None;
             }
         }
     }
-    Ok(out)
 }
 
 fn score_firm(

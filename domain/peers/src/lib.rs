@@ -20,7 +20,7 @@ pub mod mix;
 pub mod reference;
 mod rng;
 
-pub use generate::{DemoFirm, GenerateError, generate};
+pub use generate::{DemoFirm, GenerateError, Generator, generate};
 pub use rng::SplitMix64;
 
 /// The first and last year of the demo peers.

@@ -32,38 +32,49 @@ pub struct Seeded {
     pub years: usize,
 }
 
+/// Firms generated and written at a time: seeding holds this many (and, while publishing, one
+/// year's contributions) in memory, whatever `n` is.
+const SEED_CHUNK: usize = 5_000;
+
 /// Generates `n` synthetic firms with `seed` and writes them (labelled synthetic; re-seeding with
-/// the same seed replaces the same pseudonyms), then publishes every year.
+/// the same seed replaces the same pseudonyms), then publishes every year; all in one transaction.
 pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed: u64) -> Result<Seeded, SeedError> {
     let targets = Targets::from_reference()?;
-    let firms = domain_peers::generate(model, &targets, n, seed)?;
     let version = i32::try_from(model.version).unwrap_or(i32::MAX);
-    let rows: Vec<Contribution> = firms
-        .iter()
-        .map(|f| Contribution {
-            pseudonym: persistence.pseudonym(format!("synthetic\u{0}{seed}\u{0}{}", f.id).as_bytes()),
-            year: i32::from(f.year),
-            model_id: model.id.clone(),
-            model_version: version,
-            profile: f.profile,
-            maturity_index: f.result.maturity_index,
-            external_index: f.result.axes[0].index,
-            internal_index: f.result.axes[1].index,
-            external_stage: i16::from(f.result.axes[0].attained_stage),
-            internal_stage: i16::from(f.result.axes[1].attained_stage),
-            value_sources: f.result.value_sources.clone().map(|v| v.score),
-            proposition: f.result.proposition.centrality,
-            synthetic: true,
-            revision: 0,
-        })
-        .collect();
+    let contribution = |f: &domain_peers::DemoFirm| Contribution {
+        pseudonym: persistence.pseudonym(format!("synthetic\u{0}{seed}\u{0}{}", f.id).as_bytes()),
+        year: i32::from(f.year),
+        model_id: model.id.clone(),
+        model_version: version,
+        profile: f.profile,
+        maturity_index: f.result.maturity_index,
+        external_index: f.result.axes[0].index,
+        internal_index: f.result.axes[1].index,
+        external_stage: i16::from(f.result.axes[0].attained_stage),
+        internal_stage: i16::from(f.result.axes[1].attained_stage),
+        value_sources: f.result.value_sources.clone().map(|v| v.score),
+        proposition: f.result.proposition.centrality,
+        synthetic: true,
+        revision: 0,
+    };
     let db: &DatabaseConnection = persistence.db();
     let tx = db.begin().await.map_err(StoreError::from)?;
     let revision = store::next_revision(&tx).await?;
-    store::upsert_contributions(&tx, &rows, revision).await?;
-    let mut years: Vec<i32> = rows.iter().map(|r| r.year).collect();
-    years.sort_unstable();
-    years.dedup();
+    let mut generator = domain_peers::Generator::new(model, &targets, n, seed);
+    let mut years: Vec<i32> = Vec::new();
+    let mut written = 0;
+    loop {
+        let chunk =
+            generator.by_ref().take(SEED_CHUNK).map(|f| f.map(|f| contribution(&f))).collect::<Result<Vec<_>, _>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        store::upsert_contributions(&tx, &chunk, revision).await?;
+        written += chunk.len();
+        years.extend(chunk.iter().map(|c| c.year));
+        years.sort_unstable();
+        years.dedup();
+    }
     let now = now_us();
     for year in &years {
         let universe = Universe { model_id: model.id.clone(), model_version: version, year: *year };
@@ -73,7 +84,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
     // This process answers from the new figures at once; other servers reload them at their next
     // look (the publication generation moved).
     persistence.benchmarks().refresh().await?;
-    Ok(Seeded { contributions: rows.len(), years: years.len() })
+    Ok(Seeded { contributions: written, years: years.len() })
 }
 
 /// Whether the benchmark store holds any contribution of `model` yet.
