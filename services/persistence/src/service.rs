@@ -394,11 +394,35 @@ impl Persistence {
         }
     }
 
+    /// A submission: checked and scored (`prepare`), then written (one SQLite writer that
+    /// batches, or a transaction of its own on PostgreSQL) behind the database's circuit breaker.
     async fn submit(
         &self,
         caller: &Caller,
         req: pb::SubmitAssessmentRequest,
     ) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let job = Arc::new(self.prepare(caller, req)?);
+        let clock = || u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if !self.inner.breaker.admit(clock()) {
+            return Err(Status::unavailable("the database is unavailable; retry later"));
+        }
+        // A concurrent call with the same request id (another process, or PostgreSQL's concurrent
+        // writers) finds it remembered on the second pass and answers as a replay.
+        let mut outcome = Err(Status::internal("submission not attempted"));
+        for _ in 0..2 {
+            outcome =
+                if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
+            if !outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Aborted) {
+                break;
+            }
+        }
+        let unavailable = outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Unavailable);
+        self.inner.breaker.record(clock(), !unavailable);
+        outcome
+    }
+
+    /// The checks of a submission (every violation at once) and its scoring: what is to be written.
+    fn prepare(&self, caller: &Caller, req: pb::SubmitAssessmentRequest) -> Result<Job, Status> {
         let tenant = caller.tenant.as_str();
         let mut violations = Vec::new();
         let request_id = req.request_id.trim();
@@ -463,7 +487,7 @@ impl Persistence {
         let mut pinned = assessment.clone();
         pinned.model = Some(pb::ModelRef { id: model.id.clone(), version: model.version });
         pinned.locale = String::new();
-        let job = Job {
+        Ok(Job {
             tenant: tenant.to_string(),
             actor: caller.key_prefix.clone(),
             request_id: request_id.to_string(),
@@ -476,26 +500,7 @@ impl Persistence {
             answers: assessment.answers,
             model,
             result: scored.assessment,
-        };
-
-        let clock = || u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        if !self.inner.breaker.admit(clock()) {
-            return Err(Status::unavailable("the database is unavailable; retry later"));
-        }
-        let job = Arc::new(job);
-        // A concurrent call with the same request id (another process, or PostgreSQL's concurrent
-        // writers) finds it remembered on the second pass and answers as a replay.
-        let mut outcome = Err(Status::internal("submission not attempted"));
-        for _ in 0..2 {
-            outcome =
-                if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
-            if !outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Aborted) {
-                break;
-            }
-        }
-        let unavailable = outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Unavailable);
-        self.inner.breaker.record(clock(), !unavailable);
-        outcome
+        })
     }
 
     /// One submission in a transaction of its own (PostgreSQL: concurrent writers commit together
