@@ -12,7 +12,7 @@ use domain_statistics::{distribution, stage_shares};
 use sea_orm::ConnectionTrait;
 
 use crate::figures::{Distribution as FigureDistribution, Figures, Ranks};
-use crate::store::{self, Contribution, Release, StoreError, Universe};
+use crate::store::{self, Member, Release, StoreError, Universe};
 
 /// The metrics every release carries, in order.
 pub const METRICS: [&str; 8] = [
@@ -26,7 +26,7 @@ pub const METRICS: [&str; 8] = [
     "trust_building",
 ];
 
-fn metric(c: &Contribution, m: usize) -> Option<f64> {
+fn metric(c: &Member, m: usize) -> Option<f64> {
     match m {
         0 => Some(c.maturity_index),
         1 => Some(c.external_index),
@@ -65,7 +65,7 @@ pub fn parse_key(text: &str) -> Option<GroupKey> {
 }
 
 /// The figures of a set of contributions.
-pub fn figures(members: &[&Contribution]) -> Figures {
+pub fn figures(members: &[&Member]) -> Figures {
     let distributions = METRICS
         .iter()
         .enumerate()
@@ -80,11 +80,11 @@ pub fn figures(members: &[&Contribution]) -> Figures {
             })
         })
         .collect();
-    let stages = |f: fn(&Contribution) -> i16| -> Option<[f64; 5]> {
+    let stages = |f: fn(&Member) -> i16| -> Option<[f64; 5]> {
         let s: Vec<u8> = members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect();
         stage_shares(&s)
     };
-    let ranks = |f: fn(&Contribution) -> f64| Ranks::of(&members.iter().map(|c| f(c)).collect::<Vec<_>>());
+    let ranks = |f: fn(&Member) -> f64| Ranks::of(&members.iter().map(|c| f(c)).collect::<Vec<_>>());
     let mut stage_matrix = vec![0u32; 25];
     for c in members {
         let e = usize::try_from(c.external_stage).unwrap_or(0).min(4);
@@ -137,8 +137,8 @@ impl Plan {
 pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: &Universe) -> Result<Plan, StoreError> {
     let Universe { model_id, model_version, year } = universe;
     let (model_version, year) = (*model_version, *year);
-    let rows = store::contributions(db, model_id, model_version, year).await?;
-    let mut members: BTreeMap<GroupKey, Vec<&Contribution>> = BTreeMap::new();
+    let rows = store::members(db, model_id, model_version, year).await?;
+    let mut members: BTreeMap<GroupKey, Vec<&Member>> = BTreeMap::new();
     for c in &rows {
         for g in GroupKey::of(&c.profile).ladder() {
             members.entry(g).or_default().push(c);

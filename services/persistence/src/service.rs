@@ -70,12 +70,17 @@ struct Job {
     external_ref: String,
     firm_name: String,
     completed_at_us: i64,
-    locale: Locale,
     /// The request as stored: answers pinned to the model version, no locale.
     pinned: Vec<u8>,
     answers: Vec<pb::Answer>,
     model: Arc<Model>,
     result: domain_scoring::Assessment,
+    /// The result as stored (Dutch), encoded; as the caller asked for it; and the firm's position
+    /// among the figures published when it was scored. Computed before the write, so that the
+    /// single writer does only the writing.
+    stored_result: Vec<u8>,
+    response_result: pb::AssessmentResult,
+    position: Option<pb::PeerPosition>,
 }
 
 /// What writing a submission gave: its response, and how many webhook deliveries it queued.
@@ -486,6 +491,12 @@ impl Persistence {
         let model = Arc::clone(&scored.model);
         let mut pinned = assessment.clone();
         pinned.model = Some(pb::ModelRef { id: model.id.clone(), version: model.version });
+        // The position among the figures published now; this submission reaches them through the
+        // publisher, once enough of its group changed.
+        let r = &scored.assessment;
+        let position = self
+            .peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm), locale)
+            .map(|f| peers::position(&model, &f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
         pinned.locale = String::new();
         Ok(Job {
             tenant: tenant.to_string(),
@@ -495,9 +506,11 @@ impl Persistence {
             external_ref: req.external_ref.trim().to_string(),
             firm_name: name.to_string(),
             completed_at_us,
-            locale,
             pinned: pinned.encode_to_vec(),
             answers: assessment.answers,
+            stored_result: result_to_pb(&model, &scored.assessment, Locale::Nl).encode_to_vec(),
+            response_result: result_to_pb(&model, &scored.assessment, locale),
+            position,
             model,
             result: scored.assessment,
         })
@@ -507,7 +520,7 @@ impl Persistence {
     /// by PostgreSQL's own group commit).
     async fn write_alone(&self, job: &Job) -> Result<pb::SubmitAssessmentResponse, Status> {
         let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
-        let written = self.write_submission(&tx, job).await?;
+        let written = self.write_submission(&tx, job, None).await?;
         tx.commit().await.map_err(|e| store_status(e.into()))?;
         if written.queued > 0 {
             self.inner.webhook_wake.notify_one();
@@ -539,49 +552,59 @@ impl Persistence {
     /// Writes a batch of submissions in one transaction; one outcome per job.
     async fn write_batch(&self, jobs: &[Arc<Job>]) -> Vec<Result<pb::SubmitAssessmentResponse, Status>> {
         let _gate = self.inner.write_lock.lock().await;
-        let tx = match store::begin_write(&self.inner.db).await {
-            Ok(tx) => tx,
-            Err(e) => {
-                let status = store_status(e);
-                return jobs.iter().map(|_| Err(status.clone())).collect();
+        match self.write_together(jobs).await {
+            Ok((out, queued)) => {
+                if queued > 0 {
+                    self.inner.webhook_wake.notify_one();
+                }
+                out.into_iter().map(Ok).collect()
             }
-        };
+            // One of them was refused (a reused request id) or the database failed: the batch was
+            // rolled back whole; each is written (or refused) in a transaction of its own.
+            Err(_) if jobs.len() > 1 => {
+                let mut out = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    out.push(self.write_alone(job).await);
+                }
+                out
+            }
+            Err(status) => vec![Err(status)],
+        }
+    }
+
+    /// Every job of a batch in one transaction (one revision for all), or the first refusal.
+    async fn write_together(&self, jobs: &[Arc<Job>]) -> Result<(Vec<pb::SubmitAssessmentResponse>, usize), Status> {
+        let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
+        let revision = store::next_revision(&tx).await.map_err(store_status)?;
         let mut out = Vec::with_capacity(jobs.len());
         let mut queued = 0;
         for job in jobs {
-            let one = async {
-                let savepoint = tx.begin().await.map_err(|e| store_status(e.into()))?;
-                match self.write_submission(&savepoint, job).await {
-                    Ok(written) => {
-                        savepoint.commit().await.map_err(|e| store_status(e.into()))?;
-                        Ok(written)
-                    }
-                    Err(status) => {
-                        savepoint.rollback().await.map_err(|e| store_status(e.into()))?;
-                        Err(status)
-                    }
+            match self.write_submission(&tx, job, Some(revision)).await {
+                Ok(written) => {
+                    queued += written.queued;
+                    out.push(written.response);
                 }
-            };
-            out.push(one.await.map(|w| {
-                queued += w.queued;
-                w.response
-            }));
+                Err(status) => {
+                    // Rolled back now, so that the lock is free for the calls written one by one.
+                    let _ = tx.rollback().await;
+                    return Err(status);
+                }
+            }
         }
-        if let Err(e) = tx.commit().await {
-            let status = store_status(e.into());
-            return jobs.iter().map(|_| Err(status.clone())).collect();
-        }
-        if queued > 0 {
-            self.inner.webhook_wake.notify_one();
-        }
-        out
+        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        Ok((out, queued))
     }
 
     /// The writes of one submission in `tx`: the idempotency check (a replay answers what was
     /// stored), the assessment, its anonymised contribution, the change for the publisher, the
     /// remembered response, the audit entry and the webhook event. ABORTED when a concurrent call
     /// with the same request id was remembered first.
-    async fn write_submission(&self, tx: &DatabaseTransaction, job: &Job) -> Result<Written, Status> {
+    async fn write_submission(
+        &self,
+        tx: &DatabaseTransaction,
+        job: &Job,
+        revision: Option<i64>,
+    ) -> Result<Written, Status> {
         let (tenant, request_id) = (job.tenant.as_str(), job.request_id.as_str());
         if let Some((method, hash, response)) =
             store::idempotency(tx, tenant, request_id).await.map_err(store_status)?
@@ -610,7 +633,7 @@ impl Persistence {
             model_version: version,
             maturity_index: result.maturity_index,
             answers: job.pinned.clone(),
-            result: result_to_pb(model, result, Locale::Nl).encode_to_vec(),
+            result: job.stored_result.clone(),
             completed_at_us: job.completed_at_us,
         };
         let id = store::insert_assessment(tx, &new, now).await.map_err(store_status)?;
@@ -631,17 +654,13 @@ impl Persistence {
             synthetic: false,
             revision: 0,
         };
-        let revision = store::next_revision(tx).await.map_err(store_status)?;
+        let revision = match revision {
+            Some(r) => r,
+            None => store::next_revision(tx).await.map_err(store_status)?,
+        };
         store::upsert_contributions(tx, std::slice::from_ref(&contribution), revision).await.map_err(store_status)?;
         let universe = Universe { model_id: model.id.clone(), model_version: version, year };
         store::record_change(tx, &universe).await.map_err(store_status)?;
-        // The position among the figures published now; this submission reaches them through the
-        // publisher, once enough of its group changed.
-        let locale = job.locale;
-        let found = self.peers(model, year, &GroupKey::of(&profile), locale);
-        let position = found.map(|f| {
-            peers::position(model, &f, [result.maturity_index, result.axes[0].index, result.axes[1].index], locale)
-        });
         // Built from what this call just scored: no decoding or re-scoring of the stored row.
         let response_assessment = pb::Assessment {
             id,
@@ -650,10 +669,11 @@ impl Persistence {
             completed_at: Some(to_timestamp(job.completed_at_us)),
             created_at: Some(to_timestamp(now)),
             report_status: pb::ReportStatus::Pending as i32,
-            result: Some(result_to_pb(model, result, locale)),
+            result: Some(job.response_result.clone()),
             answers: job.answers.clone(),
         };
-        let response = pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position };
+        let response =
+            pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position: job.position.clone() };
         let fresh = store::remember(
             tx,
             tenant,

@@ -465,16 +465,40 @@ fn profile(row: &QueryResult) -> Result<FirmProfile, StoreError> {
     }
 }
 
-/// Every contribution of one universe (model version and year).
-pub async fn contributions(
+/// What publication reads of a contribution: no pseudonym, nothing repeated per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// Coarse attributes.
+    pub profile: FirmProfile,
+    /// Maturity index.
+    pub maturity_index: f64,
+    /// External axis index.
+    pub external_index: f64,
+    /// Internal axis index.
+    pub internal_index: f64,
+    /// Attained external stage.
+    pub external_stage: i16,
+    /// Attained internal stage.
+    pub internal_stage: i16,
+    /// Value sources in `ValueSource::ALL` order.
+    pub value_sources: [Option<f64>; 4],
+    /// Proposition centrality.
+    pub proposition: f64,
+    /// Demo data.
+    pub synthetic: bool,
+    /// Change counter.
+    pub revision: i64,
+}
+
+/// Every contribution of one universe (model version and year), as publication reads it.
+pub async fn members(
     db: &impl ConnectionTrait,
     model_id: &str,
     model_version: i32,
     year: i32,
-) -> Result<Vec<Contribution>, StoreError> {
+) -> Result<Vec<Member>, StoreError> {
     let stmt = Query::select()
         .columns([
-            B::Pseudonym,
             B::SbiSection,
             B::SizeClass,
             B::Province,
@@ -495,16 +519,13 @@ pub async fn contributions(
         .and_where(Expr::col(B::ModelId).eq(model_id))
         .and_where(Expr::col(B::ModelVersion).eq(model_version))
         .and_where(Expr::col(B::Year).eq(year))
+        // A fixed order: sums (means) come out the same to the last bit on every run.
         .order_by(B::Id, Order::Asc)
         .to_owned();
     let rows = db.query_all(&stmt).await?;
     rows.iter()
         .map(|r| {
-            Ok(Contribution {
-                pseudonym: get(r, "pseudonym")?,
-                year,
-                model_id: model_id.to_string(),
-                model_version,
+            Ok(Member {
                 profile: profile(r)?,
                 maturity_index: get(r, "maturity_index")?,
                 external_index: get(r, "external_index")?,

@@ -566,7 +566,7 @@ async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: 
 /// RPC is caught before it is measured.
 async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()> {
     for &s in scenarios {
-        if s == Scenario::Submit {
+        if s == Scenario::Submit || s == Scenario::Lag {
             let r = clients.submit(0).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
             anyhow::ensure!(r.assessment.is_some(), "{} answered without the assessment", s.rpc());
             continue;

@@ -182,3 +182,51 @@ async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
     }
 }
+
+/// Concurrent submissions are written together (one SQLite transaction per batch); a refused one
+/// among them (a request id reused for another request) is refused alone and the others are stored
+/// once, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut first = app.persistence.clone();
+        first
+            .submit_assessment(as_tenant("acme", submission("dup", "x-0", ("G", "micro", "NL-ZH"), 0.5)))
+            .await
+            .unwrap();
+        let mut calls = Vec::new();
+        // 12 at once: under the server's limit of submissions in flight (16).
+        for i in 0..12 {
+            let mut client = app.persistence.clone();
+            // Call 7 reuses the request id `dup` for another firm: ALREADY_EXISTS.
+            let (id, reference) =
+                if i == 7 { ("dup".to_string(), "x-other".to_string()) } else { (format!("r{i}"), format!("x{i}")) };
+            calls.push(tokio::spawn(async move {
+                client
+                    .submit_assessment(as_tenant("acme", submission(&id, &reference, ("G", "micro", "NL-ZH"), 0.4)))
+                    .await
+            }));
+        }
+        let mut refused = 0;
+        for (i, call) in calls.into_iter().enumerate() {
+            match call.await.unwrap() {
+                Ok(_) => assert_ne!(i, 7, "{backend:?}"),
+                Err(s) => {
+                    assert_eq!((i, s.code()), (7, tonic::Code::AlreadyExists), "{backend:?}: {s:?}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused, 1, "{backend:?}");
+        let listed = app
+            .persistence
+            .clone()
+            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 100, ..Default::default() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.assessments.len(), 12, "{backend:?}: 11 new and the first");
+        assert!(!listed.assessments.iter().any(|a| a.external_ref == "x-other"), "{backend:?}");
+    }
+}
