@@ -71,17 +71,6 @@ pub fn mid_rank_percentile(values: &[f64], x: f64) -> Option<f64> {
     Some((below + 0.5 * equal) / values.len() as f64 * 100.0)
 }
 
-/// `mid_rank_percentile` over values sorted ascending (`f64::total_cmp`), in logarithmic time:
-/// the same figure, for answers from large published groups.
-pub fn mid_rank_percentile_sorted(sorted: &[f64], x: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let below = sorted.partition_point(|v| *v < x);
-    let not_above = sorted.partition_point(|v| *v <= x);
-    Some((below as f64 + 0.5 * (not_above - below) as f64) / sorted.len() as f64 * 100.0)
-}
-
 /// Shares (0..=1) of values per stage 0..=4; stages above 4 are ignored. `None` when empty.
 pub fn stage_shares(stages: &[u8]) -> Option<[f64; 5]> {
     if stages.is_empty() {
@@ -134,18 +123,6 @@ mod tests {
         assert_eq!(mid_rank_percentile(&v, 30.0), Some(87.5));
         assert_eq!(mid_rank_percentile(&v, 35.0), Some(100.0));
         assert_eq!(mid_rank_percentile(&[], 1.0), None);
-    }
-
-    #[test]
-    fn mid_rank_sorted_equals_the_scan() {
-        // Many ties, values between and outside: the binary search gives the scan's figure.
-        let mut v: Vec<f64> = (0..1000).map(|i| f64::from((i * 37) % 101) * 0.5).collect();
-        v.sort_by(f64::total_cmp);
-        for step in -4..=110 {
-            let x = f64::from(step) * 0.5 + if step % 3 == 0 { 0.25 } else { 0.0 };
-            assert_eq!(mid_rank_percentile_sorted(&v, x), mid_rank_percentile(&v, x), "x = {x}");
-        }
-        assert_eq!(mid_rank_percentile_sorted(&[], 1.0), None);
     }
 
     #[test]

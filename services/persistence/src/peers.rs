@@ -166,8 +166,3 @@ pub fn stage_shares_pb(f: &Figures) -> Vec<pb::StageShares> {
         .filter_map(|(axis, shares)| shares.map(|s| pb::StageShares { axis: axis.to_string(), shares: s.to_vec() }))
         .collect()
 }
-
-/// The stored key of a group, parsed back (for listings).
-pub fn group_of(release: &Release) -> Option<GroupKey> {
-    parse_key(&release.group_key)
-}
