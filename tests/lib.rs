@@ -22,7 +22,7 @@ pub struct TestApp {
     /// The JSON-over-HTTP address.
     pub http_addr: std::net::SocketAddr,
     /// The database, for setting up tenants and keys.
-    pub db: sea_orm::DatabaseConnection,
+    pub db: store::DatabaseConnection,
     /// Its URL.
     pub db_url: String,
     /// The stores, for setting up data.

@@ -74,7 +74,7 @@ const PROVINCES: [&str; 12] =
 /// Pairs of cells (section, size, province) of the year, read from the contribution store behind
 /// the API's back: one with 1 to k-1 firms, one of the same section and size with none.
 async fn small_and_empty_cells(app: &e2e_tests::TestApp, year: u32, k: u32) -> (Vec<Key>, Vec<Key>) {
-    use sea_orm::{ConnectionTrait, Statement};
+    use migrations::sea_orm::{ConnectionTrait, Statement};
     let db = app.persistence.db();
     let sql = format!(
         "SELECT sbi_section, size_class, province, COUNT(*) AS n FROM benchmark_contributions \
@@ -200,7 +200,7 @@ async fn an_attacker_recovers_no_single_firms_score() {
         store.submit_assessment(as_tenant(submit, Some(&victim), "").unwrap()).await.unwrap();
         // The publisher's round over the victim's change has run before the attacker looks again.
         app.persistence.benchmarks().sync().await.unwrap();
-        let pending = services_persistence::store::pending_changes(app.persistence.db(), 10).await.unwrap();
+        let pending = store::pending_changes(app.persistence.db(), 10).await.unwrap();
         assert!(pending.is_empty(), "{backend:?}: the victim's change is still unpublished: {pending:?}");
         for (g, earlier) in ladder.iter().zip(&before) {
             let later = query(&mut bench, &attacker, g, year).await;

@@ -8,8 +8,8 @@ use std::io::{Read, Write};
 
 use migrations::test_db::BACKENDS;
 use serde_json::{Value, json};
-use services_persistence::tenants;
-use services_persistence::time::now_us;
+use store::tenants;
+use store::time::now_us;
 
 use e2e_tests::{TestApp, spawn_app_on};
 
@@ -359,9 +359,7 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         assert!(listed.get("assessments").is_none_or(|v| v.as_array().is_none_or(Vec::is_empty)), "{listed}");
 
         // Over its rate a tenant gets 429 with Retry-After (and RetryInfo over gRPC).
-        app.persistence
-            .authenticator()
-            .set_rate_limit(Some(services_persistence::service::RateLimit { per_second: 1.0, burst: 1.0 }));
+        app.persistence.authenticator().set_rate_limit(Some(services_auth::RateLimit { per_second: 1.0, burst: 1.0 }));
         let mut statuses = Vec::new();
         let mut retry_after = None;
         for _ in 0..3 {

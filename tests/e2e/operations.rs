@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use migrations::sea_orm::{ConnectionTrait, Database};
 use migrations::test_db::{BACKENDS, Backend};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 use services_api::v1 as pb;
 use services_api::v1::report_service_client::ReportServiceClient;

@@ -34,6 +34,21 @@ impl Level {
             Level::All => "all",
         }
     }
+
+    /// What the groups of this level are made of, in `locale` (for a chapter's peer section).
+    pub fn name(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (Level::SectionSizeProvince, Locale::Nl) => "sector, grootteklasse en provincie",
+            (Level::SectionSizeProvince, Locale::En) => "sector, size class and province",
+            (Level::SectionSize, Locale::Nl) => "sector en grootteklasse",
+            (Level::SectionSize, Locale::En) => "sector and size class",
+            (Level::Section, _) => "sector",
+            (Level::Size, Locale::Nl) => "grootteklasse",
+            (Level::Size, Locale::En) => "size class",
+            (Level::All, Locale::Nl) => "alle bedrijven",
+            (Level::All, Locale::En) => "all firms",
+        }
+    }
 }
 
 /// The attribute that splits a parent group into disjoint children.
@@ -174,6 +189,28 @@ impl GroupKey {
             };
         }
         parts.join(" · ")
+    }
+
+    /// Why a request for this group was answered with a wider one, in `locale`: the combination
+    /// is never published, or this group is not published now.
+    pub fn fallback_reason(&self, locale: Locale) -> String {
+        match (self.level().is_none(), locale) {
+            (true, Locale::Nl) => {
+                "Deze combinatie van kenmerken wordt nooit gepubliceerd; de dichtstbijzijnde bredere groep is gebruikt."
+                    .into()
+            }
+            (true, Locale::En) => {
+                "This combination of attributes is never published; the nearest wider group was used.".into()
+            }
+            (false, Locale::Nl) => format!(
+                "De groep {} is niet gepubliceerd (te weinig bedrijven, of afgeschermd zodat geen enkel bedrijf door aftrekken te herleiden is); de dichtstbijzijnde bredere gepubliceerde groep is gebruikt.",
+                self.name(locale)
+            ),
+            (false, Locale::En) => format!(
+                "The group {} is not published (too few firms, or withheld so that no firm can be recovered by subtraction); the nearest wider published group was used.",
+                self.name(locale)
+            ),
+        }
     }
 }
 

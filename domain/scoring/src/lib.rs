@@ -6,8 +6,10 @@
 
 mod engine;
 mod input;
+mod request;
 mod result;
 
 pub use engine::score;
 pub use input::{Answer, AnswerField, AnswerValue, FirmField, FirmInput, Location, Part, Problem};
+pub use request::{Firm, Given, Refusal, Request, Scored, Value};
 pub use result::*;

@@ -3,6 +3,28 @@
 //! This crate and the service adapters are the only code that knows protobuf types; the domain
 //! crates never see them (see ARCHITECTURE.md).
 
+pub mod convert;
+
+/// One invalid field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Path of the field in the request, for example `answers[3].likert`.
+    pub field: String,
+    /// Stable SCREAMING_SNAKE_CASE reason.
+    pub reason: String,
+    /// What is wrong, in English (the developer-facing description).
+    pub en: String,
+    /// What is wrong, in Dutch.
+    pub nl: String,
+}
+
+impl Violation {
+    /// A violation of `field` for `reason`, in English and Dutch.
+    pub fn new(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
+        Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
+    }
+}
+
 /// Package `maturity.v1`: messages, clients and servers.
 pub mod v1 {
     #![allow(clippy::all, missing_debug_implementations, reason = "generated code")]
@@ -26,4 +48,34 @@ pub mod service_names {
     pub const REPORT: &str = "maturity.v1.ReportService";
     /// `maturity.v1.WebhookService`.
     pub const WEBHOOK: &str = "maturity.v1.WebhookService";
+}
+
+/// Protobuf timestamps to and from microseconds since the Unix epoch (UTC), the stores' times.
+pub mod time {
+    /// A protobuf timestamp from microseconds.
+    pub fn to_timestamp(us: i64) -> prost_types::Timestamp {
+        let nanos = i32::try_from(us.rem_euclid(1_000_000) * 1000).unwrap_or(0);
+        prost_types::Timestamp { seconds: us.div_euclid(1_000_000), nanos }
+    }
+
+    /// Microseconds from a protobuf timestamp, when it is a valid one.
+    pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<i64> {
+        if !(0..1_000_000_000).contains(&t.nanos) {
+            return None;
+        }
+        t.seconds.checked_mul(1_000_000)?.checked_add(i64::from(t.nanos / 1000))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn timestamps_round_trip() {
+            let t = to_timestamp(1_709_208_000_123_456);
+            assert_eq!(from_timestamp(&t), Some(1_709_208_000_123_456));
+            assert_eq!(from_timestamp(&to_timestamp(-1)), Some(-1));
+            assert_eq!(from_timestamp(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
+        }
+    }
 }

@@ -15,18 +15,7 @@ pub const ERROR_DOMAIN: &str = "maturity.v1";
 /// `ErrorInfo.reason` of a request refused for invalid fields.
 pub const REASON_INVALID_REQUEST: &str = "INVALID_REQUEST";
 
-/// One invalid field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// Path of the field in the request, for example `answers[3].likert`.
-    pub field: String,
-    /// Stable SCREAMING_SNAKE_CASE reason.
-    pub reason: String,
-    /// What is wrong, in English (the developer-facing description).
-    pub en: String,
-    /// What is wrong, in Dutch.
-    pub nl: String,
-}
+pub use services_api::Violation;
 
 /// `INVALID_ARGUMENT` with every violation. The status message summarises in English; the
 /// localised messages follow `locale`.

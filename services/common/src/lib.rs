@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod errors;
 pub mod guard;
 pub mod http;
+pub mod models;
 pub mod openapi;
 pub mod otel;
 pub mod raw;

@@ -47,7 +47,7 @@ pub async fn connect(url: &str, wait: Duration) -> anyhow::Result<Channel> {
 }
 
 /// The tenant the demo job writes as.
-pub use services_persistence::seed::DEMO_TENANT;
+pub use store::tenants::DEMO_TENANT;
 
 /// `msg` as a call of `tenant`: with `api_key`, or else naming the tenant in `x-tenant-id` (which
 /// only a server in development mode accepts).
@@ -60,7 +60,7 @@ pub fn as_tenant<T>(msg: T, api_key: Option<&str>, tenant: &'static str) -> anyh
         }
         None => {
             call.metadata_mut()
-                .insert(services_persistence::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(tenant));
+                .insert(services_auth::TENANT_HEADER, tonic::metadata::MetadataValue::from_static(tenant));
         }
     }
     Ok(call)

@@ -12,16 +12,16 @@ use std::sync::Arc;
 use anyhow::Context;
 use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
+use services_auth::RateLimit;
 use services_common::config::{AuthMode, Secret};
 use services_common::guard::Gauge;
 use services_common::serve::ServeConfig;
 use services_common::server::{ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
-use services_persistence::dispatch::{DispatchSettings, Dispatcher};
-use services_persistence::engine::Intervals;
-use services_persistence::service::RateLimit;
 use services_report::{Assembler, Renderer, Reports};
 use services_scoring::Scoring;
+use services_webhooks::dispatch::{DispatchSettings, Dispatcher};
+use store::engine::Intervals;
 use tokio::net::TcpListener;
 
 /// The state every service of the all-in-one server shares.
@@ -45,7 +45,7 @@ impl AppState {
     /// Opens the database named by `config` (migrating it) and the pseudonym key.
     pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
         let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
-        let key = services_persistence::keys::load_or_create(&config.pseudonym_key_file)?;
+        let key = store::keys::load_or_create(&config.pseudonym_key_file)?;
         let mut state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
         state.webhooks.timeout = config.webhook_timeout;
         state.publication.publish = config.publish_interval;
@@ -54,7 +54,7 @@ impl AppState {
             let pem =
                 std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;
             // Checked now, so that a bad file is a start-up error rather than failed deliveries.
-            services_persistence::dispatch::Client::new(Some(&pem), config.webhook_timeout)?;
+            services_webhooks::dispatch::Client::new(Some(&pem), config.webhook_timeout)?;
             state.webhooks.extra_roots_pem = Some(pem);
         }
         let rate = config.tenant_rate_limit;
@@ -74,11 +74,11 @@ impl AppState {
         key: Vec<u8>,
         auth: AuthMode,
     ) -> anyhow::Result<AppState> {
-        let db = services_persistence::store::open(url).await.context("while opening and migrating the database")?;
+        let db = store::open(url).await.context("while opening and migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
-        let persistence = Persistence::new(db.clone(), scoring.clone(), policy, Secret::new(key), auth);
+        let persistence = Persistence::new(db.clone(), Arc::clone(&registry), policy, Secret::new(key), auth);
         persistence.benchmarks().refresh().await.context("while loading the published benchmark figures")?;
-        let assembler = Assembler::new(scoring.clone(), policy).context("while reading the context figures")?;
+        let assembler = Assembler::new(Arc::clone(&registry), policy).context("while reading the context figures")?;
         let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;
         let reports =
             Reports::new(db, assembler, Arc::new(Renderer::new(templates)), persistence.authenticator().clone());
@@ -95,10 +95,10 @@ impl AppState {
 
 /// What the stores say at a scrape: the webhook outbox and the chapters' statuses. Nothing when the
 /// database does not answer (readiness says so).
-async fn store_gauges(db: &sea_orm::DatabaseConnection) -> Vec<Gauge> {
+async fn store_gauges(db: &store::DatabaseConnection) -> Vec<Gauge> {
     let mut out = Vec::new();
-    if let Ok((waiting, first_due)) = services_persistence::webhooks::backlog(db).await {
-        let now = services_persistence::time::now_us();
+    if let Ok((waiting, first_due)) = store::webhooks::backlog(db).await {
+        let now = store::time::now_us();
         let overdue = first_due.map_or(0.0, |t| ((now - t).max(0) as f64) / 1e6);
         out.push(Gauge {
             name: "maturity_webhook_backlog",
@@ -111,25 +111,17 @@ async fn store_gauges(db: &sea_orm::DatabaseConnection) -> Vec<Gauge> {
             value: overdue,
         });
     }
-    if let Ok(counts) = services_persistence::reports::status_counts(db).await {
+    if let Ok(counts) = store::reports::status_counts(db).await {
         for (status, name, help) in [
+            (store::ReportStatus::Pending, "maturity_chapters_pending", "Assessments waiting for their chapter."),
+            (store::ReportStatus::Rendered, "maturity_chapters_rendered", "Assessments whose chapter is written."),
             (
-                services_persistence::reports::PENDING,
-                "maturity_chapters_pending",
-                "Assessments waiting for their chapter.",
-            ),
-            (
-                services_persistence::reports::RENDERED,
-                "maturity_chapters_rendered",
-                "Assessments whose chapter is written.",
-            ),
-            (
-                services_persistence::reports::FAILED,
+                store::ReportStatus::Failed,
                 "maturity_chapters_failed",
                 "Assessments whose chapter failed (retried while attempts are left).",
             ),
         ] {
-            let value = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            let value = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
             out.push(Gauge { name, help, value: value as f64 });
         }
     }
@@ -168,7 +160,12 @@ pub async fn run(
         let _ = engine_stop.wait_for(|stop| *stop).await;
     }));
     let mut services = Services::new();
-    let webhook = state.persistence.webhook_service();
+    let webhook = services_webhooks::Webhooks::new(
+        state.persistence.db().clone(),
+        state.persistence.authenticator().clone(),
+        state.persistence.webhook_wake(),
+    )
+    .into_service();
     let (persistence, benchmark) = state.persistence.into_services();
     services
         .add(state.scoring.into_service())

@@ -222,9 +222,9 @@ async fn seed_demo(
 /// Makes sure the demo tenant exists and issues a key for this run's demo job; prints it (once),
 /// so that the user can call the running server as the demo tenant.
 async fn demo_tenant_key(state: &AppState) -> anyhow::Result<String> {
-    use services_persistence::tenants;
+    use store::tenants;
     let db = state.persistence.db();
-    let now = services_persistence::time::now_us();
+    let now = store::time::now_us();
     if tenants::tenant(db, demo::DEMO_TENANT).await?.is_none() {
         tenants::create_tenant(db, demo::DEMO_TENANT, "Demo (synthetic data only)", now).await?;
     }
@@ -234,16 +234,16 @@ async fn demo_tenant_key(state: &AppState) -> anyhow::Result<String> {
 }
 
 fn date_time(us: i64) -> String {
-    let (y, m, d) = services_persistence::time::date_of(us);
+    let (y, m, d) = store::time::date_of(us);
     let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
 }
 
 /// `maturity admin ...`.
 async fn admin(state: AppState, command: AdminCommand) -> anyhow::Result<String> {
-    use services_persistence::tenants;
+    use store::tenants;
     let db = state.persistence.db();
-    let now = services_persistence::time::now_us();
+    let now = store::time::now_us();
     Ok(match command {
         AdminCommand::CreateTenant { id, name } => {
             tenants::create_tenant(db, &id, &name, now).await?;
@@ -292,7 +292,7 @@ where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
-    let (config, registry) = match services_scoring::models::start_up("maturity", args) {
+    let (config, registry) = match services_common::models::start_up("maturity", args) {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -313,7 +313,7 @@ where
 
 /// `serve`, and `run` when `demo` is given.
 fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
-    let (config, registry) = match services_scoring::models::start_up("maturity", args) {
+    let (config, registry) = match services_common::models::start_up("maturity", args) {
         Ok(started) => started,
         Err(code) => return code,
     };

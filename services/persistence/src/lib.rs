@@ -1,24 +1,14 @@
 //! PersistenceService and BenchmarkService: a tenant's assessments, and the anonymised Dutch
 //! sector benchmarks under disclosure control.
 //!
-//! Shaped as `store` (SQL on both backends), `publish` (which figures go out, applying
-//! `domain-anonymity` and `domain-statistics`), `peers` (answers from published figures only),
-//! `seed` (synthetic demo peers) and `service` (the gRPC adapters).
+//! The gRPC adapters only: every read and write goes through the `store` crate (which alone
+//! speaks SQL), callers are identified by `services-auth`. Shaped as `service` (assessments and
+//! benchmarks), `peers` (benchmark answers in their wire form), `seed` (synthetic demo peers),
+//! `breaker` (the database breaker of the submission path).
 
 pub mod breaker;
-pub mod dispatch;
-pub mod engine;
-pub mod figures;
-pub mod keys;
 pub mod peers;
-pub mod publish;
-pub mod reports;
 pub mod seed;
 pub mod service;
-pub mod store;
-pub mod tenants;
-pub mod time;
-pub mod webhook_service;
-pub mod webhooks;
 
-pub use service::{Persistence, TENANT_HEADER};
+pub use service::Persistence;

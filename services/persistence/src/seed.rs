@@ -2,12 +2,11 @@
 
 use domain_model::Model;
 use domain_peers::calibration::Targets;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use store::publish::publish_universe;
+use store::time::now_us;
+use store::{Contribution, DatabaseConnection, StoreError, Universe};
 
 use crate::Persistence;
-use crate::publish::publish_universe;
-use crate::store::{self, Contribution, StoreError, Universe};
-use crate::time::now_us;
 
 /// Why seeding failed.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +39,7 @@ const SEED_CHUNK: usize = 5_000;
 /// the same seed replaces the same pseudonyms), then publishes every year; all in one transaction.
 pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed: u64) -> Result<Seeded, SeedError> {
     let targets = Targets::from_reference()?;
-    let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+    let version = store::version_column(model.version);
     let contribution = |f: &domain_peers::DemoFirm| Contribution {
         pseudonym: persistence.pseudonym(format!("synthetic\u{0}{seed}\u{0}{}", f.id).as_bytes()),
         year: i32::from(f.year),
@@ -58,7 +57,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         revision: 0,
     };
     let db: &DatabaseConnection = persistence.db();
-    let tx = db.begin().await.map_err(StoreError::from)?;
+    let tx = store::begin(db).await?;
     let revision = store::next_revision(&tx).await?;
     let mut generator = domain_peers::Generator::new(model, &targets, n, seed);
     let mut years: Vec<i32> = Vec::new();
@@ -80,7 +79,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         let universe = Universe { model_id: model.id.clone(), model_version: version, year: *year };
         publish_universe(&tx, persistence.policy(), &universe, now).await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    store::commit(tx).await?;
     // This process answers from the new figures at once; other servers reload them at their next
     // look (the publication generation moved).
     persistence.benchmarks().refresh().await?;
@@ -89,9 +88,6 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
 
 /// Whether the benchmark store holds any contribution of `model` yet.
 pub async fn has_contributions(db: &DatabaseConnection, model: &Model) -> Result<bool, StoreError> {
-    let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+    let version = store::version_column(model.version);
     Ok(!store::contribution_years(db, &model.id, version).await?.is_empty())
 }
-
-/// The tenant of the demo job: everything it holds is synthetic, and its chapters say so.
-pub const DEMO_TENANT: &str = "demo";

@@ -3,31 +3,30 @@
 use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{Locale, Model, Province, SbiSection, SizeClass};
+use domain_model::{Locale, Model, ModelRegistry, Province, SbiSection, SizeClass};
 use hmac::{Hmac, Mac};
 use prost::Message;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
+use services_api::convert::{self, result_to_pb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
-use services_api::v1::webhook_service_server::WebhookServiceServer;
 use services_common::config::{AuthMode, Secret};
 use services_common::errors::{Violation, invalid_argument, request_locale};
-use services_scoring::Scoring;
-use services_scoring::convert::result_to_pb;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
-use crate::engine::Benchmarks;
-use crate::peers::{self, Found};
-use crate::reports;
-use crate::store::{self, Contribution, ListFilter, NewAssessment, StoreError, StoredAssessment, Universe};
-use crate::tenants::{self, AuditEntry, AuthError, Caller, Keys};
-use crate::time::{from_timestamp, now_us, to_timestamp, year_of};
-use crate::webhooks;
+use services_api::time::{from_timestamp, to_timestamp};
+use services_auth::{Authenticator, not_found, store_status};
+use store::engine::Benchmarks;
+use store::peers::Found;
+use store::tenants::{self, AuditEntry, Caller};
+use store::time::{now_us, year_of};
+use store::{
+    Contribution, DatabaseConnection, DatabaseTransaction, ListFilter, NewAssessment, ReportStatus, StoredAssessment,
+    Universe, webhooks,
+};
 
-/// The metadata header that names the tenant in development mode (`auth = tenant-header`).
-pub const TENANT_HEADER: &str = "x-tenant-id";
+use crate::peers;
 
 const MAX_PAGE: i32 = 500;
 const DEFAULT_PAGE: i32 = 50;
@@ -41,7 +40,7 @@ pub struct Persistence {
 #[derive(Debug)]
 struct Inner {
     db: DatabaseConnection,
-    scoring: Scoring,
+    registry: Arc<ModelRegistry>,
     policy: Policy,
     pseudonym_key: Secret<Vec<u8>>,
     auth: Authenticator,
@@ -121,160 +120,24 @@ async fn writer(inner: std::sync::Weak<Inner>, mut rx: tokio::sync::mpsc::Receiv
 /// drains in well under a second.
 const SUBMIT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-pub(crate) fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
-    Violation { field: field.into(), reason: reason.into(), en: en.into(), nl: nl.into() }
+fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
+    Violation::new(field, reason, en, nl)
 }
 
-/// The status of a store failure (details logged, not sent).
-pub fn store_status(e: StoreError) -> Status {
-    tracing::error!(error = %e, "store failure");
-    match e {
-        StoreError::Unavailable(_) => Status::unavailable("the database is unavailable; retry later"),
-        _ => Status::internal("internal storage error"),
-    }
-}
-
-/// NOT_FOUND for an assessment, the same whether it is missing or another tenant's.
-pub fn not_found(id: i64) -> Status {
-    Status::not_found(format!("assessment {id} not found"))
-}
-
-/// Identifies callers: by API key (`authorization: Bearer ...`), or, in development mode only, by
-/// the `x-tenant-id` header. Cheap to clone; shared by every tenant-scoped service.
-#[derive(Clone, Debug)]
-pub struct Authenticator {
-    mode: AuthMode,
-    keys: Keys,
-    limiter: Arc<Limiter>,
-}
-
-/// Requests per second each tenant may make (on average), and how many at once (the burst).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RateLimit {
-    /// Sustained requests per second.
-    pub per_second: f64,
-    /// Requests allowed at once after a quiet spell.
-    pub burst: f64,
-}
-
-/// A token bucket per tenant.
-#[derive(Debug, Default)]
-struct Limiter {
-    limit: std::sync::Mutex<Option<RateLimit>>,
-    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
-}
-
-impl Limiter {
-    /// Takes a token of `tenant`'s bucket, or says how long until one is there.
-    fn take(&self, tenant: &str) -> Result<(), std::time::Duration> {
-        let Some(limit) = self.limit.lock().ok().and_then(|l| *l) else { return Ok(()) };
-        let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
-        let now = std::time::Instant::now();
-        let (tokens, last) = buckets.entry(tenant.to_string()).or_insert((limit.burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * limit.per_second).min(limit.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(std::time::Duration::from_secs_f64((1.0 - *tokens) / limit.per_second))
-        }
-    }
-}
-
-impl Authenticator {
-    /// Callers of the store `db`, identified as `mode` says.
-    pub fn new(db: DatabaseConnection, mode: AuthMode) -> Authenticator {
-        if mode == AuthMode::TenantHeader {
-            tracing::warn!(
-                "auth = tenant-header: callers are trusted to name their tenant; never use this in production"
-            );
-        }
-        Authenticator { mode, keys: Keys::new(db), limiter: Arc::new(Limiter::default()) }
-    }
-
-    /// Limits every tenant's calls to `limit` (`None`: unlimited). Takes effect at once.
-    pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
-        if let Ok(mut l) = self.limiter.limit.lock() {
-            *l = limit;
-        }
-    }
-
-    /// RESOURCE_EXHAUSTED with RetryInfo when `tenant` is over its rate.
-    fn admit(&self, tenant: &str) -> Result<(), Status> {
-        self.limiter.take(tenant).map_err(|wait| {
-            use tonic_types::{ErrorDetails, StatusExt};
-            let wait = wait.max(std::time::Duration::from_millis(1));
-            Status::with_error_details(
-                tonic::Code::ResourceExhausted,
-                format!("rate limit of the tenant exceeded; retry in {} ms", wait.as_millis()),
-                ErrorDetails::with_retry_info(Some(wait)),
-            )
-        })
-    }
-
-    /// Whether `req` may read the shared benchmarks: any valid key (every tenant reads them); in
-    /// development mode also a call without one.
-    pub async fn reader<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        if self.mode == AuthMode::TenantHeader && req.metadata().get("authorization").is_none() {
-            return Ok(());
-        }
-        self.caller(req).await.map(drop)
-    }
-
-    /// Who sent `req`. A key is checked in either mode; without one, only the development mode
-    /// accepts the tenant header. Refusals never repeat the key.
-    pub async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        match req.metadata().get("authorization") {
-            Some(value) => {
-                let text = value.to_str().unwrap_or("");
-                let key = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).unwrap_or("").trim();
-                let caller = self.keys.authenticate(key).await.map_err(|e| match e {
-                    AuthError::Unavailable => Status::unavailable("the key store is unavailable; retry later"),
-                    other => Status::unauthenticated(other.to_string()),
-                })?;
-                self.admit(&caller.tenant)?;
-                Ok(caller)
-            }
-            None if self.mode == AuthMode::TenantHeader => {
-                let caller = Caller { tenant: tenant(req)?, key_prefix: TENANT_HEADER.to_string() };
-                self.admit(&caller.tenant)?;
-                Ok(caller)
-            }
-            None => Err(Status::unauthenticated("missing `authorization: Bearer <API key>` metadata")),
-        }
-    }
-}
-
-/// The tenant of a call, from its `x-tenant-id` metadata (development mode).
-fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
-    let raw = req.metadata().get(TENANT_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let ok =
-        !raw.is_empty() && raw.len() <= 64 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(raw.to_string())
-    } else {
-        Err(Status::unauthenticated(format!(
-            "missing or malformed `{TENANT_HEADER}` metadata (letters, digits, '-' and '_', at most 64)"
-        )))
-    }
-}
-
-fn status_text(s: pb::ReportStatus) -> Option<&'static str> {
+fn status_of(s: pb::ReportStatus) -> Option<ReportStatus> {
     match s {
-        pb::ReportStatus::Pending => Some(reports::PENDING),
-        pb::ReportStatus::Rendered => Some(reports::RENDERED),
-        pb::ReportStatus::Failed => Some(reports::FAILED),
+        pb::ReportStatus::Pending => Some(ReportStatus::Pending),
+        pb::ReportStatus::Rendered => Some(ReportStatus::Rendered),
+        pb::ReportStatus::Failed => Some(ReportStatus::Failed),
         pb::ReportStatus::Unspecified => None,
     }
 }
 
-fn status_enum(s: &str) -> pb::ReportStatus {
+fn status_pb(s: ReportStatus) -> pb::ReportStatus {
     match s {
-        reports::PENDING => pb::ReportStatus::Pending,
-        reports::RENDERED => pb::ReportStatus::Rendered,
-        reports::FAILED => pb::ReportStatus::Failed,
-        _ => pb::ReportStatus::Unspecified,
+        ReportStatus::Pending => pb::ReportStatus::Pending,
+        ReportStatus::Rendered => pb::ReportStatus::Rendered,
+        ReportStatus::Failed => pb::ReportStatus::Failed,
     }
 }
 
@@ -283,23 +146,23 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Persistence {
-    /// Both services over `db` (migrated), scoring with `scoring`, identifying callers as `auth`
+    /// Both services over `db` (migrated), scoring with the models of `registry`, identifying callers as `auth`
     /// says.
     pub fn new(
         db: DatabaseConnection,
-        scoring: Scoring,
+        registry: Arc<ModelRegistry>,
         policy: Policy,
         pseudonym_key: Secret<Vec<u8>>,
         auth: AuthMode,
     ) -> Self {
         let auth = Authenticator::new(db.clone(), auth);
         let write_lock = Arc::new(tokio::sync::Mutex::new(()));
-        let serialised = db.get_database_backend() == DbBackend::Sqlite;
+        let serialised = store::is_sqlite(&db);
         let benchmarks = Arc::new(Benchmarks::new(db.clone(), policy, Arc::clone(&write_lock)));
         Persistence {
             inner: Arc::new(Inner {
                 db,
-                scoring,
+                registry,
                 policy,
                 pseudonym_key,
                 auth,
@@ -329,19 +192,9 @@ impl Persistence {
         (PersistenceServiceServer::new(self.clone()), BenchmarkServiceServer::new(self))
     }
 
-    /// The tonic WebhookService.
-    pub fn webhook_service(&self) -> WebhookServiceServer<Persistence> {
-        WebhookServiceServer::new(self.clone())
-    }
-
     /// What wakes a webhook dispatcher when a call of this process queued deliveries.
     pub fn webhook_wake(&self) -> Arc<tokio::sync::Notify> {
         Arc::clone(&self.inner.webhook_wake)
-    }
-
-    /// Identifies the caller of `req`.
-    pub(crate) async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
-        self.inner.auth.caller(req).await
     }
 
     /// The database.
@@ -367,23 +220,14 @@ impl Persistence {
     }
 
     fn model(&self, r: Option<&pb::ModelRef>, violations: &mut Vec<Violation>) -> Option<Arc<Model>> {
-        let (id, version) = r.map_or(("", 0), |r| (r.id.as_str(), r.version));
-        match self.inner.scoring.registry().resolve(id, version) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                violations.push(violation("model", "UNKNOWN_MODEL", e.to_string(), e.to_string()));
-                None
-            }
-        }
+        convert::resolve(&self.inner.registry, r, "model").map_err(|v| violations.push(v)).ok()
     }
 
     fn to_pb(&self, a: &StoredAssessment, locale: Locale) -> pb::Assessment {
         let request = pb::ScoreAssessmentRequest::decode(a.answers.as_slice()).unwrap_or_default();
         // The result is re-rendered in the requested locale from the stored answers and the pinned
         // model version; the stored (Dutch) result is the fallback when that version is gone.
-        let mut pinned = request.clone();
-        pinned.locale = locale.tag().to_string();
-        let result = match self.inner.scoring.score(&pinned) {
+        let result = match convert::score(&self.inner.registry, &request) {
             Ok(s) => Some(result_to_pb(&s.model, &s.assessment, locale)),
             Err(_) => pb::AssessmentResult::decode(a.result.as_slice()).ok(),
         };
@@ -393,7 +237,7 @@ impl Persistence {
             firm_name: a.firm_name.clone(),
             completed_at: Some(to_timestamp(a.completed_at_us)),
             created_at: Some(to_timestamp(a.created_at_us)),
-            report_status: status_enum(&a.report_status) as i32,
+            report_status: status_pb(a.report_status) as i32,
             result,
             answers: request.answers,
         }
@@ -469,10 +313,10 @@ impl Persistence {
             ));
         }
         let assessment = req.assessment.clone().unwrap_or_default();
-        let locale = Locale::parse_request(&assessment.locale).unwrap_or_default();
-        let scored = match self.inner.scoring.score(&assessment) {
+        let locale = request_locale(&assessment.locale, "assessment.locale", &mut violations);
+        let scored = match convert::score(&self.inner.registry, &assessment) {
             Ok(s) => Some(s),
-            Err((vs, _)) => {
+            Err(vs) => {
                 violations.extend(vs.into_iter().map(|mut v| {
                     v.field = format!("assessment.{}", v.field);
                     v
@@ -494,9 +338,9 @@ impl Persistence {
         // The position among the figures published now; this submission reaches them through the
         // publisher, once enough of its group changed.
         let r = &scored.assessment;
-        let position = self
-            .peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm), locale)
-            .map(|f| peers::position(&model, &f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
+        let position = self.peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm)).map(|f| {
+            peers::position(self.inner.policy, &model, &f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale)
+        });
         pinned.locale = String::new();
         Ok(Job {
             tenant: tenant.to_string(),
@@ -521,7 +365,7 @@ impl Persistence {
     async fn write_alone(&self, job: &Job) -> Result<pb::SubmitAssessmentResponse, Status> {
         let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
         let written = self.write_submission(&tx, job, None).await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         if written.queued > 0 {
             self.inner.webhook_wake.notify_one();
         }
@@ -591,7 +435,7 @@ impl Persistence {
                 }
             }
         }
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok((out, queued))
     }
 
@@ -703,10 +547,11 @@ impl Persistence {
             "externalRef": new.external_ref,
             "model": { "id": model.id, "version": model.version },
             "maturityIndex": result.maturity_index,
-            "completedAt": crate::time::rfc3339(job.completed_at_us),
+            "completedAt": store::time::rfc3339(job.completed_at_us),
         });
-        let (_, queued) =
-            webhooks::record_event(tx, tenant, webhooks::ASSESSMENT_SCORED, event, now).await.map_err(store_status)?;
+        let (_, queued) = webhooks::record_event(tx, tenant, domain_webhooks::ASSESSMENT_SCORED, event, now)
+            .await
+            .map_err(store_status)?;
         Ok(Written { response, queued })
     }
 
@@ -735,8 +580,8 @@ impl Persistence {
     }
 
     /// The first published group of `requested`'s ladder, from the engine's memory.
-    fn peers(&self, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> Option<Found> {
-        self.inner.benchmarks.find(model, year, requested, locale)
+    fn peers(&self, model: &Model, year: i32, requested: &GroupKey) -> Option<Found> {
+        self.inner.benchmarks.find(model, year, requested)
     }
 }
 
@@ -855,7 +700,7 @@ impl PersistenceService for Persistence {
         let completed_after_us = time("completed_after", req.completed_after.as_ref());
         let completed_before_us = time("completed_before", req.completed_before.as_ref());
         let report_status = match pb::ReportStatus::try_from(req.report_status) {
-            Ok(s) => status_text(s).map(str::to_string),
+            Ok(s) => status_of(s),
             Err(_) => {
                 violations.push(violation(
                     "report_status",
@@ -908,7 +753,7 @@ impl PersistenceService for Persistence {
     ) -> Result<Response<pb::DeleteAssessmentResponse>, Status> {
         let caller = self.inner.auth.caller(&request).await?;
         let id = request.get_ref().id;
-        let tx = self.inner.db.begin().await.map_err(|e| store_status(e.into()))?;
+        let tx = store::begin(&self.inner.db).await.map_err(store_status)?;
         if !store::delete_assessment(&tx, &caller.tenant, id).await.map_err(store_status)? {
             return Err(not_found(id));
         }
@@ -921,7 +766,7 @@ impl PersistenceService for Persistence {
             at_us: now_us(),
         };
         tenants::audit(&tx, &entry).await.map_err(store_status)?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok(Response::new(pb::DeleteAssessmentResponse {}))
     }
 }
@@ -938,11 +783,11 @@ impl BenchmarkService for Persistence {
         let locale = request_locale(&req.locale, "locale", &mut violations);
         let key = group_key(req.group.as_ref(), "group", &mut violations);
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-        let Found { figures, used } = self.peers(&model, year, &key, locale).ok_or_else(|| no_group(year))?;
+        let found = self.peers(&model, year, &key).ok_or_else(|| no_group(year))?;
         Ok(Response::new(pb::QueryBenchmarkResponse {
-            group_used: Some(used),
-            distributions: peers::distributions_pb(&figures),
-            stage_shares: peers::stage_shares_pb(&figures),
+            group_used: Some(peers::group_used(&found, self.inner.policy, &model, locale)),
+            distributions: peers::distributions_pb(found.figures()),
+            stage_shares: peers::stage_shares_pb(found.figures()),
         }))
     }
 
@@ -973,8 +818,9 @@ impl BenchmarkService for Persistence {
             }
         }
         let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-        let found = self.peers(&model, year, &key, locale).ok_or_else(|| no_group(year))?;
+        let found = self.peers(&model, year, &key).ok_or_else(|| no_group(year))?;
         Ok(Response::new(peers::position(
+            self.inner.policy,
             &model,
             &found,
             [req.maturity_index, req.external_index, req.internal_index],
@@ -995,8 +841,11 @@ impl BenchmarkService for Persistence {
             .inner
             .benchmarks
             .groups(&model, year)
-            .iter()
-            .map(|h| h.used(self.inner.policy, &model, year, &h.group, locale))
+            .into_iter()
+            .map(|held| {
+                let found = Found { requested: held.group, held, year };
+                peers::group_used(&found, self.inner.policy, &model, locale)
+            })
             .collect();
         Ok(Response::new(pb::ListPeerGroupsResponse { year: u32::try_from(year).unwrap_or(0), groups }))
     }
@@ -1013,11 +862,11 @@ impl BenchmarkService for Persistence {
         };
         let mut points = Vec::new();
         for year in self.inner.benchmarks.published_years(&model) {
-            if let Some(f) = self.peers(&model, year, &key, locale) {
-                let maturity = f.figures.distribution("maturity_index").map(peers::distribution_pb);
+            if let Some(f) = self.peers(&model, year, &key) {
+                let maturity = f.figures().distribution("maturity_index").map(peers::distribution_pb);
                 points.push(pb::TrendPoint {
                     year: u32::try_from(year).unwrap_or(0),
-                    group_used: Some(f.used),
+                    group_used: Some(peers::group_used(&f, self.inner.policy, &model, locale)),
                     maturity_index: maturity,
                 });
             }

@@ -6,21 +6,21 @@
 use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, SbiSection, Target, ValueSource};
+use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
+use domain_scoring::{Refusal, Request, Value};
 use prost::Message;
 use report_gen::chapter::{
     AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
     ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
 };
 use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
-use sea_orm::ConnectionTrait;
+use services_api::convert;
 use services_api::v1 as pb;
-use services_persistence::figures::{Distribution, Figures};
-use services_persistence::peers::{self, group_pb};
-use services_persistence::publish::key_text;
-use services_persistence::store::{self, StoreError, StoredAssessment};
-use services_scoring::Scoring;
+use store::figures::{Distribution, Figures};
+use store::peers::{self, Found};
+use store::publish::key_text;
+use store::{ConnectionTrait, StoreError, StoredAssessment};
 
 /// Why a chapter's data could not be assembled.
 #[derive(Debug, thiserror::Error)]
@@ -41,28 +41,13 @@ pub enum AssembleError {
 /// Builds chapters; shared by the batch and the service.
 #[derive(Clone, Debug)]
 pub struct Assembler {
-    scoring: Scoring,
+    registry: Arc<ModelRegistry>,
     policy: Policy,
     context: Arc<Vec<Figure>>,
 }
 
 fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
-}
-
-fn level_text(level: &str, locale: Locale) -> &'static str {
-    match (level, locale) {
-        ("section_size_province", Locale::Nl) => "sector, grootteklasse en provincie",
-        ("section_size_province", Locale::En) => "sector, size class and province",
-        ("section_size", Locale::Nl) => "sector en grootteklasse",
-        ("section_size", Locale::En) => "sector and size class",
-        ("section", Locale::Nl) => "sector",
-        ("section", Locale::En) => "sector",
-        ("size", Locale::Nl) => "grootteklasse",
-        ("size", Locale::En) => "size class",
-        (_, Locale::Nl) => "alle bedrijven",
-        (_, Locale::En) => "all firms",
-    }
 }
 
 fn quartiles(d: &Distribution) -> Quartiles {
@@ -79,15 +64,9 @@ fn covers(key: &str, section: &str) -> bool {
 }
 
 /// One question with the firm's answer.
-fn item_view(
-    model: &Model,
-    request: &pb::ScoreAssessmentRequest,
-    item: &domain_model::Item,
-    locale: Locale,
-) -> ItemView {
-    use pb::answer::Value;
+fn item_view(model: &Model, request: &Request, item: &domain_model::Item, locale: Locale) -> ItemView {
     let scale = model.scale_of(item);
-    let answer = request.answers.iter().find(|a| a.item_id == item.id).and_then(|a| a.value.as_ref());
+    let answer = request.answers.iter().find(|a| a.item_id == item.id).map(|a| &a.value);
     let point = match answer {
         Some(Value::Likert(n)) => scale.likert_point(*n),
         Some(Value::Yes(b)) => scale.point(if *b { "yes" } else { "no" }),
@@ -102,7 +81,7 @@ fn item_view(
         text: item.text.get(locale).to_string(),
         answer: match (point, answer) {
             (Some(p), _) => p.label.get(locale).to_string(),
-            (None, Some(Value::DontKnow(true))) => dont_know.to_string(),
+            (None, Some(Value::DontKnow)) => dont_know.to_string(),
             _ => String::new(),
         },
         score: point.map(|p| 100.0 * p.score),
@@ -110,13 +89,7 @@ fn item_view(
 }
 
 /// The questions of stage `stage` of `axis` with the firm's answers, weakest first.
-fn stage_items(
-    model: &Model,
-    request: &pb::ScoreAssessmentRequest,
-    axis: Axis,
-    stage: u8,
-    locale: Locale,
-) -> Vec<ItemView> {
+fn stage_items(model: &Model, request: &Request, axis: Axis, stage: u8, locale: Locale) -> Vec<ItemView> {
     let mut items: Vec<ItemView> = model
         .items_for(Target::Stage(axis, stage))
         .map(|(_, item, _)| item_view(model, request, item, locale))
@@ -127,7 +100,7 @@ fn stage_items(
 
 /// Every question, grouped by the target it is first evidence for, in the model's order of
 /// targets (stages, value sources, proposition, business value).
-fn appendix(model: &Model, request: &pb::ScoreAssessmentRequest, locale: Locale) -> Vec<AnswerGroupView> {
+fn appendix(model: &Model, request: &Request, locale: Locale) -> Vec<AnswerGroupView> {
     let mut groups: Vec<(Target, Vec<ItemView>)> = Vec::new();
     for item in &model.items {
         let Some(&(target, _)) = item.evidence.first() else { continue };
@@ -161,9 +134,12 @@ fn appendix(model: &Model, request: &pb::ScoreAssessmentRequest, locale: Locale)
 }
 
 impl Assembler {
-    /// An assembler over `scoring`'s models, publishing under `policy`.
-    pub fn new(scoring: Scoring, policy: Policy) -> Result<Assembler, domain_peers::reference::FigureError> {
-        Ok(Assembler { scoring, policy, context: Arc::new(domain_peers::reference::figures()?) })
+    /// An assembler over the models of `registry`, publishing under `policy`.
+    pub fn new(
+        registry: Arc<ModelRegistry>,
+        policy: Policy,
+    ) -> Result<Assembler, domain_peers::reference::FigureError> {
+        Ok(Assembler { registry, policy, context: Arc::new(domain_peers::reference::figures()?) })
     }
 
     fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {
@@ -188,21 +164,17 @@ impl Assembler {
         })
     }
 
-    /// The maturity index of the firm's peer group (the one `used` names, on its ladder) in every
+    /// The maturity index of the firm's peer group (the one used for its position) in every
     /// published year.
     async fn trend(
         &self,
         db: &impl ConnectionTrait,
         model: &Model,
-        requested: &GroupKey,
-        used: Option<&pb::PeerGroup>,
+        group: &GroupKey,
     ) -> Result<Vec<TrendView>, StoreError> {
-        let Some(group) = requested.ladder().into_iter().find(|g| Some(&group_pb(g)) == used) else {
-            return Ok(Vec::new());
-        };
-        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let version = store::version_column(model.version);
         let mut out = Vec::new();
-        for release in store::releases(db, &model.id, version, None, Some(&key_text(&group))).await? {
+        for release in store::releases(db, &model.id, version, None, Some(&key_text(group))).await? {
             let figures = Figures::decode(&release.figures)?;
             if let Some(d) = figures.distribution("maturity_index") {
                 out.push(TrendView {
@@ -225,21 +197,21 @@ impl Assembler {
         number: u32,
     ) -> Result<Chapter, AssembleError> {
         let rescore = |reason: String| AssembleError::Rescore { id: stored.id, reason };
-        let mut request =
-            pb::ScoreAssessmentRequest::decode(stored.answers.as_slice()).map_err(|e| rescore(e.to_string()))?;
-        request.locale = locale.tag().to_string();
-        let scored = self.scoring.score(&request).map_err(|(violations, _)| {
-            rescore(violations.iter().map(|v| format!("{}: {}", v.field, v.en)).collect::<Vec<_>>().join("; "))
+        let wire = pb::ScoreAssessmentRequest::decode(stored.answers.as_slice()).map_err(|e| rescore(e.to_string()))?;
+        let (request, _) = convert::request_from_pb(&wire);
+        let scored = request.score(&self.registry).map_err(|refusal| {
+            rescore(match refusal {
+                Refusal::Model(e) => e.to_string(),
+                Refusal::Problems(p) => p.iter().map(|p| p.message(Locale::En)).collect::<Vec<_>>().join("; "),
+            })
         })?;
         let model = &scored.model;
         let r = &scored.assessment;
-        let found = peers::find(db, self.policy, model, stored.year, &GroupKey::of(&r.firm), locale).await?;
-        let position = found
-            .as_ref()
-            .map(|f| peers::position(model, f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale));
-        let figures = found.as_ref().map(|f| &f.figures);
+        let found: Option<Found> = peers::find(db, model, stored.year, &GroupKey::of(&r.firm)).await?;
+        let percentiles = found.as_ref().map(|f| f.percentiles([r.maturity_index, r.axes[0].index, r.axes[1].index]));
+        let figures = found.as_ref().map(Found::figures);
         let distribution = |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
-        let percentile = |i: usize| position.as_ref().and_then(|p| p.positions.get(i)).map(|p| p.percentile);
+        let percentile = |i: usize| percentiles.map(|p| p[i]);
         let axis = |a: Axis| {
             let def = model.axis(a);
             let res = r.axis(a);
@@ -329,7 +301,7 @@ impl Assembler {
             .advice(&facts)
             .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
             .collect();
-        let (rogers_curve_views, rogers_x) = match &position {
+        let (rogers_curve_views, rogers_x) = match percentiles {
             Some(p) => {
                 let cats: Vec<Category> = model
                     .rogers
@@ -340,26 +312,25 @@ impl Assembler {
                         min_percentile: c.min_percentile,
                     })
                     .collect();
-                let pct = p.positions.first().map_or(0.0, |x| x.percentile);
-                let (views, x) = rogers_curve(&cats, pct);
+                let (views, x) = rogers_curve(&cats, p[0]);
                 (views, Some(x))
             }
             None => (Vec::new(), None),
         };
-        let peers = match (found.as_ref(), position.as_ref()) {
+        let peers = match (found.as_ref(), percentiles) {
             (Some(f), Some(p)) => {
-                let used = &f.used;
-                let maturity = f.figures.distribution("maturity_index");
+                let held = &f.held;
+                let maturity = held.figures.distribution("maturity_index");
                 Some(PeersView {
-                    group: used.name.clone(),
-                    level: level_text(&used.level, locale).to_string(),
-                    n: used.n,
-                    k: used.k,
-                    year: used.year,
-                    fallback: used.fallback.then(|| used.fallback_reason.clone()),
-                    synthetic_percent: 100.0 * used.synthetic_share,
-                    percentile: p.positions.first().map_or(0.0, |x| x.percentile),
-                    rogers: p.rogers_label.clone(),
+                    group: held.group.name(locale),
+                    level: held.level().name(locale).to_string(),
+                    n: u32::try_from(held.n).unwrap_or(0),
+                    k: self.policy.k(),
+                    year: u32::try_from(f.year).unwrap_or(0),
+                    fallback: f.fallback().then(|| f.requested.fallback_reason(locale)),
+                    synthetic_percent: 100.0 * held.synthetic_share,
+                    percentile: p[0],
+                    rogers: model.rogers_category(p[0]).label.get(locale).to_string(),
                     maturity: maturity.map(quartiles).unwrap_or(Quartiles {
                         p10: 0.0,
                         p25: 0.0,
@@ -374,7 +345,7 @@ impl Assembler {
             _ => None,
         };
         let trend = match &found {
-            Some(f) => self.trend(db, model, &GroupKey::of(&r.firm), f.used.group.as_ref()).await?,
+            Some(f) => self.trend(db, model, &f.held.group).await?,
             None => Vec::new(),
         };
         let business_value = Facet::ALL
@@ -466,7 +437,7 @@ impl Assembler {
                 unanswered: r.answers.unanswered,
             },
             appendix: appendix(model, &request, locale),
-            synthetic: stored.tenant == services_persistence::seed::DEMO_TENANT,
+            synthetic: stored.tenant == store::tenants::DEMO_TENANT,
         })
     }
 }

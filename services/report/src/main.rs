@@ -16,10 +16,10 @@ use domain_model::Locale;
 use report_gen::Templates;
 use services_common::serve::{ServeArgs, ServeConfig};
 use services_common::telemetry;
-use services_persistence::time::{date_of, now_us, parse_date};
 use services_report::nightly::{self, Options};
 use services_report::render::write_atomic;
 use services_report::{Assembler, Format, Renderer};
+use store::time::{date_of, now_us, parse_date};
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -211,7 +211,7 @@ impl Setup {
     fn load(common: &Common) -> Result<Setup, ExitCode> {
         let config = ServeConfig::load(&common.config, |k| std::env::var(k).ok()).map_err(usage)?;
         telemetry::init(config.log_format, &config.log_level);
-        let registry = services_scoring::models::load_registry(config.models_dir.as_deref())
+        let registry = services_common::models::load_registry(config.models_dir.as_deref())
             .map_err(|e| usage(format!("{e:#}")))?;
         let templates = match &common.templates {
             Some(dir) => Templates::from_dir(dir),
@@ -219,21 +219,18 @@ impl Setup {
         }
         .map_err(usage)?;
         let policy = Policy::new(config.disclosure_k).map_err(|e| usage(format!("{e:?}")))?;
-        let scoring = services_scoring::Scoring::new(Arc::new(registry));
-        let assembler = Assembler::new(scoring, policy).map_err(usage)?;
+        let assembler = Assembler::new(Arc::new(registry), policy).map_err(usage)?;
         Ok(Setup { config, assembler, renderer: Arc::new(Renderer::new(templates)) })
     }
 
-    async fn db(&self) -> anyhow::Result<sea_orm::DatabaseConnection> {
-        services_persistence::store::open(self.config.database_url.expose())
-            .await
-            .context("while opening and migrating the database")
+    async fn db(&self) -> anyhow::Result<store::DatabaseConnection> {
+        store::open(self.config.database_url.expose()).await.context("while opening and migrating the database")
     }
 }
 
 async fn render(setup: Setup, id: i64, lang: Locale, format: Format, out: &std::path::Path) -> anyhow::Result<String> {
     let db = setup.db().await?;
-    let stored = services_persistence::reports::by_id(&db, id).await?.with_context(|| format!("no assessment {id}"))?;
+    let stored = store::reports::by_id(&db, id).await?.with_context(|| format!("no assessment {id}"))?;
     let date = date_of(now_us());
     let chapter = setup.assembler.chapter(&db, &stored, lang, date, 1).await?;
     let renderer = Arc::clone(&setup.renderer);

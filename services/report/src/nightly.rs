@@ -1,6 +1,6 @@
 //! The nightly batch: every assessment completed up to the night's date and not yet reported
 //! becomes `OUT/DATE/TENANT/ID.pdf`. Work is claimed a few chapters at a time with a lease (see
-//! `services_persistence::reports`), so that several workers, on one machine or several, share a
+//! `store::reports`), so that several workers, on one machine or several, share a
 //! night against one PostgreSQL: none renders what another holds, and what a dead worker held is
 //! taken over when its lease expires. Typesetting runs on `jobs` threads; every file is written
 //! atomically and durably before its status is recorded, so that a crash at any point leaves
@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 use domain_model::Locale;
 use report_gen::chapter::Book;
 use report_gen::figures::date_text;
-use sea_orm::DatabaseConnection;
-use services_persistence::reports::{self, Night};
-use services_persistence::store::StoredAssessment;
-use services_persistence::time::now_us;
+use store::reports::{self, Night};
+use store::time::now_us;
+use store::{DatabaseConnection, StoredAssessment};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -97,7 +96,7 @@ impl Summary {
 pub enum NightlyError {
     /// The database failed.
     #[error(transparent)]
-    Store(#[from] services_persistence::store::StoreError),
+    Store(#[from] store::StoreError),
     /// The date has no end (out of range).
     #[error("the date {0} is out of range")]
     Date(String),
@@ -208,7 +207,7 @@ pub async fn run(
 ) -> Result<Summary, NightlyError> {
     let started = Instant::now();
     let (y, m, d) = options.date;
-    let end = services_persistence::time::start_of(y, m, d)
+    let end = store::time::start_of(y, m, d)
         .and_then(|s| s.checked_add(86_400_000_000))
         .ok_or_else(|| NightlyError::Date(options.night()))?;
     let night = Night { completed_before_us: end, max_attempts: options.max_attempts };

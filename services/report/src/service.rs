@@ -4,14 +4,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use domain_model::Locale;
-use sea_orm::DatabaseConnection;
 use services_api::v1 as pb;
 use services_api::v1::report_service_server::{ReportService, ReportServiceServer};
+use services_auth::{Authenticator, not_found, store_status};
 use services_common::errors::{Violation, invalid_argument, request_locale};
-use services_persistence::service::{Authenticator, not_found, store_status};
-use services_persistence::store;
-use services_persistence::time::{date_of, now_us};
 use sha2::{Digest, Sha256};
+use store::DatabaseConnection;
+use store::time::{date_of, now_us};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 

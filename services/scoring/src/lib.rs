@@ -1,12 +1,10 @@
 //! `ScoringService` over gRPC: the versioned maturity model and stateless scoring.
 //!
-//! The adapter between `maturity.v1` and the domain crates: it converts wire types, calls the
-//! scoring engine and maps every domain problem to a field violation. `run` is what the
+//! The adapter between `maturity.v1` and the domain crates (the conversions are
+//! `services_api::convert`). `run` is what the
 //! stand-alone binary and the tests call; the all-in-one `maturity` binary adds `Scoring` to its
 //! own server.
 
-pub mod convert;
-pub mod models;
 mod service;
 
 use std::future::Future;

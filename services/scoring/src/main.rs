@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let (config, registry) = match services_scoring::models::start_up("scoring-service", &args.serve) {
+    let (config, registry) = match services_common::models::start_up("scoring-service", &args.serve) {
         Ok(started) => started,
         Err(code) => return code,
     };

@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use domain_model::{Locale, Model, ModelRegistry, ResolveError};
-use domain_scoring::{Assessment, FirmInput};
+use domain_model::{Locale, Model, ModelRegistry};
+use domain_scoring::Assessment;
 use services_api::v1 as pb;
 use services_api::v1::scoring_service_server::{ScoringService, ScoringServiceServer};
 use services_common::errors::{Violation, invalid_argument, request_locale};
 use tonic::{Request, Response, Status};
 
-use crate::convert::{answers_from_pb, model_ref, model_to_pb, result_to_pb, violation};
+use services_api::convert::{self, model_ref, model_to_pb, result_to_pb};
 
 /// The scoring service. Cheap to clone: the state is shared.
 #[derive(Clone, Debug)]
@@ -59,51 +59,19 @@ impl Scoring {
     }
 
     fn resolve(&self, r: Option<&pb::ModelRef>, violations: &mut Vec<Violation>) -> Option<Arc<Model>> {
-        let (id, version) = r.map_or(("", 0), |r| (r.id.as_str(), r.version));
-        match self.inner.registry.resolve(id, version) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                let (field, reason, nl) = match &e {
-                    ResolveError::UnknownModel { id, known } => {
-                        ("model.id", "UNKNOWN_MODEL", format!("onbekend model `{id}` (bekend: {known})"))
-                    }
-                    ResolveError::UnknownVersion { id, version, known } => (
-                        "model.version",
-                        "UNKNOWN_MODEL_VERSION",
-                        format!("model `{id}` heeft geen versie {version} (bekend: {known})"),
-                    ),
-                };
-                violations.push(Violation {
-                    field: field.to_string(),
-                    reason: reason.to_string(),
-                    en: e.to_string(),
-                    nl,
-                });
-                None
-            }
-        }
+        convert::resolve(&self.inner.registry, r, "model").map_err(|v| violations.push(v)).ok()
     }
 
-    /// Validates and scores a request: the shared path of `ScoreAssessment` and of every service
-    /// that scores before it stores. Returns every violation at once.
+    /// Validates and scores a request (`services_api::convert::score`) and reads its locale.
+    /// Returns every violation at once.
     pub fn score(&self, req: &pb::ScoreAssessmentRequest) -> Result<Scored, (Vec<Violation>, Locale)> {
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
-        let model = self.resolve(req.model.as_ref(), &mut violations);
-        let (answers, value_fields) = answers_from_pb(&req.answers, &mut violations);
-        let firm = req.firm.as_ref();
-        let firm = FirmInput {
-            sbi_section: firm.map_or("", |f| f.sbi_section.as_str()),
-            size_class: firm.map_or("", |f| f.size_class.as_str()),
-            province: firm.map_or("", |f| f.province.as_str()),
-        };
-        // Without a model the answers cannot be checked; the model violation says why.
-        let Some(model) = model else { return Err((violations, locale)) };
-        match domain_scoring::score(&model, firm, &answers) {
-            Ok(assessment) if violations.is_empty() => Ok(Scored { model, assessment, locale }),
+        match convert::score(&self.inner.registry, req) {
+            Ok(s) if violations.is_empty() => Ok(Scored { model: s.model, assessment: s.assessment, locale }),
             Ok(_) => Err((violations, locale)),
-            Err(problems) => {
-                violations.extend(problems.iter().map(|p| violation(p, &value_fields)));
+            Err(more) => {
+                violations.extend(more);
                 Err((violations, locale))
             }
         }

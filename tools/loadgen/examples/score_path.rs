@@ -36,13 +36,13 @@ fn main() -> anyhow::Result<()> {
     let mut len = 0;
     let t = Instant::now();
     for _ in 0..n {
-        let r = services_scoring::convert::result_to_pb(&s.model, &s.assessment, s.locale);
+        let r = services_api::convert::result_to_pb(&s.model, &s.assessment, s.locale);
         len = r.encoded_len();
         black_box(r.encode_to_vec());
     }
     let encode = t.elapsed() / n;
 
-    let model = services_scoring::convert::model_to_pb(&s.model, domain_model::Locale::Nl).encoded_len();
+    let model = services_api::convert::model_to_pb(&s.model, domain_model::Locale::Nl).encoded_len();
     println!("request {} bytes, result {len} bytes, GetModel (nl) {model} bytes, {n} iterations", bytes.len());
     println!("decode request      {decode:?}");
     println!("validate and score  {score:?}");

@@ -716,11 +716,11 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<InProcess> {
                 }
             }
             let db = state.persistence.db().clone();
-            let now = services_persistence::time::now_us();
-            if services_persistence::tenants::create_tenant(&db, "loadgen", "Load generator", now).await.is_err() {
+            let now = store::time::now_us();
+            if store::tenants::create_tenant(&db, "loadgen", "Load generator", now).await.is_err() {
                 return;
             }
-            let Ok(key) = services_persistence::tenants::issue_key(&db, "loadgen", "loadgen", now).await else {
+            let Ok(key) = store::tenants::issue_key(&db, "loadgen", "loadgen", now).await else {
                 return;
             };
             let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };

@@ -5,8 +5,8 @@
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
 use services_common::config::AuthMode;
-use services_persistence::tenants;
-use services_persistence::time::now_us;
+use store::tenants;
+use store::time::now_us;
 use tonic::Code;
 
 use crate::{spawn_app_with, submission};
@@ -115,7 +115,7 @@ async fn tenants_are_isolated_and_keys_are_required() {
 
 #[tokio::test]
 async fn a_tenant_over_its_rate_is_told_when_to_retry_and_others_are_not_affected() {
-    use services_persistence::service::RateLimit;
+    use services_auth::RateLimit;
     use tonic_types::StatusExt;
     let mut app = spawn_app_with(migrations::test_db::Backend::Sqlite, AuthMode::TenantHeader).await;
     app.authenticator.set_rate_limit(Some(RateLimit { per_second: 2.0, burst: 2.0 }));

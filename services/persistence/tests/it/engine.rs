@@ -4,7 +4,6 @@
 use migrations::sea_orm::{ConnectionTrait, Statement};
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
-use services_persistence::store;
 
 use crate::{TestApp, as_tenant, query_in, spawn_app, spawn_second, submission};
 
@@ -136,7 +135,7 @@ async fn two_servers_agree_and_the_second_takes_over_the_publication() {
         assert_eq!(national.n, 40, "{backend:?}");
         // The first comes back: it may not publish, and a write under its old lease is fenced.
         assert!(!first.publish().await.leader, "{backend:?}");
-        let now = services_persistence::time::now_us();
+        let now = store::time::now_us();
         let fenced = store::bump_generation(&first.conn, Some(first.engine.holder()), now, now + 5_000_000).await;
         assert_eq!(fenced.unwrap(), None, "{backend:?}: a publisher without the lease bumped the generation");
         drop(second);
@@ -163,11 +162,10 @@ async fn an_interrupted_publication_leaves_the_previous_release_and_the_next_com
         {
             use migrations::sea_orm::TransactionTrait;
             let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 1, year: 2024 };
-            let plan =
-                services_persistence::publish::plan_universe(&app.conn, Default::default(), &universe).await.unwrap();
+            let plan = store::publish::plan_universe(&app.conn, Default::default(), &universe).await.unwrap();
             assert!(!plan.puts.is_empty());
             let tx = app.conn.begin().await.unwrap();
-            services_persistence::publish::apply(&tx, &universe, &plan, 99, 0).await.unwrap();
+            store::publish::apply(&tx, &universe, &plan, 99, 0).await.unwrap();
             tx.rollback().await.unwrap();
         }
         app.engine.refresh().await.unwrap();

@@ -17,21 +17,21 @@ use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
+use services_auth::TENANT_HEADER;
 use services_common::config::{AuthMode, Secret};
 use services_common::server::{ServerSettings, Services, serve};
-use services_persistence::{Persistence, TENANT_HEADER};
-use services_scoring::Scoring;
+use services_persistence::Persistence;
 use tonic::transport::Channel;
 
 /// A server over a fresh database of one backend.
 #[derive(Debug)]
 pub struct TestApp {
-    pub conn: sea_orm::DatabaseConnection,
-    pub authenticator: services_persistence::service::Authenticator,
+    pub conn: store::DatabaseConnection,
+    pub authenticator: services_auth::Authenticator,
     pub persistence: PersistenceServiceClient<Channel>,
     pub benchmark: BenchmarkServiceClient<Channel>,
     /// The server's benchmark engine (no background publisher runs: tests publish with `publish`).
-    pub engine: Arc<services_persistence::engine::Benchmarks>,
+    pub engine: Arc<store::engine::Benchmarks>,
     pub backend: Backend,
     /// The database's URL (a second server may open it).
     pub url: String,
@@ -56,12 +56,11 @@ pub async fn spawn_second(first: &TestApp) -> TestApp {
 }
 
 pub async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Option<TestDb>) -> TestApp {
-    let conn = services_persistence::store::open(url).await.unwrap();
+    let conn = store::open(url).await.unwrap();
     let registry = Arc::new(ModelRegistry::builtin().unwrap());
-    let scoring = Scoring::new(registry);
     let persistence = Persistence::new(
         conn.clone(),
-        scoring.clone(),
+        registry,
         Policy::default(),
         Secret::new(b"test key of 16+ bytes".to_vec()),
         auth,
@@ -74,7 +73,7 @@ pub async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Optio
     let engine = Arc::clone(persistence.benchmarks());
     engine.refresh().await.unwrap();
     let (p, b) = persistence.into_services();
-    services.add(scoring.into_service()).add(p).add(b);
+    services.add(p).add(b);
     tokio::spawn(serve(listener, services, ServerSettings::default(), async {
         let _ = stopped.await;
     }));
@@ -94,7 +93,7 @@ pub async fn spawn_server(backend: Backend, url: &str, auth: AuthMode, db: Optio
 
 impl TestApp {
     /// Publishes what the submissions so far changed, and reloads the server's figures.
-    pub async fn publish(&self) -> services_persistence::engine::Round {
+    pub async fn publish(&self) -> store::engine::Round {
         self.engine.sync().await.unwrap()
     }
 }

@@ -16,9 +16,9 @@ use domain_model::ModelRegistry;
 use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
+use services_auth::TENANT_HEADER;
 use services_common::config::{AuthMode, Secret};
-use services_persistence::{Persistence, TENANT_HEADER};
-use services_scoring::Scoring;
+use services_persistence::Persistence;
 
 /// The night every test uses: after every assessment's completion.
 pub const NIGHT: &str = "2026-11-28";
@@ -27,9 +27,9 @@ pub const NIGHT: &str = "2026-11-28";
 #[derive(Debug)]
 pub struct World {
     pub db: TestDb,
-    pub conn: sea_orm::DatabaseConnection,
+    pub conn: store::DatabaseConnection,
     pub persistence: Persistence,
-    pub scoring: Scoring,
+    pub registry: Arc<ModelRegistry>,
     /// (tenant, id, firm name) of every assessment.
     pub assessments: Vec<(String, i64, String)>,
 }
@@ -66,13 +66,12 @@ const FIRMS: [(&str, &str, &str); 4] =
 impl World {
     pub async fn new(backend: Backend, tenants: &[&str], per_tenant: usize) -> World {
         let db = TestDb::empty(backend).await;
-        let conn = services_persistence::store::open(&db.url).await.unwrap();
+        let conn = store::open(&db.url).await.unwrap();
         let registry = Arc::new(ModelRegistry::builtin().unwrap());
         let model = registry.resolve("", 0).unwrap();
-        let scoring = Scoring::new(registry);
         let persistence = Persistence::new(
             conn.clone(),
-            scoring.clone(),
+            Arc::clone(&registry),
             Policy::default(),
             Secret::new(b"report test key".to_vec()),
             AuthMode::TenantHeader,
@@ -104,7 +103,7 @@ impl World {
                 assessments.push((tenant.to_string(), made.assessment.unwrap().id, name));
             }
         }
-        World { db, conn, persistence, scoring, assessments }
+        World { db, conn, persistence, registry, assessments }
     }
 }
 

@@ -5,9 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use migrations::sea_orm::{ConnectionTrait, DbBackend, Statement};
 use migrations::test_db::{BACKENDS, Backend};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use services_persistence::webhooks;
+use store::webhooks;
 
 use crate::{NIGHT, World, complete, files, report_gen, scratch, text_of};
 
@@ -70,7 +70,7 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
         let out = scratch("night");
         // Acme has a webhook endpoint for the batch's events (nothing delivers them in this test:
         // the outbox is what is checked).
-        let types = [webhooks::CHAPTER_READY.to_string(), webhooks::BATCH_FINISHED.to_string()];
+        let types = [domain_webhooks::CHAPTER_READY.to_string(), domain_webhooks::BATCH_FINISHED.to_string()];
         let (endpoint, _) =
             webhooks::create_endpoint(&world.conn, "acme", "https://crm.example.nl/h", "", &types, 0).await.unwrap();
         let run = nightly(&world, &out, &["--jobs", "2", "--book"]).output().unwrap();
@@ -99,8 +99,9 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
         // per tenant; deliveries queued for Acme's endpoint only.
         let check_events = || async {
             for tenant in ["acme", "globex"] {
-                let ready =
-                    webhooks::events(&world.conn, tenant, Some(webhooks::CHAPTER_READY), None, 100).await.unwrap();
+                let ready = webhooks::events(&world.conn, tenant, Some(domain_webhooks::CHAPTER_READY), None, 100)
+                    .await
+                    .unwrap();
                 let mut ids: Vec<String> = ready
                     .iter()
                     .map(|e| {
@@ -114,8 +115,9 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
                     world.assessments.iter().filter(|a| a.0 == tenant).map(|a| a.1.to_string()).collect();
                 mine.sort();
                 assert_eq!(ids, mine, "{backend:?} {tenant}");
-                let finished =
-                    webhooks::events(&world.conn, tenant, Some(webhooks::BATCH_FINISHED), None, 100).await.unwrap();
+                let finished = webhooks::events(&world.conn, tenant, Some(domain_webhooks::BATCH_FINISHED), None, 100)
+                    .await
+                    .unwrap();
                 assert_eq!(finished.len(), 1, "{backend:?} {tenant}");
                 let v: serde_json::Value = serde_json::from_str(&finished[0].payload).unwrap();
                 assert_eq!((v["data"]["rendered"].as_u64(), v["data"]["failed"].as_u64()), (Some(3), Some(0)));

@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 use crate::{World, as_tenant, complete, text_of};
 
 async fn client(world: &World) -> (ReportServiceClient<Channel>, tokio::sync::oneshot::Sender<()>) {
-    let assembler = Assembler::new(world.scoring.clone(), domain_anonymity::Policy::default()).unwrap();
+    let assembler = Assembler::new(Arc::clone(&world.registry), domain_anonymity::Policy::default()).unwrap();
     let renderer = Arc::new(Renderer::new(report_gen::Templates::builtin().unwrap()));
     let reports = Reports::new(world.conn.clone(), assembler, renderer, world.persistence.authenticator().clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -11,15 +11,12 @@ use migrations::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Quer
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 
-use crate::store::{ASSESSMENT_COLUMNS, StoreError, StoredAssessment, assessment, get};
 use crate::webhooks;
+use crate::{ASSESSMENT_COLUMNS, ReportStatus, StoreError, StoredAssessment, assessment, get};
 
-/// The statuses users see.
-pub const PENDING: &str = "pending";
-/// The chapter is durable under `report_path`.
-pub const RENDERED: &str = "rendered";
-/// Rendering failed `report_attempts` times; retried while attempts are left.
-pub const FAILED: &str = "failed";
+const PENDING: &str = ReportStatus::Pending.as_str();
+const RENDERED: &str = ReportStatus::Rendered.as_str();
+const FAILED: &str = ReportStatus::Failed.as_str();
 
 /// Which work a batch may take.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +76,7 @@ pub async fn mark_rendered(
     locale: &str,
     now_us: i64,
 ) -> Result<(), StoreError> {
-    let tx = crate::store::begin_write(db).await?;
+    let tx = crate::begin_write(db).await?;
     let stmt = Query::update()
         .table(A::Table)
         .value(A::ReportStatus, RENDERED)
@@ -101,7 +98,7 @@ pub async fn mark_rendered(
             "locale": locale,
             "download": format!("/v1/assessments/{}/chapter?locale={locale}", a.id),
         });
-        webhooks::record_event(&tx, &a.tenant, webhooks::CHAPTER_READY, data, now_us).await?;
+        webhooks::record_event(&tx, &a.tenant, domain_webhooks::CHAPTER_READY, data, now_us).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -121,12 +118,12 @@ pub async fn mark_night_finished(
     let digest = Sha256::digest(format!("{tenant}\u{0}{night}\u{0}{rendered}\u{0}{given_up}").as_bytes());
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
     let id = format!("msg_n{}", &hex[..23]);
-    let tx = crate::store::begin_write(db).await?;
+    let tx = crate::begin_write(db).await?;
     if webhooks::event(&tx, tenant, &id).await?.is_some() {
         return Ok(false);
     }
     let data = serde_json::json!({ "night": night, "rendered": rendered, "failed": given_up });
-    webhooks::record_event_as(&tx, &id, tenant, webhooks::BATCH_FINISHED, data, now_us).await?;
+    webhooks::record_event_as(&tx, &id, tenant, domain_webhooks::BATCH_FINISHED, data, now_us).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -169,14 +166,14 @@ pub async fn release(db: &impl ConnectionTrait, id: i64, worker: &str) -> Result
 }
 
 /// How many assessments have each report status.
-pub async fn status_counts(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn status_counts(db: &impl ConnectionTrait) -> Result<Vec<(ReportStatus, i64)>, StoreError> {
     let stmt = Query::select()
         .column(A::ReportStatus)
         .expr_as(Expr::col(A::Id).count(), "n")
         .from(A::Table)
         .group_by_col(A::ReportStatus)
         .to_owned();
-    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "report_status")?, get(r, "n")?))).collect()
+    db.query_all(&stmt).await?.iter().map(|r| Ok((ReportStatus::column(r)?, get(r, "n")?))).collect()
 }
 
 /// What is still to do for a night.

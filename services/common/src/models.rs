@@ -5,10 +5,10 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::serve::{ServeArgs, ServeConfig};
+use crate::{EXIT_CONFIG, EXIT_DATA, telemetry};
 use anyhow::Context;
 use domain_model::ModelRegistry;
-use services_common::serve::{ServeArgs, ServeConfig};
-use services_common::{EXIT_CONFIG, EXIT_DATA, telemetry};
 
 /// The start-up steps every serving binary shares: configuration from file, environment and
 /// flags (exit 64 on any bad value), tracing, then the models (exit 65 on a bad model file).

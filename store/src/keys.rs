@@ -3,7 +3,7 @@
 //! sit in the database it protects: it lives in its own file, created with random bytes on first
 //! start and readable by the owner only.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
@@ -22,10 +22,7 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
     }
-    let mut key = vec![0u8; KEY_BYTES];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut key))
-        .context("while reading random bytes for a new pseudonym key")?;
+    let key = crate::random::bytes(KEY_BYTES).context("while reading random bytes for a new pseudonym key")?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -20,13 +20,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{Locale, Model};
+use domain_model::Model;
 use sea_orm::DatabaseConnection;
 
+use crate as store;
 use crate::peers::{Found, Held};
 use crate::publish::{self, Published};
-use crate::store::{self, StoreError, Universe};
 use crate::time::now_us;
+use crate::{StoreError, Universe};
 
 /// How long the publisher's lease lasts without renewal: another server takes over this long
 /// after the publishing one died.
@@ -92,7 +93,7 @@ pub struct Round {
 impl Benchmarks {
     /// The engine over `db` under `policy`; `write_gate` serialises writers of this process.
     pub fn new(db: DatabaseConnection, policy: Policy, write_gate: Arc<tokio::sync::Mutex<()>>) -> Benchmarks {
-        let holder = format!("{}-{}", std::process::id(), crate::tenants::random_chars(12).unwrap_or_default());
+        let holder = format!("{}-{}", std::process::id(), crate::random::chars(12).unwrap_or_default());
         Benchmarks {
             db,
             policy,
@@ -237,14 +238,11 @@ impl Benchmarks {
     }
 
     /// The first published group of `requested`'s ladder in one universe, from memory.
-    pub fn find(&self, model: &Model, year: i32, requested: &GroupKey, locale: Locale) -> Option<Found> {
+    pub fn find(&self, model: &Model, year: i32, requested: &GroupKey) -> Option<Found> {
         let universe = self.universe(model, year)?;
         requested.ladder().iter().find_map(|g| {
             let held = universe.groups.get(g)?;
-            Some(Found {
-                figures: Arc::clone(&held.figures),
-                used: held.used(self.policy, model, year, requested, locale),
-            })
+            Some(Found { held: Arc::clone(held), requested: *requested, year })
         })
     }
 
@@ -274,5 +272,5 @@ impl Benchmarks {
 }
 
 fn version(model: &Model) -> i32 {
-    i32::try_from(model.version).unwrap_or(i32::MAX)
+    store::version_column(model.version)
 }

@@ -11,8 +11,9 @@ use domain_model::{Province, SbiSection, SizeClass};
 use domain_statistics::{distribution, stage_shares};
 use sea_orm::ConnectionTrait;
 
+use crate as store;
 use crate::figures::{Distribution as FigureDistribution, Figures, Ranks};
-use crate::store::{self, Member, Release, StoreError, Universe};
+use crate::{Member, Release, StoreError, Universe};
 
 /// The metrics every release carries, in order.
 pub const METRICS: [&str; 8] = [

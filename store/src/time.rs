@@ -67,19 +67,6 @@ pub fn year_of(us: i64) -> i32 {
     date_of(us).0
 }
 
-/// A protobuf timestamp from microseconds.
-pub fn to_timestamp(us: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: us.div_euclid(1_000_000), nanos: (us.rem_euclid(1_000_000) * 1000) as i32 }
-}
-
-/// Microseconds from a protobuf timestamp, when it is a valid one.
-pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<i64> {
-    if !(0..1_000_000_000).contains(&t.nanos) {
-        return None;
-    }
-    t.seconds.checked_mul(1_000_000)?.checked_add(i64::from(t.nanos / 1000))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,13 +82,6 @@ mod tests {
         assert_eq!(year_of(-1), 1969);
         assert_eq!(date_of(1_709_208_000_000_000), (2024, 2, 29));
         assert_eq!(date_of(0), (1970, 1, 1));
-    }
-
-    #[test]
-    fn timestamps_round_trip() {
-        let t = to_timestamp(1_709_208_000_123_456);
-        assert_eq!(from_timestamp(&t), Some(1_709_208_000_123_456));
-        assert_eq!(from_timestamp(&prost_types::Timestamp { seconds: 1, nanos: -1 }), None);
     }
 
     #[test]

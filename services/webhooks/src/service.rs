@@ -1,20 +1,56 @@
 //! `maturity.v1.WebhookService`: a tenant's endpoints, events and deliveries (the rules are in
-//! `webhooks`; this is the gRPC adapter). Every write is audited in its own transaction.
+//! `domain-webhooks`, the tables in `store::webhooks`; this is the gRPC adapter). Every write is
+//! audited in its own transaction.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain_model::Locale;
 use services_api::v1 as pb;
-use services_api::v1::webhook_service_server::WebhookService;
+use services_api::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
 use services_common::errors::{Violation, invalid_argument};
 use tonic::{Request, Response, Status};
 
-use crate::Persistence;
-use crate::service::{store_status, violation};
-use crate::store::begin_write;
-use crate::tenants::{self, AuditEntry, Caller};
-use crate::time::{now_us, to_timestamp};
-use crate::webhooks::{self, Delivery, Endpoint, EndpointChanges, Event};
+use services_api::time::to_timestamp;
+use services_auth::{Authenticator, store_status};
+use services_common::errors::Violation as V;
+use store::tenants::{self, AuditEntry, Caller};
+use store::time::now_us;
+use store::webhooks::{self, Delivery, Endpoint, EndpointChanges, Event};
+use store::{DatabaseConnection, begin_write};
+
+/// The webhook service over one store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Webhooks {
+    db: DatabaseConnection,
+    auth: Authenticator,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Webhooks {
+    /// The service over `db`, identifying callers with `auth`, waking the dispatcher of this
+    /// process through `wake` when a replay queued deliveries.
+    pub fn new(db: DatabaseConnection, auth: Authenticator, wake: Arc<tokio::sync::Notify>) -> Webhooks {
+        Webhooks { db, auth, wake }
+    }
+
+    /// The tonic service.
+    pub fn into_service(self) -> WebhookServiceServer<Webhooks> {
+        WebhookServiceServer::new(self)
+    }
+
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    async fn caller<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        self.auth.caller(req).await
+    }
+}
+
+fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
+    V::new(field, reason, en, nl)
+}
 
 const MAX_PAGE: i32 = 500;
 const DEFAULT_PAGE: i32 = 50;
@@ -90,7 +126,7 @@ fn delivery_pb(d: &Delivery) -> pb::WebhookDelivery {
 }
 
 fn check_url(url: &str, field: &str, violations: &mut Vec<Violation>) {
-    if let Some(problem) = webhooks::url_problem(url) {
+    if let Some(problem) = domain_webhooks::url_problem(url) {
         violations.push(violation(
             field,
             "INVALID_WEBHOOK_URL",
@@ -108,12 +144,12 @@ fn check_url(url: &str, field: &str, violations: &mut Vec<Violation>) {
 fn check_types(types: &[String], field: &str, violations: &mut Vec<Violation>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, t) in types.iter().enumerate() {
-        if !webhooks::EVENT_TYPES.contains(&t.as_str()) {
+        if !domain_webhooks::EVENT_TYPES.contains(&t.as_str()) {
             violations.push(violation(
                 &format!("{field}[{i}]"),
                 "UNKNOWN_EVENT_TYPE",
-                format!("unknown event type `{t}`: expected one of {}", webhooks::EVENT_TYPES.join(", ")),
-                format!("onbekend gebeurtenistype `{t}`: verwacht een van {}", webhooks::EVENT_TYPES.join(", ")),
+                format!("unknown event type `{t}`: expected one of {}", domain_webhooks::EVENT_TYPES.join(", ")),
+                format!("onbekend gebeurtenistype `{t}`: verwacht een van {}", domain_webhooks::EVENT_TYPES.join(", ")),
             ));
         } else if !out.contains(t) {
             out.push(t.clone());
@@ -173,10 +209,10 @@ fn position(token: &str, filter: &str, violations: &mut Vec<Violation>) -> Optio
     parsed
 }
 
-impl Persistence {
+impl Webhooks {
     async fn audit(
         &self,
-        tx: &impl sea_orm::ConnectionTrait,
+        tx: &impl store::ConnectionTrait,
         caller: &Caller,
         action: &str,
         target: String,
@@ -194,7 +230,7 @@ impl Persistence {
 }
 
 #[tonic::async_trait]
-impl WebhookService for Persistence {
+impl WebhookService for Webhooks {
     async fn create_webhook_endpoint(
         &self,
         request: Request<pb::CreateWebhookEndpointRequest>,
@@ -215,7 +251,7 @@ impl WebhookService for Persistence {
                 .await
                 .map_err(tenant_status)?;
         self.audit(&tx, &caller, "CreateWebhookEndpoint", format!("webhook endpoint {}", endpoint.id)).await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok(Response::new(pb::CreateWebhookEndpointResponse { endpoint: Some(endpoint_pb(&endpoint)), secret }))
     }
 
@@ -315,7 +351,7 @@ impl WebhookService for Persistence {
             format!("webhook endpoint {} ({})", given.id, paths.join(",")),
         )
         .await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok(Response::new(endpoint_pb(&updated)))
     }
 
@@ -330,7 +366,7 @@ impl WebhookService for Persistence {
             return Err(not_found("webhook endpoint", &id));
         }
         self.audit(&tx, &caller, "DeleteWebhookEndpoint", format!("webhook endpoint {id}")).await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok(Response::new(pb::DeleteWebhookEndpointResponse {}))
     }
 
@@ -341,10 +377,10 @@ impl WebhookService for Persistence {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
         let overlap = match req.previous_valid_seconds {
-            0 => webhooks::DEFAULT_ROTATION_OVERLAP,
+            0 => domain_webhooks::DEFAULT_ROTATION_OVERLAP,
             s => Duration::from_secs(u64::from(s)),
         };
-        if overlap > webhooks::MAX_ROTATION_OVERLAP {
+        if overlap > domain_webhooks::MAX_ROTATION_OVERLAP {
             return Err(invalid(&[violation(
                 "previous_valid_seconds",
                 "OVERLAP_TOO_LONG",
@@ -358,7 +394,7 @@ impl WebhookService for Persistence {
             .map_err(tenant_status)?
             .ok_or_else(|| not_found("webhook endpoint", &req.id))?;
         self.audit(&tx, &caller, "RotateWebhookSecret", format!("webhook endpoint {}", req.id)).await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         Ok(Response::new(pb::RotateWebhookSecretResponse { endpoint: Some(endpoint_pb(&endpoint)), secret }))
     }
 
@@ -485,9 +521,9 @@ impl WebhookService for Persistence {
             format!("webhook event {} to {} endpoint(s)", event.id, queued.len()),
         )
         .await?;
-        tx.commit().await.map_err(|e| store_status(e.into()))?;
+        store::commit(tx).await.map_err(store_status)?;
         if !queued.is_empty() {
-            self.webhook_wake().notify_one();
+            self.wake.notify_one();
         }
         Ok(Response::new(pb::ReplayWebhookEventResponse { deliveries: queued.iter().map(delivery_pb).collect() }))
     }

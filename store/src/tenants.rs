@@ -6,7 +6,6 @@
 //! issued, and never logged. A revoked key stops working within `CACHE_TTL` on every server.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,12 +14,14 @@ use migrations::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
-use crate::store::{StoreError, get};
+use crate::{StoreError, get};
+
+/// The tenant of the demo job: everything it holds is synthetic, and its chapters say so.
+pub const DEMO_TENANT: &str = "demo";
 
 /// How long a server trusts what it read about a key before reading it again.
 pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
-const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const PREFIX_RANDOM: usize = 10;
 const SECRET_CHARS: usize = 32;
 /// Length of a key's public prefix (`mk_` and 10 characters).
@@ -45,8 +46,8 @@ pub enum TenantError {
     #[error("no key with prefix `{0}`")]
     NoKey(String),
     /// The random source failed.
-    #[error("cannot read random bytes: {0}")]
-    Random(String),
+    #[error(transparent)]
+    Random(#[from] crate::random::RandomError),
 }
 
 /// Whether `id` may name a tenant (it also appears in file paths of the nightly batch).
@@ -61,29 +62,6 @@ fn hash(key: &str) -> String {
 /// Compares two equally long strings without stopping at the first difference.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// `n` bytes from the operating system's random source.
-pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, TenantError> {
-    let mut buf = vec![0u8; n];
-    let mut file = std::fs::File::open("/dev/urandom").map_err(|e| TenantError::Random(e.to_string()))?;
-    file.read_exact(&mut buf).map_err(|e| TenantError::Random(e.to_string()))?;
-    Ok(buf)
-}
-
-/// `n` random letters and digits.
-pub(crate) fn random_chars(n: usize) -> Result<String, TenantError> {
-    // Rejection sampling keeps every character equally likely.
-    let mut out = String::with_capacity(n);
-    while out.len() < n {
-        let buf = random_bytes(64)?;
-        for b in buf {
-            if out.len() < n && usize::from(b) < 4 * ALPHABET.len() {
-                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// A tenant.
@@ -165,8 +143,8 @@ pub async fn issue_key(
     if tenant(db, tenant_id).await?.is_none() {
         return Err(TenantError::NoTenant(tenant_id.to_string()));
     }
-    let prefix = format!("mk_{}", random_chars(PREFIX_RANDOM)?);
-    let key = format!("{prefix}.{}", random_chars(SECRET_CHARS)?);
+    let prefix = format!("mk_{}", crate::random::chars(PREFIX_RANDOM)?);
+    let key = format!("{prefix}.{}", crate::random::chars(SECRET_CHARS)?);
     let stmt = Query::insert()
         .into_table(K::Table)
         .columns([K::Prefix, K::Tenant, K::Hash, K::Label, K::CreatedAtUs])
@@ -365,11 +343,6 @@ mod tests {
     fn ids_hashes_and_comparison() {
         assert!(valid_id("acme-consult_1") && !valid_id("") && !valid_id("a/b") && !valid_id(&"x".repeat(65)));
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
-        let a = random_chars(32).unwrap();
-        let b = random_chars(32).unwrap();
-        assert_eq!(a.len(), 32);
-        assert_ne!(a, b);
-        assert!(a.bytes().all(|c| ALPHABET.contains(&c)));
         assert_eq!(hash("x").len(), 64);
     }
 }

@@ -1,5 +1,31 @@
-//! Database access for both stores, on SQLite and PostgreSQL through sea-orm's query builder (so
-//! that one statement serves both dialects). Every function takes any connection or transaction.
+//! The store: the only code that speaks SQL, on SQLite and PostgreSQL through sea-orm's query
+//! builder (so that one statement serves both dialects). It holds its own types, never an API
+//! message, and knows neither tonic nor protobuf. Every function takes any connection or
+//! transaction.
+//!
+//! - this module: connections and transactions, the assessment store, idempotency records, the
+//!   benchmark contributions, releases and the publication's bookkeeping;
+//! - `figures`: the store's own encoding of published figures;
+//! - `publish` and `engine`: publication under disclosure control, out of the write path, and
+//!   the in-memory cache every benchmark answer comes from; `peers`: a group found for a request;
+//! - `tenants`: tenants, API keys (and the key cache) and the audit log;
+//! - `reports`: the nightly batch's queue; `webhooks`: endpoints, events and the outbox;
+//! - `keys`: the pseudonym key file; `time`: calendar arithmetic; `random`: random bytes.
+
+pub mod engine;
+pub mod figures;
+pub mod keys;
+pub mod peers;
+pub mod publish;
+pub mod random;
+pub mod reports;
+pub mod tenants;
+pub mod time;
+pub mod webhooks;
+
+/// The connection and transaction types callers hold (re-exported, so that no other crate
+/// depends on sea-orm).
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 use migrations::MigratorTrait;
 use migrations::m0001_assessments::{Assessments as A, IdempotencyKeys as I};
@@ -7,7 +33,7 @@ use migrations::m0002_benchmark::BenchmarkContributions as B;
 use migrations::m0003_benchmark_releases::BenchmarkReleases as R;
 use migrations::m0007_publication::{BenchmarkChanges as C, BenchmarkPublisher as P, BenchmarkUniverses as U};
 use migrations::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, QueryResult};
+use sea_orm::{ConnectOptions, Database, DbErr, QueryResult};
 
 use domain_model::{FirmProfile, Province, SbiSection, SizeClass};
 
@@ -74,6 +100,27 @@ pub async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::Da
     let tx = db.begin().await?;
     write_first(&tx).await?;
     Ok(tx)
+}
+
+/// A transaction that only reads, or writes on PostgreSQL only (see `begin_write` for SQLite).
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+    use sea_orm::TransactionTrait;
+    Ok(db.begin().await?)
+}
+
+/// Commits `tx`.
+pub async fn commit(tx: DatabaseTransaction) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
+
+/// Whether `db` is SQLite (one writer at a time) rather than PostgreSQL.
+pub fn is_sqlite(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == sea_orm::DbBackend::Sqlite
+}
+
+/// The model version as the store's columns hold it.
+pub fn version_column(version: u32) -> i32 {
+    i32::try_from(version).unwrap_or(i32::MAX)
 }
 
 /// Opens the database at `url` (creating an SQLite file and its folder when needed, in WAL mode)
@@ -156,12 +203,47 @@ pub struct StoredAssessment {
     pub answers: Vec<u8>,
     /// Encoded result.
     pub result: Vec<u8>,
-    /// `pending`, `rendered` or `failed`.
-    pub report_status: String,
+    /// Where its chapter stands.
+    pub report_status: ReportStatus,
     /// Completion time.
     pub completed_at_us: i64,
     /// Creation time.
     pub created_at_us: i64,
+}
+
+/// Where an assessment's chapter stands in the nightly batch's queue (`reports`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ReportStatus {
+    /// Waiting for the nightly batch.
+    Pending,
+    /// The chapter is durable under `report_path`.
+    Rendered,
+    /// Rendering failed `report_attempts` times; retried while attempts are left.
+    Failed,
+}
+
+impl ReportStatus {
+    /// Every status.
+    pub const ALL: [ReportStatus; 3] = [ReportStatus::Pending, ReportStatus::Rendered, ReportStatus::Failed];
+
+    /// As the column holds it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Pending => "pending",
+            ReportStatus::Rendered => "rendered",
+            ReportStatus::Failed => "failed",
+        }
+    }
+
+    /// The status a column holds.
+    pub fn parse(text: &str) -> Option<ReportStatus> {
+        ReportStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub(crate) fn column(row: &QueryResult) -> Result<ReportStatus, StoreError> {
+        let text: String = get(row, "report_status")?;
+        ReportStatus::parse(&text).ok_or_else(|| StoreError::Malformed(format!("report status `{text}`")))
+    }
 }
 
 pub(crate) const ASSESSMENT_COLUMNS: [A; 12] = [
@@ -190,7 +272,7 @@ pub(crate) fn assessment(row: &QueryResult) -> Result<StoredAssessment, StoreErr
         model_version: get(row, "model_version")?,
         answers: get(row, "answers")?,
         result: get(row, "result")?,
-        report_status: get(row, "report_status")?,
+        report_status: ReportStatus::column(row)?,
         completed_at_us: get(row, "completed_at_us")?,
         created_at_us: get(row, "created_at_us")?,
     })
@@ -231,7 +313,7 @@ pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now
             a.maturity_index.into(),
             a.answers.clone().into(),
             a.result.clone().into(),
-            crate::reports::PENDING.into(),
+            ReportStatus::Pending.as_str().into(),
             a.completed_at_us.into(),
             now_us.into(),
             now_us.into(),
@@ -265,7 +347,7 @@ pub struct ListFilter {
     /// Completed before.
     pub completed_before_us: Option<i64>,
     /// Report status.
-    pub report_status: Option<String>,
+    pub report_status: Option<ReportStatus>,
 }
 
 /// A page of `tenant`'s assessments, newest first, with ids below `before_id`.

@@ -1,11 +1,18 @@
 //! Conversions between `maturity.v1` wire types and the domain: the model in one locale, the
-//! scored result, and the request's answers (with the field path of every problem).
+//! scored result, a request to score (with the field path of every problem), and the one lookup
+//! of a model with its one error shape.
 
 use domain_model::model::Axis;
-use domain_model::{Condition, Facet, FitVerdict, Locale, Model, RuledClass, ScaleKind, Text, ValueSource};
-use domain_scoring::{Answer, AnswerField, AnswerValue, Assessment, DimensionResult, FirmField, Location, Problem};
-use services_api::v1 as pb;
-use services_common::errors::Violation;
+use domain_model::{
+    Condition, Facet, FitVerdict, Locale, Model, ModelRegistry, ResolveError, RuledClass, ScaleKind, Text, ValueSource,
+};
+use domain_scoring::{
+    AnswerField, Assessment, DimensionResult, Firm, FirmField, Given, Location, Problem, Refusal, Request, Scored,
+    Value,
+};
+
+use crate::Violation;
+use crate::v1 as pb;
 
 /// The reference of a model.
 pub fn model_ref(model: &Model) -> pb::ModelRef {
@@ -276,41 +283,146 @@ pub fn result_to_pb(m: &Model, r: &Assessment, l: Locale) -> pb::AssessmentResul
     }
 }
 
-/// Domain answers from wire answers, with the name of the value field each one set (for field
-/// paths). A `dont_know = false` is a violation here: it is neither an answer nor "don't know".
-pub fn answers_from_pb<'a>(
-    answers: &'a [pb::Answer],
-    violations: &mut Vec<Violation>,
-) -> (Vec<Answer<'a>>, Vec<&'static str>) {
-    let mut out = Vec::with_capacity(answers.len());
-    let mut fields = Vec::with_capacity(answers.len());
-    for (i, a) in answers.iter().enumerate() {
-        use pb::answer::Value;
-        let (value, field) = match &a.value {
-            Some(Value::Likert(n)) => (AnswerValue::Likert(*n), "likert"),
-            Some(Value::Yes(b)) => (AnswerValue::Yes(*b), "yes"),
-            Some(Value::Choice(c)) => (AnswerValue::Choice(c), "choice"),
-            Some(Value::DontKnow(true)) => (AnswerValue::DontKnow, "dont_know"),
-            Some(Value::DontKnow(false)) => {
-                violations.push(Violation {
-                    field: format!("answers[{i}].dont_know"),
-                    reason: "INVALID_DONT_KNOW".to_string(),
-                    en: "dont_know must be true when set; leave the item out to not answer it".to_string(),
-                    nl: "dont_know moet true zijn als het is gezet; laat het item weg om het niet te beantwoorden"
-                        .to_string(),
-                });
-                (AnswerValue::DontKnow, "dont_know")
-            }
-            None => (AnswerValue::Missing, "value"),
-        };
-        out.push(Answer { item_id: &a.item_id, value });
-        fields.push(field);
+/// The name of the value field each answer set (for field paths).
+fn value_fields(answers: &[pb::Answer]) -> Vec<&'static str> {
+    use pb::answer::Value as V;
+    answers
+        .iter()
+        .map(|a| match &a.value {
+            Some(V::Likert(_)) => "likert",
+            Some(V::Yes(_)) => "yes",
+            Some(V::Choice(_)) => "choice",
+            Some(V::DontKnow(_)) => "dont_know",
+            None => "value",
+        })
+        .collect()
+}
+
+/// The domain request of a wire request, and what is wrong at the wire level only: a
+/// `dont_know = false`, which is neither an answer nor "don't know" (the answer is then read as
+/// "don't know", so that the rest is still checked and every violation is reported at once).
+pub fn request_from_pb(req: &pb::ScoreAssessmentRequest) -> (Request, Vec<Violation>) {
+    use pb::answer::Value as V;
+    let mut violations = Vec::new();
+    let answers = req
+        .answers
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let value = match &a.value {
+                Some(V::Likert(n)) => Value::Likert(*n),
+                Some(V::Yes(b)) => Value::Yes(*b),
+                Some(V::Choice(c)) => Value::Choice(c.clone()),
+                Some(V::DontKnow(true)) => Value::DontKnow,
+                Some(V::DontKnow(false)) => {
+                    violations.push(Violation::new(
+                        &format!("answers[{i}].dont_know"),
+                        "INVALID_DONT_KNOW",
+                        "dont_know must be true when set; leave the item out to not answer it",
+                        "dont_know moet true zijn als het is gezet; laat het item weg om het niet te beantwoorden",
+                    ));
+                    Value::DontKnow
+                }
+                None => Value::Missing,
+            };
+            Given { item_id: a.item_id.clone(), value }
+        })
+        .collect();
+    let firm = req.firm.as_ref().map_or_else(Firm::default, |f| Firm {
+        sbi_section: f.sbi_section.clone(),
+        size_class: f.size_class.clone(),
+        province: f.province.clone(),
+    });
+    let (model_id, model_version) = req.model.as_ref().map_or((String::new(), 0), |m| (m.id.clone(), m.version));
+    (Request { model_id, model_version, firm, answers }, violations)
+}
+
+impl TryFrom<&pb::ScoreAssessmentRequest> for Request {
+    type Error = Vec<Violation>;
+
+    /// The domain request, or the wire-level violations (`request_from_pb`).
+    fn try_from(req: &pb::ScoreAssessmentRequest) -> Result<Request, Vec<Violation>> {
+        let (request, violations) = request_from_pb(req);
+        if violations.is_empty() { Ok(request) } else { Err(violations) }
     }
-    (out, fields)
+}
+
+/// The wire form of a stored or converted request.
+pub fn request_to_pb(r: &Request) -> pb::ScoreAssessmentRequest {
+    use pb::answer::Value as V;
+    pb::ScoreAssessmentRequest {
+        model: Some(pb::ModelRef { id: r.model_id.clone(), version: r.model_version }),
+        firm: Some(pb::FirmAttributes {
+            sbi_section: r.firm.sbi_section.clone(),
+            size_class: r.firm.size_class.clone(),
+            province: r.firm.province.clone(),
+        }),
+        answers: r
+            .answers
+            .iter()
+            .map(|g| pb::Answer {
+                item_id: g.item_id.clone(),
+                value: match &g.value {
+                    Value::Likert(n) => Some(V::Likert(*n)),
+                    Value::Yes(b) => Some(V::Yes(*b)),
+                    Value::Choice(c) => Some(V::Choice(c.clone())),
+                    Value::DontKnow => Some(V::DontKnow(true)),
+                    Value::Missing => None,
+                },
+            })
+            .collect(),
+        locale: String::new(),
+    }
+}
+
+/// The violation of a model reference that does not resolve, at `field` (`model` gives
+/// `model.id` or `model.version`). Every RPC that names a model answers with this one shape.
+pub fn model_violation(e: &ResolveError, field: &str) -> Violation {
+    let (part, reason, nl) = match e {
+        ResolveError::UnknownModel { id, known } => {
+            ("id", "UNKNOWN_MODEL", format!("onbekend model `{id}` (bekend: {known})"))
+        }
+        ResolveError::UnknownVersion { id, version, known } => {
+            ("version", "UNKNOWN_MODEL_VERSION", format!("model `{id}` heeft geen versie {version} (bekend: {known})"))
+        }
+    };
+    Violation::new(&format!("{field}.{part}"), reason, e.to_string(), nl)
+}
+
+/// The model a reference names in `registry` (none: the default model, latest version), or its
+/// violation at `field`.
+pub fn resolve(
+    registry: &ModelRegistry,
+    r: Option<&pb::ModelRef>,
+    field: &str,
+) -> Result<std::sync::Arc<Model>, Violation> {
+    let (id, version) = r.map_or(("", 0), |r| (r.id.as_str(), r.version));
+    registry.resolve(id, version).map_err(|e| model_violation(&e, field))
+}
+
+/// Validates and scores a wire request with the models of `registry`: the shared path of
+/// `ScoreAssessment` and of every service that scores before it stores or renders. Every
+/// violation is returned at once, with its field path in `ScoreAssessmentRequest`.
+pub fn score(registry: &ModelRegistry, req: &pb::ScoreAssessmentRequest) -> Result<Scored, Vec<Violation>> {
+    let (request, mut violations) = request_from_pb(req);
+    match request.score(registry) {
+        Ok(scored) if violations.is_empty() => Ok(scored),
+        Ok(_) => Err(violations),
+        Err(Refusal::Model(e)) => {
+            // Without a model the answers cannot be checked; the model violation says why.
+            violations.insert(0, model_violation(&e, "model"));
+            Err(violations)
+        }
+        Err(Refusal::Problems(problems)) => {
+            let fields = value_fields(&req.answers);
+            violations.extend(problems.iter().map(|p| violation(p, &fields)));
+            Err(violations)
+        }
+    }
 }
 
 /// A domain problem as a field violation, with its path in `ScoreAssessmentRequest`.
-pub fn violation(p: &Problem, value_fields: &[&str]) -> Violation {
+fn violation(p: &Problem, value_fields: &[&str]) -> Violation {
     let field = match p.location() {
         Location::Firm(FirmField::SbiSection) => "firm.sbi_section".to_string(),
         Location::Firm(FirmField::SizeClass) => "firm.size_class".to_string(),

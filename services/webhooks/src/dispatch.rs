@@ -16,13 +16,13 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_rustls::rustls;
 
-use crate::time::{now_us, start_of};
-use crate::webhooks::{self, Attempt, Job, Next};
+use store::DatabaseConnection;
+use store::time::{now_us, start_of};
+use store::webhooks::{self, Attempt, Job, Next};
 
 /// What a dispatcher needs to know.
 #[derive(Clone, Debug)]
@@ -170,7 +170,7 @@ pub fn retry_after(value: &str) -> Option<Duration> {
 /// What happens after an answer (or none) to attempt number `attempts + 1`.
 fn next_after(result: &Result<Answer, String>, attempts: u32, now: i64) -> Next {
     let retry = |after: Option<Duration>| {
-        webhooks::next_attempt_us(now, attempts + 1, webhooks::jitter(), after).map_or(Next::GiveUp, Next::Retry)
+        domain_webhooks::next_attempt_us(now, attempts + 1, webhooks::jitter(), after).map_or(Next::GiveUp, Next::Retry)
     };
     match result {
         Ok(a) if (200..300).contains(&a.status) => Next::Delivered,
@@ -194,7 +194,7 @@ impl Dispatcher {
     /// A dispatcher over `db`, woken early by `wake` (SubmitAssessment notifies it).
     pub fn new(db: DatabaseConnection, settings: DispatchSettings, wake: Arc<Notify>) -> anyhow::Result<Dispatcher> {
         let client = Client::new(settings.extra_roots_pem.as_deref(), settings.timeout)?;
-        let tag = crate::tenants::random_chars(6).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tag = store::random::chars(6).map_err(|e| anyhow::anyhow!("{e}"))?;
         let worker = format!("dispatch-{}-{tag}", std::process::id());
         Ok(Dispatcher { db, client, worker, wake, settings })
     }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// The encoding version written now.
 pub const VERSION: u8 = 2;

@@ -1,0 +1,161 @@
+//! Webhooks as the Standard Webhooks specification has them, with no I/O: the event types, the
+//! retry schedule, the signature of a delivery, and which URLs may be endpoints. The outbox that
+//! holds deliveries is the store's (`store::webhooks`); the dispatcher that sends them is
+//! `services-persistence::dispatch`.
+//!
+//! A delivery is signed as the specification says: `webhook-id` is the event's id (the same on
+//! every retry and replay), the signature is `v1,` and the base64 HMAC-SHA256 of
+//! `{id}.{timestamp}.{body}` under the secret's bytes (the base64 after `whsec_`).
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// SubmitAssessment stored a new assessment.
+pub const ASSESSMENT_SCORED: &str = "assessment.scored";
+/// The nightly batch wrote an assessment's chapter.
+pub const CHAPTER_READY: &str = "chapter.ready";
+/// A nightly batch ended (one event per tenant that had work in it).
+pub const BATCH_FINISHED: &str = "batch.finished";
+/// Every event type, as endpoints subscribe to them.
+pub const EVENT_TYPES: [&str; 3] = [ASSESSMENT_SCORED, CHAPTER_READY, BATCH_FINISHED];
+
+/// The waits after the first, second, ... failed attempt (the Standard Webhooks schedule): about
+/// 28 hours from the first attempt to the last. Each is stretched or shrunk by up to `JITTER`.
+pub const SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+/// Relative jitter of each wait, so that endpoints that failed together are not retried together.
+pub const JITTER: f64 = 0.2;
+/// The longest `Retry-After` honoured; a longer one is read as this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// How long the previous secret signs along after a rotation, unless the caller says otherwise.
+pub const DEFAULT_ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+/// The longest overlap a caller may ask for.
+pub const MAX_ROTATION_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Events (and their finished deliveries) older than this are removed.
+pub const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// When the attempt after `attempts` failed ones is due, from `now_us`: the schedule's wait,
+/// jittered by `jitter` (in -1..=1, scaled by `JITTER`), but never before `retry_after` asks;
+/// `None` when the schedule is used up.
+pub fn next_attempt_us(now_us: i64, attempts: u32, jitter: f64, retry_after: Option<Duration>) -> Option<i64> {
+    let wait = SCHEDULE.get(usize::try_from(attempts).ok()?.checked_sub(1)?)?;
+    let factor = 1.0 + JITTER * jitter.clamp(-1.0, 1.0);
+    let mut wait_us = (wait.as_micros() as f64 * factor) as i64;
+    if let Some(asked) = retry_after {
+        wait_us = Ord::max(wait_us, i64::try_from(asked.min(MAX_RETRY_AFTER).as_micros()).unwrap_or(i64::MAX));
+    }
+    Some(now_us.saturating_add(wait_us))
+}
+
+const SECRET_PREFIX: &str = "whsec_";
+
+/// A signing secret from its bytes: `whsec_` and their base64.
+pub fn secret(bytes: &[u8]) -> String {
+    format!("{SECRET_PREFIX}{}", BASE64.encode(bytes))
+}
+
+/// The signature (`v1,...`) of a delivery under `secret`; `None` for a secret that is not
+/// `whsec_` and base64.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let key = BASE64.decode(secret.strip_prefix(SECRET_PREFIX)?).ok()?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
+}
+
+/// Why a URL cannot be an endpoint.
+pub fn url_problem(url: &str) -> Option<&'static str> {
+    if url.len() > 2000 {
+        return Some("the URL is longer than 2000 characters");
+    }
+    let Ok(uri) = url.parse::<http::Uri>() else { return Some("not a URL") };
+    let Some(authority) = uri.authority() else { return Some("the URL has no host") };
+    if authority.as_str().contains('@') {
+        return Some("the URL must not carry a user name or password");
+    }
+    match uri.scheme_str() {
+        Some("https") => None,
+        Some("http") if is_loopback(authority.host()) => None,
+        Some("http") => Some("use https (plain http only to a loopback address, for local development)"),
+        _ => Some("the URL must start with https://"),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_match_the_specification_test_vector() {
+        // The example of the Standard Webhooks specification and its reference libraries.
+        let sig = sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig.as_deref(), Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="));
+        assert_eq!(sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "m", 1, b""), None, "the prefix is required");
+        assert_eq!(sign("whsec_not base64!", "m", 1, b""), None);
+    }
+
+    #[test]
+    fn secrets_are_well_formed() {
+        let a = secret(&[7; 32]);
+        assert_eq!(BASE64.decode(a.strip_prefix("whsec_").unwrap()).unwrap(), vec![7; 32]);
+        assert!(sign(&a, "msg_x", 1, b"{}").is_some());
+    }
+
+    #[test]
+    fn the_schedule_lasts_more_than_a_day_and_ends() {
+        let total: Duration = SCHEDULE.iter().sum();
+        assert!(total > Duration::from_secs(24 * 3600), "{total:?}");
+        // Even with every wait shrunk by the full jitter.
+        assert!(total.as_secs_f64() * (1.0 - JITTER) > 24.0 * 3600.0 * 0.9);
+        let now = 1_000_000;
+        assert_eq!(next_attempt_us(now, 0, 0.0, None), None, "attempt 0 is never a failure");
+        assert_eq!(next_attempt_us(now, 1, 0.0, None), Some(now + 5_000_000));
+        assert_eq!(next_attempt_us(now, 1, 1.0, None), Some(now + 6_000_000));
+        assert_eq!(next_attempt_us(now, 1, -1.0, None), Some(now + 4_000_000));
+        assert_eq!(next_attempt_us(now, 7, 0.0, None), Some(now + 36_000_000_000));
+        assert_eq!(next_attempt_us(now, 8, 0.0, None), None, "eight attempts in all");
+        // Retry-After is honoured when longer than the schedule's wait, and capped at a day.
+        assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(60))), Some(now + 60_000_000));
+        assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(1))), Some(now + 5_000_000));
+        assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(9_999_999))), Some(now + 86_400_000_000));
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(url_problem("https://crm.example.nl/hooks/maturity"), None);
+        assert_eq!(url_problem("http://127.0.0.1:9000/h"), None);
+        assert_eq!(url_problem("http://localhost/h"), None);
+        assert_eq!(url_problem("http://[::1]:8000/h"), None);
+        assert!(url_problem("http://crm.example.nl/h").is_some());
+        assert!(url_problem("ftp://crm.example.nl/h").is_some());
+        assert!(url_problem("https://user:pw@crm.example.nl/h").is_some());
+        assert!(url_problem("not a url").is_some());
+        assert!(url_problem("/relative").is_some());
+        assert!(url_problem(&format!("https://a.nl/{}", "x".repeat(2000))).is_some());
+    }
+}
