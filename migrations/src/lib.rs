@@ -3,8 +3,8 @@
 //!
 //! Column types are chosen to mean the same on both backends: whole numbers as BIGINT, scores as
 //! DOUBLE, times as microseconds since the Unix epoch (BIGINT, UTC), and structured values as BLOB /
-//! BYTEA: published figures in the store's own versioned JSON (since m0008); an assessment's answers
-//! and result still in the API's protobuf encoding.
+//! BYTEA in the store's own versioned JSON: published figures since m0008, an assessment's answers and
+//! result since m0009 (before, the API's protobuf messages).
 //!
 //! The wall between the stores is in the schema: `benchmark_contributions` has no column that can
 //! name a firm (no name, no free text, no tenant, no external reference); a test reads the schema
@@ -20,6 +20,7 @@ pub mod m0005_tenants;
 pub mod m0006_webhooks;
 pub mod m0007_publication;
 pub mod m0008_figures_encoding;
+pub mod m0009_assessment_encoding;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_webhooks::Migration),
             Box::new(m0007_publication::Migration),
             Box::new(m0008_figures_encoding::Migration),
+            Box::new(m0009_assessment_encoding::Migration),
         ]
     }
 }

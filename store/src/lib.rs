@@ -5,7 +5,8 @@
 //!
 //! - this module: connections and transactions, the assessment store, idempotency records, the
 //!   benchmark contributions, releases and the publication's bookkeeping;
-//! - `figures`: the store's own encoding of published figures;
+//! - `figures` and `records`: the store's own encodings of published figures and of an
+//!   assessment's answers and result;
 //! - `publish` and `engine`: publication under disclosure control, out of the write path, and
 //!   the in-memory cache every benchmark answer comes from; `peers`: a group found for a request;
 //! - `tenants`: tenants, API keys (and the key cache) and the audit log;
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod peers;
 pub mod publish;
 pub mod random;
+pub mod records;
 pub mod reports;
 pub mod tenants;
 pub mod time;
@@ -174,10 +176,10 @@ pub struct NewAssessment {
     pub model_version: i32,
     /// Maturity index, for listing.
     pub maturity_index: f64,
-    /// Encoded answers.
-    pub answers: Vec<u8>,
-    /// Encoded result.
-    pub result: Vec<u8>,
+    /// The answers as scored.
+    pub answers: records::Answers,
+    /// The result as answered (in Dutch).
+    pub result: records::ResultSnapshot,
     /// Completion time.
     pub completed_at_us: i64,
 }
@@ -199,10 +201,9 @@ pub struct StoredAssessment {
     pub model_id: String,
     /// Model version.
     pub model_version: i32,
-    /// Encoded answers.
-    pub answers: Vec<u8>,
-    /// Encoded result.
-    pub result: Vec<u8>,
+    // The answers and the result in the store's encoding (`records`), decoded on demand.
+    answers: Vec<u8>,
+    result: Vec<u8>,
     /// Where its chapter stands.
     pub report_status: ReportStatus,
     /// Completion time.
@@ -243,6 +244,18 @@ impl ReportStatus {
     pub(crate) fn column(row: &QueryResult) -> Result<ReportStatus, StoreError> {
         let text: String = get(row, "report_status")?;
         ReportStatus::parse(&text).ok_or_else(|| StoreError::Malformed(format!("report status `{text}`")))
+    }
+}
+
+impl StoredAssessment {
+    /// The answers as scored.
+    pub fn answers(&self) -> Result<records::Answers, StoreError> {
+        records::Answers::decode(&self.answers)
+    }
+
+    /// The result as it was answered.
+    pub fn result(&self) -> Result<records::ResultSnapshot, StoreError> {
+        records::ResultSnapshot::decode(&self.result)
     }
 }
 
@@ -311,8 +324,8 @@ pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now
             a.model_id.clone().into(),
             a.model_version.into(),
             a.maturity_index.into(),
-            a.answers.clone().into(),
-            a.result.clone().into(),
+            a.answers.encode().into(),
+            a.result.encode().into(),
             ReportStatus::Pending.as_str().into(),
             a.completed_at_us.into(),
             now_us.into(),

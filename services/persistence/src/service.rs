@@ -19,6 +19,7 @@ use services_api::time::{from_timestamp, to_timestamp};
 use services_auth::{Authenticator, not_found, store_status};
 use store::engine::Benchmarks;
 use store::peers::Found;
+use store::records::{Answers, ResultSnapshot};
 use store::tenants::{self, AuditEntry, Caller};
 use store::time::{now_us, year_of};
 use store::{
@@ -26,7 +27,7 @@ use store::{
     Universe, webhooks,
 };
 
-use crate::peers;
+use crate::{peers, snapshot};
 
 const MAX_PAGE: i32 = 500;
 const DEFAULT_PAGE: i32 = 50;
@@ -69,15 +70,15 @@ struct Job {
     external_ref: String,
     firm_name: String,
     completed_at_us: i64,
-    /// The request as stored: answers pinned to the model version, no locale.
-    pinned: Vec<u8>,
+    /// The answers as stored, pinned to the model version used.
+    pinned: Answers,
     answers: Vec<pb::Answer>,
     model: Arc<Model>,
     result: domain_scoring::Assessment,
     /// The result as stored (Dutch), encoded; as the caller asked for it; and the firm's position
     /// among the figures published when it was scored. Computed before the write, so that the
     /// single writer does only the writing.
-    stored_result: Vec<u8>,
+    stored_result: ResultSnapshot,
     response_result: pb::AssessmentResult,
     position: Option<pb::PeerPosition>,
 }
@@ -224,12 +225,18 @@ impl Persistence {
     }
 
     fn to_pb(&self, a: &StoredAssessment, locale: Locale) -> pb::Assessment {
-        let request = pb::ScoreAssessmentRequest::decode(a.answers.as_slice()).unwrap_or_default();
+        let request = match a.answers() {
+            Ok(answers) => domain_scoring::Request::from(answers),
+            Err(e) => {
+                tracing::error!(id = a.id, error = %e, "stored answers do not decode");
+                domain_scoring::Request::default()
+            }
+        };
         // The result is re-rendered in the requested locale from the stored answers and the pinned
-        // model version; the stored (Dutch) result is the fallback when that version is gone.
-        let result = match convert::score(&self.inner.registry, &request) {
+        // model version; the stored (Dutch) snapshot is the fallback when that version is gone.
+        let result = match request.score(&self.inner.registry) {
             Ok(s) => Some(result_to_pb(&s.model, &s.assessment, locale)),
-            Err(_) => pb::AssessmentResult::decode(a.result.as_slice()).ok(),
+            Err(_) => a.result().ok().map(|r| snapshot::snapshot_pb(&r)),
         };
         pb::Assessment {
             id: a.id,
@@ -239,7 +246,7 @@ impl Persistence {
             created_at: Some(to_timestamp(a.created_at_us)),
             report_status: status_pb(a.report_status) as i32,
             result,
-            answers: request.answers,
+            answers: convert::request_to_pb(&request).answers,
         }
     }
 
@@ -333,15 +340,14 @@ impl Persistence {
 
         let request_hash = hex(&Sha256::digest(req.encode_to_vec()));
         let model = Arc::clone(&scored.model);
-        let mut pinned = assessment.clone();
-        pinned.model = Some(pb::ModelRef { id: model.id.clone(), version: model.version });
+        let (mut pinned, _) = convert::request_from_pb(&assessment);
+        (pinned.model_id, pinned.model_version) = (model.id.clone(), model.version);
         // The position among the figures published now; this submission reaches them through the
         // publisher, once enough of its group changed.
         let r = &scored.assessment;
         let position = self.peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm)).map(|f| {
             peers::position(self.inner.policy, &model, &f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale)
         });
-        pinned.locale = String::new();
         Ok(Job {
             tenant: tenant.to_string(),
             actor: caller.key_prefix.clone(),
@@ -350,9 +356,9 @@ impl Persistence {
             external_ref: req.external_ref.trim().to_string(),
             firm_name: name.to_string(),
             completed_at_us,
-            pinned: pinned.encode_to_vec(),
+            pinned: Answers::from(&pinned),
             answers: assessment.answers,
-            stored_result: result_to_pb(&model, &scored.assessment, Locale::Nl).encode_to_vec(),
+            stored_result: snapshot::snapshot(&result_to_pb(&model, &scored.assessment, Locale::Nl)),
             response_result: result_to_pb(&model, &scored.assessment, locale),
             position,
             model,

@@ -9,14 +9,11 @@ use domain_anonymity::{GroupKey, Policy};
 use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
 use domain_scoring::{Refusal, Request, Value};
-use prost::Message;
 use report_gen::chapter::{
     AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
     ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
 };
 use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
-use services_api::convert;
-use services_api::v1 as pb;
 use store::figures::{Distribution, Figures};
 use store::peers::{self, Found};
 use store::publish::key_text;
@@ -197,8 +194,7 @@ impl Assembler {
         number: u32,
     ) -> Result<Chapter, AssembleError> {
         let rescore = |reason: String| AssembleError::Rescore { id: stored.id, reason };
-        let wire = pb::ScoreAssessmentRequest::decode(stored.answers.as_slice()).map_err(|e| rescore(e.to_string()))?;
-        let (request, _) = convert::request_from_pb(&wire);
+        let request = domain_scoring::Request::from(stored.answers().map_err(|e| rescore(e.to_string()))?);
         let scored = request.score(&self.registry).map_err(|refusal| {
             rescore(match refusal {
                 Refusal::Model(e) => e.to_string(),

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
+mod migrated;
 mod nightly;
 mod service;
 
@@ -41,7 +42,7 @@ pub fn as_tenant<T>(tenant: &str, msg: T) -> tonic::Request<T> {
 }
 
 /// Every item answered: item `i` at a level that varies with `seed`, so that firms differ.
-fn answers(model: &domain_model::Model, seed: usize) -> Vec<pb::Answer> {
+pub fn answers(model: &domain_model::Model, seed: usize) -> Vec<pb::Answer> {
     model
         .items
         .iter()
