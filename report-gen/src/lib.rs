@@ -6,14 +6,24 @@
 //! User-supplied text never becomes Typst code: templates insert it through the `typst_text` and
 //! `typst_str` filters, which turn it into a Typst string literal (`escape`).
 //!
-//! This crate knows nothing of databases or the wire: the service adapter (`services/report`)
-//! builds the `Chapter` from an assessment and its peers.
+//! Around that core, the generator itself: `assemble` builds a chapter's data from the store (the
+//! stored answers scored again with their pinned model version, the published peers after
+//! fallback, the trend, the recommendations, the CBS context), `render` turns it into bytes and
+//! durable files, and `nightly` runs the night's batch with leased claims. The `report-gen`
+//! command line is this crate's binary; `ReportService` (`services/report`) is the gRPC adapter
+//! over the same `Assembler` and `Renderer`. The crate knows no wire types; it reads the database
+//! only through the `store` crate.
 
+pub mod assemble;
 pub mod chapter;
 pub mod escape;
 pub mod figures;
+pub mod nightly;
+pub mod render;
 pub mod templates;
 pub mod typeset;
 
+pub use assemble::Assembler;
+pub use render::{Format, Renderer};
 pub use templates::{TemplateError, Templates};
 pub use typeset::{TypesetError, Typesetter};

@@ -42,6 +42,6 @@ pub async fn fetch(
     anyhow::ensure!(pdf.len() as u64 == meta.size, "received {} bytes of the announced {}", pdf.len(), meta.size);
     anyhow::ensure!(digest == meta.sha256, "the chapter's digest does not match the announced one");
     let path = dir.join(&meta.file_name);
-    services_report::render::write_atomic(&path, &pdf).with_context(|| format!("cannot write {}", path.display()))?;
+    report_gen::render::write_atomic(&path, &pdf).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }

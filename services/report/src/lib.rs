@@ -1,13 +1,6 @@
-//! The report adapter: turns stored assessments and published peer figures into chapters
-//! (`assemble`), typesets them with `report-gen` and writes them durably (`render`), runs the
-//! nightly batch with leased claims (`nightly`), and serves `ReportService.RenderChapter`
-//! (`service`). The `report-gen` command line is this crate's binary.
+//! `ReportService.RenderChapter`: a chapter on demand, assembled and typeset by the report
+//! generator (`report-gen`: `Assembler`, `Renderer`) and streamed back in pieces.
 
-pub mod assemble;
-pub mod nightly;
-pub mod render;
 pub mod service;
 
-pub use assemble::Assembler;
-pub use render::{Format, Renderer};
 pub use service::Reports;

@@ -14,8 +14,8 @@ use store::time::{date_of, now_us};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::assemble::{AssembleError, Assembler};
-use crate::render::{Format, Renderer};
+use report_gen::assemble::AssembleError;
+use report_gen::{Assembler, Format, Renderer};
 
 /// Largest piece of a streamed document.
 pub const CHUNK: usize = 64 * 1024;

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::chapter::Book;
+use crate::figures::date_text;
 use domain_model::Locale;
-use report_gen::chapter::Book;
-use report_gen::figures::date_text;
 use store::reports::{self, Night};
 use store::time::now_us;
 use store::{DatabaseConnection, StoredAssessment};

@@ -14,11 +14,11 @@ use anyhow::Context;
 use domain_anonymity::Policy;
 use domain_model::Locale;
 use report_gen::Templates;
+use report_gen::nightly::{self, Options};
+use report_gen::render::write_atomic;
+use report_gen::{Assembler, Format, Renderer};
 use services_common::serve::{ServeArgs, ServeConfig};
 use services_common::telemetry;
-use services_report::nightly::{self, Options};
-use services_report::render::write_atomic;
-use services_report::{Assembler, Format, Renderer};
 use store::time::{date_of, now_us, parse_date};
 
 const EXIT_FAILED: u8 = 1;

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::chapter::{Book, Chapter};
+use crate::{TemplateError, Templates, TypesetError, Typesetter};
 use domain_model::Locale;
-use report_gen::chapter::{Book, Chapter};
-use report_gen::{TemplateError, Templates, TypesetError, Typesetter};
 
 /// What to produce.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

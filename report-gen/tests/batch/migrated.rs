@@ -12,12 +12,12 @@ use migrations::sea_orm::ConnectionTrait;
 use migrations::sea_query::{Expr, ExprTrait, Query};
 use migrations::test_db::{BACKENDS, TestDb};
 use prost::Message;
+use report_gen::render::Format;
+use report_gen::{Assembler, Renderer};
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
 use services_common::config::{AuthMode, Secret};
 use services_persistence::Persistence;
-use services_report::render::Format;
-use services_report::{Assembler, Renderer};
 
 use crate::{answers, as_tenant, text_of};
 

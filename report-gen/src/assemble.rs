@@ -5,15 +5,15 @@
 
 use std::sync::Arc;
 
+use crate::chapter::{
+    AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
+    ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
+};
+use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
 use domain_scoring::{Refusal, Request, Value};
-use report_gen::chapter::{
-    AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
-    ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
-};
-use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use store::figures::{Distribution, Figures};
 use store::peers::{self, Found};
 use store::publish::key_text;
