@@ -26,6 +26,12 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
+/// Calls served at once by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// `SubmitAssessment` calls served (mostly: waiting for the write lock) at once by default: at
+/// about 70 writes a second, 16 waiting means at most a quarter of a second in the queue.
+pub const DEFAULT_MAX_SUBMITS: usize = 16;
+
 /// The header that carries a request id.
 pub const REQUEST_ID: &str = "x-request-id";
 /// Set on a call refused for overload.

@@ -92,7 +92,7 @@ async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: 
 /// The HTTP router over the gRPC `routes`.
 pub fn router(routes: Routes, ops: Operations) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
-    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool))?);
+    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES))?);
     let state = Gateway { routes, pool, openapi, ops };
     Ok(axum::Router::new()
         .route("/metrics", get(metrics))

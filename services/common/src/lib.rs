@@ -15,6 +15,7 @@ pub mod http;
 pub mod models;
 pub mod openapi;
 pub mod otel;
+pub mod paging;
 pub mod raw;
 pub mod serve;
 pub mod server;

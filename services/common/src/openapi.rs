@@ -6,8 +6,6 @@
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
-use crate::http::PUBLIC_SERVICES;
-
 /// Services callable without an API key (stateless).
 const OPEN_SERVICES: [&str; 2] = ["maturity.v1.ScoringService", "maturity.v1.DiagnosticsService"];
 
@@ -106,10 +104,10 @@ fn document_response() -> Value {
     })
 }
 
-/// The document.
-pub fn document(pool: &DescriptorPool) -> Value {
+/// The document of the gRPC `services` reachable over HTTP.
+pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
     let mut paths = Map::new();
-    for name in PUBLIC_SERVICES {
+    for &name in services {
         let Some(service) = pool.get_service_by_name(name) else { continue };
         let secured = !OPEN_SERVICES.contains(&name);
         for method in service.methods() {

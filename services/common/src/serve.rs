@@ -51,12 +51,6 @@ pub const KEYS: &[&str] = &[
     "publish_interval_ms",
 ];
 
-/// Calls served at once by default.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
-/// `SubmitAssessment` calls served (mostly: waiting for the write lock) at once by default: at
-/// about 70 writes a second, 16 waiting means at most a quarter of a second in the queue.
-pub const DEFAULT_MAX_SUBMITS: usize = 16;
-
 /// The default database: an SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
 
@@ -256,8 +250,8 @@ impl ServeConfig {
             tls_files: None,
             webhook_ca_file: layers.get_opt::<PathBuf>("webhook_ca_file"),
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
-            max_in_flight: layers.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
-            max_submits_in_flight: layers.get("max_submits_in_flight", DEFAULT_MAX_SUBMITS),
+            max_in_flight: layers.get("max_in_flight", crate::guard::DEFAULT_MAX_IN_FLIGHT),
+            max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
             publish_interval: Duration::from_millis(layers.get("publish_interval_ms", 1000u64)),
         };

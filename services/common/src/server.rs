@@ -70,7 +70,7 @@ impl Default for ServerSettings {
         ServerSettings {
             drain: Duration::from_secs(10),
             tls: None,
-            guard: crate::guard::Guard::new(crate::serve::DEFAULT_MAX_IN_FLIGHT, crate::serve::DEFAULT_MAX_SUBMITS),
+            guard: crate::guard::Guard::new(crate::guard::DEFAULT_MAX_IN_FLIGHT, crate::guard::DEFAULT_MAX_SUBMITS),
             readiness: None,
         }
     }

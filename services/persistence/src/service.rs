@@ -29,9 +29,6 @@ use store::{
 
 use crate::{peers, snapshot};
 
-const MAX_PAGE: i32 = 500;
-const DEFAULT_PAGE: i32 = 50;
-
 /// Both services over one store. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Persistence {
@@ -470,7 +467,7 @@ impl Persistence {
         }
         let (model, result) = (&job.model, &job.result);
         let year = year_of(job.completed_at_us);
-        let version = i32::try_from(model.version).unwrap_or(i32::MAX);
+        let version = store::version_column(model.version);
         let profile = result.firm;
         let now = now_us();
         let new = NewAssessment {
@@ -682,15 +679,7 @@ impl PersistenceService for Persistence {
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
-        if req.page_size < 0 {
-            violations.push(violation(
-                "page_size",
-                "INVALID_PAGE_SIZE",
-                "page_size must not be negative",
-                "page_size mag niet negatief zijn",
-            ));
-        }
-        let size = if req.page_size == 0 { DEFAULT_PAGE } else { req.page_size.clamp(1, MAX_PAGE) };
+        let size = services_common::paging::page_size(req.page_size, &mut violations);
         let mut time = |field: &str, t: Option<&prost_types::Timestamp>| {
             let parsed = t.map(from_timestamp);
             if parsed == Some(None) {
@@ -740,11 +729,11 @@ impl PersistenceService for Persistence {
             return Err(invalid_argument(&violations, locale));
         }
         // One more than asked tells whether there is a next page.
-        let limit = u64::try_from(size).unwrap_or(50) + 1;
+        let limit = size + 1;
         let mut rows =
             store::list_assessments(&self.inner.db, &tenant, &filter, before_id, limit).await.map_err(store_status)?;
         let more = rows.len() as u64 == limit;
-        rows.truncate(usize::try_from(size).unwrap_or(50));
+        rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
         let next_page_token = match (more, rows.last()) {
             (true, Some(last)) => format!("{}.{fingerprint}", last.id),
             _ => String::new(),

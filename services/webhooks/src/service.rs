@@ -9,6 +9,7 @@ use domain_model::Locale;
 use services_api::v1 as pb;
 use services_api::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
 use services_common::errors::{Violation, invalid_argument};
+use services_common::paging::page_size;
 use tonic::{Request, Response, Status};
 
 use services_api::time::to_timestamp;
@@ -51,9 +52,6 @@ impl Webhooks {
 fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
     V::new(field, reason, en, nl)
 }
-
-const MAX_PAGE: i32 = 500;
-const DEFAULT_PAGE: i32 = 50;
 
 fn not_found(what: &str, id: &str) -> Status {
     Status::not_found(format!("{what} `{id}` not found"))
@@ -167,20 +165,6 @@ fn check_description(d: &str, field: &str, violations: &mut Vec<Violation>) {
             "hoogstens 200 tekens, zonder stuurtekens",
         ));
     }
-}
-
-/// The page size asked for, or a violation.
-fn page_size(size: i32, violations: &mut Vec<Violation>) -> u64 {
-    if size < 0 {
-        violations.push(violation(
-            "page_size",
-            "INVALID_PAGE_SIZE",
-            "page_size must not be negative",
-            "page_size mag niet negatief zijn",
-        ));
-    }
-    let size = if size <= 0 { DEFAULT_PAGE } else { size.min(MAX_PAGE) };
-    u64::try_from(size).unwrap_or(50)
 }
 
 fn bad_token(violations: &mut Vec<Violation>) {
