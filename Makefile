@@ -27,9 +27,11 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-# A stock client in another language (Python grpcio + reflection) against the real binary.
+# A stock client in another language (Python grpcio + reflection) against the real binary. The
+# binary is the one the test build makes (the same features as `make unit`), so that `make test`
+# does not compile the dependencies a second time.
 stock-client: $(VENV)/.installed
-	$(CARGO) build --bin maturity
+	$(CARGO) test --workspace --no-run --quiet
 	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v1.toml
 
 $(VENV)/.installed: tests/stock-client/requirements.txt

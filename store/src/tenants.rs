@@ -281,17 +281,31 @@ struct Cached {
     read_at: Instant,
 }
 
-/// Checks API keys against the store, remembering what it read for `CACHE_TTL`.
+/// Checks API keys against the store, remembering what it read for `CACHE_TTL` (or the lifetime
+/// set with `set_cache_ttl`).
 #[derive(Clone, Debug)]
 pub struct Keys {
     db: sea_orm::DatabaseConnection,
     cache: Arc<std::sync::Mutex<HashMap<String, Cached>>>,
+    ttl_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Keys {
     /// Keys of the store `db`.
     pub fn new(db: sea_orm::DatabaseConnection) -> Keys {
-        Keys { db, cache: Arc::new(std::sync::Mutex::new(HashMap::new())) }
+        let ttl_ms = u64::try_from(CACHE_TTL.as_millis()).unwrap_or(u64::MAX);
+        Keys {
+            db,
+            cache: Arc::new(std::sync::Mutex::new(HashMap::new())),
+            ttl_ms: Arc::new(std::sync::atomic::AtomicU64::new(ttl_ms)),
+        }
+    }
+
+    /// How long what was read about a key is trusted, for these keys and their clones (tests
+    /// shorten it instead of waiting out `CACHE_TTL`).
+    pub fn set_cache_ttl(&self, ttl: Duration) {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.ttl_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The caller `key` identifies.
@@ -300,8 +314,8 @@ impl Keys {
         if key.len() != PREFIX_LEN + 1 + SECRET_CHARS {
             return Err(AuthError::Malformed);
         }
-        let cached =
-            self.cache.lock().ok().and_then(|c| c.get(prefix).cloned()).filter(|c| c.read_at.elapsed() < CACHE_TTL);
+        let ttl = Duration::from_millis(self.ttl_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let cached = self.cache.lock().ok().and_then(|c| c.get(prefix).cloned()).filter(|c| c.read_at.elapsed() < ttl);
         let entry = match cached {
             Some(c) => Some(c),
             None => {

@@ -81,6 +81,12 @@ impl Authenticator {
         Authenticator { mode, keys: Keys::new(db), limiter: Arc::new(Limiter::default()) }
     }
 
+    /// How long what was read about a key is trusted (`store::tenants::CACHE_TTL` unless set):
+    /// a revoked key stops working within it.
+    pub fn set_key_cache_ttl(&self, ttl: std::time::Duration) {
+        self.keys.set_cache_ttl(ttl);
+    }
+
     /// Limits every tenant's calls to `limit` (`None`: unlimited). Takes effect at once.
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         if let Ok(mut l) = self.limiter.limit.lock() {
