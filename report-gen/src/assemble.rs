@@ -4,6 +4,7 @@
 //! recommendation rules, and the national context figures.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chapter::{
     AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
@@ -41,6 +42,8 @@ pub struct Assembler {
     registry: Arc<ModelRegistry>,
     policy: Policy,
     context: Arc<Vec<Figure>>,
+    // Years before an assessment's own its peers may come from (shared by the clones).
+    years_back: Arc<AtomicU32>,
 }
 
 fn round3(v: f64) -> f64 {
@@ -136,7 +139,18 @@ impl Assembler {
         registry: Arc<ModelRegistry>,
         policy: Policy,
     ) -> Result<Assembler, domain_peers::reference::FigureError> {
-        Ok(Assembler { registry, policy, context: Arc::new(domain_peers::reference::figures()?) })
+        Ok(Assembler {
+            registry,
+            policy,
+            context: Arc::new(domain_peers::reference::figures()?),
+            years_back: Arc::new(AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK)),
+        })
+    }
+
+    /// How many years before an assessment's own its peers may come from (`peer_years_back`),
+    /// for this assembler and its clones.
+    pub fn set_peer_years_back(&self, years: u32) {
+        self.years_back.store(years, Ordering::Relaxed);
     }
 
     fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {
@@ -203,7 +217,8 @@ impl Assembler {
         })?;
         let model = &scored.model;
         let r = &scored.assessment;
-        let found: Option<Found> = peers::find(db, model, stored.year, &GroupKey::of(&r.firm)).await?;
+        let years_back = self.years_back.load(Ordering::Relaxed);
+        let found: Option<Found> = peers::find(db, model, stored.year, &GroupKey::of(&r.firm), years_back).await?;
         let percentiles = found.as_ref().map(|f| f.percentiles([r.maturity_index, r.axes[0].index, r.axes[1].index]));
         let figures = found.as_ref().map(Found::figures);
         let distribution = |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
@@ -324,6 +339,9 @@ impl Assembler {
                     k: self.policy.k(),
                     year: u32::try_from(f.year).unwrap_or(0),
                     fallback: f.fallback().then(|| f.requested.fallback_reason(locale)),
+                    earlier_year: f
+                        .earlier_year()
+                        .then(|| domain_anonymity::earlier_year_reason(f.requested_year, f.year, locale)),
                     synthetic_percent: 100.0 * held.synthetic_share,
                     percentile: p[0],
                     rogers: model.rogers_category(p[0]).label.get(locale).to_string(),

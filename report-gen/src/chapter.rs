@@ -182,6 +182,9 @@ pub struct PeersView {
     pub year: u32,
     /// Why a wider group was used, when one was.
     pub fallback: Option<String>,
+    /// Why an earlier year's figures were used, when they were (none of the assessment's own
+    /// year were published yet).
+    pub earlier_year: Option<String>,
     /// Share of synthetic demo data, in percent.
     pub synthetic_percent: f64,
     /// The firm's mid-rank percentile on the maturity index.

@@ -220,6 +220,7 @@ impl Setup {
         .map_err(usage)?;
         let policy = Policy::new(config.disclosure_k).map_err(|e| usage(format!("{e:?}")))?;
         let assembler = Assembler::new(Arc::new(registry), policy).map_err(usage)?;
+        assembler.set_peer_years_back(config.peer_years_back);
         Ok(Setup { config, assembler, renderer: Arc::new(Renderer::new(templates)) })
     }
 

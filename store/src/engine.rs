@@ -242,7 +242,17 @@ impl Benchmarks {
         let universe = self.universe(model, year)?;
         requested.ladder().iter().find_map(|g| {
             let held = universe.groups.get(g)?;
-            Some(Found { held: Arc::clone(held), requested: *requested, year })
+            Some(Found { held: Arc::clone(held), requested: *requested, year, requested_year: year })
+        })
+    }
+
+    /// The peers of an assessment of `year`, from memory, as `peers::find` reads them from the
+    /// store: the latest year of `year` and at most `years_back` before it that has a published
+    /// group of `requested`'s ladder, and in it the narrowest such group.
+    pub fn find_recent(&self, model: &Model, year: i32, requested: &GroupKey, years_back: u32) -> Option<Found> {
+        crate::peers::candidate_years(year, years_back).find_map(|y| {
+            let found = self.find(model, y, requested)?;
+            Some(Found { requested_year: year, ..found })
         })
     }
 

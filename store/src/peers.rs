@@ -38,15 +38,17 @@ impl Held {
     }
 }
 
-/// The published group used for a request of `requested` in `year`.
+/// The published group used for a request of `requested` in `requested_year`.
 #[derive(Clone, Debug)]
 pub struct Found {
     /// The group used, with its figures.
     pub held: Arc<Held>,
     /// The group asked for.
     pub requested: GroupKey,
-    /// The benchmark year.
+    /// The benchmark year of the figures used.
     pub year: i32,
+    /// The year asked for: later than `year` when that year had no published group yet.
+    pub requested_year: i32,
 }
 
 impl Found {
@@ -54,6 +56,11 @@ impl Found {
     /// published).
     pub fn fallback(&self) -> bool {
         self.held.group != self.requested || self.requested.level().is_none()
+    }
+
+    /// Whether an earlier year's figures were used than the year asked for.
+    pub fn earlier_year(&self) -> bool {
+        self.year != self.requested_year
     }
 
     /// The figures of the group used.
@@ -73,19 +80,32 @@ impl Found {
     }
 }
 
-/// The first published group of `requested`'s ladder in one universe, read from the store (the
-/// report generator's path; servers answer from their cache, `engine::Benchmarks`).
+/// The years an assessment of `year` may take its peers from, in order: its own, then up to
+/// `years_back` earlier ones.
+pub fn candidate_years(year: i32, years_back: u32) -> impl Iterator<Item = i32> {
+    (0..=i32::try_from(years_back).unwrap_or(0)).map(move |back| year.saturating_sub(back))
+}
+
+/// The peers of an assessment of `year`, read from the store (the report generator's path;
+/// servers answer from their cache, `engine::Benchmarks::find_recent`): the assessment's own year
+/// when it has published figures, else the latest earlier year that has, at most `years_back`
+/// before; within that year, the first published group of `requested`'s ladder (the group
+/// itself, then wider ones). Years are never mixed: an earlier year is used only when its own
+/// year has no published group of the ladder at all.
 pub async fn find(
     db: &impl ConnectionTrait,
     model: &Model,
     year: i32,
     requested: &GroupKey,
+    years_back: u32,
 ) -> Result<Option<Found>, StoreError> {
     let version = crate::version_column(model.version);
-    for g in requested.ladder() {
-        let rows = crate::releases(db, &model.id, version, Some(year), Some(&key_text(&g))).await?;
-        let Some(held) = rows.first().map(Held::decode).transpose()?.flatten() else { continue };
-        return Ok(Some(Found { held: Arc::new(held), requested: *requested, year }));
+    for y in candidate_years(year, years_back) {
+        for g in requested.ladder() {
+            let rows = crate::releases(db, &model.id, version, Some(y), Some(&key_text(&g))).await?;
+            let Some(held) = rows.first().map(Held::decode).transpose()?.flatten() else { continue };
+            return Ok(Some(Found { held: Arc::new(held), requested: *requested, year: y, requested_year: year }));
+        }
     }
     Ok(None)
 }

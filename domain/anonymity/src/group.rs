@@ -214,6 +214,19 @@ impl GroupKey {
     }
 }
 
+/// Why an assessment of `requested` is compared with the figures of the earlier year `used`, in
+/// `locale`: no group of its own year was published (yet).
+pub fn earlier_year_reason(requested: i32, used: i32, locale: Locale) -> String {
+    match locale {
+        Locale::Nl => format!(
+            "Voor {requested} zijn nog geen cijfers van vergelijkbare bedrijven gepubliceerd; vergeleken is met de meest recente gepubliceerde cijfers, die van {used}."
+        ),
+        Locale::En => format!(
+            "No figures of comparable firms have been published for {requested} yet; the comparison uses the latest published figures, those of {used}."
+        ),
+    }
+}
+
 impl fmt::Display for GroupKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let part = |o: Option<&'static str>| o.unwrap_or("*");

@@ -17,5 +17,5 @@
 mod group;
 mod plan;
 
-pub use group::{GroupKey, Level, Split};
+pub use group::{GroupKey, Level, Split, earlier_year_reason};
 pub use plan::{Policy, PolicyError, Republish, publishable, republish};

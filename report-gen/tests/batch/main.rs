@@ -8,6 +8,7 @@
 mod migrated;
 mod nightly;
 mod service;
+mod years;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

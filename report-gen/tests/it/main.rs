@@ -148,6 +148,7 @@ fn chapter(firm_name: &str) -> Chapter {
             k: 10,
             year: 2025,
             fallback: None,
+            earlier_year: None,
             synthetic_percent: 100.0,
             percentile: 72.7,
             rogers: "Vroege meerderheid".into(),

@@ -20,6 +20,7 @@
 //! | `otlp_endpoint` | none | `http://HOST:PORT` of an OpenTelemetry collector: spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT` too) |
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
+//! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -49,10 +50,14 @@ pub const KEYS: &[&str] = &[
     "max_submits_in_flight",
     "otlp_endpoint",
     "publish_interval_ms",
+    "peer_years_back",
 ];
 
 /// The default database: an SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
+
+/// Years before an assessment's own that its peers may come from, unless configured otherwise.
+pub const DEFAULT_PEER_YEARS_BACK: u32 = 2;
 
 /// Smallest disclosure threshold a deployment may configure (MODEL.md).
 pub const MIN_DISCLOSURE_K: u32 = 5;
@@ -139,6 +144,9 @@ pub struct ServeArgs {
     /// Milliseconds between rounds of benchmark publication, 50 to 60000 [default: 1000].
     #[arg(long, value_name = "MS")]
     pub publish_interval_ms: Option<String>,
+    /// Years back an assessment's peers may come from when its own year has none, 0 to 5 [default: 2].
+    #[arg(long, value_name = "YEARS")]
+    pub peer_years_back: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -180,6 +188,8 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<crate::otel::Endpoint>,
     /// Time between rounds of benchmark publication.
     pub publish_interval: Duration,
+    /// How many years before an assessment's own its peers may come from.
+    pub peer_years_back: u32,
 }
 
 impl ServeConfig {
@@ -232,7 +242,8 @@ impl ServeConfig {
             .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
             .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
             .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
-            .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref());
+            .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
+            .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -254,6 +265,7 @@ impl ServeConfig {
             max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
             publish_interval: Duration::from_millis(layers.get("publish_interval_ms", 1000u64)),
+            peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
@@ -266,6 +278,9 @@ impl ServeConfig {
         }
         if !(Duration::from_millis(50)..=Duration::from_secs(60)).contains(&config.publish_interval) {
             layers.problem("publish_interval_ms must be 50 to 60000".to_string());
+        }
+        if config.peer_years_back > 5 {
+            layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));
         }
         if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
             layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());

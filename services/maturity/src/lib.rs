@@ -51,6 +51,8 @@ impl AppState {
         state.webhooks.timeout = config.webhook_timeout;
         state.publication.publish = config.publish_interval;
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
+        state.persistence.set_peer_years_back(config.peer_years_back);
+        state.reports.assembler().set_peer_years_back(config.peer_years_back);
         if let Some(path) = &config.webhook_ca_file {
             let pem =
                 std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;

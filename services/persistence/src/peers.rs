@@ -23,6 +23,12 @@ pub fn group_used(found: &Found, policy: Policy, model: &Model, locale: Locale) 
         fallback_reason: if fallback { found.requested.fallback_reason(locale) } else { String::new() },
         synthetic_share: held.synthetic_share,
         k: policy.k(),
+        requested_year: u32::try_from(found.requested_year).unwrap_or(0),
+        year_reason: if found.earlier_year() {
+            domain_anonymity::earlier_year_reason(found.requested_year, found.year, locale)
+        } else {
+            String::new()
+        },
     }
 }
 

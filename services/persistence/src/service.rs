@@ -55,6 +55,8 @@ struct Inner {
     started: std::time::Instant,
     // Wakes the webhook dispatcher of this process when a write queued deliveries.
     webhook_wake: Arc<tokio::sync::Notify>,
+    // Years before an assessment's own its peers may come from.
+    peer_years_back: std::sync::atomic::AtomicU32,
 }
 
 /// A validated, scored submission, ready to be written.
@@ -171,6 +173,7 @@ impl Persistence {
                 breaker: crate::breaker::Breaker::default(),
                 started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
+                peer_years_back: std::sync::atomic::AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK),
             }),
         }
     }
@@ -342,7 +345,7 @@ impl Persistence {
         // The position among the figures published now; this submission reaches them through the
         // publisher, once enough of its group changed.
         let r = &scored.assessment;
-        let position = self.peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm)).map(|f| {
+        let position = self.recent_peers(&model, year_of(completed_at_us), &GroupKey::of(&r.firm)).map(|f| {
             peers::position(self.inner.policy, &model, &f, [r.maturity_index, r.axes[0].index, r.axes[1].index], locale)
         });
         Ok(Job {
@@ -585,6 +588,18 @@ impl Persistence {
     /// The first published group of `requested`'s ladder, from the engine's memory.
     fn peers(&self, model: &Model, year: i32, requested: &GroupKey) -> Option<Found> {
         self.inner.benchmarks.find(model, year, requested)
+    }
+
+    /// The peers of an assessment of `year`: its own year's, else the latest earlier published
+    /// year's (at most `peer_years_back` before), from the engine's memory.
+    fn recent_peers(&self, model: &Model, year: i32, requested: &GroupKey) -> Option<Found> {
+        let back = self.inner.peer_years_back.load(std::sync::atomic::Ordering::Relaxed);
+        self.inner.benchmarks.find_recent(model, year, requested, back)
+    }
+
+    /// How many years before an assessment's own its peers may come from (`peer_years_back`).
+    pub fn set_peer_years_back(&self, years: u32) {
+        self.inner.peer_years_back.store(years, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -838,7 +853,7 @@ impl BenchmarkService for Persistence {
             .groups(&model, year)
             .into_iter()
             .map(|held| {
-                let found = Found { requested: held.group, held, year };
+                let found = Found { requested: held.group, held, year, requested_year: year };
                 peers::group_used(&found, self.inner.policy, &model, locale)
             })
             .collect();

@@ -36,6 +36,11 @@ impl Reports {
         Reports { db, assembler, renderer, auth }
     }
 
+    /// The assembler chapters are built with.
+    pub fn assembler(&self) -> &Assembler {
+        &self.assembler
+    }
+
     /// The tonic service.
     pub fn into_service(self) -> ReportServiceServer<Reports> {
         ReportServiceServer::new(self)
