@@ -15,7 +15,7 @@ use services_maturity::demo::as_tenant;
 use tonic::transport::Channel;
 
 use crate::http::keys;
-use e2e_tests::spawn_app_on;
+use test_support::spawn_app_on;
 
 type Key = (String, String, String);
 
@@ -73,7 +73,7 @@ const PROVINCES: [&str; 12] =
 
 /// Pairs of cells (section, size, province) of the year, read from the contribution store behind
 /// the API's back: one with 1 to k-1 firms, one of the same section and size with none.
-async fn small_and_empty_cells(app: &e2e_tests::TestApp, year: u32, k: u32) -> (Vec<Key>, Vec<Key>) {
+async fn small_and_empty_cells(app: &test_support::TestApp, year: u32, k: u32) -> (Vec<Key>, Vec<Key>) {
     use migrations::sea_orm::{ConnectionTrait, Statement};
     let db = app.persistence.db();
     let sql = format!(

@@ -1,8 +1,8 @@
 //! Any stock client can discover the API: reflection lists every service and serves their
 //! descriptors, and health reports each one.
 
-use e2e_tests::spawn_app;
 use prost::Message;
+use test_support::spawn_app;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;

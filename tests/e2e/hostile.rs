@@ -10,7 +10,7 @@ use serde_json::json;
 use services_common::raw;
 
 use crate::http::{keys, post, request};
-use e2e_tests::spawn_app;
+use test_support::spawn_app;
 
 /// Messages no well-behaved client sends.
 fn hostile_messages() -> Vec<(&'static str, Vec<u8>)> {

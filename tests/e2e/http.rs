@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use store::tenants;
 use store::time::now_us;
 
-use e2e_tests::{TestApp, spawn_app_on};
+use test_support::{TestApp, spawn_app_on};
 
 /// A response: status, content type, body.
 #[derive(Debug)]
@@ -196,7 +196,7 @@ async fn the_openapi_document_matches_what_is_served() {
         assert_eq!(submitted.status, 200, "{}", String::from_utf8_lossy(&submitted.body));
         let id = submitted.json()["assessment"]["id"].as_str().unwrap().to_string();
         // Two endpoints (one to delete) and the submission's event, for the webhook operations.
-        let recv = crate::webhook_receiver::Receiver::start();
+        let recv = test_support::webhook_receiver::Receiver::start();
         let endpoint = |description: &str| {
             let body = json!({"url": recv.url("/h"), "description": description});
             let reply =

@@ -7,6 +7,4 @@ mod discovery;
 mod hostile;
 mod http;
 mod operations;
-#[path = "../support/webhook_receiver.rs"]
-mod webhook_receiver;
 mod webhooks;

@@ -16,7 +16,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::http::{assessment, keys, post, request};
-use e2e_tests::{TestApp, spawn_app_on, spawn_app_with};
+use test_support::{TestApp, spawn_app_on, spawn_app_with};
 
 fn submit(app: &TestApp, key: &str, n: u32) -> String {
     let model = post(app, "ScoringService/GetModel", None, &json!({})).json();

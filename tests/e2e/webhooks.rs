@@ -13,8 +13,8 @@ use services_api::v1::webhook_service_client::WebhookServiceClient;
 use services_maturity::demo::as_tenant;
 
 use crate::http::{Reply, assessment, keys, post};
-use crate::webhook_receiver::{Receiver, Reply as Answer};
-use e2e_tests::{TestApp, spawn_app_on};
+use test_support::webhook_receiver::{Receiver, Reply as Answer};
+use test_support::{TestApp, spawn_app_on};
 
 fn call(app: &TestApp, op: &str, key: &str, body: Value) -> Reply {
     tokio::task::block_in_place(|| post(app, &format!("WebhookService/{op}"), Some(key), &body))

@@ -4,7 +4,7 @@
 //! base64-decoded part of `whsec_...`, any of the space-separated `v1,` signatures may match),
 //! refuses timestamps more than five minutes away, and answers as the test scripted it.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, reason = "test support")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test support")]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -13,22 +13,23 @@ mod years;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
-use migrations::test_db::{Backend, TestDb};
+use migrations::test_db::Backend;
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
-use services_auth::TENANT_HEADER;
-use services_common::config::{AuthMode, Secret};
+use services_common::config::AuthMode;
 use services_persistence::Persistence;
+use test_support::{Options, TestApp};
+pub use test_support::{answers_varied as answers, as_tenant};
 
 /// The night every test uses: after every assessment's completion.
 pub const NIGHT: &str = "2026-11-28";
 
-/// A database with published demo peers and `per_tenant` assessments for each of `tenants`.
+/// A server (the shared `TestApp`, publishing only when told) over a database with published
+/// demo peers and `per_tenant` assessments for each of `tenants`.
 #[derive(Debug)]
 pub struct World {
-    pub db: TestDb,
+    pub app: TestApp,
     pub conn: store::DatabaseConnection,
     pub persistence: Persistence,
     pub registry: Arc<ModelRegistry>,
@@ -36,48 +37,15 @@ pub struct World {
     pub assessments: Vec<(String, i64, String)>,
 }
 
-pub fn as_tenant<T>(tenant: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert(TENANT_HEADER, tenant.parse().unwrap());
-    r
-}
-
-/// Every item answered: item `i` at a level that varies with `seed`, so that firms differ.
-pub fn answers(model: &domain_model::Model, seed: usize) -> Vec<pb::Answer> {
-    model
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, it)| {
-            let scale = model.scale_of(it);
-            let last = scale.points.len() - 1;
-            let p = &scale.points[(seed * 7 + i * 3) % (last + 1)];
-            let value = match scale.kind {
-                domain_model::ScaleKind::Likert => pb::answer::Value::Likert(p.number.unwrap()),
-                domain_model::ScaleKind::YesNo => pb::answer::Value::Yes(p.value == "yes"),
-                domain_model::ScaleKind::Choice => pb::answer::Value::Choice(p.value.clone()),
-            };
-            pb::Answer { item_id: it.id.clone(), value: Some(value) }
-        })
-        .collect()
-}
-
 const FIRMS: [(&str, &str, &str); 4] =
     [("F", "small", "NL-GE"), ("G", "micro", "NL-ZH"), ("J", "medium", "NL-UT"), ("C", "large", "NL-NB")];
 
 impl World {
     pub async fn new(backend: Backend, tenants: &[&str], per_tenant: usize) -> World {
-        let db = TestDb::empty(backend).await;
-        let conn = store::open(&db.url).await.unwrap();
-        let registry = Arc::new(ModelRegistry::builtin().unwrap());
-        let model = registry.resolve("", 0).unwrap();
-        let persistence = Persistence::new(
-            conn.clone(),
-            Arc::clone(&registry),
-            Policy::default(),
-            Secret::new(b"report test key".to_vec()),
-            AuthMode::TenantHeader,
-        );
+        let options = Options { auth: AuthMode::TenantHeader, background_publication: false, ..Options::new(backend) };
+        let app = TestApp::start(options).await;
+        let (conn, persistence, registry) = (app.db.clone(), app.persistence.clone(), Arc::clone(&app.registry));
+        let model = app.model();
         services_persistence::seed::seed_demo(&persistence, &model, 3000, 7).await.unwrap();
         let mut assessments = Vec::new();
         for tenant in tenants {
@@ -105,7 +73,7 @@ impl World {
                 assessments.push((tenant.to_string(), made.assessment.unwrap().id, name));
             }
         }
-        World { db, conn, persistence, registry, assessments }
+        World { app, conn, persistence, registry, assessments }
     }
 }
 

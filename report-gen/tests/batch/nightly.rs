@@ -13,7 +13,7 @@ use crate::{NIGHT, World, complete, files, report_gen, scratch, text_of};
 
 /// (status, path) of every assessment, by id.
 async fn statuses(world: &World) -> BTreeMap<i64, (String, Option<String>)> {
-    let backend = if world.db.backend == Backend::Sqlite { DbBackend::Sqlite } else { DbBackend::Postgres };
+    let backend = if world.app.backend == Backend::Sqlite { DbBackend::Sqlite } else { DbBackend::Postgres };
     let rows = world
         .conn
         .query_all_raw(Statement::from_string(backend, "SELECT id, report_status, report_path FROM assessments"))
@@ -36,7 +36,7 @@ fn nightly(world: &World, out: &std::path::Path, extra: &[&str]) -> std::process
     let mut cmd = report_gen();
     cmd.args(["nightly", "--out"])
         .arg(out)
-        .args(["--date", NIGHT, "--database-url", &world.db.url])
+        .args(["--date", NIGHT, "--database-url", &world.app.db_url])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -50,15 +50,15 @@ async fn assert_night_complete(world: &World, out: &std::path::Path, books: &[&s
         world.assessments.iter().map(|(t, id, _)| format!("{NIGHT}/{t}/{id}.pdf")).collect();
     expected.extend(books.iter().map(|t| format!("{NIGHT}/{t}/book.pdf")));
     expected.sort();
-    assert_eq!(files(out), expected, "{:?}: files", world.db.backend);
+    assert_eq!(files(out), expected, "{:?}: files", world.app.backend);
     for (tenant, id, _) in &world.assessments {
         let pdf = std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap();
-        assert!(complete(&pdf), "{:?}: chapter {id} is not a complete PDF", world.db.backend);
+        assert!(complete(&pdf), "{:?}: chapter {id} is not a complete PDF", world.app.backend);
     }
     let statuses = statuses(world).await;
     for (tenant, id, _) in &world.assessments {
         let (status, path) = &statuses[id];
-        assert_eq!(status, "rendered", "{:?}: assessment {id}", world.db.backend);
+        assert_eq!(status, "rendered", "{:?}: assessment {id}", world.app.backend);
         assert_eq!(path.as_deref(), Some(format!("{NIGHT}/{tenant}/{id}.pdf").as_str()));
     }
 }
@@ -335,7 +335,7 @@ async fn render_writes_one_chapter_as_pdf_or_typst_source() {
         let run = report_gen()
             .args(["render", "--assessment", &id.to_string(), "--lang", "en", "--out"])
             .arg(&pdf_path)
-            .args(["--database-url", &world.db.url])
+            .args(["--database-url", &world.app.db_url])
             .output()
             .unwrap();
         assert!(run.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&run.stderr));
@@ -348,7 +348,7 @@ async fn render_writes_one_chapter_as_pdf_or_typst_source() {
         let run = report_gen()
             .args(["render", "--assessment", &id.to_string(), "--format", "typ", "--out"])
             .arg(&typ_path)
-            .args(["--database-url", &world.db.url])
+            .args(["--database-url", &world.app.db_url])
             .output()
             .unwrap();
         assert!(run.status.success(), "{backend:?}");
@@ -358,7 +358,7 @@ async fn render_writes_one_chapter_as_pdf_or_typst_source() {
         let missing = report_gen()
             .args(["render", "--assessment", "999999", "--out"])
             .arg(out.join("x.pdf"))
-            .args(["--database-url", &world.db.url])
+            .args(["--database-url", &world.app.db_url])
             .output()
             .unwrap();
         assert_eq!(missing.status.code(), Some(1));

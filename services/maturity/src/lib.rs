@@ -40,6 +40,9 @@ pub struct AppState {
     pub webhooks: DispatchSettings,
     /// How often benchmark figures are published and reloaded.
     pub publication: Intervals,
+    /// Whether `run` starts the background publisher and cache refresh (tests that publish by
+    /// hand, with `Benchmarks::sync`, turn it off).
+    pub background_publication: bool,
 }
 
 impl AppState {
@@ -92,6 +95,7 @@ impl AppState {
             reports,
             webhooks: DispatchSettings::default(),
             publication: Intervals::default(),
+            background_publication: true,
         })
     }
 }
@@ -159,9 +163,11 @@ pub async fn run(
     let dispatching = tokio::spawn(dispatcher.run(async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     }));
-    let publishing = tokio::spawn(Arc::clone(state.persistence.benchmarks()).run(state.publication, async move {
-        let _ = engine_stop.wait_for(|stop| *stop).await;
-    }));
+    let publishing = state.background_publication.then(|| {
+        tokio::spawn(Arc::clone(state.persistence.benchmarks()).run(state.publication, async move {
+            let _ = engine_stop.wait_for(|stop| *stop).await;
+        }))
+    });
     let mut services = Services::new();
     let webhook = services_webhooks::Webhooks::new(
         state.persistence.db().clone(),
@@ -179,6 +185,8 @@ pub async fn run(
     let served = serve_with_http(listener, http, services, settings, shutdown).await;
     let _ = stop_tx.send(true);
     let _ = dispatching.await;
-    let _ = publishing.await;
+    if let Some(publishing) = publishing {
+        let _ = publishing.await;
+    }
     served
 }

@@ -8,8 +8,6 @@ use std::process::{Child, Command, Stdio};
 
 mod faults;
 mod servers;
-#[path = "../../../../tests/support/webhook_receiver.rs"]
-mod webhook_receiver;
 mod webhooks;
 
 const BIN: &str = env!("CARGO_BIN_EXE_maturity");

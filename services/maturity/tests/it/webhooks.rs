@@ -13,8 +13,8 @@ use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_api::v1::webhook_service_client::WebhookServiceClient;
 use services_maturity::demo::as_tenant;
 
-use crate::webhook_receiver::{Receiver, Reply};
 use crate::{BIN, scratch};
+use test_support::webhook_receiver::{Receiver, Reply};
 
 fn database_args(url: &str, dir: &std::path::Path) -> Vec<String> {
     vec!["--database-url".into(), url.into(), "--pseudonym-key-file".into(), dir.join("key").display().to_string()]

@@ -10,13 +10,15 @@ use crate::{as_tenant, spawn_app, submission};
 #[tokio::test]
 async fn idempotent_retry_stores_once() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         let req = submission("r-1", "crm-1", ("J", "small", "NL-UT"), 0.6);
-        let first = app.persistence.submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
-        let again = app.persistence.submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
+        let first =
+            app.persistence_client().submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
+        let again =
+            app.persistence_client().submit_assessment(as_tenant("acme", req.clone())).await.unwrap().into_inner();
         assert_eq!(first, again, "{backend:?}");
         let listed = app
-            .persistence
+            .persistence_client()
             .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest::default()))
             .await
             .unwrap()
@@ -25,32 +27,32 @@ async fn idempotent_retry_stores_once() {
         // The same request id for a different request is refused.
         let mut other = req.clone();
         other.firm_name = "Iets anders".into();
-        let err = app.persistence.submit_assessment(as_tenant("acme", other)).await.unwrap_err();
+        let err = app.persistence_client().submit_assessment(as_tenant("acme", other)).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::AlreadyExists, "{backend:?}");
         // Another tenant may use the same request id.
-        app.persistence.submit_assessment(as_tenant("globex", req)).await.unwrap();
+        app.persistence_client().submit_assessment(as_tenant("globex", req)).await.unwrap();
     }
 }
 
 #[tokio::test]
 async fn get_in_both_languages_and_erase() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         let made = app
-            .persistence
+            .persistence_client()
             .submit_assessment(as_tenant("acme", submission("r-1", "crm-1", ("G", "micro", "NL-ZH"), 0.5)))
             .await
             .unwrap()
             .into_inner();
         let id = made.assessment.unwrap().id;
         let nl = app
-            .persistence
+            .persistence_client()
             .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: "nl".into() }))
             .await
             .unwrap()
             .into_inner();
         let en = app
-            .persistence
+            .persistence_client()
             .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: "en".into() }))
             .await
             .unwrap()
@@ -65,12 +67,12 @@ async fn get_in_both_languages_and_erase() {
         assert_eq!(nl.report_status, pb::ReportStatus::Pending as i32);
         // Another tenant sees nothing and cannot erase it: NOT_FOUND, like a missing id.
         let other = app
-            .persistence
+            .persistence_client()
             .get_assessment(as_tenant("globex", pb::GetAssessmentRequest { id, locale: String::new() }))
             .await
             .unwrap_err();
         let missing = app
-            .persistence
+            .persistence_client()
             .get_assessment(as_tenant("globex", pb::GetAssessmentRequest { id: id + 1000, locale: String::new() }))
             .await
             .unwrap_err();
@@ -80,14 +82,17 @@ async fn get_in_both_languages_and_erase() {
             missing.message().replace(&(id + 1000).to_string(), "N")
         );
         let err = app
-            .persistence
+            .persistence_client()
             .delete_assessment(as_tenant("globex", pb::DeleteAssessmentRequest { id }))
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
-        app.persistence.delete_assessment(as_tenant("acme", pb::DeleteAssessmentRequest { id })).await.unwrap();
+        app.persistence_client()
+            .delete_assessment(as_tenant("acme", pb::DeleteAssessmentRequest { id }))
+            .await
+            .unwrap();
         let gone = app
-            .persistence
+            .persistence_client()
             .get_assessment(as_tenant("acme", pb::GetAssessmentRequest { id, locale: String::new() }))
             .await
             .unwrap_err();
@@ -98,16 +103,19 @@ async fn get_in_both_languages_and_erase() {
 #[tokio::test]
 async fn bad_submissions_are_refused_with_every_violation() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         let mut req = submission("", "", ("Z", "small", "NL-UT"), 0.5);
         req.firm_name = String::new();
-        let err = app.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap_err();
+        let err = app.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
         let details = tonic_types::StatusExt::get_details_bad_request(&err).unwrap();
         let fields: Vec<&str> = details.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["request_id", "external_ref", "firm_name", "assessment.firm.sbi_section"], "{backend:?}");
-        let no_tenant =
-            app.persistence.submit_assessment(submission("r", "x", ("J", "small", "NL-UT"), 0.5)).await.unwrap_err();
+        let no_tenant = app
+            .persistence_client()
+            .submit_assessment(submission("r", "x", ("J", "small", "NL-UT"), 0.5))
+            .await
+            .unwrap_err();
         assert_eq!(no_tenant.code(), tonic::Code::Unauthenticated);
     }
 }
@@ -115,11 +123,11 @@ async fn bad_submissions_are_refused_with_every_violation() {
 #[tokio::test]
 async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         let mut originals = BTreeSet::new();
         for i in 0..23 {
             let r = app
-                .persistence
+                .persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("r-{i}"), &format!("crm-{i}"), ("M", "micro", "NL-NH"), 0.4),
@@ -133,7 +141,7 @@ async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
         let mut extra = 0;
         loop {
             let page = app
-                .persistence
+                .persistence_client()
                 .list_assessments(as_tenant(
                     "acme",
                     pb::ListAssessmentsRequest { page_size: 5, page_token: token.clone(), ..Default::default() },
@@ -143,7 +151,7 @@ async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
                 .into_inner();
             seen.extend(page.assessments.iter().map(|a| a.id));
             // Between pages, somebody else submits.
-            app.persistence
+            app.persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("x-{extra}"), &format!("new-{extra}"), ("M", "micro", "NL-NH"), 0.4),
@@ -161,13 +169,13 @@ async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
         assert!(originals.is_subset(&unique), "{backend:?}: a row was dropped");
         // A token with other filters is refused.
         let page = app
-            .persistence
+            .persistence_client()
             .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 5, ..Default::default() }))
             .await
             .unwrap()
             .into_inner();
         let err = app
-            .persistence
+            .persistence_client()
             .list_assessments(as_tenant(
                 "acme",
                 pb::ListAssessmentsRequest {
@@ -190,7 +198,7 @@ async fn pagination_with_concurrent_inserts_neither_repeats_nor_drops() {
 async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
     for backend in BACKENDS {
         let app = spawn_app(backend).await;
-        let mut first = app.persistence.clone();
+        let mut first = app.persistence_client();
         first
             .submit_assessment(as_tenant("acme", submission("dup", "x-0", ("G", "micro", "NL-ZH"), 0.5)))
             .await
@@ -198,7 +206,7 @@ async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
         let mut calls = Vec::new();
         // 12 at once: under the server's limit of submissions in flight (16).
         for i in 0..12 {
-            let mut client = app.persistence.clone();
+            let mut client = app.persistence_client();
             // Call 7 reuses the request id `dup` for another firm: ALREADY_EXISTS.
             let (id, reference) =
                 if i == 7 { ("dup".to_string(), "x-other".to_string()) } else { (format!("r{i}"), format!("x{i}")) };
@@ -220,8 +228,7 @@ async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
         }
         assert_eq!(refused, 1, "{backend:?}");
         let listed = app
-            .persistence
-            .clone()
+            .persistence_client()
             .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 100, ..Default::default() }))
             .await
             .unwrap()

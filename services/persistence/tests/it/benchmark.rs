@@ -13,11 +13,11 @@ fn query(group: (&str, &str, &str)) -> pb::QueryBenchmarkRequest {
 #[tokio::test]
 async fn nine_firms_fall_back_and_the_tenth_publishes() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         // 15 firms in Utrecht: published on their own only if the rest of F/small is empty or >= k.
         for i in 0..15 {
             let level = 0.3 + 0.03 * f64::from(i);
-            app.persistence
+            app.persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("u{i}"), &format!("u{i}"), ("F", "small", "NL-UT"), level),
@@ -27,7 +27,7 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
         }
         for i in 0..9 {
             let level = 0.2 + 0.05 * f64::from(i);
-            app.persistence
+            app.persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("g{i}"), &format!("g{i}"), ("F", "small", "NL-GE"), level),
@@ -37,7 +37,7 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
         }
         let round = app.publish().await;
         assert!(round.leader && round.universes == 1 && round.changes == 24, "{backend:?}: {round:?}");
-        let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        let answer = app.benchmark_client().query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert!(used.fallback, "{backend:?}: 9 firms were published");
         // Published figures lag by fewer than k changes, so n is at least k and at most 24.
@@ -46,18 +46,20 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
         assert!(used.fallback_reason.contains("not published"), "{}", used.fallback_reason);
         // Utrecht (15) is withheld too: with Gelderland's 9 left over, F/small minus Utrecht
         // would expose those 9.
-        let utrecht = app.benchmark.query_benchmark(query(("F", "small", "NL-UT"))).await.unwrap().into_inner();
+        let utrecht =
+            app.benchmark_client().query_benchmark(query(("F", "small", "NL-UT"))).await.unwrap().into_inner();
         assert!(utrecht.group_used.unwrap().fallback, "{backend:?}");
 
-        app.persistence
+        app.persistence_client()
             .submit_assessment(as_tenant("acme", submission("g9", "g9", ("F", "small", "NL-GE"), 0.7)))
             .await
             .unwrap();
         // Nothing is published before the publisher's round.
-        let unpublished = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        let unpublished =
+            app.benchmark_client().query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
         assert!(unpublished.group_used.unwrap().fallback, "{backend:?}: published inside the write path");
         app.publish().await;
-        let answer = app.benchmark.query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        let answer = app.benchmark_client().query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert!(!used.fallback, "{backend:?}: the 10th firm did not publish the group");
         assert_eq!((used.level.as_str(), used.n, used.k), ("section_size_province", 10, 10));
@@ -70,10 +72,10 @@ async fn nine_firms_fall_back_and_the_tenth_publishes() {
 #[tokio::test]
 async fn one_submission_does_not_move_published_figures() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         for i in 0..12 {
             let level = 0.1 + 0.07 * f64::from(i);
-            app.persistence
+            app.persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("a{i}"), &format!("a{i}"), ("K", "large", "NL-NH"), level),
@@ -82,17 +84,17 @@ async fn one_submission_does_not_move_published_figures() {
                 .unwrap();
         }
         app.publish().await;
-        let before = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
-        app.persistence
+        let before = app.benchmark_client().query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        app.persistence_client()
             .submit_assessment(as_tenant("acme", submission("b", "b", ("K", "large", "NL-NH"), 1.0)))
             .await
             .unwrap();
         app.publish().await;
-        let after = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        let after = app.benchmark_client().query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
         assert_eq!(before, after, "{backend:?}: one submission changed published figures");
         // After k changes the figures move.
         for i in 0..10 {
-            app.persistence
+            app.persistence_client()
                 .submit_assessment(as_tenant(
                     "acme",
                     submission(&format!("c{i}"), &format!("c{i}"), ("K", "large", "NL-NH"), 0.9),
@@ -101,12 +103,12 @@ async fn one_submission_does_not_move_published_figures() {
                 .unwrap();
         }
         app.publish().await;
-        let later = app.benchmark.query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
+        let later = app.benchmark_client().query_benchmark(query(("K", "large", "NL-NH"))).await.unwrap().into_inner();
         let (n_before, n_later) = (before.group_used.unwrap().n, later.group_used.unwrap().n);
         assert!(n_later >= n_before + 10, "{backend:?}: {n_before} -> {n_later}");
         // Positions of a firm at the bottom and above everyone, with their Rogers categories.
-        let mut position = async |v: f64| {
-            app.benchmark
+        let position = async |v: f64| {
+            app.benchmark_client()
                 .get_peer_position(pb::GetPeerPositionRequest {
                     firm: Some(pb::FirmAttributes {
                         sbi_section: "K".into(),
@@ -128,14 +130,14 @@ async fn one_submission_does_not_move_published_figures() {
         assert!(high.positions[0].percentile > low.positions[0].percentile);
         assert_eq!(low.rogers_category, "laggards");
         let groups = app
-            .benchmark
+            .benchmark_client()
             .list_peer_groups(pb::ListPeerGroupsRequest { year: 2024, ..Default::default() })
             .await
             .unwrap()
             .into_inner();
         assert!(groups.groups.iter().all(|g| g.n >= 10), "{backend:?}");
         let trend = app
-            .benchmark
+            .benchmark_client()
             .trend(pb::TrendRequest { group: query(("K", "large", "NL-NH")).group, ..Default::default() })
             .await
             .unwrap()
@@ -147,15 +149,15 @@ async fn one_submission_does_not_move_published_figures() {
 #[tokio::test]
 async fn no_published_group_is_not_found() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
-        app.persistence
+        let app = spawn_app(backend).await;
+        app.persistence_client()
             .submit_assessment(as_tenant("acme", submission("one", "one", ("A", "micro", "NL-DR"), 0.5)))
             .await
             .unwrap();
         app.publish().await;
-        let err = app.benchmark.query_benchmark(query(("A", "micro", "NL-DR"))).await.unwrap_err();
+        let err = app.benchmark_client().query_benchmark(query(("A", "micro", "NL-DR"))).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound, "{backend:?}");
-        let bad = app.benchmark.query_benchmark(query(("Z", "", ""))).await.unwrap_err();
+        let bad = app.benchmark_client().query_benchmark(query(("Z", "", ""))).await.unwrap_err();
         assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     }
 }

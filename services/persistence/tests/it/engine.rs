@@ -14,21 +14,22 @@ fn query(group: (&str, &str, &str)) -> pb::QueryBenchmarkRequest {
 const CELLS: [(&str, &str, &str); 4] =
     [("C", "small", "NL-NB"), ("C", "medium", "NL-NB"), ("G", "small", "NL-ZH"), ("J", "micro", "NL-UT")];
 
-async fn submit(app: &mut TestApp, tag: &str, i: usize) {
+async fn submit(app: &TestApp, tag: &str, i: usize) {
     let cell = CELLS[i % CELLS.len()];
     let level = (i % 17) as f64 / 16.0;
     let id = format!("{tag}-{i}");
-    app.persistence.submit_assessment(as_tenant("acme", submission(&id, &id, cell, level))).await.unwrap();
+    app.persistence_client().submit_assessment(as_tenant("acme", submission(&id, &id, cell, level))).await.unwrap();
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) AS n FROM {table}");
-    let row = app.conn.query_one_raw(Statement::from_string(app.conn.get_database_backend(), sql)).await.unwrap();
+    let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
     row.unwrap().try_get::<i64>("", "n").unwrap()
 }
 
-async fn groups(app: &mut TestApp) -> Vec<pb::GroupUsed> {
-    match app.benchmark.list_peer_groups(pb::ListPeerGroupsRequest { year: 2024, ..Default::default() }).await {
+async fn groups(app: &TestApp) -> Vec<pb::GroupUsed> {
+    match app.benchmark_client().list_peer_groups(pb::ListPeerGroupsRequest { year: 2024, ..Default::default() }).await
+    {
         Ok(r) => r.into_inner().groups,
         Err(s) if s.code() == tonic::Code::NotFound => Vec::new(),
         Err(s) => panic!("{s:?}"),
@@ -40,7 +41,7 @@ async fn groups(app: &mut TestApp) -> Vec<pb::GroupUsed> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submissions_during_publication_lose_nothing_and_publish_nothing_below_k() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         let engine = std::sync::Arc::clone(&app.engine);
         let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
         let publisher = tokio::spawn(async move {
@@ -53,7 +54,7 @@ async fn submissions_during_publication_lose_nothing_and_publish_nothing_below_k
         });
         let mut writers = Vec::new();
         for w in 0..4 {
-            let mut client = app.persistence.clone();
+            let mut client = app.persistence_client().clone();
             writers.push(tokio::spawn(async move {
                 for i in 0..30 {
                     let id = format!("w{w}-{i}");
@@ -65,7 +66,7 @@ async fn submissions_during_publication_lose_nothing_and_publish_nothing_below_k
         }
         let mut observed = Vec::new();
         for _ in 0..20 {
-            observed.extend(groups(&mut app).await);
+            observed.extend(groups(&app).await);
             tokio::time::sleep(std::time::Duration::from_millis(15)).await;
         }
         for w in writers {
@@ -79,7 +80,7 @@ async fn submissions_during_publication_lose_nothing_and_publish_nothing_below_k
         assert_eq!(count(&app, "benchmark_changes").await, 0, "{backend:?}: changes left unpublished");
         let published: usize = rounds.iter().map(|r| r.changes).sum();
         assert!(published <= 120 && rounds.iter().all(|r| r.leader), "{backend:?}: {rounds:?}");
-        let last = groups(&mut app).await;
+        let last = groups(&app).await;
         observed.extend(last.iter().cloned());
         assert!(observed.iter().all(|g| g.n >= g.k), "{backend:?}: a group below k was published");
         let national = last.iter().find(|g| g.level == "all").expect("national group");
@@ -94,15 +95,15 @@ async fn submissions_during_publication_lose_nothing_and_publish_nothing_below_k
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_agree_and_the_second_takes_over_the_publication() {
     for backend in BACKENDS {
-        let mut first = spawn_app(backend).await;
-        let mut second = spawn_second(&first).await;
+        let first = spawn_app(backend).await;
+        let second = spawn_second(&first).await;
         // The first takes the lease; the second may not publish while it holds it.
         assert!(first.publish().await.leader, "{backend:?}");
         for i in 0..24 {
             if i % 2 == 0 {
-                submit(&mut first, "a", i).await;
+                submit(&first, "a", i).await;
             } else {
-                submit(&mut second, "b", i).await;
+                submit(&second, "b", i).await;
             }
         }
         let refused = second.publish().await;
@@ -111,32 +112,32 @@ async fn two_servers_agree_and_the_second_takes_over_the_publication() {
         let round = first.publish().await;
         assert_eq!((round.leader, round.changes), (true, 24), "{backend:?}");
         second.engine.refresh().await.unwrap();
-        let (a, b) = (groups(&mut first).await, groups(&mut second).await);
+        let (a, b) = (groups(&first).await, groups(&second).await);
         assert!(!a.is_empty(), "{backend:?}");
         assert_eq!(a, b, "{backend:?}: the servers disagree after publication");
         let (qa, qb) = (
-            first.benchmark.query_benchmark(query(("C", "", ""))).await.unwrap().into_inner(),
-            second.benchmark.query_benchmark(query(("C", "", ""))).await.unwrap().into_inner(),
+            first.benchmark_client().query_benchmark(query(("C", "", ""))).await.unwrap().into_inner(),
+            second.benchmark_client().query_benchmark(query(("C", "", ""))).await.unwrap().into_inner(),
         );
         assert_eq!(qa, qb, "{backend:?}");
 
         // The first server dies (its lease runs out unrenewed): more submissions, then the second
         // takes over and publishes them.
         for i in 24..40 {
-            submit(&mut second, "c", i).await;
+            submit(&second, "c", i).await;
         }
         let expire = "UPDATE benchmark_publisher SET lease_until_us = 1";
-        first.conn.execute_unprepared(expire).await.unwrap();
+        first.db.execute_unprepared(expire).await.unwrap();
         let took_over = second.publish().await;
         assert_eq!((took_over.leader, took_over.changes), (true, 16), "{backend:?}: {took_over:?}");
         first.engine.refresh().await.unwrap();
-        assert_eq!(groups(&mut first).await, groups(&mut second).await, "{backend:?}");
-        let national = groups(&mut second).await.into_iter().find(|g| g.level == "all").unwrap();
+        assert_eq!(groups(&first).await, groups(&second).await, "{backend:?}");
+        let national = groups(&second).await.into_iter().find(|g| g.level == "all").unwrap();
         assert_eq!(national.n, 40, "{backend:?}");
         // The first comes back: it may not publish, and a write under its old lease is fenced.
         assert!(!first.publish().await.leader, "{backend:?}");
         let now = store::time::now_us();
-        let fenced = store::bump_generation(&first.conn, Some(first.engine.holder()), now, now + 5_000_000).await;
+        let fenced = store::bump_generation(&first.db, Some(first.engine.holder()), now, now + 5_000_000).await;
         assert_eq!(fenced.unwrap(), None, "{backend:?}: a publisher without the lease bumped the generation");
         drop(second);
     }
@@ -147,34 +148,34 @@ async fn two_servers_agree_and_the_second_takes_over_the_publication() {
 #[tokio::test]
 async fn an_interrupted_publication_leaves_the_previous_release_and_the_next_completes_it() {
     for backend in BACKENDS {
-        let mut app = spawn_app(backend).await;
+        let app = spawn_app(backend).await;
         for i in 0..20 {
-            submit(&mut app, "a", i).await;
+            submit(&app, "a", i).await;
         }
         app.publish().await;
-        let before = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
+        let before = app.benchmark_client().query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         assert_eq!(before.group_used.as_ref().unwrap().n, 20);
         for i in 20..32 {
-            submit(&mut app, "b", i).await;
+            submit(&app, "b", i).await;
         }
         // A publication's transaction, cut off before its commit (as a SIGKILL would): the plan
         // is written, then rolled back.
         {
             use migrations::sea_orm::TransactionTrait;
             let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 1, year: 2024 };
-            let plan = store::publish::plan_universe(&app.conn, Default::default(), &universe).await.unwrap();
+            let plan = store::publish::plan_universe(&app.db, Default::default(), &universe).await.unwrap();
             assert!(!plan.puts.is_empty());
-            let tx = app.conn.begin().await.unwrap();
+            let tx = app.db.begin().await.unwrap();
             store::publish::apply(&tx, &universe, &plan, 99, 0).await.unwrap();
             tx.rollback().await.unwrap();
         }
         app.engine.refresh().await.unwrap();
-        let during = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
+        let during = app.benchmark_client().query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         assert_eq!(during, before, "{backend:?}: a half-done publication became visible");
         assert_eq!(count(&app, "benchmark_changes").await, 12, "{backend:?}");
         let round = app.publish().await;
         assert_eq!(round.changes, 12, "{backend:?}");
-        let after = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
+        let after = app.benchmark_client().query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         assert_eq!(after.group_used.unwrap().n, 32, "{backend:?}");
     }
 }
@@ -243,10 +244,8 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         conn.execute(&insert).await.unwrap();
         drop(conn);
         // A server opens the database: the rest of the migrations run, the release is loaded.
-        let url = db.url.clone();
-        let mut app =
-            crate::spawn_server(backend, &url, services_common::config::AuthMode::TenantHeader, Some(db)).await;
-        let answer = app.benchmark.query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
+        let app = crate::spawn_on(db).await;
+        let answer = app.benchmark_client().query_benchmark(query(("", "", ""))).await.unwrap().into_inner();
         let used = answer.group_used.unwrap();
         assert_eq!((used.level.as_str(), used.n), ("all", 10), "{backend:?}");
         let d = &answer.distributions[0];
@@ -255,7 +254,7 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         assert_eq!(answer.stage_shares[0].shares, [0.1, 0.2, 0.3, 0.4, 0.0], "{backend:?}");
         for x in [0.0, 30.0, 55.5, 56.0, 90.0, 100.0] {
             let position = app
-                .benchmark
+                .benchmark_client()
                 .get_peer_position(pb::GetPeerPositionRequest {
                     firm: Some(pb::FirmAttributes {
                         sbi_section: "C".into(),
@@ -281,9 +280,9 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         }
         // And the stored row is now the store's own encoding.
         let row = app
-            .conn
+            .db
             .query_one_raw(Statement::from_string(
-                app.conn.get_database_backend(),
+                app.db.get_database_backend(),
                 "SELECT figures FROM benchmark_releases".to_string(),
             ))
             .await
