@@ -43,5 +43,11 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Applies every pending migration on `db` (what every program does right after
+/// `store::open`).
+pub async fn up(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
 #[cfg(feature = "test-db")]
 pub mod test_db;

@@ -225,7 +225,9 @@ impl Setup {
     }
 
     async fn db(&self) -> anyhow::Result<store::DatabaseConnection> {
-        store::open(self.config.database_url.expose()).await.context("while opening and migrating the database")
+        let db = store::open(self.config.database_url.expose()).await.context("while opening the database")?;
+        migrations::up(&db).await.context("while migrating the database")?;
+        Ok(db)
     }
 }
 

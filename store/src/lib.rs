@@ -21,6 +21,7 @@ pub mod publish;
 pub mod random;
 pub mod records;
 pub mod reports;
+pub mod schema;
 pub mod tenants;
 pub mod time;
 pub mod webhooks;
@@ -29,12 +30,12 @@ pub mod webhooks;
 /// depends on sea-orm).
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
-use migrations::MigratorTrait;
-use migrations::m0001_assessments::{Assessments as A, IdempotencyKeys as I};
-use migrations::m0002_benchmark::BenchmarkContributions as B;
-use migrations::m0003_benchmark_releases::BenchmarkReleases as R;
-use migrations::m0007_publication::{BenchmarkChanges as C, BenchmarkPublisher as P, BenchmarkUniverses as U};
-use migrations::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+
+use crate::schema::{
+    Assessments as A, BenchmarkChanges as C, BenchmarkContributions as B, BenchmarkPublisher as P,
+    BenchmarkReleases as R, BenchmarkUniverses as U, IdempotencyKeys as I,
+};
 use sea_orm::{ConnectOptions, Database, DbErr, QueryResult};
 
 use domain_model::{FirmProfile, Province, SbiSection, SizeClass};
@@ -125,8 +126,9 @@ pub fn version_column(version: u32) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
 }
 
-/// Opens the database at `url` (creating an SQLite file and its folder when needed, in WAL mode)
-/// and applies pending migrations.
+/// Connects to the database at `url` (creating an SQLite file and its folder when needed, in WAL
+/// mode). The schema is the migrations' (`migrations::up`, which every program runs on the
+/// connection before using it); the store depends on no migration.
 pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
@@ -149,7 +151,6 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
-    migrations::Migrator::up(&db, None).await?;
     Ok(db)
 }
 

@@ -5,9 +5,9 @@
 //! claim is one statement, which SQLite runs alone. A worker that dies leaves leases that expire,
 //! after which any worker claims those rows again.
 
-use migrations::m0001_assessments::Assessments as A;
-use migrations::m0004_report_jobs::ReportColumns as C;
-use migrations::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
+
+use crate::schema::{Assessments as A, ReportColumns as C};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest, Sha256};
 

@@ -9,8 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use migrations::m0005_tenants::{ApiKeys as K, AuditLog as L, Tenants as T};
-use migrations::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+
+use crate::schema::{ApiKeys as K, AuditLog as L, Tenants as T};
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 

@@ -10,13 +10,11 @@ use std::time::Duration;
 
 use domain_webhooks::{RETENTION, sign};
 
-use migrations::m0006_webhooks::{
-    WebhookAttempts as At, WebhookDeliveries as D, WebhookEndpoints as E, WebhookEvents as V,
-};
-use migrations::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
 
 use crate::random;
+use crate::schema::{WebhookAttempts as At, WebhookDeliveries as D, WebhookEndpoints as E, WebhookEvents as V};
 use crate::tenants::TenantError;
 use crate::{StoreError, get};
 

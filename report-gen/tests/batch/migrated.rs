@@ -109,6 +109,7 @@ async fn an_assessment_stored_before_the_migration_is_read_scored_and_rendered_a
 
         // The store opens the database: m0009 re-encodes the row into the store's own JSON.
         let conn = store::open(&db.url).await.unwrap();
+        migrations::up(&conn).await.unwrap();
         let (answers_now, result_now) = columns(&conn, id).await;
         assert!(answers_now.starts_with(br#"{"v":2,"#) && result_now.starts_with(br#"{"v":2,"#), "{backend:?}");
 

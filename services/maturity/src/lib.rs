@@ -80,7 +80,8 @@ impl AppState {
         key: Vec<u8>,
         auth: AuthMode,
     ) -> anyhow::Result<AppState> {
-        let db = store::open(url).await.context("while opening and migrating the database")?;
+        let db = store::open(url).await.context("while opening the database")?;
+        migrations::up(&db).await.context("while migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
         let persistence = Persistence::new(db.clone(), Arc::clone(&registry), policy, Secret::new(key), auth);
         persistence.benchmarks().refresh().await.context("while loading the published benchmark figures")?;

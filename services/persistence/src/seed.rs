@@ -57,7 +57,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         revision: 0,
     };
     let db: &DatabaseConnection = persistence.db();
-    let tx = store::begin(db).await?;
+    let tx = store::begin_write(db).await?;
     let revision = store::next_revision(&tx).await?;
     let mut generator = domain_peers::Generator::new(model, &targets, n, seed);
     let mut years: Vec<i32> = Vec::new();
