@@ -2,6 +2,7 @@
 //! file: written under a temporary name, flushed to disk, renamed into place and the folder
 //! flushed too, so that a crash leaves either no file or the complete one, never a partial one.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -77,7 +78,8 @@ impl Renderer {
         date: (i32, u32, u32),
         ident: &str,
     ) -> Result<Vec<u8>, RenderError> {
-        let source = self.templates.chapter(chapter, locale.tag())?;
+        let chapter = self.drawable(chapter);
+        let source = self.templates.chapter(&chapter, locale.tag())?;
         match format {
             Format::Typ => Ok(source.into_bytes()),
             Format::Pdf => Ok(self.typeset(&source, date, ident)?),
@@ -94,6 +96,22 @@ impl Renderer {
         pdf
     }
 
+    /// `chapter` with the characters of the firm's name that no embedded font draws shown as a
+    /// visible mark (and logged), so that a name in a script without a font never fails its
+    /// chapter.
+    fn drawable<'c>(&self, chapter: &'c Chapter) -> Cow<'c, Chapter> {
+        let (shown, missing) = self.typesetter.drawable(&chapter.firm_name);
+        if missing.is_empty() {
+            return Cow::Borrowed(chapter);
+        }
+        let codes: Vec<String> = missing.iter().map(|c| format!("U+{:04X}", u32::from(*c))).collect();
+        tracing::warn!(
+            characters = %codes.join(" "),
+            "the firm's name has characters no embedded font draws; they are shown as a replacement mark"
+        );
+        Cow::Owned(Chapter { firm_name: shown, ..chapter.clone() })
+    }
+
     /// A volume of chapters as PDF.
     pub fn book(
         &self,
@@ -102,7 +120,12 @@ impl Renderer {
         date: (i32, u32, u32),
         ident: &str,
     ) -> Result<Vec<u8>, RenderError> {
-        let source = self.templates.book(book, locale.tag())?;
+        let book = Book {
+            title: book.title.clone(),
+            date: book.date.clone(),
+            chapters: book.chapters.iter().map(|c| self.drawable(c).into_owned()).collect(),
+        };
+        let source = self.templates.book(&book, locale.tag())?;
         Ok(self.typeset(&source, date, ident)?)
     }
 }

@@ -114,6 +114,33 @@ impl Typesetter {
         Typesetter { library: LazyHash::new(Library::default()), fonts }
     }
 
+    /// Whether some embedded font can draw `c` (white space always can).
+    pub fn draws(&self, c: char) -> bool {
+        let book = self.fonts.book();
+        c.is_whitespace() || (0..).map_while(|i| book.info(i)).any(|info| info.coverage.contains(u32::from(c)))
+    }
+
+    /// `text` with every character no embedded font can draw replaced by a visible mark (the
+    /// replacement character, else `?`), and the characters replaced. A PDF/A document may not
+    /// show a character without a glyph, so that one such character would otherwise fail the
+    /// whole document.
+    pub fn drawable(&self, text: &str) -> (String, Vec<char>) {
+        let mark = ['\u{FFFD}', '\u{25A1}', '?'].into_iter().find(|c| self.draws(*c)).unwrap_or('?');
+        let mut missing = Vec::new();
+        let shown = text
+            .chars()
+            .map(|c| {
+                if self.draws(c) {
+                    c
+                } else {
+                    missing.push(c);
+                    mark
+                }
+            })
+            .collect();
+        (shown, missing)
+    }
+
     /// Forgets memoised layout results older than `max_age` compilations, so that a long batch
     /// keeps its memory flat (Typst memoises across documents in one process).
     pub fn evict(max_age: usize) {

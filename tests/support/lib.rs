@@ -58,14 +58,15 @@ pub struct Options {
     pub auth: AuthMode,
     /// The server's limits and readiness.
     pub settings: ServerSettings,
-    /// Whether the background publisher runs (off: the test publishes with `TestApp::publish`).
-    pub background_publication: bool,
+    /// Whether the background jobs run: the publisher (off: the test publishes with
+    /// `TestApp::publish`) and the webhook dispatcher.
+    pub background_jobs: bool,
 }
 
 impl Options {
-    /// API keys, default limits, the background publisher on.
+    /// API keys, default limits, the background jobs on.
     pub fn new(backend: Backend) -> Options {
-        Options { backend, auth: AuthMode::Keys, settings: ServerSettings::default(), background_publication: true }
+        Options { backend, auth: AuthMode::Keys, settings: ServerSettings::default(), background_jobs: true }
     }
 }
 
@@ -119,7 +120,7 @@ impl TestApp {
         )
         .await
         .expect("open the test database");
-        state.background_publication = options.background_publication;
+        state.background_jobs = options.background_jobs;
         let db = state.persistence.db().clone();
         let persistence = state.persistence.clone();
         let engine = Arc::clone(persistence.benchmarks());

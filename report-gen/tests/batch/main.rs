@@ -42,7 +42,7 @@ const FIRMS: [(&str, &str, &str); 4] =
 
 impl World {
     pub async fn new(backend: Backend, tenants: &[&str], per_tenant: usize) -> World {
-        let options = Options { auth: AuthMode::TenantHeader, background_publication: false, ..Options::new(backend) };
+        let options = Options { auth: AuthMode::TenantHeader, background_jobs: false, ..Options::new(backend) };
         let app = TestApp::start(options).await;
         let (conn, persistence, registry) = (app.db.clone(), app.persistence.clone(), Arc::clone(&app.registry));
         let model = app.model();

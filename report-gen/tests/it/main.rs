@@ -286,8 +286,8 @@ fn both_languages_carry_name_group_and_headings() {
 fn hostile_firm_names_appear_literally() {
     let names = [
         r#"#set page(width: 1cm) *bold* $x^2$ [link] {{ tera }} {% if %} <b>html</b> "quoted" \back"#,
-        // Greek, Cyrillic and Latin with diacritics are in the embedded fonts. Scripts without
-        // embedded glyphs (CJK) are refused by PDF/A with a clear error until such a font is added.
+        // Greek, Cyrillic and Latin with diacritics are in the embedded fonts. Characters without
+        // an embedded glyph (CJK) are shown as a mark by the renderer (the test below).
         "Ωmega Σύνδεσμος Общество Ünïcödé — ÆØÅ ĳ",
         "#pagebreak() #panic(\"boom\") #read(\"/etc/passwd\")",
     ];
@@ -369,4 +369,39 @@ fn a_template_directory_overrides_single_files() {
     let err = Templates::from_dir(&dir).unwrap_err().to_string();
     assert!(err.contains("body.nl.typ"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Firm names in any script render: what an embedded font draws appears literally, the rest as a
+/// visible replacement mark, never an error (PDF/A refuses a character without a glyph, so that
+/// one such character used to fail the whole chapter, every night).
+#[test]
+fn a_name_in_a_script_without_a_font_renders_with_visible_marks_instead_of_failing() {
+    let renderer = report_gen::Renderer::new(Templates::builtin().unwrap());
+    let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    for (name, all_drawn) in [
+        ("東京寿司 Amsterdam", false),
+        ("مطعم الأندلس", true),
+        ("Koffie ☕ Bar", true),
+        ("ООО Ромашка", true),
+        ("Şahin Gıda", true),
+    ] {
+        let pdf = renderer
+            .chapter(&chapter(name), domain_model::Locale::Nl, report_gen::Format::Pdf, (2026, 11, 28), "names")
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (shown, missing) = typesetter().drawable(name);
+        assert_eq!(missing.is_empty(), all_drawn, "{name}: {missing:?}");
+        assert_eq!(shown.chars().count(), name.chars().count(), "one mark per character: {shown}");
+        let text = squeeze(&text_of(&pdf));
+        let right_to_left = name.chars().any(|c| ('\u{0590}'..='\u{08FF}').contains(&c));
+        if right_to_left {
+            // Extracted in visual order, with ligatures: every letter is there, none replaced.
+            assert!(name.chars().filter(|c| !c.is_whitespace()).all(|c| text.contains(c)), "{name}: {text:.300}");
+            assert!(!text.contains('\u{FFFD}'), "{name}: {text:.300}");
+        } else {
+            assert!(text.contains(&squeeze(&shown)), "{name}: {shown:?} not in {text:.300}");
+        }
+        if all_drawn && !right_to_left {
+            assert!(text.contains(&squeeze(name)), "{name} not literal");
+        }
+    }
 }

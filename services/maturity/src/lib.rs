@@ -40,9 +40,10 @@ pub struct AppState {
     pub webhooks: DispatchSettings,
     /// How often benchmark figures are published and reloaded.
     pub publication: Intervals,
-    /// Whether `run` starts the background publisher and cache refresh (tests that publish by
-    /// hand, with `Benchmarks::sync`, turn it off).
-    pub background_publication: bool,
+    /// Whether `run` starts the background jobs: the publisher with the cache refresh, and the
+    /// webhook dispatcher (tests that publish by hand, with `Benchmarks::sync`, or that leave the
+    /// database to another process, turn them off).
+    pub background_jobs: bool,
 }
 
 impl AppState {
@@ -96,7 +97,7 @@ impl AppState {
             reports,
             webhooks: DispatchSettings::default(),
             publication: Intervals::default(),
-            background_publication: true,
+            background_jobs: true,
         })
     }
 }
@@ -161,10 +162,12 @@ pub async fn run(
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut engine_stop = stop_rx.clone();
-    let dispatching = tokio::spawn(dispatcher.run(async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    }));
-    let publishing = state.background_publication.then(|| {
+    let dispatching = state.background_jobs.then(|| {
+        tokio::spawn(dispatcher.run(async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }))
+    });
+    let publishing = state.background_jobs.then(|| {
         tokio::spawn(Arc::clone(state.persistence.benchmarks()).run(state.publication, async move {
             let _ = engine_stop.wait_for(|stop| *stop).await;
         }))
@@ -185,7 +188,9 @@ pub async fn run(
         .add(webhook);
     let served = serve_with_http(listener, http, services, settings, shutdown).await;
     let _ = stop_tx.send(true);
-    let _ = dispatching.await;
+    if let Some(dispatching) = dispatching {
+        let _ = dispatching.await;
+    }
     if let Some(publishing) = publishing {
         let _ = publishing.await;
     }

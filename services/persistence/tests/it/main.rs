@@ -18,7 +18,7 @@ pub use test_support::{TestApp, as_tenant};
 /// How these tests start a server: the tenant header identifies callers, and nothing is
 /// published until a test calls `TestApp::publish`.
 fn options(backend: Backend, auth: AuthMode) -> Options {
-    Options { auth, background_publication: false, ..Options::new(backend) }
+    Options { auth, background_jobs: false, ..Options::new(backend) }
 }
 
 /// A server over a fresh database of one backend.
