@@ -103,38 +103,19 @@ pub struct Figures {
     pub internal: Ranks,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    v: u8,
-    #[serde(flatten)]
-    figures: Figures,
-}
-
-#[derive(Deserialize)]
-struct Version {
-    v: u8,
-}
-
 impl Figures {
     /// The stored form.
     pub fn encode(&self) -> Vec<u8> {
-        // Serialising plain numbers and strings cannot fail.
-        serde_json::to_vec(&Stored { v: VERSION, figures: self.clone() }).unwrap_or_default()
+        crate::versioned::encode(VERSION, self)
     }
 
     /// Reads the stored form; anything else (an older encoding, a damaged row) is an error.
     pub fn decode(bytes: &[u8]) -> Result<Figures, StoreError> {
-        let malformed = |what: String| StoreError::Malformed(format!("published figures: {what}"));
-        let version: Version = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-        if version.v != VERSION {
-            return Err(malformed(format!("encoding version {} (this server reads {VERSION})", version.v)));
-        }
-        let stored: Stored = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-        let f = stored.figures;
+        let f: Figures = crate::versioned::decode("published figures", VERSION, bytes)?;
         let ok = [&f.maturity, &f.external, &f.internal].iter().all(|r| r.check())
             && (f.stage_matrix.is_empty() || f.stage_matrix.len() == 25);
         if !ok {
-            return Err(malformed("inconsistent ranks or stage matrix".into()));
+            return Err(StoreError::Malformed("stored published figures: inconsistent ranks or stage matrix".into()));
         }
         Ok(f)
     }

@@ -5,7 +5,7 @@
 //!
 //! - this module: connections and transactions, the assessment store, idempotency records, the
 //!   benchmark contributions, releases and the publication's bookkeeping;
-//! - `figures` and `records`: the store's own encodings of published figures and of an
+//! - `figures` and `records`: the store's own encodings (one versioned JSON form, `versioned`) of published figures and of an
 //!   assessment's answers and result;
 //! - `publish` and `engine`: publication under disclosure control, out of the write path, and
 //!   the in-memory cache every benchmark answer comes from; `peers`: a group found for a request;
@@ -24,6 +24,7 @@ pub mod reports;
 pub mod schema;
 pub mod tenants;
 pub mod time;
+mod versioned;
 pub mod webhooks;
 
 /// The connection and transaction types callers hold (re-exported, so that no other crate

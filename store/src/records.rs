@@ -9,34 +9,12 @@
 //!   still be shown when its model version is no longer loaded; normally a result is scored again
 //!   from the answers, in the language asked for.
 
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
 /// The version of the encoding written now.
 pub const VERSION: u8 = 2;
-
-#[derive(Serialize, Deserialize)]
-struct Versioned<T> {
-    v: u8,
-    #[serde(flatten)]
-    body: T,
-}
-
-fn encode<T: Serialize>(body: &T) -> Vec<u8> {
-    // Serialising plain structs of strings and numbers cannot fail; an empty record is the
-    // impossible fallback.
-    serde_json::to_vec(&Versioned { v: VERSION, body }).unwrap_or_default()
-}
-
-fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    let versioned: Versioned<T> =
-        serde_json::from_slice(bytes).map_err(|e| StoreError::Malformed(format!("stored {what}: {e}")))?;
-    if versioned.v != VERSION {
-        return Err(StoreError::Malformed(format!("stored {what}: unknown version {}", versioned.v)));
-    }
-    Ok(versioned.body)
-}
 
 /// The answers of an assessment, pinned to the model version they were scored with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,12 +68,12 @@ pub enum Value {
 impl Answers {
     /// In the store's encoding.
     pub fn encode(&self) -> Vec<u8> {
-        encode(self)
+        crate::versioned::encode(VERSION, self)
     }
 
     /// From the store's encoding.
     pub fn decode(bytes: &[u8]) -> Result<Answers, StoreError> {
-        decode("answers", bytes)
+        crate::versioned::decode("answers", VERSION, bytes)
     }
 }
 
@@ -306,12 +284,12 @@ pub struct CountsSnapshot {
 impl ResultSnapshot {
     /// In the store's encoding.
     pub fn encode(&self) -> Vec<u8> {
-        encode(self)
+        crate::versioned::encode(VERSION, self)
     }
 
     /// From the store's encoding.
     pub fn decode(bytes: &[u8]) -> Result<ResultSnapshot, StoreError> {
-        decode("result", bytes)
+        crate::versioned::decode("result", VERSION, bytes)
     }
 }
 
