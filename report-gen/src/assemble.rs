@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chapter::{
-    AdviceView, AnswerGroupView, AnswersView, AxisView, CellView, Chapter, ContextView, CrosswalkView, DimensionView,
-    ItemView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView, TrendView,
+    AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, Chapter, ContextView,
+    CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView,
+    TrendView, UnknownStageView,
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
@@ -172,6 +173,14 @@ impl Assembler {
                 Locale::En => "with two or more persons employed".to_string(),
             },
             eurostat_percent: eurostat.map(|f| f.value_pct),
+            coverage: self
+                .context
+                .iter()
+                .filter(table)
+                .filter(|f| f.year == total.year && f.breakdown == "sbi_section")
+                .map(|f| f.key.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 
@@ -249,6 +258,7 @@ impl Assembler {
                             capability: result.map(|x| x.capability),
                             attained: result.is_some_and(|x| x.attained),
                             skipped: result.is_some_and(|x| x.skipped),
+                            unknown: result.is_some_and(|x| x.insufficient_evidence),
                             current: n == usize::from(res.attained_stage),
                             peer_share: shares.and_then(|sh| sh.get(n).copied()).map(round3),
                         }
@@ -256,6 +266,20 @@ impl Assembler {
                     .collect(),
                 percentile: percentile(a.index() + 1),
                 skipped: res.skipped_stages().collect(),
+                unknown: res
+                    .stages
+                    .iter()
+                    .filter(|s| s.insufficient_evidence)
+                    .map(|s| UnknownStageView {
+                        number: s.stage,
+                        label: def.stages[usize::from(s.stage)].label.get(locale).to_string(),
+                        open: stage_items(model, &request, a, s.stage, locale)
+                            .into_iter()
+                            .filter(|i| i.score.is_none())
+                            .map(|i| i.text)
+                            .collect(),
+                    })
+                    .collect(),
                 next: (res.attained_stage < 4).then(|| {
                     let n = res.attained_stage + 1;
                     let stage = &def.stages[usize::from(n)];
@@ -307,11 +331,29 @@ impl Assembler {
             indexes: [r.axes[0].index, r.axes[1].index],
             value_sources: r.value_sources.clone().map(|v| v.score),
             peer_medians: medians,
+            returns_pay: r.fit.returns_pay,
         };
-        let recommendations = model
+        let recommendations: Vec<AdviceView> = model
             .advice(&facts)
             .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
             .collect();
+        let key_message =
+            KeyMessageView { priorities: recommendations.iter().take(2).map(|a| a.title.clone()).collect() };
+        let business_case = model.fit.returns.as_ref().map(|rule| {
+            let answer_of = |i: usize| {
+                let view = item_view(model, &request, &model.items[i], locale);
+                (view.score, (!view.answer.is_empty()).then_some(view.answer))
+            };
+            let (return_score, return_answer) = answer_of(rule.item);
+            let (measured_score, measured_answer) = answer_of(rule.measured_item);
+            BusinessCaseView {
+                returns_pay: r.fit.returns_pay,
+                measured_in_money: measured_score.is_some_and(|s| s >= 100.0 * rule.min_measured),
+                compared: return_score.is_some(),
+                return_answer,
+                measured_answer,
+            }
+        });
         let (rogers_curve_views, rogers_x) = match percentiles {
             Some(p) => {
                 let cats: Vec<Category> = model
@@ -429,6 +471,8 @@ impl Assembler {
             fit: verdict.label.get(locale).to_string(),
             fit_id: r.fit.verdict.id().to_string(),
             fit_advice: verdict.description.get(locale).to_string(),
+            key_message,
+            business_case,
             fit_target: r.fit.target,
             fit_gap: r.fit.gap,
             fit_tolerance: model.fit.tolerance,

@@ -17,8 +17,10 @@ pub struct StageView {
     pub capability: Option<f64>,
     /// Attained.
     pub attained: bool,
-    /// Skipped (below the attained stage and not attained itself).
+    /// Skipped (below the attained stage, with evidence that it is not practised).
     pub skipped: bool,
+    /// Unknown: too few answers to say anything about this stage.
+    pub unknown: bool,
     /// The firm's attained stage is this one.
     pub current: bool,
     /// Share of peers whose attained stage this is, 0-1, when peers are known.
@@ -44,8 +46,45 @@ pub struct AxisView {
     pub percentile: Option<f64>,
     /// Stages below the attained one that were skipped.
     pub skipped: Vec<u8>,
+    /// Stages without enough evidence, with the questions still open (unanswered or "don't
+    /// know"), whose answers would settle them.
+    pub unknown: Vec<UnknownStageView>,
     /// The next stage up and how the firm answered its questions (none at the top).
     pub next: Option<NextStageView>,
+}
+
+/// A stage the answers say too little about.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnknownStageView {
+    /// Stage number.
+    pub number: u8,
+    /// Name.
+    pub label: String,
+    /// The questions without a substantive answer.
+    pub open: Vec<String>,
+}
+
+/// The first page's message: the verdict in one sentence, at most two priorities, and what not
+/// to do (the template words the last per verdict).
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyMessageView {
+    /// The titles of the first two recommendations that apply.
+    pub priorities: Vec<String>,
+}
+
+/// Whether social media pay for this firm, from its own answers.
+#[derive(Clone, Debug, Serialize)]
+pub struct BusinessCaseView {
+    /// Returns measured in money and at least equal to the costs.
+    pub returns_pay: bool,
+    /// The firm measures returns in money.
+    pub measured_in_money: bool,
+    /// The firm answered how returns compare with costs.
+    pub compared: bool,
+    /// Label of the firm's answer on returns against costs, when answered.
+    pub return_answer: Option<String>,
+    /// Label of the firm's answer on what it measures, when answered.
+    pub measured_answer: Option<String>,
 }
 
 /// The stage above the attained one.
@@ -225,6 +264,9 @@ pub struct ContextView {
     pub population: String,
     /// Eurostat's share of Dutch enterprises (10+ persons) using social media, the same year.
     pub eurostat_percent: Option<f64>,
+    /// The SBI sections (or ranges) the CBS table publishes, comma-separated: the others have no
+    /// CBS figure.
+    pub coverage: String,
 }
 
 /// How the questionnaire was answered.
@@ -289,10 +331,14 @@ pub struct Chapter {
     pub social_native: bool,
     /// Fit verdict name.
     pub fit: String,
-    /// Fit verdict id (`balanced`, `under_invested`, `over_invested`).
+    /// Fit verdict id (`balanced`, `under_invested`, `over_invested`, `restrained`).
     pub fit_id: String,
     /// Fit advice.
     pub fit_advice: String,
+    /// The first page's message.
+    pub key_message: KeyMessageView,
+    /// Whether social media pay, when the model asks (version 2 on).
+    pub business_case: Option<BusinessCaseView>,
     /// Target maturity.
     pub fit_target: f64,
     /// Maturity minus target.

@@ -143,6 +143,17 @@ mod tests {
         assert_eq!(Ranks::default().mid_rank_percentile(1.0), None);
     }
 
+    /// Distinct values one unit in the last place apart (as weighted means of 0.33 and 0.67
+    /// produce) survive the stored encoding as distinct values.
+    #[test]
+    fn values_a_last_bit_apart_round_trip_exactly() {
+        let a: f64 = 100.0 * (0.33 + 0.67 + 0.5) / 3.0;
+        let values: Vec<f64> = (0..64).map(|i| f64::from_bits(a.to_bits() + i)).collect();
+        let f = Figures { maturity: Ranks::of(&values), ..Figures::default() };
+        let back = Figures::decode(&f.encode()).unwrap();
+        assert_eq!(back.maturity.values, values);
+    }
+
     #[test]
     fn round_trip_and_refusals() {
         let f = Figures {

@@ -249,12 +249,15 @@ pub struct FitSnapshot {
     pub target: f64,
     /// Maturity index minus target.
     pub gap: f64,
-    /// `balanced`, `under_invested`, `over_invested`, or empty when unknown.
+    /// `balanced`, `under_invested`, `over_invested`, `restrained`, or empty when unknown.
     pub verdict: String,
     /// Label.
     pub label: String,
     /// Description.
     pub description: String,
+    /// Measured returns at least equal to the costs (absent in records written before it existed).
+    #[serde(default)]
+    pub returns_pay: bool,
 }
 
 /// A classification (archetype, Forrester or Altimeter stage).

@@ -80,6 +80,7 @@ struct RawScoring {
     stage_weights: Vec<f64>,
     axis_weights: RawAxisWeights,
     min_answers: RawMinAnswers,
+    max_answer_swing: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +104,18 @@ struct RawFit {
     base: f64,
     slope: f64,
     tolerance: f64,
+    restraint_below: Option<f64>,
+    returns: Option<RawReturns>,
     verdicts: BTreeMap<String, RawLabelled>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReturns {
+    item: String,
+    min_score: f64,
+    measured_item: String,
+    min_measured: f64,
 }
 
 #[derive(Deserialize)]
@@ -238,10 +250,31 @@ struct RawAdvice {
     below_peer_median: bool,
     leading_axis: Option<String>,
     min_lead: Option<f64>,
+    returns_pay: Option<bool>,
 }
 
 /// Fewest items each stage and each value source must have, so that one answer never decides it.
 pub const MIN_ITEMS_PER_STAGE: usize = 3;
+
+/// The most one answer can move the score of `target` when all its items are answered: the item
+/// with the largest weighted score range, and that swing in points. Changing an answer to "don't
+/// know" moves it by no more (the removed item's score is at most a full range from the others').
+pub fn answer_swing(items: &[Item], scales: &[Scale], target: Target) -> (String, f64) {
+    let weighted: Vec<(&Item, f64)> =
+        items.iter().filter_map(|i| i.evidence.iter().find(|(t, _)| *t == target).map(|&(_, w)| (i, w))).collect();
+    let total: f64 = weighted.iter().map(|(_, w)| w).sum();
+    let mut worst = (String::new(), 0.0);
+    for (item, w) in weighted {
+        let points = &scales[item.scale].points;
+        let hi = points.iter().map(|p| p.score).fold(f64::MIN, f64::max);
+        let lo = points.iter().map(|p| p.score).fold(f64::MAX, f64::min);
+        let swing = 100.0 * w * (hi - lo) / total;
+        if swing > worst.1 {
+            worst = (item.id.clone(), swing);
+        }
+    }
+    worst
+}
 
 /// Parses and validates a model definition. `source_name` only labels the problems.
 pub fn load_model(source_name: &str, source: &str) -> Result<Model, LoadError> {
@@ -311,8 +344,8 @@ impl Checker<'_> {
         let scales = self.scales(raw.scales);
         let scale_ids: HashMap<String, usize> = scales.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         let items = self.items(raw.items, &scale_ids, &scales);
-        let scoring = self.scoring(raw.scoring, &items);
-        let fit = self.fit(raw.fit);
+        let scoring = self.scoring(raw.scoring, &items, &scales);
+        let fit = self.fit(raw.fit, &items);
         let axes = self.axes(raw.axes);
         let value_sources = self.dimensions("value source", raw.value_sources, &ValueSource::ALL.map(|v| v.id()));
         let business_value = self.dimensions("business value facet", raw.business_value, &Facet::ALL.map(|f| f.id()));
@@ -320,7 +353,7 @@ impl Checker<'_> {
         let altimeter = self.ruled("Altimeter stage", raw.crosswalks.altimeter);
         let rogers = self.rogers(raw.rogers);
         let forrester = self.forrester(raw.crosswalks.forrester, &rogers);
-        let recommendations = self.recommendations(raw.recommendations);
+        let recommendations = self.recommendations(raw.recommendations, fit.as_ref());
 
         let item_index = items.iter().enumerate().map(|(i, it)| (it.id.clone(), i)).collect();
         let mut by_target = vec![Vec::new(); Target::COUNT];
@@ -500,7 +533,7 @@ impl Checker<'_> {
         out
     }
 
-    fn scoring(&mut self, raw: Spanned<RawScoring>, items: &[Item]) -> Option<ScoringRules> {
+    fn scoring(&mut self, raw: Spanned<RawScoring>, items: &[Item], scales: &[Scale]) -> Option<ScoringRules> {
         let span = raw.span();
         let s = raw.into_inner();
         self.check_unit(&span, "attainment_threshold", s.attainment_threshold, 0.0, 100.0);
@@ -533,6 +566,24 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some(bound) = s.max_answer_swing {
+            self.check_unit(&span, "max_answer_swing", bound, 0.0, 100.0);
+            for axis in Axis::ALL {
+                for stage in 1..=MAX_STAGE {
+                    let (item, swing) = answer_swing(items, scales, Target::Stage(axis, stage));
+                    if swing > bound + 1e-9 {
+                        self.problem(
+                            &span,
+                            format!(
+                                "stage {}{stage}: one answer to `{item}` can move its score by {swing:.1} points, \
+                                 more than max_answer_swing {bound}; add items or use a graded scale",
+                                axis.letter()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
         Some(ScoringRules {
             attainment_threshold: s.attainment_threshold,
             min_answered_share: s.min_answered_share,
@@ -543,15 +594,19 @@ impl Checker<'_> {
                 internal: s.min_answers.internal,
                 proposition: s.min_answers.proposition,
             },
+            max_answer_swing: s.max_answer_swing,
         })
     }
 
-    fn fit(&mut self, raw: Spanned<RawFit>) -> Option<FitRules> {
+    fn fit(&mut self, raw: Spanned<RawFit>, items: &[Item]) -> Option<FitRules> {
         let span = raw.span();
         let mut f = raw.into_inner();
         self.check_unit(&span, "fit.base", f.base, 0.0, 100.0);
         self.check_unit(&span, "fit.slope", f.slope, 0.0, 1.0);
         self.check_unit(&span, "fit.tolerance", f.tolerance, 0.0, 100.0);
+        if let Some(r) = f.restraint_below {
+            self.check_unit(&span, "fit.restraint_below", r, 0.0, 100.0);
+        }
         for key in f.verdicts.keys() {
             if !FitVerdict::ALL.iter().any(|v| v.id() == key) {
                 self.problem(&span, format!("fit.verdicts: unknown verdict `{key}`"));
@@ -559,16 +614,46 @@ impl Checker<'_> {
         }
         let mut verdicts = Vec::new();
         for v in FitVerdict::ALL {
-            match f.verdicts.remove(v.id()) {
-                Some(l) => {
+            let given = f.restraint_below.is_some() || v != FitVerdict::Restrained;
+            match (f.verdicts.remove(v.id()), given) {
+                (Some(l), true) => {
                     self.check_text(&span, &format!("fit verdict `{}` label", v.id()), &l.label);
                     self.check_text(&span, &format!("fit verdict `{}` description", v.id()), &l.description);
-                    verdicts.push(Labelled { label: l.label, description: l.description });
+                    verdicts.push((v, Labelled { label: l.label, description: l.description }));
                 }
-                None => self.problem(&span, format!("fit.verdicts.{} is missing", v.id())),
+                (None, true) => self.problem(&span, format!("fit.verdicts.{} is missing", v.id())),
+                (Some(_), false) => {
+                    self.problem(&span, "fit.verdicts.restrained needs fit.restraint_below, which decides it")
+                }
+                (None, false) => {}
             }
         }
-        Some(FitRules { base: f.base, slope: f.slope, tolerance: f.tolerance, verdicts: verdicts.try_into().ok()? })
+        let returns = f.returns.and_then(|r| {
+            let mut find = |id: &str| {
+                let found = items.iter().position(|i| i.id == id);
+                if found.is_none() {
+                    self.problem(&span, format!("fit.returns: unknown item `{id}`"));
+                }
+                found
+            };
+            let (item, measured_item) = (find(&r.item), find(&r.measured_item));
+            self.check_unit(&span, "fit.returns.min_score", r.min_score, 0.0, 1.0);
+            self.check_unit(&span, "fit.returns.min_measured", r.min_measured, 0.0, 1.0);
+            Some(ReturnsRule {
+                item: item?,
+                min_score: r.min_score,
+                measured_item: measured_item?,
+                min_measured: r.min_measured,
+            })
+        });
+        Some(FitRules {
+            base: f.base,
+            slope: f.slope,
+            tolerance: f.tolerance,
+            restraint_below: f.restraint_below,
+            returns,
+            verdicts,
+        })
     }
 
     fn axes(&mut self, raw: Vec<Spanned<RawAxis>>) -> Option<[AxisDef; 2]> {
@@ -694,7 +779,11 @@ impl Checker<'_> {
         out
     }
 
-    fn recommendations(&mut self, raw: Vec<Spanned<RawRecommendation>>) -> Vec<Recommendation> {
+    fn recommendations(
+        &mut self,
+        raw: Vec<Spanned<RawRecommendation>>,
+        rules: Option<&FitRules>,
+    ) -> Vec<Recommendation> {
         let mut out: Vec<Recommendation> = Vec::new();
         for spanned in raw {
             let span = spanned.span();
@@ -760,14 +849,38 @@ impl Checker<'_> {
                 max_score: w.max_score,
                 below_peer_median: w.below_peer_median,
                 leading_axis,
+                returns_pay: w.returns_pay,
             };
+            if w.returns_pay.is_some() && rules.is_some_and(|f| f.returns.is_none()) {
+                self.problem(&span, format!("{owner}: returns_pay needs fit.returns, which decides it"));
+            }
+            if rules.is_some_and(|f| f.restraint_below.is_none()) && when.fit.contains(&FitVerdict::Restrained) {
+                self.problem(&span, format!("{owner}: fit `restrained` needs fit.restraint_below, which decides it"));
+            }
             out.push(Recommendation { id: r.id, when, title: r.title, text: r.text });
         }
-        // The chapter must be able to say that no further investment is warranted.
-        let says_stop = out.iter().any(|r| r.when.fit == [FitVerdict::OverInvested]);
-        if !says_stop {
+        // The chapter must be able to say, for every over-invested firm, that no further investment
+        // is warranted (or that its lead pays); and for a restrained firm, that restraint fits.
+        // "Alone": the verdict is the only condition, apart from whether returns pay.
+        let alone = |v: FitVerdict, pays: Option<bool>| {
+            out.iter().any(|r| {
+                let w = &r.when;
+                w.fit == [v]
+                    && w.profile.is_catch_all()
+                    && w.value_source.is_none()
+                    && w.leading_axis.is_none()
+                    && (w.returns_pay.is_none() || w.returns_pay == pays)
+            })
+        };
+        if !(alone(FitVerdict::OverInvested, Some(true)) && alone(FitVerdict::OverInvested, Some(false))) {
             self.general(
-                "a recommendation for fit = [\"over_invested\"] alone is needed (no further investment warranted)",
+                "a recommendation for fit = [\"over_invested\"] alone is needed (no further investment warranted), \
+                 for firms whose returns pay and for those whose returns do not",
+            );
+        }
+        if rules.is_some_and(|f| f.restraint_below.is_some()) && !alone(FitVerdict::Restrained, None) {
+            self.general(
+                "a recommendation for fit = [\"restrained\"] alone is needed (restraint fits the proposition)",
             );
         }
         out

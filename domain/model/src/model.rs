@@ -289,6 +289,9 @@ pub struct ScoringRules {
     pub axis_weights: [f64; 2],
     /// Fewest substantive answers on the external axis, the internal axis and proposition items.
     pub min_answers: MinAnswers,
+    /// When set, the most that changing one answer (all of a stage's items answered) may move that
+    /// stage's capability; the loader refuses a file whose items or weights allow more.
+    pub max_answer_swing: Option<f64>,
 }
 
 /// Fewest substantive answers an assessment needs to be scored.
@@ -311,11 +314,15 @@ pub enum FitVerdict {
     UnderInvested,
     /// Above the target by more than the tolerance.
     OverInvested,
+    /// Below the target by more than the tolerance while the proposition hardly rests on social
+    /// media (centrality under the model's `restraint_below`): fitting, not a shortfall.
+    Restrained,
 }
 
 impl FitVerdict {
     /// Every verdict.
-    pub const ALL: [FitVerdict; 3] = [FitVerdict::Balanced, FitVerdict::UnderInvested, FitVerdict::OverInvested];
+    pub const ALL: [FitVerdict; 4] =
+        [FitVerdict::Balanced, FitVerdict::UnderInvested, FitVerdict::OverInvested, FitVerdict::Restrained];
 
     /// The id used in model files.
     pub fn id(self) -> &'static str {
@@ -323,6 +330,7 @@ impl FitVerdict {
             FitVerdict::Balanced => "balanced",
             FitVerdict::UnderInvested => "under_invested",
             FitVerdict::OverInvested => "over_invested",
+            FitVerdict::Restrained => "restrained",
         }
     }
 }
@@ -336,8 +344,27 @@ pub struct FitRules {
     pub slope: f64,
     /// Half-width of the balanced band.
     pub tolerance: f64,
-    /// Label and advice per verdict, in `FitVerdict::ALL` order.
-    pub verdicts: [Labelled; 3],
+    /// Below this centrality a shortfall is restraint, not under-investment (model version 2 on);
+    /// `None` in models without the restrained verdict.
+    pub restraint_below: Option<f64>,
+    /// When a lead pays off, by the firm's own answers; `None` in models without the rule.
+    pub returns: Option<ReturnsRule>,
+    /// Label and advice per verdict the model gives, in `FitVerdict::ALL` order.
+    pub verdicts: Vec<(FitVerdict, Labelled)>,
+}
+
+/// The firm's own evidence that social media return at least what they cost: the return item
+/// answered at or above `min_score`, and the measurement item at or above `min_measured`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReturnsRule {
+    /// Index of the item that compares returns with costs.
+    pub item: usize,
+    /// Lowest item score (0..=1) that counts as returns covering the costs.
+    pub min_score: f64,
+    /// Index of the item that says whether returns are measured.
+    pub measured_item: usize,
+    /// Lowest item score (0..=1) that counts as measured.
+    pub min_measured: f64,
 }
 
 /// A label with a description.
@@ -456,6 +483,8 @@ pub struct AdviceFacts {
     pub value_sources: [Option<f64>; 4],
     /// The peers' medians of the value sources, when known.
     pub peer_medians: [Option<f64>; 4],
+    /// The firm's answers show measured returns at least equal to the costs.
+    pub returns_pay: bool,
 }
 
 /// When a recommendation applies: every set part must hold.
@@ -473,6 +502,8 @@ pub struct AdviceCondition {
     pub below_peer_median: bool,
     /// This axis leads the other by at least `min_lead` index points.
     pub leading_axis: Option<(Axis, f64)>,
+    /// Required value of `AdviceFacts::returns_pay`.
+    pub returns_pay: Option<bool>,
 }
 
 impl AdviceCondition {
@@ -498,6 +529,7 @@ impl AdviceCondition {
             && score_ok
             && median_ok
             && lead_ok
+            && self.returns_pay.is_none_or(|b| b == f.returns_pay)
     }
 }
 
@@ -580,9 +612,11 @@ impl Model {
     }
 
     /// Label and advice of a fit verdict.
+    /// Validation guarantees the balanced, under- and over-invested verdicts, and the restrained
+    /// one whenever the model can give it; a verdict the model lacks gets the first label.
     pub fn verdict(&self, verdict: FitVerdict) -> &Labelled {
-        let i = FitVerdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0);
-        &self.fit.verdicts[i]
+        let found = self.fit.verdicts.iter().find(|(v, _)| *v == verdict);
+        &found.unwrap_or(&self.fit.verdicts[0]).1
     }
 
     /// The recommendations whose condition holds for `facts`, in file order.

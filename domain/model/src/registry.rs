@@ -11,8 +11,10 @@ use crate::model::Model;
 pub const DEFAULT_MODEL_ID: &str = "nl-social-business";
 
 /// The model files compiled into the product: (name, text).
-pub const BUILTIN_SOURCES: &[(&str, &str)] =
-    &[("models/nl-social-business/v1.toml", include_str!("../../../models/nl-social-business/v1.toml"))];
+pub const BUILTIN_SOURCES: &[(&str, &str)] = &[
+    ("models/nl-social-business/v1.toml", include_str!("../../../models/nl-social-business/v1.toml")),
+    ("models/nl-social-business/v2.toml", include_str!("../../../models/nl-social-business/v2.toml")),
+];
 
 /// Why a model reference did not resolve.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

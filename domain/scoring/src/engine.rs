@@ -90,7 +90,10 @@ fn axis(model: &Model, scores: &[Option<f64>], axis: Axis) -> AxisResult {
         }
     });
     let attained_stage = stages.iter().rev().find(|s| s.attained).map_or(0, |s| s.stage);
-    let stages = stages.map(|s| StageResult { skipped: s.stage < attained_stage && !s.attained, ..s });
+    // Skipped means evidence that the stage is not practised; a stage without enough evidence is
+    // unknown, never skipped (model version 2 made this explicit; it changes no score).
+    let stages = stages
+        .map(|s| StageResult { skipped: s.stage < attained_stage && !s.attained && !s.insufficient_evidence, ..s });
     let index = stages.iter().zip(rules.stage_weights).map(|(s, w)| w * s.capability).sum::<f64>().clamp(0.0, 100.0);
     debug_assert!(attained_stage <= MAX_STAGE);
     AxisResult { axis, index, attained_stage, stages }
@@ -117,11 +120,16 @@ fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: 
     let gap = maturity_index - target;
     let verdict = if gap.abs() <= fit_rules.tolerance {
         FitVerdict::Balanced
-    } else if gap < 0.0 {
-        FitVerdict::UnderInvested
-    } else {
+    } else if gap > 0.0 {
         FitVerdict::OverInvested
+    } else if fit_rules.restraint_below.is_some_and(|r| proposition.centrality < r) {
+        FitVerdict::Restrained
+    } else {
+        FitVerdict::UnderInvested
     };
+    let returns_pay = fit_rules.returns.as_ref().is_some_and(|r| {
+        scores[r.item].is_some_and(|s| s >= r.min_score) && scores[r.measured_item].is_some_and(|s| s >= r.min_measured)
+    });
 
     let facts = Facts {
         external_stage: axes[0].attained_stage,
@@ -147,7 +155,7 @@ fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: 
         maturity_index,
         value_sources: ValueSource::ALL.map(|v| dimension(model, scores, Target::ValueSource(v))),
         proposition,
-        fit: FitResult { target, gap, verdict },
+        fit: FitResult { target, gap, verdict, returns_pay },
         archetype,
         forrester,
         altimeter,

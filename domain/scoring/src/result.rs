@@ -18,8 +18,36 @@ pub struct StageResult {
     pub insufficient_evidence: bool,
     /// Capability at or above the threshold with sufficient evidence.
     pub attained: bool,
-    /// Below the attained stage and not attained itself.
+    /// Below the attained stage, with sufficient evidence, and not attained itself.
     pub skipped: bool,
+}
+
+/// What is known about one stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageStatus {
+    /// Sufficient evidence and a capability at or above the threshold.
+    Attained,
+    /// Below the attained stage, sufficient evidence, under the threshold: legitimately skipped.
+    Skipped,
+    /// Too few answers to say (don't know counts as no answer).
+    Unknown,
+    /// Above the attained stage, sufficient evidence, under the threshold.
+    NotYet,
+}
+
+impl StageResult {
+    /// Attained, skipped, unknown or not yet.
+    pub fn status(&self) -> StageStatus {
+        if self.insufficient_evidence {
+            StageStatus::Unknown
+        } else if self.attained {
+            StageStatus::Attained
+        } else if self.skipped {
+            StageStatus::Skipped
+        } else {
+            StageStatus::NotYet
+        }
+    }
 }
 
 /// One axis.
@@ -77,8 +105,11 @@ pub struct FitResult {
     pub target: f64,
     /// Maturity index − target.
     pub gap: f64,
-    /// Balanced, under- or over-invested.
+    /// Balanced, restrained, under- or over-invested.
     pub verdict: FitVerdict,
+    /// The firm's answers show measured returns at least equal to the costs (false when the model
+    /// has no such rule).
+    pub returns_pay: bool,
 }
 
 /// How the questionnaire was answered.

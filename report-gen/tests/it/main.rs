@@ -32,12 +32,18 @@ fn axis(label: &str) -> AxisView {
                 capability: (n > 0).then(|| 100.0 - 20.0 * f64::from(n)),
                 attained: (1..=2).contains(&n),
                 skipped: false,
+                unknown: n == 4,
                 current: n == 2,
                 peer_share: Some(0.2),
             })
             .collect(),
         percentile: Some(61.0),
         skipped: vec![],
+        unknown: vec![report_gen::chapter::UnknownStageView {
+            number: 4,
+            label: "Fase 4".into(),
+            open: vec!["Een vraag die nog open staat.".into()],
+        }],
         next: Some(NextStageView {
             number: 3,
             label: "Fase 3".into(),
@@ -132,6 +138,14 @@ fn chapter(firm_name: &str) -> Chapter {
         fit: "In balans".into(),
         fit_id: "balanced".into(),
         fit_advice: "Investeer gericht.".into(),
+        key_message: report_gen::chapter::KeyMessageView { priorities: vec!["Meet wat het oplevert".into()] },
+        business_case: Some(report_gen::chapter::BusinessCaseView {
+            returns_pay: false,
+            measured_in_money: false,
+            compared: false,
+            return_answer: None,
+            measured_answer: Some("Bereik en betrokkenheid".into()),
+        }),
         fit_target: 30.1,
         fit_gap: 6.1,
         fit_tolerance: 10.0,
@@ -171,6 +185,7 @@ fn chapter(firm_name: &str) -> Chapter {
             source: "CBS StatLine 85183NED".into(),
             population: "bedrijven met 2 of meer werkzame personen".into(),
             eurostat_percent: Some(80.0),
+            coverage: "C, D-E, F".into(),
         }),
         answers: AnswersView { items: 52, answered: 50, dont_know: 2, unanswered: 0 },
         appendix: (1..=12)

@@ -40,6 +40,7 @@ fn verdict(v: FitVerdict) -> pb::FitVerdict {
         FitVerdict::Balanced => pb::FitVerdict::Balanced,
         FitVerdict::UnderInvested => pb::FitVerdict::UnderInvested,
         FitVerdict::OverInvested => pb::FitVerdict::OverInvested,
+        FitVerdict::Restrained => pb::FitVerdict::Restrained,
     }
 }
 
@@ -133,17 +134,17 @@ pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
             base: m.fit.base,
             slope: m.fit.slope,
             tolerance: m.fit.tolerance,
-            verdicts: FitVerdict::ALL
+            verdicts: m
+                .fit
+                .verdicts
                 .iter()
-                .map(|v| {
-                    let lab = m.verdict(*v);
-                    pb::FitVerdictLabel {
-                        verdict: verdict(*v) as i32,
-                        label: lab.label.get(l).to_string(),
-                        description: lab.description.get(l).to_string(),
-                    }
+                .map(|(v, lab)| pb::FitVerdictLabel {
+                    verdict: verdict(*v) as i32,
+                    label: lab.label.get(l).to_string(),
+                    description: lab.description.get(l).to_string(),
                 })
                 .collect(),
+            restraint_below: m.fit.restraint_below,
         }),
         archetypes: m
             .archetypes
@@ -264,6 +265,7 @@ pub fn result_to_pb(m: &Model, r: &Assessment, l: Locale) -> pb::AssessmentResul
             verdict: verdict(r.fit.verdict) as i32,
             label: fit_label.label.get(l).to_string(),
             description: fit_label.description.get(l).to_string(),
+            returns_pay: r.fit.returns_pay,
         }),
         archetype: Some(classification(&archetype.id, &archetype.label, &archetype.description, l)),
         forrester: Some(classification(&forrester.id, &forrester.label, &forrester.description, l)),

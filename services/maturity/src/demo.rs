@@ -78,8 +78,8 @@ pub async fn submit(
     request.locale = locale.tag().to_string();
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let submit = pb::SubmitAssessmentRequest {
-        request_id: format!("demo-{now_ms}"),
-        external_ref: "demo-sample-firm".to_string(),
+        request_id: format!("demo-{now_ms}-{}", sample.year.unwrap_or(0)),
+        external_ref: sample.external_ref.clone(),
         firm_name: sample.firm_name.clone(),
         completed_at: sample
             .year
@@ -221,7 +221,7 @@ pub fn summary(
             let _ = writeln!(
                 o,
                 "  {:<20}{} (n = {}, {} {}, k = {})",
-                if nl { "Peergroep" } else { "Peer group" },
+                if nl { "Vergelijkingsgroep" } else { "Peer group" },
                 g.name,
                 g.n,
                 if nl { "jaar" } else { "year" },
@@ -286,7 +286,7 @@ pub fn summary(
             server.trim_start_matches("http://")
         );
         let _ = writeln!(o, "                         (SLEUTEL: de API-sleutel van de demo-tenant hierboven)");
-        let _ = writeln!(o, "  - de modeldefinitie:   models/nl-social-business/v1.toml");
+        let _ = writeln!(o, "  - de modeldefinitie:   models/nl-social-business/v2.toml");
         let _ = writeln!(
             o,
             "  - de voorbeeldinvoer:  examples/sample-assessment.toml (maturity demo --assessment BESTAND)"
@@ -307,7 +307,7 @@ pub fn summary(
             server.trim_start_matches("http://")
         );
         let _ = writeln!(o, "                         (KEY: the demo tenant's API key printed above)");
-        let _ = writeln!(o, "  - the model file:      models/nl-social-business/v1.toml");
+        let _ = writeln!(o, "  - the model file:      models/nl-social-business/v2.toml");
         let _ =
             writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");
         let _ = writeln!(o, "  - explanation:         README.md and ARCHITECTURE.md");

@@ -200,6 +200,11 @@ async fn run_demo(
 ) -> anyhow::Result<String> {
     let lang = options.lang;
     let channel = demo::connect(server, Duration::from_secs(30)).await?;
+    if options.assessment.is_none() {
+        // The built-in sample's firm a year earlier, so that its chapter shows the firm's progress.
+        let earlier = sample::parse("examples/sample-assessment-v1.toml", sample::BUILTIN_EARLIER)?;
+        demo::submit(channel.clone(), &earlier, lang, api_key).await.context("while submitting the earlier sample")?;
+    }
     let (model, response) = demo::submit(channel.clone(), sample, lang, api_key).await?;
     let id = response.assessment.as_ref().map_or(0, |a| a.id);
     let path = services_maturity::chapter::fetch(channel, api_key, id, lang, &options.out)

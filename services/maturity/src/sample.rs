@@ -11,6 +11,10 @@ use services_api::v1 as pb;
 /// The synthetic sample assessment `make run` scores.
 pub const BUILTIN: &str = include_str!("../../../examples/sample-assessment.toml");
 
+/// The same synthetic firm a year earlier, on model version 1: `make run` submits it first, so
+/// that the sample's chapter shows the firm's own progress.
+pub const BUILTIN_EARLIER: &str = include_str!("../../../examples/sample-assessment-v1.toml");
+
 /// An assessment read from a file.
 #[derive(Clone, Debug)]
 pub struct SampleAssessment {
@@ -18,6 +22,8 @@ pub struct SampleAssessment {
     pub firm_name: String,
     /// The year it was completed, when given (stored as 1 July of that year, UTC).
     pub year: Option<i32>,
+    /// The CRM's reference to the firm, which links its assessments over the years.
+    pub external_ref: String,
     /// The request to score it.
     pub request: pb::ScoreAssessmentRequest,
 }
@@ -26,6 +32,8 @@ pub struct SampleAssessment {
 #[serde(deny_unknown_fields)]
 struct Raw {
     firm_name: String,
+    external_ref: Option<String>,
+    model_version: Option<u32>,
     year: Option<i32>,
     firm: RawFirm,
     answers: BTreeMap<String, toml::Value>,
@@ -64,8 +72,10 @@ pub fn parse(name: &str, text: &str) -> anyhow::Result<SampleAssessment> {
     Ok(SampleAssessment {
         firm_name: raw.firm_name,
         year: raw.year,
+        external_ref: raw.external_ref.unwrap_or_else(|| "demo-sample-firm".to_string()),
         request: pb::ScoreAssessmentRequest {
-            model: None,
+            // An empty id is the default model; no version, its latest.
+            model: raw.model_version.map(|version| pb::ModelRef { id: String::new(), version }),
             firm: Some(pb::FirmAttributes {
                 sbi_section: raw.firm.sbi_section,
                 size_class: raw.firm.size_class,
@@ -87,6 +97,23 @@ mod tests {
         assert!(s.firm_name.contains("synthetisch"));
         assert!(BUILTIN.starts_with("# SYNTHETIC DEMO DATA"));
         assert!(s.request.answers.len() >= 40);
+        let earlier = parse("builtin earlier", BUILTIN_EARLIER).unwrap();
+        assert_eq!(earlier.external_ref, s.external_ref);
+        assert!(earlier.year < s.year);
+    }
+
+    /// Both samples score under the models the server holds: the current one under the default
+    /// (latest) model, the earlier one under the version it pins.
+    #[test]
+    fn builtin_samples_score_without_problems() {
+        let registry = domain_model::ModelRegistry::builtin().unwrap();
+        for (name, text, version) in [("builtin", BUILTIN, 2), ("builtin earlier", BUILTIN_EARLIER, 1)] {
+            let s = parse(name, text).unwrap();
+            let request = domain_scoring::Request::try_from(&s.request).unwrap_or_else(|v| panic!("{name}: {v:?}"));
+            let scored = request.score(&registry).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(scored.model.version, version, "{name}");
+            assert_eq!(scored.assessment.answers.unanswered, 0, "{name}: every item answered");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ fn verdict_text(v: i32) -> String {
         Ok(pb::FitVerdict::Balanced) => "balanced",
         Ok(pb::FitVerdict::UnderInvested) => "under_invested",
         Ok(pb::FitVerdict::OverInvested) => "over_invested",
+        Ok(pb::FitVerdict::Restrained) => "restrained",
         _ => "",
     }
     .to_string()
@@ -22,6 +23,7 @@ fn verdict_pb(text: &str) -> pb::FitVerdict {
         "balanced" => pb::FitVerdict::Balanced,
         "under_invested" => pb::FitVerdict::UnderInvested,
         "over_invested" => pb::FitVerdict::OverInvested,
+        "restrained" => pb::FitVerdict::Restrained,
         _ => pb::FitVerdict::Unspecified,
     }
 }
@@ -140,6 +142,7 @@ pub fn snapshot(r: &pb::AssessmentResult) -> ResultSnapshot {
             verdict: verdict_text(fit.verdict),
             label: fit.label,
             description: fit.description,
+            returns_pay: fit.returns_pay,
         },
         archetype: class(r.archetype.as_ref()),
         forrester: class(r.forrester.as_ref()),
@@ -181,6 +184,7 @@ pub fn snapshot_pb(s: &ResultSnapshot) -> pb::AssessmentResult {
             verdict: verdict_pb(&s.fit.verdict) as i32,
             label: s.fit.label.clone(),
             description: s.fit.description.clone(),
+            returns_pay: s.fit.returns_pay,
         }),
         archetype: Some(class_pb(&s.archetype)),
         forrester: Some(class_pb(&s.forrester)),

@@ -103,3 +103,52 @@ fn recommendation_rules_are_checked() {
     let unknown = err.problems.iter().find(|p| p.message.contains("co_creashun")).unwrap();
     assert!(unknown.line.is_some(), "{text}");
 }
+
+const V2: &str = include_str!("../../../../models/nl-social-business/v2.toml");
+
+/// A file that declares `max_answer_swing` is refused when one answer could move a stage by more:
+/// version 1's four items per stage let any one of them move its stage by 25 points.
+#[test]
+fn a_stage_one_answer_could_decide_is_refused() {
+    let strict = SOURCE.replacen(
+        "min_answers = { external = 8, internal = 8, proposition = 2 }",
+        "min_answers = { external = 8, internal = 8, proposition = 2 }\nmax_answer_swing = 20.0",
+        1,
+    );
+    let err = load_model("v1.toml", &strict).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("stage E1: one answer to `e1.monitor_mentions` can move its score by 25.0 points"), "{text}");
+    assert_eq!(err.problems.len(), 8, "every stage of v1: {text}");
+    // Version 2 keeps the bound; doubling one item's weight breaks it.
+    let heavy = V2.replacen("evidence = { E2 = 1.0 }", "evidence = { E2 = 2.0 }", 1);
+    let err = load_model("v2.toml", &heavy).unwrap_err();
+    assert!(err.to_string().contains("stage E2: one answer to `e2.response_time` can move its score by 33.3"), "{err}");
+}
+
+/// The restrained verdict needs the rule that decides it, and a model that gives it needs advice
+/// for it; an over-invested firm needs advice whether or not its returns pay.
+#[test]
+fn restraint_and_returns_rules_are_checked() {
+    let no_rule = V2.replacen("restraint_below = 30.0\n", "", 1);
+    let err = load_model("v2.toml", &no_rule).unwrap_err().to_string();
+    assert!(err.contains("fit.verdicts.restrained needs fit.restraint_below"), "{err}");
+    assert!(err.contains("recommendation `restraint_fits`: fit `restrained` needs fit.restraint_below"), "{err}");
+    let no_advice = V2.replacen(
+        "id = \"restraint_fits\"\nwhen = { fit = [\"restrained\"] }",
+        "id = \"restraint_fits\"\nwhen = { fit = [\"restrained\"], max_external_stage = 0 }",
+        1,
+    );
+    assert_ne!(no_advice, V2);
+    let err = load_model("v2.toml", &no_advice).unwrap_err().to_string();
+    assert!(err.contains("a recommendation for fit = [\"restrained\"] alone is needed"), "{err}");
+    let one_sided = V2.replacen(
+        "fit = [\"over_invested\"], returns_pay = true",
+        "fit = [\"over_invested\", \"balanced\"], returns_pay = true",
+        1,
+    );
+    let err = load_model("v2.toml", &one_sided).unwrap_err().to_string();
+    assert!(err.contains("for firms whose returns pay and for those whose returns do not"), "{err}");
+    let unknown = V2.replacen("measured_item = \"bv.return_measured\"", "measured_item = \"bv.nothing\"", 1);
+    let err = load_model("v2.toml", &unknown).unwrap_err().to_string();
+    assert!(err.contains("fit.returns: unknown item `bv.nothing`"), "{err}");
+}

@@ -1,12 +1,19 @@
-//! The shipped model `nl-social-business` v1 loads and covers what MODEL.md requires.
+//! The shipped models `nl-social-business` v1 and v2 load and cover what MODEL.md requires.
 
 use domain_model::{AdviceFacts, Axis, Facet, Facts, FitVerdict, ModelRegistry, Target, ValueSource};
 
 #[test]
 fn builtin_model_loads_and_covers_the_domain() {
     let registry = ModelRegistry::builtin().unwrap();
-    let model = registry.resolve("", 0).unwrap();
-    assert_eq!((model.id.as_str(), model.version), ("nl-social-business", 1));
+    // An empty reference means the latest version: v2; v1 stays loadable.
+    let latest = registry.resolve("", 0).unwrap();
+    assert_eq!((latest.id.as_str(), latest.version), ("nl-social-business", 2));
+    for version in [1, 2] {
+        covers_the_domain(&registry.resolve("nl-social-business", version).unwrap());
+    }
+}
+
+fn covers_the_domain(model: &domain_model::Model) {
     assert!(model.items.len() >= 40, "{} items", model.items.len());
     for axis in Axis::ALL {
         for stage in 1..=4 {
@@ -30,6 +37,7 @@ fn builtin_model_loads_and_covers_the_domain() {
 fn references_resolve_by_id_and_version() {
     let registry = ModelRegistry::builtin().unwrap();
     assert_eq!(registry.resolve("nl-social-business", 1).unwrap().version, 1);
+    assert_eq!(registry.resolve("nl-social-business", 2).unwrap().version, 2);
     let unknown = registry.resolve("us-social", 0).unwrap_err();
     assert!(unknown.to_string().contains("unknown model `us-social`"), "{unknown}");
     let version = registry.resolve("nl-social-business", 7).unwrap_err();
@@ -58,13 +66,14 @@ fn advice_ids(model: &domain_model::Model, facts: &AdviceFacts) -> Vec<String> {
 
 #[test]
 fn recommendations_follow_their_rules() {
-    let model = ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+    let model = ModelRegistry::builtin().unwrap().resolve("nl-social-business", 1).unwrap();
     let mut facts = AdviceFacts {
         facts: Facts { external_stage: 3, internal_stage: 1, proposition: 10.0, social_native: false },
         verdict: FitVerdict::OverInvested,
         indexes: [70.0, 30.0],
         value_sources: [Some(20.0), Some(60.0), None, Some(80.0)],
         peer_medians: [Some(40.0), Some(50.0), Some(50.0), Some(50.0)],
+        returns_pay: false,
     };
     // Over-invested: stop, and nothing that asks for more spending.
     let ids = advice_ids(&model, &facts);
@@ -89,4 +98,89 @@ fn recommendations_follow_their_rules() {
     let ids = advice_ids(&model, &facts);
     assert!(ids.contains(&"start_listening".to_string()), "{ids:?}");
     assert!(!ids.contains(&"external_ahead".to_string()), "{ids:?}");
+}
+
+/// Version 2: advice follows the verdict. Only an under-invested firm is told to climb; a
+/// restrained, balanced or over-invested firm is told what to keep; an over-invested firm whose
+/// returns pay keeps its lead and is never told to cut.
+#[test]
+fn version_2_advice_follows_the_verdict() {
+    let model = ModelRegistry::builtin().unwrap().resolve("nl-social-business", 2).unwrap();
+    let climbing = [
+        "close_the_gap",
+        "start_listening",
+        "organise_webcare",
+        "external_ahead",
+        "internal_ahead",
+        "co_creation_behind_peers",
+        "sharing_behind_peers",
+        "network_behind_peers",
+        "trust_behind_peers",
+    ];
+    let mut facts = AdviceFacts {
+        facts: Facts { external_stage: 0, internal_stage: 0, proposition: 5.0, social_native: false },
+        verdict: FitVerdict::Restrained,
+        indexes: [45.0, 5.0],
+        value_sources: [Some(10.0); 4],
+        peer_medians: [Some(50.0); 4],
+        returns_pay: false,
+    };
+    for verdict in [FitVerdict::Restrained, FitVerdict::Balanced, FitVerdict::OverInvested] {
+        for returns_pay in [false, true] {
+            facts.verdict = verdict;
+            facts.returns_pay = returns_pay;
+            let ids = advice_ids(&model, &facts);
+            assert!(!ids.is_empty(), "{verdict:?}: no advice at all");
+            assert!(!ids.iter().any(|id| climbing.contains(&id.as_str())), "{verdict:?} is pushed up: {ids:?}");
+        }
+    }
+    facts.verdict = FitVerdict::Restrained;
+    assert!(advice_ids(&model, &facts).contains(&"restraint_fits".to_string()));
+    facts.verdict = FitVerdict::OverInvested;
+    facts.returns_pay = true;
+    let ids = advice_ids(&model, &facts);
+    assert!(
+        ids.contains(&"keep_the_lead".to_string()) && !ids.contains(&"no_further_investment".to_string()),
+        "{ids:?}"
+    );
+    facts.returns_pay = false;
+    let ids = advice_ids(&model, &facts);
+    assert!(
+        ids.contains(&"no_further_investment".to_string()) && !ids.contains(&"keep_the_lead".to_string()),
+        "{ids:?}"
+    );
+    facts.verdict = FitVerdict::UnderInvested;
+    let ids = advice_ids(&model, &facts);
+    for id in ["close_the_gap", "start_listening", "external_ahead", "co_creation_behind_peers"] {
+        assert!(ids.contains(&id.to_string()), "under-invested misses {id}: {ids:?}");
+    }
+}
+
+/// Version 2's Dutch texts use the wording rules of MODEL.md: no "peers", no "vermogen", Dutch
+/// names for the Forrester and Altimeter stages.
+#[test]
+fn version_2_dutch_follows_the_wording_rules() {
+    let model = ModelRegistry::builtin().unwrap().resolve("nl-social-business", 2).unwrap();
+    let mut dutch: Vec<&str> = model.items.iter().map(|i| i.text.nl.as_str()).collect();
+    dutch.extend(model.recommendations.iter().flat_map(|r| [r.title.nl.as_str(), r.text.nl.as_str()]));
+    dutch.extend(model.fit.verdicts.iter().flat_map(|(_, l)| [l.label.nl.as_str(), l.description.nl.as_str()]));
+    dutch.extend(model.forrester.iter().map(|f| f.label.nl.as_str()));
+    dutch.extend(model.altimeter.iter().map(|a| a.label.nl.as_str()));
+    for text in dutch {
+        let lower = text.to_lowercase();
+        for word in ["peer", "vermogen", "bekrachtig", "geconvergeerd"] {
+            assert!(!lower.contains(word), "`{word}` in Dutch text: {text}");
+        }
+    }
+    let forrester: Vec<&str> = model.forrester.iter().map(|f| f.label.nl.as_str()).collect();
+    assert_eq!(
+        forrester,
+        ["Slapend", "Testen", "Coördineren", "Opschalen en optimaliseren", "Medewerkers in hun kracht"]
+    );
+    let mut altimeter: Vec<&str> = model.altimeter.iter().map(|a| a.label.nl.as_str()).collect();
+    altimeter.sort_unstable();
+    assert_eq!(
+        altimeter,
+        ["Aanwezigheid", "Betrokkenheid", "Geformaliseerd", "Plannen", "Strategisch", "Volledig verweven"]
+    );
 }

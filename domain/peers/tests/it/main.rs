@@ -67,7 +67,8 @@ fn every_firm_is_scored_consistently_with_its_use() {
         } else {
             assert_eq!(stages, [0, 0], "non-user {}", f.id);
         }
-        assert_eq!((f.result.model_id.as_str(), f.result.model_version), ("nl-social-business", 1));
+        // The default model: the latest version.
+        assert_eq!((f.result.model_id.as_str(), f.result.model_version), ("nl-social-business", 2));
     }
     // Spread: several stages reached, later years more mature on average.
     let mean = |y: u16| {

@@ -5,14 +5,21 @@
 mod hand;
 mod problems;
 mod properties;
+mod v2;
 
 use std::sync::Arc;
 
 use domain_model::{Model, ModelRegistry, ScaleKind};
 use domain_scoring::{Answer, AnswerValue, FirmInput};
 
+/// Version 1, which the hand-scored profile and the properties were written against.
 pub fn model() -> Arc<Model> {
-    ModelRegistry::builtin().unwrap().resolve("", 0).unwrap()
+    ModelRegistry::builtin().unwrap().resolve("nl-social-business", 1).unwrap()
+}
+
+/// Version 2, the default.
+pub fn model_v2() -> Arc<Model> {
+    ModelRegistry::builtin().unwrap().resolve("nl-social-business", 2).unwrap()
 }
 
 pub const FIRM: FirmInput<'static> = FirmInput { sbi_section: "J", size_class: "small", province: "NL-UT" };

@@ -58,7 +58,7 @@ async fn get_in_both_languages_and_erase() {
             .unwrap()
             .into_inner();
         assert_eq!(nl.firm_name, "Testbedrijf crm-1");
-        assert_eq!(nl.answers.len(), 52);
+        assert_eq!(nl.answers.len(), app.model().items.len(), "every answer given comes back");
         assert_eq!(nl.result.as_ref().unwrap().maturity_index, en.result.as_ref().unwrap().maturity_index);
         assert_ne!(
             nl.result.as_ref().unwrap().archetype.as_ref().unwrap().label,

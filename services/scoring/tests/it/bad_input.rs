@@ -63,7 +63,7 @@ async fn wrong_kind_of_answer_is_off_scale() {
     answers[yes_no].value = Some(pb::answer::Value::Likert(3));
     let choice = answers.iter().position(|a| a.item_id == "p.customers_via_social").unwrap();
     answers[choice].value = Some(pb::answer::Value::Choice("everyone".into()));
-    let missing = answers.iter().position(|a| a.item_id == "i1.pilots").unwrap();
+    let missing = answers.iter().position(|a| a.item_id == "i1.pilot").unwrap();
     answers[missing].value = None;
     let req = pb::ScoreAssessmentRequest { firm: firm("J", "small", "NL-UT"), answers, ..Default::default() };
     let got = violations(&score(&mut app, req).await);
@@ -112,7 +112,7 @@ async fn too_few_answers_to_score() {
     let mut app = spawn_app().await;
     let req = pb::ScoreAssessmentRequest {
         firm: firm("J", "small", "NL-UT"),
-        answers: vec![likert("e1.monitor_mentions", 4), likert("i1.own_initiative", 5)],
+        answers: vec![likert("e1.mentions_followed", 4), likert("i1.own_initiative", 5)],
         ..Default::default()
     };
     let status = score(&mut app, req).await;

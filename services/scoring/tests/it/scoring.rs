@@ -28,7 +28,9 @@ async fn model_in_both_locales() {
     assert_eq!(nl.crosswalks.as_ref().unwrap().forrester.len(), 5);
     assert_eq!(nl.rogers_categories.len(), 5);
     let listed = app.client.list_models(pb::ListModelsRequest::default()).await.unwrap().into_inner();
-    assert_eq!(listed.models.len(), 1);
+    // Version 1 stays listed (its results keep their scoring); version 2 is the default's latest.
+    let versions: Vec<u32> = listed.models.iter().map(|m| m.model.as_ref().unwrap().version).collect();
+    assert_eq!(versions, [1, 2]);
     assert_eq!(listed.default_model.unwrap().id, "nl-social-business");
 }
 
@@ -44,7 +46,7 @@ async fn scores_a_full_assessment() {
     };
     let r = app.client.score_assessment(req).await.unwrap().into_inner().result.unwrap();
     let m = r.model.unwrap();
-    assert_eq!((m.id.as_str(), m.version), ("nl-social-business", 1));
+    assert_eq!((m.id.as_str(), m.version), ("nl-social-business", 2));
     // Normalised attributes.
     let f = r.firm.unwrap();
     assert_eq!((f.sbi_section.as_str(), f.size_class.as_str(), f.province.as_str()), ("G", "medium", "NL-ZH"));
