@@ -21,6 +21,7 @@ pub mod m0006_webhooks;
 pub mod m0007_publication;
 pub mod m0008_figures_encoding;
 pub mod m0009_assessment_encoding;
+pub mod m0010_assessments_by_firm;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_publication::Migration),
             Box::new(m0008_figures_encoding::Migration),
             Box::new(m0009_assessment_encoding::Migration),
+            Box::new(m0010_assessments_by_firm::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::chapter::{
     AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, Chapter, ContextView,
     CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView,
-    TrendView, UnknownStageView,
+    TrajectoryPointView, TrajectoryView, TrendView, UnknownStageView,
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
@@ -134,7 +134,87 @@ fn appendix(model: &Model, request: &Request, locale: Locale) -> Vec<AnswerGroup
         .collect()
 }
 
+/// How many of a firm's assessments a trajectory shows at most (the latest ones).
+const TRAJECTORY_POINTS: u64 = 12;
+
+/// One point of a trajectory from a scored assessment.
+fn trajectory_point(
+    stored: &StoredAssessment,
+    scored: &domain_scoring::Scored,
+    locale: Locale,
+    current: bool,
+) -> TrajectoryPointView {
+    let (m, r) = (&scored.model, &scored.assessment);
+    let (y, mo, d) = store::time::date_of(stored.completed_at_us);
+    let stage = |a: Axis| {
+        let n = r.axis(a).attained_stage;
+        (n, m.axis(a).stages[usize::from(n)].label.get(locale).to_string())
+    };
+    let ((external_stage, external_label), (internal_stage, internal_label)) =
+        (stage(Axis::External), stage(Axis::Internal));
+    TrajectoryPointView {
+        date: date_text(y, mo, d, locale.tag()),
+        year: stored.year,
+        model_version: m.version,
+        maturity: r.maturity_index,
+        external_stage,
+        external_label,
+        internal_stage,
+        internal_label,
+        verdict: m.verdict(r.fit.verdict).label.get(locale).to_string(),
+        current,
+    }
+}
+
 impl Assembler {
+    /// The firm's trajectory: the tenant's assessments under the same CRM reference completed
+    /// before this one (the latest few), each scored again with its own model version, then this
+    /// one. `None` when there is no earlier assessment.
+    async fn trajectory(
+        &self,
+        db: &impl ConnectionTrait,
+        stored: &StoredAssessment,
+        current: &domain_scoring::Scored,
+        locale: Locale,
+    ) -> Result<Option<TrajectoryView>, StoreError> {
+        let filter = store::ListFilter { external_ref: Some(stored.external_ref.clone()), ..Default::default() };
+        let mut earlier = store::list_assessments(db, &stored.tenant, &filter, None, 4 * TRAJECTORY_POINTS).await?;
+        earlier.retain(|a| a.id != stored.id && (a.completed_at_us, a.id) < (stored.completed_at_us, stored.id));
+        earlier.sort_by_key(|a| (a.completed_at_us, a.id));
+        let skip = earlier.len().saturating_sub(usize::try_from(TRAJECTORY_POINTS).unwrap_or(usize::MAX) - 1);
+        let mut points = Vec::new();
+        let mut previous: Option<domain_scoring::Scored> = None;
+        let mut left_out = 0u32;
+        for a in earlier.iter().skip(skip) {
+            let scored = a.answers().ok().map(domain_scoring::Request::from).and_then(|r| r.score(&self.registry).ok());
+            match scored {
+                Some(s) => {
+                    points.push(trajectory_point(a, &s, locale, false));
+                    previous = Some(s);
+                }
+                None => {
+                    tracing::warn!(
+                        assessment = a.id,
+                        "an earlier assessment of the firm no longer scores; left out of the trajectory"
+                    );
+                    left_out += 1;
+                }
+            }
+        }
+        let Some(prev) = previous else { return Ok(None) };
+        points.push(trajectory_point(stored, current, locale, true));
+        let (p, c) = (&prev.assessment, &current.assessment);
+        Ok(Some(TrajectoryView {
+            points,
+            maturity_delta: c.maturity_index - p.maturity_index,
+            versions_differ: prev.model.version != current.model.version || prev.model.id != current.model.id,
+            external_changed: p.axes[0].attained_stage != c.axes[0].attained_stage,
+            internal_changed: p.axes[1].attained_stage != c.axes[1].attained_stage,
+            verdict_changed: p.fit.verdict != c.fit.verdict,
+            left_out,
+        }))
+    }
+
     /// An assembler over the models of `registry`, publishing under `policy`.
     pub fn new(
         registry: Arc<ModelRegistry>,
@@ -400,6 +480,7 @@ impl Assembler {
             }
             _ => None,
         };
+        let trajectory = self.trajectory(db, stored, &scored, locale).await?;
         let trend = match &found {
             Some(f) => self.trend(db, model, &f.held.group).await?,
             None => Vec::new(),
@@ -473,6 +554,7 @@ impl Assembler {
             fit_advice: verdict.description.get(locale).to_string(),
             key_message,
             business_case,
+            trajectory,
             fit_target: r.fit.target,
             fit_gap: r.fit.gap,
             fit_tolerance: model.fit.tolerance,

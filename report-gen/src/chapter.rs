@@ -72,6 +72,51 @@ pub struct KeyMessageView {
     pub priorities: Vec<String>,
 }
 
+/// One assessment of the firm in its trajectory.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrajectoryPointView {
+    /// Completion date, written out.
+    pub date: String,
+    /// Benchmark year.
+    pub year: i32,
+    /// Model version it was scored with.
+    pub model_version: u32,
+    /// Maturity index.
+    pub maturity: f64,
+    /// External stage and its name.
+    pub external_stage: u8,
+    /// Name of the external stage.
+    pub external_label: String,
+    /// Internal stage.
+    pub internal_stage: u8,
+    /// Name of the internal stage.
+    pub internal_label: String,
+    /// Fit verdict's name.
+    pub verdict: String,
+    /// This chapter's assessment.
+    pub current: bool,
+}
+
+/// The firm's own progress: its assessments by the same tenant under the same CRM reference,
+/// oldest first, ending with this one.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrajectoryView {
+    /// The assessments, oldest first; the last is this chapter's.
+    pub points: Vec<TrajectoryPointView>,
+    /// Maturity index now minus at the previous assessment.
+    pub maturity_delta: f64,
+    /// The previous assessment used another model version, so indices are not strictly comparable.
+    pub versions_differ: bool,
+    /// The external stage changed since the previous assessment.
+    pub external_changed: bool,
+    /// The internal stage changed.
+    pub internal_changed: bool,
+    /// The verdict changed.
+    pub verdict_changed: bool,
+    /// Earlier assessments that could not be scored again (their model version is gone).
+    pub left_out: u32,
+}
+
 /// Whether social media pay for this firm, from its own answers.
 #[derive(Clone, Debug, Serialize)]
 pub struct BusinessCaseView {
@@ -339,6 +384,8 @@ pub struct Chapter {
     pub key_message: KeyMessageView,
     /// Whether social media pay, when the model asks (version 2 on).
     pub business_case: Option<BusinessCaseView>,
+    /// The firm's own earlier assessments, when there are any.
+    pub trajectory: Option<TrajectoryView>,
     /// Target maturity.
     pub fit_target: f64,
     /// Maturity minus target.

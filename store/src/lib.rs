@@ -363,6 +363,8 @@ pub struct ListFilter {
     pub completed_before_us: Option<i64>,
     /// Report status.
     pub report_status: Option<ReportStatus>,
+    /// Only this firm: the CRM's reference (index `assessments_tenant_external_ref`).
+    pub external_ref: Option<String>,
 }
 
 /// A page of `tenant`'s assessments, newest first, with ids below `before_id`.
@@ -383,6 +385,9 @@ pub async fn list_assessments(
     }
     if let Some(s) = &filter.report_status {
         q.and_where(Expr::col(A::ReportStatus).eq(s.as_str()));
+    }
+    if let Some(r) = &filter.external_ref {
+        q.and_where(Expr::col(A::ExternalRef).eq(r.as_str()));
     }
     if let Some(id) = before_id {
         q.and_where(Expr::col(A::Id).lt(id));

@@ -58,8 +58,10 @@ async fn up_down_up_on_both_backends() {
         for t in ["benchmark_changes", "benchmark_publisher", "benchmark_universes"] {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
-        // Two steps down re-encode assessments, then published figures (no table changes); the
-        // next removes the publication tables and nothing else.
+        // Three steps down drop the by-firm index, re-encode assessments, then published figures
+        // (no table changes); the next removes the publication tables and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
         Migrator::down(&conn, Some(1)).await.unwrap();
         assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
         Migrator::down(&conn, Some(1)).await.unwrap();

@@ -8,6 +8,7 @@
 mod migrated;
 mod nightly;
 mod service;
+mod trajectory;
 mod years;
 
 use std::path::{Path, PathBuf};

@@ -138,6 +138,29 @@ fn chapter(firm_name: &str) -> Chapter {
         fit: "In balans".into(),
         fit_id: "balanced".into(),
         fit_advice: "Investeer gericht.".into(),
+        trajectory: Some(report_gen::chapter::TrajectoryView {
+            points: [(2024, 1, 31.5, false), (2025, 2, 43.2, true)]
+                .into_iter()
+                .map(|(year, model_version, maturity, current)| report_gen::chapter::TrajectoryPointView {
+                    date: format!("1 juli {year}"),
+                    year,
+                    model_version,
+                    maturity,
+                    external_stage: 2,
+                    external_label: "Reageren".into(),
+                    internal_stage: if current { 2 } else { 1 },
+                    internal_label: if current { "Functioneel" } else { "Experimenteren" }.into(),
+                    verdict: "In balans".into(),
+                    current,
+                })
+                .collect(),
+            maturity_delta: 11.7,
+            versions_differ: true,
+            external_changed: false,
+            internal_changed: true,
+            verdict_changed: false,
+            left_out: 0,
+        }),
         key_message: report_gen::chapter::KeyMessageView { priorities: vec!["Meet wat het oplevert".into()] },
         business_case: Some(report_gen::chapter::BusinessCaseView {
             returns_pay: false,

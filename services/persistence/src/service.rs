@@ -721,7 +721,17 @@ impl PersistenceService for Persistence {
                 None
             }
         };
-        let filter = ListFilter { completed_after_us, completed_before_us, report_status };
+        let external_ref = req.external_ref.trim();
+        if external_ref.len() > 200 {
+            violations.push(violation(
+                "external_ref",
+                "EXTERNAL_REF_TOO_LONG",
+                "external_ref is at most 200 characters",
+                "external_ref is hoogstens 200 tekens",
+            ));
+        }
+        let external_ref = (!external_ref.is_empty()).then(|| external_ref.to_string());
+        let filter = ListFilter { completed_after_us, completed_before_us, report_status, external_ref };
         let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
         let before_id = if req.page_token.is_empty() {
             None
