@@ -186,6 +186,23 @@ fn answer(model: &Model, item: &domain_model::Item, point: usize) -> pb::Answer 
     pb::Answer { item_id: item.id.clone(), value: Some(value) }
 }
 
+/// Every item of `model` answered at the level `level_of` gives it (0 the bottom, 1 the top of its
+/// scale), from the item and the first target it is evidence for.
+pub fn answers_by(
+    model: &Model,
+    level_of: impl Fn(&domain_model::Item, domain_model::Target) -> f64,
+) -> Vec<pb::Answer> {
+    model
+        .items
+        .iter()
+        .map(|it| {
+            let last = model.scale_of(it).points.len() - 1;
+            let level = level_of(it, it.evidence[0].0).clamp(0.0, 1.0);
+            answer(model, it, (level * last as f64).round() as usize)
+        })
+        .collect()
+}
+
 /// Every item of `model` answered at `level` (0 the bottom, 1 the top of its scale).
 pub fn answers_at(model: &Model, level: f64) -> Vec<pb::Answer> {
     model

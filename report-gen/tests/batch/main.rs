@@ -9,6 +9,7 @@ mod migrated;
 mod nightly;
 mod service;
 mod trajectory;
+mod verdicts;
 mod years;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,91 @@
+//! The chapter follows the verdict (model v2): a restrained firm is told that restraint fits and
+//! gets no ladder push or investment advice; a firm that skipped lower stages reads that skipping
+//! is legitimate; an unknown stage is named as unknown with the questions that would settle it.
+
+use std::sync::Arc;
+
+use domain_model::{Locale, Target, model::Axis};
+use migrations::test_db::BACKENDS;
+use report_gen::render::Format;
+use report_gen::{Assembler, Renderer};
+use services_api::v1 as pb;
+use services_api::v1::persistence_service_server::PersistenceService;
+use test_support::answers_by;
+
+use crate::{World, as_tenant, text_of};
+
+async fn chapter_text(world: &World, name: &str, answers: Vec<pb::Answer>, locale: Locale) -> String {
+    let req = pb::SubmitAssessmentRequest {
+        request_id: format!("{name}-{}", locale.tag()),
+        external_ref: format!("{name}-{}", locale.tag()),
+        firm_name: name.into(),
+        completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+        assessment: Some(pb::ScoreAssessmentRequest {
+            model: None,
+            firm: Some(pb::FirmAttributes {
+                sbi_section: "C".into(),
+                size_class: "small".into(),
+                province: "NL-NB".into(),
+            }),
+            answers,
+            locale: "nl".into(),
+        }),
+    };
+    let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
+    let stored = store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap();
+    let assembler = Assembler::new(Arc::clone(&world.registry), domain_anonymity::Policy::default()).unwrap();
+    let chapter = assembler.chapter(&world.conn, &stored, locale, (2025, 7, 2), 1).await.unwrap();
+    let renderer = Renderer::new(report_gen::Templates::builtin().unwrap());
+    text_of(&renderer.chapter(&chapter, locale, Format::Pdf, (2025, 7, 2), name).unwrap())
+}
+
+#[tokio::test]
+async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &[], 0).await;
+        let model = world.registry.resolve("", 0).unwrap();
+        assert_eq!(model.version, 2);
+
+        // Restrained: the proposition rests on nothing social, a little listening, nothing else.
+        let restrained = answers_by(&model, |_, t| if t == Target::Stage(Axis::External, 1) { 0.75 } else { 0.0 });
+        for (locale, says, never) in [
+            (
+                Locale::Nl,
+                ["Bewust terughoudend", "Terughoudendheid past hier", "Wat vast te houden"],
+                ["De volgende stap", "Inhalen wat de propositie vraagt", "Onderbenut"],
+            ),
+            (
+                Locale::En,
+                ["Deliberately restrained", "Restraint fits here", "What to keep"],
+                ["The next step", "Catch up with what the proposition needs", "Under-invested"],
+            ),
+        ] {
+            let text = chapter_text(&world, "Terughoudend BV", restrained.clone(), locale).await;
+            for s in says {
+                assert!(text.contains(s), "{backend:?} {locale:?}: `{s}` missing");
+            }
+            for s in never {
+                assert!(!text.contains(s), "{backend:?} {locale:?}: `{s}` in a restrained firm's chapter");
+            }
+        }
+
+        // Social by nature: lower stages answered at the bottom, higher at the top, founded on
+        // social media; I2 answered "don't know" throughout is unknown.
+        let mut native = answers_by(&model, |_, t| match t {
+            Target::Stage(_, s) if s >= 3 => 1.0,
+            Target::Stage(..) => 0.0,
+            Target::Proposition | Target::SocialNative => 1.0,
+            _ => 0.75,
+        });
+        for a in &mut native {
+            if a.item_id.starts_with("i2.") {
+                a.value = Some(pb::answer::Value::DontKnow(true));
+            }
+        }
+        let text = chapter_text(&world, "Van Nature BV", native, Locale::Nl).await;
+        assert!(text.contains("overgeslagen") && text.contains("Dat is geen tekort"), "{backend:?}");
+        assert!(!text.contains("fundament"), "{backend:?}: skipping called a missing foundation");
+        assert!(text.contains("Fase 2, Functioneel, is onbekend"), "{backend:?}");
+        assert!(text.contains("Er zijn schriftelijke richtlijnen voor medewerkers"), "{backend:?}: the open question");
+    }
+}
