@@ -69,9 +69,33 @@ fn answer<'m>(model: &'m Model, item: &'m domain_model::Item, level: f64) -> Ans
     Answer { item_id: &item.id, value }
 }
 
+/// How a user firm's stages relate: the ladder most firms climb, or one of the paths the research
+/// found besides it (shares in `docs/demo-peers.md`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pattern {
+    /// Stages attained bottom up, around the latent maturity.
+    Ladder,
+    /// Built on social media: the proposition rests on it, the upper stages of both axes are
+    /// practised and the lower ones are not (they were never needed).
+    Native,
+    /// Climbed past one lower stage of one axis without practising it.
+    Skip(Axis, u8),
+}
+
+/// Share of user firms that are social by nature: "a few percent" (MODEL.md); 3.5% here.
+const NATIVE_SHARE: f64 = 0.035;
+/// Share of user firms that skipped one lower stage on one axis: an assumption (no published
+/// figure); 12% here.
+const SKIP_SHARE: f64 = 0.12;
+
 /// The answers of a firm: everything at the bottom for a non-user; around its latent maturity per
-/// axis and stage for a user, with a few "don't know".
-fn answers<'m>(model: &'m Model, rng: &mut SplitMix64, user: Option<(f64, f64, f64)>) -> Vec<Answer<'m>> {
+/// axis and stage for a user, along its pattern, with a few "don't know".
+fn answers<'m>(
+    model: &'m Model,
+    rng: &mut SplitMix64,
+    user: Option<(f64, f64, f64)>,
+    pattern: Pattern,
+) -> Vec<Answer<'m>> {
     model
         .items
         .iter()
@@ -81,16 +105,27 @@ fn answers<'m>(model: &'m Model, rng: &mut SplitMix64, user: Option<(f64, f64, f
                 return Answer { item_id: &item.id, value: AnswerValue::DontKnow };
             }
             let level = match item.evidence.first().map(|(t, _)| *t) {
-                Some(Target::Stage(axis, s)) => {
-                    let m = if axis == Axis::External { ext } else { int };
-                    m * 5.0 - f64::from(s - 1) - 0.5 + rng.noise(0.35)
-                }
+                Some(Target::Stage(axis, s)) => match pattern {
+                    Pattern::Native => {
+                        if s >= 3 {
+                            0.9 + rng.noise(0.1)
+                        } else {
+                            0.1 + rng.noise(0.1)
+                        }
+                    }
+                    Pattern::Skip(skipped, stage) if skipped == axis && stage == s => 0.1 + rng.noise(0.1),
+                    _ => {
+                        let m = if axis == Axis::External { ext } else { int };
+                        m * 5.0 - f64::from(s - 1) - 0.5 + rng.noise(0.35)
+                    }
+                },
                 Some(Target::Proposition | Target::SocialNative) => prop + rng.noise(0.15),
                 _ => (ext + int) / 2.0 + rng.noise(0.2),
             };
             if item.evidence.iter().any(|(t, _)| *t == Target::SocialNative) {
                 // Few firms were founded on social media; more where the proposition leans on it.
-                return answer(model, item, if rng.unit() < prop * prop * 0.3 { 1.0 } else { 0.0 });
+                let founded = pattern == Pattern::Native || rng.unit() < prop * prop * 0.3;
+                return answer(model, item, if founded { 1.0 } else { 0.0 });
             }
             answer(model, item, level)
         })
@@ -220,17 +255,35 @@ fn score_firm(
     user: bool,
 ) -> Result<Assessment, GenerateError> {
     let firm = FirmInput { sbi_section: p.section.code(), size_class: p.size.code(), province: p.province.code() };
+    let mut pattern = Pattern::Ladder;
     let mut latent_user = user.then(|| {
         let m = latent(rng, p.section, p.size, year);
-        let ext = (m + rng.noise(0.08)).clamp(0.0, 1.0);
-        let int = (m - 0.05 + rng.noise(0.08)).clamp(0.0, 1.0);
-        (ext, int, proposition_latent(rng, p.section))
+        let mut ext = (m + rng.noise(0.08)).clamp(0.0, 1.0);
+        let mut int = (m - 0.05 + rng.noise(0.08)).clamp(0.0, 1.0);
+        let mut prop = proposition_latent(rng, p.section);
+        let draw = rng.unit();
+        if draw < NATIVE_SHARE {
+            pattern = Pattern::Native;
+            prop = (0.85 + rng.noise(0.08)).clamp(0.0, 1.0);
+        } else if draw < NATIVE_SHARE + SKIP_SHARE {
+            // Stage 1 or 2 of either axis, with the latent of that axis high enough that a stage
+            // above it is attained.
+            let axis = if rng.unit() < 0.5 { Axis::External } else { Axis::Internal };
+            let stage = if rng.unit() < 0.5 { 1 } else { 2 };
+            pattern = Pattern::Skip(axis, stage);
+            let floor = (f64::from(stage) + 1.4) / 5.0;
+            match axis {
+                Axis::External => ext = ext.max(floor),
+                Axis::Internal => int = int.max(floor),
+            }
+        }
+        (ext, int, prop)
     });
     // A user must show some use: redraw a little higher until one axis reaches stage 1 (with the
     // shipped model a few rounds at most; a latent of 1 attains every stage).
     let mut refused = 0;
     for _ in 0..40 {
-        let given = answers(model, rng, latent_user);
+        let given = answers(model, rng, latent_user, pattern);
         // A draw with too many "don't know" is refused by the model's minimums: draw again.
         let Ok(result) = domain_scoring::score(model, firm, &given) else {
             refused += 1;

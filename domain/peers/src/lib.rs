@@ -13,6 +13,10 @@
 //!   grows with the year and the size class, then scored by the real engine, so every demo result
 //!   is one the engine could have produced. Non-users answer every practice item at the bottom of
 //!   its scale (both axes at stage 0); users reach at least stage 1 on one axis.
+//! - **Paths besides the ladder**: a few percent of users are social by nature (upper stages
+//!   without the lower ones, proposition on social media) and some skipped one lower stage, so
+//!   that the peer figures can show what the research found (shares and their basis in
+//!   `docs/demo-peers.md`).
 
 pub mod calibration;
 mod generate;

@@ -147,3 +147,25 @@ fn the_non_user_share_follows_the_years() {
         previous = got;
     }
 }
+
+/// The demo peers show what the research found (model v2; shares stated in
+/// `docs/demo-peers.md`): firms that are social by nature (a few percent of users), firms that
+/// skipped a stage (evidence that a lower stage is not practised below an attained one), and
+/// deliberately restrained firms.
+#[test]
+fn the_peers_show_the_research_findings() {
+    let users: Vec<&DemoFirm> = peers().iter().filter(|f| f.uses_social_media).collect();
+    let n = users.len() as f64;
+    let model = ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+    let pct = |pick: &dyn Fn(&DemoFirm) -> bool| 100.0 * users.iter().filter(|f| pick(f)).count() as f64 / n;
+    let native = pct(&|f| model.archetypes[f.result.archetype].id == "social_by_nature");
+    let skipped = pct(&|f| f.result.axes.iter().any(|a| a.skipped_stages().count() > 0));
+    let restrained = pct(&|f| f.result.fit.verdict == domain_model::FitVerdict::Restrained);
+    let under = pct(&|f| f.result.fit.verdict == domain_model::FitVerdict::UnderInvested);
+    eprintln!(
+        "of {n} users: social by nature {native:.1}%, skipped a stage {skipped:.1}%, restrained {restrained:.1}%, under-invested {under:.1}%"
+    );
+    assert!((2.0..=6.0).contains(&native), "social by nature {native:.1}%");
+    assert!((8.0..=25.0).contains(&skipped), "skipped a stage {skipped:.1}%");
+    assert!(restrained >= 15.0, "restrained {restrained:.1}%");
+}
