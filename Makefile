@@ -5,14 +5,26 @@ CARGO ?= cargo
 export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
+# The report generator loads the fonts for other scripts from here (see `make fonts`).
+export MATURITY_FONT_DIRS ?= $(CURDIR)/fonts
+FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-Regular.ttc \
+	fonts/NotoSansCJK-Bold.ttc fonts/NotoColorEmoji.ttf
 
-.PHONY: run test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
+.PHONY: run fonts test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C.
-run:
+run: fonts
 	$(CARGO) build --bin maturity
 	./target/debug/maturity run
+
+## make fonts: the fonts that let a firm's name in Arabic, Hebrew, Chinese, Japanese, Korean or
+## with emoji typeset (DejaVu Sans, Noto Sans CJK, Noto Color Emoji) copied into fonts/; on Debian
+## and Ubuntu it installs their packages when missing (tools/fonts/install.sh).
+fonts: $(FONT_FILES)
+
+$(FONT_FILES):
+	tools/fonts/install.sh
 
 ## make test: formatting, clippy with warnings denied, every Rust test, the stock gRPC client, and
 ## a short run of every fuzz target.
@@ -24,7 +36,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) tools/arch/check.py
 
-unit:
+unit: fonts
 	$(CARGO) test --workspace
 
 # A stock client in another language (Python grpcio + reflection) against the real binary. The
@@ -32,7 +44,7 @@ unit:
 # does not compile the dependencies a second time.
 stock-client: $(VENV)/.installed
 	$(CARGO) test --workspace --no-run --quiet
-	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v1.toml
+	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v2.toml
 
 $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -68,6 +68,11 @@ impl Renderer {
         Renderer { templates, typesetter: Typesetter::new() }
     }
 
+    /// A renderer with `templates` and a typesetter of the caller's (for example with other fonts).
+    pub fn with_typesetter(templates: Templates, typesetter: Typesetter) -> Renderer {
+        Renderer { templates, typesetter }
+    }
+
     /// One chapter in `locale` and `format`, dated `date`; `ident` names the document stably
     /// (the same input, date and ident give the same bytes).
     pub fn chapter(

@@ -3,6 +3,7 @@
 //! its main source and only the files the renderer hands it, and refuses everything else.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use typst::diag::{FileError, FileResult, SourceDiagnostic};
 use typst::foundations::{Bytes, Datetime, Duration, Smart};
@@ -31,10 +32,27 @@ pub enum TypesetError {
     Pdf(Vec<String>),
 }
 
+/// Font files that extend the embedded fonts (Latin, Greek and Cyrillic in Libertinus Serif) to
+/// the other scripts a firm's name may be written in, looked up by name in the font directories:
+/// Arabic and Hebrew (DejaVu Sans), Chinese, Japanese and Korean (Noto Sans CJK), and emoji (Noto
+/// Color Emoji). Typst falls back to them for characters the text font lacks, and embeds only the
+/// glyphs used (subset) in the PDF.
+pub const SUPPLEMENTARY_FONTS: &[&str] =
+    &["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", "NotoColorEmoji.ttf"];
+
+/// Where the supplementary fonts are looked for unless `MATURITY_FONT_DIRS` says otherwise: the
+/// project's `fonts/` (what `make fonts` fills), then where Debian's packages put them.
+pub const DEFAULT_FONT_DIRS: &[&str] =
+    &["fonts", "/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto"];
+
+/// The environment variable naming the font directories (separated by `:`).
+pub const FONT_DIRS_VAR: &str = "MATURITY_FONT_DIRS";
+
 /// The shared library and fonts.
 pub struct Typesetter {
     library: LazyHash<Library>,
     fonts: FontStore,
+    supplementary: Vec<String>,
 }
 
 impl std::fmt::Debug for Typesetter {
@@ -107,11 +125,50 @@ fn describe(world: &Document<'_>, diagnostics: &[SourceDiagnostic]) -> Vec<Strin
 }
 
 impl Typesetter {
-    /// Builds the library and loads the embedded fonts.
+    /// Builds the library and loads the embedded fonts, plus the supplementary fonts found in the
+    /// directories of `MATURITY_FONT_DIRS` (separated by `:`) or else `DEFAULT_FONT_DIRS`.
     pub fn new() -> Typesetter {
+        let dirs: Vec<PathBuf> = match std::env::var_os(FONT_DIRS_VAR) {
+            Some(v) if !v.is_empty() => std::env::split_paths(&v).collect(),
+            _ => DEFAULT_FONT_DIRS.iter().map(PathBuf::from).collect(),
+        };
+        Typesetter::with_font_dirs(&dirs)
+    }
+
+    /// Builds the library and loads the embedded fonts, plus each of `SUPPLEMENTARY_FONTS` from
+    /// the first of `dirs` that holds it. A missing or unreadable file is logged, not an error: a
+    /// character no font draws is shown as a visible mark (`drawable`).
+    pub fn with_font_dirs(dirs: &[PathBuf]) -> Typesetter {
         let mut fonts = FontStore::new();
         fonts.extend(typst_kit::fonts::embedded());
-        Typesetter { library: LazyHash::new(Library::default()), fonts }
+        let mut loaded = Vec::new();
+        for name in SUPPLEMENTARY_FONTS {
+            let Some(path) = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()) else {
+                tracing::warn!(font = name, dirs = ?dirs, "supplementary font not found; its scripts show as marks");
+                continue;
+            };
+            match std::fs::read(&path) {
+                Ok(data) => {
+                    let before = loaded.len();
+                    for font in Font::iter(Bytes::new(data)) {
+                        let info = font.info().clone();
+                        fonts.push((font, info));
+                        loaded.push(path.display().to_string());
+                    }
+                    if loaded.len() == before {
+                        tracing::warn!(path = %path.display(), "not a font file; skipped");
+                    }
+                }
+                Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read a supplementary font"),
+            }
+        }
+        loaded.dedup();
+        Typesetter { library: LazyHash::new(Library::default()), fonts, supplementary: loaded }
+    }
+
+    /// The supplementary font files loaded, by path.
+    pub fn supplementary(&self) -> &[String] {
+        &self.supplementary
     }
 
     /// Whether some embedded font can draw `c` (white space always can).

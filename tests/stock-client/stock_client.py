@@ -82,9 +82,12 @@ def expected_result(model, answers):
     target = fit["base"] + fit["slope"] * p
     gap = out["maturity"] - target
     out["target"], out["gap"] = target, gap
+    restraint_below = fit.get("restraint_below")  # version 2 on
     out["verdict"] = (
         "FIT_VERDICT_BALANCED" if abs(gap) <= fit["tolerance"]
-        else "FIT_VERDICT_UNDER_INVESTED" if gap < 0 else "FIT_VERDICT_OVER_INVESTED"
+        else "FIT_VERDICT_OVER_INVESTED" if gap > 0
+        else "FIT_VERDICT_RESTRAINED" if restraint_below is not None and p < restraint_below
+        else "FIT_VERDICT_UNDER_INVESTED"
     )
     out["value_sources"] = {v["id"]: evidence(v["id"])[0] for v in model["value_sources"]}
     facts = {
@@ -176,7 +179,8 @@ def main():
         result = call("ScoreAssessment", firm=firm, answers=wire, locale="en").result
         exp = expected_result(model_def, answers)
 
-        check("result names model and version", result.model.id == "nl-social-business" and result.model.version == 1)
+        check("result names model and version", result.model.id == model_def["model"]["id"]
+              and result.model.version == model_def["model"]["version"])
         for axis in ("external", "internal"):
             got = getattr(result, axis)
             caps = [s.capability for s in got.stages]

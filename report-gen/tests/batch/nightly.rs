@@ -367,3 +367,51 @@ async fn render_writes_one_chapter_as_pdf_or_typst_source() {
         std::fs::remove_dir_all(&out).unwrap();
     }
 }
+
+/// The nightly batch renders firms whose names are written in other scripts (issue 14's five),
+/// each chapter holding the name literally; none fails the night.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_night_renders_names_in_every_script() {
+    use services_api::v1 as pb;
+    use services_api::v1::persistence_service_server::PersistenceService;
+    const NAMES: [&str; 5] = ["東京寿司 Amsterdam", "مطعم الأندلس", "Koffie ☕ Bar", "ООО Ромашка", "Şahin Gıda"];
+    for backend in BACKENDS {
+        let mut world = World::new(backend, &[], 0).await;
+        let model = world.registry.resolve("", 0).unwrap();
+        for (i, name) in NAMES.iter().enumerate() {
+            let req = pb::SubmitAssessmentRequest {
+                request_id: format!("names-{i}"),
+                external_ref: format!("names-{i}"),
+                firm_name: (*name).into(),
+                completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+                assessment: Some(pb::ScoreAssessmentRequest {
+                    model: None,
+                    firm: Some(pb::FirmAttributes {
+                        sbi_section: "I".into(),
+                        size_class: "micro".into(),
+                        province: "NL-NH".into(),
+                    }),
+                    answers: crate::answers(&model, i),
+                    locale: String::new(),
+                }),
+            };
+            let made = world.persistence.submit_assessment(crate::as_tenant("intl", req)).await.unwrap().into_inner();
+            world.assessments.push(("intl".into(), made.assessment.unwrap().id, (*name).into()));
+        }
+        let out = scratch("names");
+        let run = nightly(&world, &out, &["--jobs", "2"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{backend:?}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains("5 chapters written"), "{backend:?}: {stdout}");
+        let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        for (tenant, id, name) in &world.assessments {
+            let text = squeeze(&text_of(&std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap()));
+            assert!(!text.contains('\u{FFFD}'), "{backend:?} {name}: a mark instead of a glyph");
+            if name.chars().any(|c| ('\u{0590}'..='\u{08FF}').contains(&c)) {
+                assert!(name.chars().filter(|c| !c.is_whitespace()).all(|c| text.contains(c)), "{backend:?} {name}");
+            } else {
+                assert!(text.contains(&squeeze(name)), "{backend:?}: {name} not literal");
+            }
+        }
+    }
+}
