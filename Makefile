@@ -10,7 +10,7 @@ export MATURITY_FONT_DIRS ?= $(CURDIR)/fonts
 FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-Regular.ttc \
 	fonts/NotoSansCJK-Bold.ttc fonts/NotoColorEmoji.ttf
 
-.PHONY: run fonts test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
+.PHONY: run fonts sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C.
@@ -25,6 +25,12 @@ fonts: $(FONT_FILES)
 
 $(FONT_FILES):
 	tools/fonts/install.sh
+
+## make sample-pages: the sample chapters of `make run` (Dutch and English) as PNG pages under
+## docs/sample/, regenerated from a scratch run (tools/docs/sample_pages.sh).
+sample-pages: fonts
+	$(CARGO) build --bin maturity --bin report-gen
+	tools/docs/sample_pages.sh
 
 ## make test: formatting, clippy with warnings denied, every Rust test, the stock gRPC client, and
 ## a short run of every fuzz target.

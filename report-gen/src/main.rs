@@ -60,6 +60,24 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write one assessment's chapter as PNG images, one per page (DIR/page-01.png, ...), to show
+    /// a chapter where a PDF cannot be shown.
+    Pages {
+        /// The assessment's id.
+        #[arg(long, value_name = "ID")]
+        assessment: i64,
+        /// Language: nl or en.
+        #[arg(long, default_value = "nl")]
+        lang: Locale,
+        /// Pixels per typographic point (1.0 is 72 dpi).
+        #[arg(long, default_value_t = 1.5)]
+        scale: f64,
+        /// The folder to write the pages into (created; earlier page-NN.png files are replaced).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Render every assessment completed up to the night and not yet reported.
     Nightly {
         /// Output folder: chapters go to OUT/DATE/TENANT/ID.pdf.
@@ -122,6 +140,16 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             finish(runtime().and_then(|rt| rt.block_on(render(setup, assessment, lang, format, &out))))
+        }
+        Command::Pages { assessment, lang, scale, out, common } => {
+            if !(scale.is_finite() && (0.25..=8.0).contains(&scale)) {
+                return usage("--scale must be between 0.25 and 8");
+            }
+            let setup = match Setup::load(&common) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            finish(runtime().and_then(|rt| rt.block_on(pages(setup, assessment, lang, scale, &out))))
         }
         Command::Nightly { out, date, jobs, book, lang, lease_seconds, max_attempts, worker, common } => {
             let date = match date.as_deref().map(parse_date) {
@@ -243,6 +271,29 @@ async fn render(setup: Setup, id: i64, lang: Locale, format: Format, out: &std::
         .context("the typesetting task failed")??;
     write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     Ok(format!("report-gen: wrote {} ({} bytes)", out.display(), bytes.len()))
+}
+
+async fn pages(setup: Setup, id: i64, lang: Locale, scale: f64, out: &std::path::Path) -> anyhow::Result<String> {
+    let db = setup.db().await?;
+    let stored = store::reports::by_id(&db, id).await?.with_context(|| format!("no assessment {id}"))?;
+    let date = date_of(now_us());
+    let chapter = setup.assembler.chapter(&db, &stored, lang, date, 1).await?;
+    let renderer = Arc::clone(&setup.renderer);
+    let pages = tokio::task::spawn_blocking(move || renderer.chapter_pages(&chapter, lang, date, scale))
+        .await
+        .context("the typesetting task failed")??;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for old in std::fs::read_dir(out)?.flatten() {
+        let name = old.file_name().to_string_lossy().to_string();
+        if name.starts_with("page-") && name.ends_with(".png") {
+            std::fs::remove_file(old.path()).with_context(|| format!("cannot replace {name}"))?;
+        }
+    }
+    for (i, png) in pages.iter().enumerate() {
+        let path = out.join(format!("page-{:02}.png", i + 1));
+        write_atomic(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(format!("report-gen: wrote {} pages into {}", pages.len(), out.display()))
 }
 
 /// Peak resident memory of this process, in KiB (Linux; `None` elsewhere).

@@ -101,6 +101,21 @@ impl Renderer {
         pdf
     }
 
+    /// One chapter in `locale` as PNG images, one per page, at `pixels_per_point`.
+    pub fn chapter_pages(
+        &self,
+        chapter: &Chapter,
+        locale: Locale,
+        date: (i32, u32, u32),
+        pixels_per_point: f64,
+    ) -> Result<Vec<Vec<u8>>, RenderError> {
+        let chapter = self.drawable(chapter);
+        let source = self.templates.chapter(&chapter, locale.tag())?;
+        let pages = self.typesetter.png_pages(&source, &[], ymd(date), pixels_per_point);
+        Typesetter::evict(EVICT_AGE);
+        Ok(pages?)
+    }
+
     /// `chapter` with the characters of the firm's name that no embedded font draws shown as a
     /// visible mark (and logged), so that a name in a script without a font never fails its
     /// chapter.

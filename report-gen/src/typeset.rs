@@ -30,6 +30,9 @@ pub enum TypesetError {
     /// The PDF could not be written.
     #[error("PDF export failed:\n  {}", .0.join("\n  "))]
     Pdf(Vec<String>),
+    /// A page could not be encoded as PNG.
+    #[error("PNG export failed: {0}")]
+    Png(String),
 }
 
 /// Font files that extend the embedded fonts (Latin, Greek and Cyrillic in Libertinus Serif) to
@@ -204,6 +207,51 @@ impl Typesetter {
         typst::comemo::evict(max_age);
     }
 
+    /// Compiles `source` dated `date` with only `files` readable, and hands the laid-out pages to
+    /// `then` with the world (for diagnostics).
+    fn compile<T>(
+        &self,
+        source: &str,
+        files: &[(&str, Vec<u8>)],
+        date: (i32, u8, u8),
+        then: impl FnOnce(&Document<'_>, PagedDocument, Datetime) -> Result<T, TypesetError>,
+    ) -> Result<T, TypesetError> {
+        let today = Datetime::from_ymd(date.0, date.1, date.2).ok_or(TypesetError::Date(date.0, date.1, date.2))?;
+        let main = Source::new(file_id("main.typ")?, source.to_string());
+        let mut map = HashMap::new();
+        for (name, bytes) in files {
+            map.insert(file_id(name)?, Bytes::new(bytes.clone()));
+        }
+        let doc = Document { typesetter: self, main, files: map, today };
+        let compiled = typst::compile::<PagedDocument>(&doc);
+        let document = compiled.output.map_err(|errors| TypesetError::Compile(describe(&doc, &errors)))?;
+        then(&doc, document, today)
+    }
+
+    /// Typesets `source` into one PNG image per page at `pixels_per_point` (2.0 is 144 dpi), for
+    /// showing a document where a PDF cannot be (the repository's sample pages).
+    pub fn png_pages(
+        &self,
+        source: &str,
+        files: &[(&str, Vec<u8>)],
+        date: (i32, u8, u8),
+        pixels_per_point: f64,
+    ) -> Result<Vec<Vec<u8>>, TypesetError> {
+        let options = typst_render::RenderOptions { pixel_per_pt: pixels_per_point.into(), render_bleed: false };
+        self.compile(source, files, date, |_, document, _| {
+            document
+                .pages()
+                .iter()
+                .enumerate()
+                .map(|(i, page)| {
+                    typst_render::render(page, &options)
+                        .encode_png()
+                        .map_err(|e| TypesetError::Png(format!("page {}: {e}", i + 1)))
+                })
+                .collect()
+        })
+    }
+
     /// Typesets `source` into a PDF/A-2b document dated `date` (year, month, day), identified by
     /// `ident` (stable for the same document: output is deterministic). `files` are the only
     /// files the document may read.
@@ -214,23 +262,16 @@ impl Typesetter {
         date: (i32, u8, u8),
         ident: &str,
     ) -> Result<Vec<u8>, TypesetError> {
-        let today = Datetime::from_ymd(date.0, date.1, date.2).ok_or(TypesetError::Date(date.0, date.1, date.2))?;
-        let main = Source::new(file_id("main.typ")?, source.to_string());
-        let mut map = HashMap::new();
-        for (name, bytes) in files {
-            map.insert(file_id(name)?, Bytes::new(bytes.clone()));
-        }
-        let doc = Document { typesetter: self, main, files: map, today };
-        let compiled = typst::compile::<PagedDocument>(&doc);
-        let document = compiled.output.map_err(|errors| TypesetError::Compile(describe(&doc, &errors)))?;
-        let standards =
-            PdfStandards::new(&[PdfStandard::A_2b]).map_err(|e| TypesetError::Pdf(vec![e.message().to_string()]))?;
-        let options = PdfOptions {
-            ident: Smart::Custom(ident.to_string()),
-            timestamp: Some(Timestamp::new_utc(today)),
-            standards,
-            ..PdfOptions::default()
-        };
-        typst_pdf::pdf(&document, &options).map_err(|errors| TypesetError::Pdf(describe(&doc, &errors)))
+        self.compile(source, files, date, |doc, document, today| {
+            let standards = PdfStandards::new(&[PdfStandard::A_2b])
+                .map_err(|e| TypesetError::Pdf(vec![e.message().to_string()]))?;
+            let options = PdfOptions {
+                ident: Smart::Custom(ident.to_string()),
+                timestamp: Some(Timestamp::new_utc(today)),
+                standards,
+                ..PdfOptions::default()
+            };
+            typst_pdf::pdf(&document, &options).map_err(|errors| TypesetError::Pdf(describe(doc, &errors)))
+        })
     }
 }

@@ -478,3 +478,34 @@ fn a_name_in_a_script_without_a_font_renders_with_visible_marks_instead_of_faili
     let text = text_of(&pdf);
     assert!(text.contains("Amsterdam") && !text.contains('東'), "{text:.300}");
 }
+
+/// Neither the chapter's headings nor the firm's name in running text are hyphenated (the
+/// sample's title once broke as "synthe-tisch"): every occurrence of the name in the generated
+/// source is a heading (set without hyphenation) or wrapped in `text(hyphenate: false)`, and the
+/// typeset name stays whole.
+#[test]
+fn the_firms_name_is_never_hyphenated() {
+    let name = "Voorbeeld Installatietechniek Gebroeders Schoonderwoerd BV";
+    let renderer = report_gen::Renderer::new(Templates::builtin().unwrap());
+    for locale in [domain_model::Locale::Nl, domain_model::Locale::En] {
+        let typ = renderer.chapter(&chapter(name), locale, report_gen::Format::Typ, (2026, 11, 28), "hyphen").unwrap();
+        let source = String::from_utf8(typ).unwrap();
+        let mut wrapped = 0;
+        for line in source.lines().filter(|l| l.contains(name)) {
+            if line.starts_with("= ") || line.contains("document(title") {
+                continue;
+            }
+            for (at, _) in line.match_indices(name) {
+                assert!(
+                    line[..at].ends_with("#text(hyphenate: false)[#\""),
+                    "{locale:?}: unprotected name in: {line:.160}"
+                );
+                wrapped += 1;
+            }
+        }
+        assert!(wrapped >= 4, "{locale:?}: the name in running text {wrapped} times");
+        let pdf = renderer.chapter(&chapter(name), locale, report_gen::Format::Pdf, (2026, 11, 28), "hyphen").unwrap();
+        let words = pdf_extract::extract_text_from_mem(&pdf).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(words.matches("Installatietechniek").count() >= 4, "{locale:?}: the name broken or missing");
+    }
+}
