@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chapter::{
     AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, Chapter, ContextView,
-    CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView, Quartiles, StageView,
-    TrajectoryPointView, TrajectoryView, TrendView, UnknownStageView,
+    CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView, ProfileView, Quartiles,
+    StageView, TrajectoryPointView, TrajectoryView, TrendView, UnknownStageView,
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
@@ -481,6 +481,29 @@ impl Assembler {
             _ => None,
         };
         let trajectory = self.trajectory(db, stored, &scored, locale).await?;
+        let scored_sources: Vec<(String, f64)> = r
+            .value_sources
+            .iter()
+            .zip(&model.value_sources)
+            .filter_map(|(v, d)| v.score.map(|s| (d.label.get(locale).to_string(), s)))
+            .collect();
+        let profile = (scored_sources.len() >= 2).then(|| {
+            let by_score = |a: &&(String, f64), b: &&(String, f64)| a.1.total_cmp(&b.1);
+            let strongest = scored_sources.iter().max_by(by_score).cloned().unwrap_or_default();
+            let weakest = scored_sources.iter().min_by(by_score).cloned().unwrap_or_default();
+            ProfileView {
+                strongest: strongest.0,
+                strongest_score: strongest.1,
+                weakest: weakest.0,
+                weakest_score: weakest.1,
+            }
+        });
+        let business_answers = model
+            .items
+            .iter()
+            .filter(|i| i.evidence.iter().any(|(t, _)| matches!(t, Target::BusinessValue(_))))
+            .map(|i| item_view(model, &request, i, locale))
+            .collect();
         let trend = match &found {
             Some(f) => self.trend(db, model, &f.held.group).await?,
             None => Vec::new(),
@@ -555,6 +578,8 @@ impl Assembler {
             key_message,
             business_case,
             trajectory,
+            profile,
+            business_answers,
             fit_target: r.fit.target,
             fit_gap: r.fit.gap,
             fit_tolerance: model.fit.tolerance,

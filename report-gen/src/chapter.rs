@@ -117,6 +117,19 @@ pub struct TrajectoryView {
     pub left_out: u32,
 }
 
+/// The value sources read as a profile: the strongest and the weakest.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileView {
+    /// Name of the strongest value source.
+    pub strongest: String,
+    /// Its score.
+    pub strongest_score: f64,
+    /// Name of the weakest value source.
+    pub weakest: String,
+    /// Its score.
+    pub weakest_score: f64,
+}
+
 /// Whether social media pay for this firm, from its own answers.
 #[derive(Clone, Debug, Serialize)]
 pub struct BusinessCaseView {
@@ -384,6 +397,11 @@ pub struct Chapter {
     pub key_message: KeyMessageView,
     /// Whether social media pay, when the model asks (version 2 on).
     pub business_case: Option<BusinessCaseView>,
+    /// The value sources as a profile, when at least two are scored.
+    pub profile: Option<ProfileView>,
+    /// The business value questions with the firm's answers (what it earns, saves, spends and
+    /// measures), in the model's order.
+    pub business_answers: Vec<ItemView>,
     /// The firm's own earlier assessments, when there are any.
     pub trajectory: Option<TrajectoryView>,
     /// Target maturity.

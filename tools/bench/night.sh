@@ -3,12 +3,19 @@
 # demo peers, N synthetic assessments submitted through the real gRPC API, then one
 # `report-gen nightly` over them. Prints the batch's own summary (chapters/s, peak memory).
 # Usage: tools/bench/night.sh [N] [extra report-gen flags...]   (release binaries must be built)
+# BIN=DIR takes the binaries from DIR (default ./target/release); KEEP=DIR keeps the database and
+# the chapters in DIR instead of a scratch folder that is removed.
 set -euo pipefail
 n="${1:-1000}"
 shift || true
-bin=./target/release
-dir="$(mktemp -d)"
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+bin="${BIN:-./target/release}"
+if [ -n "${KEEP:-}" ]; then
+  dir="$KEEP"; mkdir -p "$dir"
+  trap 'kill "${server:-0}" 2>/dev/null || true' EXIT
+else
+  dir="$(mktemp -d)"
+  trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+fi
 url="sqlite://$dir/bench.db?mode=rwc"
 "$bin/maturity" seed-demo --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn
 "$bin/maturity" admin --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn \

@@ -48,18 +48,33 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
 
         // Restrained: the proposition rests on nothing social, a little listening, nothing else.
         let restrained = answers_by(&model, |_, t| if t == Target::Stage(Axis::External, 1) { 0.75 } else { 0.0 });
-        for (locale, says, never) in [
+        let says_and_never: [(Locale, [&str; 6], [&str; 3]); 2] = [
             (
                 Locale::Nl,
-                ["Bewust terughoudend", "Terughoudendheid past hier", "Wat vast te houden"],
+                [
+                    "Bewust terughoudend",
+                    "Terughoudendheid past hier",
+                    "Wat vast te houden",
+                    "een keuze, geen tekort",
+                    "Wat meten we van de opbrengst van social media?",
+                    "Of het zich terugbetaalt, is niet te zeggen",
+                ],
                 ["De volgende stap", "Inhalen wat de propositie vraagt", "Onderbenut"],
             ),
             (
                 Locale::En,
-                ["Deliberately restrained", "Restraint fits here", "What to keep"],
+                [
+                    "Deliberately restrained",
+                    "Restraint fits here",
+                    "What to keep",
+                    "a choice, not a shortcoming",
+                    "What do we measure of what social media return?",
+                    "Whether it pays cannot be said",
+                ],
                 ["The next step", "Catch up with what the proposition needs", "Under-invested"],
             ),
-        ] {
+        ];
+        for (locale, says, never) in says_and_never {
             let text = chapter_text(&world, "Terughoudend BV", restrained.clone(), locale).await;
             for s in says {
                 assert!(text.contains(s), "{backend:?} {locale:?}: `{s}` missing");

@@ -124,6 +124,17 @@ fn chapter(firm_name: &str) -> Chapter {
             dimension("Vertrouwen", None),
         ],
         business_value: vec![dimension("Omzet", Some(25.0)), dimension("Meting", None)],
+        profile: Some(report_gen::chapter::ProfileView {
+            strongest: "Vertrouwen opbouwen".into(),
+            strongest_score: 72.0,
+            weakest: "Co-creatie".into(),
+            weakest_score: 12.0,
+        }),
+        business_answers: vec![ItemView {
+            text: "Welk deel van de omzet is aan social media toe te schrijven?".into(),
+            answer: "Minder dan 1%".into(),
+            score: Some(25.0),
+        }],
         trend: (2021..=2025)
             .map(|y| TrendView {
                 year: y,
