@@ -166,7 +166,7 @@ pub fn summary(
     let _ = writeln!(
         o,
         "{:<22}{} {section} | {size} | {province}",
-        if nl { "Plaats onder peers" } else { "Peer attributes" },
+        if nl { "Kenmerken voor vergelijking" } else { "Peer attributes" },
         firm.sbi_section
     );
     let _ = writeln!(o, "{:<22}{} v{} ({})", "Model", m.id, m.version, model.title);
@@ -257,7 +257,7 @@ pub fn summary(
             let _ = writeln!(
                 o,
                 "  {}",
-                if nl { "Nog geen gepubliceerde peergroep." } else { "No published peer group yet." }
+                if nl { "Nog geen gepubliceerde vergelijkingsgroep." } else { "No published peer group yet." }
             );
         }
     }
