@@ -13,7 +13,7 @@ use crate::chapter::{
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{AdviceFacts, Axis, Facet, Facts, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
+use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
 use domain_scoring::{Refusal, Request, Value};
 use store::figures::{Distribution, Figures};
@@ -400,19 +400,7 @@ impl Assembler {
                 peers: distribution(v.id()),
             })
             .collect();
-        let facts = AdviceFacts {
-            facts: Facts {
-                external_stage: r.axes[0].attained_stage,
-                internal_stage: r.axes[1].attained_stage,
-                proposition: r.proposition.centrality,
-                social_native: r.proposition.social_native,
-            },
-            verdict: r.fit.verdict,
-            indexes: [r.axes[0].index, r.axes[1].index],
-            value_sources: r.value_sources.clone().map(|v| v.score),
-            peer_medians: medians,
-            returns_pay: r.fit.returns_pay,
-        };
+        let facts = r.advice_facts(medians);
         let recommendations: Vec<AdviceView> = model
             .advice(&facts)
             .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
@@ -552,7 +540,8 @@ impl Assembler {
         Ok(Chapter {
             number,
             firm_name: stored.firm_name.clone(),
-            sector: format!("{} {}", section.code(), section.name(locale)),
+            sector: section.name(locale).to_string(),
+            sector_code: section.code().to_string(),
             size: r.firm.size.name(locale).to_string(),
             province: r.firm.province.name(locale).to_string(),
             model: format!("{} v{}", model.id, model.version),

@@ -347,8 +347,10 @@ pub struct Chapter {
     pub number: u32,
     /// The firm's name, as the client gave it (user text: templates must use `typst_text`).
     pub firm_name: String,
-    /// Sector (SBI section) code and name.
+    /// Sector (SBI section) name.
     pub sector: String,
+    /// Its SBI section code (a letter).
+    pub sector_code: String,
     /// Size class name.
     pub size: String,
     /// Province name.

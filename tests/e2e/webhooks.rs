@@ -267,3 +267,78 @@ async fn deliveries_are_signed_retried_disabled_rotated_and_replayed() {
         assert_eq!(second.received().len(), 1, "{backend:?}: a deleted endpoint got a delivery");
     }
 }
+
+/// The reasons of the field violations in a gRPC status.
+fn grpc_reasons(status: &tonic::Status) -> Vec<(String, String)> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.iter().map(|v| (v.field.clone(), v.reason.clone())).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_cannot_make_the_server_call_its_own_network() {
+    for backend in BACKENDS {
+        // As in production: endpoints on the operator's own network are not allowed.
+        let options = test_support::Options { allow_private_networks: false, ..test_support::Options::new(backend) };
+        let app = TestApp::start(options).await;
+        let (a, _) = keys(&app).await;
+        let model = tokio::task::block_in_place(|| post(&app, "ScoringService/GetModel", None, &json!({}))).json();
+        let recv = Receiver::start();
+        let port = recv.url("").rsplit(':').next().unwrap().to_string();
+        let internal = [
+            recv.url("/h"),
+            format!("http://localhost:{port}/h"),
+            "https://10.0.0.1/h".to_string(),
+            "https://169.254.169.254/latest/meta-data/".to_string(),
+            "https://[::ffff:127.0.0.1]/h".to_string(),
+        ];
+        let mut grpc = WebhookServiceClient::new(app.channel.clone());
+        for url in &internal {
+            // Over HTTP: 400 with the field and a stable reason.
+            let reply = call(&app, "CreateWebhookEndpoint", &a, json!({"url": url}));
+            assert_eq!(reply.status, 400, "{backend:?} {url}: {}", String::from_utf8_lossy(&reply.body));
+            let body = reply.json();
+            assert_eq!(body["violations"][0]["field"], "url", "{body}");
+            assert_eq!(body["violations"][0]["reason"], "FORBIDDEN_WEBHOOK_DESTINATION", "{body}");
+            // Over gRPC: INVALID_ARGUMENT with the same field violation.
+            let request = pb::CreateWebhookEndpointRequest { url: url.clone(), ..Default::default() };
+            let refused = grpc.create_webhook_endpoint(as_tenant(request, Some(&a), "").unwrap()).await.unwrap_err();
+            assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{url}");
+            assert_eq!(grpc_reasons(&refused), [("url".to_string(), "FORBIDDEN_WEBHOOK_DESTINATION".to_string())]);
+        }
+        // Nor by changing a registered endpoint's URL.
+        let public = call(&app, "CreateWebhookEndpoint", &a, json!({"url": "https://crm.example.nl/hook"}));
+        assert_eq!(public.status, 200, "a public name that does not resolve here is accepted");
+        let ep = public.json()["endpoint"]["id"].as_str().unwrap().to_string();
+        let changed = call(
+            &app,
+            "UpdateWebhookEndpoint",
+            &a,
+            json!({"endpoint": {"id": ep, "url": "https://169.254.169.254/"}, "updateMask": "url"}),
+        );
+        assert_eq!(changed.status, 400, "{}", String::from_utf8_lossy(&changed.body));
+        assert_eq!(changed.json()["violations"][0]["reason"], "FORBIDDEN_WEBHOOK_DESTINATION");
+        let _ = call(&app, "DeleteWebhookEndpoint", &a, json!({"id": ep}));
+
+        // At delivery: an endpoint whose name pointed elsewhere when it was registered and now
+        // resolves to loopback (DNS rebinding; written to the store directly, as registration
+        // would have accepted it then) is never connected to, and the attempt says why.
+        let types = ["assessment.scored".to_string()];
+        let url = format!("http://localhost:{port}/rebound");
+        let (endpoint, secret) =
+            store::webhooks::create_endpoint(&app.db, "acme", &url, "", &types, store::time::now_us()).await.unwrap();
+        recv.set_secrets(&[&secret]);
+        submit(&app, &a, &model, 1);
+        let deliveries = || call(&app, "ListWebhookDeliveries", &a, json!({"endpointId": endpoint.id})).json();
+        wait("the refused attempt to be recorded", || {
+            deliveries()["deliveries"][0]["attempts"].as_array().is_some_and(|a| !a.is_empty())
+        });
+        let listed = deliveries();
+        let error = listed["deliveries"][0]["attempts"][0]["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.starts_with("refused: localhost resolves to"), "{backend:?}: {listed}");
+        assert!(error.contains("loopback"), "{error}");
+        assert!(recv.received().is_empty(), "{backend:?}: the receiver on loopback was called");
+    }
+}

@@ -61,12 +61,21 @@ pub struct Options {
     /// Whether the background jobs run: the publisher (off: the test publishes with
     /// `TestApp::publish`) and the webhook dispatcher.
     pub background_jobs: bool,
+    /// Whether webhook endpoints may be on loopback and private addresses: on, since the tests'
+    /// receivers listen on 127.0.0.1 (`webhook_allow_private_networks`; off in production).
+    pub allow_private_networks: bool,
 }
 
 impl Options {
-    /// API keys, default limits, the background jobs on.
+    /// API keys, default limits, the background jobs on, local webhook receivers allowed.
     pub fn new(backend: Backend) -> Options {
-        Options { backend, auth: AuthMode::Keys, settings: ServerSettings::default(), background_jobs: true }
+        Options {
+            backend,
+            auth: AuthMode::Keys,
+            settings: ServerSettings::default(),
+            background_jobs: true,
+            allow_private_networks: true,
+        }
     }
 }
 
@@ -121,6 +130,7 @@ impl TestApp {
         .await
         .expect("open the test database");
         state.background_jobs = options.background_jobs;
+        state.webhooks.allow_private_networks = options.allow_private_networks;
         let db = state.persistence.db().clone();
         let persistence = state.persistence.clone();
         let engine = Arc::clone(persistence.benchmarks());

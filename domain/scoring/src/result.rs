@@ -1,7 +1,7 @@
 //! The scored result of one assessment. Plain data with the model's ids; labels are looked up in
 //! the model by whoever presents the result, in the locale they need.
 
-use domain_model::{FirmProfile, FitVerdict, model::Axis};
+use domain_model::{AdviceFacts, Facts, FirmProfile, FitVerdict, model::Axis};
 
 /// One stage 1..=4 of an axis.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,5 +160,23 @@ impl Assessment {
     /// The result of one axis.
     pub fn axis(&self, axis: Axis) -> &AxisResult {
         &self.axes[axis.index()]
+    }
+
+    /// What the model's recommendation rules look at for this result, given the peers' medians
+    /// of the value sources (`ValueSource::ALL` order; `None` where no group is published).
+    pub fn advice_facts(&self, peer_medians: [Option<f64>; 4]) -> AdviceFacts {
+        AdviceFacts {
+            facts: Facts {
+                external_stage: self.axes[0].attained_stage,
+                internal_stage: self.axes[1].attained_stage,
+                proposition: self.proposition.centrality,
+                social_native: self.proposition.social_native,
+            },
+            verdict: self.fit.verdict,
+            indexes: [self.axes[0].index, self.axes[1].index],
+            value_sources: self.value_sources.clone().map(|v| v.score),
+            peer_medians,
+            returns_pay: self.fit.returns_pay,
+        }
     }
 }

@@ -96,6 +96,71 @@ pub fn url_problem(url: &str) -> Option<&'static str> {
     }
 }
 
+/// Why webhooks may not be sent to `ip`, when they may not: an address inside the operator's
+/// network or the machine itself (loopback, private, shared, link-local with the cloud metadata
+/// service, unspecified, multicast, reserved). A tenant chooses the URL, so without this rule any
+/// tenant could make the server call internal services and read the outcome from the delivery
+/// records. IPv4 addresses embedded in IPv6 (mapped, compatible, NAT64) are judged as IPv4.
+/// Operators who run endpoints on their own network allow them with
+/// `webhook_allow_private_networks`.
+pub fn forbidden_address(ip: std::net::IpAddr) -> Option<&'static str> {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => forbidden_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_v4(v4);
+            }
+            let s = v6.segments();
+            // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d).
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) || (s[0..6] == [0; 6] && s[6] != 0) {
+                let o = v6.octets();
+                return forbidden_v4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            if v6.is_loopback() {
+                Some("a loopback address")
+            } else if v6.is_unspecified() {
+                Some("the unspecified address")
+            } else if s[0] & 0xfe00 == 0xfc00 {
+                Some("a private (unique local) address")
+            } else if s[0] & 0xffc0 == 0xfe80 {
+                Some("a link-local address")
+            } else if v6.is_multicast() {
+                Some("a multicast address")
+            } else if s[0] == 0x2001 && s[1] == 0x0db8 {
+                Some("a documentation address")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn forbidden_v4(ip: std::net::Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    if ip.is_loopback() {
+        Some("a loopback address")
+    } else if ip.is_private() {
+        Some("a private address")
+    } else if ip.is_link_local() {
+        Some("a link-local address (where cloud metadata services answer)")
+    } else if a == 0 {
+        Some("an unspecified address")
+    } else if a == 100 && (64..128).contains(&b) {
+        Some("a shared (carrier-grade NAT) address")
+    } else if a == 192 && b == 0 && ip.octets()[2] == 0 {
+        Some("a protocol-assignment address")
+    } else if a == 198 && (b == 18 || b == 19) {
+        Some("a benchmarking address")
+    } else if ip.is_documentation() {
+        Some("a documentation address")
+    } else if ip.is_multicast() || ip.is_broadcast() || a >= 240 {
+        Some("a multicast or reserved address")
+    } else {
+        None
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -143,6 +208,50 @@ mod tests {
         assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(60))), Some(now + 60_000_000));
         assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(1))), Some(now + 5_000_000));
         assert_eq!(next_attempt_us(now, 1, 0.0, Some(Duration::from_secs(9_999_999))), Some(now + 86_400_000_000));
+    }
+
+    #[test]
+    fn internal_addresses_are_forbidden_and_public_ones_are_not() {
+        let judged = |a: &str| forbidden_address(a.parse().unwrap());
+        for internal in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.0.0.1",
+            "172.16.5.4",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "192.0.0.170",
+            "198.18.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fc00::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2001:db8::1",
+        ] {
+            assert!(judged(internal).is_some(), "{internal} must be forbidden");
+        }
+        assert!(judged("169.254.169.254").unwrap().contains("metadata"));
+        for public in [
+            "93.184.216.34",
+            "145.97.39.155",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2a00:1450:4001::200e",
+            "::ffff:93.184.216.34",
+        ] {
+            assert_eq!(judged(public), None, "{public} is public");
+        }
     }
 
     #[test]

@@ -96,7 +96,8 @@ fn chapter(firm_name: &str) -> Chapter {
     Chapter {
         number: 3,
         firm_name: firm_name.into(),
-        sector: "F Bouwnijverheid".into(),
+        sector: "Bouwnijverheid".into(),
+        sector_code: "F".into(),
         size: "Klein".into(),
         province: "Gelderland".into(),
         model: "nl-social-business v1".into(),

@@ -16,6 +16,7 @@
 //! | `tls_cert_file`, `tls_key_file` | none | PEM certificate chain and key: TLS on both ports |
 //! | `webhook_ca_file` | none | PEM certificates trusted for webhook endpoints besides the public roots |
 //! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
+//! | `webhook_allow_private_networks` | `false` | `true` lets webhook endpoints be on loopback, private or link-local addresses (development, or endpoints inside the operator's own network) |
 //! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
 //! | `otlp_endpoint` | none | `http://HOST:PORT` of an OpenTelemetry collector: spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT` too) |
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
@@ -46,6 +47,7 @@ pub const KEYS: &[&str] = &[
     "tls_key_file",
     "webhook_ca_file",
     "webhook_timeout_seconds",
+    "webhook_allow_private_networks",
     "max_in_flight",
     "max_submits_in_flight",
     "otlp_endpoint",
@@ -132,6 +134,10 @@ pub struct ServeArgs {
     /// Seconds a webhook endpoint may take to answer [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub webhook_timeout_seconds: Option<String>,
+    /// true lets webhook endpoints be on loopback, private or link-local addresses: for
+    /// development, or endpoints inside the operator's own network [default: false].
+    #[arg(long, value_name = "BOOL")]
+    pub webhook_allow_private_networks: Option<String>,
     /// Calls served at once; more are refused at once; 0 for no limit [default: 256].
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<String>,
@@ -180,6 +186,8 @@ pub struct ServeConfig {
     pub webhook_ca_file: Option<PathBuf>,
     /// How long a webhook endpoint may take to answer.
     pub webhook_timeout: Duration,
+    /// Webhook endpoints may be on the operator's own network (loopback, private, link-local).
+    pub webhook_allow_private_networks: bool,
     /// Calls served at once (0: no limit).
     pub max_in_flight: usize,
     /// SubmitAssessment calls served at once (0: no limit).
@@ -239,6 +247,11 @@ impl ServeConfig {
             .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
             .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
             .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
+            .flag(
+                "webhook_allow_private_networks",
+                "--webhook-allow-private-networks",
+                args.webhook_allow_private_networks.as_ref(),
+            )
             .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
             .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
             .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
@@ -261,6 +274,7 @@ impl ServeConfig {
             tls_files: None,
             webhook_ca_file: layers.get_opt::<PathBuf>("webhook_ca_file"),
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
+            webhook_allow_private_networks: layers.get("webhook_allow_private_networks", false),
             max_in_flight: layers.get("max_in_flight", crate::guard::DEFAULT_MAX_IN_FLIGHT),
             max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),

@@ -53,6 +53,7 @@ impl AppState {
         let key = store::keys::load_or_create(&config.pseudonym_key_file)?;
         let mut state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
         state.webhooks.timeout = config.webhook_timeout;
+        state.webhooks.allow_private_networks = config.webhook_allow_private_networks;
         state.publication.publish = config.publish_interval;
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
         state.persistence.set_peer_years_back(config.peer_years_back);
@@ -159,6 +160,7 @@ pub async fn run(
         let db = db.clone();
         Box::pin(async move { store_gauges(&db).await })
     }));
+    let allow_private_networks = state.webhooks.allow_private_networks;
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut engine_stop = stop_rx.clone();
@@ -178,6 +180,7 @@ pub async fn run(
         state.persistence.authenticator().clone(),
         state.persistence.webhook_wake(),
     )
+    .allow_private_networks(allow_private_networks)
     .into_service();
     let (persistence, benchmark) = state.persistence.into_services();
     services

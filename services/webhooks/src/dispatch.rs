@@ -36,6 +36,9 @@ pub struct DispatchSettings {
     pub poll: Duration,
     /// PEM certificates trusted besides the public roots.
     pub extra_roots_pem: Option<Vec<u8>>,
+    /// Deliver to addresses of the operator's own network too (loopback, private, link-local:
+    /// `domain_webhooks::forbidden_address`). Off by default: a tenant chooses the URL.
+    pub allow_private_networks: bool,
 }
 
 impl Default for DispatchSettings {
@@ -45,6 +48,7 @@ impl Default for DispatchSettings {
             concurrency: 8,
             poll: Duration::from_secs(1),
             extra_roots_pem: None,
+            allow_private_networks: false,
         }
     }
 }
@@ -63,16 +67,21 @@ pub struct Answer {
 pub struct Client {
     tls: tokio_rustls::TlsConnector,
     timeout: Duration,
+    allow_private_networks: bool,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("timeout", &self.timeout)
+            .field("allow_private_networks", &self.allow_private_networks)
+            .finish_non_exhaustive()
     }
 }
 
 impl Client {
-    /// A client trusting the public roots and the certificates in `extra_roots_pem`.
+    /// A client trusting the public roots and the certificates in `extra_roots_pem`, refusing
+    /// addresses of the operator's own network.
     pub fn new(extra_roots_pem: Option<&[u8]>, timeout: Duration) -> anyhow::Result<Client> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
@@ -93,7 +102,35 @@ impl Client {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Client { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeout })
+        Ok(Client { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeout, allow_private_networks: false })
+    }
+
+    /// The same client, delivering to the operator's own network too when `allow` is set.
+    pub fn allow_private_networks(mut self, allow: bool) -> Client {
+        self.allow_private_networks = allow;
+        self
+    }
+
+    /// The addresses `host` resolves to now that deliveries may go to. The check runs on the
+    /// addresses the connection then uses, so a name that resolved to a public address at
+    /// registration and to an internal one now (DNS rebinding) is refused here.
+    async fn addresses(&self, host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
+        let resolved: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
+        if self.allow_private_networks {
+            return Ok(resolved);
+        }
+        let (allowed, refused): (Vec<_>, Vec<_>) =
+            resolved.into_iter().partition(|a| domain_webhooks::forbidden_address(a.ip()).is_none());
+        match (allowed.is_empty(), refused.first()) {
+            (true, Some(first)) => Err(format!(
+                "refused: {host} resolves to {}, {}; deliveries to the operator's own network are off (webhook_allow_private_networks)",
+                first.ip(),
+                domain_webhooks::forbidden_address(first.ip()).unwrap_or("an internal address"),
+            )),
+            (true, None) => Err(format!("{host} resolves to no address")),
+            (false, _) => Ok(allowed),
+        }
     }
 
     /// POSTs `body` with `headers` to `url`; an error says why there was no answer.
@@ -110,7 +147,8 @@ impl Client {
         let authority = uri.authority().ok_or("the URL has no host")?.clone();
         let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        let addresses = self.addresses(&host, port).await?;
+        let tcp = tokio::net::TcpStream::connect(addresses.as_slice())
             .await
             .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
         let _ = tcp.set_nodelay(true);
@@ -193,7 +231,8 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher over `db`, woken early by `wake` (SubmitAssessment notifies it).
     pub fn new(db: DatabaseConnection, settings: DispatchSettings, wake: Arc<Notify>) -> anyhow::Result<Dispatcher> {
-        let client = Client::new(settings.extra_roots_pem.as_deref(), settings.timeout)?;
+        let client = Client::new(settings.extra_roots_pem.as_deref(), settings.timeout)?
+            .allow_private_networks(settings.allow_private_networks);
         let tag = store::random::chars(6).map_err(|e| anyhow::anyhow!("{e}"))?;
         let worker = format!("dispatch-{}-{tag}", std::process::id());
         Ok(Dispatcher { db, client, worker, wake, settings })
@@ -337,7 +376,7 @@ mod tests {
         // Trusting the endpoint's certificate (a private CA): delivered, headers and body intact.
         let (port, seen) =
             https_endpoint(&cert, "HTTP/1.1 429 Too Many\r\nRetry-After: 42\r\nContent-Length: 0\r\n\r\n").await;
-        let client = Client::new(Some(pem.as_bytes()), Duration::from_secs(5)).unwrap();
+        let client = Client::new(Some(pem.as_bytes()), Duration::from_secs(5)).unwrap().allow_private_networks(true);
         let answer = client
             .post(&format!("https://localhost:{port}/hook?x=1"), &headers, Bytes::from_static(b"{\"ok\":1}"))
             .await;
@@ -348,13 +387,42 @@ mod tests {
         assert!(lower.contains("webhook-id: msg_1") && lower.contains("content-type: application/json"), "{request}");
         // With the public roots only, the same endpoint is refused.
         let (port, _seen) = https_endpoint(&cert, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
-        let public = Client::new(None, Duration::from_secs(5)).unwrap();
+        let public = Client::new(None, Duration::from_secs(5)).unwrap().allow_private_networks(true);
         let refused = public.post(&format!("https://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await;
         assert!(refused.as_ref().is_err_and(|e| e.contains("TLS")), "{refused:?}");
         // Nothing listening: an error, not a hang.
         let closed = public.post("http://127.0.0.1:9/hook", &headers, Bytes::from_static(b"{}")).await;
         assert!(closed.is_err(), "{closed:?}");
         assert!(Client::new(Some(b"not a certificate"), Duration::from_secs(1)).is_err());
+    }
+
+    #[tokio::test]
+    async fn internal_addresses_are_refused_after_resolution_unless_allowed() {
+        // A receiver on loopback that would answer 200: the guarded client never connects.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let guarded = Client::new(None, Duration::from_secs(2)).unwrap();
+        let headers = [("webhook-id", "msg_1".to_string())];
+        for url in [
+            format!("http://localhost:{port}/hook"),
+            format!("http://127.0.0.1:{port}/hook"),
+            "https://10.0.0.1/hook".to_string(),
+            "https://169.254.169.254/latest/meta-data".to_string(),
+            "https://[::ffff:169.254.169.254]/hook".to_string(),
+        ] {
+            let refused = guarded.post(&url, &headers, Bytes::from_static(b"{}")).await;
+            assert!(refused.as_ref().is_err_and(|e| e.starts_with("refused: ")), "{url}: {refused:?}");
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "the guarded client connected to loopback");
+        // The same loopback endpoint with private networks allowed: connected.
+        let allowed = guarded.clone().allow_private_networks(true);
+        let posting = tokio::spawn(async move {
+            allowed.post(&format!("http://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await
+        });
+        let (tcp, _) = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await.unwrap().unwrap();
+        drop(tcp);
+        let _ = posting.await;
     }
 
     #[test]

@@ -26,13 +26,51 @@ pub struct Webhooks {
     db: DatabaseConnection,
     auth: Authenticator,
     wake: Arc<tokio::sync::Notify>,
+    allow_private_networks: bool,
 }
 
 impl Webhooks {
     /// The service over `db`, identifying callers with `auth`, waking the dispatcher of this
     /// process through `wake` when a replay queued deliveries.
     pub fn new(db: DatabaseConnection, auth: Authenticator, wake: Arc<tokio::sync::Notify>) -> Webhooks {
-        Webhooks { db, auth, wake }
+        Webhooks { db, auth, wake, allow_private_networks: false }
+    }
+
+    /// The same service, accepting endpoints on the operator's own network when `allow` is set
+    /// (`webhook_allow_private_networks`; the dispatcher must be told the same).
+    pub fn allow_private_networks(mut self, allow: bool) -> Webhooks {
+        self.allow_private_networks = allow;
+        self
+    }
+
+    /// Refuses a URL whose host is, or resolves to, an address of the operator's own network
+    /// (`domain_webhooks::forbidden_address`). A name that does not resolve now is accepted: the
+    /// dispatcher checks the addresses again at every delivery, which also catches a name that
+    /// resolves elsewhere later.
+    async fn check_destination(&self, url: &str, field: &str, violations: &mut Vec<Violation>) {
+        if self.allow_private_networks || domain_webhooks::url_problem(url).is_some() {
+            return;
+        }
+        let Ok(uri) = url.parse::<http::Uri>() else { return };
+        let Some(authority) = uri.authority() else { return };
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+        let port = authority.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        let resolved = tokio::time::timeout(RESOLVE_LIMIT, tokio::net::lookup_host((host.as_str(), port))).await;
+        let Ok(Ok(addresses)) = resolved else { return };
+        let forbidden =
+            addresses.map(|a| a.ip()).find_map(|ip| domain_webhooks::forbidden_address(ip).map(|why| (ip, why)));
+        if let Some((ip, why)) = forbidden {
+            violations.push(violation(
+                field,
+                "FORBIDDEN_WEBHOOK_DESTINATION",
+                format!(
+                    "`{host}` is {ip}, {why}: webhooks go to public addresses only (an operator may allow others with webhook_allow_private_networks)"
+                ),
+                format!(
+                    "`{host}` is {ip}, een adres binnen het eigen netwerk of de machine zelf: webhooks gaan alleen naar openbare adressen (een beheerder kan andere toestaan met webhook_allow_private_networks)"
+                ),
+            ));
+        }
     }
 
     /// The tonic service.
@@ -48,6 +86,9 @@ impl Webhooks {
         self.auth.caller(req).await
     }
 }
+
+/// How long registration waits for a name to resolve.
+const RESOLVE_LIMIT: Duration = Duration::from_secs(3);
 
 fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
     V::new(field, reason, en, nl)
@@ -224,6 +265,7 @@ impl WebhookService for Webhooks {
         let mut violations = Vec::new();
         let url = req.url.trim();
         check_url(url, "url", &mut violations);
+        self.check_destination(url, "url", &mut violations).await;
         check_description(&req.description, "description", &mut violations);
         let types = check_types(&req.event_types, "event_types", &mut violations);
         if !violations.is_empty() {
@@ -319,6 +361,9 @@ impl WebhookService for Webhooks {
                     format!("`{other}` kan niet veranderen: gebruik url, description, event_types of enabled"),
                 )),
             }
+        }
+        if let Some(url) = changes.url.clone() {
+            self.check_destination(&url, "endpoint.url", &mut violations).await;
         }
         if !violations.is_empty() {
             return Err(invalid(&violations));

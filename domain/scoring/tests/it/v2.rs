@@ -1,7 +1,7 @@
 //! Model version 2 on scored profiles: restraint is a verdict, skipping is legitimate, missing
 //! evidence is unknown, a lead that pays is kept, and no single answer decides a stage.
 
-use domain_model::{AdviceFacts, Facts, FitVerdict, Model, ModelRegistry, Target, model::Axis};
+use domain_model::{FitVerdict, Model, ModelRegistry, Target, model::Axis};
 use domain_scoring::{Answer, AnswerValue, Assessment, StageStatus, score};
 
 use crate::{FIRM, at_level, model_v2};
@@ -20,19 +20,7 @@ fn answers<'m>(model: &'m Model, level_of: impl Fn(&str, Target) -> Option<f64>)
 }
 
 fn advice(model: &Model, r: &Assessment) -> Vec<String> {
-    let facts = AdviceFacts {
-        facts: Facts {
-            external_stage: r.axes[0].attained_stage,
-            internal_stage: r.axes[1].attained_stage,
-            proposition: r.proposition.centrality,
-            social_native: r.proposition.social_native,
-        },
-        verdict: r.fit.verdict,
-        indexes: [r.axes[0].index, r.axes[1].index],
-        value_sources: r.value_sources.clone().map(|v| v.score),
-        peer_medians: [Some(60.0); 4],
-        returns_pay: r.fit.returns_pay,
-    };
+    let facts = r.advice_facts([Some(60.0); 4]);
     model.advice(&facts).map(|a| a.id.clone()).collect()
 }
 

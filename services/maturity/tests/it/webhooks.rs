@@ -42,6 +42,8 @@ pub(crate) fn serve(url: &str, dir: &std::path::Path) -> (Server, String) {
         .args(database_args(url, dir))
         // A short timeout, so that the dead server's leases (twice that and 5 s) run out soon.
         .args(["--webhook-timeout-seconds", "1", "--tenant-rate-limit", "0"])
+        // The receivers listen on 127.0.0.1.
+        .args(["--webhook-allow-private-networks", "true"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
