@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::rustls;
 
 use store::DatabaseConnection;
-use store::time::{now_us, start_of};
+use store::time::now_us;
 use store::webhooks::{self, Attempt, Job, Next};
 
 /// What a dispatcher needs to know.
@@ -193,16 +193,9 @@ pub fn retry_after(value: &str) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
-    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
-    let (Some(Some(h)), Some(Some(m)), Some(Some(s)), None) = (hms.next(), hms.next(), hms.next(), hms.next()) else {
-        return None;
-    };
-    let at = start_of(year.parse().ok()?, month, day.parse().ok()?)? + ((h * 60 + m) * 60 + s) * 1_000_000;
-    Some(Duration::from_micros(u64::try_from(at - now_us()).unwrap_or(0)))
+    // An HTTP date in any of the three forms RFC 9110 says a recipient must accept.
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 /// What happens after an answer (or none) to attempt number `attempts + 1`.
@@ -435,6 +428,11 @@ mod tests {
         assert_eq!(retry_after("soon"), None);
         assert_eq!(retry_after("-5"), None);
         assert_eq!(retry_after("Sun, 06 Nov 1994 08:49 GMT"), None);
+        // The obsolete forms a recipient must still accept: RFC 850 and asctime.
+        assert_eq!(retry_after("Sunday, 06-Nov-94 08:49:37 GMT"), Some(Duration::ZERO));
+        assert_eq!(retry_after("Sun Nov  6 08:49:37 1994"), Some(Duration::ZERO));
+        let asctime = retry_after("Fri Jan  1 00:00:00 2100").unwrap();
+        assert!(asctime > Duration::from_secs(60 * 365 * 86_400), "{asctime:?}");
     }
 
     #[test]
