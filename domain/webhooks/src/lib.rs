@@ -161,6 +161,16 @@ fn forbidden_v4(ip: std::net::Ipv4Addr) -> Option<&'static str> {
     }
 }
 
+/// The host (without an IPv6 address's brackets) and port an endpoint URL points at, the port
+/// defaulting by scheme (443 for https, 80 otherwise); `None` for a URL without a host.
+pub fn destination(url: &str) -> Option<(String, u16)> {
+    let uri = url.parse::<http::Uri>().ok()?;
+    let authority = uri.authority()?;
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
+    let port = authority.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+    Some((host, port))
+}
+
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -266,5 +276,9 @@ mod tests {
         assert!(url_problem("not a url").is_some());
         assert!(url_problem("/relative").is_some());
         assert!(url_problem(&format!("https://a.nl/{}", "x".repeat(2000))).is_some());
+        assert_eq!(destination("https://crm.example.nl/h"), Some(("crm.example.nl".into(), 443)));
+        assert_eq!(destination("http://[::1]:8000/h"), Some(("::1".into(), 8000)));
+        assert_eq!(destination("http://localhost/h"), Some(("localhost".into(), 80)));
+        assert_eq!(destination("/relative"), None);
     }
 }

@@ -145,8 +145,7 @@ impl Client {
         let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
         let https = uri.scheme_str() == Some("https");
         let authority = uri.authority().ok_or("the URL has no host")?.clone();
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let (host, port) = domain_webhooks::destination(url).ok_or("the URL has no host")?;
         let addresses = self.addresses(&host, port).await?;
         let tcp = tokio::net::TcpStream::connect(addresses.as_slice())
             .await

@@ -51,10 +51,7 @@ impl Webhooks {
         if self.allow_private_networks || domain_webhooks::url_problem(url).is_some() {
             return;
         }
-        let Ok(uri) = url.parse::<http::Uri>() else { return };
-        let Some(authority) = uri.authority() else { return };
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
-        let port = authority.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
+        let Some((host, port)) = domain_webhooks::destination(url) else { return };
         let resolved = tokio::time::timeout(RESOLVE_LIMIT, tokio::net::lookup_host((host.as_str(), port))).await;
         let Ok(Ok(addresses)) = resolved else { return };
         let forbidden =
