@@ -13,10 +13,13 @@ FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-R
 .PHONY: run fonts sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
-## real gRPC API, print the summary, and keep serving until Ctrl-C.
+## real gRPC API, print the summary, and keep serving until Ctrl-C. Other ports:
+## GRPC_ADDR=HOST:PORT HTTP_ADDR=HOST:PORT|off ADMIN_ADDR=HOST:PORT|off make run (unset: the
+## configuration's, by default 127.0.0.1:50051, 127.0.0.1:8080 and 127.0.0.1:9464).
 run: fonts
 	$(CARGO) build --bin maturity
-	./target/debug/maturity run
+	./target/debug/maturity run $(if $(GRPC_ADDR),--grpc-addr $(GRPC_ADDR)) \
+		$(if $(HTTP_ADDR),--http-addr $(HTTP_ADDR)) $(if $(ADMIN_ADDR),--admin-addr $(ADMIN_ADDR))
 
 ## make fonts: the fonts that let a firm's name in Arabic, Hebrew, Chinese, Japanese, Korean or
 ## with emoji typeset (DejaVu Sans, Noto Sans CJK, Noto Color Emoji) copied into fonts/; on Debian

@@ -28,9 +28,19 @@ impl Reply {
     }
 }
 
-/// One HTTP/1.1 exchange, by hand (no client library: what is on the wire is what is tested).
+/// One HTTP/1.1 exchange with the JSON port, by hand (no client library: what is on the wire is
+/// what is tested).
 pub(crate) fn request(app: &TestApp, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
+    exchange(app.http_addr, method, path, headers, body)
+}
+
+/// A GET of `path` on the operators' port.
+pub(crate) fn admin(app: &TestApp, path: &str) -> Reply {
+    exchange(app.admin_addr, "GET", path, &[], b"")
+}
+
+fn exchange(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !body.is_empty() {

@@ -15,7 +15,7 @@ use services_maturity::demo::as_tenant;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::http::{assessment, keys, post, request};
+use crate::http::{admin, assessment, keys, post, request};
 use test_support::{TestApp, spawn_app_on, spawn_app_with};
 
 fn submit(app: &TestApp, key: &str, n: u32) -> String {
@@ -108,7 +108,7 @@ async fn a_full_server_refuses_at_once_and_recovers() {
                 submit(&app, &a, n);
             }
         });
-        let metrics = tokio::task::block_in_place(|| request(&app, "GET", "/metrics", &[], b""));
+        let metrics = tokio::task::block_in_place(|| admin(&app, "/metrics"));
         let text = String::from_utf8_lossy(&metrics.body).to_string();
         let shed: u64 = text
             .lines()
@@ -139,15 +139,16 @@ async fn metrics_request_ids_and_health_endpoints() {
         let reply = tokio::task::block_in_place(|| request(&app, "POST", "/v1/ScoringService/ListModels", &[], b"{}"));
         assert!(reply.headers.to_ascii_lowercase().contains("x-request-id: req_"), "{}", reply.headers);
 
-        let metrics = tokio::task::block_in_place(|| request(&app, "GET", "/metrics", &[], b""));
+        let metrics = tokio::task::block_in_place(|| admin(&app, "/metrics"));
         assert_eq!(metrics.status, 200);
         assert!(metrics.content_type.starts_with("text/plain; version=0.0.4"), "{}", metrics.content_type);
         let text = String::from_utf8_lossy(&metrics.body).to_string();
         for expected in [
-            "maturity_grpc_calls_total{method=\"/maturity.v1.PersistenceService/SubmitAssessment\",code=\"OK\"} 1",
-            "maturity_grpc_calls_total{method=\"/maturity.v1.PersistenceService/GetAssessment\",code=\"NOT_FOUND\"} 1",
-            "maturity_grpc_call_seconds_count{method=\"/maturity.v1.PersistenceService/SubmitAssessment\"} 1",
-            "maturity_http_responses_total{status=\"404\"} 1",
+            "grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\"} 1",
+            "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\",grpc_code=\"OK\"} 1",
+            "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"GetAssessment\",grpc_code=\"NOT_FOUND\"} 1",
+            "grpc_server_handling_seconds_count{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\"} 1",
+            "http_server_request_duration_seconds_count{http_request_method=\"POST\",http_route=\"/v1/{service}/{method}\",http_response_status_code=\"404\"} 1",
             "maturity_webhook_backlog 0",
             "maturity_chapters_pending 1",
             "maturity_chapters_failed 0",
@@ -155,13 +156,64 @@ async fn metrics_request_ids_and_health_endpoints() {
             assert!(text.contains(expected), "{backend:?}: {expected} missing from\n{text}");
         }
         for path in ["/livez", "/readyz"] {
-            let reply = tokio::task::block_in_place(|| request(&app, "GET", path, &[], b""));
+            let reply = tokio::task::block_in_place(|| admin(&app, path));
             assert_eq!(reply.status, 200, "{backend:?} {path}");
+        }
+        // The operators' endpoints are on their own port only, never on the public one.
+        for path in ["/metrics", "/livez", "/readyz"] {
+            let reply = tokio::task::block_in_place(|| request(&app, "GET", path, &[], b""));
+            assert_eq!(reply.status, 404, "{backend:?}: {path} answered on the public port");
+        }
+        // Every metric the shipped Grafana dashboard queries is one the server exports.
+        for name in dashboard_metrics() {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{backend:?}: the dashboard queries {name}, not exported"
+            );
         }
         let mut health = HealthClient::new(app.channel.clone());
         let live = health.check(HealthCheckRequest { service: "liveness".into() }).await.unwrap().into_inner();
         assert_eq!(live.status, 1);
     }
+}
+
+/// The metric names in the queries of `docs/grafana-dashboard.json` (histogram series named by
+/// their family).
+fn dashboard_metrics() -> std::collections::BTreeSet<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/grafana-dashboard.json");
+    let dashboard: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut exprs = Vec::new();
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::String(e)) = m.get("expr") {
+                    out.push(e.clone());
+                }
+                m.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(&dashboard, &mut exprs);
+    assert!(exprs.len() >= 8, "the dashboard has only {} queries", exprs.len());
+    let mut names = std::collections::BTreeSet::new();
+    for expr in exprs {
+        let mut word = String::new();
+        for c in expr.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c);
+                continue;
+            }
+            let metric = ["grpc_server_", "http_server_", "maturity_"].iter().any(|p| word.starts_with(p));
+            if metric && c != '=' && c != '"' {
+                let family = ["_bucket", "_sum", "_count"].iter().find_map(|s| word.strip_suffix(s)).unwrap_or(&word);
+                names.insert(family.to_string());
+            }
+            word.clear();
+        }
+    }
+    names
 }
 
 async fn wait_for(what: &str, mut ok: impl AsyncFnMut() -> bool) {
@@ -177,7 +229,7 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
     // Only PostgreSQL can be taken away from under a running server (SQLite is a file it holds).
     let app = spawn_app_on(Backend::Postgres).await;
     let name = app.db_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_string();
-    let admin = Database::connect(migrations::test_db::postgres_server()).await.unwrap();
+    let pg = Database::connect(migrations::test_db::postgres_server()).await.unwrap();
     let mut health = HealthClient::new(app.channel.clone());
     let status = |service: &str| {
         let mut h = health.clone();
@@ -186,19 +238,19 @@ async fn readiness_follows_the_database_and_liveness_does_not() {
     };
     assert_eq!(status("").await, 1);
 
-    admin.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
+    pg.execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await.unwrap();
     wait_for("NOT_SERVING", async || status("").await == 2).await;
     assert_eq!(status("maturity.v1.PersistenceService").await, 2);
     assert_eq!(status("liveness").await, 1, "the process is alive");
-    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/readyz", &[], b""));
+    let reply = tokio::task::block_in_place(|| admin(&app, "/readyz"));
     assert_eq!(reply.status, 503);
-    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/livez", &[], b""));
+    let reply = tokio::task::block_in_place(|| admin(&app, "/livez"));
     assert_eq!(reply.status, 200);
 
     // The database is back: ready again, without a restart.
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+    pg.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
     wait_for("SERVING", async || status("").await == 1).await;
-    let reply = tokio::task::block_in_place(|| request(&app, "GET", "/readyz", &[], b""));
+    let reply = tokio::task::block_in_place(|| admin(&app, "/readyz"));
     assert_eq!(reply.status, 200);
     health.check(HealthCheckRequest { service: String::new() }).await.unwrap();
 }

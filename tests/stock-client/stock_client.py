@@ -125,7 +125,8 @@ def main():
         model_def = tomllib.load(f)
     scratch = tempfile.mkdtemp(prefix="stock-client-")
     server = subprocess.Popen(
-        [binary, "serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn",
+        [binary, "serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+         "--log-level", "warn",
          "--database-url", f"sqlite://{scratch}/m.db?mode=rwc", "--pseudonym-key-file", f"{scratch}/key"],
         stdout=subprocess.PIPE, text=True,
     )

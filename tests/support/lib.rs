@@ -19,7 +19,7 @@ use services_api::v1 as pb;
 use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_common::config::AuthMode;
-use services_common::server::ServerSettings;
+use services_common::server::{Listeners, ServerSettings};
 use services_maturity::AppState;
 use tonic::transport::Channel;
 
@@ -33,6 +33,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     /// The JSON-over-HTTP address.
     pub http_addr: std::net::SocketAddr,
+    /// The operators' port (metrics, liveness, readiness).
+    pub admin_addr: std::net::SocketAddr,
     /// The backend of its database.
     pub backend: Backend,
     /// The database, for setting up tenants and keys.
@@ -118,6 +120,8 @@ impl TestApp {
         let addr = listener.local_addr().expect("local address");
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let http_addr = http.local_addr().expect("local address");
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let admin_addr = admin.local_addr().expect("local address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let registry = Arc::new(ModelRegistry::builtin().expect("built-in models"));
         let mut state = AppState::open_with(
@@ -134,7 +138,8 @@ impl TestApp {
         let db = state.persistence.db().clone();
         let persistence = state.persistence.clone();
         let engine = Arc::clone(persistence.benchmarks());
-        tokio::spawn(services_maturity::run(listener, Some(http), state, options.settings, async {
+        let listeners = Listeners { grpc: listener, http: Some(http), admin: Some(admin) };
+        tokio::spawn(services_maturity::run(listeners, state, options.settings, async {
             let _ = stopped.await;
         }));
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
@@ -146,6 +151,7 @@ impl TestApp {
             channel,
             addr,
             http_addr,
+            admin_addr,
             backend: options.backend,
             db,
             db_url: url.to_string(),

@@ -23,7 +23,7 @@ url="sqlite://$dir/bench.db?mode=rwc"
 key="$("$bin/maturity" admin --database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn \
   issue-key loadgen --label bench | tail -1)"
 port=$((20000 + RANDOM % 20000))
-"$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" --http-addr off --tenant-rate-limit 0 \
+MATURITY_ADMIN_ADDR=off "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" --http-addr off --tenant-rate-limit 0 \
   --log-level warn &
 server=$!
 sleep 2

@@ -20,7 +20,7 @@ admin() { "$bin/maturity" admin --database-url "$url" --pseudonym-key-file "$dir
 admin create-tenant loadgen --name "Load generator" >/dev/null
 key="$(admin issue-key loadgen --label overload | tail -1)"
 port=$((20000 + RANDOM % 20000))
-"$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
+MATURITY_ADMIN_ADDR=off "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
   --http-addr off --tenant-rate-limit 0 --log-level warn &
 server=$!
 sleep 2

@@ -36,7 +36,7 @@ for backend in $backends; do
     "$bin/maturity" seed-demo --companies "$n" --seed 7 --database-url "$url" \
     --pseudonym-key-file "$dir/key" --log-level warn
   port=$((20000 + RANDOM % 20000))
-  "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
+  MATURITY_ADMIN_ADDR=off "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
     --http-addr off --auth tenant-header --tenant-rate-limit 0 --max-submits-in-flight 64 --log-level warn &
   server=$!
   for _ in $(seq 1 600); do

@@ -12,7 +12,7 @@ server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$scratch"; }
 trap cleanup EXIT
 
-(cd "$scratch" && exec "$bin/maturity" run --grpc-addr 127.0.0.1:0 --http-addr off) >"$scratch/run.log" 2>&1 &
+(cd "$scratch" && exec "$bin/maturity" run --grpc-addr 127.0.0.1:0 --http-addr off --admin-addr off) >"$scratch/run.log" 2>&1 &
 server=$!
 for _ in $(seq 1 600); do
     grep -q "Stoppen met Ctrl-C" "$scratch/run.log" && break

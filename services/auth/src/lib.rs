@@ -45,11 +45,42 @@ pub struct RateLimit {
     pub burst: f64,
 }
 
-/// A token bucket per tenant.
+/// A token bucket per tenant. A bucket that has filled up again is the same as no bucket, so such
+/// buckets are dropped whenever the map has doubled since the last pruning: the map holds about the
+/// tenants that called within the last `burst / per_second` seconds, never more than
+/// `MAX_BUCKETS` (in development mode any `x-tenant-id` makes a tenant, so without this a client
+/// could grow the map without bound).
 #[derive(Debug, Default)]
 struct Limiter {
     limit: std::sync::Mutex<Option<RateLimit>>,
-    buckets: std::sync::Mutex<std::collections::HashMap<String, (f64, std::time::Instant)>>,
+    buckets: std::sync::Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    by_tenant: std::collections::HashMap<String, (f64, std::time::Instant)>,
+    /// Size at which the map is next pruned.
+    prune_at: usize,
+}
+
+/// Buckets kept before the first pruning.
+const PRUNE_FROM: usize = 1024;
+/// Most buckets ever kept: past this, even unfilled buckets are dropped (their tenants start again
+/// with a full burst, which only a flood of made-up tenant ids can cause).
+const MAX_BUCKETS: usize = 65_536;
+
+impl Buckets {
+    fn prune(&mut self, limit: RateLimit, now: std::time::Instant) {
+        let refilled = |tokens: f64, last: std::time::Instant| {
+            tokens + now.duration_since(last).as_secs_f64() * limit.per_second >= limit.burst
+        };
+        self.by_tenant.retain(|_, (tokens, last)| !refilled(*tokens, *last));
+        if self.by_tenant.len() >= MAX_BUCKETS {
+            tracing::warn!(tenants = self.by_tenant.len(), "rate limiter: too many tenants at once; buckets reset");
+            self.by_tenant.clear();
+        }
+        self.prune_at = (2 * self.by_tenant.len()).clamp(PRUNE_FROM, MAX_BUCKETS);
+    }
 }
 
 impl Limiter {
@@ -58,7 +89,10 @@ impl Limiter {
         let Some(limit) = self.limit.lock().ok().and_then(|l| *l) else { return Ok(()) };
         let Ok(mut buckets) = self.buckets.lock() else { return Ok(()) };
         let now = std::time::Instant::now();
-        let (tokens, last) = buckets.entry(tenant.to_string()).or_insert((limit.burst, now));
+        if buckets.by_tenant.len() >= buckets.prune_at.max(PRUNE_FROM) {
+            buckets.prune(limit, now);
+        }
+        let (tokens, last) = buckets.by_tenant.entry(tenant.to_string()).or_insert((limit.burst, now));
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * limit.per_second).min(limit.burst);
         *last = now;
         if *tokens >= 1.0 {
@@ -67,6 +101,11 @@ impl Limiter {
         } else {
             Err(std::time::Duration::from_secs_f64((1.0 - *tokens) / limit.per_second))
         }
+    }
+
+    #[cfg(test)]
+    fn tenants(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.by_tenant.len())
     }
 }
 
@@ -151,5 +190,52 @@ fn tenant<T>(req: &Request<T>) -> Result<String, Status> {
         Err(Status::unauthenticated(format!(
             "missing or malformed `{TENANT_HEADER}` metadata (letters, digits, '-' and '_', at most 64)"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter(per_second: f64, burst: f64) -> Limiter {
+        let l = Limiter::default();
+        *l.limit.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(RateLimit { per_second, burst });
+        l
+    }
+
+    #[test]
+    fn a_tenant_over_its_rate_waits_and_others_do_not() {
+        let l = limiter(1.0, 2.0);
+        assert!(l.take("a").is_ok() && l.take("a").is_ok());
+        let wait = l.take("a").expect_err("the burst is spent");
+        assert!(wait > std::time::Duration::from_millis(500) && wait <= std::time::Duration::from_secs(1), "{wait:?}");
+        assert!(l.take("b").is_ok());
+    }
+
+    /// Tenant ids made up by the thousand (development mode takes any `x-tenant-id`) do not grow
+    /// the limiter: buckets that have filled up again are dropped, and there is a hard ceiling.
+    #[test]
+    fn made_up_tenants_do_not_grow_the_limiter_without_bound() {
+        // Buckets refill within a microsecond: all but the latest are prunable.
+        let fast = limiter(1e6, 1.0);
+        for n in 0..20_000 {
+            let _ = fast.take(&format!("t{n}"));
+        }
+        assert!(fast.tenants() <= 2 * PRUNE_FROM, "{} buckets kept", fast.tenants());
+        // Buckets that take an hour to refill: none is prunable, the ceiling holds.
+        let slow = limiter(1.0 / 3600.0, 1.0);
+        for n in 0..(MAX_BUCKETS + 10_000) {
+            let _ = slow.take(&format!("t{n}"));
+        }
+        assert!(slow.tenants() <= MAX_BUCKETS, "{} buckets kept", slow.tenants());
+        // A real tenant within its burst keeps its bucket through a pruning.
+        let l = limiter(1.0 / 3600.0, 5.0);
+        let _ = l.take("kept");
+        for n in 0..PRUNE_FROM + 5 {
+            let _ = l.take(&format!("t{n}"));
+        }
+        assert!(l.take("kept").is_ok());
+        let tokens = l.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner).by_tenant["kept"].0;
+        assert!((tokens - 3.0).abs() < 1e-3, "{tokens}");
     }
 }

@@ -12,7 +12,7 @@
 //!   headers: the first piece of a streamed chapter), calls in flight and calls refused, in the
 //!   Prometheus text format (`Metrics::render`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
@@ -47,6 +47,28 @@ struct Histogram {
     sum: f64,
 }
 
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        self.count += 1;
+        self.sum += seconds;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+    }
+
+    /// The `_bucket`, `_sum` and `_count` lines of `name` with `labels` (`a="x",b="y"`).
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        for (bound, n) in BUCKETS.iter().zip(self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
 /// A gauge an adapter contributes at scrape time (the webhook backlog, the database).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Gauge {
@@ -61,7 +83,12 @@ pub struct Gauge {
 /// What computes extra gauges when metrics are scraped.
 pub type GaugeSource = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<Gauge>> + Send>> + Send + Sync>;
 
-/// The server's request metrics. Cheap to clone.
+/// The server's request metrics, named as the gRPC ecosystem's Prometheus middleware names them
+/// (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`,
+/// labels `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`) and, for the JSON port, as
+/// OpenTelemetry's HTTP semantic conventions name theirs in Prometheus
+/// (`http_server_request_duration_seconds`, labels `http_request_method`, `http_route`,
+/// `http_response_status_code`); stock dashboards for either work unchanged. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Metrics {
     inner: Arc<MetricsInner>,
@@ -69,9 +96,10 @@ pub struct Metrics {
 
 #[derive(Default)]
 struct MetricsInner {
-    calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    latency: Mutex<BTreeMap<&'static str, Histogram>>,
-    http: Mutex<BTreeMap<u16, u64>>,
+    started: Mutex<BTreeMap<&'static Method, u64>>,
+    handled: Mutex<BTreeMap<(&'static Method, &'static str), u64>>,
+    latency: Mutex<BTreeMap<&'static Method, Histogram>>,
+    http: Mutex<BTreeMap<(&'static str, String, u16), Histogram>>,
     shed: AtomicU64,
     in_flight: AtomicU64,
     sources: Mutex<Vec<GaugeSource>>,
@@ -105,6 +133,21 @@ fn code_name(code: &str) -> &'static str {
     }
 }
 
+/// The HTTP method label: the standard methods, `_OTHER` for anything else (as the semantic
+/// conventions say), so that made-up methods cannot grow the metrics.
+fn http_method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        _ => "_OTHER",
+    }
+}
+
 impl Metrics {
     /// Adds a source of gauges read at every scrape.
     pub fn add_source(&self, source: GaugeSource) {
@@ -113,27 +156,28 @@ impl Metrics {
         }
     }
 
-    fn record(&self, path: &str, code: &'static str, seconds: f64) {
-        let method = method_label(path);
-        if let Ok(mut calls) = self.inner.calls.lock() {
-            *calls.entry((method, code)).or_default() += 1;
-        }
-        if let Ok(mut latency) = self.inner.latency.lock() {
-            let h = latency.entry(method).or_default();
-            h.count += 1;
-            h.sum += seconds;
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    h.counts[i] += 1;
-                }
-            }
+    fn start(&self, path: &str) {
+        if let Ok(mut started) = self.inner.started.lock() {
+            *started.entry(method_of(path)).or_default() += 1;
         }
     }
 
-    /// Counts an HTTP answer of the JSON gateway.
-    pub fn record_http(&self, status: u16) {
+    fn record(&self, path: &str, code: &'static str, seconds: f64) {
+        let method = method_of(path);
+        if let Ok(mut handled) = self.inner.handled.lock() {
+            *handled.entry((method, code)).or_default() += 1;
+        }
+        if let Ok(mut latency) = self.inner.latency.lock() {
+            latency.entry(method).or_default().observe(seconds);
+        }
+    }
+
+    /// Counts an answer of the JSON port: its method, the route template it matched (`None`: no
+    /// route, counted as `other`), its status and how long it took to the response headers.
+    pub fn record_http(&self, method: &http::Method, route: Option<&str>, status: u16, seconds: f64) {
         if let Ok(mut http) = self.inner.http.lock() {
-            *http.entry(status).or_default() += 1;
+            let key = (http_method_label(method), route.unwrap_or("other").to_string(), status);
+            http.entry(key).or_default().observe(seconds);
         }
     }
 
@@ -145,32 +189,41 @@ impl Metrics {
     /// Everything, in the Prometheus text exposition format.
     pub async fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP maturity_grpc_calls_total gRPC calls (JSON calls included) by method and status.\n");
-        out.push_str("# TYPE maturity_grpc_calls_total counter\n");
-        if let Ok(calls) = self.inner.calls.lock() {
-            for ((method, code), n) in calls.iter() {
-                let _ = writeln!(out, "maturity_grpc_calls_total{{method=\"{method}\",code=\"{code}\"}} {n}");
+        out.push_str("# HELP grpc_server_started_total Total number of RPCs started on the server.\n");
+        out.push_str("# TYPE grpc_server_started_total counter\n");
+        if let Ok(started) = self.inner.started.lock() {
+            for (method, n) in started.iter() {
+                let _ = writeln!(out, "grpc_server_started_total{{{}}} {n}", method.labels());
             }
         }
-        out.push_str("# HELP maturity_grpc_call_seconds Time to the response headers, by method.\n");
-        out.push_str("# TYPE maturity_grpc_call_seconds histogram\n");
+        out.push_str(
+            "# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or \
+             failure (JSON calls included, as the gRPC calls they become).\n",
+        );
+        out.push_str("# TYPE grpc_server_handled_total counter\n");
+        if let Ok(handled) = self.inner.handled.lock() {
+            for ((method, code), n) in handled.iter() {
+                let _ = writeln!(out, "grpc_server_handled_total{{{},grpc_code=\"{code}\"}} {n}", method.labels());
+            }
+        }
+        out.push_str(
+            "# HELP grpc_server_handling_seconds Time from the start of an RPC to its response headers (a streamed \
+             chapter: to its first piece).\n",
+        );
+        out.push_str("# TYPE grpc_server_handling_seconds histogram\n");
         if let Ok(latency) = self.inner.latency.lock() {
             for (method, h) in latency.iter() {
-                for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                    let _ =
-                        writeln!(out, "maturity_grpc_call_seconds_bucket{{method=\"{method}\",le=\"{bound}\"}} {n}");
-                }
-                let _ =
-                    writeln!(out, "maturity_grpc_call_seconds_bucket{{method=\"{method}\",le=\"+Inf\"}} {}", h.count);
-                let _ = writeln!(out, "maturity_grpc_call_seconds_sum{{method=\"{method}\"}} {}", h.sum);
-                let _ = writeln!(out, "maturity_grpc_call_seconds_count{{method=\"{method}\"}} {}", h.count);
+                h.render(&mut out, "grpc_server_handling_seconds", &method.labels());
             }
         }
-        out.push_str("# HELP maturity_http_responses_total JSON gateway answers by HTTP status.\n");
-        out.push_str("# TYPE maturity_http_responses_total counter\n");
+        out.push_str("# HELP http_server_request_duration_seconds Duration of HTTP server requests (the JSON port).\n");
+        out.push_str("# TYPE http_server_request_duration_seconds histogram\n");
         if let Ok(http) = self.inner.http.lock() {
-            for (status, n) in http.iter() {
-                let _ = writeln!(out, "maturity_http_responses_total{{status=\"{status}\"}} {n}");
+            for ((method, route, status), h) in http.iter() {
+                let labels = format!(
+                    "http_request_method=\"{method}\",http_route=\"{route}\",http_response_status_code=\"{status}\""
+                );
+                h.render(&mut out, "http_server_request_duration_seconds", &labels);
             }
         }
         let _ = write!(
@@ -201,18 +254,51 @@ pub struct Guard {
     pub metrics: Metrics,
 }
 
-/// The metric label of a call's path: the path, for a method of the API; `other` for any other
-/// path, so that a client sending made-up paths cannot grow the metrics without bound.
-fn method_label(path: &str) -> &'static str {
-    static KNOWN: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
+/// A method of the API as the metrics label it.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Method {
+    /// Full service name (`maturity.v1.ScoringService`).
+    service: String,
+    /// Method name (`ScoreAssessment`).
+    method: String,
+    /// `unary`, `client_stream`, `server_stream` or `bidi_stream`.
+    kind: &'static str,
+}
+
+impl Method {
+    fn labels(&self) -> String {
+        let or_other = |s: &str| if s.is_empty() { "other".to_string() } else { s.to_string() };
+        let (service, method) = (or_other(&self.service), or_other(&self.method));
+        format!("grpc_type=\"{}\",grpc_service=\"{service}\",grpc_method=\"{method}\"", self.kind)
+    }
+}
+
+/// The method of a call's path, for a method of the API; `other` for any other path, so that a
+/// client sending made-up paths cannot grow the metrics without bound.
+fn method_of(path: &str) -> &'static Method {
+    static OTHER: Method = Method { service: String::new(), method: String::new(), kind: "unknown" };
+    static KNOWN: LazyLock<BTreeMap<String, Method>> = LazyLock::new(|| {
         let Ok(pool) = prost_reflect::DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET) else {
-            return BTreeSet::new();
+            return BTreeMap::new();
         };
         pool.services()
-            .flat_map(|s| s.methods().map(|m| format!("/{}/{}", s.full_name(), m.name())).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.methods()
+                    .map(|m| {
+                        let kind = match (m.is_client_streaming(), m.is_server_streaming()) {
+                            (false, false) => "unary",
+                            (true, false) => "client_stream",
+                            (false, true) => "server_stream",
+                            (true, true) => "bidi_stream",
+                        };
+                        let method = Method { service: s.full_name().to_string(), method: m.name().to_string(), kind };
+                        (format!("/{}/{}", s.full_name(), m.name()), method)
+                    })
+                    .collect::<Vec<_>>()
+            })
             .collect()
     });
-    KNOWN.get(path).map_or("other", String::as_str)
+    KNOWN.get(path).unwrap_or(&OTHER)
 }
 
 /// The method whose calls have a limit of their own: writes are serialised, so a queue of them is
@@ -283,6 +369,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
             Some(p) => Some(p),
             None => {
                 guard.metrics.inner.shed.fetch_add(1, Ordering::Relaxed);
+                guard.metrics.start(&method);
                 guard.metrics.record(&method, "RESOURCE_EXHAUSTED", 0.0);
                 tracing::debug!(request_id = %id, %method, "refused: the server is full");
                 let mut status = tonic::Status::resource_exhausted("the server is at capacity; retry in a second");
@@ -296,6 +383,9 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
         }
     };
     guard.metrics.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+    if !exempt {
+        guard.metrics.start(&method);
+    }
     let started = Instant::now();
     // A caller's W3C trace context: with trace export on, this call's span joins the caller's trace.
     let traceparent = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
@@ -324,31 +414,53 @@ mod tests {
     async fn made_up_paths_share_one_label() {
         let m = Metrics::default();
         for n in 0..100 {
+            m.start(&format!("/x.Y/Z{n}"));
             m.record(&format!("/x.Y/Z{n}"), "UNIMPLEMENTED", 0.001);
         }
         m.record("/maturity.v1.ScoringService/ListModels", "OK", 0.001);
+        for n in 0..50 {
+            m.record_http(&http::Method::from_bytes(format!("M{n}").as_bytes()).unwrap(), None, 404, 0.001);
+        }
         let text = m.render().await;
-        assert!(text.contains("maturity_grpc_calls_total{method=\"other\",code=\"UNIMPLEMENTED\"} 100"), "{text}");
-        assert!(text.contains("method=\"/maturity.v1.ScoringService/ListModels\""), "{text}");
-        assert!(!text.contains("/x.Y/"), "{text}");
+        let other = "grpc_type=\"unknown\",grpc_service=\"other\",grpc_method=\"other\"";
+        assert!(
+            text.contains(&format!("grpc_server_handled_total{{{other},grpc_code=\"UNIMPLEMENTED\"}} 100")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("grpc_server_started_total{{{other}}} 100")), "{text}");
+        assert!(text.contains("grpc_service=\"maturity.v1.ScoringService\",grpc_method=\"ListModels\""), "{text}");
+        assert!(!text.contains("/x.Y/") && !text.contains("Z1"), "{text}");
+        let http_other = "http_request_method=\"_OTHER\",http_route=\"other\",http_response_status_code=\"404\"";
+        assert!(text.contains(&format!("http_server_request_duration_seconds_count{{{http_other}}} 50")), "{text}");
+        assert!(!text.contains("M1"), "{text}");
     }
 
     #[tokio::test]
     async fn metrics_render_in_the_prometheus_format() {
         let m = Metrics::default();
+        m.start("/maturity.v1.ScoringService/ScoreAssessment");
         m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.003);
         m.record("/maturity.v1.ScoringService/ScoreAssessment", "INVALID_ARGUMENT", 0.2);
-        m.record_http(429);
+        m.record("/maturity.v1.ReportService/RenderChapter", "OK", 1.5);
+        m.record_http(&http::Method::POST, Some("/v1/{service}/{method}"), 429, 0.002);
         m.add_source(Arc::new(|| {
             Box::pin(async { vec![Gauge { name: "maturity_test_gauge", help: "A test.", value: 7.0 }] })
         }));
         let text = m.render().await;
-        let method = "method=\"/maturity.v1.ScoringService/ScoreAssessment\"";
-        assert!(text.contains(&format!("maturity_grpc_calls_total{{{method},code=\"OK\"}} 1")), "{text}");
-        assert!(text.contains(&format!("maturity_grpc_call_seconds_bucket{{{method},le=\"0.005\"}} 1")), "{text}");
-        assert!(text.contains(&format!("maturity_grpc_call_seconds_bucket{{{method},le=\"0.25\"}} 2")), "{text}");
-        assert!(text.contains(&format!("maturity_grpc_call_seconds_count{{{method}}} 2")), "{text}");
-        assert!(text.contains("maturity_http_responses_total{status=\"429\"} 1"), "{text}");
+        let method = "grpc_type=\"unary\",grpc_service=\"maturity.v1.ScoringService\",grpc_method=\"ScoreAssessment\"";
+        assert!(text.contains(&format!("grpc_server_started_total{{{method}}} 1")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handled_total{{{method},grpc_code=\"OK\"}} 1")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{{method},le=\"0.005\"}} 1")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{{method},le=\"0.25\"}} 2")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handling_seconds_count{{{method}}} 2")), "{text}");
+        assert!(text.contains("grpc_type=\"server_stream\",grpc_service=\"maturity.v1.ReportService\""), "{text}");
+        let http =
+            "http_request_method=\"POST\",http_route=\"/v1/{service}/{method}\",http_response_status_code=\"429\"";
+        assert!(
+            text.contains(&format!("http_server_request_duration_seconds_bucket{{{http},le=\"0.0025\"}} 1")),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE http_server_request_duration_seconds histogram\n"), "{text}");
         assert!(text.contains("# TYPE maturity_test_gauge gauge\nmaturity_test_gauge 7\n"), "{text}");
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {

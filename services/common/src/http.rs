@@ -44,11 +44,12 @@ struct Gateway {
     routes: Routes,
     pool: DescriptorPool,
     openapi: Arc<String>,
-    ops: Operations,
+    metrics: crate::guard::Metrics,
 }
 
-/// What the HTTP port offers operators besides the API: `/metrics` (Prometheus), `/livez` (the
-/// process answers) and `/readyz` (it can do its work).
+/// What the operators' port (`admin_addr`) offers: `/metrics` (Prometheus), `/livez` (the process
+/// answers) and `/readyz` (it can do its work). Apart from the API's port, so that a deployment
+/// can keep it off the public network (it is on loopback unless configured otherwise).
 #[derive(Clone, Debug)]
 pub struct Operations {
     /// The server's metrics.
@@ -57,8 +58,8 @@ pub struct Operations {
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
-async fn metrics(State(g): State<Gateway>) -> Response {
-    let text = g.ops.metrics.render().await;
+async fn metrics(State(ops): State<Operations>) -> Response {
+    let text = ops.metrics.render().await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -66,8 +67,8 @@ async fn livez() -> Response {
     (StatusCode::OK, "live\n").into_response()
 }
 
-async fn readyz(State(g): State<Gateway>) -> Response {
-    if g.ops.ready.load(std::sync::atomic::Ordering::Relaxed) {
+async fn readyz(State(ops): State<Operations>) -> Response {
+    if ops.ready.load(std::sync::atomic::Ordering::Relaxed) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database does not answer\n").into_response()
@@ -75,29 +76,40 @@ async fn readyz(State(g): State<Gateway>) -> Response {
 }
 
 /// Gives every HTTP request an id (the caller's `x-request-id`, or a new one) that the gRPC call
-/// behind it carries too, echoes it, and counts the answer.
+/// behind it carries too, echoes it, and counts the answer (by route template, never by the path
+/// itself, so that ids and made-up paths do not grow the metrics).
 async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let id = HeaderValue::from_str(&crate::guard::request_id(req.headers())).ok();
     if let Some(v) = &id {
         req.headers_mut().insert(crate::guard::REQUEST_ID, v.clone());
     }
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
     let mut response = next.run(req).await;
-    g.ops.metrics.record_http(response.status().as_u16());
+    let seconds = started.elapsed().as_secs_f64();
+    g.metrics.record_http(&method, route.as_deref(), response.status().as_u16(), seconds);
     if let Some(v) = id {
         response.headers_mut().insert(crate::guard::REQUEST_ID, v);
     }
     response
 }
 
-/// The HTTP router over the gRPC `routes`.
-pub fn router(routes: Routes, ops: Operations) -> anyhow::Result<axum::Router> {
-    let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
-    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES))?);
-    let state = Gateway { routes, pool, openapi, ops };
-    Ok(axum::Router::new()
+/// The router of the operators' port.
+pub fn admin_router(ops: Operations) -> axum::Router {
+    axum::Router::new()
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
+        .with_state(ops)
+}
+
+/// The HTTP router over the gRPC `routes`; its answers are counted in `metrics`.
+pub fn router(routes: Routes, metrics: crate::guard::Metrics) -> anyhow::Result<axum::Router> {
+    let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
+    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES))?);
+    let state = Gateway { routes, pool, openapi, metrics };
+    Ok(axum::Router::new()
         .route("/openapi.json", get(openapi_json))
         .route("/v1/{service}/{method}", post(call))
         .route("/v1/assessments/{id}/chapter", get(chapter))

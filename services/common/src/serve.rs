@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `grpc_addr` | `127.0.0.1:50051` | address of the gRPC port (port 0 picks a free one) |
 //! | `http_addr` | `127.0.0.1:8080` | address of the JSON-over-HTTP port, or `off` |
+//! | `admin_addr` | `127.0.0.1:9464` | address of the operators' port (`/metrics`, `/livez`, `/readyz`; plain HTTP), or `off` |
 //! | `models_dir` | built-in models | directory of model files (`*.toml`) to load instead |
 //! | `log_format` | `text` | `text` or `json` |
 //! | `log_level` | `info` | a tracing filter such as `info` or `services_scoring=debug` |
@@ -34,6 +35,7 @@ use crate::config::{AuthMode, ConfigError, Layers, LogFormat, Seconds, Secret};
 pub const KEYS: &[&str] = &[
     "grpc_addr",
     "http_addr",
+    "admin_addr",
     "models_dir",
     "log_format",
     "log_level",
@@ -67,6 +69,10 @@ pub const MIN_DISCLOSURE_K: u32 = 5;
 /// The default gRPC address.
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 
+/// The default address of the operators' port: loopback only, on the port OpenTelemetry's
+/// Prometheus exporters use.
+pub const DEFAULT_ADMIN_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
 /// A socket address or `off`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct HttpAddr(Option<SocketAddr>);
@@ -93,6 +99,10 @@ pub struct ServeArgs {
     /// Address of the JSON-over-HTTP port, or `off` [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub http_addr: Option<String>,
+    /// Address of the operators' port (metrics, liveness, readiness; plain HTTP), or `off`
+    /// [default: 127.0.0.1:9464].
+    #[arg(long, value_name = "ADDR")]
+    pub admin_addr: Option<String>,
     /// Directory of model files to load instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
@@ -162,6 +172,8 @@ pub struct ServeConfig {
     pub grpc_addr: SocketAddr,
     /// Address of the JSON-over-HTTP port; `None` when off.
     pub http_addr: Option<SocketAddr>,
+    /// Address of the operators' port; `None` when off.
+    pub admin_addr: Option<SocketAddr>,
     /// Directory of model files, or `None` for the built-in models.
     pub models_dir: Option<PathBuf>,
     /// Log format.
@@ -234,6 +246,7 @@ impl ServeConfig {
             .env(&env)
             .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
             .flag("http_addr", "--http-addr", args.http_addr.as_ref())
+            .flag("admin_addr", "--admin-addr", args.admin_addr.as_ref())
             .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
             .flag("log_format", "--log-format", args.log_format.as_ref())
             .flag("log_level", "--log-level", args.log_level.as_ref())
@@ -262,6 +275,7 @@ impl ServeConfig {
         let config = ServeConfig {
             grpc_addr: layers.get("grpc_addr", default_addr),
             http_addr: layers.get("http_addr", HttpAddr(Some(SocketAddr::from(([127, 0, 0, 1], 8080))))).0,
+            admin_addr: layers.get("admin_addr", HttpAddr(Some(DEFAULT_ADMIN_ADDR))).0,
             models_dir: layers.get_opt::<PathBuf>("models_dir"),
             log_format: layers.get("log_format", LogFormat::Text),
             log_level: layers.get("log_level", "info".to_string()),
@@ -327,6 +341,7 @@ mod tests {
     fn defaults_without_any_layer() {
         let c = ServeConfig::load(&ServeArgs::default(), |_| None).unwrap();
         assert_eq!(c.grpc_addr.to_string(), DEFAULT_GRPC_ADDR);
+        assert_eq!(c.admin_addr, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(c.drain, Duration::from_secs(10));
         assert!(c.models_dir.is_none());
     }

@@ -3,7 +3,8 @@
 //! echo, served on a listener the caller bound (tests bind port 0), until `shutdown` resolves.
 //!
 //! Shutdown: health turns NOT_SERVING for every service, new connections are refused, in-flight
-//! calls get `drain` to finish, then the server stops regardless.
+//! calls and HTTP(S) requests (a chapter download included) get `drain` to finish, then the server
+//! stops regardless.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +26,8 @@ pub struct ServerSettings {
     pub drain: Duration,
     /// Certificate chain and private key (PEM) for TLS on both ports; plain text when absent.
     pub tls: Option<TlsPem>,
+    /// How long an HTTPS client may take to complete its TLS handshake.
+    pub tls_handshake_timeout: Duration,
     /// The front door: request ids, load shedding, metrics.
     pub guard: crate::guard::Guard,
     /// Whether the server can do its work (its database answers); checked every 2 seconds. The
@@ -38,6 +41,7 @@ impl std::fmt::Debug for ServerSettings {
         f.debug_struct("ServerSettings")
             .field("drain", &self.drain)
             .field("tls", &self.tls)
+            .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("guard", &self.guard)
             .field("readiness", &self.readiness.is_some())
             .finish()
@@ -46,6 +50,9 @@ impl std::fmt::Debug for ServerSettings {
 
 /// A readiness check.
 pub type Probe = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// How long an HTTPS client may take to complete its TLS handshake unless configured otherwise.
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The gRPC health service name that reports liveness only.
 pub const LIVENESS: &str = "liveness";
@@ -70,6 +77,7 @@ impl Default for ServerSettings {
         ServerSettings {
             drain: Duration::from_secs(10),
             tls: None,
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             guard: crate::guard::Guard::new(crate::guard::DEFAULT_MAX_IN_FLIGHT, crate::guard::DEFAULT_MAX_SUBMITS),
             readiness: None,
         }
@@ -96,36 +104,64 @@ fn rustls_config(pem: &TlsPem) -> anyhow::Result<tokio_rustls::rustls::ServerCon
     Ok(config)
 }
 
-/// Serves `router` over TLS on `listener` until `stop` resolves.
+/// Serves `router` over TLS on `listener` until `stop` resolves, then lets the connections finish
+/// what they are doing: a request in flight (a chapter being downloaded) completes, idle
+/// keep-alive connections are closed (HTTP/1.1 `Connection: close`, HTTP/2 GOAWAY). The caller
+/// bounds that wait with the drain deadline. A client that has not finished its TLS handshake
+/// within `handshake_timeout` is disconnected, so that slow or silent clients cannot hold
+/// connections (and file descriptors) open.
 async fn serve_tls(
     listener: TcpListener,
     router: axum::Router,
     config: tokio_rustls::rustls::ServerConfig,
+    handshake_timeout: Duration,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
         let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            _ = &mut stop => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted: the
+                    // listener itself is fine, so wait a moment rather than stop serving.
+                    tracing::warn!(error = %e, "HTTPS accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        // Taken before the handshake, so that the drain also waits for handshakes under way.
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
-                Ok(tls) => tls,
-                Err(e) => {
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, timeout = ?handshake_timeout, "TLS handshake timed out");
                     return;
                 }
             };
             let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).await {
+            let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
             }
         });
     }
+    drop(listener);
+    tracing::debug!(connections = graceful.count(), "HTTPS draining");
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// The product's services to serve, with their names for health reporting.
@@ -159,6 +195,42 @@ impl Services {
     }
 }
 
+/// The sockets a server answers on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The gRPC port.
+    pub grpc: TcpListener,
+    /// The JSON-over-HTTP port (`crate::http`), if any.
+    pub http: Option<TcpListener>,
+    /// The operators' port (`/metrics`, `/livez`, `/readyz`; plain HTTP), if any.
+    pub admin: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// The gRPC port only.
+    pub fn grpc_only(grpc: TcpListener) -> Listeners {
+        Listeners { grpc, http: None, admin: None }
+    }
+
+    /// Binds the ports of `config` (an address with port 0 gets a free port), saying which
+    /// address failed.
+    pub async fn bind(config: &crate::serve::ServeConfig) -> anyhow::Result<Listeners> {
+        async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+            TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
+        }
+        let grpc = bind(config.grpc_addr, "grpc_addr").await?;
+        let http = match config.http_addr {
+            Some(a) => Some(bind(a, "http_addr").await?),
+            None => None,
+        };
+        let admin = match config.admin_addr {
+            Some(a) => Some(bind(a, "admin_addr").await?),
+            None => None,
+        };
+        Ok(Listeners { grpc, http, admin })
+    }
+}
+
 /// Serves `services` (plus health, reflection and the echo) on `listener` until `shutdown`.
 pub async fn serve(
     listener: TcpListener,
@@ -166,17 +238,18 @@ pub async fn serve(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    serve_with_http(listener, None, services, settings, shutdown).await
+    serve_with_http(Listeners::grpc_only(listener), services, settings, shutdown).await
 }
 
-/// As `serve`, and when `http` is given, the same services as JSON over HTTP on it (`crate::http`).
+/// As `serve`, and when `listeners` has them, the same services as JSON over HTTP
+/// (`crate::http`) and the operators' port.
 pub async fn serve_with_http(
-    listener: TcpListener,
-    http: Option<TcpListener>,
+    listeners: Listeners,
     mut services: Services,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let Listeners { grpc: listener, http, admin } = listeners;
     let addr = listener.local_addr().context("while reading the listener's address")?;
     services.add(crate::diagnostics::service());
 
@@ -233,19 +306,34 @@ pub async fn serve_with_http(
     let routes = tonic::service::Routes::from(guarded);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let ops = crate::http::Operations { metrics: settings.guard.metrics.clone(), ready: std::sync::Arc::clone(&ready) };
+    let (admin_stop_tx, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let admin_task = match admin {
+        Some(admin_listener) => {
+            let admin_addr = admin_listener.local_addr().context("while reading the admin listener's address")?;
+            tracing::info!(addr = %admin_addr, "operators' port (metrics, health) listening");
+            let router = crate::http::admin_router(ops);
+            Some(tokio::spawn(async move {
+                axum::serve(admin_listener, router)
+                    .with_graceful_shutdown(async {
+                        let _ = admin_stop_rx.await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     let http_task = match http {
         Some(http_listener) => {
             let http_addr = http_listener.local_addr().context("while reading the HTTP listener's address")?;
-            let ops = crate::http::Operations {
-                metrics: settings.guard.metrics.clone(),
-                ready: std::sync::Arc::clone(&ready),
-            };
-            let router = crate::http::router(routes.clone(), ops).context("while building the JSON gateway")?;
+            let router = crate::http::router(routes.clone(), settings.guard.metrics.clone())
+                .context("while building the JSON gateway")?;
             match &settings.tls {
                 Some(pem) => {
                     let config = rustls_config(pem)?;
                     tracing::info!(addr = %http_addr, "JSON over HTTPS listening");
-                    Some(tokio::spawn(serve_tls(http_listener, router, config, http_stop_rx)))
+                    let timeout = settings.tls_handshake_timeout;
+                    Some(tokio::spawn(serve_tls(http_listener, router, config, timeout, http_stop_rx)))
                 }
                 None => {
                     tracing::info!(addr = %http_addr, "JSON over HTTP listening");
@@ -284,25 +372,98 @@ pub async fn serve_with_http(
     if let Some(task) = readiness_task {
         task.abort();
     }
+    ready.store(false, std::sync::atomic::Ordering::Relaxed);
     for name in &names {
         health.set_service_status(*name, ServingStatus::NotServing).await;
     }
     health.set_service_status("", ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
     let _ = http_stop_tx.send(());
-    match tokio::time::timeout(settings.drain, server).await {
+    // The operators' port answers until the very end (readiness says NOT_SERVING meanwhile).
+    // One deadline for both ports: in-flight gRPC calls and HTTP requests drain side by side.
+    let deadline = tokio::time::Instant::now() + settings.drain;
+    match tokio::time::timeout_at(deadline, server).await {
         Ok(res) => res.context("gRPC server failed while draining")?,
         Err(_) => tracing::warn!(drain = ?settings.drain, "drain deadline passed; stopping with calls in flight"),
     }
     if let Some(task) = http_task {
-        match tokio::time::timeout(settings.drain, task).await {
+        match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(res)) => res.context("HTTP server failed while draining")?,
             Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
-            Err(_) => tracing::warn!("HTTP drain deadline passed; stopping with requests in flight"),
+            Err(_) => {
+                tracing::warn!(drain = ?settings.drain, "drain deadline passed; stopping with HTTP requests in flight")
+            }
         }
+    }
+    let _ = admin_stop_tx.send(());
+    if let Some(task) = admin_task {
+        let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
     }
     tracing::info!(%addr, "gRPC server stopped");
     // Spans of the last calls go out before the process ends (when trace export is on).
     let _ = tokio::task::spawn_blocking(|| crate::otel::flush(Duration::from_secs(2))).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
+
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client that connects to the HTTPS port and never starts its handshake is disconnected
+    /// after the handshake timeout; a client that does handshake is served meanwhile.
+    #[tokio::test]
+    async fn a_silent_https_client_is_cut_off_after_the_handshake_timeout() {
+        use tokio_rustls::rustls;
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let pem = TlsPem {
+            cert: cert.cert.pem().into_bytes(),
+            key: crate::config::Secret::new(cert.key_pair.serialize_pem().into_bytes()),
+        };
+        let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http_addr = http.local_addr().unwrap();
+        let settings = ServerSettings {
+            tls: Some(pem),
+            tls_handshake_timeout: Duration::from_millis(300),
+            drain: Duration::from_secs(5),
+            ..ServerSettings::default()
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let listeners = Listeners { grpc, http: Some(http), admin: None };
+        let server = tokio::spawn(serve_with_http(listeners, Services::new(), settings, async {
+            let _ = stop_rx.await;
+        }));
+
+        let mut silent = tokio::net::TcpStream::connect(http_addr).await.unwrap();
+        let connected = std::time::Instant::now();
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.cert.der().clone()).unwrap();
+        let config =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(http_addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.unwrap();
+        tls.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut reply = Vec::new();
+        tls.read_to_end(&mut reply).await.unwrap_or_default();
+        assert!(reply.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&reply));
+
+        let mut buf = [0_u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf))
+            .await
+            .expect("the silent connection is still open after 5 s");
+        assert!(matches!(read, Ok(0) | Err(_)), "the server sent something to a client that said nothing: {read:?}");
+        assert!(connected.elapsed() >= Duration::from_millis(300), "cut off before the timeout");
+
+        let _ = stop_tx.send(());
+        server.await.unwrap().unwrap();
+    }
 }

@@ -17,13 +17,12 @@ use services_auth::RateLimit;
 use services_common::config::{AuthMode, Secret};
 use services_common::guard::Gauge;
 use services_common::serve::ServeConfig;
-use services_common::server::{ServerSettings, Services, serve_with_http};
+use services_common::server::{Listeners, ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
 use services_report::Reports;
 use services_scoring::Scoring;
 use services_webhooks::dispatch::{DispatchSettings, Dispatcher};
 use store::engine::Intervals;
-use tokio::net::TcpListener;
 
 /// The state every service of the all-in-one server shares.
 #[derive(Clone, Debug)]
@@ -138,11 +137,11 @@ async fn store_gauges(db: &store::DatabaseConnection) -> Vec<Gauge> {
     out
 }
 
-/// Serves every service of the product on `listener` (gRPC), and as JSON over HTTP on `http` when
-/// given, until `shutdown`; delivers webhooks meanwhile (and until the server has drained).
+/// Serves every service of the product on `listeners` (gRPC, and as JSON over HTTP and the
+/// operators' port when given), until `shutdown`; delivers webhooks meanwhile (and until the server
+/// has drained).
 pub async fn run(
-    listener: TcpListener,
-    http: Option<TcpListener>,
+    listeners: Listeners,
     state: AppState,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
@@ -189,7 +188,7 @@ pub async fn run(
         .add(benchmark)
         .add(state.reports.into_service())
         .add(webhook);
-    let served = serve_with_http(listener, http, services, settings, shutdown).await;
+    let served = serve_with_http(listeners, services, settings, shutdown).await;
     let _ = stop_tx.send(true);
     if let Some(dispatching) = dispatching {
         let _ = dispatching.await;

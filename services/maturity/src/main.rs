@@ -14,7 +14,7 @@ use anyhow::Context;
 use domain_model::Locale;
 use services_common::config::AuthMode;
 use services_common::serve::ServeArgs;
-use services_common::server::ServerSettings;
+use services_common::server::{Listeners, ServerSettings};
 use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
 use services_maturity::{AppState, demo, sample};
 
@@ -350,26 +350,25 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 (Some(_), AuthMode::Keys) => Some(demo_tenant_key(&state).await?),
                 _ => None,
             };
-            let listener = tokio::net::TcpListener::bind(config.grpc_addr)
-                .await
-                .with_context(|| format!("cannot listen on {}", config.grpc_addr))?;
-            let addr = listener.local_addr()?;
+            let listeners = Listeners::bind(&config).await?;
+            let addr = listeners.grpc.local_addr()?;
             let secure = if tls.is_some() { " (TLS)" } else { "" };
             say!("maturity: gRPC listening on {addr}{secure}");
-            let http = match config.http_addr {
-                Some(a) => {
-                    let l = tokio::net::TcpListener::bind(a).await.with_context(|| format!("cannot listen on {a}"))?;
-                    let scheme = if tls.is_some() { "https" } else { "http" };
-                    say!(
-                        "maturity: JSON over HTTP listening on {scheme}://{} (OpenAPI at /openapi.json)",
-                        l.local_addr()?
-                    );
-                    Some(l)
-                }
-                None => None,
+            if let Some(l) = &listeners.http {
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                say!("maturity: JSON over HTTP listening on {scheme}://{} (OpenAPI at /openapi.json)", l.local_addr()?);
+            }
+            if let Some(l) = &listeners.admin {
+                say!("maturity: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
+            }
+            let settings = ServerSettings {
+                drain: config.drain,
+                tls,
+                guard: config.guard(),
+                readiness: None,
+                ..ServerSettings::default()
             };
-            let settings = ServerSettings { drain: config.drain, tls, guard: config.guard(), readiness: None };
-            let server = tokio::spawn(services_maturity::run(listener, http, state, settings, shutdown::signal()));
+            let server = tokio::spawn(services_maturity::run(listeners, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
                 match run_demo(&url, &sample, &options, demo_key.as_deref()).await {

@@ -12,17 +12,16 @@ use std::sync::Arc;
 
 use domain_model::ModelRegistry;
 pub use service::{Scored, Scoring};
-use services_common::server::{ServerSettings, Services, serve};
-use tokio::net::TcpListener;
+use services_common::server::{Listeners, ServerSettings, Services, serve_with_http};
 
-/// Serves `ScoringService` (with health, reflection and the echo) on `listener` until `shutdown`.
+/// Serves `ScoringService` (with health, reflection and the echo) on `listeners` until `shutdown`.
 pub async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     registry: Arc<ModelRegistry>,
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut services = Services::new();
     services.add(Scoring::new(registry).into_service());
-    serve(listener, services, settings, shutdown).await
+    serve_with_http(listeners, services, settings, shutdown).await
 }

@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use services_common::serve::ServeArgs;
-use services_common::server::ServerSettings;
+use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::server::{Listeners, ServerSettings};
 use services_common::{cli, shutdown};
 
 /// ScoringService of the social maturity product (gRPC).
@@ -42,12 +42,20 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.grpc_addr)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc_addr))?;
-        println!("scoring-service: gRPC listening on {}", listener.local_addr()?);
-        let settings = ServerSettings { drain: config.drain, tls, guard: config.guard(), readiness: None };
-        services_scoring::run(listener, registry, settings, shutdown::signal()).await
+        // The scoring service speaks gRPC only: no JSON port, whatever http_addr says.
+        let listeners = Listeners::bind(&ServeConfig { http_addr: None, ..config.clone() }).await?;
+        println!("scoring-service: gRPC listening on {}", listeners.grpc.local_addr()?);
+        if let Some(l) = &listeners.admin {
+            println!("scoring-service: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
+        }
+        let settings = ServerSettings {
+            drain: config.drain,
+            tls,
+            guard: config.guard(),
+            readiness: None,
+            ..ServerSettings::default()
+        };
+        services_scoring::run(listeners, registry, settings, shutdown::signal()).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -729,7 +729,8 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<InProcess> {
             let Ok(http_addr) = http.local_addr() else { return };
             let _ = addr_tx.send((addr, http_addr, key));
             let settings = services_common::server::ServerSettings::default();
-            let _ = services_maturity::run(listener, Some(http), state, settings, std::future::pending()).await;
+            let listeners = services_common::server::Listeners { grpc: listener, http: Some(http), admin: None };
+            let _ = services_maturity::run(listeners, state, settings, std::future::pending()).await;
         });
     });
     let (addr, http, key) =

@@ -23,7 +23,8 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// its address.
 fn serve(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args(["--log-level", "warn"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
         .arg("--pseudonym-key-file")
@@ -186,7 +187,8 @@ async fn tls_on_both_ports_from_configured_files() {
     std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
     std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn"])
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args(["--log-level", "warn"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
         .arg("--pseudonym-key-file")
@@ -254,6 +256,150 @@ async fn tls_on_both_ports_from_configured_files() {
     drop((scoring, stream));
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert_eq!(child.wait().unwrap().code(), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A TLS client that trusts `cert` only, with a receive buffer of `rcvbuf` bytes.
+async fn https_client(
+    cert: &rcgen::CertifiedKey,
+    addr: &str,
+    rcvbuf: Option<u32>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(bytes) = rcvbuf {
+        socket.set_recv_buffer_size(bytes).unwrap();
+    }
+    let tcp = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap()
+}
+
+/// SIGTERM arrives while a client is still downloading a chapter PDF over HTTPS, slowly (a small
+/// receive window, read a few kilobytes at a time): the server stops accepting, lets the download
+/// finish within the drain deadline, then exits 0.
+#[tokio::test]
+async fn sigterm_lets_a_slow_https_download_finish() {
+    use services_api::v1 as pb;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = scratch("drain");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    admin(&dir, &["create-tenant", "drain", "--name", "Drain"]);
+    let key = admin(&dir, &["issue-key", "drain"]).lines().last().unwrap().trim().to_string();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .args(["--log-level", "warn"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
+        .arg("--tls-cert-file")
+        .arg(dir.join("cert.pem"))
+        .arg("--tls-key-file")
+        .arg(dir.join("key.pem"))
+        .args(["--drain-seconds", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut grpc, mut http) = (String::new(), String::new());
+    out.read_line(&mut grpc).unwrap();
+    out.read_line(&mut http).unwrap();
+    let grpc_addr = grpc.split_whitespace().nth(4).unwrap().to_string();
+    let http_addr = http.split("https://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+
+    // An assessment to download the chapter of.
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&cert_pem))
+        .domain_name("localhost");
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://{grpc_addr}"))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let sample = services_maturity::sample::parse("sample", services_maturity::sample::BUILTIN).unwrap().request;
+    let request = pb::SubmitAssessmentRequest {
+        request_id: "drain-1".into(),
+        external_ref: "drain-1".into(),
+        firm_name: "Drain test B.V.".into(),
+        completed_at: None,
+        assessment: Some(sample),
+    };
+    let submitted = pb::persistence_service_client::PersistenceServiceClient::new(channel)
+        .submit_assessment(services_maturity::demo::as_tenant(request, Some(&key), "").unwrap())
+        .await
+        .unwrap()
+        .into_inner();
+    let id = submitted.assessment.unwrap().id;
+
+    // The download starts: the chapter is typeset on request (a second or so), and SIGTERM comes
+    // while it is. The client then reads slowly, a few kilobytes at a time through a small window.
+    let mut stream = https_client(&cert, &http_addr, Some(4096)).await;
+    let get =
+        format!("GET /v1/assessments/{id}/chapter HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\r\n");
+    stream.write_all(get.as_bytes()).await.unwrap();
+    let mut piece = [0_u8; 2048];
+    let early = tokio::time::timeout(std::time::Duration::from_millis(100), stream.read(&mut piece)).await;
+    assert!(early.is_err(), "the chapter came before SIGTERM could catch it in flight");
+    let sigterm_at = std::time::Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    // New connections are refused once the server has begun to drain.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(tokio::net::TcpStream::connect(&http_addr).await.is_err(), "the HTTPS port still accepts after SIGTERM");
+    let mut reply = Vec::new();
+    let head_end = loop {
+        let n = stream.read(&mut piece).await.unwrap_or(0);
+        assert!(n > 0, "the server closed before answering: {}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&piece[..n]);
+        if let Some(at) = reply.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&reply[..head_end]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let headers_after = sigterm_at.elapsed();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .expect("a content length");
+    // The rest arrives, slowly, until the whole document is there.
+    while reply.len() < head_end + length {
+        let n = stream.read(&mut piece).await.unwrap_or(0);
+        assert!(n > 0, "the download broke off at {} of {length} bytes", reply.len() - head_end);
+        reply.extend_from_slice(&piece[..n]);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let body = &reply[head_end..];
+    assert!(body.starts_with(b"%PDF-") && body.trim_ascii_end().ends_with(b"%%EOF"), "not a whole PDF");
+    let sha256 = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("x-content-sha256:").map(|v| v.trim().to_string()))
+        .expect("the document's checksum");
+    let got: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(body))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(got, sha256, "the document arrived damaged");
+    let read_for = sigterm_at.elapsed();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    println!(
+        "{length} bytes; headers {headers_after:?} and the last byte {read_for:?} after SIGTERM; exit 0 after {:?}",
+        sigterm_at.elapsed()
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 

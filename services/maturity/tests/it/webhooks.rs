@@ -38,7 +38,17 @@ impl Drop for Server {
 
 pub(crate) fn serve(url: &str, dir: &std::path::Path) -> (Server, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "off", "--log-level", "error"])
+        .args([
+            "serve",
+            "--grpc-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "off",
+            "--admin-addr",
+            "off",
+            "--log-level",
+            "error",
+        ])
         .args(database_args(url, dir))
         // A short timeout, so that the dead server's leases (twice that and 5 s) run out soon.
         .args(["--webhook-timeout-seconds", "1", "--tenant-rate-limit", "0"])

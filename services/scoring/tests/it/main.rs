@@ -10,7 +10,7 @@ use std::sync::Arc;
 use domain_model::ModelRegistry;
 use services_api::v1 as pb;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
-use services_common::server::ServerSettings;
+use services_common::server::{Listeners, ServerSettings};
 use tonic::transport::Channel;
 
 /// A running server and a client connected to it. Dropping it shuts the server down.
@@ -26,7 +26,7 @@ pub async fn spawn_app() -> TestApp {
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let registry = Arc::new(ModelRegistry::builtin().unwrap());
-    tokio::spawn(services_scoring::run(listener, registry, ServerSettings::default(), async {
+    tokio::spawn(services_scoring::run(Listeners::grpc_only(listener), registry, ServerSettings::default(), async {
         let _ = stopped.await;
     }));
     // The listener is bound before the server task starts, so connecting cannot race it.
