@@ -186,15 +186,29 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
     }
 }
 
-fn progress_line(s: &Summary, waiting: u64, started: Instant) {
-    let rate = s.rendered.len() as f64 / started.elapsed().as_secs_f64().max(0.001);
-    eprint!(
-        "\r\x1b[2K{} rendered, {} failed, {} waiting · {:.1} chapters/s",
-        s.rendered.len(),
-        s.failed.len(),
-        waiting,
-        rate
-    );
+/// The progress bar of a night on a terminal: chapters done of those due, the rate, the time
+/// left, and the failures so far; log lines are written above it.
+fn progress_bar(due: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(due);
+    let style = indicatif::ProgressStyle::with_template(
+        "{elapsed_precise} [{wide_bar}] {pos}/{len} chapters · {per_sec} · ETA {eta} {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style.progress_chars("=> "));
+    let around = bar.clone();
+    services_common::telemetry::set_log_around(Some(Arc::new(move |write: &mut dyn FnMut()| around.suspend(write))));
+    bar
+}
+
+/// Counts an outcome on the bar; the total follows what is known to be due (other workers' share
+/// and assessments that arrive during the night included).
+fn advance(bar: &indicatif::ProgressBar, s: &Summary, in_hand: usize, waiting: u64) {
+    let done = (s.rendered.len() + s.failed.len()) as u64;
+    bar.set_length(bar.length().unwrap_or(0).max(done + in_hand as u64 + waiting));
+    bar.set_position(done);
+    if !s.failed.is_empty() {
+        bar.set_message(format!("· {} failed", s.failed.len()));
+    }
 }
 
 /// Runs this worker's share of a night until nothing due is left (waiting out other workers'
@@ -221,6 +235,11 @@ pub async fn run(
     let lease_us = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX);
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut waiting = 0;
+    let bar = if options.progress {
+        Some(progress_bar(reports::outstanding(&db, &night, now_us()).await?.waiting))
+    } else {
+        None
+    };
     loop {
         // Keep three chapters in hand per thread: one typesetting, one being assembled or
         // written, one ready.
@@ -268,12 +287,13 @@ pub async fn run(
             }
             Err(e) => tracing::error!(error = %e, "a chapter task failed"),
         }
-        if options.progress {
-            progress_line(&summary, waiting, started);
+        if let Some(bar) = &bar {
+            advance(bar, &summary, tasks.len(), waiting);
         }
     }
-    if options.progress {
-        eprintln!();
+    if let Some(bar) = bar {
+        services_common::telemetry::set_log_around(None);
+        bar.finish_and_clear();
     }
     summary.given_up = reports::given_up(&db, &night)
         .await?

@@ -1,54 +1,51 @@
-//! Times as microseconds since the Unix epoch (UTC), as the stores keep them, and the calendar
-//! year of one, without a date library.
+//! Times as microseconds since the Unix epoch (UTC), as the stores keep them, and their calendar
+//! dates (the `time` crate's calendar, already in the tree through the typesetter).
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{Date, Month, OffsetDateTime};
 
 /// Now, in microseconds since the epoch.
 pub fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
+/// The UTC date and time of `us`, clamped to the calendar's range (years -9999 to 9999).
+fn datetime(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).unwrap_or(if us < 0 {
+        Date::MIN.midnight().assume_utc()
+    } else {
+        Date::MAX.midnight().assume_utc()
+    })
+}
+
 /// The UTC calendar date (year, month, day) of a time in microseconds since the epoch.
 pub fn date_of(us: i64) -> (i32, u32, u32) {
-    // Days since 1970-01-01, then the civil-from-days algorithm (Howard Hinnant).
-    let days = us.div_euclid(86_400_000_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (i32::try_from(year).unwrap_or(i32::MAX), month as u32, day)
+    let date = datetime(us).date();
+    (date.year(), u32::from(u8::from(date.month())), u32::from(date.day()))
 }
 
 /// A time as RFC 3339 in UTC with microseconds, for example `2026-11-28T16:47:39.123456Z`.
 pub fn rfc3339(us: i64) -> String {
-    let (y, m, d) = date_of(us);
-    let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
-    let micros = us.rem_euclid(1_000_000);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    let t = datetime(us);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
 }
 
 /// Microseconds since the epoch at the start (00:00 UTC) of a calendar date; `None` for a date
 /// that does not exist.
 pub fn start_of(year: i32, month: u32, day: u32) -> Option<i64> {
-    if !(1..=12).contains(&month) || day == 0 {
-        return None;
-    }
-    // Days-from-civil (Howard Hinnant), the inverse of `date_of`.
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let us = days.checked_mul(86_400_000_000)?;
-    // A day past the month's end comes back as another date.
-    (date_of(us) == (year, month, day)).then_some(us)
+    let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date = Date::from_calendar_date(year, month, u8::try_from(day).ok()?).ok()?;
+    date.midnight().assume_utc().unix_timestamp().checked_mul(1_000_000)
 }
 
 /// Parses `YYYY-MM-DD` into a calendar date that exists.
@@ -96,5 +93,9 @@ mod tests {
         assert_eq!(parse_date("2025-02-29"), None);
         assert_eq!(parse_date("2025-13-01"), None);
         assert_eq!(parse_date("25-1-1"), None);
+        assert_eq!(start_of(2025, 2, 29), None);
+        assert_eq!(start_of(2025, 0, 1), None);
+        assert_eq!(rfc3339(1_709_208_000_123_456), "2024-02-29T12:00:00.123456Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -1,5 +1,8 @@
 //! Tracing set-up for binaries: human-readable or JSON lines on stderr, filtered by `RUST_LOG`
-//! or the configured level.
+//! or the configured level. While a progress bar is drawn on stderr, log lines are written around
+//! it (`set_log_around`): the bar steps aside, the line is written above it, the bar comes back.
+
+use std::sync::{Arc, RwLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -9,6 +12,40 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 use crate::otel::Endpoint;
+
+/// What every log line's write is run inside of: given the write, it performs it (for example
+/// `move |write| bar.suspend(write)` for an `indicatif` bar).
+pub type Around = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+static AROUND: RwLock<Option<Around>> = RwLock::new(None);
+
+/// Writes every log line inside `around` from now on (`None`: plainly again).
+pub fn set_log_around(around: Option<Around>) {
+    if let Ok(mut a) = AROUND.write() {
+        *a = around;
+    }
+}
+
+/// Standard error, written around a progress bar when one is set.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let around = AROUND.read().ok().and_then(|a| a.clone());
+        match around {
+            Some(around) => {
+                let mut result = Ok(());
+                around(&mut || result = std::io::stderr().write_all(buf));
+                result.map(|()| buf.len())
+            }
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// Installs the global subscriber. `level` is an `EnvFilter` directive such as `info` or
 /// `services_scoring=debug,info`; `RUST_LOG`, when set, wins.
@@ -27,7 +64,7 @@ pub fn init_with_export(format: LogFormat, level: &str, export: Option<(&Endpoin
     // Export has its own level (info: every served call), independent of what is logged.
     let otlp =
         export.map(|(endpoint, service)| crate::otel::layer(endpoint.clone(), service).with_filter(LevelFilter::INFO));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(ansi);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(|| LogWriter).with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(otlp);
     // A second init (tests that start several servers) is harmless: the first subscriber stays.
     let _ = match format {
