@@ -301,6 +301,10 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         assert_eq!((reply.status, reply.content_type.as_str()), (400, "application/problem+json"));
         let problem = reply.json();
         assert_eq!(problem["code"], "INVALID_ARGUMENT");
+        assert_eq!(
+            (problem["reason"].as_str(), problem["domain"].as_str()),
+            (Some("INVALID_REQUEST"), Some("maturity.v1"))
+        );
         let reasons: BTreeSet<&str> =
             problem["violations"].as_array().unwrap().iter().map(|v| v["reason"].as_str().unwrap()).collect();
         assert!(reasons.contains("UNKNOWN_SBI_SECTION") && reasons.contains("ANSWER_OFF_SCALE"), "{problem}");
@@ -309,6 +313,7 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         });
         assert_eq!(reply.status, 400);
         assert_eq!(reply.json()["violations"][0]["reason"], "MALFORMED_JSON");
+        assert_eq!(reply.json()["reason"], "INVALID_REQUEST");
         let reply = tokio::task::block_in_place(|| post(&app, "NoSuchService/Nothing", None, &json!({})));
         assert_eq!((reply.status, reply.content_type.as_str()), (404, "application/problem+json"));
         let big = vec![b' '; 2 * 1024 * 1024];
@@ -319,6 +324,10 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         let list = json!({});
         let reply = tokio::task::block_in_place(|| post(&app, "PersistenceService/ListAssessments", None, &list));
         assert_eq!((reply.status, reply.json()["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        assert_eq!(
+            (reply.json()["reason"].as_str(), reply.json()["domain"].as_str()),
+            (Some("UNAUTHENTICATED"), Some("maturity.v1"))
+        );
         let reply = tokio::task::block_in_place(|| {
             request(&app, "POST", "/v1/PersistenceService/ListAssessments", &[("x-tenant-id", "acme")], b"{}")
         });
@@ -356,7 +365,11 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
             let body_missing = serde_json::from_str::<Value>(&body.to_string().replace(&id, missing)).unwrap();
             let none = tokio::task::block_in_place(|| post(&app, op, Some(&a), &body_missing));
             assert_eq!(theirs.status, 404, "{backend:?} {op}");
-            let strip = |r: &Reply, n: &str| r.json().to_string().replace(n, "N");
+            let strip = |r: &Reply, n: &str| {
+                let mut problem = r.json();
+                problem["detail"] = json!(problem["detail"].as_str().unwrap_or_default().replace(n, "N"));
+                problem
+            };
             assert_eq!(strip(&theirs, &id), strip(&none, missing), "{backend:?} {op}: the refusal differs");
         }
         let path = format!("/v1/assessments/{id}/chapter");
@@ -382,6 +395,7 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
                     .find(|l| l.to_ascii_lowercase().starts_with("retry-after:"))
                     .map(|l| l.split_once(':').unwrap().1.trim().to_string());
                 assert_eq!(reply.json()["code"], "RESOURCE_EXHAUSTED");
+                assert_eq!(reply.json()["reason"], "RATE_LIMIT_EXCEEDED");
             }
             statuses.push(reply.status);
         }

@@ -68,6 +68,8 @@ async fn a_full_server_refuses_at_once_and_recovers() {
                 Err(status) => {
                     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{backend:?}: {status:?}");
                     assert!(status.metadata().get("x-overloaded").is_some());
+                    let info = tonic_types::StatusExt::get_details_error_info(&status).expect("ErrorInfo");
+                    assert_eq!((info.reason.as_str(), info.domain.as_str()), ("SERVER_OVERLOADED", "maturity.v1"));
                     refused += 1;
                 }
             }
@@ -91,6 +93,7 @@ async fn a_full_server_refuses_at_once_and_recovers() {
                                     reply.headers
                                 );
                                 assert_eq!(reply.json()["code"], "RESOURCE_EXHAUSTED");
+                                assert_eq!(reply.json()["reason"], "SERVER_OVERLOADED");
                             }
                             reply.status
                         })
@@ -174,6 +177,49 @@ async fn metrics_request_ids_and_health_endpoints() {
         let mut health = HealthClient::new(app.channel.clone());
         let live = health.check(HealthCheckRequest { service: "liveness".into() }).await.unwrap().into_inner();
         assert_eq!(live.status, 1);
+    }
+}
+
+/// Every error status carries an ErrorInfo with a stable reason and the product's domain (AIP-193),
+/// over gRPC and in the HTTP problem document, whichever service answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_status_carries_error_info() {
+    use services_api::v1::persistence_service_client::PersistenceServiceClient;
+    use tonic_types::StatusExt;
+    for backend in BACKENDS {
+        let app = spawn_app_on(backend).await;
+        let (a, _) = keys(&app).await;
+        let info = |status: &tonic::Status| {
+            let info =
+                status.get_details_error_info().unwrap_or_else(|| panic!("{backend:?}: no ErrorInfo in {status:?}"));
+            assert_eq!(info.domain, "maturity.v1", "{status:?}");
+            info.reason
+        };
+        let mut client = PersistenceServiceClient::new(app.channel.clone());
+        let missing = pb::GetAssessmentRequest { id: 424_242, ..Default::default() };
+        let status = client.get_assessment(as_tenant(missing.clone(), Some(&a), "").unwrap()).await.unwrap_err();
+        assert_eq!((status.code(), info(&status).as_str()), (tonic::Code::NotFound, "NOT_FOUND"));
+        let status = client.get_assessment(tonic::Request::new(missing.clone())).await.unwrap_err();
+        assert_eq!((status.code(), info(&status).as_str()), (tonic::Code::Unauthenticated, "UNAUTHENTICATED"));
+        let status = client.get_assessment(as_tenant(missing, Some("mk_wrong"), "").unwrap()).await.unwrap_err();
+        assert_eq!((status.code(), info(&status).as_str()), (tonic::Code::Unauthenticated, "UNAUTHENTICATED"));
+        // A service's own reason is kept: invalid requests say INVALID_REQUEST with their violations.
+        let bad = pb::ScoreAssessmentRequest::default();
+        let status = services_api::v1::scoring_service_client::ScoringServiceClient::new(app.channel.clone())
+            .score_assessment(bad)
+            .await
+            .unwrap_err();
+        assert_eq!((status.code(), info(&status).as_str()), (tonic::Code::InvalidArgument, "INVALID_REQUEST"));
+        assert!(status.get_details_bad_request().is_some(), "{status:?}");
+        // Over HTTP the problem document names them too.
+        let reply = tokio::task::block_in_place(|| {
+            post(&app, "PersistenceService/GetAssessment", Some(&a), &json!({"id": "424242"}))
+        });
+        let problem = reply.json();
+        assert_eq!(
+            (reply.status, problem["reason"].as_str(), problem["domain"].as_str()),
+            (404, Some("NOT_FOUND"), Some("maturity.v1"))
+        );
     }
 }
 

@@ -5,19 +5,25 @@ reflection, builds its message classes from the descriptors the server sends, fe
 both languages, scores an assessment and checks every number against an independent calculation
 from MODEL.md and the model file (read here with tomllib, not through our code).
 
+It also fetches `/openapi.json` and validates it against the OpenAPI 3.1 schema with a
+maintained validator (openapi-spec-validator).
+
 Usage: stock_client.py MATURITY_BINARY MODEL_FILE
 """
 
+import json
 import subprocess
 import sys
 import tempfile
 import tomllib
+import urllib.request
 
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 PASSED, FAILED = [], []
 
@@ -133,6 +139,15 @@ def main():
     try:
         line = server.stdout.readline()
         addr = line.strip().rsplit(" ", 1)[-1]
+        http_line = server.stdout.readline()
+        http_base = http_line.split("listening on ", 1)[1].split()[0]
+
+        # The OpenAPI document, validated by a maintained validator against the 3.1 schema.
+        with urllib.request.urlopen(f"{http_base}/openapi.json", timeout=30) as reply:
+            spec = json.load(reply)
+        errors = [str(e).splitlines()[0] for e in OpenAPIV31SpecValidator(spec).iter_errors()]
+        check("the OpenAPI document validates against the OpenAPI 3.1 schema", spec.get("openapi", "").startswith("3.1") and not errors, errors[:5])
+
         channel = grpc.insecure_channel(addr)
         grpc.channel_ready_future(channel).result(timeout=30)
 

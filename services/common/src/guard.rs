@@ -357,6 +357,63 @@ fn undecodable_is_invalid_argument(headers: &mut http::HeaderMap) {
     }
 }
 
+/// The `ErrorInfo.reason` an error status gets when the service that answered did not give one:
+/// stable per status code (AIP-193), with the front door's two refusals told apart.
+fn default_reason(code: tonic::Code, overloaded: bool, retry_info: bool) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::ResourceExhausted if overloaded => "SERVER_OVERLOADED",
+        Code::ResourceExhausted if retry_info => "RATE_LIMIT_EXCEEDED",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::Cancelled => "CANCELLED",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::InvalidArgument => "INVALID_REQUEST",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Internal => "INTERNAL",
+        Code::Ok | Code::Unknown => "UNKNOWN",
+    }
+}
+
+/// Every error status carries an `ErrorInfo` (reason, domain `maturity.v1`), as AIP-193 asks: a
+/// status answered without one (NOT_FOUND, UNAUTHENTICATED, UNAVAILABLE, RESOURCE_EXHAUSTED, ...)
+/// gets the code's stable reason, its other details (RetryInfo, BadRequest) kept. Errors in a
+/// stream's trailers (after its first message) are left as they are.
+fn with_error_info(headers: &mut http::HeaderMap) {
+    use tonic_types::{ErrorDetail, ErrorInfo, StatusExt};
+    let Some(status) = tonic::Status::from_header_map(headers) else { return };
+    if status.code() == tonic::Code::Ok {
+        return;
+    }
+    let mut details = status.get_error_details_vec();
+    if details.iter().any(|d| matches!(d, ErrorDetail::ErrorInfo(_))) {
+        return;
+    }
+    let overloaded = headers.contains_key(OVERLOADED);
+    let retry_info = details.iter().any(|d| matches!(d, ErrorDetail::RetryInfo(_)));
+    let reason = default_reason(status.code(), overloaded, retry_info);
+    details.push(ErrorDetail::ErrorInfo(ErrorInfo::new(
+        reason,
+        crate::errors::ERROR_DOMAIN,
+        std::collections::HashMap::new(),
+    )));
+    let rebuilt = tonic::Status::with_error_details_vec(status.code(), status.message(), details);
+    let mut fresh = http::HeaderMap::new();
+    if rebuilt.add_header(&mut fresh).is_ok()
+        && let Some(v) = fresh.get("grpc-status-details-bin")
+    {
+        headers.insert("grpc-status-details-bin", v.clone());
+    }
+}
+
 /// The middleware over the gRPC routes (`axum::middleware::from_fn_with_state`).
 pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let method = req.uri().path().to_string();
@@ -375,6 +432,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
                 let mut status = tonic::Status::resource_exhausted("the server is at capacity; retry in a second");
                 status.metadata_mut().insert(OVERLOADED, tonic::metadata::MetadataValue::from_static("1"));
                 let mut response = status.into_http::<axum::body::Body>().into_response();
+                with_error_info(response.headers_mut());
                 if let Ok(v) = id.parse() {
                     response.headers_mut().insert(REQUEST_ID, v);
                 }
@@ -387,19 +445,35 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
         guard.metrics.start(&method);
     }
     let started = Instant::now();
-    // A caller's W3C trace context: with trace export on, this call's span joins the caller's trace.
-    let traceparent = req.headers().get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let span = tracing::info_span!("call", request_id = %id, method = %method, traceparent = traceparent.as_str());
-    let mut response = next.run(req).instrument(span).await;
+    // A caller's W3C trace context: this call's span joins the caller's trace (exported when trace
+    // export is on), and every log line of the call carries the trace id. The span is named and
+    // kinded as OpenTelemetry's RPC conventions say.
+    let parent = crate::otel::extract(req.headers());
+    let span = tracing::info_span!(
+        "call",
+        otel.name = %method.trim_start_matches('/'),
+        otel.kind = "server",
+        rpc.system = "grpc",
+        request_id = %id,
+        method = %method,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+    );
+    crate::otel::adopt(&span, parent);
+    let mut response = next.run(req).instrument(span.clone()).await;
     guard.metrics.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
     drop(permit);
     undecodable_is_invalid_argument(response.headers_mut());
+    if !exempt {
+        with_error_info(response.headers_mut());
+    }
     // An error answer carries grpc-status in its headers; a success carries it in the trailers
     // (0). A stream that fails after its first message counts as OK here.
     let code = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).map_or("OK", code_name);
     if !exempt {
         guard.metrics.record(&method, code, started.elapsed().as_secs_f64());
     }
+    span.in_scope(|| tracing::debug!(code, ms = started.elapsed().as_millis() as u64, "call served"));
     if let Ok(v) = id.parse() {
         response.headers_mut().insert(REQUEST_ID, v);
     }

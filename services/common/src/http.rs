@@ -138,6 +138,17 @@ fn violation(field: &str, reason: &str, text: String) -> FieldViolation {
 }
 
 fn problem(status: StatusCode, code: &str, detail: &str, violations: &[FieldViolation]) -> Response {
+    problem_with_info(status, code, detail, violations, None)
+}
+
+/// As `problem`, with the status's `ErrorInfo` (reason and domain) when it has one.
+fn problem_with_info(
+    status: StatusCode,
+    code: &str,
+    detail: &str,
+    violations: &[FieldViolation],
+    info: Option<&tonic_types::ErrorInfo>,
+) -> Response {
     let mut body = serde_json::json!({
         "type": format!("urn:maturity:problem:{}", code.to_ascii_lowercase()),
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -148,6 +159,15 @@ fn problem(status: StatusCode, code: &str, detail: &str, violations: &[FieldViol
     if !violations.is_empty() {
         body["violations"] = serde_json::json!(violations);
     }
+    // The gateway's own refusals (malformed JSON, an unknown route, a body too large) carry the
+    // reason the gRPC side would give for their code.
+    let (reason, domain) = match info {
+        Some(info) => (info.reason.clone(), info.domain.clone()),
+        None if code == "INVALID_ARGUMENT" => ("INVALID_REQUEST".to_string(), crate::errors::ERROR_DOMAIN.to_string()),
+        None => (code.to_string(), crate::errors::ERROR_DOMAIN.to_string()),
+    };
+    body["reason"] = serde_json::json!(reason);
+    body["domain"] = serde_json::json!(domain);
     (status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
 }
 
@@ -201,11 +221,14 @@ fn status_problem(status: &tonic::Status) -> Response {
     let detail = localized.unwrap_or_else(|| status.message().to_string());
     if status.metadata().get(crate::guard::OVERLOADED).is_some() {
         // Shed by the front door: the server as a whole is full, not this tenant over its rate.
-        let mut response = problem(StatusCode::SERVICE_UNAVAILABLE, "RESOURCE_EXHAUSTED", &detail, &[]);
+        let info = details.error_info();
+        let mut response = problem_with_info(StatusCode::SERVICE_UNAVAILABLE, "RESOURCE_EXHAUSTED", &detail, &[], info);
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    let mut response = problem(http_status(status.code()), &code_name(status.code()), &detail, &violations);
+    let info = details.error_info();
+    let mut response =
+        problem_with_info(http_status(status.code()), &code_name(status.code()), &detail, &violations, info);
     if let Some(delay) = details.retry_info().and_then(|r| r.retry_delay) {
         // Retry-After counts whole seconds: round up, so that a client never comes back too early.
         let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);

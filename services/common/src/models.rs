@@ -19,7 +19,10 @@ pub fn start_up(program: &str, args: &ServeArgs) -> Result<(ServeConfig, Arc<Mod
         ExitCode::from(EXIT_CONFIG as u8)
     })?;
     let export = config.otlp_endpoint.as_ref().map(|e| (e, program));
-    telemetry::init_with_export(config.log_format, &config.log_level, export);
+    telemetry::init_with_export(config.log_format, &config.log_level, export).map_err(|e| {
+        eprintln!("{program}: otlp_endpoint: {e}");
+        ExitCode::from(EXIT_CONFIG as u8)
+    })?;
     let registry = load_registry(config.models_dir.as_deref()).map_err(|e| {
         eprintln!("{program}: {e:#}");
         ExitCode::from(EXIT_DATA as u8)

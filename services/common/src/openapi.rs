@@ -61,14 +61,16 @@ fn message_schema(message: &MessageDescriptor) -> Value {
 fn problem_schema() -> Value {
     json!({
         "type": "object",
-        "description": "RFC 9457 problem details, with the gRPC code and its field violations.",
-        "required": ["type", "title", "status", "code", "detail"],
+        "description": "RFC 9457 problem details, with the gRPC code, the ErrorInfo reason and domain, and the field violations.",
+        "required": ["type", "title", "status", "code", "detail", "reason", "domain"],
         "properties": {
             "type": {"type": "string"},
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "code": {"type": "string", "description": "The gRPC status code name, e.g. INVALID_ARGUMENT."},
             "detail": {"type": "string"},
+            "reason": {"type": "string", "description": "Stable reason of the error (google.rpc.ErrorInfo), e.g. NOT_FOUND, UNAUTHENTICATED, RATE_LIMIT_EXCEEDED, SERVER_OVERLOADED, INVALID_REQUEST."},
+            "domain": {"type": "string", "description": "Domain of the reason: maturity.v1."},
             "violations": {
                 "type": "array",
                 "items": {

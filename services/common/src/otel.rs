@@ -1,64 +1,77 @@
-//! OpenTelemetry trace export, optional (`otlp_endpoint`): every tracing span (a served call is
-//! the span `call`, with its request id and method) is sent as an OTLP span over OTLP/HTTP with
-//! the JSON encoding to `{otlp_endpoint}/v1/traces`, in batches from a thread of its own. A
-//! caller's W3C `traceparent` header makes the call's span a child of the caller's span, so the
-//! call shows up inside the CRM's own trace.
+//! OpenTelemetry trace export, optional (`otlp_endpoint`, or OpenTelemetry's standard
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`): the OpenTelemetry SDK with its OTLP exporter over gRPC
+//! (`opentelemetry-otlp`), fed by `tracing-opentelemetry`, so every tracing span (a served call is
+//! the span named after its method, with its request id) becomes an OTLP span.
 //!
-//! Export never slows or stops serving: finished spans go into a bounded queue (spans beyond it
-//! are dropped and counted), a batch goes out every second or at 512 spans, a collector that is
-//! down costs one failed connection per batch (2 s connect, 5 s read deadline) and a warning at
-//! most once a minute. Plain HTTP only: the usual set-up is a collector or agent on the same host
-//! or network, which forwards with TLS. Written against the OTLP specification (JSON mapping:
-//! hex ids, nanosecond times as strings); no OpenTelemetry SDK is linked.
+//! - `https://` endpoints use TLS (rustls) with the public roots, plus the CA certificate in
+//!   `OTEL_EXPORTER_OTLP_CERTIFICATE` when set (a private collector); `http://` is plain text.
+//! - The exporter reads the other standard variables itself: `OTEL_EXPORTER_OTLP_HEADERS` (a
+//!   vendor's API key), `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_COMPRESSION`; it retries
+//!   with backoff.
+//! - Only the gRPC protocol is built in: `OTEL_EXPORTER_OTLP_PROTOCOL` other than `grpc` is a
+//!   configuration error, never a silent export to the wrong port.
+//! - A caller's W3C `traceparent` (and `tracestate`) make the call's span a child of the caller's
+//!   span (`extract`), so the call shows up inside the CRM's own trace; with export on or off,
+//!   every log line of the call carries the trace and span ids.
+//!
+//! Export never slows or stops serving: the SDK's batch processor queues finished spans (bounded;
+//! beyond it spans are dropped) and exports them from a thread of its own; the gRPC channel runs
+//! on a small runtime of its own, so export works before, during and after the server's runtime.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use tracing::field::{Field, Visit};
-use tracing::span;
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-const QUEUE: usize = 8192;
-const MAX_BATCH: usize = 512;
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// The span field that carries a caller's `traceparent` header (not exported as an attribute).
-pub const TRACEPARENT: &str = "traceparent";
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
-/// Spans dropped because the queue was full (a collector far slower than the server).
-static DROPPED: AtomicU64 = AtomicU64::new(0);
-static EXPORTER: OnceLock<SyncSender<Message>> = OnceLock::new();
+/// The environment variable with a PEM CA certificate that the collector's certificate is checked
+/// against (OpenTelemetry's name for it).
+pub const CERTIFICATE_ENV: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 
-/// Where spans go: a plain-HTTP OTLP endpoint.
+/// Where spans go: the collector's OTLP/gRPC address.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
-    /// `host:port`.
-    pub authority: String,
-    /// The path of the traces resource, `/v1/traces` under the configured path.
-    pub path: String,
+    /// `http://host:port` or `https://host[:port]`.
+    pub url: String,
 }
 
 impl Endpoint {
-    /// Parses `http://host:port[/base]`, the collector's OTLP/HTTP base address.
+    /// Parses `http://host:port` or `https://host[:port]` (a path is not part of an OTLP/gRPC
+    /// address).
     pub fn parse(url: &str) -> Result<Endpoint, String> {
-        let Some(rest) = url.strip_prefix("http://") else {
-            return Err(format!(
-                "`{url}` is not an http:// address (export goes to a collector or agent nearby, which forwards with TLS)"
-            ));
+        let url = url.trim().trim_end_matches('/');
+        let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            _ => return Err(format!("`{url}` is not an http:// or https:// address of an OTLP/gRPC collector")),
         };
-        let (authority, base) = rest.split_once('/').map_or((rest, ""), |(a, b)| (a, b));
-        let port_ok = authority.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-        if !port_ok {
-            return Err(format!("`{url}` needs a host and a port, for example http://127.0.0.1:4318"));
+        if rest.contains('/') {
+            return Err(format!("`{url}` has a path; an OTLP/gRPC address is only scheme, host and port"));
         }
-        let base = base.trim_end_matches('/');
-        let path = if base.is_empty() { "/v1/traces".to_string() } else { format!("/{base}/v1/traces") };
-        Ok(Endpoint { authority: authority.to_string(), path })
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => (h, Some(p)),
+            _ => (rest, None),
+        };
+        if host.is_empty() || port.is_some_and(|p| p.parse::<u16>().is_err()) {
+            return Err(format!(
+                "`{url}` needs a host and, if any, a numeric port (for example http://127.0.0.1:4317)"
+            ));
+        }
+        if port.is_none() && !tls {
+            return Err(format!("`{url}` needs a port, for example http://127.0.0.1:4317"));
+        }
+        Ok(Endpoint { url: url.to_string() })
+    }
+
+    fn tls(&self) -> bool {
+        self.url.starts_with("https://")
     }
 }
 
@@ -69,340 +82,161 @@ impl std::str::FromStr for Endpoint {
     }
 }
 
-enum Message {
-    Span(Finished),
-    Flush(SyncSender<()>),
-}
-
-#[derive(Clone, Debug)]
-enum Value {
-    Str(String),
-    Int(i64),
-    Bool(bool),
-    Double(f64),
-}
-
-/// A span being recorded, kept in the span's extensions.
-struct Open {
-    trace_id: u128,
-    span_id: u64,
-    parent: Option<u64>,
-    start: SystemTime,
-    attributes: Vec<(&'static str, Value)>,
-}
-
-#[derive(Debug)]
-struct Finished {
-    name: &'static str,
-    trace_id: u128,
-    span_id: u64,
-    parent: Option<u64>,
-    start: SystemTime,
-    end: SystemTime,
-    attributes: Vec<(&'static str, Value)>,
-}
-
-struct Fields<'a>(&'a mut Vec<(&'static str, Value)>);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name(), Value::Str(format!("{value:?}"))));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.push((field.name(), Value::Str(value.to_string())));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.push((field.name(), Value::Int(value)));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.push((field.name(), i64::try_from(value).map_or(Value::Str(value.to_string()), Value::Int)));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.push((field.name(), Value::Bool(value)));
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.push((field.name(), Value::Double(value)));
-    }
-}
-
-/// `00-{trace id}-{parent span id}-{flags}` (W3C Trace Context): the trace and parent ids, or
-/// nothing for a malformed or all-zero value.
-pub fn parse_traceparent(value: &str) -> Option<(u128, u64)> {
-    let mut parts = value.trim().split('-');
-    let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if version != "00" || !hex(trace, 32) || !hex(parent, 16) || !hex(flags, 2) || parts.next().is_some() {
-        return None;
-    }
-    let (trace, parent) = (u128::from_str_radix(trace, 16).ok()?, u64::from_str_radix(parent, 16).ok()?);
-    (trace != 0 && parent != 0).then_some((trace, parent))
-}
-
-fn nonzero_random() -> u64 {
-    loop {
-        let n = crate::guard::rand_u64();
-        if n != 0 {
-            return n;
+/// What is wrong with the standard OpenTelemetry variables for export to `endpoint`, if anything:
+/// checked at start-up with the rest of the configuration.
+pub fn check_environment(endpoint: &Endpoint, env: impl Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for var in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+        if let Some(p) = env(var).filter(|p| p.trim() != "grpc") {
+            problems.push(format!(
+                "{var} = `{p}`: only OTLP over gRPC (`grpc`, usually port 4317) is built in; unset it or set `grpc`"
+            ));
         }
     }
+    if let Some(path) = env(CERTIFICATE_ENV) {
+        if !endpoint.tls() {
+            problems
+                .push(format!("{CERTIFICATE_ENV} is set but the collector address `{}` is not https://", endpoint.url));
+        } else if let Err(e) = std::fs::read(&path) {
+            problems.push(format!("{CERTIFICATE_ENV} = `{path}`: cannot read it: {e}"));
+        }
+    }
+    problems
 }
 
-/// The layer that records spans for export; `init` installs it.
-#[derive(Debug)]
-pub struct OtlpLayer {
-    queue: SyncSender<Message>,
-}
-
-impl<S> Layer<S> for OtlpLayer
+/// A `tracing` layer exporting spans to `endpoint` as service `service`, or why it cannot.
+pub fn layer<S>(
+    endpoint: &Endpoint,
+    service: &str,
+) -> Result<tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::SdkTracer>, String>
 where
-    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
-    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut attributes = Vec::new();
-        attrs.record(&mut Fields(&mut attributes));
-        let inherited = span.parent().and_then(|p| p.extensions().get::<Open>().map(|o| (o.trace_id, o.span_id)));
-        let remote = attributes.iter().find_map(|(k, v)| match v {
-            Value::Str(s) if *k == TRACEPARENT => parse_traceparent(s),
-            _ => None,
-        });
-        attributes.retain(|(k, _)| *k != TRACEPARENT);
-        let (trace_id, parent) = match inherited.or(remote) {
-            Some((trace, parent)) => (trace, Some(parent)),
-            None => ((u128::from(nonzero_random()) << 64) | u128::from(crate::guard::rand_u64()), None),
-        };
-        let open = Open { trace_id, span_id: nonzero_random(), parent, start: SystemTime::now(), attributes };
-        span.extensions_mut().insert(open);
-    }
-
-    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id)
-            && let Some(open) = span.extensions_mut().get_mut::<Open>()
-        {
-            values.record(&mut Fields(&mut open.attributes));
+    let runtime = match RUNTIME.get() {
+        Some(r) => r,
+        None => {
+            let built = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("otlp-export")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the export runtime: {e}"))?;
+            RUNTIME.get_or_init(|| built)
         }
-    }
-
-    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let Some(open) = span.extensions_mut().remove::<Open>() else { return };
-        let finished = Finished {
-            name: span.metadata().name(),
-            trace_id: open.trace_id,
-            span_id: open.span_id,
-            parent: open.parent,
-            start: open.start,
-            end: SystemTime::now(),
-            attributes: open.attributes,
-        };
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(Message::Span(finished)) {
-            DROPPED.fetch_add(1, Ordering::Relaxed);
+    };
+    // The gRPC channel starts its connection task on the current runtime: ours.
+    let _entered = runtime.enter();
+    let mut builder = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(endpoint.url.clone());
+    if endpoint.tls() {
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_webpki_roots();
+        if let Ok(path) = std::env::var(CERTIFICATE_ENV) {
+            let pem = std::fs::read(&path).map_err(|e| format!("{CERTIFICATE_ENV} = `{path}`: {e}"))?;
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
         }
+        builder = builder.with_tls_config(tls);
     }
+    let exporter = builder.build().map_err(|e| format!("the OTLP exporter: {e}"))?;
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service.to_string()).build();
+    let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource).build();
+    let tracer = provider.tracer("maturity");
+    let _ = PROVIDER.set(provider);
+    Ok(tracing_opentelemetry::layer().with_tracer(tracer))
 }
 
-/// Starts the export thread and returns the layer that feeds it.
-pub fn layer(endpoint: Endpoint, service: &str) -> OtlpLayer {
-    let (tx, rx) = std::sync::mpsc::sync_channel(QUEUE);
-    let service = service.to_string();
-    let spawned =
-        std::thread::Builder::new().name("otlp-export".into()).spawn(move || export(&rx, &endpoint, &service));
-    if let Err(e) = spawned {
-        eprintln!("cannot start the trace export thread: {e}");
-    }
-    let _ = EXPORTER.set(tx.clone());
-    OtlpLayer { queue: tx }
-}
-
-/// Sends what is queued and waits for it (at most `limit`); for a graceful shutdown.
+/// Sends the spans finished so far (at shutdown), waiting at most `limit`.
 pub fn flush(limit: Duration) {
-    let Some(queue) = EXPORTER.get() else { return };
-    let (done, wait) = std::sync::mpsc::sync_channel(1);
-    // A full queue is waited on, up to the limit (`SyncSender` has no timed send).
-    let end = Instant::now() + limit;
-    let mut message = Message::Flush(done);
-    loop {
-        match queue.try_send(message) {
-            Ok(()) => break,
-            Err(TrySendError::Full(back)) if Instant::now() < end => {
-                message = back;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(_) => return,
-        }
-    }
-    let _ = wait.recv_timeout(end.saturating_duration_since(Instant::now()));
-}
-
-fn export(rx: &Receiver<Message>, endpoint: &Endpoint, service: &str) {
-    let mut batch = Vec::new();
-    let mut next = Instant::now() + FLUSH_EVERY;
-    let mut last_warning: Option<Instant> = None;
-    let mut send = |batch: &mut Vec<Finished>| {
-        if batch.is_empty() {
-            return;
-        }
-        let body = encode(batch, service);
-        batch.clear();
-        if let Err(e) = post(endpoint, &body)
-            && last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(60))
-        {
-            let dropped = DROPPED.load(Ordering::Relaxed);
-            tracing::warn!(error = %e, dropped, "cannot export traces; the spans of this batch are lost");
-            last_warning = Some(Instant::now());
-        }
-    };
-    loop {
-        match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
-            Ok(Message::Span(s)) => {
-                batch.push(s);
-                if batch.len() >= MAX_BATCH {
-                    send(&mut batch);
-                }
-            }
-            Ok(Message::Flush(done)) => {
-                send(&mut batch);
-                let _ = done.try_send(());
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                send(&mut batch);
-                next = Instant::now() + FLUSH_EVERY;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                send(&mut batch);
-                return;
-            }
-        }
-    }
-}
-
-fn nanos(t: SystemTime) -> String {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()).to_string()
-}
-
-fn attribute((key, value): &(&'static str, Value)) -> serde_json::Value {
-    let value = match value {
-        Value::Str(s) => serde_json::json!({ "stringValue": s }),
-        Value::Int(i) => serde_json::json!({ "intValue": i.to_string() }),
-        Value::Bool(b) => serde_json::json!({ "boolValue": b }),
-        Value::Double(f) => serde_json::json!({ "doubleValue": f }),
-    };
-    serde_json::json!({ "key": key, "value": value })
-}
-
-/// One OTLP `ExportTraceServiceRequest` in the JSON encoding.
-fn encode(batch: &[Finished], service: &str) -> Vec<u8> {
-    const KIND_INTERNAL: u8 = 1;
-    const KIND_SERVER: u8 = 2;
-    let spans: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|s| {
-            let mut span = serde_json::json!({
-                "traceId": format!("{:032x}", s.trace_id),
-                "spanId": format!("{:016x}", s.span_id),
-                "name": s.name,
-                "kind": if s.name == "call" { KIND_SERVER } else { KIND_INTERNAL },
-                "startTimeUnixNano": nanos(s.start),
-                "endTimeUnixNano": nanos(s.end),
-                "attributes": s.attributes.iter().map(attribute).collect::<Vec<_>>(),
-            });
-            if let Some(parent) = s.parent {
-                span["parentSpanId"] = serde_json::Value::String(format!("{parent:016x}"));
-            }
-            span
-        })
-        .collect();
-    let request = serde_json::json!({
-        "resourceSpans": [{
-            "resource": { "attributes": [attribute(&("service.name", Value::Str(service.to_string())))] },
-            "scopeSpans": [{ "scope": { "name": "maturity", "version": env!("CARGO_PKG_VERSION") }, "spans": spans }],
-        }],
+    let Some(provider) = PROVIDER.get() else { return };
+    let provider = provider.clone();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = provider.force_flush();
+        let _ = done.send(());
     });
-    serde_json::to_vec(&request).unwrap_or_default()
+    if finished.recv_timeout(limit).is_err() {
+        tracing::warn!(?limit, "trace export did not finish before exit");
+    }
 }
 
-/// One POST over HTTP/1.1 with a connect and an I/O deadline; Ok for a 2xx answer.
-fn post(endpoint: &Endpoint, body: &[u8]) -> Result<(), String> {
-    let addr = endpoint
-        .authority
-        .to_socket_addrs()
-        .map_err(|e| format!("{}: {e}", endpoint.authority))?
-        .next()
-        .ok_or_else(|| format!("{}: no address", endpoint.authority))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| format!("{addr}: {e}"))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        endpoint.path,
-        endpoint.authority,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body)).map_err(|e| e.to_string())?;
-    let mut status = [0u8; 12];
-    stream.read_exact(&mut status).map_err(|e| format!("no answer: {e}"))?;
-    let line = String::from_utf8_lossy(&status);
-    if line.starts_with("HTTP/1.") && line[9..].starts_with('2') {
-        Ok(())
-    } else {
-        Err(format!("the collector answered {}", line.trim()))
+/// The request's headers as the W3C propagator reads them.
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// The caller's trace context from `traceparent` and `tracestate` (W3C Trace Context); an empty
+/// context when there is none or it is malformed.
+pub fn extract(headers: &http::HeaderMap) -> opentelemetry::Context {
+    TraceContextPropagator::new().extract(&Headers(headers))
+}
+
+/// Makes `span` a child of the caller's `parent` (when export is on) and records the trace and
+/// span ids on it (fields `trace_id`, `span_id`), so that every log line within it carries them.
+pub fn adopt(span: &tracing::Span, parent: opentelemetry::Context) {
+    let remote = parent.span().span_context().clone();
+    // Without the export layer the span has no OpenTelemetry data and keeps the caller's ids only.
+    let _ = span.set_parent(parent);
+    let own = span.context().span().span_context().clone();
+    if own.is_valid() {
+        span.record("trace_id", tracing::field::display(own.trace_id()));
+        span.record("span_id", tracing::field::display(own.span_id()));
+    } else if remote.is_valid() {
+        span.record("trace_id", tracing::field::display(remote.trace_id()));
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
+
     use super::*;
 
     #[test]
     fn endpoints() {
-        let e = Endpoint::parse("http://127.0.0.1:4318").unwrap();
-        assert_eq!((e.authority.as_str(), e.path.as_str()), ("127.0.0.1:4318", "/v1/traces"));
-        assert_eq!(Endpoint::parse("http://collector:4318/otlp/").unwrap().path, "/otlp/v1/traces");
-        assert!(Endpoint::parse("https://collector:4318").unwrap_err().contains("http://"));
+        assert_eq!(Endpoint::parse("http://127.0.0.1:4317").unwrap().url, "http://127.0.0.1:4317");
+        assert_eq!(Endpoint::parse("https://collector.example.nl/").unwrap().url, "https://collector.example.nl");
+        assert!(Endpoint::parse("https://[::1]:4317").is_ok());
+        assert!(Endpoint::parse("ftp://collector:4317").unwrap_err().contains("http://"));
         assert!(Endpoint::parse("http://collector").unwrap_err().contains("port"));
-        assert!(Endpoint::parse("http://:4318").is_err());
+        assert!(Endpoint::parse("http://collector:4318/v1/traces").unwrap_err().contains("path"));
+        assert!(Endpoint::parse("http://:4317").is_err());
+        assert!(Endpoint::parse("http://collector:http").is_err());
     }
 
     #[test]
-    fn traceparent() {
+    fn standard_variables_are_checked() {
+        let tls = Endpoint::parse("https://collector:4317").unwrap();
+        let plain = Endpoint::parse("http://collector:4317").unwrap();
+        assert!(check_environment(&tls, |_| None).is_empty());
+        let http = |k: &str| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "http/protobuf".to_string());
+        assert!(check_environment(&tls, http)[0].contains("only OTLP over gRPC"));
+        let grpc = |k: &str| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "grpc".to_string());
+        assert!(check_environment(&tls, grpc).is_empty());
+        let cert = |k: &str| (k == CERTIFICATE_ENV).then(|| "/nonexistent/ca.pem".to_string());
+        assert!(check_environment(&tls, cert)[0].contains("cannot read"));
+        assert!(check_environment(&plain, cert)[0].contains("not https://"));
+    }
+
+    #[test]
+    fn the_callers_traceparent_is_read() {
         // The example of the W3C Trace Context recommendation.
-        let (trace, parent) = parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
-        assert_eq!(format!("{trace:032x}"), "0af7651916cd43dd8448eb211c80319c");
-        assert_eq!(format!("{parent:016x}"), "b7ad6b7169203331");
+        let mut headers = http::HeaderMap::new();
+        headers.insert("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().unwrap());
+        let cx = extract(&headers);
+        assert_eq!(cx.span().span_context().trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
         for bad in [
-            "",
-            "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
             "00-00000000000000000000000000000000-b7ad6b7169203331-01",
             "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
-            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x",
+            "00-0af7651916cd43dd8448eb211c80319c",
         ] {
-            assert_eq!(parse_traceparent(bad), None, "{bad}");
+            headers.insert("traceparent", bad.parse().unwrap());
+            assert!(!extract(&headers).span().span_context().is_valid(), "{bad}");
         }
-    }
-
-    #[test]
-    fn encoding_follows_the_otlp_json_mapping() {
-        let span = Finished {
-            name: "call",
-            trace_id: 0x0af7651916cd43dd8448eb211c80319c,
-            span_id: 1,
-            parent: Some(0xb7ad6b7169203331),
-            start: UNIX_EPOCH + Duration::from_nanos(1_000_000_001),
-            end: UNIX_EPOCH + Duration::from_nanos(1_000_000_501),
-            attributes: vec![("request_id", Value::Str("r-1".into())), ("n", Value::Int(3))],
-        };
-        let v: serde_json::Value = serde_json::from_slice(&encode(&[span], "maturity")).unwrap();
-        let s = &v["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
-        assert_eq!(v["resourceSpans"][0]["resource"]["attributes"][0]["value"]["stringValue"], "maturity");
-        assert_eq!(s["traceId"], "0af7651916cd43dd8448eb211c80319c");
-        assert_eq!(s["spanId"], "0000000000000001");
-        assert_eq!(s["parentSpanId"], "b7ad6b7169203331");
-        assert_eq!(s["kind"], 2);
-        assert_eq!(s["startTimeUnixNano"], "1000000001");
-        assert_eq!(s["endTimeUnixNano"], "1000000501");
-        assert_eq!(s["attributes"][0]["value"]["stringValue"], "r-1");
-        assert_eq!(s["attributes"][1]["value"]["intValue"], "3");
     }
 }

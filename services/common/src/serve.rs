@@ -19,7 +19,7 @@
 //! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
 //! | `webhook_allow_private_networks` | `false` | `true` lets webhook endpoints be on loopback, private or link-local addresses (development, or endpoints inside the operator's own network) |
 //! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
-//! | `otlp_endpoint` | none | `http://HOST:PORT` of an OpenTelemetry collector: spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_ENDPOINT` too) |
+//! | `otlp_endpoint` | none | `http://HOST:PORT` or `https://HOST[:PORT]` of an OpenTelemetry collector: spans exported over OTLP/gRPC (`OTEL_EXPORTER_OTLP_ENDPOINT` too; the other `OTEL_EXPORTER_OTLP_*` variables apply) |
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
@@ -154,7 +154,8 @@ pub struct ServeArgs {
     /// SubmitAssessment calls served at once [default: 16].
     #[arg(long, value_name = "N")]
     pub max_submits_in_flight: Option<String>,
-    /// OpenTelemetry collector for trace export, http://HOST:PORT [default: none].
+    /// OpenTelemetry collector for trace export over OTLP/gRPC, http://HOST:PORT or
+    /// https://HOST[:PORT] [default: none].
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
     /// Milliseconds between rounds of benchmark publication, 50 to 60000 [default: 1000].
@@ -312,6 +313,11 @@ impl ServeConfig {
         }
         if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
             layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());
+        }
+        if let Some(endpoint) = &config.otlp_endpoint {
+            for problem in crate::otel::check_environment(endpoint, &env) {
+                layers.problem(problem);
+            }
         }
         if config.disclosure_k < MIN_DISCLOSURE_K {
             layers.problem(format!(

@@ -50,20 +50,24 @@ impl std::io::Write for LogWriter {
 /// Installs the global subscriber. `level` is an `EnvFilter` directive such as `info` or
 /// `services_scoring=debug,info`; `RUST_LOG`, when set, wins.
 pub fn init(format: LogFormat, level: &str) {
-    init_with_export(format, level, None);
+    let _ = init_with_export(format, level, None);
 }
 
 /// As `init`, and with `export` (the collector and the service name) every span is also exported
-/// over OTLP (`otel`).
-pub fn init_with_export(format: LogFormat, level: &str, export: Option<(&Endpoint, &str)>) {
+/// over OTLP (`otel`); an exporter that cannot be built is an error (nothing is installed then).
+pub fn init_with_export(format: LogFormat, level: &str, export: Option<(&Endpoint, &str)>) -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: log files and the lines tests read stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Export has its own level (info: every served call), independent of what is logged.
-    let otlp =
-        export.map(|(endpoint, service)| crate::otel::layer(endpoint.clone(), service).with_filter(LevelFilter::INFO));
+    let otlp = match export {
+        Some((endpoint, service)) => {
+            Some(crate::otel::layer::<tracing_subscriber::Registry>(endpoint, service)?.with_filter(LevelFilter::INFO))
+        }
+        None => None,
+    };
     let fmt = tracing_subscriber::fmt::layer().with_writer(|| LogWriter).with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(otlp);
     // A second init (tests that start several servers) is harmless: the first subscriber stays.
@@ -71,4 +75,5 @@ pub fn init_with_export(format: LogFormat, level: &str, export: Option<(&Endpoin
         LogFormat::Text => registry.with(fmt.with_filter(filter)).try_init(),
         LogFormat::Json => registry.with(fmt.json().flatten_event(true).with_filter(filter)).try_init(),
     };
+    Ok(())
 }

@@ -416,83 +416,115 @@ fn tls_needs_both_files_and_readable_ones() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS certificate file"));
 }
 
-/// What a collector received: (path, body) of each POST.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+mod collector {
+    //! A stand-in OpenTelemetry collector: OTLP over gRPC with TLS (a certificate of its own,
+    //! trusted through `OTEL_EXPORTER_OTLP_CERTIFICATE`), keeping every span it is sent.
 
-/// A stand-in OpenTelemetry collector: takes OTLP/HTTP POSTs and keeps (path, body) of each.
-fn collector() -> (String, Received) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = std::sync::Arc::clone(&got);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut data = Vec::new();
-            let mut buf = [0u8; 65536];
-            let head_end = loop {
-                let n = stream.read(&mut buf).unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                data.extend_from_slice(&buf[..n]);
-                if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break Some(i + 4);
-                }
-            };
-            let Some(head_end) = head_end else { continue };
-            let head = String::from_utf8_lossy(&data[..head_end]).to_string();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
-                .unwrap();
-            while data.len() < head_end + length {
-                let n = stream.read(&mut buf).unwrap();
-                data.extend_from_slice(&buf[..n]);
-            }
-            let path = head.split_whitespace().nth(1).unwrap().to_string();
-            let body = serde_json::from_slice(&data[head_end..head_end + length]).unwrap();
-            keep.lock().unwrap().push((path, body));
-            let _ =
-                stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}");
-        }
-    });
-    (format!("http://{addr}"), got)
-}
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+    use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    use std::sync::{Arc, Mutex};
 
-/// Every exported span so far.
-fn spans(got: &std::sync::Mutex<Vec<(String, serde_json::Value)>>) -> Vec<serde_json::Value> {
-    let got = got.lock().unwrap();
-    let mut out = Vec::new();
-    for (path, body) in got.iter() {
-        assert_eq!(path, "/v1/traces");
-        for rs in body["resourceSpans"].as_array().unwrap() {
-            assert_eq!(rs["resource"]["attributes"][0]["value"]["stringValue"], "maturity");
-            for ss in rs["scopeSpans"].as_array().unwrap() {
-                out.extend(ss["spans"].as_array().unwrap().iter().cloned());
+    #[derive(Clone, Default)]
+    pub struct Received(pub Arc<Mutex<Vec<(String, Span)>>>);
+
+    #[tonic::async_trait]
+    impl TraceService for Received {
+        async fn export(
+            &self,
+            request: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            let mut got = self.0.lock().unwrap();
+            for resource in request.into_inner().resource_spans {
+                let service = resource
+                    .resource
+                    .iter()
+                    .flat_map(|r| r.attributes.iter())
+                    .find(|a| a.key == "service.name")
+                    .and_then(|a| a.value.as_ref())
+                    .map(|v| format!("{:?}", v.value))
+                    .unwrap_or_default();
+                for scope in resource.scope_spans {
+                    got.extend(scope.spans.into_iter().map(|s| (service.clone(), s)));
+                }
             }
+            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
         }
     }
-    out
+
+    /// Starts it on a free port with a certificate for `localhost`; its address, the CA file to
+    /// trust, and what it receives.
+    pub async fn start(dir: &std::path::Path) -> (String, std::path::PathBuf, Received) {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let ca = dir.join("collector-ca.pem");
+        std::fs::write(&ca, cert.cert.pem()).unwrap();
+        let identity = tonic::transport::Identity::from_pem(cert.cert.pem(), cert.key_pair.serialize_pem());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Received::default();
+        let service = TraceServiceServer::new(received.clone());
+        tokio::spawn(async move {
+            tonic::transport::Server::builder()
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .unwrap()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                .await
+                .unwrap();
+        });
+        (format!("https://localhost:{port}"), ca, received)
+    }
+
+    pub fn attribute(span: &Span, key: &str) -> Option<String> {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        span.attributes.iter().find(|a| a.key == key).and_then(|a| match a.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
 }
 
-fn attribute<'a>(span: &'a serde_json::Value, key: &str) -> Option<&'a str> {
-    span["attributes"].as_array()?.iter().find(|a| a["key"] == key)?["value"]["stringValue"].as_str()
-}
-
-#[tokio::test]
-async fn spans_are_exported_to_an_otlp_collector_inside_the_callers_trace() {
+/// With trace export to a collector over TLS: a call's span arrives inside the caller's trace
+/// (W3C `traceparent`), named and kinded by OpenTelemetry's RPC conventions; the log lines of the
+/// call carry the trace id; the last span is flushed at SIGTERM. An address that is not OTLP/gRPC,
+/// or another protocol asked for, is refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_tls_inside_the_callers_trace_and_logs_carry_the_trace_id() {
     use services_api::v1::ListModelsRequest;
     use services_api::v1::scoring_service_client::ScoringServiceClient;
 
-    let out = Command::new(BIN).args(["serve", "--otlp-endpoint", "https://collector:4318"]).output().unwrap();
+    let out = Command::new(BIN).args(["serve", "--otlp-endpoint", "ftp://collector:4317"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("otlp_endpoint"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .args(["serve", "--otlp-endpoint", "https://collector:4318"])
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only OTLP over gRPC"));
 
-    let (endpoint, got) = collector();
     let dir = scratch("otel");
-    let (mut child, addr) = serve(&dir, &["--otlp-endpoint", &endpoint, "--drain-seconds", "2"]);
+    let (endpoint, ca, got) = collector::start(&dir).await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "off", "--admin-addr", "off"])
+        .args(["--log-level", "services_common=debug,warn", "--log-format", "json", "--drain-seconds", "2"])
+        .arg("--database-url")
+        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
+        .args(["--otlp-endpoint", &endpoint])
+        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit(' ').next().unwrap().to_string();
+    let stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>());
+
     let channel =
         services_maturity::demo::connect(&format!("http://{addr}"), std::time::Duration::from_secs(10)).await.unwrap();
     let mut client = ScoringServiceClient::new(channel);
@@ -501,25 +533,30 @@ async fn spans_are_exported_to_an_otlp_collector_inside_the_callers_trace() {
     request.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
     request.metadata_mut().insert("x-request-id", "otel-1".parse().unwrap());
     client.list_models(request).await.unwrap();
-    let call =
-        |id: &str| spans(&got).into_iter().find(|s| s["name"] == "call" && attribute(s, "request_id") == Some(id));
-    let end = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let call = |id: &str| {
+        got.0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, s)| collector::attribute(s, "request_id").as_deref() == Some(id))
+            .cloned()
+    };
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while call("otel-1").is_none() {
-        assert!(std::time::Instant::now() < end, "no span exported: {:?}", spans(&got));
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(std::time::Instant::now() < end, "no span exported: {} received", got.0.lock().unwrap().len());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let span = call("otel-1").unwrap();
-    // The caller's trace, with the caller's span as parent; a server span with the call's method.
-    assert_eq!(span["traceId"], "0af7651916cd43dd8448eb211c80319c");
-    assert_eq!(span["parentSpanId"], "b7ad6b7169203331");
-    assert_eq!(span["kind"], 2);
-    assert_eq!(attribute(&span, "method"), Some("/maturity.v1.ScoringService/ListModels"));
-    assert_eq!(attribute(&span, "traceparent"), None, "the header is context, not an attribute");
-    let (start, stop): (u128, u128) = (
-        span["startTimeUnixNano"].as_str().unwrap().parse().unwrap(),
-        span["endTimeUnixNano"].as_str().unwrap().parse().unwrap(),
-    );
-    assert!(start > 0 && start <= stop);
+    let (service, span) = call("otel-1").unwrap();
+    assert!(service.contains("maturity"), "{service}");
+    // The caller's trace, with the caller's span as parent; a server span named after the method.
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(hex(&span.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    assert_eq!(hex(&span.parent_span_id), "b7ad6b7169203331");
+    assert_eq!(span.name, "maturity.v1.ScoringService/ListModels");
+    assert_eq!(span.kind, 2, "SPAN_KIND_SERVER");
+    assert_eq!(collector::attribute(&span, "rpc.system").as_deref(), Some("grpc"));
+    assert!(span.start_time_unix_nano > 0 && span.start_time_unix_nano <= span.end_time_unix_nano);
+    let span_id = hex(&span.span_id);
 
     // Without a traceparent the call starts a trace of its own; its span is flushed at shutdown.
     let mut request = tonic::Request::new(ListModelsRequest::default());
@@ -528,8 +565,18 @@ async fn spans_are_exported_to_an_otlp_collector_inside_the_callers_trace() {
     drop(client);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    let own = call("otel-2").expect("the last call's span was not exported before exit");
-    assert_ne!(own["traceId"], "0af7651916cd43dd8448eb211c80319c");
-    assert!(own.get("parentSpanId").is_none_or(|p| p == ""), "{own}");
+    let (_, own) = call("otel-2").expect("the last call's span was not exported before exit");
+    assert_ne!(hex(&own.trace_id), "0af7651916cd43dd8448eb211c80319c");
+    assert!(own.parent_span_id.is_empty(), "{own:?}");
+
+    // The call's log line carries the exported trace and span ids.
+    let logs = logs.join().unwrap();
+    let served = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "call served" && l["span"]["request_id"] == "otel-1")
+        .unwrap_or_else(|| panic!("no log line of the call: {logs:#?}"));
+    assert_eq!(served["span"]["trace_id"], "0af7651916cd43dd8448eb211c80319c", "{served}");
+    assert_eq!(served["span"]["span_id"], span_id.as_str(), "{served}");
     std::fs::remove_dir_all(dir).unwrap();
 }
