@@ -218,6 +218,36 @@ impl ServeConfig {
     pub fn guard(&self) -> crate::guard::Guard {
         crate::guard::Guard::new(self.max_in_flight, self.max_submits_in_flight)
     }
+
+    /// Binds the configured ports (an address with port 0 gets a free port), saying which address
+    /// failed.
+    pub async fn listeners(&self) -> anyhow::Result<crate::server::Listeners> {
+        use anyhow::Context;
+        async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
+        }
+        let grpc = bind(self.grpc_addr, "grpc_addr").await?;
+        let http = match self.http_addr {
+            Some(a) => Some(bind(a, "http_addr").await?),
+            None => None,
+        };
+        let admin = match self.admin_addr {
+            Some(a) => Some(bind(a, "admin_addr").await?),
+            None => None,
+        };
+        Ok(crate::server::Listeners { grpc, http, admin })
+    }
+
+    /// The server stack's settings: this drain deadline and front door, with `tls` (read by
+    /// `tls`); readiness and the rest as the stack's defaults.
+    pub fn server_settings(&self, tls: Option<crate::server::TlsPem>) -> crate::server::ServerSettings {
+        crate::server::ServerSettings {
+            drain: self.drain,
+            tls,
+            guard: self.guard(),
+            ..crate::server::ServerSettings::default()
+        }
+    }
 }
 
 impl ServeConfig {

@@ -211,24 +211,6 @@ impl Listeners {
     pub fn grpc_only(grpc: TcpListener) -> Listeners {
         Listeners { grpc, http: None, admin: None }
     }
-
-    /// Binds the ports of `config` (an address with port 0 gets a free port), saying which
-    /// address failed.
-    pub async fn bind(config: &crate::serve::ServeConfig) -> anyhow::Result<Listeners> {
-        async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-            TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
-        }
-        let grpc = bind(config.grpc_addr, "grpc_addr").await?;
-        let http = match config.http_addr {
-            Some(a) => Some(bind(a, "http_addr").await?),
-            None => None,
-        };
-        let admin = match config.admin_addr {
-            Some(a) => Some(bind(a, "admin_addr").await?),
-            None => None,
-        };
-        Ok(Listeners { grpc, http, admin })
-    }
 }
 
 /// Serves `services` (plus health, reflection and the echo) on `listener` until `shutdown`.

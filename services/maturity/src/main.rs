@@ -14,7 +14,6 @@ use anyhow::Context;
 use domain_model::Locale;
 use services_common::config::AuthMode;
 use services_common::serve::ServeArgs;
-use services_common::server::{Listeners, ServerSettings};
 use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
 use services_maturity::{AppState, demo, sample};
 
@@ -350,7 +349,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 (Some(_), AuthMode::Keys) => Some(demo_tenant_key(&state).await?),
                 _ => None,
             };
-            let listeners = Listeners::bind(&config).await?;
+            let listeners = config.listeners().await?;
             let addr = listeners.grpc.local_addr()?;
             let secure = if tls.is_some() { " (TLS)" } else { "" };
             say!("maturity: gRPC listening on {addr}{secure}");
@@ -361,13 +360,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             if let Some(l) = &listeners.admin {
                 say!("maturity: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
             }
-            let settings = ServerSettings {
-                drain: config.drain,
-                tls,
-                guard: config.guard(),
-                readiness: None,
-                ..ServerSettings::default()
-            };
+            let settings = config.server_settings(tls);
             let server = tokio::spawn(services_maturity::run(listeners, state, settings, shutdown::signal()));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");

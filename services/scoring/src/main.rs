@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use services_common::serve::{ServeArgs, ServeConfig};
-use services_common::server::{Listeners, ServerSettings};
 use services_common::{cli, shutdown};
 
 /// ScoringService of the social maturity product (gRPC).
@@ -43,18 +42,12 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         // The scoring service speaks gRPC only: no JSON port, whatever http_addr says.
-        let listeners = Listeners::bind(&ServeConfig { http_addr: None, ..config.clone() }).await?;
+        let listeners = ServeConfig { http_addr: None, ..config.clone() }.listeners().await?;
         println!("scoring-service: gRPC listening on {}", listeners.grpc.local_addr()?);
         if let Some(l) = &listeners.admin {
             println!("scoring-service: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
         }
-        let settings = ServerSettings {
-            drain: config.drain,
-            tls,
-            guard: config.guard(),
-            readiness: None,
-            ..ServerSettings::default()
-        };
+        let settings = config.server_settings(tls);
         services_scoring::run(listeners, registry, settings, shutdown::signal()).await
     });
     match result {

@@ -175,16 +175,11 @@ fn seed_demo_then_migrate_on_a_fresh_database() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
-async fn tls_on_both_ports_from_configured_files() {
-    use std::sync::Arc;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls;
-
-    let dir = scratch("tls");
+/// `maturity serve` with TLS on both ports from a fresh self-signed certificate for `localhost`:
+/// the child, the certificate, and the gRPC and HTTPS addresses.
+fn serve_tls(dir: &std::path::Path, drain_seconds: &str) -> (Child, rcgen::CertifiedKey, String, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_pem = cert.cert.pem();
-    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
@@ -197,7 +192,7 @@ async fn tls_on_both_ports_from_configured_files() {
         .arg(dir.join("cert.pem"))
         .arg("--tls-key-file")
         .arg(dir.join("key.pem"))
-        .args(["--drain-seconds", "2"])
+        .args(["--drain-seconds", drain_seconds])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -208,18 +203,32 @@ async fn tls_on_both_ports_from_configured_files() {
     assert!(grpc.contains("(TLS)"), "{grpc}");
     let grpc_addr = grpc.split_whitespace().nth(4).unwrap().to_string();
     let http_addr = http.split("https://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    (child, cert, grpc_addr, http_addr)
+}
 
-    // gRPC over TLS, trusting the server's certificate; plain text is refused.
+/// A gRPC channel over TLS to `addr`, trusting `cert` only.
+async fn grpc_tls_channel(cert: &rcgen::CertifiedKey, addr: &str) -> tonic::transport::Channel {
     let tls = tonic::transport::ClientTlsConfig::new()
-        .ca_certificate(tonic::transport::Certificate::from_pem(&cert_pem))
+        .ca_certificate(tonic::transport::Certificate::from_pem(cert.cert.pem()))
         .domain_name("localhost");
-    let channel = tonic::transport::Endpoint::from_shared(format!("https://{grpc_addr}"))
+    tonic::transport::Endpoint::from_shared(format!("https://{addr}"))
         .unwrap()
         .tls_config(tls)
         .unwrap()
         .connect()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tls_on_both_ports_from_configured_files() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = scratch("tls");
+    let (mut child, cert, grpc_addr, http_addr) = serve_tls(&dir, "2");
+
+    // gRPC over TLS, trusting the server's certificate; plain text is refused.
+    let channel = grpc_tls_channel(&cert, &grpc_addr).await;
     let mut scoring = services_api::v1::scoring_service_client::ScoringServiceClient::new(channel);
     let models = scoring.list_models(services_api::v1::ListModelsRequest::default()).await.unwrap();
     assert!(!models.into_inner().models.is_empty());
@@ -234,17 +243,7 @@ async fn tls_on_both_ports_from_configured_files() {
     assert!(refused, "plain-text gRPC must not work on a TLS port");
 
     // JSON over HTTPS.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.cert.der().clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(&http_addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = connector.connect(name, tcp).await.unwrap();
+    let mut stream = https_client(&cert, &http_addr, None).await;
     stream.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).await.unwrap_or_default();
@@ -292,45 +291,12 @@ async fn sigterm_lets_a_slow_https_download_finish() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let dir = scratch("drain");
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    let cert_pem = cert.cert.pem();
-    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
-    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
     admin(&dir, &["create-tenant", "drain", "--name", "Drain"]);
     let key = admin(&dir, &["issue-key", "drain"]).lines().last().unwrap().trim().to_string();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
-        .args(["--log-level", "warn"])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
-        .arg("--pseudonym-key-file")
-        .arg(dir.join("key"))
-        .arg("--tls-cert-file")
-        .arg(dir.join("cert.pem"))
-        .arg("--tls-key-file")
-        .arg(dir.join("key.pem"))
-        .args(["--drain-seconds", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut grpc, mut http) = (String::new(), String::new());
-    out.read_line(&mut grpc).unwrap();
-    out.read_line(&mut http).unwrap();
-    let grpc_addr = grpc.split_whitespace().nth(4).unwrap().to_string();
-    let http_addr = http.split("https://").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let (mut child, cert, grpc_addr, http_addr) = serve_tls(&dir, "30");
 
     // An assessment to download the chapter of.
-    let tls = tonic::transport::ClientTlsConfig::new()
-        .ca_certificate(tonic::transport::Certificate::from_pem(&cert_pem))
-        .domain_name("localhost");
-    let channel = tonic::transport::Endpoint::from_shared(format!("https://{grpc_addr}"))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = grpc_tls_channel(&cert, &grpc_addr).await;
     let sample = services_maturity::sample::parse("sample", services_maturity::sample::BUILTIN).unwrap().request;
     let request = pb::SubmitAssessmentRequest {
         request_id: "drain-1".into(),
