@@ -96,6 +96,15 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
         let target = doc["components"]["schemas"].get(name).ok_or(format!("{at}: dangling $ref {r}"))?;
         return check(doc, target, value, at);
     }
+    for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        check(doc, part, value, at)?;
+    }
+    if let Some(choices) = schema.get("oneOf").and_then(Value::as_array) {
+        let matching = choices.iter().filter(|c| check(doc, c, value, at).is_ok()).count();
+        if matching != 1 {
+            return Err(format!("{at}: {value} matches {matching} of the oneOf choices, not exactly one"));
+        }
+    }
     if let Some(t) = schema.get("type") {
         let types: Vec<&str> = match t {
             Value::String(s) => vec![s.as_str()],
@@ -131,14 +140,12 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
         for (k, v) in obj {
             match props.and_then(|p| p.get(k)) {
                 Some(s) => check(doc, s, v, &format!("{at}.{k}"))?,
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    return Err(format!("{at}: undocumented property `{k}`"));
-                }
-                None => {
-                    if let Some(s) = schema.get("additionalProperties").filter(|s| s.is_object()) {
-                        check(doc, s, v, &format!("{at}.{k}"))?;
-                    }
-                }
+                // The document's objects are open (for clients), but what we serve must be documented.
+                None => match schema.get("additionalProperties").filter(|s| s.is_object()) {
+                    Some(s) => check(doc, s, v, &format!("{at}.{k}"))?,
+                    None if props.is_some() => return Err(format!("{at}: undocumented property `{k}`")),
+                    None => {}
+                },
             }
         }
     }

@@ -1,10 +1,60 @@
 //! The OpenAPI 3.1 document of the JSON API, generated from the same descriptors that the gateway
 //! (`http`) serves, so that the two cannot drift apart: one operation per public gRPC method,
 //! one schema per message (the standard protobuf JSON mapping: lowerCamelCase names, 64-bit
-//! integers as strings, enums by name, timestamps as RFC 3339, field masks as comma-separated paths), and the problem document.
+//! integers as strings, enums by name, timestamps as RFC 3339, field masks as comma-separated
+//! paths), and the problem document. Descriptions are the proto files' comments (the descriptor
+//! set carries them); a `oneof` is a JSON Schema `oneOf`; the Dutch classifications (SBI sections,
+//! size classes, provinces) and the locales are enumerated; objects are open (a field added later
+//! must not break a strict generated client).
 
-use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use std::collections::HashMap;
+
+use domain_model::classification::{Province, SbiSection, SizeClass};
+use prost_reflect::{DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
+
+/// The comments of the proto files, by file and descriptor path.
+struct Comments(HashMap<(String, Vec<i32>), String>);
+
+impl Comments {
+    fn new(pool: &DescriptorPool) -> Comments {
+        let mut map = HashMap::new();
+        for file in pool.files() {
+            let Some(info) = &file.file_descriptor_proto().source_code_info else { continue };
+            for location in &info.location {
+                let text = location.leading_comments.as_deref().or(location.trailing_comments.as_deref());
+                if let Some(text) = text {
+                    let text = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+                    if !text.is_empty() {
+                        map.insert((file.name().to_string(), location.path.clone()), text);
+                    }
+                }
+            }
+        }
+        Comments(map)
+    }
+
+    fn of(&self, file: &FileDescriptor, path: &[i32]) -> Option<&str> {
+        self.0.get(&(file.name().to_string(), path.to_vec())).map(String::as_str)
+    }
+}
+
+/// The codes a vocabulary field takes, when it is one of the Dutch classifications or a locale
+/// (`""` where empty means any or the default).
+fn vocabulary(message: &MessageDescriptor, field: &FieldDescriptor) -> Option<Vec<String>> {
+    let any = message.name() == "PeerGroup";
+    let mut codes: Vec<String> = match field.name() {
+        "sbi_section" => SbiSection::ALL.iter().map(|c| c.code().to_string()).collect(),
+        "size_class" => SizeClass::ALL.iter().map(|c| c.code().to_string()).collect(),
+        "province" => Province::ALL.iter().map(|c| c.code().to_string()).collect(),
+        "locale" if field.kind() == Kind::String => return Some(vec![String::new(), "nl".into(), "en".into()]),
+        _ => return None,
+    };
+    if any {
+        codes.insert(0, String::new());
+    }
+    Some(codes)
+}
 
 /// Services callable without an API key (stateless).
 const OPEN_SERVICES: [&str; 2] = ["maturity.v1.ScoringService", "maturity.v1.DiagnosticsService"];
@@ -23,9 +73,12 @@ fn scalar(kind: &Kind) -> Value {
     match kind {
         Kind::Double | Kind::Float => json!({"type": "number"}),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => json!({"type": "integer", "format": "int32"}),
-        Kind::Uint32 | Kind::Fixed32 => json!({"type": "integer", "format": "int32", "minimum": 0}),
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => {
-            json!({"type": ["string", "integer"], "format": "int64"})
+        Kind::Uint32 | Kind::Fixed32 => json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+            json!({"type": "string", "format": "int64", "pattern": "^-?[0-9]+$", "description": "a 64-bit integer as a decimal string (proto3 JSON)"})
+        }
+        Kind::Uint64 | Kind::Fixed64 => {
+            json!({"type": "string", "pattern": "^[0-9]+$", "description": "an unsigned 64-bit integer as a decimal string (proto3 JSON)"})
         }
         Kind::Bool => json!({"type": "boolean"}),
         Kind::String => json!({"type": "string"}),
@@ -50,12 +103,42 @@ fn field_schema(field: &FieldDescriptor) -> Value {
     scalar(&field.kind())
 }
 
-fn message_schema(message: &MessageDescriptor) -> Value {
+fn message_schema(message: &MessageDescriptor, comments: &Comments) -> Value {
+    let file = message.parent_file();
     let mut properties = Map::new();
     for field in message.fields() {
-        properties.insert(field.json_name().to_string(), field_schema(&field));
+        let mut schema = field_schema(&field);
+        if let Some(codes) = vocabulary(message, &field) {
+            schema["enum"] = json!(codes);
+        }
+        if let Some(text) = comments.of(&file, field.path()) {
+            schema = match schema.get("$ref") {
+                // A $ref beside other keywords is allowed in 3.1; the description is the field's.
+                Some(_) => json!({"allOf": [schema], "description": text}),
+                None => {
+                    schema["description"] = json!(text);
+                    schema
+                }
+            };
+        }
+        properties.insert(field.json_name().to_string(), schema);
     }
-    json!({"type": "object", "properties": properties, "additionalProperties": false})
+    let mut schema = json!({"type": "object", "properties": properties});
+    if let Some(text) = comments.of(&file, message.path()) {
+        schema["description"] = json!(text);
+    }
+    // A real oneof (not proto3 `optional`): exactly one of its fields is set.
+    let choices: Vec<Value> = message
+        .oneofs()
+        .filter(|o| !o.is_synthetic())
+        .map(|o| json!({"oneOf": o.fields().map(|f| json!({"required": [f.json_name()]})).collect::<Vec<_>>()}))
+        .collect();
+    match choices.len() {
+        0 => {}
+        1 => schema["oneOf"] = choices[0]["oneOf"].clone(),
+        _ => schema["allOf"] = json!(choices),
+    }
+    schema
 }
 
 fn problem_schema() -> Value {
@@ -108,13 +191,22 @@ fn document_response() -> Value {
 
 /// The document of the gRPC `services` reachable over HTTP.
 pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
+    let comments = Comments::new(pool);
     let mut paths = Map::new();
+    let mut tags = Vec::new();
     for &name in services {
         let Some(service) = pool.get_service_by_name(name) else { continue };
         let secured = !OPEN_SERVICES.contains(&name);
+        let file = service.parent_file();
+        let mut tag = json!({"name": service.name()});
+        if let Some(text) = comments.of(&file, service.path()) {
+            tag["description"] = json!(text);
+        }
+        tags.push(tag);
         for method in service.methods() {
             let mut operation = json!({
                 "operationId": format!("{}_{}", service.name(), method.name()),
+                "summary": method.name(),
                 "tags": [service.name()],
                 "requestBody": {"required": false, "content": {"application/json": {"schema": reference(&method.input())}}},
                 "responses": {
@@ -126,6 +218,9 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
                     "default": problem_response()
                 }
             });
+            if let Some(text) = comments.of(&file, method.path()) {
+                operation["description"] = json!(text);
+            }
             if secured {
                 operation["security"] = json!([{"bearerAuth": []}]);
             }
@@ -156,7 +251,7 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
     let mut schemas = Map::new();
     for message in pool.all_messages() {
         if message.package_name() == "maturity.v1" {
-            schemas.insert(message.full_name().to_string(), message_schema(&message));
+            schemas.insert(message.full_name().to_string(), message_schema(&message, &comments));
         }
     }
     schemas.insert("Problem".into(), problem_schema());
@@ -167,6 +262,8 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
             "version": "v1",
             "description": "Every public gRPC method of maturity.v1 with the standard protobuf JSON mapping. The same service code answers both; see docs/integration.md."
         },
+        "servers": [{"url": "/", "description": "the server this document was fetched from"}],
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": schemas,
