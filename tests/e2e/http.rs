@@ -90,7 +90,7 @@ pub(crate) fn post(app: &TestApp, op: &str, key: Option<&str>, body: &Value) -> 
 }
 
 /// Checks `value` against `schema` (the subset of JSON Schema the generated document uses).
-fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+pub(crate) fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let name = r.trim_start_matches("#/components/schemas/");
         let target = doc["components"]["schemas"].get(name).ok_or(format!("{at}: dangling $ref {r}"))?;
@@ -123,6 +123,11 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), Str
         if !ok {
             return Err(format!("{at}: {value} is not of type {t}"));
         }
+    }
+    if let Some(c) = schema.get("const")
+        && c != value
+    {
+        return Err(format!("{at}: {value} is not {c}"));
     }
     if let (Some(e), Some(v)) = (schema.get("enum").and_then(Value::as_array), value.as_str())
         && !e.iter().any(|x| x.as_str() == Some(v))

@@ -96,6 +96,14 @@ async fn deliveries_are_signed_retried_disabled_rotated_and_replayed() {
         assert_eq!(event["data"]["externalRef"], "crm-1");
         assert!(event["timestamp"].as_str().unwrap().ends_with('Z'));
         assert!(!String::from_utf8_lossy(&got[1].body).contains("Webhook 1 B.V."), "no firm name in events");
+        // The delivery is what the OpenAPI document's `webhooks` section says, headers included.
+        let doc = tokio::task::block_in_place(|| crate::http::request(&app, "GET", "/openapi.json", &[], b"")).json();
+        let post = &doc["webhooks"]["assessment.scored"]["post"];
+        crate::http::check(&doc, &post["requestBody"]["content"]["application/json"]["schema"], &event, "scored")
+            .unwrap();
+        let headers: Vec<&str> =
+            post["parameters"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+        assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
 
         // The event and its delivery, as the API lists them.
         let events = call(&app, "ListWebhookEvents", &a, json!({"type": "assessment.scored"})).json();

@@ -107,6 +107,7 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
                     .map(|e| {
                         let v: serde_json::Value = serde_json::from_str(&e.payload).unwrap();
                         assert_eq!(v["data"]["night"], NIGHT);
+                        documented(domain_webhooks::CHAPTER_READY, &v["data"]);
                         v["data"]["assessmentId"].as_str().unwrap().to_string()
                     })
                     .collect();
@@ -121,6 +122,7 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
                 assert_eq!(finished.len(), 1, "{backend:?} {tenant}");
                 let v: serde_json::Value = serde_json::from_str(&finished[0].payload).unwrap();
                 assert_eq!((v["data"]["rendered"].as_u64(), v["data"]["failed"].as_u64()), (Some(3), Some(0)));
+                documented(domain_webhooks::BATCH_FINISHED, &v["data"]);
             }
             let queued = webhooks::deliveries(&world.conn, "acme", None, Some(&endpoint.id), None, 100).await.unwrap();
             assert_eq!(queued.len(), 4, "{backend:?}: 3 chapters and the batch");
@@ -413,5 +415,26 @@ async fn the_night_renders_names_in_every_script() {
                 assert!(text.contains(&squeeze(name)), "{backend:?}: {name} not literal");
             }
         }
+    }
+}
+
+/// An event's `data` has exactly the fields the OpenAPI document's `webhooks` section names, each of
+/// the documented JSON type.
+fn documented(event_type: &str, data: &serde_json::Value) {
+    let schema = services_common::openapi::event_data_schema(event_type).expect("a documented event type");
+    let properties = schema["properties"].as_object().unwrap();
+    let fields = data.as_object().unwrap();
+    let named: std::collections::BTreeSet<&String> = properties.keys().collect();
+    let sent: std::collections::BTreeSet<&String> = fields.keys().collect();
+    assert_eq!(named, sent, "{event_type}: documented fields differ from the event's");
+    for (name, value) in fields {
+        let ok = match properties[name]["type"].as_str().unwrap() {
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "number" => value.is_number(),
+            "object" => value.is_object(),
+            other => panic!("{event_type}.{name}: type {other}"),
+        };
+        assert!(ok, "{event_type}.{name} = {value} is not a {}", properties[name]["type"]);
     }
 }

@@ -171,6 +171,90 @@ fn problem_schema() -> Value {
     })
 }
 
+/// The `data` of each webhook event type, as its producers write it (`persistence` for
+/// `assessment.scored`, `store::reports` for the other two; their tests compare with this).
+pub fn event_data_schema(event_type: &str) -> Option<Value> {
+    let id = json!({"type": "string", "pattern": "^[0-9]+$", "description": "The assessment's id (a 64-bit integer as a string)."});
+    let external_ref = json!({"type": "string", "description": "Your CRM's reference of the firm, as submitted."});
+    let night = json!({"type": "string", "format": "date", "description": "The night (UTC date) of the batch."});
+    let data = match event_type {
+        "assessment.scored" => json!({
+            "type": "object",
+            "required": ["assessmentId", "externalRef", "model", "maturityIndex", "completedAt"],
+            "properties": {
+                "assessmentId": id,
+                "externalRef": external_ref,
+                "model": {
+                    "type": "object",
+                    "required": ["id", "version"],
+                    "properties": {"id": {"type": "string"}, "version": {"type": "integer", "minimum": 1}}
+                },
+                "maturityIndex": {"type": "number", "minimum": 0, "maximum": 100},
+                "completedAt": {"type": "string", "format": "date-time"}
+            }
+        }),
+        "chapter.ready" => json!({
+            "type": "object",
+            "required": ["assessmentId", "externalRef", "night", "locale", "download"],
+            "properties": {
+                "assessmentId": id,
+                "externalRef": external_ref,
+                "night": night,
+                "locale": {"type": "string", "enum": ["nl", "en"]},
+                "download": {"type": "string", "description": "The path to GET the chapter at (with your API key)."}
+            }
+        }),
+        "batch.finished" => json!({
+            "type": "object",
+            "required": ["night", "rendered", "failed"],
+            "properties": {
+                "night": night,
+                "rendered": {"type": "integer", "minimum": 0, "description": "Chapters written for you that night."},
+                "failed": {"type": "integer", "minimum": 0, "description": "Assessments whose chapter failed for good."}
+            }
+        }),
+        _ => return None,
+    };
+    Some(data)
+}
+
+/// The `webhooks` section: one POST per event type, its signed envelope and headers (Standard
+/// Webhooks).
+fn webhooks() -> Value {
+    let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}});
+    let mut out = Map::new();
+    for (event_type, when) in [
+        ("assessment.scored", "SubmitAssessment stored a new assessment."),
+        ("chapter.ready", "The nightly batch wrote an assessment's chapter."),
+        ("batch.finished", "A night's batch ended (one per tenant with work in it)."),
+    ] {
+        let Some(data) = event_data_schema(event_type) else { continue };
+        out.insert(
+            event_type.to_string(),
+            json!({"post": {
+                "summary": when,
+                "description": "Signed as the Standard Webhooks specification says: HMAC-SHA256 with the endpoint's secret over `{webhook-id}.{webhook-timestamp}.{body}` (docs/integration.md). Answer 2xx within 10 seconds; 410 disables the endpoint; 429 and 503 may carry Retry-After.",
+                "parameters": [
+                    header("webhook-id", "The event's id: the same on every retry and replay; de-duplicate by it."),
+                    header("webhook-timestamp", "Seconds since the Unix epoch when this attempt was signed."),
+                    header("webhook-signature", "Space-separated `v1,<base64 HMAC-SHA256>` signatures.")
+                ],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "required": ["type", "timestamp", "data"],
+                    "properties": {
+                        "type": {"type": "string", "const": event_type},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "data": data
+                    }
+                }}}},
+                "responses": {"2XX": {"description": "Received."}}
+            }}),
+        );
+    }
+    Value::Object(out)
+}
+
 fn problem_response() -> Value {
     json!({"description": "An error.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
@@ -265,6 +349,7 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
         "servers": [{"url": "/", "description": "the server this document was fetched from"}],
         "tags": tags,
         "paths": paths,
+        "webhooks": webhooks(),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key issued with `maturity admin issue-key`."}}
