@@ -48,12 +48,15 @@ lint:
 unit: fonts
 	$(CARGO) test --workspace
 
-# A stock client in another language (Python grpcio + reflection) against the real binary. The
-# binary is the one the test build makes (the same features as `make unit`), so that `make test`
-# does not compile the dependencies a second time.
-stock-client: $(VENV)/.installed
+# Stock clients in another language against the real binaries: Python grpcio + reflection
+# (stock_client.py); a client generated from /openapi.json by openapi-python-client running the
+# CRM flow, grpcurl on every public method and curl on every REST route of docs/integration.md
+# (crm_flow.py). The binaries are the ones the test build makes (the same features as `make
+# unit`), so that `make test` does not compile the dependencies a second time.
+stock-client: $(VENV)/.installed fonts
 	$(CARGO) test --workspace --no-run --quiet
 	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v2.toml
+	$(VENV)/bin/python tests/stock-client/crm_flow.py target/debug/maturity target/debug/report-gen docs/integration.md
 
 $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)

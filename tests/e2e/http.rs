@@ -83,6 +83,25 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// The value of header `name` in a reply.
+pub(crate) fn header_value(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+        .map(|l| l.split_once(':').unwrap().1.trim().to_string())
+}
+
+/// One request of the contract test: the operation, its path variables, query string, body and
+/// expected status.
+struct Call {
+    op: &'static str,
+    vars: Vec<(&'static str, String)>,
+    query: String,
+    body: Option<Value>,
+    status: u16,
+}
+
 pub(crate) fn post(app: &TestApp, op: &str, key: Option<&str>, body: &Value) -> Reply {
     let auth = key.map(|k| format!("Bearer {k}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
@@ -226,63 +245,151 @@ async fn the_openapi_document_matches_what_is_served() {
             assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
             reply.json()["endpoint"]["id"].as_str().unwrap().to_string()
         };
-        let (ep, doomed) = (endpoint("kept"), endpoint("deleted"));
+        let (ep, doomed, doomed_too) = (endpoint("kept"), endpoint("deleted"), endpoint("deleted too"));
         let events =
             tokio::task::block_in_place(|| post(&app, "WebhookService/ListWebhookEvents", Some(&a), &json!({})));
         let event = events.json()["events"][0]["id"].as_str().unwrap().to_string();
-        // One request per documented operation (a new operation without one here fails the test).
-        let bodies: Vec<(&str, Value, u16)> = vec![
-            ("ScoringService_ListModels", json!({}), 200),
-            ("ScoringService_GetModel", json!({"locale": "en"}), 200),
-            ("ScoringService_ScoreAssessment", assessment(&model), 200),
-            ("PersistenceService_SubmitAssessment", submit.clone(), 200),
-            ("PersistenceService_GetAssessment", json!({"id": id, "locale": "en"}), 200),
-            ("PersistenceService_ListAssessments", json!({"pageSize": 1}), 200),
-            ("PersistenceService_DeleteAssessment", json!({"id": "999999"}), 404),
-            ("BenchmarkService_QueryBenchmark", json!({"group": {"sbiSection": "F"}, "locale": "en"}), 200),
-            (
+        let model_id = model["model"]["id"].as_str().unwrap().to_string();
+        // One request per documented operation (a new operation without one here fails the test):
+        // its path variables, query string, body and expected status.
+        let call =
+            |op: &'static str, vars: &[(&'static str, &str)], query: &str, body: Option<Value>, status: u16| Call {
+                op,
+                vars: vars.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+                query: query.to_string(),
+                body,
+                status,
+            };
+        let rpc = |op: &'static str, body: Value, status: u16| call(op, &[], "", Some(body), status);
+        let firm = "firm.sbiSection=F&firm.sizeClass=small&firm.province=NL-GE";
+        let calls: Vec<Call> = vec![
+            // The resource routes of the google.api.http annotations.
+            call("listModels", &[], "locale=en", None, 200),
+            call("getModel", &[("model_id", &model_id)], "locale=en&model.version=0", None, 200),
+            call("scoreAssessment", &[], "", Some(assessment(&model)), 200),
+            call("submitAssessment", &[], "", Some(submit.clone()), 200),
+            call("getAssessment", &[("id", &id)], "locale=en", None, 200),
+            call("listAssessments", &[], "pageSize=1&reportStatus=pending", None, 200),
+            call("deleteAssessment", &[("id", "999999")], "", None, 404),
+            call("queryBenchmark", &[], "group.sbiSection=F&locale=en", None, 200),
+            call(
+                "getPeerPosition",
+                &[],
+                &format!("{firm}&maturityIndex=40&externalIndex=40&internalIndex=40"),
+                None,
+                200,
+            ),
+            call("listPeerGroups", &[], "", None, 200),
+            call("trend", &[], "group.sizeClass=small", None, 200),
+            call("renderChapter", &[("assessment_id", &id)], "format=pdf&locale=nl", None, 200),
+            call("echo", &[], "", Some(json!({"payload": "aGFsbG8="})), 200),
+            call(
+                "createWebhookEndpoint",
+                &[],
+                "",
+                Some(json!({"url": recv.url("/h"), "eventTypes": ["chapter.ready"]})),
+                200,
+            ),
+            call("listWebhookEndpoints", &[], "pageSize=1", None, 200),
+            call("getWebhookEndpoint", &[("id", &ep)], "", None, 200),
+            call(
+                "updateWebhookEndpoint",
+                &[("endpoint_id", &ep)],
+                "updateMask=eventTypes",
+                Some(json!({"eventTypes": ["chapter.ready", "batch.finished"]})),
+                200,
+            ),
+            call("deleteWebhookEndpoint", &[("id", &doomed_too)], "", None, 200),
+            call("rotateWebhookSecret", &[("id", &ep)], "", Some(json!({"previousValidSeconds": 60})), 200),
+            call("listWebhookEvents", &[], "type=assessment.scored", None, 200),
+            call("listWebhookDeliveries", &[], &format!("eventId={event}"), None, 200),
+            call("replayWebhookEvent", &[("event_id", &event)], "", Some(json!({"endpointId": ep})), 200),
+            // The compatibility routes, POST /v1/{Service}/{Method}.
+            rpc("ScoringService_ListModels", json!({}), 200),
+            rpc("ScoringService_GetModel", json!({"locale": "en"}), 200),
+            rpc("ScoringService_ScoreAssessment", assessment(&model), 200),
+            rpc("PersistenceService_SubmitAssessment", submit.clone(), 200),
+            rpc("PersistenceService_GetAssessment", json!({"id": id, "locale": "en"}), 200),
+            rpc("PersistenceService_ListAssessments", json!({"pageSize": 1}), 200),
+            rpc("PersistenceService_DeleteAssessment", json!({"id": "999999"}), 404),
+            rpc("BenchmarkService_QueryBenchmark", json!({"group": {"sbiSection": "F"}, "locale": "en"}), 200),
+            rpc(
                 "BenchmarkService_GetPeerPosition",
                 json!({"firm": {"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"}, "maturityIndex": 40.0, "externalIndex": 40.0, "internalIndex": 40.0}),
                 200,
             ),
-            ("BenchmarkService_ListPeerGroups", json!({}), 200),
-            ("BenchmarkService_Trend", json!({"group": {}}), 200),
-            ("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
-            ("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
-            (
+            rpc("BenchmarkService_ListPeerGroups", json!({}), 200),
+            rpc("BenchmarkService_Trend", json!({"group": {}}), 200),
+            rpc("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
+            rpc("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
+            rpc(
                 "WebhookService_CreateWebhookEndpoint",
                 json!({"url": recv.url("/h"), "eventTypes": ["chapter.ready"]}),
                 200,
             ),
-            ("WebhookService_DeleteWebhookEndpoint", json!({"id": doomed}), 200),
-            ("WebhookService_GetWebhookEndpoint", json!({"id": ep}), 200),
-            ("WebhookService_ListWebhookDeliveries", json!({"eventId": event}), 200),
-            ("WebhookService_ListWebhookEndpoints", json!({"pageSize": 1}), 200),
-            ("WebhookService_ListWebhookEvents", json!({"type": "assessment.scored"}), 200),
-            ("WebhookService_ReplayWebhookEvent", json!({"eventId": event, "endpointId": ep}), 200),
-            ("WebhookService_RotateWebhookSecret", json!({"id": ep}), 200),
-            (
+            rpc("WebhookService_DeleteWebhookEndpoint", json!({"id": doomed}), 200),
+            rpc("WebhookService_GetWebhookEndpoint", json!({"id": ep}), 200),
+            rpc("WebhookService_ListWebhookDeliveries", json!({"eventId": event}), 200),
+            rpc("WebhookService_ListWebhookEndpoints", json!({"pageSize": 1}), 200),
+            rpc("WebhookService_ListWebhookEvents", json!({"type": "assessment.scored"}), 200),
+            rpc("WebhookService_ReplayWebhookEvent", json!({"eventId": event, "endpointId": ep}), 200),
+            rpc("WebhookService_RotateWebhookSecret", json!({"id": ep}), 200),
+            rpc(
                 "WebhookService_UpdateWebhookEndpoint",
                 json!({"endpoint": {"id": ep, "eventTypes": ["chapter.ready", "batch.finished"]}, "updateMask": "eventTypes"}),
                 200,
             ),
-            ("DownloadChapter", json!({}), 200),
         ];
         let mut covered = BTreeSet::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
+        let mut examples = 0;
+        for (template, item) in doc["paths"].as_object().unwrap() {
             for (verb, op) in item.as_object().unwrap() {
                 let id_ = op["operationId"].as_str().unwrap();
-                let (_, body, expected) =
-                    bodies.iter().find(|(o, _, _)| *o == id_).unwrap_or_else(|| panic!("no request for {id_}"));
+                let c = calls.iter().find(|c| c.op == id_).unwrap_or_else(|| panic!("no request for {id_}"));
                 covered.insert(id_.to_string());
-                let path = path.replace("{id}", &id);
+                // What the call uses is what the document says the operation takes.
+                let documented: BTreeSet<(String, String)> = op["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p["in"].as_str().unwrap().to_string(), p["name"].as_str().unwrap().to_string()))
+                    .collect();
+                let mut path = template.clone();
+                for (name, value) in &c.vars {
+                    assert!(
+                        documented.contains(&("path".into(), name.to_string())),
+                        "{id_}: path `{name}` undocumented"
+                    );
+                    path = path.replace(&format!("{{{name}}}"), value);
+                }
+                assert!(!path.contains('{'), "{id_}: {path} has an unfilled variable");
+                for (name, _) in c.query.split('&').filter(|q| !q.is_empty()).filter_map(|q| q.split_once('=')) {
+                    assert!(
+                        documented.contains(&("query".into(), name.to_string())),
+                        "{id_}: query `{name}` undocumented"
+                    );
+                }
+                assert_eq!(
+                    c.body.is_some(),
+                    op.get("requestBody").is_some(),
+                    "{id_}: a body where none is documented, or none where one is"
+                );
+                // A documented example is what the schema describes.
+                let media = &op["requestBody"]["content"]["application/json"];
+                if let Some(example) = media.get("example") {
+                    check(&doc, &media["schema"], example, &format!("{id_} example")).unwrap();
+                    examples += 1;
+                }
+                if !c.query.is_empty() {
+                    path = format!("{path}?{}", c.query);
+                }
+                let auth = format!("Bearer {a}");
                 let reply = tokio::task::block_in_place(|| {
-                    let auth = format!("Bearer {a}");
                     let headers = [("Authorization", auth.as_str())];
-                    let raw = if verb == "get" { Vec::new() } else { body.to_string().into_bytes() };
+                    let raw = c.body.as_ref().map(|b| b.to_string().into_bytes()).unwrap_or_default();
                     request(&app, &verb.to_uppercase(), &path, &headers, &raw)
                 });
-                assert_eq!(reply.status, *expected, "{backend:?} {id_}: {}", String::from_utf8_lossy(&reply.body));
+                assert_eq!(reply.status, c.status, "{backend:?} {id_}: {}", String::from_utf8_lossy(&reply.body));
                 let status_key = if reply.status == 200 { "200" } else { "default" };
                 let content = &op["responses"][status_key]["content"];
                 let media = reply.content_type.split(';').next().unwrap().trim();
@@ -292,9 +399,19 @@ async fn the_openapi_document_matches_what_is_served() {
                 } else {
                     assert!(reply.body.starts_with(b"%PDF-"), "{id_}: not a PDF");
                 }
+                // A documented ETag comes, and sent back it answers 304 without a body.
+                if reply.status == 200 && op["responses"]["304"].is_object() {
+                    let etag = header_value(&reply, "etag").unwrap_or_else(|| panic!("{id_}: no ETag"));
+                    let again = tokio::task::block_in_place(|| {
+                        let headers = [("Authorization", auth.as_str()), ("If-None-Match", etag.as_str())];
+                        request(&app, "GET", &path, &headers, b"")
+                    });
+                    assert_eq!((again.status, again.body.len()), (304, 0), "{backend:?} {id_}");
+                }
             }
         }
-        assert_eq!(covered.len(), bodies.len(), "{backend:?}: documented {covered:?}");
+        assert_eq!(covered.len(), calls.len(), "{backend:?}: documented {covered:?}");
+        assert_eq!(examples, 7, "{backend:?}: every resource route with a body shows an example");
     }
 }
 
@@ -331,6 +448,19 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         let big = vec![b' '; 2 * 1024 * 1024];
         let reply = tokio::task::block_in_place(|| request(&app, "POST", "/v1/ScoringService/ListModels", &[], &big));
         assert_eq!(reply.status, 413, "{backend:?}: a 2 MiB body must be refused");
+        let reply = tokio::task::block_in_place(|| request(&app, "POST", "/v1/assessments", &[], &big));
+        assert_eq!(reply.status, 413, "{backend:?}: a 2 MiB body must be refused on a resource route too");
+        // A resource path with the wrong method is 405 and says which methods it takes.
+        let reply = tokio::task::block_in_place(|| request(&app, "PUT", "/v1/assessments", &[], b"{}"));
+        assert_eq!((reply.status, reply.content_type.as_str()), (405, "application/problem+json"));
+        assert_eq!(header_value(&reply, "allow").as_deref(), Some("POST, GET"), "{}", reply.headers);
+        // A query parameter the route does not take is refused, naming it.
+        let reply = tokio::task::block_in_place(|| request(&app, "GET", "/v1/models?colour=red", &[], b""));
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.json()["violations"][0]["field"], "colour");
+        assert_eq!(reply.json()["violations"][0]["reason"], "UNKNOWN_PARAMETER");
+        let reply = tokio::task::block_in_place(|| request(&app, "GET", "/v1/nothing/here", &[], b""));
+        assert_eq!((reply.status, reply.content_type.as_str()), (404, "application/problem+json"));
 
         // Keys: none or a wrong one is 401; the tenant header alone does not work.
         let list = json!({});

@@ -133,6 +133,12 @@ async fn metrics_request_ids_and_health_endpoints() {
         let _ = tokio::task::block_in_place(|| {
             post(&app, "PersistenceService/GetAssessment", Some(&a), &json!({"id": "424242"}))
         });
+        // The same through the resource route: counted under its template, never the path.
+        let auth = format!("Bearer {a}");
+        let reply = tokio::task::block_in_place(|| {
+            request(&app, "GET", "/v1/assessments/424243", &[("Authorization", &auth)], b"")
+        });
+        assert_eq!(reply.status, 404, "{backend:?}");
 
         // A caller's request id comes back; without one the server makes one.
         let reply = tokio::task::block_in_place(|| {
@@ -149,7 +155,8 @@ async fn metrics_request_ids_and_health_endpoints() {
         for expected in [
             "grpc_server_started_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\"} 1",
             "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\",grpc_code=\"OK\"} 1",
-            "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"GetAssessment\",grpc_code=\"NOT_FOUND\"} 1",
+            "grpc_server_handled_total{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"GetAssessment\",grpc_code=\"NOT_FOUND\"} 2",
+            "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_route=\"/v1/assessments/{id}\",http_response_status_code=\"404\"} 1",
             "grpc_server_handling_seconds_count{grpc_type=\"unary\",grpc_service=\"maturity.v1.PersistenceService\",grpc_method=\"SubmitAssessment\"} 1",
             "http_server_request_duration_seconds_count{http_request_method=\"POST\",http_route=\"/v1/{service}/{method}\",http_response_status_code=\"404\"} 1",
             "maturity_webhook_backlog 0",

@@ -1,24 +1,30 @@
-//! JSON over HTTP for CRMs that cannot speak gRPC: every public method of `maturity.v1` at
-//! `POST /v1/{Service}/{Method}`, with the standard protobuf JSON mapping, answered by the very
-//! same gRPC services (each call is handed in-process to the server's routes as a gRPC call: no
-//! rule exists twice). Errors are `application/problem+json` carrying the same field violations
-//! and reasons as gRPC. `GET /openapi.json` describes it all (`openapi`).
+//! JSON over HTTP for CRMs that cannot speak gRPC, answered by the very same gRPC services (each
+//! call is handed in-process to the server's routes as a gRPC call: no rule exists twice):
+//!
+//! - the resource routes that the protos' `google.api.http` annotations declare (`transcode`):
+//!   `GET /v1/assessments/{id}`, `POST /v1/assessments`, `PATCH /v1/webhookEndpoints/{endpoint.id}`
+//!   and the rest (docs/integration.md has the table);
+//! - and, for clients of before them, every public method at `POST /v1/{Service}/{Method}`.
+//!
+//! Both use the standard protobuf JSON mapping. Errors are `application/problem+json` carrying the
+//! same field violations and reasons as gRPC. `GET /openapi.json` describes it all (`openapi`).
 //!
 //! - `Authorization: Bearer <API key>` passes through as gRPC metadata.
 //! - `Idempotency-Key` gives `SubmitAssessment` its `request_id` (a different `request_id` in the
 //!   body is refused).
-//! - `ReportService/RenderChapter` answers with the document itself (`application/pdf` or the
-//!   Typst source), and `GET /v1/assessments/{id}/chapter?locale=nl&format=pdf` downloads it.
-//! - Request bodies above `MAX_BODY` are refused with 413.
+//! - A read (`GET`) answers with an `ETag`; `If-None-Match` with it answers 304 without a body.
+//! - `RenderChapter` answers with the document itself (`application/pdf` or the Typst source), at
+//!   `GET /v1/assessments/{assessment_id}/chapter?locale=nl&format=pdf`.
+//! - Request bodies above `MAX_BODY` are refused with 413; a path with the wrong method, with 405.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor, SerializeOptions};
@@ -43,6 +49,7 @@ pub const PUBLIC_SERVICES: [&str; 6] = [
 struct Gateway {
     routes: Routes,
     pool: DescriptorPool,
+    rest: Arc<Vec<crate::transcode::Route>>,
     openapi: Arc<String>,
     metrics: crate::guard::Metrics,
 }
@@ -85,8 +92,9 @@ async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: 
     }
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let route = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
+    let matched = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
     let mut response = next.run(req).await;
+    let route = matched.or_else(|| response.extensions().get::<RouteLabel>().map(|l| l.0.clone()));
     let seconds = started.elapsed().as_secs_f64();
     g.metrics.record_http(&method, route.as_deref(), response.status().as_u16(), seconds);
     if let Some(v) = id {
@@ -107,13 +115,12 @@ pub fn admin_router(ops: Operations) -> axum::Router {
 /// The HTTP router over the gRPC `routes`; its answers are counted in `metrics`.
 pub fn router(routes: Routes, metrics: crate::guard::Metrics) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
-    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES))?);
-    let state = Gateway { routes, pool, openapi, metrics };
+    let rest = Arc::new(crate::transcode::routes(&pool, &PUBLIC_SERVICES).map_err(anyhow::Error::msg)?);
+    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES, &rest))?);
+    let state = Gateway { routes, pool, rest, openapi, metrics };
     Ok(axum::Router::new()
         .route("/openapi.json", get(openapi_json))
-        .route("/v1/{service}/{method}", post(call))
-        .route("/v1/assessments/{id}/chapter", get(chapter))
-        .fallback(|| async { problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]) })
+        .fallback(dispatch)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), front))
         .with_state(state))
@@ -349,84 +356,170 @@ pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMess
         .map_err(|e| format!("the body is not a valid {} in JSON: {e}", method.input().name()))
 }
 
-async fn call(
+/// The metric label of a route the fallback served (its template; never the path itself).
+#[derive(Clone, Debug)]
+struct RouteLabel(String);
+
+/// The label of the compatibility routes.
+const RPC_ROUTE: &str = "/v1/{service}/{method}";
+
+fn not_found() -> Response {
+    problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[])
+}
+
+/// Every API request but `/openapi.json`: a transcoded route, else a compatibility route.
+async fn dispatch(
     State(g): State<Gateway>,
-    Path((service, method)): Path<(String, String)>,
+    verb: http::Method,
+    uri: http::Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let Some(method) = find_method(&g.pool, &service, &method) else {
-        return problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[]);
-    };
-    let mut message = match decode_body(&method, &body) {
-        Ok(m) => m,
+    let body = match body {
+        Ok(body) => body,
         Err(e) => {
-            let v = violation("", "MALFORMED_JSON", e);
-            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "malformed request body", &[v]);
+            let status = e.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "RESOURCE_EXHAUSTED" } else { "INVALID_ARGUMENT" };
+            return problem(status, code, &e.body_text(), &[]);
         }
     };
-    if let Some(key) = headers.get("idempotency-key")
-        && let Some(field) = method.input().get_field_by_name("request_id")
-    {
-        let key = key.to_str().unwrap_or("").to_string();
-        let given = message.get_field(&field).as_str().unwrap_or("").to_string();
-        if !given.is_empty() && given != key {
-            let v = violation(
-                "request_id",
-                "IDEMPOTENCY_KEY_MISMATCH",
-                "request_id differs from the Idempotency-Key header".into(),
-            );
-            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "conflicting request ids", &[v]);
+    match crate::transcode::find(&g.rest, &verb, uri.path()) {
+        crate::transcode::Found::Route(route, bindings) => {
+            let mut response = rest_call(&g, route, &bindings, uri.query().unwrap_or(""), &headers, &body).await;
+            // The templates are the protos' own: a closed set of labels.
+            response.extensions_mut().insert(RouteLabel(route.template.clone()));
+            response
         }
-        message.set_field(&field, prost_reflect::Value::String(key));
+        crate::transcode::Found::WrongVerb(allowed) => {
+            let detail =
+                format!("this path takes {}", allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", "));
+            let mut response = problem(StatusCode::METHOD_NOT_ALLOWED, "UNIMPLEMENTED", &detail, &[]);
+            let allow = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, v);
+            }
+            response
+        }
+        crate::transcode::Found::Nothing => {
+            let parts: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
+            match parts.as_slice() {
+                ["v1", service, method] if verb == http::Method::POST => {
+                    let mut response = call(&g, service, method, &headers, &body).await;
+                    response.extensions_mut().insert(RouteLabel(RPC_ROUTE.to_string()));
+                    response
+                }
+                _ => not_found(),
+            }
+        }
     }
-    match invoke(&g, &method, message.encode_to_vec(), &headers).await {
+}
+
+/// Gives the request its `request_id` from the `Idempotency-Key` header, when the method has one;
+/// a different `request_id` in the body is refused (the answer to send instead).
+fn idempotency_key(method: &MethodDescriptor, headers: &HeaderMap, message: &mut DynamicMessage) -> Option<Response> {
+    let (Some(key), Some(field)) = (headers.get("idempotency-key"), method.input().get_field_by_name("request_id"))
+    else {
+        return None;
+    };
+    let key = key.to_str().unwrap_or("").to_string();
+    let given = message.get_field(&field).as_str().unwrap_or("").to_string();
+    if !given.is_empty() && given != key {
+        let v = violation(
+            "request_id",
+            "IDEMPOTENCY_KEY_MISMATCH",
+            "request_id differs from the Idempotency-Key header".into(),
+        );
+        return Some(problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "conflicting request ids", &[v]));
+    }
+    message.set_field(&field, prost_reflect::Value::String(key));
+    None
+}
+
+/// Calls `message` on `method` and answers as JSON (or the document of a streaming method).
+async fn answer(g: &Gateway, method: &MethodDescriptor, message: DynamicMessage, headers: &HeaderMap) -> Response {
+    match invoke(g, method, message.encode_to_vec(), headers).await {
         Ok(messages) if method.is_server_streaming() => document_response(&messages),
         Ok(messages) => match messages.first() {
-            Some(bytes) => json_response(&method, bytes),
+            Some(bytes) => json_response(method, bytes),
             None => problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "no response message", &[]),
         },
         Err(status) => status_problem(&status),
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
-struct ChapterQuery {
-    locale: Option<String>,
-    format: Option<String>,
+/// A call on a transcoded route.
+async fn rest_call(
+    g: &Gateway,
+    route: &crate::transcode::Route,
+    bindings: &crate::transcode::Bindings,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let mut message = match route.request(bindings, query, body) {
+        Ok(m) => m,
+        Err(r) => {
+            let detail = if r.reason == "MALFORMED_JSON" { "malformed request body" } else { "invalid request" };
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                detail,
+                &[violation(&r.field, r.reason, r.text)],
+            );
+        }
+    };
+    if let Some(response) = idempotency_key(&route.method, headers, &mut message) {
+        return response;
+    }
+    let response = answer(g, &route.method, message, headers).await;
+    if route.verb == http::Method::GET && response.status() == StatusCode::OK {
+        return with_etag(response, headers).await;
+    }
+    response
 }
 
-async fn chapter(
-    State(g): State<Gateway>,
-    Path(id): Path<String>,
-    Query(q): Query<ChapterQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(method) = find_method(&g.pool, "ReportService", "RenderChapter") else {
-        return problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation", &[]);
+/// A read's answer with its `ETag` (a hash of the representation), or 304 when the caller's
+/// `If-None-Match` names it.
+async fn with_etag(response: Response, headers: &HeaderMap) -> Response {
+    use sha2::Digest;
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = body.collect().await.map(http_body_util::Collected::to_bytes) else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the answer could not be read", &[]);
     };
-    let format = match q.format.as_deref() {
-        None | Some("pdf") => "CHAPTER_FORMAT_PDF",
-        Some("typ") => "CHAPTER_FORMAT_TYPST",
-        Some(other) => {
-            let v = violation("format", "UNKNOWN_FORMAT", format!("unknown format `{other}`: expected pdf or typ"));
-            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
-        }
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{hex}\"");
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        parts.headers.insert(header::ETAG, v);
+    }
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_TYPE);
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, axum::body::Body::empty());
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// A call on a compatibility route, `POST /v1/{Service}/{Method}` with the request as the body.
+async fn call(g: &Gateway, service: &str, method: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+    let Some(method) = find_method(&g.pool, service, method) else {
+        return not_found();
     };
-    let json = serde_json::json!({
-        "assessmentId": id,
-        "locale": q.locale.unwrap_or_default(),
-        "format": format,
-    });
-    let message = match DynamicMessage::deserialize(method.input(), json) {
+    let mut message = match decode_body(&method, body) {
         Ok(m) => m,
         Err(e) => {
-            let v = violation("assessment_id", "INVALID_ID", format!("not an assessment id: {e}"));
-            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "invalid request", &[v]);
+            let v = violation("", "MALFORMED_JSON", e);
+            return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "malformed request body", &[v]);
         }
     };
-    match invoke(&g, &method, message.encode_to_vec(), &headers).await {
-        Ok(messages) => document_response(&messages),
-        Err(status) => status_problem(&status),
+    if let Some(response) = idempotency_key(&method, headers, &mut message) {
+        return response;
     }
+    answer(g, &method, message, headers).await
 }

@@ -21,6 +21,7 @@ pub mod serve;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod transcode;
 
 /// Exit status for bad configuration or usage (EX_USAGE in sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;

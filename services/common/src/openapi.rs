@@ -1,17 +1,21 @@
 //! The OpenAPI 3.1 document of the JSON API, generated from the same descriptors that the gateway
-//! (`http`) serves, so that the two cannot drift apart: one operation per public gRPC method,
-//! one schema per message (the standard protobuf JSON mapping: lowerCamelCase names, 64-bit
-//! integers as strings, enums by name, timestamps as RFC 3339, field masks as comma-separated
-//! paths), and the problem document. Descriptions are the proto files' comments (the descriptor
-//! set carries them); a `oneof` is a JSON Schema `oneOf`; the Dutch classifications (SBI sections,
-//! size classes, provinces) and the locales are enumerated; objects are open (a field added later
-//! must not break a strict generated client).
+//! (`http`) serves, so that the two cannot drift apart: one operation per annotated resource route
+//! (`transcode`: path and query parameters, the body the rule names, ETag and 304 on reads), one
+//! deprecated operation per compatibility route (`POST /v1/{Service}/{Method}`), one schema per
+//! message (the standard protobuf JSON mapping: lowerCamelCase names, 64-bit integers as strings,
+//! enums by name, timestamps as RFC 3339, field masks as comma-separated paths), and the problem
+//! document. Descriptions are the proto files' comments (the descriptor set carries them);
+//! `required` and `readOnly` come from `google.api.field_behavior`; a `oneof` is a JSON Schema
+//! `oneOf`; the Dutch classifications (SBI sections, size classes, provinces) and the locales are
+//! enumerated; objects are open (a field added later must not break a strict generated client).
 
 use std::collections::HashMap;
 
 use domain_model::classification::{Province, SbiSection, SizeClass};
-use prost_reflect::{DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde_json::{Map, Value, json};
+
+use crate::transcode::{Behavior, BodyRule, Route, behaviors, dotted_json, enum_query_values};
 
 /// The comments of the proto files, by file and descriptor path.
 struct Comments(HashMap<(String, Vec<i32>), String>);
@@ -106,6 +110,7 @@ fn field_schema(field: &FieldDescriptor) -> Value {
 fn message_schema(message: &MessageDescriptor, comments: &Comments) -> Value {
     let file = message.parent_file();
     let mut properties = Map::new();
+    let mut required = Vec::new();
     for field in message.fields() {
         let mut schema = field_schema(&field);
         if let Some(codes) = vocabulary(message, &field) {
@@ -121,9 +126,19 @@ fn message_schema(message: &MessageDescriptor, comments: &Comments) -> Value {
                 }
             };
         }
+        let behaviors = behaviors(&field);
+        if behaviors.contains(&Behavior::Required) {
+            required.push(json!(field.json_name()));
+        }
+        if behaviors.iter().any(|b| matches!(b, Behavior::OutputOnly | Behavior::Identifier)) {
+            schema["readOnly"] = json!(true);
+        }
         properties.insert(field.json_name().to_string(), schema);
     }
     let mut schema = json!({"type": "object", "properties": properties});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
     if let Some(text) = comments.of(&file, message.path()) {
         schema["description"] = json!(text);
     }
@@ -273,14 +288,196 @@ fn document_response() -> Value {
     })
 }
 
-/// The document of the gRPC `services` reachable over HTTP.
-pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
+/// The schema of a path variable or query parameter: the field's, with its vocabulary, and an
+/// enum's short forms beside its names.
+fn parameter_schema(field: &FieldDescriptor) -> Value {
+    let item = match field.kind() {
+        Kind::Enum(e) => json!({"type": "string", "enum": enum_query_values(&e)}),
+        kind => {
+            let mut schema = scalar(&kind);
+            if let Some(codes) = vocabulary(field.parent_message(), field) {
+                schema["enum"] = json!(codes);
+            }
+            schema
+        }
+    };
+    if field.is_list() { json!({"type": "array", "items": item}) } else { item }
+}
+
+/// The OpenAPI name of a path variable: the field path with `_` for `.` (`model_id` for the
+/// template's `{model.id}`), since generators take a dot in a path parameter for a mistake.
+pub fn path_parameter(path: &[FieldDescriptor]) -> String {
+    path.iter().map(FieldDescriptor::name).collect::<Vec<_>>().join("_")
+}
+
+/// An annotated template with the OpenAPI names of its variables.
+fn openapi_path(route: &Route) -> String {
+    let mut out = route.template.clone();
+    for path in route.path_fields() {
+        let dotted = path.iter().map(FieldDescriptor::name).collect::<Vec<_>>().join(".");
+        out = out.replace(&format!("{{{dotted}}}"), &format!("{{{}}}", path_parameter(path)));
+    }
+    out
+}
+
+/// `SubmitAssessment` as `submitAssessment`.
+fn operation_id(method: &MethodDescriptor) -> String {
+    let name = method.name();
+    name.chars().take(1).flat_map(char::to_lowercase).chain(name.chars().skip(1)).collect()
+}
+
+/// What every operation of `method` shares: summary, description, tag, security, the
+/// Idempotency-Key header, and the answers.
+fn operation_base(method: &MethodDescriptor, comments: &Comments, read: bool) -> Value {
+    let service = method.parent_service();
+    let ok = if method.is_server_streaming() {
+        document_response()
+    } else {
+        json!({"description": "OK", "content": {"application/json": {"schema": reference(&method.output())}}})
+    };
+    let mut operation = json!({
+        "summary": method.name(),
+        "tags": [service.name()],
+        "parameters": [],
+        "responses": {"200": ok, "default": problem_response()}
+    });
+    if let Some(text) = comments.of(&method.parent_file(), method.path()) {
+        operation["description"] = json!(text);
+    }
+    if !OPEN_SERVICES.contains(&service.full_name()) {
+        operation["security"] = json!([{"bearerAuth": []}]);
+    }
+    if method.input().get_field_by_name("request_id").is_some() {
+        operation["parameters"] = json!([{
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "The request_id of the call: a retry with the same key and body returns the first answer.",
+            "schema": {"type": "string", "maxLength": 128}
+        }]);
+    }
+    if read && !method.is_server_streaming() {
+        operation["responses"]["200"]["headers"] = json!({"ETag": {
+            "description": "The representation's tag; send it back in If-None-Match to get 304 when nothing changed.",
+            "schema": {"type": "string"}
+        }});
+        operation["responses"]["304"] = json!({"description": "Not modified: the If-None-Match tag is still current."});
+        if let Some(parameters) = operation["parameters"].as_array_mut() {
+            parameters.push(json!({
+                "name": "If-None-Match", "in": "header", "required": false,
+                "description": "An ETag of an earlier answer.", "schema": {"type": "string"}
+            }));
+        }
+    }
+    operation
+}
+
+/// A request body to show for `method` (synthetic values; the contract test checks each against
+/// its schema).
+pub fn example(method: &str) -> Option<Value> {
+    let firm = json!({"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"});
+    let answers = json!([
+        {"itemId": "e1.mentions_followed", "likert": 4},
+        {"itemId": "e1.owner", "yes": true},
+        {"itemId": "i2.guidelines", "dontKnow": true}
+    ]);
+    Some(match method {
+        "ScoreAssessment" => json!({"firm": firm, "answers": answers, "locale": "en"}),
+        "SubmitAssessment" => json!({
+            "requestId": "hubspot-deal-4711-v1",
+            "externalRef": "hubspot-deal-4711",
+            "firmName": "Bouwbedrijf Voorbeeld B.V. (synthetic)",
+            "completedAt": "2026-11-20T14:00:00Z",
+            "assessment": {"firm": firm, "answers": answers, "locale": "nl"}
+        }),
+        "CreateWebhookEndpoint" => json!({
+            "url": "https://crm.example.nl/hooks/maturity",
+            "description": "HubSpot production",
+            "eventTypes": ["chapter.ready", "batch.finished"]
+        }),
+        "UpdateWebhookEndpoint" => json!({"url": "https://crm.example.nl/hooks/maturity-v2"}),
+        "RotateWebhookSecret" => json!({"previousValidSeconds": 86400}),
+        "ReplayWebhookEvent" => json!({"endpointId": "ep_Ab3dE5gH7kLm9PqR"}),
+        "Echo" => json!({"payload": "aGFsbG8="}),
+        _ => return None,
+    })
+}
+
+/// The operation of one annotated route.
+fn route_operation(route: &Route, comments: &Comments) -> Value {
+    let method = &route.method;
+    let input = method.input();
+    let mut operation = operation_base(method, comments, route.verb == http::Method::GET);
+    operation["operationId"] = json!(operation_id(method));
+    let describe = |path: &[FieldDescriptor], schema: &mut Value| {
+        if let Some(field) = path.last()
+            && let Some(text) = comments.of(&field.parent_file(), field.path())
+        {
+            schema["description"] = json!(text);
+        }
+    };
+    let mut parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+    for path in route.path_fields() {
+        let Some(field) = path.last() else { continue };
+        let mut parameter =
+            json!({"name": path_parameter(path), "in": "path", "required": true, "schema": parameter_schema(field)});
+        describe(path, &mut parameter);
+        parameters.push(parameter);
+    }
+    for path in route.query_fields() {
+        let Some(field) = path.last() else { continue };
+        let required = path.len() == 1 && behaviors(field).contains(&Behavior::Required);
+        let mut parameter =
+            json!({"name": dotted_json(&path), "in": "query", "required": required, "schema": parameter_schema(field)});
+        describe(&path, &mut parameter);
+        parameters.push(parameter);
+    }
+    operation["parameters"] = json!(parameters);
+    let body = match &route.body {
+        BodyRule::Empty => None,
+        BodyRule::Field(field) => Some(field_schema(field)),
+        BodyRule::All => {
+            let bound: Vec<&str> = route
+                .path_fields()
+                .filter(|p| p.len() == 1)
+                .filter_map(|p| p.first())
+                .map(FieldDescriptor::json_name)
+                .collect();
+            if bound.is_empty() {
+                Some(reference(&input))
+            } else {
+                // The body without the fields the path carries.
+                let mut schema = message_schema(&input, comments);
+                if let Some(properties) = schema["properties"].as_object_mut() {
+                    properties.retain(|name, _| !bound.contains(&name.as_str()));
+                }
+                if let Some(required) = schema["required"].as_array_mut() {
+                    required.retain(|name| !bound.iter().any(|b| name == b));
+                }
+                Some(schema)
+            }
+        }
+    };
+    if let Some(schema) = body {
+        let mut media = json!({"schema": schema});
+        if let Some(example) = example(method.name()) {
+            media["example"] = example;
+        }
+        operation["requestBody"] = json!({"required": true, "content": {"application/json": media}});
+    }
+    operation
+}
+
+/// The document of the gRPC `services` reachable over HTTP, with their annotated `routes`.
+pub fn document(pool: &DescriptorPool, services: &[&str], routes: &[Route]) -> Value {
     let comments = Comments::new(pool);
     let mut paths = Map::new();
     let mut tags = Vec::new();
+    for route in routes {
+        let verb = route.verb.as_str().to_ascii_lowercase();
+        let entry = paths.entry(openapi_path(route)).or_insert_with(|| json!({}));
+        entry[verb] = route_operation(route, &comments);
+    }
     for &name in services {
         let Some(service) = pool.get_service_by_name(name) else { continue };
-        let secured = !OPEN_SERVICES.contains(&name);
         let file = service.parent_file();
         let mut tag = json!({"name": service.name()});
         if let Some(text) = comments.of(&file, service.path()) {
@@ -288,50 +485,20 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
         }
         tags.push(tag);
         for method in service.methods() {
-            let mut operation = json!({
-                "operationId": format!("{}_{}", service.name(), method.name()),
-                "summary": method.name(),
-                "tags": [service.name()],
-                "requestBody": {"required": false, "content": {"application/json": {"schema": reference(&method.input())}}},
-                "responses": {
-                    "200": if method.is_server_streaming() {
-                        document_response()
-                    } else {
-                        json!({"description": "OK", "content": {"application/json": {"schema": reference(&method.output())}}})
-                    },
-                    "default": problem_response()
-                }
-            });
-            if let Some(text) = comments.of(&file, method.path()) {
-                operation["description"] = json!(text);
-            }
-            if secured {
-                operation["security"] = json!([{"bearerAuth": []}]);
-            }
-            if method.input().get_field_by_name("request_id").is_some() {
-                operation["parameters"] = json!([{
-                    "name": "Idempotency-Key", "in": "header", "required": false,
-                    "description": "The request_id of the call: a retry with the same key and body returns the first answer.",
-                    "schema": {"type": "string", "maxLength": 128}
-                }]);
-            }
+            let mut operation = operation_base(&method, &comments, false);
+            operation["operationId"] = json!(format!("{}_{}", service.name(), method.name()));
+            operation["deprecated"] = json!(true);
+            let route = routes
+                .iter()
+                .find(|r| r.method.full_name() == method.full_name())
+                .map(|r| format!(" Prefer `{} {}`.", r.verb, r.template));
+            operation["summary"] =
+                json!(format!("{} (the request as the body){}", method.name(), route.unwrap_or_default()));
+            operation["requestBody"] =
+                json!({"required": false, "content": {"application/json": {"schema": reference(&method.input())}}});
             paths.insert(format!("/v1/{}/{}", service.name(), method.name()), json!({"post": operation}));
         }
     }
-    paths.insert(
-        "/v1/assessments/{id}/chapter".into(),
-        json!({"get": {
-            "operationId": "DownloadChapter",
-            "tags": ["ReportService"],
-            "security": [{"bearerAuth": []}],
-            "parameters": [
-                {"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
-                {"name": "locale", "in": "query", "required": false, "schema": {"type": "string", "enum": ["nl", "en"]}},
-                {"name": "format", "in": "query", "required": false, "schema": {"type": "string", "enum": ["pdf", "typ"]}}
-            ],
-            "responses": {"200": document_response(), "default": problem_response()}
-        }}),
-    );
     let mut schemas = Map::new();
     for message in pool.all_messages() {
         if message.package_name() == "maturity.v1" {
@@ -344,7 +511,7 @@ pub fn document(pool: &DescriptorPool, services: &[&str]) -> Value {
         "info": {
             "title": "Social maturity benchmark API (JSON over HTTP)",
             "version": "v1",
-            "description": "Every public gRPC method of maturity.v1 with the standard protobuf JSON mapping. The same service code answers both; see docs/integration.md."
+            "description": "Every public gRPC method of maturity.v1 with the standard protobuf JSON mapping, at the resource routes its google.api.http annotations declare (and, deprecated, at POST /v1/{Service}/{Method} with the request as the body). The same service code answers both; see docs/integration.md."
         },
         "servers": [{"url": "/", "description": "the server this document was fetched from"}],
         "tags": tags,

@@ -42,8 +42,8 @@ struct Args {
     /// Server URL; without it, the all-in-one server runs in this process.
     #[arg(long)]
     server: Option<String>,
-    /// Scenarios to run, in order: score, echo, get-model, submit, submit-http, render, query,
-    /// position.
+    /// Scenarios to run, in order: score, echo, get-model, submit, submit-http, submit-rest,
+    /// render, query, position, lag.
     #[arg(long, value_delimiter = ',', default_value = "score,echo")]
     scenarios: Vec<Scenario>,
     /// Concurrent workers (closed loop).
@@ -75,7 +75,7 @@ struct Args {
     /// server in development mode (`--auth tenant-header`) accepts.
     #[arg(long)]
     api_key: Option<String>,
-    /// Address (HOST:PORT) of the JSON-over-HTTP port of `--server`, for `submit-http`.
+    /// Address (HOST:PORT) of the JSON-over-HTTP port of `--server`, for `submit-http` and `submit-rest`.
     #[arg(long)]
     http_server: Option<std::net::SocketAddr>,
 }
@@ -97,6 +97,9 @@ enum Scenario {
     /// SubmitAssessment as JSON over HTTP/1.1 (`POST /v1/PersistenceService/SubmitAssessment`,
     /// one keep-alive connection per worker): the same work as `submit`, through the gateway.
     SubmitHttp,
+    /// SubmitAssessment as JSON over HTTP/1.1 at its resource route (`POST /v1/assessments`, the
+    /// `google.api.http` annotation's): the same work as `submit-http`, through the transcoding.
+    SubmitRest,
     /// BenchmarkService.QueryBenchmark of a random group (any level: cell, section and size,
     /// section, size or national) in a random year of the demo peers.
     Query,
@@ -119,6 +122,7 @@ impl Scenario {
             Scenario::Submit => "/maturity.v1.PersistenceService/SubmitAssessment",
             Scenario::Render => "/maturity.v1.ReportService/RenderChapter",
             Scenario::SubmitHttp => "/v1/PersistenceService/SubmitAssessment",
+            Scenario::SubmitRest => "/v1/assessments",
             Scenario::Query => "/maturity.v1.BenchmarkService/QueryBenchmark",
             Scenario::Position => "/maturity.v1.BenchmarkService/GetPeerPosition",
             Scenario::Lag => "/maturity.v1.PersistenceService/SubmitAssessment",
@@ -133,6 +137,7 @@ impl Scenario {
             Scenario::Submit => "PersistenceService.SubmitAssessment",
             Scenario::Render => "ReportService.RenderChapter (TTFB)",
             Scenario::SubmitHttp => "HTTP JSON SubmitAssessment",
+            Scenario::SubmitRest => "HTTP JSON POST /v1/assessments",
             Scenario::Query => "BenchmarkService.QueryBenchmark",
             Scenario::Position => "BenchmarkService.GetPeerPosition",
             Scenario::Lag => "publication lag (submit to published)",
@@ -286,8 +291,9 @@ impl Clients {
         PersistenceServiceClient::new(channel).submit_assessment(call).await.map(tonic::Response::into_inner)
     }
 
-    /// One SubmitAssessment of a new firm as JSON over HTTP on this worker's connection.
-    async fn submit_http(&mut self) -> Result<(), String> {
+    /// One SubmitAssessment of a new firm as JSON over HTTP on this worker's connection, at the
+    /// path of `scenario` (`submit-http` or `submit-rest`).
+    async fn submit_http(&mut self, scenario: Scenario) -> Result<(), String> {
         let addr = self.http_addr.ok_or("no HTTP address")?;
         if self.http_conn.0.is_none() {
             let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
@@ -297,7 +303,7 @@ impl Clients {
         let n = self.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let body = self.json_template.replace("__ID__", &format!("{}-{n}", std::process::id()));
         let Some(conn) = self.http_conn.0.as_mut() else { return Err("no connection".into()) };
-        match http_post(conn, Scenario::SubmitHttp.path(), self.api_key.as_deref(), &body).await {
+        match http_post(conn, scenario.path(), self.api_key.as_deref(), &body).await {
             Ok(200) => Ok(()),
             Ok(status) => Err(format!("HTTP {status}")),
             Err(e) => {
@@ -384,7 +390,7 @@ impl Clients {
         match (scenario, self.typed) {
             (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
             (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
-            (Scenario::SubmitHttp, _) => self.submit_http().await,
+            (Scenario::SubmitHttp | Scenario::SubmitRest, _) => self.submit_http(scenario).await,
             (Scenario::Query, _) => self.query(conn).await.map(drop).map_err(code),
             (Scenario::Position, _) | (Scenario::Lag, _) => self.position(conn).await.map(drop).map_err(code),
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
@@ -582,9 +588,9 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             anyhow::ensure!(r.positions.len() == 3, "{} answered without positions", s.rpc());
             continue;
         }
-        if s == Scenario::SubmitHttp {
+        if matches!(s, Scenario::SubmitHttp | Scenario::SubmitRest) {
             let mut c = clients.clone();
-            c.submit_http().await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            c.submit_http(s).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
             continue;
         }
         if s == Scenario::Render {
