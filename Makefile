@@ -77,7 +77,7 @@ bench:
 	./target/release/examples/score_path
 	./target/release/loadgen --scenarios score,echo,get-model --concurrency 32 --duration 10
 	./target/release/loadgen --scenarios echo --echo-bytes 1570 --concurrency 32 --duration 10
-	./target/release/loadgen --scenarios submit,submit-http --concurrency 8 --duration 10
+	./target/release/loadgen --scenarios submit,submit-http,submit-rest --concurrency 8 --duration 10
 	./target/release/loadgen --scenarios render --concurrency 1 --duration 10
 	./target/release/loadgen --scenarios render --concurrency 4 --duration 10
 
