@@ -391,10 +391,9 @@ async fn dispatch(
             response
         }
         crate::transcode::Found::WrongVerb(allowed) => {
-            let detail =
-                format!("this path takes {}", allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", "));
-            let mut response = problem(StatusCode::METHOD_NOT_ALLOWED, "UNIMPLEMENTED", &detail, &[]);
             let allow = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            let detail = format!("this path takes {allow}");
+            let mut response = problem(StatusCode::METHOD_NOT_ALLOWED, "UNIMPLEMENTED", &detail, &[]);
             if let Ok(v) = HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(header::ALLOW, v);
             }

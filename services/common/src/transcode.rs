@@ -407,10 +407,12 @@ fn text_value(path: &[FieldDescriptor], text: &str) -> Result<Value, Refusal> {
                 .or_else(|| e.get_value_by_name(text))
                 .or_else(|| text.parse::<i32>().ok().and_then(|n| e.get_value(n)))
                 .or_else(|| e.get_value_by_name(&format!("{prefix}{}", text.to_ascii_uppercase())));
-            let short: Vec<String> = e.values().map(|v| short_enum(&prefix, v.name()).into_owned()).collect();
             match value {
                 Some(v) => Value::String(v.name().to_string()),
-                None => return Err(bad(&format!("one of {}", short.join(", ")))),
+                None => {
+                    let short: Vec<String> = e.values().map(|v| short_enum(&prefix, v.name()).into_owned()).collect();
+                    return Err(bad(&format!("one of {}", short.join(", "))));
+                }
             }
         }
     })
