@@ -314,8 +314,7 @@ pub fn path_parameter(path: &[FieldDescriptor]) -> String {
 fn openapi_path(route: &Route) -> String {
     let mut out = route.template.clone();
     for path in route.path_fields() {
-        let dotted = path.iter().map(FieldDescriptor::name).collect::<Vec<_>>().join(".");
-        out = out.replace(&format!("{{{dotted}}}"), &format!("{{{}}}", path_parameter(path)));
+        out = out.replace(&format!("{{{}}}", crate::transcode::dotted(path)), &format!("{{{}}}", path_parameter(path)));
     }
     out
 }

@@ -17,6 +17,7 @@
 //! | `tls_cert_file`, `tls_key_file` | none | PEM certificate chain and key: TLS on both ports |
 //! | `webhook_ca_file` | none | PEM certificates trusted for webhook endpoints besides the public roots |
 //! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
+//! | `webhook_proxy` | none | `http://HOST:PORT` of the proxy webhook deliveries go through; when unset, `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` are read (`NO_PROXY` applies either way) |
 //! | `webhook_allow_private_networks` | `false` | `true` lets webhook endpoints be on loopback, private or link-local addresses (development, or endpoints inside the operator's own network) |
 //! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
 //! | `otlp_endpoint` | none | `http://HOST:PORT` or `https://HOST[:PORT]` of an OpenTelemetry collector: spans exported over OTLP/gRPC (`OTEL_EXPORTER_OTLP_ENDPOINT` too; the other `OTEL_EXPORTER_OTLP_*` variables apply) |
@@ -50,6 +51,7 @@ pub const KEYS: &[&str] = &[
     "webhook_ca_file",
     "webhook_timeout_seconds",
     "webhook_allow_private_networks",
+    "webhook_proxy",
     "max_in_flight",
     "max_submits_in_flight",
     "otlp_endpoint",
@@ -148,6 +150,10 @@ pub struct ServeArgs {
     /// development, or endpoints inside the operator's own network [default: false].
     #[arg(long, value_name = "BOOL")]
     pub webhook_allow_private_networks: Option<String>,
+    /// Proxy for webhook deliveries, http://HOST:PORT [default: HTTPS_PROXY, HTTP_PROXY or
+    /// ALL_PROXY from the environment, with NO_PROXY].
+    #[arg(long, value_name = "URL")]
+    pub webhook_proxy: Option<String>,
     /// Calls served at once; more are refused at once; 0 for no limit [default: 256].
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<String>,
@@ -201,6 +207,8 @@ pub struct ServeConfig {
     pub webhook_timeout: Duration,
     /// Webhook endpoints may be on the operator's own network (loopback, private, link-local).
     pub webhook_allow_private_networks: bool,
+    /// The proxy webhook deliveries go through, when configured (else the environment's).
+    pub webhook_proxy: Option<String>,
     /// Calls served at once (0: no limit).
     pub max_in_flight: usize,
     /// SubmitAssessment calls served at once (0: no limit).
@@ -296,6 +304,7 @@ impl ServeConfig {
                 "--webhook-allow-private-networks",
                 args.webhook_allow_private_networks.as_ref(),
             )
+            .flag("webhook_proxy", "--webhook-proxy", args.webhook_proxy.as_ref())
             .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
             .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
             .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
@@ -320,6 +329,7 @@ impl ServeConfig {
             webhook_ca_file: layers.get_opt::<PathBuf>("webhook_ca_file"),
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
             webhook_allow_private_networks: layers.get("webhook_allow_private_networks", false),
+            webhook_proxy: layers.get_opt::<String>("webhook_proxy"),
             max_in_flight: layers.get("max_in_flight", crate::guard::DEFAULT_MAX_IN_FLIGHT),
             max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
@@ -343,6 +353,13 @@ impl ServeConfig {
         }
         if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
             layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());
+        }
+        if let Some(proxy) = &config.webhook_proxy
+            && !proxy
+                .parse::<http::Uri>()
+                .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some_and(|h| !h.is_empty()))
+        {
+            layers.problem(format!("webhook_proxy = `{proxy}` is not an http://HOST:PORT URL"));
         }
         if let Some(endpoint) = &config.otlp_endpoint {
             for problem in crate::otel::check_environment(endpoint, &env) {
@@ -387,6 +404,7 @@ mod tests {
         let args = ServeArgs {
             grpc_addr: Some("localhost".into()),
             models_dir: Some("/no/such/dir".into()),
+            webhook_proxy: Some("socks5://proxy:1080".into()),
             ..ServeArgs::default()
         };
         let env = |k: &str| match k {
@@ -395,6 +413,12 @@ mod tests {
             _ => None,
         };
         let err = ServeConfig::load(&args, env).unwrap_err();
-        assert_eq!(err.0.len(), 4, "{err}");
+        assert_eq!(err.0.len(), 5, "{err}");
+        assert!(
+            err.0.iter().any(|p| p.contains("webhook_proxy = `socks5://proxy:1080` is not an http://HOST:PORT URL"))
+        );
+        let proxied = ServeArgs { webhook_proxy: Some("http://egress.internal:3128".into()), ..ServeArgs::default() };
+        let config = ServeConfig::load(&proxied, |_| None).unwrap();
+        assert_eq!(config.webhook_proxy.as_deref(), Some("http://egress.internal:3128"));
     }
 }

@@ -108,8 +108,8 @@ fn refuse(field: impl Into<String>, reason: &'static str, text: impl Into<String
     Refusal { field: field.into(), reason, text: text.into() }
 }
 
-/// A field path as a dotted proto path, for messages.
-fn dotted(path: &[FieldDescriptor]) -> String {
+/// A field path as a dotted proto path (as in messages and path templates).
+pub fn dotted(path: &[FieldDescriptor]) -> String {
     path.iter().map(FieldDescriptor::name).collect::<Vec<_>>().join(".")
 }
 

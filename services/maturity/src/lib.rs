@@ -57,13 +57,15 @@ impl AppState {
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
         state.persistence.set_peer_years_back(config.peer_years_back);
         state.reports.assembler().set_peer_years_back(config.peer_years_back);
+        state.webhooks.proxy = config.webhook_proxy.clone();
         if let Some(path) = &config.webhook_ca_file {
             let pem =
                 std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;
-            // Checked now, so that a bad file is a start-up error rather than failed deliveries.
-            services_webhooks::dispatch::Client::new(Some(&pem), config.webhook_timeout)?;
             state.webhooks.extra_roots_pem = Some(pem);
         }
+        // Built once now, so that a bad CA file or proxy is a start-up error rather than failed
+        // deliveries.
+        services_webhooks::dispatch::Client::new(&state.webhooks)?;
         let rate = config.tenant_rate_limit;
         state
             .persistence

@@ -4,9 +4,13 @@
 //! another holds. A dispatcher that dies mid-POST leaves a lease that expires, after which the
 //! delivery is sent again with the same `webhook-id`: a receiver sees a duplicate only then.
 //!
-//! The HTTP client is deliberately small: HTTP/1.1, one connection per delivery, no redirects
-//! (a 3xx is a failed attempt), TLS through rustls with the public roots compiled in plus any
-//! configured private CA, and one deadline over connect, handshake and answer.
+//! The HTTP client is reqwest: HTTP/1.1 over pooled keep-alive connections, through a proxy when
+//! one is configured (`webhook_proxy`, or the standard proxy variables), no redirects (a 3xx is a
+//! failed attempt), TLS through rustls with the public roots compiled in plus any configured
+//! private CA, and one deadline over connect, handshake and answer. In front of it stands the
+//! egress guard: a tenant chooses the URL, so addresses of the operator's own network (loopback,
+//! private, link-local, cloud metadata) are refused after resolution, unless the operator allows
+//! them.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,11 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-use tokio_rustls::rustls;
 
 use store::DatabaseConnection;
 use store::time::now_us;
@@ -39,6 +40,9 @@ pub struct DispatchSettings {
     /// Deliver to addresses of the operator's own network too (loopback, private, link-local:
     /// `domain_webhooks::forbidden_address`). Off by default: a tenant chooses the URL.
     pub allow_private_networks: bool,
+    /// The proxy deliveries go through (`http://HOST:PORT`); `None` reads the environment's
+    /// `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY`. `NO_PROXY` applies either way.
+    pub proxy: Option<String>,
 }
 
 impl Default for DispatchSettings {
@@ -49,6 +53,7 @@ impl Default for DispatchSettings {
             poll: Duration::from_secs(1),
             extra_roots_pem: None,
             allow_private_networks: false,
+            proxy: None,
         }
     }
 }
@@ -62,31 +67,194 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
 }
 
-/// The HTTP(S) client of deliveries.
+/// The HTTP(S) client of deliveries: reqwest over pooled keep-alive connections, through the
+/// configured or environment proxy, behind the egress guard.
 #[derive(Clone)]
 pub struct Client {
-    tls: tokio_rustls::TlsConnector,
+    http: reqwest::Client,
+    guard: Arc<Guard>,
     timeout: Duration,
-    allow_private_networks: bool,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("timeout", &self.timeout)
-            .field("allow_private_networks", &self.allow_private_networks)
+            .field("allow_private_networks", &self.guard.allow_private_networks)
+            .field("proxies", &self.guard.proxies)
             .finish_non_exhaustive()
     }
 }
 
+/// Why a delivery was refused before any connection: the egress guard's verdict.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The egress guard: which addresses deliveries may go to, and which proxy carries which.
+struct Guard {
+    allow_private_networks: bool,
+    /// The proxy rules reqwest applies (the same hyper-util matcher, built from the same input).
+    proxies: hyper_util::client::proxy::matcher::Matcher,
+    /// Host names of the proxies themselves: the operator chose them, so they may be internal.
+    proxy_hosts: Vec<String>,
+}
+
+impl Guard {
+    /// Refuses `ip` unless deliveries to the operator's own network are allowed.
+    fn check(&self, host: &str, ip: std::net::IpAddr) -> Result<(), Refused> {
+        match domain_webhooks::forbidden_address(ip) {
+            Some(why) if !self.allow_private_networks => Err(Refused(format!(
+                "refused: {host} resolves to {ip}, {why}; deliveries to the operator's own network are off (webhook_allow_private_networks)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves `host` and keeps the addresses a delivery may use. This runs on the addresses the
+    /// connection then uses, so a name that resolved to a public address at registration and to
+    /// an internal one now (DNS rebinding) is refused here.
+    async fn resolve(&self, host: &str) -> Result<Vec<std::net::SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+        let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, 0))
+            .await
+            .map_err(|e| Refused(format!("cannot resolve {host}: {e}")))?
+            .collect();
+        if self.allow_private_networks || self.proxy_hosts.iter().any(|p| p.eq_ignore_ascii_case(host)) {
+            return Ok(resolved);
+        }
+        let first_refusal = resolved.iter().find_map(|a| self.check(host, a.ip()).err());
+        let allowed: Vec<_> = resolved.into_iter().filter(|a| self.check(host, a.ip()).is_ok()).collect();
+        match (allowed.is_empty(), first_refusal) {
+            (false, _) => Ok(allowed),
+            (true, Some(refused)) => Err(Box::new(refused)),
+            (true, None) => Err(Box::new(Refused(format!("{host} resolves to no address")))),
+        }
+    }
+
+    /// The checks that cannot wait for the resolver: an address written in the URL (no name is
+    /// resolved for it), and a name a proxy will resolve (refused when it resolves here to an
+    /// internal address; passed on when it does not resolve here, as behind an egress proxy).
+    async fn before_sending(&self, uri: &http::Uri) -> Result<(), Refused> {
+        if self.allow_private_networks {
+            return Ok(());
+        }
+        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+            return self.check(host, ip);
+        }
+        if self.proxies.intercept(uri).is_some()
+            && let Ok(addresses) = tokio::net::lookup_host((host, 0)).await
+        {
+            for a in addresses {
+                self.check(host, a.ip())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The resolver reqwest connects with: the guard's.
+struct GuardedResolver(Arc<Guard>);
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let guard = Arc::clone(&self.0);
+        Box::pin(async move {
+            let addresses = guard.resolve(name.as_str()).await?;
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Which proxy carries which delivery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ProxyRules {
+    /// The proxy of `http://` deliveries.
+    http: Option<String>,
+    /// The proxy of `https://` deliveries.
+    https: Option<String>,
+    /// Hosts reached directly (the `NO_PROXY` syntax: names, domain suffixes, addresses, CIDR
+    /// ranges, `*`).
+    no: String,
+}
+
+impl ProxyRules {
+    /// `webhook_proxy` for every delivery when set, else the environment's variables as curl
+    /// reads them (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` for what those leave, upper or lower
+    /// case); `NO_PROXY` either way. `env` reads a variable.
+    fn new(setting: Option<&str>, env: impl Fn(&str) -> Option<String>) -> ProxyRules {
+        let var = |name: &str| {
+            [name.to_string(), name.to_ascii_lowercase()].iter().find_map(|n| env(n).filter(|v| !v.trim().is_empty()))
+        };
+        let no = var("NO_PROXY").unwrap_or_default();
+        match setting {
+            Some(all) => ProxyRules { http: Some(all.to_string()), https: Some(all.to_string()), no },
+            None => {
+                let all = var("ALL_PROXY");
+                ProxyRules { http: var("HTTP_PROXY").or(all.clone()), https: var("HTTPS_PROXY").or(all), no }
+            }
+        }
+    }
+
+    /// The same rules as hyper-util's matcher, which reqwest applies too.
+    fn matcher(&self) -> hyper_util::client::proxy::matcher::Matcher {
+        let mut builder = hyper_util::client::proxy::matcher::Matcher::builder().no(self.no.clone());
+        if let Some(p) = &self.http {
+            builder = builder.http(p.clone());
+        }
+        if let Some(p) = &self.https {
+            builder = builder.https(p.clone());
+        }
+        builder.build()
+    }
+
+    /// The rules as reqwest's proxies.
+    fn reqwest(&self) -> anyhow::Result<Vec<reqwest::Proxy>> {
+        let mut proxies = Vec::new();
+        let no = || reqwest::NoProxy::from_string(&self.no);
+        let fail = |url: &str| format!("the webhook proxy `{url}` is not a proxy URL");
+        if let Some(url) = &self.http {
+            proxies.push(reqwest::Proxy::http(url.as_str()).with_context(|| fail(url))?.no_proxy(no()));
+        }
+        if let Some(url) = &self.https {
+            proxies.push(reqwest::Proxy::https(url.as_str()).with_context(|| fail(url))?.no_proxy(no()));
+        }
+        Ok(proxies)
+    }
+
+    /// Host names of the proxies.
+    fn hosts(&self) -> Vec<String> {
+        [&self.http, &self.https]
+            .into_iter()
+            .flatten()
+            .filter_map(|u| u.parse::<http::Uri>().ok())
+            .filter_map(|u| u.host().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string()))
+            .collect()
+    }
+}
+
 impl Client {
-    /// A client trusting the public roots and the certificates in `extra_roots_pem`, refusing
-    /// addresses of the operator's own network.
-    pub fn new(extra_roots_pem: Option<&[u8]>, timeout: Duration) -> anyhow::Result<Client> {
+    /// A client trusting the public roots and the certificates in `settings.extra_roots_pem`,
+    /// going through `settings.proxy` (or the environment's `HTTPS_PROXY`, `HTTP_PROXY`,
+    /// `ALL_PROXY`, with `NO_PROXY`), refusing addresses of the operator's own network unless
+    /// `settings.allow_private_networks`.
+    pub fn new(settings: &DispatchSettings) -> anyhow::Result<Client> {
+        Client::with_environment(settings, |name| std::env::var(name).ok())
+    }
+
+    /// [`Client::new`] reading the proxy variables with `env`.
+    fn with_environment(settings: &DispatchSettings, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Client> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
         let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        if let Some(pem) = extra_roots_pem {
+        if let Some(pem) = &settings.extra_roots_pem {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
                 .collect::<Result<_, _>>()
                 .context("the webhook CA file is not PEM")?;
@@ -96,94 +264,102 @@ impl Client {
             }
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .context("while choosing TLS versions")?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Client { tls: tokio_rustls::TlsConnector::from(Arc::new(config)), timeout, allow_private_networks: false })
-    }
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
 
-    /// The same client, delivering to the operator's own network too when `allow` is set.
-    pub fn allow_private_networks(mut self, allow: bool) -> Client {
-        self.allow_private_networks = allow;
-        self
-    }
+        let rules = ProxyRules::new(settings.proxy.as_deref(), &env);
+        for url in [&rules.http, &rules.https].into_iter().flatten() {
+            let uri = url.parse::<http::Uri>().ok();
+            anyhow::ensure!(
+                uri.as_ref().is_some_and(|u| u.scheme_str() == Some("http") && u.host().is_some()),
+                "the webhook proxy `{url}` is not an http://HOST:PORT URL"
+            );
+        }
+        let guard = Arc::new(Guard {
+            allow_private_networks: settings.allow_private_networks,
+            proxies: rules.matcher(),
+            proxy_hosts: rules.hosts(),
+        });
 
-    /// The addresses `host` resolves to now that deliveries may go to. The check runs on the
-    /// addresses the connection then uses, so a name that resolved to a public address at
-    /// registration and to an internal one now (DNS rebinding) is refused here.
-    async fn addresses(&self, host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, String> {
-        let resolved: Vec<std::net::SocketAddr> =
-            tokio::net::lookup_host((host, port)).await.map_err(|e| format!("cannot resolve {host}: {e}"))?.collect();
-        if self.allow_private_networks {
-            return Ok(resolved);
+        let mut builder = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .http1_only()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(settings.concurrency.max(1))
+            .tcp_nodelay(true)
+            .user_agent(concat!("maturity-webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver(Arc::clone(&guard))));
+        // reqwest would read the environment itself; it is given the rules the guard knows instead.
+        builder = builder.no_proxy();
+        for proxy in rules.reqwest()? {
+            builder = builder.proxy(proxy);
         }
-        let (allowed, refused): (Vec<_>, Vec<_>) =
-            resolved.into_iter().partition(|a| domain_webhooks::forbidden_address(a.ip()).is_none());
-        match (allowed.is_empty(), refused.first()) {
-            (true, Some(first)) => Err(format!(
-                "refused: {host} resolves to {}, {}; deliveries to the operator's own network are off (webhook_allow_private_networks)",
-                first.ip(),
-                domain_webhooks::forbidden_address(first.ip()).unwrap_or("an internal address"),
-            )),
-            (true, None) => Err(format!("{host} resolves to no address")),
-            (false, _) => Ok(allowed),
-        }
+        let http = builder.build().context("while building the webhook HTTP client")?;
+        Ok(Client { http, guard, timeout: settings.timeout })
     }
 
     /// POSTs `body` with `headers` to `url`; an error says why there was no answer.
     pub async fn post(&self, url: &str, headers: &[(&'static str, String)], body: Bytes) -> Result<Answer, String> {
-        match tokio::time::timeout(self.timeout, self.exchange(url, headers, body)).await {
-            Ok(result) => result,
-            Err(_) => Err(format!("no answer within {} s", self.timeout.as_secs())),
-        }
-    }
-
-    async fn exchange(&self, url: &str, headers: &[(&'static str, String)], body: Bytes) -> Result<Answer, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
-        let https = uri.scheme_str() == Some("https");
-        let authority = uri.authority().ok_or("the URL has no host")?.clone();
-        let (host, port) = domain_webhooks::destination(url).ok_or("the URL has no host")?;
-        let addresses = self.addresses(&host, port).await?;
-        let tcp = tokio::net::TcpStream::connect(addresses.as_slice())
-            .await
-            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-        let _ = tcp.set_nodelay(true);
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let mut request = http::Request::post(path)
-            .header(http::header::HOST, authority.as_str())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(http::header::USER_AGENT, concat!("maturity-webhooks/", env!("CARGO_PKG_VERSION")));
+        if uri.host().is_none_or(str::is_empty) {
+            return Err("the URL has no host".into());
+        }
+        self.guard.before_sending(&uri).await.map_err(|r| r.0)?;
+        let mut request = self.http.post(url).header(http::header::CONTENT_TYPE, "application/json").body(body);
         for (name, value) in headers {
             request = request.header(*name, value.as_str());
         }
-        let request = request.body(Full::new(body)).map_err(|e| format!("cannot build the request: {e}"))?;
-        if https {
-            let name = rustls::pki_types::ServerName::try_from(host.clone())
-                .map_err(|_| format!("`{host}` is not a valid TLS server name"))?;
-            let tls = self.tls.connect(name, tcp).await.map_err(|e| format!("TLS with {host} failed: {e}"))?;
-            send(TokioIo::new(tls), request).await
-        } else {
-            send(TokioIo::new(tcp), request).await
+        let mut response = request.send().await.map_err(|e| self.why(&e))?;
+        let status = response.status().as_u16();
+        let retry_after =
+            response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
+        // The body is read (up to a bound) so that the connection goes back to the pool; a longer
+        // one closes it instead.
+        let mut read = 0usize;
+        while read <= 64 * 1024 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(None) | Err(_) => break,
+            }
         }
+        Ok(Answer { status, retry_after })
     }
-}
 
-async fn send<IO>(io: IO, request: http::Request<Full<Bytes>>) -> Result<Answer, String>
-where
-    IO: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(io).await.map_err(|e| format!("HTTP handshake failed: {e}"))?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let response = sender.send_request(request).await.map_err(|e| format!("no HTTP answer: {e}"))?;
-    let retry_after =
-        response.headers().get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(retry_after);
-    Ok(Answer { status: response.status().as_u16(), retry_after })
+    /// Why there was no answer, in one line: the guard's verdict when it refused, a TLS failure
+    /// with rustls's reason, a connection failure with its cause, else the chain of causes.
+    fn why(&self, e: &reqwest::Error) -> String {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or("the endpoint").to_string();
+        if e.is_timeout() {
+            return format!("no answer from {host} within {} s", self.timeout.as_secs());
+        }
+        // The causes, looking inside I/O errors too (their `source` skips the error they carry).
+        let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+        while let Some(c) = next {
+            causes.push(c);
+            next = match c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => c.source(),
+            };
+        }
+        if let Some(refused) = causes.iter().find_map(|c| c.downcast_ref::<Refused>()) {
+            return refused.0.clone();
+        }
+        if let Some(tls) = causes.iter().find_map(|c| c.downcast_ref::<rustls::Error>()) {
+            return format!("TLS with {host} failed: {tls}");
+        }
+        let root = causes.last().map_or_else(|| e.to_string(), ToString::to_string);
+        if e.is_connect() {
+            return format!("cannot connect to {host}: {root}");
+        }
+        format!("no HTTP answer from {host}: {root}")
+    }
 }
 
 /// Reads `Retry-After`: whole seconds, or an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) from now.
@@ -223,8 +399,7 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher over `db`, woken early by `wake` (SubmitAssessment notifies it).
     pub fn new(db: DatabaseConnection, settings: DispatchSettings, wake: Arc<Notify>) -> anyhow::Result<Dispatcher> {
-        let client = Client::new(settings.extra_roots_pem.as_deref(), settings.timeout)?
-            .allow_private_networks(settings.allow_private_networks);
+        let client = Client::new(&settings)?;
         let tag = store::random::chars(6).map_err(|e| anyhow::anyhow!("{e}"))?;
         let worker = format!("dispatch-{}-{tag}", std::process::id());
         Ok(Dispatcher { db, client, worker, wake, settings })
@@ -324,13 +499,24 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client trusting `pem` besides the public roots, with no proxy whatever the environment says.
+    fn test_client(pem: Option<&str>, allow_private_networks: bool) -> anyhow::Result<Client> {
+        let settings = DispatchSettings {
+            timeout: Duration::from_secs(5),
+            extra_roots_pem: pem.map(|p| p.as_bytes().to_vec()),
+            allow_private_networks,
+            ..DispatchSettings::default()
+        };
+        Client::with_environment(&settings, |_| None)
+    }
 
     /// An HTTPS endpoint with `cert` answering `answer` to one request; the request it got.
     async fn https_endpoint(
         cert: &rcgen::CertifiedKey,
         answer: &'static str,
     ) -> (u16, tokio::task::JoinHandle<Result<String, String>>) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
@@ -368,7 +554,7 @@ mod tests {
         // Trusting the endpoint's certificate (a private CA): delivered, headers and body intact.
         let (port, seen) =
             https_endpoint(&cert, "HTTP/1.1 429 Too Many\r\nRetry-After: 42\r\nContent-Length: 0\r\n\r\n").await;
-        let client = Client::new(Some(pem.as_bytes()), Duration::from_secs(5)).unwrap().allow_private_networks(true);
+        let client = test_client(Some(&pem), true).unwrap();
         let answer = client
             .post(&format!("https://localhost:{port}/hook?x=1"), &headers, Bytes::from_static(b"{\"ok\":1}"))
             .await;
@@ -379,13 +565,16 @@ mod tests {
         assert!(lower.contains("webhook-id: msg_1") && lower.contains("content-type: application/json"), "{request}");
         // With the public roots only, the same endpoint is refused.
         let (port, _seen) = https_endpoint(&cert, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await;
-        let public = Client::new(None, Duration::from_secs(5)).unwrap().allow_private_networks(true);
+        let public = test_client(None, true).unwrap();
         let refused = public.post(&format!("https://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await;
-        assert!(refused.as_ref().is_err_and(|e| e.contains("TLS")), "{refused:?}");
+        assert!(
+            refused.as_ref().is_err_and(|e| e.starts_with("TLS with localhost failed: invalid peer certificate")),
+            "{refused:?}"
+        );
         // Nothing listening: an error, not a hang.
         let closed = public.post("http://127.0.0.1:9/hook", &headers, Bytes::from_static(b"{}")).await;
-        assert!(closed.is_err(), "{closed:?}");
-        assert!(Client::new(Some(b"not a certificate"), Duration::from_secs(1)).is_err());
+        assert!(closed.as_ref().is_err_and(|e| e.starts_with("cannot connect to 127.0.0.1: ")), "{closed:?}");
+        assert!(test_client(Some("not a certificate"), true).is_err());
     }
 
     #[tokio::test]
@@ -393,7 +582,7 @@ mod tests {
         // A receiver on loopback that would answer 200: the guarded client never connects.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let guarded = Client::new(None, Duration::from_secs(2)).unwrap();
+        let guarded = test_client(None, false).unwrap();
         let headers = [("webhook-id", "msg_1".to_string())];
         for url in [
             format!("http://localhost:{port}/hook"),
@@ -408,13 +597,189 @@ mod tests {
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "the guarded client connected to loopback");
         // The same loopback endpoint with private networks allowed: connected.
-        let allowed = guarded.clone().allow_private_networks(true);
+        let allowed = test_client(None, true).unwrap();
         let posting = tokio::spawn(async move {
             allowed.post(&format!("http://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await
         });
         let (tcp, _) = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await.unwrap().unwrap();
         drop(tcp);
         let _ = posting.await;
+    }
+
+    /// Reads one HTTP/1.1 request (head and a `Content-Length` body) from `io`; `None` at the end.
+    async fn read_request(io: &mut (impl tokio::io::AsyncRead + Unpin), buf: &mut Vec<u8>) -> Option<String> {
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    buf.drain(..end + 4 + length);
+                    return Some(head);
+                }
+            }
+            let mut chunk = [0u8; 4096];
+            match io.read(&mut chunk).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn deliveries_to_one_endpoint_share_a_kept_alive_connection() {
+        // A receiver that keeps each connection open and counts the connections it accepted.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (c, r) = (Arc::clone(&connections), Arc::clone(&requests));
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let r = Arc::clone(&r);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    while read_request(&mut tcp, &mut buf).await.is_some() {
+                        r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if tcp.write_all(answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let client = test_client(None, true).unwrap();
+        let headers = [("webhook-id", "msg_1".to_string())];
+        for _ in 0..5 {
+            let answer =
+                client.post(&format!("http://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await;
+            assert_eq!(answer, Ok(Answer { status: 200, retry_after: None }));
+        }
+        assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 5);
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1, "five deliveries, one connection");
+    }
+
+    /// A CONNECT proxy on loopback that tunnels every request to `backend`; the CONNECT lines it got.
+    async fn connect_proxy(backend: u16) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let Some(head) = read_request(&mut tcp, &mut buf).await else { return };
+                    log.lock().unwrap().push(head.lines().next().unwrap_or_default().to_string());
+                    if !head.starts_with("CONNECT ") {
+                        let _ = tcp.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n").await;
+                        return;
+                    }
+                    let Ok(mut upstream) = tokio::net::TcpStream::connect(("127.0.0.1", backend)).await else { return };
+                    if tcp.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_ok() {
+                        let _ = tokio::io::copy_bidirectional(&mut tcp, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    #[tokio::test]
+    async fn deliveries_go_through_the_proxy_and_the_guard_still_applies() {
+        // The receiver's name does not resolve here: only the proxy can reach it. The proxy is on
+        // loopback (the operator's choice, so the guard lets the client connect to it).
+        let cert = rcgen::generate_simple_self_signed(vec!["hooks.example.invalid".to_string()]).unwrap();
+        let pem = cert.cert.pem();
+        let (backend, seen_by_receiver) =
+            https_endpoint(&cert, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").await;
+        let (proxy, seen_by_proxy) = connect_proxy(backend).await;
+        let settings = DispatchSettings { extra_roots_pem: Some(pem.into_bytes()), ..DispatchSettings::default() };
+        let proxy_url = format!("http://localhost:{proxy}");
+        let guarded =
+            Client::with_environment(&settings, |name| (name == "https_proxy").then(|| proxy_url.clone())).unwrap();
+        let headers = [("webhook-id", "msg_1".to_string())];
+        let answer =
+            guarded.post("https://hooks.example.invalid/hook", &headers, Bytes::from_static(b"{\"ok\":1}")).await;
+        assert_eq!(answer, Ok(Answer { status: 204, retry_after: None }));
+        let request = seen_by_receiver.await.unwrap().unwrap();
+        assert!(request.starts_with("POST /hook HTTP/1.1\r\n"), "{request}");
+        assert_eq!(*seen_by_proxy.lock().unwrap(), ["CONNECT hooks.example.invalid:443 HTTP/1.1"]);
+        // Internal destinations are refused before the proxy is asked: written as an address, or
+        // a name that resolves here to one.
+        for url in [
+            "https://127.0.0.1/hook".to_string(),
+            "https://169.254.169.254/latest/meta-data".to_string(),
+            format!("https://localhost:{backend}/hook"),
+        ] {
+            let refused = guarded.post(&url, &headers, Bytes::from_static(b"{}")).await;
+            assert!(refused.as_ref().is_err_and(|e| e.starts_with("refused: ")), "{url}: {refused:?}");
+        }
+        assert_eq!(seen_by_proxy.lock().unwrap().len(), 1, "the proxy was not asked for a refused destination");
+        // A host NO_PROXY names is reached directly: here that means it does not resolve.
+        let env = |name: &str| match name {
+            "HTTPS_PROXY" => Some(proxy_url.clone()),
+            "NO_PROXY" => Some("example.invalid".to_string()),
+            _ => None,
+        };
+        let direct = Client::with_environment(&settings, env).unwrap();
+        let unresolved = direct.post("https://hooks.example.invalid/hook", &headers, Bytes::from_static(b"{}")).await;
+        assert!(
+            unresolved.as_ref().is_err_and(|e| e.starts_with("cannot resolve hooks.example.invalid")),
+            "{unresolved:?}"
+        );
+        assert_eq!(seen_by_proxy.lock().unwrap().len(), 1, "NO_PROXY's host went through the proxy");
+    }
+
+    #[test]
+    fn proxy_rules_are_read_as_curl_reads_them() {
+        fn rules(setting: Option<&str>, vars: &[(&str, &str)]) -> ProxyRules {
+            ProxyRules::new(setting, |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        }
+        fn via(rules: &ProxyRules, url: &str) -> Option<String> {
+            rules.matcher().intercept(&url.parse().unwrap()).map(|i| i.uri().to_string())
+        }
+        assert_eq!(rules(None, &[]), ProxyRules::default());
+        assert_eq!(via(&rules(None, &[]), "https://hooks.example.com/"), None);
+        let https_only =
+            rules(None, &[("https_proxy", "http://proxy.internal:3128"), ("NO_PROXY", "crm.example.com,.lan")]);
+        assert_eq!(via(&https_only, "https://hooks.example.com/x"), Some("http://proxy.internal:3128/".into()));
+        assert_eq!(via(&https_only, "https://crm.example.com/x"), None, "named in NO_PROXY");
+        assert_eq!(via(&https_only, "https://hooks.crm.example.com/x"), None, "a subdomain of a NO_PROXY name");
+        assert_eq!(via(&https_only, "https://receiver.lan/x"), None, "a NO_PROXY suffix");
+        assert_eq!(via(&https_only, "http://hooks.example.com/x"), None, "no proxy for http://");
+        assert_eq!(https_only.hosts(), ["proxy.internal"]);
+        let all =
+            rules(None, &[("ALL_PROXY", "http://all:8080"), ("HTTP_PROXY", "http://plain:1"), ("HTTPS_PROXY", " ")]);
+        assert_eq!((all.http.as_deref(), all.https.as_deref()), (Some("http://plain:1"), Some("http://all:8080")));
+        let configured = rules(Some("http://egress:3128"), &[("HTTPS_PROXY", "http://other:1"), ("no_proxy", "*")]);
+        assert_eq!(
+            configured,
+            ProxyRules {
+                http: Some("http://egress:3128".into()),
+                https: Some("http://egress:3128".into()),
+                no: "*".into()
+            }
+        );
+        assert_eq!(
+            via(&configured, "https://hooks.example.com/"),
+            None,
+            "NO_PROXY=* applies to the configured proxy too"
+        );
+        for bad in ["not a proxy", "socks5://proxy:1080", "https://"] {
+            let settings = DispatchSettings { proxy: Some(bad.into()), ..DispatchSettings::default() };
+            let refused = Client::new(&settings).map(|_| ()).map_err(|e| format!("{e:#}"));
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("is not an http://HOST:PORT URL")),
+                "{bad}: {refused:?}"
+            );
+        }
     }
 
     #[test]
