@@ -51,12 +51,14 @@ unit: fonts
 # Stock clients in another language against the real binaries: Python grpcio + reflection
 # (stock_client.py); a client generated from /openapi.json by openapi-python-client running the
 # CRM flow, grpcurl on every public method and curl on every REST route of docs/integration.md
-# (crm_flow.py). The binaries are the ones the test build makes (the same features as `make
+# (crm_flow.py); the open figures of `report-gen export` read back by pyarrow and compared with
+# QueryBenchmark (open_figures.py). The binaries are the ones the test build makes (the same features as `make
 # unit`), so that `make test` does not compile the dependencies a second time.
 stock-client: $(VENV)/.installed fonts
 	$(CARGO) test --workspace --no-run --quiet
 	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v2.toml
 	$(VENV)/bin/python tests/stock-client/crm_flow.py target/debug/maturity target/debug/report-gen docs/integration.md
+	$(VENV)/bin/python tests/stock-client/open_figures.py target/debug/maturity target/debug/report-gen
 
 $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)

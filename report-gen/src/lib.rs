@@ -9,7 +9,8 @@
 //! Around that core, the generator itself: `assemble` builds a chapter's data from the store (the
 //! stored answers scored again with their pinned model version, the published peers after
 //! fallback, the trend, the recommendations, the CBS context), `render` turns it into bytes and
-//! durable files, and `nightly` runs the night's batch with leased claims. The `report-gen`
+//! durable files, `nightly` runs the night's batch with leased claims, and `export` writes a year's
+//! published figures as open data. The `report-gen`
 //! command line is this crate's binary; `ReportService` (`services/report`) is the gRPC adapter
 //! over the same `Assembler` and `Renderer`. The crate knows no wire types; it reads the database
 //! only through the `store` crate.
@@ -17,6 +18,7 @@
 pub mod assemble;
 pub mod chapter;
 pub mod escape;
+pub mod export;
 pub mod figures;
 pub mod nightly;
 pub mod render;

@@ -1,6 +1,7 @@
 //! `report-gen`: chapters from the command line. `render` writes one assessment's chapter (PDF or
 //! the generated Typst source); `nightly` runs the night's batch; `templates` exports the
-//! built-in templates for a consultancy to edit (and `--templates DIR` uses the edited ones).
+//! built-in templates for a consultancy to edit (and `--templates DIR` uses the edited ones);
+//! `export` writes a year's published benchmark figures as CSV or Parquet (docs/open-figures.md).
 //!
 //! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration.
 
@@ -108,12 +109,44 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write the published benchmark figures of a year as open data (CSV or Parquet), or their
+    /// data dictionary; only published, disclosure-controlled figures (docs/open-figures.md).
+    Export {
+        /// The year (not needed for the dictionary).
+        #[arg(long, value_name = "YEAR")]
+        year: Option<i32>,
+        /// csv, parquet, or dictionary (the data dictionary as CSV).
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// The model [default: the default model].
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+        /// The model's version [default: its latest].
+        #[arg(long, value_name = "VERSION")]
+        model_version: Option<u32>,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write the built-in templates to a folder, to edit and use with --templates.
     Templates {
         /// The folder.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+}
+
+/// What `report-gen export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    /// RFC 4180 CSV with a header line.
+    Csv,
+    /// Apache Parquet, the dictionary in its metadata.
+    Parquet,
+    /// The data dictionary as CSV.
+    Dictionary,
 }
 
 #[global_allocator]
@@ -134,6 +167,27 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Templates { out } => export_templates(&out),
+        Command::Export { format: ExportFormat::Dictionary, out, .. } => {
+            finish(domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
+                write_atomic(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+                Ok(format!("report-gen: wrote the data dictionary to {}", out.display()))
+            }))
+        }
+        Command::Export { year, format, model, model_version, out, common } => {
+            let Some(year) = year else { return usage("--year is needed for csv and parquet") };
+            if !(1900..=2999).contains(&year) {
+                return usage("--year must be a year such as 2025");
+            }
+            let setup = match Setup::load(&common) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), model_version.unwrap_or(0)) {
+                Ok(m) => m,
+                Err(e) => return usage(e),
+            };
+            finish(runtime().and_then(|rt| rt.block_on(export(setup, &model, year, format, &out))))
+        }
         Command::Render { assessment, lang, format, out, common } => {
             let setup = match Setup::load(&common) {
                 Ok(s) => s,
@@ -231,6 +285,7 @@ fn export_templates(out: &std::path::Path) -> ExitCode {
 /// What every command that reads the database needs.
 struct Setup {
     config: ServeConfig,
+    registry: Arc<domain_model::ModelRegistry>,
     assembler: Assembler,
     renderer: Arc<Renderer>,
 }
@@ -247,9 +302,10 @@ impl Setup {
         }
         .map_err(usage)?;
         let policy = Policy::new(config.disclosure_k).map_err(|e| usage(format!("{e:?}")))?;
-        let assembler = Assembler::new(Arc::new(registry), policy).map_err(usage)?;
+        let registry = Arc::new(registry);
+        let assembler = Assembler::new(Arc::clone(&registry), policy).map_err(usage)?;
         assembler.set_peer_years_back(config.peer_years_back);
-        Ok(Setup { config, assembler, renderer: Arc::new(Renderer::new(templates)) })
+        Ok(Setup { config, registry, assembler, renderer: Arc::new(Renderer::new(templates)) })
     }
 
     async fn db(&self) -> anyhow::Result<store::DatabaseConnection> {
@@ -294,6 +350,32 @@ async fn pages(setup: Setup, id: i64, lang: Locale, scale: f64, out: &std::path:
         write_atomic(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(format!("report-gen: wrote {} pages into {}", pages.len(), out.display()))
+}
+
+async fn export(
+    setup: Setup,
+    model: &domain_model::Model,
+    year: i32,
+    format: ExportFormat,
+    out: &std::path::Path,
+) -> anyhow::Result<String> {
+    let db = setup.db().await?;
+    let release = report_gen::export::release(&db, model, year, setup.config.disclosure_k).await?;
+    let bytes = match format {
+        ExportFormat::Parquet => release.parquet(),
+        ExportFormat::Csv | ExportFormat::Dictionary => release.csv(),
+    }
+    .map_err(anyhow::Error::msg)?;
+    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "report-gen: wrote {} published groups of {} version {} for {year} ({} rows, k = {}) to {}",
+        release.groups.len(),
+        model.id,
+        model.version,
+        release.rows().len(),
+        release.k,
+        out.display()
+    ))
 }
 
 /// Peak resident memory of this process, in KiB (Linux; `None` elsewhere).

@@ -1,0 +1,73 @@
+//! `report-gen export`: the published groups of one universe (model, version, year) as open
+//! figures (`domain-open-figures`), read from the store's releases: the same figures the server
+//! answers `QueryBenchmark` with, and nothing that is not published.
+
+use anyhow::Context;
+use domain_model::Model;
+use domain_open_figures::{Distribution, Group, Release, StageShares};
+use store::peers::Held;
+
+/// The release of `model` for `year` as open figures, under threshold `k`. A year without
+/// published groups is an error naming the years that have them.
+pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k: u32) -> anyhow::Result<Release> {
+    let version = store::version_column(model.version);
+    let stored = store::releases(db, &model.id, version, Some(year), None)
+        .await
+        .context("while reading the published figures")?;
+    let mut groups = Vec::with_capacity(stored.len());
+    for release in &stored {
+        // A key that no longer parses (a classification changed since) is not a group any more.
+        if let Some(held) = Held::decode(release)? {
+            groups.push(group(&held));
+        }
+    }
+    if groups.is_empty() {
+        let national = store::publish::key_text(&domain_anonymity::GroupKey::ALL);
+        let years: Vec<String> = store::releases(db, &model.id, version, None, Some(&national))
+            .await
+            .context("while reading the published years")?
+            .iter()
+            .map(|r| r.year.to_string())
+            .collect();
+        anyhow::bail!(
+            "{} version {} has no published figures for {year}; {}",
+            model.id,
+            model.version,
+            if years.is_empty() {
+                "it has none for any year".to_string()
+            } else {
+                format!("it has for {}", years.join(", "))
+            }
+        );
+    }
+    Ok(Release { model_id: model.id.clone(), model_version: model.version, year, k, groups })
+}
+
+/// One published group as open figures.
+fn group(held: &Held) -> Group {
+    let g = &held.group;
+    let figures = &held.figures;
+    Group {
+        level: held.level().id().to_string(),
+        sbi_section: g.section.map(|s| s.code().to_string()).unwrap_or_default(),
+        size_class: g.size.map(|s| s.code().to_string()).unwrap_or_default(),
+        province: g.province.map(|p| p.code().to_string()).unwrap_or_default(),
+        n: u32::try_from(held.n).unwrap_or(0),
+        synthetic_share: held.synthetic_share,
+        distributions: figures
+            .distributions
+            .iter()
+            .map(|d| Distribution {
+                metric: d.metric.clone(),
+                n: d.n,
+                mean: d.mean,
+                sd: d.sd,
+                percentiles: d.percentiles,
+            })
+            .collect(),
+        stage_shares: [("external", figures.external_stages), ("internal", figures.internal_stages)]
+            .into_iter()
+            .filter_map(|(axis, shares)| shares.map(|shares| StageShares { axis: axis.to_string(), shares }))
+            .collect(),
+    }
+}

@@ -1,0 +1,60 @@
+//! Open figures on both backends: the export of a published year holds exactly the groups the
+//! server publishes, with exactly the figures `QueryBenchmark` answers for each; a year without
+//! releases is an error naming the years that have them.
+
+use migrations::test_db::BACKENDS;
+use services_api::v1 as pb;
+
+use crate::{World, as_tenant};
+
+#[tokio::test]
+async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &[], 0).await;
+        let model = world.registry.resolve("", 0).unwrap();
+        let k = 10;
+        let release = report_gen::export::release(&world.conn, &model, 2025, k).await.unwrap();
+        assert!(release.groups.len() > 5, "{backend:?}: {} groups", release.groups.len());
+        assert_eq!((release.model_version, release.year, release.k), (model.version, 2025, k), "{backend:?}");
+        let mut client = world.app.benchmark_client();
+        for group in &release.groups {
+            assert!(group.n >= k, "{backend:?}: a group below k: {group:?}");
+            let request = pb::QueryBenchmarkRequest {
+                group: Some(pb::PeerGroup {
+                    sbi_section: group.sbi_section.clone(),
+                    size_class: group.size_class.clone(),
+                    province: group.province.clone(),
+                }),
+                year: 2025,
+                model: None,
+                locale: "en".into(),
+            };
+            let answer = client.query_benchmark(as_tenant("analyst", request)).await.unwrap().into_inner();
+            let used = answer.group_used.unwrap();
+            assert!(!used.fallback, "{backend:?}: an exported group is not published: {group:?}");
+            assert_eq!((used.level.as_str(), used.n, used.k), (group.level.as_str(), group.n, k), "{backend:?}");
+            assert_eq!(used.synthetic_share.to_bits(), group.synthetic_share.to_bits(), "{backend:?}");
+            let exported: Vec<pb::Distribution> = group
+                .distributions
+                .iter()
+                .map(|d| {
+                    let [p10, p25, p50, p75, p90] = d.percentiles;
+                    pb::Distribution { metric: d.metric.clone(), n: d.n, mean: d.mean, sd: d.sd, p10, p25, p50, p75, p90 }
+                })
+                .collect();
+            assert_eq!(exported, answer.distributions, "{backend:?}: {group:?}");
+            let shares: Vec<pb::StageShares> = group
+                .stage_shares
+                .iter()
+                .map(|s| pb::StageShares { axis: s.axis.clone(), shares: s.shares.to_vec() })
+                .collect();
+            assert_eq!(shares, answer.stage_shares, "{backend:?}: {group:?}");
+        }
+        // The rows a CSV and a Parquet file are written from: one per group, measure and statistic.
+        let per_group: usize = release.groups.iter().map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5).sum();
+        assert_eq!(release.rows().len(), per_group, "{backend:?}");
+
+        let none = report_gen::export::release(&world.conn, &model, 1990, k).await.unwrap_err().to_string();
+        assert!(none.contains("no published figures for 1990") && none.contains("2025"), "{backend:?}: {none}");
+    }
+}
