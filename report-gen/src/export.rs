@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use domain_model::Model;
-use domain_open_figures::{Distribution, Group, Release, StageShares};
+use domain_open_figures::Release;
 use store::peers::Held;
 
 /// The release of `model` for `year` as open figures, under threshold `k`. A year without
@@ -18,7 +18,7 @@ pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k
     for release in &stored {
         // A key that no longer parses (a classification changed since) is not a group any more.
         if let Some(held) = Held::decode(release)? {
-            groups.push(group(&held));
+            groups.push(held.open_figures());
         }
     }
     if groups.is_empty() {
@@ -41,33 +41,4 @@ pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k
         );
     }
     Ok(Release { model_id: model.id.clone(), model_version: model.version, year, k, groups })
-}
-
-/// One published group as open figures.
-fn group(held: &Held) -> Group {
-    let g = &held.group;
-    let figures = &held.figures;
-    Group {
-        level: held.level().id().to_string(),
-        sbi_section: g.section.map(|s| s.code().to_string()).unwrap_or_default(),
-        size_class: g.size.map(|s| s.code().to_string()).unwrap_or_default(),
-        province: g.province.map(|p| p.code().to_string()).unwrap_or_default(),
-        n: u32::try_from(held.n).unwrap_or(0),
-        synthetic_share: held.synthetic_share,
-        distributions: figures
-            .distributions
-            .iter()
-            .map(|d| Distribution {
-                metric: d.metric.clone(),
-                n: d.n,
-                mean: d.mean,
-                sd: d.sd,
-                percentiles: d.percentiles,
-            })
-            .collect(),
-        stage_shares: [("external", figures.external_stages), ("internal", figures.internal_stages)]
-            .into_iter()
-            .filter_map(|(axis, shares)| shares.map(|shares| StageShares { axis: axis.to_string(), shares }))
-            .collect(),
-    }
 }

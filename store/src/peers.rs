@@ -32,6 +32,35 @@ impl Held {
         Ok(Some(Held { group, n: release.n, synthetic_share: release.synthetic_share, figures: Arc::new(figures) }))
     }
 
+    /// The group as open figures: exactly what its release publishes.
+    pub fn open_figures(&self) -> domain_open_figures::Group {
+        use domain_open_figures::{Distribution, StageShares};
+        let (g, f) = (&self.group, &self.figures);
+        domain_open_figures::Group {
+            level: self.level().id().to_string(),
+            sbi_section: g.section.map(|s| s.code().to_string()).unwrap_or_default(),
+            size_class: g.size.map(|s| s.code().to_string()).unwrap_or_default(),
+            province: g.province.map(|p| p.code().to_string()).unwrap_or_default(),
+            n: u32::try_from(self.n).unwrap_or(0),
+            synthetic_share: self.synthetic_share,
+            distributions: f
+                .distributions
+                .iter()
+                .map(|d| Distribution {
+                    metric: d.metric.clone(),
+                    n: d.n,
+                    mean: d.mean,
+                    sd: d.sd,
+                    percentiles: d.percentiles,
+                })
+                .collect(),
+            stage_shares: [("external", f.external_stages), ("internal", f.internal_stages)]
+                .into_iter()
+                .filter_map(|(axis, shares)| shares.map(|shares| StageShares { axis: axis.to_string(), shares }))
+                .collect(),
+        }
+    }
+
     /// The level of the group (every published group has one).
     pub fn level(&self) -> Level {
         self.group.level().unwrap_or(Level::All)

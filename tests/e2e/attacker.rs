@@ -4,8 +4,9 @@
 //! and by querying before and after a victim's single submission (every group of the victim's
 //! ladder, and a sweep of 201 peer-position queries over the whole scale), and by many small
 //! queries: every cell with a few firms against an empty cell of the same shape, answers compared
-//! and response times measured. It reports what it tried; every attempt must come back
-//! empty-handed.
+//! and response times measured; and the open figures (ExportReleases) hold exactly the published
+//! groups and do not move after the victim's submission. It reports what it tried; every attempt
+//! must come back empty-handed.
 
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
@@ -43,6 +44,17 @@ async fn query(
     let group = pb::PeerGroup { sbi_section: g.0.clone(), size_class: g.1.clone(), province: g.2.clone() };
     let request = pb::QueryBenchmarkRequest { group: Some(group), year, ..Default::default() };
     client.query_benchmark(as_tenant(request, Some(key), "").unwrap()).await.unwrap().into_inner()
+}
+
+/// The open figures of `year` as the attacker downloads them (CSV).
+async fn export(client: &mut BenchmarkServiceClient<Channel>, key: &str, year: u32) -> Vec<u8> {
+    let request = pb::ExportReleasesRequest { year, format: pb::ExportFormat::Csv.into(), ..Default::default() };
+    let mut stream = client.export_releases(as_tenant(request, Some(key), "").unwrap()).await.unwrap().into_inner();
+    let mut bytes = Vec::new();
+    while let Some(piece) = stream.message().await.unwrap() {
+        bytes.extend_from_slice(&piece.data);
+    }
+    bytes
 }
 
 async fn sweep(
@@ -122,6 +134,21 @@ async fn an_attacker_recovers_no_single_firms_score() {
         let groups = listed.groups;
         assert!(groups.len() > 20, "{backend:?}: too few published groups to attack");
         let k = groups[0].k;
+
+        // 0. The open figures hold exactly the published groups, with their n: whatever the
+        // differencing below cannot derive from the answers, it cannot derive from the export.
+        let exported_before = export(&mut bench, &attacker, year).await;
+        let text = String::from_utf8(exported_before.clone()).unwrap();
+        let exported: std::collections::BTreeSet<(Key, u32)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                ((c[5].to_string(), c[6].to_string(), c[7].to_string()), c[8].parse().unwrap())
+            })
+            .collect();
+        let published: std::collections::BTreeSet<(Key, u32)> = groups.iter().map(|g| (key(g), g.n)).collect();
+        assert_eq!(exported, published, "{backend:?}: the export and the published groups differ");
 
         // 1. Two overlapping published groups: their difference is 0 or at least k firms.
         let mut pairs = 0;
@@ -214,6 +241,8 @@ async fn an_attacker_recovers_no_single_firms_score() {
         }
         let swept_after = sweep(&mut bench, &attacker, &firm, year).await;
         assert_eq!(swept_before, swept_after, "{backend:?}: peer positions moved after one submission");
+        let exported_after = export(&mut bench, &attacker, year).await;
+        assert!(exported_after == exported_before, "{backend:?}: the open figures moved after one submission");
 
         // 4. Many small queries, and their timing: a cell holding a few firms (1 to k-1) answers
         // exactly as a cell of the same shape holding none, so neither the answer nor anything

@@ -281,6 +281,7 @@ async fn the_openapi_document_matches_what_is_served() {
             ),
             call("listPeerGroups", &[], "", None, 200),
             call("trend", &[], "group.sizeClass=small", None, 200),
+            call("exportReleases", &[], "format=parquet", None, 200),
             call("renderChapter", &[("assessment_id", &id)], "format=pdf&locale=nl", None, 200),
             call("echo", &[], "", Some(json!({"payload": "aGFsbG8="})), 200),
             call(
@@ -320,6 +321,7 @@ async fn the_openapi_document_matches_what_is_served() {
             ),
             rpc("BenchmarkService_ListPeerGroups", json!({}), 200),
             rpc("BenchmarkService_Trend", json!({"group": {}}), 200),
+            rpc("BenchmarkService_ExportReleases", json!({"format": "EXPORT_FORMAT_CSV"}), 200),
             rpc("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
             rpc("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
             rpc(
@@ -397,7 +399,15 @@ async fn the_openapi_document_matches_what_is_served() {
                 if media.ends_with("json") {
                     check(&doc, &documented["schema"], &reply.json(), id_).unwrap();
                 } else {
-                    assert!(reply.body.starts_with(b"%PDF-"), "{id_}: not a PDF");
+                    let whole = match media {
+                        "application/pdf" => reply.body.starts_with(b"%PDF-"),
+                        "text/csv" => reply.body.starts_with(b"model_id,model_version,year,k,"),
+                        "application/vnd.apache.parquet" => {
+                            reply.body.starts_with(b"PAR1") && reply.body.ends_with(b"PAR1")
+                        }
+                        _ => false,
+                    };
+                    assert!(whole, "{id_}: not a whole {media} document");
                 }
                 // A documented ETag comes, and sent back it answers 304 without a body.
                 if reply.status == 200 && op["responses"]["304"].is_object() {

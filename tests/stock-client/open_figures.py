@@ -3,7 +3,8 @@
 `report-gen export` writes a year's published benchmark figures as CSV and as Parquet over a
 database of synthetic demo peers; pyarrow reads both back, and every row must equal what the
 server's `QueryBenchmark` (GET /v1/benchmarks) answers for the same group: level, firms, k,
-synthetic share, every distribution's statistics and every stage share, to the last bit. Groups
+synthetic share, every distribution's statistics and every stage share, to the last bit; the
+server's own export (GET /v1/benchmarks:export) serves the same bytes. Groups
 that are not published must not be in the export, and the server must answer them with a wider
 published group. Usage: open_figures.py MATURITY REPORT_GEN
 """
@@ -142,6 +143,15 @@ def main():
             wider.append(used.get("fallback") and (g.get("sbiSection", ""), g.get("sizeClass", ""), g.get("province", "")) in groups)
         check(f"{len(unpublished)} groups not in the export are answered with a wider exported group",
               len(unpublished) > 0 and all(wider), list(zip(unpublished, wider)))
+
+        # The server's files are the command's, byte for byte.
+        for fmt, path in paths.items():
+            request = urllib.request.Request(f"{http_base}/v1/benchmarks:export?year={year}&format={fmt}",
+                                             headers={"Authorization": f"Bearer {key}"})
+            with urllib.request.urlopen(request, timeout=60) as reply, open(path, "rb") as f:
+                served, disposition = reply.read(), reply.headers.get("Content-Disposition", "")
+                check(f"GET /v1/benchmarks:export?format={fmt} serves the same file as report-gen export",
+                      served == f.read() and f".{year}.{fmt}" in disposition, (len(served), disposition))
 
         done = run(report_gen, "export", "--year", "1990", "--format", "csv", "--out", os.path.join(scratch, "x.csv"), *common)
         check("a year without published figures is exit 1 naming the years that have some",

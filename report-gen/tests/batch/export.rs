@@ -1,6 +1,6 @@
 //! Open figures on both backends: the export of a published year holds exactly the groups the
-//! server publishes, with exactly the figures `QueryBenchmark` answers for each; a year without
-//! releases is an error naming the years that have them.
+//! server publishes, with exactly the figures `QueryBenchmark` answers for each; `ExportReleases`
+//! streams the same files; a year without releases is an error naming the years that have them.
 
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
@@ -39,7 +39,17 @@ async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
                 .iter()
                 .map(|d| {
                     let [p10, p25, p50, p75, p90] = d.percentiles;
-                    pb::Distribution { metric: d.metric.clone(), n: d.n, mean: d.mean, sd: d.sd, p10, p25, p50, p75, p90 }
+                    pb::Distribution {
+                        metric: d.metric.clone(),
+                        n: d.n,
+                        mean: d.mean,
+                        sd: d.sd,
+                        p10,
+                        p25,
+                        p50,
+                        p75,
+                        p90,
+                    }
                 })
                 .collect();
             assert_eq!(exported, answer.distributions, "{backend:?}: {group:?}");
@@ -51,8 +61,39 @@ async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
             assert_eq!(shares, answer.stage_shares, "{backend:?}: {group:?}");
         }
         // The rows a CSV and a Parquet file are written from: one per group, measure and statistic.
-        let per_group: usize = release.groups.iter().map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5).sum();
+        let per_group: usize =
+            release.groups.iter().map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5).sum();
         assert_eq!(release.rows().len(), per_group, "{backend:?}");
+
+        // ExportReleases streams the same files, metadata first, from the server's memory.
+        for (format, bytes) in [
+            (pb::ExportFormat::Csv, release.csv().unwrap()),
+            (pb::ExportFormat::Parquet, release.parquet().unwrap()),
+            (pb::ExportFormat::Dictionary, domain_open_figures::dictionary_csv().unwrap()),
+        ] {
+            let request = pb::ExportReleasesRequest { year: 2025, format: format.into(), ..Default::default() };
+            let mut stream = client.export_releases(as_tenant("analyst", request)).await.unwrap().into_inner();
+            let first = stream.message().await.unwrap().unwrap();
+            let meta = first.metadata.unwrap();
+            let mut served = first.data;
+            while let Some(piece) = stream.message().await.unwrap() {
+                assert!(piece.metadata.is_none() && piece.data.len() <= 64 * 1024, "{backend:?}");
+                served.extend_from_slice(&piece.data);
+            }
+            assert!(served == bytes, "{backend:?} {format:?}: the served file differs from the release's");
+            assert_eq!(meta.size, bytes.len() as u64, "{backend:?}");
+            if format != pb::ExportFormat::Dictionary {
+                assert_eq!((meta.year, meta.k, meta.groups as usize), (2025, k, release.groups.len()), "{backend:?}");
+                assert_eq!(meta.rows, release.rows().len() as u64, "{backend:?}");
+            }
+        }
+        let nothing =
+            pb::ExportReleasesRequest { year: 1990, format: pb::ExportFormat::Csv.into(), ..Default::default() };
+        let status = client.export_releases(as_tenant("analyst", nothing)).await.map(|_| ()).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound, "{backend:?}: {status:?}");
+        let bad = pb::ExportReleasesRequest { year: 2025, format: 9, ..Default::default() };
+        let status = client.export_releases(as_tenant("analyst", bad)).await.map(|_| ()).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{backend:?}: {status:?}");
 
         let none = report_gen::export::release(&world.conn, &model, 1990, k).await.unwrap_err().to_string();
         assert!(none.contains("no published figures for 1990") && none.contains("2025"), "{backend:?}: {none}");

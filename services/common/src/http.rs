@@ -14,7 +14,8 @@
 //!   body is refused).
 //! - A read (`GET`) answers with an `ETag`; `If-None-Match` with it answers 304 without a body.
 //! - `RenderChapter` answers with the document itself (`application/pdf` or the Typst source), at
-//!   `GET /v1/assessments/{assessment_id}/chapter?locale=nl&format=pdf`.
+//!   `GET /v1/assessments/{assessment_id}/chapter?locale=nl&format=pdf`; `ExportReleases` with the
+//!   file (CSV or Parquet), at `GET /v1/benchmarks:export?year=2025&format=csv`.
 //! - Request bodies above `MAX_BODY` are refused with 413; a path with the wrong method, with 405.
 
 use std::convert::Infallible;
@@ -319,29 +320,36 @@ fn json_response(method: &MethodDescriptor, bytes: &[u8]) -> Response {
     }
 }
 
-/// The document of a RenderChapter stream: metadata first, then the pieces.
-fn document_response(messages: &[Bytes]) -> Response {
+/// The document of a streaming method (RenderChapter, ExportReleases): its messages carry a
+/// `metadata` message first (`content_type`, `file_name`, `sha256`) and `data` pieces after it.
+fn document_response(method: &MethodDescriptor, messages: &[Bytes]) -> Response {
+    let text = |m: &DynamicMessage, name: &str| {
+        m.get_field_by_name(name).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    };
     let mut meta = None;
     let mut document = Vec::new();
     for m in messages {
-        match services_api::v1::RenderChapterResponse::decode(m.as_ref()) {
-            Ok(p) => {
-                if p.metadata.is_some() {
-                    meta = p.metadata;
-                }
-                document.extend_from_slice(&p.data);
-            }
+        let piece = match DynamicMessage::decode(method.output(), m.as_ref()) {
+            Ok(p) => p,
             Err(e) => return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", &e.to_string(), &[]),
+        };
+        if piece.has_field_by_name("metadata")
+            && let Some(m) = piece.get_field_by_name("metadata").and_then(|v| v.as_message().cloned())
+        {
+            meta = Some((text(&m, "content_type"), text(&m, "file_name"), text(&m, "sha256")));
+        }
+        if let Some(data) = piece.get_field_by_name("data").and_then(|v| v.as_bytes().cloned()) {
+            document.extend_from_slice(&data);
         }
     }
-    let Some(meta) = meta else {
-        return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the chapter came without metadata", &[]);
+    let Some((content_type, file_name, sha256)) = meta else {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the document came without metadata", &[]);
     };
     let mut headers = HeaderMap::new();
     let value = |s: String| HeaderValue::from_str(&s).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    headers.insert(header::CONTENT_TYPE, value(meta.content_type));
-    headers.insert(header::CONTENT_DISPOSITION, value(format!("attachment; filename=\"{}\"", meta.file_name)));
-    headers.insert("x-content-sha256", value(meta.sha256));
+    headers.insert(header::CONTENT_TYPE, value(content_type));
+    headers.insert(header::CONTENT_DISPOSITION, value(format!("attachment; filename=\"{file_name}\"")));
+    headers.insert("x-content-sha256", value(sha256));
     (headers, document).into_response()
 }
 
@@ -437,7 +445,7 @@ fn idempotency_key(method: &MethodDescriptor, headers: &HeaderMap, message: &mut
 /// Calls `message` on `method` and answers as JSON (or the document of a streaming method).
 async fn answer(g: &Gateway, method: &MethodDescriptor, message: DynamicMessage, headers: &HeaderMap) -> Response {
     match invoke(g, method, message.encode_to_vec(), headers).await {
-        Ok(messages) if method.is_server_streaming() => document_response(&messages),
+        Ok(messages) if method.is_server_streaming() => document_response(method, &messages),
         Ok(messages) => match messages.first() {
             Some(bytes) => json_response(method, bytes),
             None => problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "no response message", &[]),

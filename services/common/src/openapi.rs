@@ -274,17 +274,31 @@ fn problem_response() -> Value {
     json!({"description": "An error.", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
-fn document_response() -> Value {
+fn document_response(method: &MethodDescriptor) -> Value {
+    let (description, content) = if method.name() == "ExportReleases" {
+        (
+            "The file: the open figures as CSV or Parquet, or their data dictionary as CSV.",
+            json!({
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}
+            }),
+        )
+    } else {
+        (
+            "The chapter: a PDF/A-2b document, or its Typst source.",
+            json!({
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "text/vnd.typst": {"schema": {"type": "string"}}
+            }),
+        )
+    };
     json!({
-        "description": "The chapter: a PDF/A-2b document, or its Typst source.",
+        "description": description,
         "headers": {
             "Content-Disposition": {"schema": {"type": "string"}},
             "X-Content-SHA256": {"schema": {"type": "string"}}
         },
-        "content": {
-            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            "text/vnd.typst": {"schema": {"type": "string"}}
-        }
+        "content": content
     })
 }
 
@@ -330,7 +344,7 @@ fn operation_id(method: &MethodDescriptor) -> String {
 fn operation_base(method: &MethodDescriptor, comments: &Comments, read: bool) -> Value {
     let service = method.parent_service();
     let ok = if method.is_server_streaming() {
-        document_response()
+        document_response(method)
     } else {
         json!({"description": "OK", "content": {"application/json": {"schema": reference(&method.output())}}})
     };

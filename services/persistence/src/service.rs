@@ -793,6 +793,8 @@ impl PersistenceService for Persistence {
 
 #[tonic::async_trait]
 impl BenchmarkService for Persistence {
+    type ExportReleasesStream = ExportStream;
+
     async fn query_benchmark(
         &self,
         request: Request<pb::QueryBenchmarkRequest>,
@@ -893,4 +895,87 @@ impl BenchmarkService for Persistence {
         }
         Ok(Response::new(pb::TrendResponse { points }))
     }
+
+    async fn export_releases(
+        &self,
+        request: Request<pb::ExportReleasesRequest>,
+    ) -> Result<Response<Self::ExportReleasesStream>, Status> {
+        self.inner.auth.reader(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(&req.locale, "locale", &mut violations);
+        let format = match pb::ExportFormat::try_from(req.format) {
+            Ok(f) => f,
+            Err(_) => {
+                violations.push(violation(
+                    "format",
+                    "UNKNOWN_FORMAT",
+                    format!("unknown format {}: expected EXPORT_FORMAT_CSV, EXPORT_FORMAT_PARQUET or EXPORT_FORMAT_DICTIONARY", req.format),
+                    format!("onbekend formaat {}: verwacht EXPORT_FORMAT_CSV, EXPORT_FORMAT_PARQUET of EXPORT_FORMAT_DICTIONARY", req.format),
+                ));
+                pb::ExportFormat::Unspecified
+            }
+        };
+        let k = self.inner.policy.k();
+        let (bytes, mut metadata) = if format == pb::ExportFormat::Dictionary {
+            if !violations.is_empty() {
+                return Err(invalid_argument(&violations, locale));
+            }
+            let bytes = domain_open_figures::dictionary_csv().map_err(Status::internal)?;
+            let metadata = pb::ExportMetadata {
+                content_type: "text/csv; charset=utf-8".into(),
+                file_name: "figures.dictionary.csv".into(),
+                k,
+                ..pb::ExportMetadata::default()
+            };
+            (bytes, metadata)
+        } else {
+            let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
+            let release = domain_open_figures::Release {
+                model_id: model.id.clone(),
+                model_version: model.version,
+                year,
+                k,
+                groups: self.inner.benchmarks.groups(&model, year).iter().map(|h| h.open_figures()).collect(),
+            };
+            let parquet = format == pb::ExportFormat::Parquet;
+            let rows = release.rows().len() as u64;
+            let groups = u32::try_from(release.groups.len()).unwrap_or(u32::MAX);
+            // Encoding a national year takes a while: off the async workers.
+            let bytes = tokio::task::spawn_blocking(move || if parquet { release.parquet() } else { release.csv() })
+                .await
+                .map_err(|e| Status::internal(format!("the export task failed: {e}")))?
+                .map_err(Status::internal)?;
+            let (content_type, extension) = if parquet {
+                ("application/vnd.apache.parquet", "parquet")
+            } else {
+                ("text/csv; charset=utf-8", "csv")
+            };
+            let metadata = pb::ExportMetadata {
+                content_type: content_type.into(),
+                file_name: format!("figures.{}.v{}.{year}.{extension}", model.id, model.version),
+                model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
+                year: u32::try_from(year).unwrap_or(0),
+                k,
+                groups,
+                rows,
+                ..pb::ExportMetadata::default()
+            };
+            (bytes, metadata)
+        };
+        metadata.size = bytes.len() as u64;
+        metadata.sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let mut messages = vec![Ok(pb::ExportReleasesResponse { metadata: Some(metadata), data: Vec::new() })];
+        messages.extend(
+            bytes.chunks(EXPORT_CHUNK).map(|c| Ok(pb::ExportReleasesResponse { metadata: None, data: c.to_vec() })),
+        );
+        Ok(Response::new(Box::pin(tokio_stream::iter(messages))))
+    }
 }
+
+/// The pieces of an export, at most this many bytes each (as a chapter's).
+const EXPORT_CHUNK: usize = 64 * 1024;
+
+/// The messages of an export.
+type ExportStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportReleasesResponse, Status>> + Send>>;
