@@ -24,6 +24,7 @@ pub mod nightly;
 pub mod render;
 pub mod templates;
 pub mod typeset;
+pub mod volume;
 
 pub use assemble::Assembler;
 pub use render::{Format, Renderer};

@@ -1,7 +1,8 @@
 //! `report-gen`: chapters from the command line. `render` writes one assessment's chapter (PDF or
 //! the generated Typst source); `nightly` runs the night's batch; `templates` exports the
 //! built-in templates for a consultancy to edit (and `--templates DIR` uses the edited ones);
-//! `export` writes a year's published benchmark figures as CSV or Parquet (docs/open-figures.md).
+//! `export` writes a year's published benchmark figures as CSV or Parquet (docs/open-figures.md);
+//! `sector` writes a sector volume from published figures only.
 //!
 //! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration.
 
@@ -109,6 +110,33 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Write a sector volume: where one SBI section (or one size class in it) stands among Dutch
+    /// firms, from published figures only (suppressed groups say so).
+    Sector {
+        /// The SBI section (A to U).
+        #[arg(long, value_name = "SECTION")]
+        section: String,
+        /// One size class in it: micro, small, medium or large [default: all sizes].
+        #[arg(long, value_name = "SIZE")]
+        size: Option<String>,
+        /// The year.
+        #[arg(long, value_name = "YEAR")]
+        year: i32,
+        /// Language: nl or en.
+        #[arg(long, default_value = "nl")]
+        lang: Locale,
+        /// pdf, or typ for the generated Typst source.
+        #[arg(long, value_enum, default_value = "pdf")]
+        format: Format,
+        /// The model [default: the default model, its latest version].
+        #[arg(long, value_name = "ID")]
+        model: Option<String>,
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write the published benchmark figures of a year as open data (CSV or Parquet), or their
     /// data dictionary; only published, disclosure-controlled figures (docs/open-figures.md).
     Export {
@@ -167,6 +195,26 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Templates { out } => export_templates(&out),
+        Command::Sector { section, size, year, lang, format, model, out, common } => {
+            let Some(section) = domain_model::SbiSection::parse(&section) else {
+                return usage(format!("--section `{section}` is not an SBI section (A to U)"));
+            };
+            let size = match size.as_deref().map(domain_model::SizeClass::parse) {
+                None => None,
+                Some(Some(s)) => Some(s),
+                Some(None) => return usage("--size must be micro, small, medium or large"),
+            };
+            let setup = match Setup::load(&common) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), 0) {
+                Ok(m) => m,
+                Err(e) => return usage(e),
+            };
+            let subject = report_gen::volume::Subject { section, size, year };
+            finish(runtime().and_then(|rt| rt.block_on(sector(setup, &model, subject, lang, format, &out))))
+        }
         Command::Export { format: ExportFormat::Dictionary, out, .. } => {
             finish(domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
                 write_atomic(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
@@ -350,6 +398,32 @@ async fn pages(setup: Setup, id: i64, lang: Locale, scale: f64, out: &std::path:
         write_atomic(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(format!("report-gen: wrote {} pages into {}", pages.len(), out.display()))
+}
+
+async fn sector(
+    setup: Setup,
+    model: &domain_model::Model,
+    subject: report_gen::volume::Subject,
+    lang: Locale,
+    format: Format,
+    out: &std::path::Path,
+) -> anyhow::Result<String> {
+    let db = setup.db().await?;
+    let date = date_of(now_us());
+    let written = format!("{}-{:02}-{:02}", date.0, date.1, date.2);
+    let volume = report_gen::volume::assemble(&db, model, setup.config.disclosure_k, subject, lang, written).await?;
+    let renderer = Arc::clone(&setup.renderer);
+    let ident = format!("sector-{}-{}", subject.section.code(), subject.year);
+    let (cells, suppressed) = (volume.cells, volume.suppressed);
+    let bytes = tokio::task::spawn_blocking(move || renderer.volume(&volume, lang, format, date, &ident))
+        .await
+        .context("the typesetting task failed")??;
+    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "report-gen: wrote the sector volume {} ({} bytes; {cells} cells, {suppressed} suppressed)",
+        out.display(),
+        bytes.len()
+    ))
 }
 
 async fn export(

@@ -150,6 +150,24 @@ impl Renderer {
     }
 }
 
+impl Renderer {
+    /// A sector volume as PDF (or its Typst source) in `locale`, dated `date`.
+    pub fn volume(
+        &self,
+        volume: &crate::volume::Volume,
+        locale: Locale,
+        format: Format,
+        date: (i32, u32, u32),
+        ident: &str,
+    ) -> Result<Vec<u8>, RenderError> {
+        let source = self.templates.volume(volume, locale.tag())?;
+        match format {
+            Format::Typ => Ok(source.into_bytes()),
+            Format::Pdf => Ok(self.typeset(&source, date, ident)?),
+        }
+    }
+}
+
 /// The prefix of temporary files; never a final name.
 pub const TEMP_PREFIX: &str = ".partial-";
 

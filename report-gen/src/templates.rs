@@ -16,6 +16,11 @@ struct ChapterContext<'a> {
 }
 
 #[derive(Serialize)]
+struct VolumeContext<'a> {
+    v: &'a crate::volume::Volume,
+}
+
+#[derive(Serialize)]
 struct BookContext<'a> {
     book: &'a Book,
 }
@@ -29,6 +34,9 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("chapter.en.typ", include_str!("../templates/chapter.en.typ")),
     ("book.nl.typ", include_str!("../templates/book.nl.typ")),
     ("book.en.typ", include_str!("../templates/book.en.typ")),
+    ("volume.macros.typ", include_str!("../templates/volume.macros.typ")),
+    ("volume.nl.typ", include_str!("../templates/volume.nl.typ")),
+    ("volume.en.typ", include_str!("../templates/volume.en.typ")),
 ];
 
 /// The languages every template set has: `chapter.LANG.typ` and `book.LANG.typ`.
@@ -168,6 +176,11 @@ impl Templates {
     /// The Typst source of a volume of chapters in `lang`.
     pub fn book(&self, book: &Book, lang: &str) -> Result<String, TemplateError> {
         self.render(&format!("book.{lang}.typ"), &BookContext { book })
+    }
+
+    /// The Typst source of a sector volume in `lang`.
+    pub fn volume(&self, volume: &crate::volume::Volume, lang: &str) -> Result<String, TemplateError> {
+        self.render(&format!("volume.{lang}.typ"), &VolumeContext { v: volume })
     }
 
     /// Renders template `name` with `context`.

@@ -11,6 +11,7 @@ mod nightly;
 mod service;
 mod trajectory;
 mod verdicts;
+mod volume;
 mod years;
 
 use std::path::{Path, PathBuf};

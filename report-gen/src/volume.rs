@@ -1,0 +1,283 @@
+//! Sector volumes: where one SBI section (optionally one size class in it) stands among Dutch
+//! firms, built **only from published figures** (the store's releases): the sector's figures and
+//! stage shares next to all Dutch firms, the sector by size class (and, within a size class, by
+//! province), the sector against the other sectors, its trend over the published years, and its
+//! value-source profile. A group that is not published is a suppressed cell that says why; it is
+//! never estimated, and nothing in a volume is computed from two groups (no differences, no
+//! remainders), so a volume discloses nothing the releases do not.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use domain_anonymity::GroupKey;
+use domain_model::{Locale, Model, Province, SbiSection, SizeClass};
+use serde::Serialize;
+use store::peers::Held;
+
+/// One group's figures in a volume, or the reason it is not there.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cell {
+    /// Whether the group is published (when not, every number is absent).
+    pub published: bool,
+    /// Firms in the group.
+    pub n: Option<u32>,
+    /// Mean, p25, p50 and p75 of the maturity index.
+    pub mean: Option<f64>,
+    /// p25.
+    pub p25: Option<f64>,
+    /// p50.
+    pub p50: Option<f64>,
+    /// p75.
+    pub p75: Option<f64>,
+    /// Share of synthetic contributions.
+    pub synthetic_share: Option<f64>,
+}
+
+impl Cell {
+    fn of(held: Option<&Arc<Held>>) -> Cell {
+        let d = held.and_then(|h| h.figures.distribution("maturity_index").map(|d| (h, d)));
+        match d {
+            Some((h, d)) => Cell {
+                published: true,
+                n: u32::try_from(h.n).ok(),
+                mean: Some(d.mean),
+                p25: Some(d.percentiles[1]),
+                p50: Some(d.percentiles[2]),
+                p75: Some(d.percentiles[3]),
+                synthetic_share: Some(h.synthetic_share),
+            },
+            None => {
+                Cell { published: false, n: None, mean: None, p25: None, p50: None, p75: None, synthetic_share: None }
+            }
+        }
+    }
+}
+
+/// A labelled row of a table.
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// What the row is (a size class, a province, a sector, a year).
+    pub label: String,
+    /// Whether it is the volume's own sector (marked in the table).
+    pub own: bool,
+    /// Its figures.
+    pub cell: Cell,
+}
+
+/// The share of firms at one stage of an axis: the sector's and all Dutch firms'.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageRow {
+    /// The stage's label.
+    pub label: String,
+    /// The sector's share (absent when the sector is not published).
+    pub sector: Option<f64>,
+    /// All Dutch firms' share.
+    pub national: Option<f64>,
+}
+
+/// A value source's mean: the sector's and all Dutch firms'.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceRow {
+    /// The value source's label.
+    pub label: String,
+    /// The sector's mean.
+    pub sector: Option<f64>,
+    /// All Dutch firms' mean.
+    pub national: Option<f64>,
+}
+
+/// Everything a sector volume shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Volume {
+    /// The sector's name and code, as the title says it.
+    pub title: String,
+    /// The size class's name, when the volume is about one.
+    pub size: Option<String>,
+    /// The year.
+    pub year: i32,
+    /// The date written on it.
+    pub date: String,
+    /// The model's id and version.
+    pub model: String,
+    /// The disclosure threshold in force.
+    pub k: u32,
+    /// Whether any figure shown comes (partly) from synthetic demo data.
+    pub synthetic: bool,
+    /// The sector (or sector x size class) itself.
+    pub sector: Cell,
+    /// All Dutch firms.
+    pub national: Cell,
+    /// The sector by size class (empty for a volume about one size class).
+    pub by_size: Vec<Row>,
+    /// The sector x size class by province (only for a volume about one size class).
+    pub by_province: Vec<Row>,
+    /// Every sector of the year (the volume's own marked).
+    pub sectors: Vec<Row>,
+    /// The sector year by year.
+    pub trend: Vec<Row>,
+    /// Stage shares of the external axis.
+    pub external: Vec<StageRow>,
+    /// Stage shares of the internal axis.
+    pub internal: Vec<StageRow>,
+    /// Value sources.
+    pub sources: Vec<SourceRow>,
+    /// Cells shown in all (published or suppressed), and those suppressed.
+    pub cells: usize,
+    /// Of those, suppressed.
+    pub suppressed: usize,
+}
+
+/// What a volume is about.
+#[derive(Clone, Copy, Debug)]
+pub struct Subject {
+    /// The sector.
+    pub section: SbiSection,
+    /// One size class in it, if any.
+    pub size: Option<SizeClass>,
+    /// The year.
+    pub year: i32,
+}
+
+/// Builds the volume of `subject` from the store's releases of `model`, in `locale`, dated `date`.
+pub async fn assemble(
+    db: &store::DatabaseConnection,
+    model: &Model,
+    k: u32,
+    subject: Subject,
+    locale: Locale,
+    date: String,
+) -> anyhow::Result<Volume> {
+    let version = store::version_column(model.version);
+    let mut held: BTreeMap<(i32, GroupKey), Arc<Held>> = BTreeMap::new();
+    for release in store::releases(db, &model.id, version, None, None).await.context("while reading the releases")? {
+        if let Some(h) = Held::decode(&release)? {
+            held.insert((release.year, h.group), Arc::new(h));
+        }
+    }
+    let year = subject.year;
+    let national_key = GroupKey::ALL;
+    if !held.contains_key(&(year, national_key)) {
+        let years: Vec<String> = held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| y.to_string()).collect();
+        anyhow::bail!(
+            "{} version {} has no published figures for {year}; {}",
+            model.id,
+            model.version,
+            if years.is_empty() {
+                "it has none for any year".to_string()
+            } else {
+                format!("it has for {}", years.join(", "))
+            }
+        );
+    }
+    let get = |y: i32, g: GroupKey| held.get(&(y, g));
+    let own = GroupKey { section: Some(subject.section), size: subject.size, province: None };
+    let sector_held = get(year, own);
+    let national_held = get(year, national_key);
+    let mut cells = 0usize;
+    let mut suppressed = 0usize;
+    let mut count = |c: &Cell| {
+        cells += 1;
+        if !c.published {
+            suppressed += 1;
+        }
+    };
+    let sector = Cell::of(sector_held);
+    count(&sector);
+    let national = Cell::of(national_held);
+
+    let mut by_size = Vec::new();
+    let mut by_province = Vec::new();
+    match subject.size {
+        None => {
+            for size in SizeClass::ALL {
+                let cell =
+                    Cell::of(get(year, GroupKey { section: Some(subject.section), size: Some(*size), province: None }));
+                count(&cell);
+                by_size.push(Row { label: size.name(locale).to_string(), own: false, cell });
+            }
+        }
+        Some(size) => {
+            for province in Province::ALL {
+                let key = GroupKey { section: Some(subject.section), size: Some(size), province: Some(*province) };
+                let cell = Cell::of(get(year, key));
+                count(&cell);
+                by_province.push(Row { label: province.name(locale).to_string(), own: false, cell });
+            }
+        }
+    }
+    let mut sectors = Vec::new();
+    for section in SbiSection::ALL {
+        let key = GroupKey { section: Some(*section), size: subject.size, province: None };
+        let cell = Cell::of(get(year, key));
+        count(&cell);
+        sectors.push(Row {
+            label: format!("{} {}", section.code(), section.name(locale)),
+            own: *section == subject.section,
+            cell,
+        });
+    }
+    let years: Vec<i32> =
+        held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| *y).filter(|y| *y <= year).collect();
+    let mut trend = Vec::new();
+    for y in years {
+        let cell = Cell::of(get(y, own));
+        count(&cell);
+        trend.push(Row { label: y.to_string(), own: y == year, cell });
+    }
+
+    let stages = |axis: usize| -> Vec<StageRow> {
+        let pick = |h: Option<&Arc<Held>>| {
+            h.and_then(|h| if axis == 0 { h.figures.external_stages } else { h.figures.internal_stages })
+        };
+        let (s, n) = (pick(sector_held), pick(national_held));
+        let labels = model
+            .axes
+            .get(axis)
+            .map(|a| a.stages.iter().map(|st| st.label.get(locale).to_string()).collect::<Vec<_>>());
+        (0..5)
+            .map(|i| StageRow {
+                label: labels.as_ref().and_then(|l| l.get(i).cloned()).unwrap_or_else(|| i.to_string()),
+                sector: s.map(|s| s[i]),
+                national: n.map(|n| n[i]),
+            })
+            .collect()
+    };
+    let external = stages(0);
+    let internal = stages(1);
+    let mean = |h: Option<&Arc<Held>>, metric: &str| h.and_then(|h| h.figures.distribution(metric)).map(|d| d.mean);
+    let sources = model
+        .value_sources
+        .iter()
+        .map(|v| SourceRow {
+            label: v.label.get(locale).to_string(),
+            sector: mean(sector_held, &v.id),
+            national: mean(national_held, &v.id),
+        })
+        .collect();
+    let all: Vec<&Cell> = std::iter::once(&sector)
+        .chain(std::iter::once(&national))
+        .chain(by_size.iter().chain(&by_province).chain(&sectors).chain(&trend).map(|r| &r.cell))
+        .collect();
+    let synthetic = all.iter().any(|c| c.synthetic_share.is_some_and(|s| s > 0.0));
+    Ok(Volume {
+        title: format!("{} ({})", subject.section.name(locale), subject.section.code()),
+        size: subject.size.map(|s| s.name(locale).to_string()),
+        year,
+        date,
+        model: format!("{} v{}", model.id, model.version),
+        k,
+        synthetic,
+        sector,
+        national,
+        by_size,
+        by_province,
+        sectors,
+        trend,
+        external,
+        internal,
+        sources,
+        cells,
+        suppressed,
+    })
+}

@@ -1,0 +1,93 @@
+//! Sector volumes on both backends: one for a sector with published groups and one for a sector
+//! where most cells are suppressed. Every figure either volume shows is a published group's (so
+//! nothing in them can be derived that the releases, attacked in tests/e2e/attacker.rs, do not
+//! already give); every suppressed cell says so, in both languages; the command refuses bad input.
+
+use std::collections::BTreeMap;
+
+use domain_model::{Locale, SbiSection};
+use migrations::test_db::BACKENDS;
+use report_gen::render::Format;
+use report_gen::volume::{Cell, Subject, Volume, assemble};
+
+use crate::{World, report_gen, text_of};
+
+fn cells(v: &Volume) -> Vec<&Cell> {
+    std::iter::once(&v.sector)
+        .chain(std::iter::once(&v.national))
+        .chain(v.by_size.iter().chain(&v.by_province).chain(&v.sectors).chain(&v.trend).map(|r| &r.cell))
+        .collect()
+}
+
+#[tokio::test]
+async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &[], 0).await;
+        let model = world.registry.resolve("", 0).unwrap();
+        let k = 10;
+        // Every published group of every year, as (n, mean bits): what a volume may show.
+        let mut published = std::collections::BTreeSet::new();
+        let mut per_section: BTreeMap<String, usize> = BTreeMap::new();
+        for year in 2013..=2025 {
+            let Ok(release) = report_gen::export::release(&world.conn, &model, year, k).await else { continue };
+            for g in &release.groups {
+                let mean = g.distributions.iter().find(|d| d.metric == "maturity_index").unwrap().mean;
+                published.insert((g.n, mean.to_bits()));
+                if year == 2025 && !g.sbi_section.is_empty() {
+                    *per_section.entry(g.sbi_section.clone()).or_default() += 1;
+                }
+            }
+        }
+        let rich = per_section.iter().max_by_key(|(_, n)| **n).unwrap().0.clone();
+        let sparse = SbiSection::ALL.iter().find(|s| !per_section.contains_key(s.code())).unwrap();
+        let renderer = report_gen::Renderer::new(report_gen::Templates::builtin().unwrap());
+        for (section, expect_sector) in [(SbiSection::parse(&rich).unwrap(), true), (*sparse, false)] {
+            let subject = Subject { section, size: None, year: 2025 };
+            for (locale, says) in
+                [(Locale::En, "suppressed: fewer than k firms"), (Locale::Nl, "onderdrukt: minder dan k bedrijven")]
+            {
+                let v = assemble(&world.conn, &model, k, subject, locale, "2026-11-28".into()).await.unwrap();
+                assert_eq!(v.sector.published, expect_sector, "{backend:?} {section:?}");
+                for c in cells(&v).into_iter().filter(|c| c.published) {
+                    let key = (c.n.unwrap(), c.mean.unwrap().to_bits());
+                    assert!(published.contains(&key), "{backend:?} {section:?}: a figure no release publishes: {c:?}");
+                }
+                assert!(v.synthetic, "{backend:?}: the demo peers are synthetic and the volume must say so");
+                let pdf = renderer.volume(&v, locale, Format::Pdf, (2026, 11, 28), "sector-test").unwrap();
+                let text = text_of(&pdf);
+                let suppressed_rows = cells(&v).iter().filter(|c| !c.published).count();
+                assert_eq!(text.matches(says).count(), suppressed_rows, "{backend:?} {section:?} {locale:?}");
+                assert_eq!(v.suppressed, suppressed_rows - usize::from(!v.national.published), "{backend:?}");
+                if expect_sector {
+                    let n = v.sector.n.unwrap().to_string();
+                    assert!(text.contains(&n), "{backend:?}: the sector's n {n} is not shown");
+                } else {
+                    assert!(
+                        v.suppressed * 2 > v.cells,
+                        "{backend:?} {section:?}: {} of {} suppressed",
+                        v.suppressed,
+                        v.cells
+                    );
+                    assert!(v.sources.iter().all(|s| s.sector.is_none()), "{backend:?}: estimated value sources");
+                    assert!(v.external.iter().all(|s| s.sector.is_none()), "{backend:?}: estimated stage shares");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_sector_command_refuses_bad_input() {
+    for (args, says) in [
+        (vec!["--section", "Z", "--year", "2025"], "is not an SBI section"),
+        (vec!["--section", "F", "--size", "huge", "--year", "2025"], "--size must be"),
+    ] {
+        let out = report_gen().arg("sector").args(&args).args(["--out", "/tmp/never.pdf"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
