@@ -228,13 +228,24 @@ impl Assembler {
         })
     }
 
+    /// The models chapters are built from.
+    pub fn registry(&self) -> &Arc<ModelRegistry> {
+        &self.registry
+    }
+
+    /// The disclosure policy in force.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
     /// How many years before an assessment's own its peers may come from (`peer_years_back`),
     /// for this assembler and its clones.
     pub fn set_peer_years_back(&self, years: u32) {
         self.years_back.store(years, Ordering::Relaxed);
     }
 
-    fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {
+    /// The national context figures (CBS, Eurostat) for `section`, if any are held.
+    pub fn context(&self, section: SbiSection, locale: Locale) -> Option<ContextView> {
         let table = |f: &&Figure| f.table == "85183NED" && f.population == "enterprises 2+ persons";
         let total = self.context.iter().filter(table).find(|f| f.breakdown == "total")?;
         let sector =

@@ -22,23 +22,18 @@ pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k
         }
     }
     if groups.is_empty() {
-        let national = store::publish::key_text(&domain_anonymity::GroupKey::ALL);
-        let years: Vec<String> = store::releases(db, &model.id, version, None, Some(&national))
-            .await
-            .context("while reading the published years")?
-            .iter()
-            .map(|r| r.year.to_string())
-            .collect();
-        anyhow::bail!(
-            "{} version {} has no published figures for {year}; {}",
-            model.id,
-            model.version,
-            if years.is_empty() {
-                "it has none for any year".to_string()
-            } else {
-                format!("it has for {}", years.join(", "))
-            }
-        );
+        let years = crate::volume::published_years(db, model).await?;
+        return Err(no_figures(model, year, &years));
     }
     Ok(Release { model_id: model.id.clone(), model_version: model.version, year, k, groups })
+}
+
+/// The error of a year without published figures, naming the years that have them.
+pub fn no_figures(model: &Model, year: i32, years: &[i32]) -> anyhow::Error {
+    let have = if years.is_empty() {
+        "it has none for any year".to_string()
+    } else {
+        format!("it has for {}", years.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+    };
+    anyhow::anyhow!("{} version {} has no published figures for {year}; {have}", model.id, model.version)
 }

@@ -411,7 +411,9 @@ async fn sector(
     let db = setup.db().await?;
     let date = date_of(now_us());
     let written = format!("{}-{:02}-{:02}", date.0, date.1, date.2);
-    let volume = report_gen::volume::assemble(&db, model, setup.config.disclosure_k, subject, lang, written).await?;
+    let context = setup.assembler.context(subject.section, lang);
+    let volume =
+        report_gen::volume::assemble(&db, model, setup.config.disclosure_k, subject, lang, written, context).await?;
     let renderer = Arc::clone(&setup.renderer);
     let ident = format!("sector-{}-{}", subject.section.code(), subject.year);
     let (cells, suppressed) = (volume.cells, volume.suppressed);

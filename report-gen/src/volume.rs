@@ -122,6 +122,8 @@ pub struct Volume {
     pub internal: Vec<StageRow>,
     /// Value sources.
     pub sources: Vec<SourceRow>,
+    /// The national context figures (CBS's use of social networks in the sector), when held.
+    pub context: Option<crate::chapter::ContextView>,
     /// Cells shown in all (published or suppressed), and those suppressed.
     pub cells: usize,
     /// Of those, suppressed.
@@ -139,7 +141,17 @@ pub struct Subject {
     pub year: i32,
 }
 
-/// Builds the volume of `subject` from the store's releases of `model`, in `locale`, dated `date`.
+/// The years of `model` with published figures (a national group), ascending.
+pub async fn published_years(db: &store::DatabaseConnection, model: &Model) -> anyhow::Result<Vec<i32>> {
+    let national = store::publish::key_text(&GroupKey::ALL);
+    let releases = store::releases(db, &model.id, store::version_column(model.version), None, Some(&national))
+        .await
+        .context("while reading the published years")?;
+    Ok(releases.iter().map(|r| r.year).collect())
+}
+
+/// Builds the volume of `subject` from the store's releases of `model`, in `locale`, dated `date`,
+/// with the context figures `context` (published elsewhere: CBS, Eurostat).
 pub async fn assemble(
     db: &store::DatabaseConnection,
     model: &Model,
@@ -147,6 +159,7 @@ pub async fn assemble(
     subject: Subject,
     locale: Locale,
     date: String,
+    context: Option<crate::chapter::ContextView>,
 ) -> anyhow::Result<Volume> {
     let version = store::version_column(model.version);
     let mut held: BTreeMap<(i32, GroupKey), Arc<Held>> = BTreeMap::new();
@@ -158,17 +171,8 @@ pub async fn assemble(
     let year = subject.year;
     let national_key = GroupKey::ALL;
     if !held.contains_key(&(year, national_key)) {
-        let years: Vec<String> = held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| y.to_string()).collect();
-        anyhow::bail!(
-            "{} version {} has no published figures for {year}; {}",
-            model.id,
-            model.version,
-            if years.is_empty() {
-                "it has none for any year".to_string()
-            } else {
-                format!("it has for {}", years.join(", "))
-            }
-        );
+        let years: Vec<i32> = held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| *y).collect();
+        return Err(crate::export::no_figures(model, year, &years));
     }
     let get = |y: i32, g: GroupKey| held.get(&(y, g));
     let own = GroupKey { section: Some(subject.section), size: subject.size, province: None };
@@ -277,6 +281,7 @@ pub async fn assemble(
         external,
         internal,
         sources,
+        context,
         cells,
         suppressed,
     })

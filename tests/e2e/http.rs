@@ -283,6 +283,7 @@ async fn the_openapi_document_matches_what_is_served() {
             call("trend", &[], "group.sizeClass=small", None, 200),
             call("exportReleases", &[], "format=parquet", None, 200),
             call("renderChapter", &[("assessment_id", &id)], "format=pdf&locale=nl", None, 200),
+            call("renderSectorVolume", &[("sbi_section", "F")], "locale=en&sizeClass=small", None, 200),
             call("echo", &[], "", Some(json!({"payload": "aGFsbG8="})), 200),
             call(
                 "createWebhookEndpoint",
@@ -323,6 +324,7 @@ async fn the_openapi_document_matches_what_is_served() {
             rpc("BenchmarkService_Trend", json!({"group": {}}), 200),
             rpc("BenchmarkService_ExportReleases", json!({"format": "EXPORT_FORMAT_CSV"}), 200),
             rpc("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
+            rpc("ReportService_RenderSectorVolume", json!({"sbiSection": "G"}), 200),
             rpc("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
             rpc(
                 "WebhookService_CreateWebhookEndpoint",

@@ -41,12 +41,16 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
         let rich = per_section.iter().max_by_key(|(_, n)| **n).unwrap().0.clone();
         let sparse = SbiSection::ALL.iter().find(|s| !per_section.contains_key(s.code())).unwrap();
         let renderer = report_gen::Renderer::new(report_gen::Templates::builtin().unwrap());
+        let assembler =
+            report_gen::Assembler::new(std::sync::Arc::clone(&world.registry), domain_anonymity::Policy::default())
+                .unwrap();
         for (section, expect_sector) in [(SbiSection::parse(&rich).unwrap(), true), (*sparse, false)] {
             let subject = Subject { section, size: None, year: 2025 };
             for (locale, says) in
                 [(Locale::En, "suppressed: fewer than k firms"), (Locale::Nl, "onderdrukt: minder dan k bedrijven")]
             {
-                let v = assemble(&world.conn, &model, k, subject, locale, "2026-11-28".into()).await.unwrap();
+                let context = assembler.context(section, locale);
+                let v = assemble(&world.conn, &model, k, subject, locale, "2026-11-28".into(), context).await.unwrap();
                 assert_eq!(v.sector.published, expect_sector, "{backend:?} {section:?}");
                 for c in cells(&v).into_iter().filter(|c| c.published) {
                     let key = (c.n.unwrap(), c.mean.unwrap().to_bits());
@@ -58,6 +62,8 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 let suppressed_rows = cells(&v).iter().filter(|c| !c.published).count();
                 assert_eq!(text.matches(says).count(), suppressed_rows, "{backend:?} {section:?} {locale:?}");
                 assert_eq!(v.suppressed, suppressed_rows - usize::from(!v.national.published), "{backend:?}");
+                let cbs = if locale == Locale::En { "used social networks" } else { "sociale netwerken" };
+                assert!(text.contains(cbs), "{backend:?} {locale:?}: no CBS context");
                 if expect_sector {
                     let n = v.sector.n.unwrap().to_string();
                     assert!(text.contains(&n), "{backend:?}: the sector's n {n} is not shown");
@@ -73,6 +79,48 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 }
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn render_sector_volume_streams_the_volume_and_refuses_bad_input() {
+    use services_api::v1 as pb;
+    use services_api::v1::report_service_client::ReportServiceClient;
+    for backend in BACKENDS {
+        let world = World::new(backend, &[], 0).await;
+        let mut client = ReportServiceClient::new(world.app.channel.clone());
+        let ask = |section: &str, size: &str, year: u32| pb::RenderSectorVolumeRequest {
+            sbi_section: section.into(),
+            size_class: size.into(),
+            year,
+            locale: "en".into(),
+            ..Default::default()
+        };
+        let mut stream =
+            client.render_sector_volume(crate::as_tenant("analyst", ask("F", "small", 0))).await.unwrap().into_inner();
+        let meta = stream.message().await.unwrap().unwrap().metadata.unwrap();
+        let mut pdf = Vec::new();
+        while let Some(piece) = stream.message().await.unwrap() {
+            pdf.extend_from_slice(&piece.data);
+        }
+        assert!(crate::complete(&pdf), "{backend:?}: not a whole PDF");
+        assert_eq!(
+            (meta.size, meta.file_name.as_str()),
+            (pdf.len() as u64, "sector-F-small-2025.en.pdf"),
+            "{backend:?}"
+        );
+        let text = text_of(&pdf);
+        assert!(text.contains("Construction (F)"), "{backend:?}");
+        assert!(text.contains("The sector in this size class by province"), "{backend:?}");
+
+        let refused = client.render_sector_volume(crate::as_tenant("analyst", ask("Z", "huge", 0))).await.map(|_| ());
+        let status = refused.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{backend:?}");
+        let details = tonic_types::StatusExt::get_details_bad_request(&status).unwrap();
+        let fields: Vec<&str> = details.field_violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["sbi_section", "size_class"], "{backend:?}");
+        let none = client.render_sector_volume(crate::as_tenant("analyst", ask("F", "", 1990))).await.map(|_| ());
+        assert_eq!(none.unwrap_err().code(), tonic::Code::NotFound, "{backend:?}");
     }
 }
 

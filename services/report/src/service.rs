@@ -49,9 +49,111 @@ impl Reports {
 
 type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::RenderChapterResponse, Status>> + Send>>;
 
+/// The document format a request asks for; an unknown one is a violation of `format`.
+fn chapter_format(format: i32, violations: &mut Vec<Violation>) -> Format {
+    match pb::ChapterFormat::try_from(format) {
+        Ok(pb::ChapterFormat::Unspecified | pb::ChapterFormat::Pdf) => Format::Pdf,
+        Ok(pb::ChapterFormat::Typst) => Format::Typ,
+        Err(_) => {
+            violations.push(Violation {
+                field: "format".into(),
+                reason: "UNKNOWN_FORMAT".into(),
+                en: format!("unknown format {format}: expected CHAPTER_FORMAT_PDF or CHAPTER_FORMAT_TYPST"),
+                nl: format!("onbekend formaat {format}: verwacht CHAPTER_FORMAT_PDF of CHAPTER_FORMAT_TYPST"),
+            });
+            Format::Pdf
+        }
+    }
+}
+
+/// A document as the stream of a render call: the metadata first, then pieces of `CHUNK` bytes.
+fn document_stream(bytes: Vec<u8>, format: Format, file_name: String) -> ChunkStream {
+    let metadata = pb::ChapterMetadata {
+        content_type: format.content_type().to_string(),
+        file_name,
+        size: bytes.len() as u64,
+        sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    let mut messages = vec![Ok(pb::RenderChapterResponse { metadata: Some(metadata), data: Vec::new() })];
+    messages.extend(bytes.chunks(CHUNK).map(|c| Ok(pb::RenderChapterResponse { metadata: None, data: c.to_vec() })));
+    Box::pin(tokio_stream::iter(messages))
+}
+
+/// An unexpected failure, logged, as INTERNAL.
+fn internal(e: &anyhow::Error) -> Status {
+    tracing::error!(error = format!("{e:#}"), "a sector volume could not be assembled");
+    Status::internal(format!("{e:#}"))
+}
+
 #[tonic::async_trait]
 impl ReportService for Reports {
     type RenderChapterStream = ChunkStream;
+    type RenderSectorVolumeStream = ChunkStream;
+
+    async fn render_sector_volume(
+        &self,
+        request: Request<pb::RenderSectorVolumeRequest>,
+    ) -> Result<Response<Self::RenderSectorVolumeStream>, Status> {
+        self.auth.reader(&request).await?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale =
+            if req.locale.is_empty() { Locale::Nl } else { request_locale(&req.locale, "locale", &mut violations) };
+        let section = domain_model::SbiSection::parse(&req.sbi_section);
+        if section.is_none() {
+            violations.push(Violation {
+                field: "sbi_section".into(),
+                reason: "UNKNOWN_SECTION".into(),
+                en: format!("`{}` is not an SBI section (A to U)", req.sbi_section),
+                nl: format!("`{}` is geen SBI-sectie (A tot en met U)", req.sbi_section),
+            });
+        }
+        let size = if req.size_class.is_empty() { None } else { domain_model::SizeClass::parse(&req.size_class) };
+        if !req.size_class.is_empty() && size.is_none() {
+            violations.push(Violation {
+                field: "size_class".into(),
+                reason: "UNKNOWN_SIZE_CLASS".into(),
+                en: format!("`{}` is not a size class: micro, small, medium or large", req.size_class),
+                nl: format!("`{}` is geen grootteklasse: micro, small, medium of large", req.size_class),
+            });
+        }
+        let format = chapter_format(req.format, &mut violations);
+        let model = services_api::convert::resolve(self.assembler.registry(), req.model.as_ref(), "model")
+            .map_err(|v| violations.push(v))
+            .ok();
+        let (Some(section), Some(model)) = (section, model.filter(|_| violations.is_empty())) else {
+            return Err(invalid_argument(&violations, locale));
+        };
+        let years = report_gen::volume::published_years(&self.db, &model).await.map_err(|e| internal(&e))?;
+        let year = if req.year == 0 {
+            years.last().copied()
+        } else {
+            i32::try_from(req.year).ok().filter(|y| years.contains(y))
+        };
+        let Some(year) = year else {
+            return Err(Status::not_found(format!("no benchmark figures are published for {}", req.year)));
+        };
+        let subject = report_gen::volume::Subject { section, size, year };
+        let date = date_of(now_us());
+        let written = format!("{}-{:02}-{:02}", date.0, date.1, date.2);
+        let context = self.assembler.context(section, locale);
+        let k = self.assembler.policy().k();
+        let volume = report_gen::volume::assemble(&self.db, &model, k, subject, locale, written, context)
+            .await
+            .map_err(|e| internal(&e))?;
+        let renderer = Arc::clone(&self.renderer);
+        let ident = format!("sector-{}-{year}", section.code());
+        let bytes = tokio::task::spawn_blocking(move || renderer.volume(&volume, locale, format, date, &ident))
+            .await
+            .map_err(|e| Status::internal(format!("typesetting task failed: {e}")))?
+            .map_err(|e| {
+                tracing::error!(section = section.code(), error = %e, "typesetting a sector volume failed");
+                Status::internal(format!("typesetting failed: {e}"))
+            })?;
+        let size_part = size.map_or(String::new(), |s| format!("-{}", s.code()));
+        let name = format!("sector-{}{size_part}-{year}.{}.{}", section.code(), locale.tag(), format.extension());
+        Ok(Response::new(document_stream(bytes, format, name)))
+    }
 
     async fn render_chapter(
         &self,
@@ -70,19 +172,7 @@ impl ReportService for Reports {
                 nl: "assessment_id moet een positief id zijn dat SubmitAssessment teruggaf".into(),
             });
         }
-        let format = match pb::ChapterFormat::try_from(req.format) {
-            Ok(pb::ChapterFormat::Unspecified | pb::ChapterFormat::Pdf) => Format::Pdf,
-            Ok(pb::ChapterFormat::Typst) => Format::Typ,
-            Err(_) => {
-                violations.push(Violation {
-                    field: "format".into(),
-                    reason: "UNKNOWN_FORMAT".into(),
-                    en: format!("unknown format {}: expected CHAPTER_FORMAT_PDF or CHAPTER_FORMAT_TYPST", req.format),
-                    nl: format!("onbekend formaat {}: verwacht CHAPTER_FORMAT_PDF of CHAPTER_FORMAT_TYPST", req.format),
-                });
-                Format::Pdf
-            }
-        };
+        let format = chapter_format(req.format, &mut violations);
         if !violations.is_empty() {
             return Err(invalid_argument(&violations, locale));
         }
@@ -106,15 +196,7 @@ impl ReportService for Reports {
                 tracing::error!(id, error = %e, "typesetting failed");
                 Status::internal(format!("typesetting failed: {e}"))
             })?;
-        let metadata = pb::ChapterMetadata {
-            content_type: format.content_type().to_string(),
-            file_name: format!("chapter-{id}.{}.{}", locale.tag(), format.extension()),
-            size: bytes.len() as u64,
-            sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
-        };
-        let mut messages = vec![Ok(pb::RenderChapterResponse { metadata: Some(metadata), data: Vec::new() })];
-        messages
-            .extend(bytes.chunks(CHUNK).map(|c| Ok(pb::RenderChapterResponse { metadata: None, data: c.to_vec() })));
-        Ok(Response::new(Box::pin(tokio_stream::iter(messages))))
+        let name = format!("chapter-{id}.{}.{}", locale.tag(), format.extension());
+        Ok(Response::new(document_stream(bytes, format, name)))
     }
 }
