@@ -92,6 +92,10 @@ enum Command {
         /// waits for the database or the disk].
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
+        /// Also write the sector volumes of the latest published year up to the night's, one per
+        /// sector with published figures, into OUT/DATE/sectors/SECTION.LANG.pdf (each once).
+        #[arg(long)]
+        sectors: bool,
         /// Also bind each tenant's chapters of the night into OUT/DATE/TENANT/book.pdf.
         #[arg(long)]
         book: bool,
@@ -253,7 +257,7 @@ fn main() -> ExitCode {
             };
             finish(runtime().and_then(|rt| rt.block_on(pages(setup, assessment, lang, scale, &out))))
         }
-        Command::Nightly { out, date, jobs, book, lang, lease_seconds, max_attempts, worker, common } => {
+        Command::Nightly { out, date, jobs, sectors, book, lang, lease_seconds, max_attempts, worker, common } => {
             let date = match date.as_deref().map(parse_date) {
                 None => date_of(now_us()),
                 Some(Some(d)) => d,
@@ -277,7 +281,7 @@ fn main() -> ExitCode {
                 worker: worker.unwrap_or_else(default_worker),
                 progress: std::io::stderr().is_terminal(),
             };
-            match runtime().and_then(|rt| rt.block_on(night(setup, options))) {
+            match runtime().and_then(|rt| rt.block_on(night(setup, options, sectors))) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("report-gen: {e:#}");
@@ -461,9 +465,14 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn night(setup: Setup, options: Options) -> anyhow::Result<ExitCode> {
+async fn night(setup: Setup, options: Options, sectors: bool) -> anyhow::Result<ExitCode> {
     let db = setup.db().await?;
     let label = options.night();
+    let volumes = if sectors {
+        Some(nightly::sector_volumes(&db, &setup.assembler, &setup.renderer, &options).await?)
+    } else {
+        None
+    };
     let summary = nightly::run(db, setup.assembler, setup.renderer, options).await?;
     let secs = summary.elapsed.as_secs_f64();
     println!(
@@ -483,5 +492,22 @@ async fn night(setup: Setup, options: Options) -> anyhow::Result<ExitCode> {
     if let Some(why) = &summary.stopped {
         eprintln!("report-gen: STOPPED: {why}; the remaining chapters wait for the next run");
     }
-    Ok(if summary.all_done() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+    let mut volumes_done = true;
+    if let Some(v) = &volumes {
+        match v.year {
+            None => println!("report-gen: sector volumes: no published figures up to {label}; none written"),
+            Some(year) => println!(
+                "report-gen: sector volumes of {year}: {} written, {} already there, {} sectors without published figures ({})",
+                v.written.len(),
+                v.present,
+                v.unpublished.len(),
+                v.unpublished.join(", ")
+            ),
+        }
+        for (section, error) in &v.failed {
+            eprintln!("report-gen: FAILED sector volume {section}: {error}");
+        }
+        volumes_done = v.failed.is_empty();
+    }
+    Ok(if summary.all_done() && volumes_done { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
 }

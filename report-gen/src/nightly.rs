@@ -382,3 +382,104 @@ async fn books(shared: &Arc<Shared>) -> Vec<PathBuf> {
     }
     written
 }
+
+/// What the night's sector volumes came to.
+#[derive(Clone, Debug, Default)]
+pub struct SectorSummary {
+    /// The year the volumes describe (the latest published up to the night's), if any.
+    pub year: Option<i32>,
+    /// Volumes this run wrote.
+    pub written: Vec<PathBuf>,
+    /// Volumes already there from an earlier run of the night (not written again).
+    pub present: usize,
+    /// Sectors without a published group in the year: no volume (it would hold only suppressed
+    /// cells).
+    pub unpublished: Vec<String>,
+    /// Volumes that failed (section, why); the next run tries them again.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The sector volumes of the night: one per SBI section with a published group in the latest
+/// published year up to the night's, at `out/DATE/sectors/SECTION.LANG.pdf`. Each is written
+/// once: atomically and durably, and only when it is not there yet, so that a rerun (or a
+/// second worker) adds only what is missing and a killed run leaves no partial file. A volume's
+/// bytes depend only on the releases and the night's date, so two workers that render the same
+/// one at the same moment write the same file.
+pub async fn sector_volumes(
+    db: &DatabaseConnection,
+    assembler: &Assembler,
+    renderer: &Arc<Renderer>,
+    options: &Options,
+) -> anyhow::Result<SectorSummary> {
+    use domain_anonymity::GroupKey;
+    use domain_model::SbiSection;
+    let model = assembler.registry().resolve("", 0)?;
+    let years = crate::volume::published_years(db, &model).await?;
+    let mut summary =
+        SectorSummary { year: years.iter().copied().rfind(|y| *y <= options.date.0), ..SectorSummary::default() };
+    let Some(year) = summary.year else { return Ok(summary) };
+    let version = store::version_column(model.version);
+    let published: std::collections::BTreeSet<String> = store::releases(db, &model.id, version, Some(year), None)
+        .await?
+        .iter()
+        .filter_map(|r| store::publish::parse_key(&r.group_key))
+        .filter(|g| g.size.is_none() && g.province.is_none())
+        .filter_map(|g: GroupKey| g.section.map(|s| s.code().to_string()))
+        .collect();
+    let dir = options.out.join(options.night()).join("sectors");
+    sweep_temporaries(&dir, options.lease);
+    // At most `jobs` volumes typeset at once.
+    let mut tasks = JoinSet::new();
+    for section in SbiSection::ALL.iter().copied() {
+        if !published.contains(section.code()) {
+            summary.unpublished.push(section.code().to_string());
+            continue;
+        }
+        let path = dir.join(format!("{}.{}.pdf", section.code(), options.locale.tag()));
+        if path.exists() {
+            summary.present += 1;
+            continue;
+        }
+        let subject = crate::volume::Subject { section, size: None, year };
+        let locale = options.locale;
+        let written = date_text(options.date.0, options.date.1, options.date.2, locale.tag());
+        let volume = crate::volume::assemble(
+            db,
+            &model,
+            assembler.policy().k(),
+            subject,
+            locale,
+            written,
+            assembler.context(section, locale),
+        )
+        .await;
+        let renderer = Arc::clone(renderer);
+        let (date, ident) = (options.date, format!("sector-{}-{year}", section.code()));
+        tasks.spawn_blocking(move || {
+            let outcome = volume.and_then(|v| {
+                let pdf = renderer.volume(&v, locale, Format::Pdf, date, &ident)?;
+                write_atomic(&path, &pdf).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                Ok(path)
+            });
+            (section.code().to_string(), outcome)
+        });
+        while tasks.len() >= options.jobs.max(1) {
+            if let Some(done) = tasks.join_next().await {
+                record(&mut summary, done);
+            }
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        record(&mut summary, done);
+    }
+    summary.written.sort();
+    Ok(summary)
+}
+
+fn record(summary: &mut SectorSummary, done: Result<(String, anyhow::Result<PathBuf>), tokio::task::JoinError>) {
+    match done {
+        Ok((_, Ok(path))) => summary.written.push(path),
+        Ok((section, Err(e))) => summary.failed.push((section, format!("{e:#}"))),
+        Err(e) => summary.failed.push((String::new(), format!("typesetting panicked: {e}"))),
+    }
+}

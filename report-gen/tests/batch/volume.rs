@@ -124,6 +124,66 @@ async fn render_sector_volume_streams_the_volume_and_refuses_bad_input() {
     }
 }
 
+#[tokio::test]
+async fn the_night_writes_each_sector_volume_once() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &[], 0).await;
+        let out = crate::scratch("sectors");
+        let night = |extra: &[&str]| {
+            let run = report_gen()
+                .args(["nightly", "--sectors", "--out"])
+                .arg(&out)
+                .args(["--date", crate::NIGHT, "--database-url", &world.app.db_url])
+                .args(extra)
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+            assert!(
+                run.status.success(),
+                "{backend:?}: {stdout}
+{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            stdout
+        };
+        // The sectors with a published group in 2025 (the latest published year up to the night).
+        let model = world.registry.resolve("", 0).unwrap();
+        let release = report_gen::export::release(&world.conn, &model, 2025, 10).await.unwrap();
+        let sectors: std::collections::BTreeSet<String> = release
+            .groups
+            .iter()
+            .filter(|g| g.level == "section")
+            .map(|g| format!("{}/sectors/{}.nl.pdf", crate::NIGHT, g.sbi_section))
+            .collect();
+        assert!(sectors.len() > 3, "{backend:?}: {sectors:?}");
+
+        let first = night(&["--jobs", "2"]);
+        let written = format!("sector volumes of 2025: {} written, 0 already there", sectors.len());
+        assert!(first.contains(&written), "{backend:?}: {first}");
+        assert_eq!(crate::files(&out), sectors.iter().cloned().collect::<Vec<_>>(), "{backend:?}");
+        for file in &sectors {
+            let pdf = std::fs::read(out.join(file)).unwrap();
+            assert!(crate::complete(&pdf), "{backend:?}: {file} is not a complete PDF");
+        }
+        // A rerun writes nothing; a lost volume (and a killed run's partial file) is made good.
+        let again = night(&[]);
+        assert!(again.contains(&format!("0 written, {} already there", sectors.len())), "{backend:?}: {again}");
+        let lost = sectors.iter().next().unwrap();
+        std::fs::remove_file(out.join(lost)).unwrap();
+        let partial = out.join(format!("{}/sectors/{}F.nl.pdf.1.1", crate::NIGHT, report_gen::render::TEMP_PREFIX));
+        std::fs::write(&partial, b"%PDF-1.7 half").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&partial).unwrap().set_modified(old).unwrap();
+        let repaired = night(&[]);
+        assert!(
+            repaired.contains(&format!("1 written, {} already there", sectors.len() - 1)),
+            "{backend:?}: {repaired}"
+        );
+        assert_eq!(crate::files(&out), sectors.iter().cloned().collect::<Vec<_>>(), "{backend:?}: leftovers");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 #[test]
 fn the_sector_command_refuses_bad_input() {
     for (args, says) in [
