@@ -10,7 +10,7 @@ export MATURITY_FONT_DIRS ?= $(CURDIR)/fonts
 FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-Regular.ttc \
 	fonts/NotoSansCJK-Bold.ttc fonts/NotoColorEmoji.ttf
 
-.PHONY: run fonts sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-scale soak fmt clean
+.PHONY: run fonts sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-sector bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C. Other ports:
@@ -88,6 +88,12 @@ bench-night:
 	$(CARGO) build --release --bin maturity --bin report-gen --bin loadgen
 	tools/bench/night.sh 250
 	tools/bench/night.sh 1000
+
+## make bench-sector: sector volumes (one sector, and the night's --sectors) and the open figures
+## export over the 20 000 demo peers (tools/bench/sector.sh).
+bench-sector:
+	$(CARGO) build --release --bin maturity --bin report-gen
+	tools/bench/sector.sh 20000 F 5
 
 ## make bench-scale N=1000000: the benchmark at national scale on SQLite and PostgreSQL in one run:
 ## seed N synthetic contributions, then Echo, QueryBenchmark, GetPeerPosition (1 and 16 clients),
