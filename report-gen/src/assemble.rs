@@ -56,6 +56,28 @@ fn quartiles(d: &Distribution) -> Quartiles {
     Quartiles { p10, p25, p50, p75, p90 }
 }
 
+/// The external x internal matrix of a published group's firms as cells, external-major: the
+/// share of the group in each cell, shaded without a number where fewer than `MIN_CELL` firms
+/// are; `firm` marks the cell (external, internal) of the firm the chapter is about, if any.
+pub fn matrix_cells(figures: Option<&Figures>, firm: Option<(u8, u8)>) -> Vec<CellView> {
+    let counts = figures.map(|f| f.stage_matrix.as_slice()).filter(|m| m.len() == 25);
+    let total: u32 = counts.map_or(0, |m| m.iter().sum());
+    (0..25u8)
+        .map(|i| {
+            let (e, n) = (i / 5, i % 5);
+            let count = counts.map_or(0, |m| m[usize::from(i)]);
+            let shown = count >= MIN_CELL && total > 0;
+            CellView {
+                external: e,
+                internal: n,
+                share: shown.then(|| round3(f64::from(count) / f64::from(total))),
+                small: count > 0 && !shown,
+                firm: firm == Some((e, n)),
+            }
+        })
+        .collect()
+}
+
 /// The sector's key in the CBS figures: a section letter, or a range such as `D-E` holding it.
 fn covers(key: &str, section: &str) -> bool {
     match key.split_once('-') {
@@ -384,22 +406,7 @@ impl Assembler {
                 }),
             }
         };
-        let matrix_counts = figures.map(|f| f.stage_matrix.as_slice()).filter(|m| m.len() == 25);
-        let total: u32 = matrix_counts.map_or(0, |m| m.iter().sum());
-        let matrix = (0..25u8)
-            .map(|i| {
-                let (e, n) = (i / 5, i % 5);
-                let count = matrix_counts.map_or(0, |m| m[usize::from(i)]);
-                let shown = count >= MIN_CELL && total > 0;
-                CellView {
-                    external: e,
-                    internal: n,
-                    share: shown.then(|| round3(f64::from(count) / f64::from(total))),
-                    small: count > 0 && !shown,
-                    firm: e == r.axes[0].attained_stage && n == r.axes[1].attained_stage,
-                }
-            })
-            .collect();
+        let matrix = matrix_cells(figures, Some((r.axes[0].attained_stage, r.axes[1].attained_stage)));
         let medians = ValueSource::ALL.map(|v| distribution(v.id()).map(|q| q.p50));
         let value_sources = ValueSource::ALL
             .iter()
@@ -474,7 +481,7 @@ impl Assembler {
                         p90: 0.0,
                     }),
                     mean: maturity.map_or(0.0, |d| d.mean),
-                    has_matrix: matrix_counts.is_some(),
+                    has_matrix: figures.is_some_and(|f| f.stage_matrix.len() == 25),
                 })
             }
             _ => None,

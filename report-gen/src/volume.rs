@@ -122,6 +122,9 @@ pub struct Volume {
     pub internal: Vec<StageRow>,
     /// Value sources.
     pub sources: Vec<SourceRow>,
+    /// The sector's firms by external and internal stage (25 cells, external-major; empty when
+    /// the sector is not published or the matrix is not).
+    pub matrix: Vec<crate::chapter::CellView>,
     /// The national context figures (CBS's use of social networks in the sector), when held.
     pub context: Option<crate::chapter::ContextView>,
     /// Cells shown in all (published or suppressed), and those suppressed.
@@ -259,6 +262,10 @@ pub async fn assemble(
             national: mean(national_held, &v.id),
         })
         .collect();
+    let matrix = match sector_held {
+        Some(h) if h.figures.stage_matrix.len() == 25 => crate::assemble::matrix_cells(Some(&h.figures), None),
+        _ => Vec::new(),
+    };
     let all: Vec<&Cell> = std::iter::once(&sector)
         .chain(std::iter::once(&national))
         .chain(by_size.iter().chain(&by_province).chain(&sectors).chain(&trend).map(|r| &r.cell))
@@ -281,6 +288,7 @@ pub async fn assemble(
         external,
         internal,
         sources,
+        matrix,
         context,
         cells,
         suppressed,

@@ -64,6 +64,16 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 assert_eq!(v.suppressed, suppressed_rows - usize::from(!v.national.published), "{backend:?}");
                 let cbs = if locale == Locale::En { "used social networks" } else { "sociale netwerken" };
                 assert!(text.contains(cbs), "{backend:?} {locale:?}: no CBS context");
+                let (matrix_shown, matrix_absent) = if locale == Locale::En {
+                    ("firms by external and internal stage", "is not published for this sector")
+                } else {
+                    ("De bedrijven van de sector naar externe en interne fase", "is voor deze sector niet gepubliceerd")
+                };
+                assert_eq!(v.matrix.len(), if expect_sector { 25 } else { 0 }, "{backend:?} {section:?}");
+                assert!(
+                    text.contains(if expect_sector { matrix_shown } else { matrix_absent }),
+                    "{backend:?} {locale:?}"
+                );
                 if expect_sector {
                     let n = v.sector.n.unwrap().to_string();
                     assert!(text.contains(&n), "{backend:?}: the sector's n {n} is not shown");
