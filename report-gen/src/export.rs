@@ -22,7 +22,7 @@ pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k
         }
     }
     if groups.is_empty() {
-        let years = crate::volume::published_years(db, model).await?;
+        let years = published_years(db, model).await?;
         return Err(no_figures(model, year, &years));
     }
     Ok(Release { model_id: model.id.clone(), model_version: model.version, year, k, groups })
@@ -36,4 +36,13 @@ pub fn no_figures(model: &Model, year: i32, years: &[i32]) -> anyhow::Error {
         format!("it has for {}", years.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
     };
     anyhow::anyhow!("{} version {} has no published figures for {year}; {have}", model.id, model.version)
+}
+
+/// The years of `model` with published figures (a national group), ascending.
+pub async fn published_years(db: &store::DatabaseConnection, model: &Model) -> anyhow::Result<Vec<i32>> {
+    let national = store::publish::key_text(&domain_anonymity::GroupKey::ALL);
+    let releases = store::releases(db, &model.id, store::version_column(model.version), None, Some(&national))
+        .await
+        .context("while reading the published years")?;
+    Ok(releases.iter().map(|r| r.year).collect())
 }

@@ -414,7 +414,7 @@ pub async fn sector_volumes(
     use domain_anonymity::GroupKey;
     use domain_model::SbiSection;
     let model = assembler.registry().resolve("", 0)?;
-    let years = crate::volume::published_years(db, &model).await?;
+    let years = crate::export::published_years(db, &model).await?;
     let mut summary =
         SectorSummary { year: years.iter().copied().rfind(|y| *y <= options.date.0), ..SectorSummary::default() };
     let Some(year) = summary.year else { return Ok(summary) };

@@ -144,15 +144,6 @@ pub struct Subject {
     pub year: i32,
 }
 
-/// The years of `model` with published figures (a national group), ascending.
-pub async fn published_years(db: &store::DatabaseConnection, model: &Model) -> anyhow::Result<Vec<i32>> {
-    let national = store::publish::key_text(&GroupKey::ALL);
-    let releases = store::releases(db, &model.id, store::version_column(model.version), None, Some(&national))
-        .await
-        .context("while reading the published years")?;
-    Ok(releases.iter().map(|r| r.year).collect())
-}
-
 /// Builds the volume of `subject` from the store's releases of `model`, in `locale`, dated `date`,
 /// with the context figures `context` (published elsewhere: CBS, Eurostat).
 pub async fn assemble(

@@ -124,7 +124,7 @@ impl ReportService for Reports {
         let (Some(section), Some(model)) = (section, model.filter(|_| violations.is_empty())) else {
             return Err(invalid_argument(&violations, locale));
         };
-        let years = report_gen::volume::published_years(&self.db, &model).await.map_err(|e| internal(&e))?;
+        let years = report_gen::export::published_years(&self.db, &model).await.map_err(|e| internal(&e))?;
         let year = if req.year == 0 {
             years.last().copied()
         } else {
