@@ -452,7 +452,7 @@ async fn export(
         release.groups.len(),
         model.id,
         model.version,
-        release.rows().len(),
+        release.row_count(),
         release.k,
         out.display()
     ))

@@ -428,6 +428,8 @@ pub async fn sector_volumes(
         .collect();
     let dir = options.out.join(options.night()).join("sectors");
     sweep_temporaries(&dir, options.lease);
+    // Every volume reads the same releases: once.
+    let releases = crate::volume::Releases::load(db, &model).await?;
     // At most `jobs` volumes typeset at once.
     let mut tasks = JoinSet::new();
     for section in SbiSection::ALL.iter().copied() {
@@ -443,16 +445,15 @@ pub async fn sector_volumes(
         let subject = crate::volume::Subject { section, size: None, year };
         let locale = options.locale;
         let written = date_text(options.date.0, options.date.1, options.date.2, locale.tag());
-        let volume = crate::volume::assemble(
-            db,
+        let volume = crate::volume::build(
+            &releases,
             &model,
             assembler.policy().k(),
             subject,
             locale,
             written,
             assembler.context(section, locale),
-        )
-        .await;
+        );
         let renderer = Arc::clone(renderer);
         let (date, ident) = (options.date, format!("sector-{}-{year}", section.code()));
         tasks.spawn_blocking(move || {

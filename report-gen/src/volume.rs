@@ -144,6 +144,27 @@ pub struct Subject {
     pub year: i32,
 }
 
+/// Every published group of a model, all years, as a volume reads them: loaded once, for as
+/// many volumes as are built from them.
+#[derive(Debug, Default)]
+pub struct Releases(BTreeMap<(i32, GroupKey), Arc<Held>>);
+
+impl Releases {
+    /// The releases of `model` in the store.
+    pub async fn load(db: &store::DatabaseConnection, model: &Model) -> anyhow::Result<Releases> {
+        let version = store::version_column(model.version);
+        let mut held = BTreeMap::new();
+        for release in
+            store::releases(db, &model.id, version, None, None).await.context("while reading the releases")?
+        {
+            if let Some(h) = Held::decode(&release)? {
+                held.insert((release.year, h.group), Arc::new(h));
+            }
+        }
+        Ok(Releases(held))
+    }
+}
+
 /// Builds the volume of `subject` from the store's releases of `model`, in `locale`, dated `date`,
 /// with the context figures `context` (published elsewhere: CBS, Eurostat).
 pub async fn assemble(
@@ -155,13 +176,20 @@ pub async fn assemble(
     date: String,
     context: Option<crate::chapter::ContextView>,
 ) -> anyhow::Result<Volume> {
-    let version = store::version_column(model.version);
-    let mut held: BTreeMap<(i32, GroupKey), Arc<Held>> = BTreeMap::new();
-    for release in store::releases(db, &model.id, version, None, None).await.context("while reading the releases")? {
-        if let Some(h) = Held::decode(&release)? {
-            held.insert((release.year, h.group), Arc::new(h));
-        }
-    }
+    build(&Releases::load(db, model).await?, model, k, subject, locale, date, context)
+}
+
+/// Builds the volume of `subject` from `releases` (see [`assemble`]).
+pub fn build(
+    releases: &Releases,
+    model: &Model,
+    k: u32,
+    subject: Subject,
+    locale: Locale,
+    date: String,
+    context: Option<crate::chapter::ContextView>,
+) -> anyhow::Result<Volume> {
+    let held = &releases.0;
     let year = subject.year;
     let national_key = GroupKey::ALL;
     if !held.contains_key(&(year, national_key)) {

@@ -226,6 +226,11 @@ impl Release {
         rows
     }
 
+    /// How many rows [`Release::rows`] gives, without building them.
+    pub fn row_count(&self) -> usize {
+        self.groups.iter().map(|g| g.distributions.len() * STATISTICS.len() + g.stage_shares.len() * 5).sum()
+    }
+
     /// The table as CSV (RFC 4180, a header line of the column names, `.` as the decimal mark;
     /// numbers in the shortest form that reads back to the same value).
     pub fn csv(&self) -> Result<Vec<u8>, String> {
@@ -393,6 +398,7 @@ mod tests {
         let r = release();
         let rows = r.rows();
         assert_eq!(rows.len(), 2 * (8 + 5));
+        assert_eq!(r.row_count(), rows.len());
         assert_eq!((rows[0].measure.as_str(), rows[0].statistic, rows[0].value), ("maturity_index", "n", 2000.0));
         assert_eq!((rows[7].statistic, rows[7].value), ("p90", 1.0 / 3.0));
         assert_eq!((rows[10].measure.as_str(), rows[10].statistic, rows[10].value), ("external_stage_2", "share", 0.3));

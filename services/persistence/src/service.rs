@@ -939,7 +939,7 @@ impl BenchmarkService for Persistence {
                 groups: self.inner.benchmarks.groups(&model, year).iter().map(|h| h.open_figures()).collect(),
             };
             let parquet = format == pb::ExportFormat::Parquet;
-            let rows = release.rows().len() as u64;
+            let rows = release.row_count() as u64;
             let groups = u32::try_from(release.groups.len()).unwrap_or(u32::MAX);
             // Encoding a national year takes a while: off the async workers.
             let bytes = tokio::task::spawn_blocking(move || if parquet { release.parquet() } else { release.csv() })
