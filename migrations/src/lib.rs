@@ -22,6 +22,7 @@ pub mod m0007_publication;
 pub mod m0008_figures_encoding;
 pub mod m0009_assessment_encoding;
 pub mod m0010_assessments_by_firm;
+pub mod m0011_contribution_fit;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_figures_encoding::Migration),
             Box::new(m0009_assessment_encoding::Migration),
             Box::new(m0010_assessments_by_firm::Migration),
+            Box::new(m0011_contribution_fit::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ pub async fn release(db: &store::DatabaseConnection, model: &Model, year: i32, k
     for release in &stored {
         // A key that no longer parses (a classification changed since) is not a group any more.
         if let Some(held) = Held::decode(release)? {
-            groups.push(held.open_figures());
+            groups.push(held.open_figures(model));
         }
     }
     if groups.is_empty() {

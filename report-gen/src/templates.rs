@@ -28,6 +28,7 @@ struct BookContext<'a> {
 /// The templates built into the binary: (name, text).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("figures.typ", include_str!("../templates/figures.typ")),
+    ("research.typ", include_str!("../templates/research.typ")),
     ("body.nl.typ", include_str!("../templates/body.nl.typ")),
     ("body.en.typ", include_str!("../templates/body.en.typ")),
     ("chapter.nl.typ", include_str!("../templates/chapter.nl.typ")),

@@ -22,13 +22,13 @@ pub struct Cell {
     pub published: bool,
     /// Firms in the group.
     pub n: Option<u32>,
-    /// Mean, p25, p50 and p75 of the maturity index.
+    /// Mean of the maturity index.
     pub mean: Option<f64>,
-    /// p25.
+    /// p25 of the maturity index.
     pub p25: Option<f64>,
-    /// p50.
+    /// p50 (median) of the maturity index.
     pub p50: Option<f64>,
-    /// p75.
+    /// p75 of the maturity index.
     pub p75: Option<f64>,
     /// Share of synthetic contributions.
     pub synthetic_share: Option<f64>,
@@ -87,6 +87,19 @@ pub struct SourceRow {
     pub national: Option<f64>,
 }
 
+/// A fit verdict's share: in the sector and among all Dutch firms.
+#[derive(Clone, Debug, Serialize)]
+pub struct FitRow {
+    /// The verdict's id (`balanced`, ...).
+    pub id: String,
+    /// The model's name for it.
+    pub label: String,
+    /// The share of the sector's firms with it, when published.
+    pub sector: Option<f64>,
+    /// The share of all Dutch firms with it, when published.
+    pub national: Option<f64>,
+}
+
 /// Everything a sector volume shows.
 #[derive(Clone, Debug, Serialize)]
 pub struct Volume {
@@ -122,6 +135,11 @@ pub struct Volume {
     pub internal: Vec<StageRow>,
     /// Value sources.
     pub sources: Vec<SourceRow>,
+    /// The fit verdicts the model gives, with their shares.
+    pub fit: Vec<FitRow>,
+    /// Whether the sector's verdict shares are published (a published sector lacks them when one
+    /// of its firms contributed before verdicts were kept).
+    pub fit_published: bool,
     /// The sector's firms by external and internal stage (25 cells, external-major; empty when
     /// the sector is not published or the matrix is not).
     pub matrix: Vec<crate::chapter::CellView>,
@@ -281,6 +299,20 @@ pub fn build(
             national: mean(national_held, &v.id),
         })
         .collect();
+    let fit_of = |h: Option<&Arc<Held>>| h.map(|h| h.figures.fit_shares_of(model)).unwrap_or_default();
+    let (sector_fit, national_fit) = (fit_of(sector_held), fit_of(national_held));
+    let share = |shares: &[(domain_model::FitVerdict, f64)], v| shares.iter().find(|(x, _)| *x == v).map(|(_, s)| *s);
+    let fit = model
+        .fit
+        .verdicts
+        .iter()
+        .map(|(v, l)| FitRow {
+            id: v.id().to_string(),
+            label: l.label.get(locale).to_string(),
+            sector: share(&sector_fit, *v),
+            national: share(&national_fit, *v),
+        })
+        .collect();
     let matrix = match sector_held {
         Some(h) if h.figures.stage_matrix.len() == 25 => crate::assemble::matrix_cells(Some(&h.figures), None),
         _ => Vec::new(),
@@ -307,6 +339,8 @@ pub fn build(
         external,
         internal,
         sources,
+        fit,
+        fit_published: !sector_fit.is_empty(),
         matrix,
         context,
         cells,

@@ -101,6 +101,11 @@ pub struct Figures {
     pub external: Ranks,
     /// Ranks of the internal axis index.
     pub internal: Ranks,
+    /// Members per fit verdict, in `FitVerdict::ALL` order (balanced, under-invested,
+    /// over-invested, restrained); `None` when a member's verdict is not known (a contribution from
+    /// before verdicts were kept) or the figures were published before they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_verdicts: Option<[u32; 4]>,
 }
 
 impl Figures {
@@ -113,11 +118,26 @@ impl Figures {
     pub fn decode(bytes: &[u8]) -> Result<Figures, StoreError> {
         let f: Figures = crate::versioned::decode("published figures", VERSION, bytes)?;
         let ok = [&f.maturity, &f.external, &f.internal].iter().all(|r| r.check())
-            && (f.stage_matrix.is_empty() || f.stage_matrix.len() == 25);
+            && (f.stage_matrix.is_empty() || f.stage_matrix.len() == 25)
+            && f.fit_verdicts.is_none_or(|v| f.maturity.n() == 0 || v.iter().sum::<u32>() == f.maturity.n());
         if !ok {
             return Err(StoreError::Malformed("stored published figures: inconsistent ranks or stage matrix".into()));
         }
         Ok(f)
+    }
+
+    /// The shares of the fit verdicts among the members, in `FitVerdict::ALL` order, when known.
+    pub fn fit_shares(&self) -> Option<[f64; 4]> {
+        let counts = self.fit_verdicts?;
+        let n: u32 = counts.iter().sum();
+        (n > 0).then(|| counts.map(|c| f64::from(c) / f64::from(n)))
+    }
+
+    /// The shares of the verdicts `model` gives (in `FitVerdict::ALL` order), when known; empty
+    /// otherwise.
+    pub fn fit_shares_of(&self, model: &domain_model::Model) -> Vec<(domain_model::FitVerdict, f64)> {
+        let Some(shares) = self.fit_shares() else { return Vec::new() };
+        model.fit.verdicts.iter().map(|(v, _)| (*v, shares[v.index()])).collect()
     }
 
     /// The distribution of `metric`, if the group has values of it.
@@ -170,6 +190,7 @@ mod tests {
             maturity: Ranks::of(&[1.0, 2.0, 2.0]),
             external: Ranks::of(&[0.1]),
             internal: Ranks::default(),
+            fit_verdicts: Some([1, 1, 0, 1]),
         };
         let bytes = f.encode();
         assert_eq!(Figures::decode(&bytes).unwrap(), f);
@@ -180,5 +201,16 @@ mod tests {
         let mut broken = f.clone();
         broken.maturity.at_or_below = vec![2, 1];
         assert!(Figures::decode(&broken.encode()).is_err());
+        // Verdict counts that do not add up to the members: damage.
+        let mut broken = f.clone();
+        broken.fit_verdicts = Some([1, 1, 1, 1]);
+        assert!(Figures::decode(&broken.encode()).is_err());
+        // Figures published before verdicts were kept read back without them.
+        let mut older = f.clone();
+        older.fit_verdicts = None;
+        let text = String::from_utf8(older.encode()).unwrap();
+        assert!(!text.contains("fit_verdicts"));
+        assert_eq!(Figures::decode(text.as_bytes()).unwrap(), older);
+        assert_eq!(f.fit_shares(), Some([1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0]));
     }
 }

@@ -39,7 +39,7 @@ use crate::schema::{
 };
 use sea_orm::{ConnectOptions, Database, DbErr, QueryResult};
 
-use domain_model::{FirmProfile, Province, SbiSection, SizeClass};
+use domain_model::{FirmProfile, FitVerdict, Province, SbiSection, SizeClass};
 
 /// A failure of the database.
 #[derive(Debug, thiserror::Error)]
@@ -478,6 +478,8 @@ pub struct Contribution {
     pub value_sources: [Option<f64>; 4],
     /// Proposition centrality.
     pub proposition: f64,
+    /// The fit verdict the engine gave.
+    pub fit_verdict: FitVerdict,
     /// Demo data.
     pub synthetic: bool,
     /// Change counter (set by the store on write).
@@ -489,7 +491,7 @@ const CONTRIBUTION_KEY: [B; 4] = [B::Pseudonym, B::Year, B::ModelId, B::ModelVer
 
 /// What a contribution carries, in the order `upsert_contributions` writes it; a newer
 /// contribution of the same firm replaces all of it (latest wins).
-const CONTRIBUTION_VALUES: [B; 15] = [
+const CONTRIBUTION_VALUES: [B; 16] = [
     B::SbiSection,
     B::SizeClass,
     B::Province,
@@ -505,6 +507,7 @@ const CONTRIBUTION_VALUES: [B; 15] = [
     B::Proposition,
     B::Synthetic,
     B::Revision,
+    B::FitVerdict,
 ];
 
 /// The next revision number.
@@ -549,6 +552,7 @@ pub async fn upsert_contributions(
                 c.proposition.into(),
                 c.synthetic.into(),
                 revision.into(),
+                c.fit_verdict.id().into(),
             ]);
         }
         stmt.on_conflict(OnConflict::columns(CONTRIBUTION_KEY).update_columns(CONTRIBUTION_VALUES).to_owned());
@@ -564,6 +568,17 @@ fn profile(row: &QueryResult) -> Result<FirmProfile, StoreError> {
     match (SbiSection::parse(&section), SizeClass::parse(&size), Province::parse(&province)) {
         (Some(section), Some(size), Some(province)) => Ok(FirmProfile { section, size, province }),
         _ => Err(StoreError::Malformed(format!("attributes {section}/{size}/{province}"))),
+    }
+}
+
+fn fit_verdict(row: &QueryResult) -> Result<Option<FitVerdict>, StoreError> {
+    let id: Option<String> = get(row, "fit_verdict")?;
+    match id {
+        None => Ok(None),
+        Some(id) => match FitVerdict::parse(&id) {
+            Some(v) => Ok(Some(v)),
+            None => Err(StoreError::Malformed(format!("fit verdict {id}"))),
+        },
     }
 }
 
@@ -586,6 +601,9 @@ pub struct Member {
     pub value_sources: [Option<f64>; 4],
     /// Proposition centrality.
     pub proposition: f64,
+    /// The fit verdict; `None` for a contribution written before verdicts were kept and not
+    /// filled in since (`backfill_fit_verdicts`).
+    pub fit_verdict: Option<FitVerdict>,
     /// Demo data.
     pub synthetic: bool,
     /// Change counter.
@@ -616,6 +634,7 @@ pub async fn members(
             B::Proposition,
             B::Synthetic,
             B::Revision,
+            B::FitVerdict,
         ])
         .from(B::Table)
         .and_where(Expr::col(B::ModelId).eq(model_id))
@@ -641,6 +660,7 @@ pub async fn members(
                     get(r, "trust_building")?,
                 ],
                 proposition: get(r, "proposition")?,
+                fit_verdict: fit_verdict(r)?,
                 synthetic: get(r, "synthetic")?,
                 revision: get(r, "revision")?,
             })
@@ -823,6 +843,80 @@ pub async fn record_change(db: &impl ConnectionTrait, universe: &Universe) -> Re
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
+}
+
+/// Contributions filled in by one step of `backfill_fit_verdicts`.
+const BACKFILL_CHUNK: u64 = 5_000;
+
+/// What `backfill_fit_verdicts` did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Backfilled {
+    /// Contributions that got their verdict.
+    pub contributions: u64,
+    /// Universes (years) noted as changed for the publisher.
+    pub universes: usize,
+}
+
+/// Gives the contributions of one model version that were written before verdicts were kept (m0011)
+/// the verdict `rules` give their stored maturity index and proposition centrality: the scoring
+/// engine's own rule on the numbers it stored, so the verdict is the one it gave. Each step (at most
+/// `BACKFILL_CHUNK` contributions) is one write transaction that gives the rows a new revision and
+/// notes their universes as changed, so that the publisher republishes the groups with their verdict
+/// shares. Nothing to do costs one read of an empty partial index (m0011). Callers serialise it with
+/// other writers (SQLite).
+pub async fn backfill_fit_verdicts(
+    db: &DatabaseConnection,
+    model_id: &str,
+    model_version: i32,
+    rules: &domain_model::FitRules,
+) -> Result<Backfilled, StoreError> {
+    let mut done = Backfilled::default();
+    let mut years = std::collections::BTreeSet::new();
+    loop {
+        let tx = begin_write(db).await?;
+        let stmt = Query::select()
+            .columns([B::Id, B::Year, B::MaturityIndex, B::Proposition])
+            .from(B::Table)
+            .and_where(Expr::col(B::ModelId).eq(model_id))
+            .and_where(Expr::col(B::ModelVersion).eq(model_version))
+            .and_where(Expr::col(B::FitVerdict).is_null())
+            .order_by(B::Id, Order::Asc)
+            .limit(BACKFILL_CHUNK)
+            .to_owned();
+        let rows = tx.query_all(&stmt).await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            break;
+        }
+        let revision = next_revision(&tx).await?;
+        let mut by_verdict: std::collections::BTreeMap<&'static str, Vec<i64>> = Default::default();
+        let mut chunk_years = std::collections::BTreeSet::new();
+        for r in &rows {
+            let (id, year): (i64, i32) = (get(r, "id")?, get(r, "year")?);
+            let verdict = rules.verdict(get(r, "maturity_index")?, get(r, "proposition")?);
+            by_verdict.entry(verdict.id()).or_default().push(id);
+            chunk_years.insert(year);
+        }
+        for (verdict, ids) in by_verdict {
+            for part in ids.chunks(500) {
+                let stmt = Query::update()
+                    .table(B::Table)
+                    .values([(B::FitVerdict, verdict.into()), (B::Revision, revision.into())])
+                    .and_where(Expr::col(B::Id).is_in(part.iter().copied()))
+                    .to_owned();
+                tx.execute(&stmt).await?;
+            }
+        }
+        for year in &chunk_years {
+            let universe = Universe { model_id: model_id.to_string(), model_version, year: *year };
+            record_change(&tx, &universe).await?;
+        }
+        tx.commit().await?;
+        done.contributions += rows.len() as u64;
+        years.extend(chunk_years);
+    }
+    done.universes = years.len();
+    Ok(done)
 }
 
 /// Up to `limit` changes not yet published, oldest first: each one's id and universe.

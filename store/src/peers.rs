@@ -32,9 +32,10 @@ impl Held {
         Ok(Some(Held { group, n: release.n, synthetic_share: release.synthetic_share, figures: Arc::new(figures) }))
     }
 
-    /// The group as open figures: exactly what its release publishes.
-    pub fn open_figures(&self) -> domain_open_figures::Group {
-        use domain_open_figures::{Distribution, StageShares};
+    /// The group as open figures: exactly what its release publishes (the fit verdicts those of
+    /// `model`, the model of its universe).
+    pub fn open_figures(&self, model: &Model) -> domain_open_figures::Group {
+        use domain_open_figures::{Distribution, FitShare, StageShares};
         let (g, f) = (&self.group, &self.figures);
         domain_open_figures::Group {
             level: self.level().id().to_string(),
@@ -57,6 +58,11 @@ impl Held {
             stage_shares: [("external", f.external_stages), ("internal", f.internal_stages)]
                 .into_iter()
                 .filter_map(|(axis, shares)| shares.map(|shares| StageShares { axis: axis.to_string(), shares }))
+                .collect(),
+            fit_shares: f
+                .fit_shares_of(model)
+                .into_iter()
+                .map(|(v, share)| FitShare { verdict: v.id().to_string(), share })
                 .collect(),
         }
     }

@@ -92,6 +92,17 @@ pub fn figures(members: &[&Member]) -> Figures {
         let i = usize::try_from(c.internal_stage).unwrap_or(0).min(4);
         stage_matrix[e * 5 + i] += 1;
     }
+    // Published only when every member's verdict is known: shares of a subset would not be the
+    // group's, and the subset could be smaller than k.
+    let mut fit_verdicts = (!members.is_empty()).then_some([0u32; 4]);
+    for c in members {
+        match (c.fit_verdict, fit_verdicts.as_mut()) {
+            (Some(v), Some(counts)) => {
+                counts[v.index()] += 1;
+            }
+            _ => fit_verdicts = None,
+        }
+    }
     Figures {
         distributions,
         external_stages: stages(|c| c.external_stage),
@@ -100,6 +111,7 @@ pub fn figures(members: &[&Member]) -> Figures {
         maturity: ranks(|c| c.maturity_index),
         external: ranks(|c| c.external_index),
         internal: ranks(|c| c.internal_index),
+        fit_verdicts,
     }
 }
 

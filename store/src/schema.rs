@@ -64,6 +64,7 @@ pub enum BenchmarkContributions {
     Proposition,
     Synthetic,
     Revision,
+    FitVerdict,
 }
 
 /// Table `benchmark_releases`.

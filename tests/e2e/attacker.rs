@@ -238,7 +238,10 @@ async fn an_attacker_recovers_no_single_firms_score() {
             );
             assert_eq!(maturity(&later), maturity(earlier), "{backend:?} {g:?}: the published figures moved");
             assert_eq!(later.stage_shares, earlier.stage_shares, "{backend:?} {g:?}");
+            // The victim's fit verdict neither: the groups' verdict shares stay as they were.
+            assert_eq!(later.fit_verdicts, earlier.fit_verdicts, "{backend:?} {g:?}");
         }
+        assert!(!before.last().unwrap().fit_verdicts.is_empty(), "{backend:?}: no verdict shares to compare");
         let swept_after = sweep(&mut bench, &attacker, &firm, year).await;
         assert_eq!(swept_before, swept_after, "{backend:?}: peer positions moved after one submission");
         let exported_after = export(&mut bench, &attacker, year).await;

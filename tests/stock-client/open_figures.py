@@ -3,7 +3,8 @@
 `report-gen export` writes a year's published benchmark figures as CSV and as Parquet over a
 database of synthetic demo peers; pyarrow reads both back, and every row must equal what the
 server's `QueryBenchmark` (GET /v1/benchmarks) answers for the same group: level, firms, k,
-synthetic share, every distribution's statistics and every stage share, to the last bit; the
+synthetic share, every distribution's statistics, every stage share and every fit verdict's
+share, to the last bit; the
 server's own export (GET /v1/benchmarks:export) serves the same bytes. Groups
 that are not published must not be in the export, and the server must answer them with a wider
 published group. Usage: open_figures.py MATURITY REPORT_GEN
@@ -60,6 +61,9 @@ def expected_rows(answer, year, k, model):
     for shares in answer.get("stageShares", []):
         for stage, share in enumerate(shares["shares"]):
             rows.append(base + (f"{shares['axis']}_stage_{stage}", "share", float(share)))
+    for fit in answer.get("fitVerdicts", []):
+        verdict = fit["verdict"].removeprefix("FIT_VERDICT_").lower()
+        rows.append(base + (f"fit_{verdict}", "share", float(fit.get("share", 0))))
     return rows
 
 
@@ -131,6 +135,10 @@ def main():
                 mismatches.append((group, expected_rows(answer, year, k, model)[:3], rows[:3]))
         check(f"all {len(groups)} exported groups equal QueryBenchmark's answers ({len(parquet_rows)} rows)",
               not mismatches and len(groups) > 5, mismatches[:3])
+        fit_totals = {g: sum(r[12] for r in rows if r[10].startswith("fit_")) for g, rows in groups.items()}
+        check("every exported group has fit verdict shares that add up to 1",
+              all(abs(t - 1.0) < 1e-9 for t in fit_totals.values()),
+              [(g, t) for g, t in fit_totals.items() if abs(t - 1.0) >= 1e-9][:3])
 
         # Groups that are not published are not exported: the server answers them with a wider one.
         sections = sorted({g[0] for g in groups if g[0]})

@@ -333,6 +333,21 @@ impl FitVerdict {
             FitVerdict::Restrained => "restrained",
         }
     }
+
+    /// Its place in `FitVerdict::ALL`.
+    pub fn index(self) -> usize {
+        match self {
+            FitVerdict::Balanced => 0,
+            FitVerdict::UnderInvested => 1,
+            FitVerdict::OverInvested => 2,
+            FitVerdict::Restrained => 3,
+        }
+    }
+
+    /// The verdict of an id used in model files.
+    pub fn parse(id: &str) -> Option<FitVerdict> {
+        FitVerdict::ALL.into_iter().find(|v| v.id() == id)
+    }
 }
 
 /// Fit of maturity against what the proposition warrants.
@@ -351,6 +366,28 @@ pub struct FitRules {
     pub returns: Option<ReturnsRule>,
     /// Label and advice per verdict the model gives, in `FitVerdict::ALL` order.
     pub verdicts: Vec<(FitVerdict, Labelled)>,
+}
+
+impl FitRules {
+    /// The target maturity for a proposition centrality.
+    pub fn target(&self, centrality: f64) -> f64 {
+        self.base + self.slope * centrality
+    }
+
+    /// The verdict on a maturity index against what a proposition centrality warrants: the
+    /// scoring engine's rule, and the one the store's backfill of older contributions applies.
+    pub fn verdict(&self, maturity_index: f64, centrality: f64) -> FitVerdict {
+        let gap = maturity_index - self.target(centrality);
+        if gap.abs() <= self.tolerance {
+            FitVerdict::Balanced
+        } else if gap > 0.0 {
+            FitVerdict::OverInvested
+        } else if self.restraint_below.is_some_and(|r| centrality < r) {
+            FitVerdict::Restrained
+        } else {
+            FitVerdict::UnderInvested
+        }
+    }
 }
 
 /// The firm's own evidence that social media return at least what they cost: the return item

@@ -3,8 +3,8 @@
 //!
 //! Only what a release publishes goes in, exactly as `QueryBenchmark` answers it: each published
 //! group's level and key, its number of firms, its share of synthetic contributions, the
-//! distributions of its metrics (n, mean, sd, p10 to p90) and its stage shares. Nothing below the
-//! threshold k is a release, so nothing below k can be here; the members' values (the ranks the
+//! distributions of its metrics (n, mean, sd, p10 to p90), its stage shares and the shares of its
+//! fit verdicts. Nothing below the threshold k is a release, so nothing below k can be here; the members' values (the ranks the
 //! server keeps to place a firm among its peers) are not published and not exported.
 //!
 //! The table is long ("tidy"): one row per group, measure and statistic, one number per row, so
@@ -36,6 +36,15 @@ pub struct StageShares {
     pub shares: [f64; 5],
 }
 
+/// The share of a group's firms with one fit verdict.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitShare {
+    /// The verdict's id: `balanced`, `under_invested`, `over_invested` or `restrained`.
+    pub verdict: String,
+    /// Share of the group's firms, 0..1.
+    pub share: f64,
+}
+
 /// One published group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
@@ -55,6 +64,8 @@ pub struct Group {
     pub distributions: Vec<Distribution>,
     /// The stage shares per axis.
     pub stage_shares: Vec<StageShares>,
+    /// The shares of the fit verdicts the model gives; empty when the release publishes none.
+    pub fit_shares: Vec<FitShare>,
 }
 
 /// The published groups of one universe.
@@ -167,14 +178,14 @@ pub const COLUMNS: [Column; 13] = [
     Column {
         name: "measure",
         kind: Kind::Text,
-        en: "What is measured: maturity_index, external_index, internal_index, proposition, a value source, or external_stage_0 to _4 and internal_stage_0 to _4 (the stages of an axis).",
-        nl: "Wat gemeten is: maturity_index, external_index, internal_index, proposition, een waardebron, of external_stage_0 tot en met _4 en internal_stage_0 tot en met _4 (de stadia van een as).",
+        en: "What is measured: maturity_index, external_index, internal_index, proposition, a value source, external_stage_0 to _4 and internal_stage_0 to _4 (the stages of an axis), or fit_ and a fit verdict (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained).",
+        nl: "Wat gemeten is: maturity_index, external_index, internal_index, proposition, een waardebron, external_stage_0 tot en met _4 en internal_stage_0 tot en met _4 (de stadia van een as), of fit_ en een fitoordeel (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained).",
     },
     Column {
         name: "statistic",
         kind: Kind::Text,
-        en: "n (firms with a value), mean, sd (sample standard deviation), p10, p25, p50, p75, p90 (percentiles), or share (of the group's firms at a stage).",
-        nl: "n (bedrijven met een waarde), mean (gemiddelde), sd (steekproefstandaardafwijking), p10, p25, p50, p75, p90 (percentielen), of share (aandeel van de bedrijven in de groep in een stadium).",
+        en: "n (firms with a value), mean, sd (sample standard deviation), p10, p25, p50, p75, p90 (percentiles), or share (of the group's firms at a stage or with a fit verdict).",
+        nl: "n (bedrijven met een waarde), mean (gemiddelde), sd (steekproefstandaardafwijking), p10, p25, p50, p75, p90 (percentielen), of share (aandeel van de bedrijven in de groep in een stadium of met een fitoordeel).",
     },
     Column {
         name: "value",
@@ -201,7 +212,8 @@ pub struct Row<'a> {
 }
 
 impl Release {
-    /// The rows: per group (in order), each distribution's statistics, then the stage shares.
+    /// The rows: per group (in order), each distribution's statistics, then the stage shares, then
+    /// the fit verdicts' shares.
     pub fn rows(&self) -> Vec<Row<'_>> {
         let mut rows = Vec::new();
         for group in &self.groups {
@@ -222,13 +234,19 @@ impl Release {
                     });
                 }
             }
+            for f in &group.fit_shares {
+                rows.push(Row { group, measure: format!("fit_{}", f.verdict), statistic: "share", value: f.share });
+            }
         }
         rows
     }
 
     /// How many rows [`Release::rows`] gives, without building them.
     pub fn row_count(&self) -> usize {
-        self.groups.iter().map(|g| g.distributions.len() * STATISTICS.len() + g.stage_shares.len() * 5).sum()
+        self.groups
+            .iter()
+            .map(|g| g.distributions.len() * STATISTICS.len() + g.stage_shares.len() * 5 + g.fit_shares.len())
+            .sum()
     }
 
     /// The table as CSV (RFC 4180, a header line of the column names, `.` as the decimal mark;
@@ -383,6 +401,14 @@ mod tests {
                 percentiles: [10.0, 25.5, 40.0, 60.0, 1.0 / 3.0],
             }],
             stage_shares: vec![StageShares { axis: "external".into(), shares: [0.1, 0.2, 0.3, 0.25, 0.15] }],
+            fit_shares: if section.is_empty() {
+                vec![
+                    FitShare { verdict: "balanced".into(), share: 0.75 },
+                    FitShare { verdict: "restrained".into(), share: 0.25 },
+                ]
+            } else {
+                Vec::new()
+            },
         };
         Release {
             model_id: "nl-social-business".into(),
@@ -397,12 +423,13 @@ mod tests {
     fn one_row_per_group_measure_and_statistic() {
         let r = release();
         let rows = r.rows();
-        assert_eq!(rows.len(), 2 * (8 + 5));
+        assert_eq!(rows.len(), 2 * (8 + 5) + 2);
         assert_eq!(r.row_count(), rows.len());
         assert_eq!((rows[0].measure.as_str(), rows[0].statistic, rows[0].value), ("maturity_index", "n", 2000.0));
         assert_eq!((rows[7].statistic, rows[7].value), ("p90", 1.0 / 3.0));
         assert_eq!((rows[10].measure.as_str(), rows[10].statistic, rows[10].value), ("external_stage_2", "share", 0.3));
-        assert_eq!(rows[13].group.sbi_section, "F");
+        assert_eq!((rows[14].measure.as_str(), rows[14].statistic, rows[14].value), ("fit_restrained", "share", 0.25));
+        assert_eq!(rows[15].group.sbi_section, "F");
     }
 
     #[test]
@@ -415,7 +442,8 @@ mod tests {
         let sd = csv.lines().find(|l| l.contains(",sd,")).unwrap();
         let value: f64 = sd.rsplit(',').next().unwrap().parse().unwrap();
         assert_eq!(value.to_bits(), (0.1f64 + 0.2).to_bits(), "the number reads back exactly");
-        assert_eq!(csv.lines().count(), 1 + 26);
+        assert_eq!(csv.lines().count(), 1 + 28);
+        assert!(csv.contains(",fit_balanced,share,0.75\n"), "{csv}");
     }
 
     #[test]
@@ -426,7 +454,7 @@ mod tests {
         let bytes = r.parquet().unwrap();
         let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
         let meta = reader.metadata().file_metadata();
-        assert_eq!(meta.num_rows(), 26);
+        assert_eq!(meta.num_rows(), 28);
         let schema: Vec<String> = meta.schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
         assert_eq!(schema, COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>());
         let kv = meta.key_value_metadata().unwrap();

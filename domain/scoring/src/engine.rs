@@ -1,7 +1,7 @@
 //! The scoring rules of MODEL.md, with every number taken from the model file.
 
 use domain_model::{
-    Facet, Facts, FirmProfile, FitVerdict, Model, Province, SbiSection, SizeClass, Target, ValueSource,
+    Facet, Facts, FirmProfile, Model, Province, SbiSection, SizeClass, Target, ValueSource,
     model::{Axis, MAX_STAGE},
 };
 
@@ -116,17 +116,9 @@ fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: 
     };
 
     let fit_rules = &model.fit;
-    let target = fit_rules.base + fit_rules.slope * proposition.centrality;
+    let target = fit_rules.target(proposition.centrality);
     let gap = maturity_index - target;
-    let verdict = if gap.abs() <= fit_rules.tolerance {
-        FitVerdict::Balanced
-    } else if gap > 0.0 {
-        FitVerdict::OverInvested
-    } else if fit_rules.restraint_below.is_some_and(|r| proposition.centrality < r) {
-        FitVerdict::Restrained
-    } else {
-        FitVerdict::UnderInvested
-    };
+    let verdict = fit_rules.verdict(maturity_index, proposition.centrality);
     let returns_pay = fit_rules.returns.as_ref().is_some_and(|r| {
         scores[r.item].is_some_and(|s| s >= r.min_score) && scores[r.measured_item].is_some_and(|s| s >= r.min_measured)
     });

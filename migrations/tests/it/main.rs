@@ -58,6 +58,13 @@ async fn up_down_up_on_both_backends() {
         for t in ["benchmark_changes", "benchmark_publisher", "benchmark_universes"] {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
+        assert!(columns(&conn, backend, "benchmark_contributions").await.iter().any(|c| c == "fit_verdict"));
+        // The first step down drops the contributions' fit verdict and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
+        let contribution_cols = columns(&conn, backend, "benchmark_contributions").await;
+        assert!(!contribution_cols.iter().any(|c| c == "fit_verdict"), "{backend:?}: {contribution_cols:?}");
+        assert!(contribution_cols.iter().any(|c| c == "proposition"), "{backend:?}: {contribution_cols:?}");
         // Three steps down drop the by-firm index, re-encode assessments, then published figures
         // (no table changes); the next removes the publication tables and nothing else.
         Migrator::down(&conn, Some(1)).await.unwrap();
@@ -96,10 +103,11 @@ async fn up_down_up_on_both_backends() {
 /// The allowed columns are listed; anything else (and anything that looks identifying) fails.
 #[tokio::test]
 async fn the_benchmark_store_has_no_identifying_column() {
-    const ALLOWED: [&str; 21] = [
+    const ALLOWED: [&str; 22] = [
         "co_creation",
         "external_index",
         "external_stage",
+        "fit_verdict",
         "id",
         "information_sharing",
         "internal_index",

@@ -59,10 +59,29 @@ async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
                 .map(|s| pb::StageShares { axis: s.axis.clone(), shares: s.shares.to_vec() })
                 .collect();
             assert_eq!(shares, answer.stage_shares, "{backend:?}: {group:?}");
+            // The demo peers all carry their verdict: every group publishes the shares of the
+            // verdicts the model gives, the same as the answer's, and they add up to the group.
+            let verdicts: Vec<(String, u64)> =
+                group.fit_shares.iter().map(|f| (format!("fit_{}", f.verdict), f.share.to_bits())).collect();
+            let answered: Vec<(String, u64)> = answer
+                .fit_verdicts
+                .iter()
+                .map(|f| {
+                    let v = pb::FitVerdict::try_from(f.verdict).unwrap().as_str_name().to_lowercase();
+                    (v.replace("fit_verdict_", "fit_"), f.share.to_bits())
+                })
+                .collect();
+            assert_eq!(verdicts, answered, "{backend:?}: {group:?}");
+            assert_eq!(verdicts.len(), model.fit.verdicts.len(), "{backend:?}: {group:?}");
+            let total: f64 = group.fit_shares.iter().map(|f| f.share).sum();
+            assert!((total - 1.0).abs() < 1e-9, "{backend:?}: {group:?}");
         }
         // The rows a CSV and a Parquet file are written from: one per group, measure and statistic.
-        let per_group: usize =
-            release.groups.iter().map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5).sum();
+        let per_group: usize = release
+            .groups
+            .iter()
+            .map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5 + g.fit_shares.len())
+            .sum();
         assert_eq!(release.rows().len(), per_group, "{backend:?}");
 
         // ExportReleases streams the same files, metadata first, from the server's memory.

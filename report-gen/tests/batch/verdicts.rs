@@ -102,5 +102,10 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
         assert!(!text.contains("fundament"), "{backend:?}: skipping called a missing foundation");
         assert!(text.contains("Fase 2, Functioneel, is onbekend"), "{backend:?}");
         assert!(text.contains("Er zijn schriftelijke richtlijnen voor medewerkers"), "{backend:?}: the open question");
+        // The research's context figures, shared with the sector volumes, with their sources.
+        assert!(
+            text.contains("negen op de tien Nederlanders") && text.contains("Thuiswinkel Markt Monitor"),
+            "{backend:?}"
+        );
     }
 }

@@ -27,6 +27,8 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
         let k = 10;
         // Every published group of every year, as (n, mean bits): what a volume may show.
         let mut published = std::collections::BTreeSet::new();
+        // And the 2025 fit verdict shares of each published group, by section (national: "").
+        let mut fit_2025: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
         let mut per_section: BTreeMap<String, usize> = BTreeMap::new();
         for year in 2013..=2025 {
             let Ok(release) = report_gen::export::release(&world.conn, &model, year, k).await else { continue };
@@ -35,6 +37,10 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 published.insert((g.n, mean.to_bits()));
                 if year == 2025 && !g.sbi_section.is_empty() {
                     *per_section.entry(g.sbi_section.clone()).or_default() += 1;
+                }
+                if year == 2025 && g.province.is_empty() && g.size_class.is_empty() {
+                    let shares = g.fit_shares.iter().map(|f| f.share.to_bits()).collect();
+                    fit_2025.insert((g.sbi_section.clone(), g.level.clone()), shares);
                 }
             }
         }
@@ -64,6 +70,32 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 assert_eq!(v.suppressed, suppressed_rows - usize::from(!v.national.published), "{backend:?}");
                 let cbs = if locale == Locale::En { "used social networks" } else { "sociale netwerken" };
                 assert!(text.contains(cbs), "{backend:?} {locale:?}: no CBS context");
+                // The research's context figures, with their sources.
+                for source in ["Newcom Research", "Thuiswinkel Markt Monitor", "Panteia, 2014", "Social Media Monitor"]
+                {
+                    assert!(text.contains(source), "{backend:?} {locale:?}: no {source}");
+                }
+                // Fit verdict shares: the published groups' own, for the sector and all firms.
+                let fit_caption = if locale == Locale::En {
+                    "Share of firms per fit verdict"
+                } else {
+                    "Aandeel bedrijven per fitoordeel"
+                };
+                assert!(text.contains(fit_caption), "{backend:?} {locale:?}");
+                assert_eq!(v.fit.len(), model.fit.verdicts.len(), "{backend:?}");
+                let bits = |f: &dyn Fn(&report_gen::volume::FitRow) -> Option<f64>| -> Vec<u64> {
+                    v.fit.iter().filter_map(|r| f(r).map(f64::to_bits)).collect()
+                };
+                assert_eq!(bits(&|r| r.national), fit_2025[&(String::new(), "all".to_string())], "{backend:?}");
+                if expect_sector {
+                    assert!(v.fit_published, "{backend:?}");
+                    assert_eq!(bits(&|r| r.sector), fit_2025[&(section.code().to_string(), "section".to_string())]);
+                    for r in &v.fit {
+                        assert!(text.contains(&r.label), "{backend:?} {locale:?}: verdict {} not shown", r.label);
+                    }
+                } else {
+                    assert!(v.fit.iter().all(|r| r.sector.is_none()), "{backend:?}: estimated verdict shares");
+                }
                 let (matrix_shown, matrix_absent) = if locale == Locale::En {
                     ("firms by external and internal stage", "is not published for this sector")
                 } else {

@@ -35,7 +35,8 @@ fn condition(c: &Condition) -> pb::RuleCondition {
     }
 }
 
-fn verdict(v: FitVerdict) -> pb::FitVerdict {
+/// A fit verdict as the API names it.
+pub fn verdict(v: FitVerdict) -> pb::FitVerdict {
     match v {
         FitVerdict::Balanced => pb::FitVerdict::Balanced,
         FitVerdict::UnderInvested => pb::FitVerdict::UnderInvested,

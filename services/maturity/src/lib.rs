@@ -87,6 +87,17 @@ impl AppState {
         migrations::up(&db).await.context("while migrating the database")?;
         let scoring = Scoring::new(Arc::clone(&registry));
         let persistence = Persistence::new(db.clone(), Arc::clone(&registry), policy, Secret::new(key), auth);
+        let backfilled = persistence
+            .backfill_fit_verdicts()
+            .await
+            .context("while filling in the fit verdicts of older contributions")?;
+        if backfilled.contributions > 0 {
+            tracing::info!(
+                contributions = backfilled.contributions,
+                universes = backfilled.universes,
+                "filled in the fit verdicts of contributions from before they were kept; the publisher republishes their groups"
+            );
+        }
         persistence.benchmarks().refresh().await.context("while loading the published benchmark figures")?;
         let assembler = Assembler::new(Arc::clone(&registry), policy).context("while reading the context figures")?;
         let templates = report_gen::Templates::builtin().context("while loading the chapter templates")?;

@@ -71,6 +71,18 @@ pub fn distributions_pb(f: &Figures) -> Vec<pb::Distribution> {
     f.distributions.iter().map(distribution_pb).collect()
 }
 
+/// The fit verdict shares of `f` as the API shows them, labelled by `model` in `locale`.
+pub fn fit_verdicts_pb(f: &Figures, model: &Model, locale: Locale) -> Vec<pb::FitVerdictShare> {
+    f.fit_shares_of(model)
+        .into_iter()
+        .map(|(v, share)| pb::FitVerdictShare {
+            verdict: services_api::convert::verdict(v) as i32,
+            label: model.verdict(v).label.get(locale).to_string(),
+            share,
+        })
+        .collect()
+}
+
 /// The stage shares of `f` as the API shows them.
 pub fn stage_shares_pb(f: &Figures) -> Vec<pb::StageShares> {
     [("external", f.external_stages), ("internal", f.internal_stages)]

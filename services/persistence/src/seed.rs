@@ -53,6 +53,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         internal_stage: i16::from(f.result.axes[1].attained_stage),
         value_sources: f.result.value_sources.clone().map(|v| v.score),
         proposition: f.result.proposition.centrality,
+        fit_verdict: f.result.fit.verdict,
         synthetic: true,
         revision: 0,
     };

@@ -178,6 +178,21 @@ impl Persistence {
         }
     }
 
+    /// Gives the contributions written before fit verdicts were kept (migration m0011) the verdict
+    /// of their model version, for every model this server holds, and notes their universes for
+    /// the publisher. Run at start-up; nothing to do costs one read per model version.
+    pub async fn backfill_fit_verdicts(&self) -> Result<store::Backfilled, store::StoreError> {
+        let _gate = self.inner.write_lock.lock().await;
+        let mut total = store::Backfilled::default();
+        for model in self.inner.registry.all() {
+            let version = store::version_column(model.version);
+            let done = store::backfill_fit_verdicts(&self.inner.db, &model.id, version, &model.fit).await?;
+            total.contributions += done.contributions;
+            total.universes += done.universes;
+        }
+        Ok(total)
+    }
+
     /// The benchmark engine: published figures in memory, and the publisher.
     pub fn benchmarks(&self) -> &Arc<Benchmarks> {
         &self.inner.benchmarks
@@ -501,6 +516,7 @@ impl Persistence {
             internal_stage: i16::from(result.axes[1].attained_stage),
             value_sources: result.value_sources.clone().map(|v| v.score),
             proposition: result.proposition.centrality,
+            fit_verdict: result.fit.verdict,
             synthetic: false,
             revision: 0,
         };
@@ -810,6 +826,7 @@ impl BenchmarkService for Persistence {
             group_used: Some(peers::group_used(&found, self.inner.policy, &model, locale)),
             distributions: peers::distributions_pb(found.figures()),
             stage_shares: peers::stage_shares_pb(found.figures()),
+            fit_verdicts: peers::fit_verdicts_pb(found.figures(), &model, locale),
         }))
     }
 
@@ -936,7 +953,7 @@ impl BenchmarkService for Persistence {
                 model_version: model.version,
                 year,
                 k,
-                groups: self.inner.benchmarks.groups(&model, year).iter().map(|h| h.open_figures()).collect(),
+                groups: self.inner.benchmarks.groups(&model, year).iter().map(|h| h.open_figures(&model)).collect(),
             };
             let parquet = format == pb::ExportFormat::Parquet;
             let rows = release.row_count() as u64;

@@ -161,3 +161,90 @@ async fn no_published_group_is_not_found() {
         assert_eq!(bad.code(), tonic::Code::InvalidArgument);
     }
 }
+
+/// The verdicts of a group's firms, tallied from what their submissions were told, in
+/// `FitVerdict::ALL` order.
+fn tally(verdicts: &[i32]) -> [u32; 4] {
+    let mut counts = [0u32; 4];
+    for v in verdicts {
+        let i = match pb::FitVerdict::try_from(*v).unwrap() {
+            pb::FitVerdict::Balanced => 0,
+            pb::FitVerdict::UnderInvested => 1,
+            pb::FitVerdict::OverInvested => 2,
+            pb::FitVerdict::Restrained => 3,
+            pb::FitVerdict::Unspecified => panic!("a result without a verdict"),
+        };
+        counts[i] += 1;
+    }
+    counts
+}
+
+/// The published shares as counts of `n` firms, in `FitVerdict::ALL` order (a verdict the model
+/// does not give counts 0).
+fn counts_of(answer: &pb::QueryBenchmarkResponse) -> [u32; 4] {
+    let n = f64::from(answer.group_used.as_ref().unwrap().n);
+    let mut counts = [0u32; 4];
+    for s in &answer.fit_verdicts {
+        assert!(!s.label.is_empty(), "{s:?}");
+        let one = tally(&[s.verdict]);
+        let i = one.iter().position(|c| *c == 1).unwrap();
+        counts[i] = (s.share * n).round() as u32;
+        assert!((s.share * n - f64::from(counts[i])).abs() < 1e-9, "{s:?} of {n}");
+    }
+    counts
+}
+
+async fn submit_verdict(app: &test_support::TestApp, id: &str, firm: (&str, &str, &str), level: f64) -> i32 {
+    let response =
+        app.persistence_client().submit_assessment(as_tenant("acme", submission(id, id, firm, level))).await.unwrap();
+    response.into_inner().assessment.unwrap().result.unwrap().fit.unwrap().verdict
+}
+
+/// A group's fit verdict shares are exactly the verdicts its firms were given; a contribution from
+/// before verdicts were kept (NULL) withholds the group's shares until the start-up backfill fills it
+/// in with the verdict the model's rule gives its stored numbers, after which the group is
+/// republished with them. A second backfill finds nothing.
+#[tokio::test]
+async fn fit_verdict_shares_are_the_firms_verdicts_and_older_contributions_are_filled_in() {
+    use migrations::sea_orm::ConnectionTrait;
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut utrecht = Vec::new();
+        for i in 0..12 {
+            utrecht.push(
+                submit_verdict(&app, &format!("u{i}"), ("F", "small", "NL-UT"), 0.05 + 0.08 * f64::from(i)).await,
+            );
+        }
+        app.publish().await;
+        let answer = app.benchmark_client().query_benchmark(query(("F", "small", "NL-UT"))).await.unwrap().into_inner();
+        assert!(!answer.group_used.as_ref().unwrap().fallback, "{backend:?}");
+        let expected = tally(&utrecht);
+        assert!(expected.iter().filter(|c| **c > 0).count() >= 2, "{backend:?}: one verdict only, {expected:?}");
+        assert_eq!(counts_of(&answer), expected, "{backend:?}");
+        assert_eq!(answer.fit_verdicts.len(), app.model().fit.verdicts.len(), "{backend:?}");
+
+        // As if Utrecht's firms had contributed before verdicts were kept.
+        app.db.execute_unprepared("UPDATE benchmark_contributions SET fit_verdict = NULL").await.unwrap();
+        let mut gelderland = Vec::new();
+        for i in 0..12 {
+            gelderland.push(
+                submit_verdict(&app, &format!("g{i}"), ("F", "small", "NL-GE"), 0.1 + 0.075 * f64::from(i)).await,
+            );
+        }
+        app.publish().await;
+        let answer = app.benchmark_client().query_benchmark(query(("F", "small", "NL-GE"))).await.unwrap().into_inner();
+        assert_eq!(counts_of(&answer), tally(&gelderland), "{backend:?}");
+        let wider = app.benchmark_client().query_benchmark(query(("F", "small", ""))).await.unwrap().into_inner();
+        assert_eq!(wider.group_used.as_ref().unwrap().n, 24, "{backend:?}");
+        assert!(wider.fit_verdicts.is_empty(), "{backend:?}: shares of part of a group: {:?}", wider.fit_verdicts);
+
+        let filled = app.persistence.backfill_fit_verdicts().await.unwrap();
+        assert_eq!((filled.contributions, filled.universes), (12, 1), "{backend:?}");
+        app.publish().await;
+        let wider = app.benchmark_client().query_benchmark(query(("F", "small", ""))).await.unwrap().into_inner();
+        let all: Vec<i32> = utrecht.iter().chain(&gelderland).copied().collect();
+        assert_eq!(counts_of(&wider), tally(&all), "{backend:?}");
+        let again = app.persistence.backfill_fit_verdicts().await.unwrap();
+        assert_eq!(again, store::Backfilled::default(), "{backend:?}");
+    }
+}
