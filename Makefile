@@ -89,8 +89,9 @@ bench-night:
 	tools/bench/night.sh 250
 	tools/bench/night.sh 1000
 
-## make bench-sector: sector volumes (one sector, and the night's --sectors) and the open figures
-## export over the 20 000 demo peers (tools/bench/sector.sh).
+## make bench-sector: sector volumes (one sector, and the night's --sectors), the open figures
+## export, the volume over HTTP and the server's start-up with the fit verdicts filled in, over the
+## 20 000 demo peers (tools/bench/sector.sh; `tools/bench/sector.sh 1000000 F 3` at national scale).
 bench-sector:
 	$(CARGO) build --release --bin maturity --bin report-gen
 	tools/bench/sector.sh 20000 F 5

@@ -411,29 +411,21 @@ pub async fn sector_volumes(
     renderer: &Arc<Renderer>,
     options: &Options,
 ) -> anyhow::Result<SectorSummary> {
-    use domain_anonymity::GroupKey;
     use domain_model::SbiSection;
     let model = assembler.registry().resolve("", 0)?;
     let years = crate::export::published_years(db, &model).await?;
     let mut summary =
         SectorSummary { year: years.iter().copied().rfind(|y| *y <= options.date.0), ..SectorSummary::default() };
     let Some(year) = summary.year else { return Ok(summary) };
-    let version = store::version_column(model.version);
-    let published: std::collections::BTreeSet<String> = store::releases(db, &model.id, version, Some(year), None)
-        .await?
-        .iter()
-        .filter_map(|r| store::publish::parse_key(&r.group_key))
-        .filter(|g| g.size.is_none() && g.province.is_none())
-        .filter_map(|g: GroupKey| g.section.map(|s| s.code().to_string()))
-        .collect();
+    // Every volume reads the same releases: once.
+    let releases = crate::volume::Releases::load(db, &model, year).await?;
+    let published = releases.sections(year);
     let dir = options.out.join(options.night()).join("sectors");
     sweep_temporaries(&dir, options.lease);
-    // Every volume reads the same releases: once.
-    let releases = crate::volume::Releases::load(db, &model).await?;
     // At most `jobs` volumes typeset at once.
     let mut tasks = JoinSet::new();
     for section in SbiSection::ALL.iter().copied() {
-        if !published.contains(section.code()) {
+        if !published.contains(&section) {
             summary.unpublished.push(section.code().to_string());
             continue;
         }

@@ -162,19 +162,65 @@ pub struct Subject {
     pub year: i32,
 }
 
-/// Every published group of a model, all years, as a volume reads them: loaded once, for as
-/// many volumes as are built from them.
+/// The published groups of a model, all years, that volumes read: loaded once, for as many
+/// volumes as are built from them.
 #[derive(Debug, Default)]
 pub struct Releases(BTreeMap<(i32, GroupKey), Arc<Held>>);
 
+/// The levels a year's volumes read: all firms, the sectors, the sectors by size class.
+const YEAR_LEVELS: [&str; 3] = ["all", "section", "section_size"];
+
 impl Releases {
-    /// The releases of `model` in the store.
-    pub async fn load(db: &store::DatabaseConnection, model: &Model) -> anyhow::Result<Releases> {
+    /// The releases that the volumes of whole sectors of `year` read (their groups by size class,
+    /// not by province; every sector's trend): what the night's volumes share.
+    pub async fn load(db: &store::DatabaseConnection, model: &Model, year: i32) -> anyhow::Result<Releases> {
+        let read = store::VolumeRead {
+            year,
+            levels: &YEAR_LEVELS,
+            provinces: None,
+            earlier_levels: &["section"],
+            earlier_keys: &[],
+        };
+        Releases::read(db, model, &read).await
+    }
+
+    /// The releases that the volume of `subject` reads: its year's groups of all firms, the
+    /// sectors and the sectors by size class, for a volume about one size class its own groups by
+    /// province, and its own group in the years before. At national scale the province groups of
+    /// every sector and the earlier years' groups are most of the releases; a volume reads neither.
+    pub async fn load_for(db: &store::DatabaseConnection, model: &Model, subject: Subject) -> anyhow::Result<Releases> {
+        let own = GroupKey { section: Some(subject.section), size: subject.size, province: None };
+        let prefix = subject.size.map(|size| format!("{}/{}/", subject.section.code(), size.code()));
+        let keys = [store::publish::key_text(&own)];
+        let read = store::VolumeRead {
+            year: subject.year,
+            levels: &YEAR_LEVELS,
+            provinces: prefix.as_deref(),
+            earlier_levels: &[],
+            earlier_keys: &keys,
+        };
+        Releases::read(db, model, &read).await
+    }
+
+    /// The sections with a published group of their own in `year`.
+    pub fn sections(&self, year: i32) -> Vec<SbiSection> {
+        self.0
+            .keys()
+            .filter(|(y, g)| *y == year && g.size.is_none() && g.province.is_none())
+            .filter_map(|(_, g)| g.section)
+            .collect()
+    }
+
+    async fn read(
+        db: &store::DatabaseConnection,
+        model: &Model,
+        read: &store::VolumeRead<'_>,
+    ) -> anyhow::Result<Releases> {
         let version = store::version_column(model.version);
         let mut held = BTreeMap::new();
-        for release in
-            store::releases(db, &model.id, version, None, None).await.context("while reading the releases")?
-        {
+        let rows =
+            store::releases_for_volumes(db, &model.id, version, read).await.context("while reading the releases")?;
+        for release in rows {
             if let Some(h) = Held::decode(&release)? {
                 held.insert((release.year, h.group), Arc::new(h));
             }
@@ -194,7 +240,7 @@ pub async fn assemble(
     date: String,
     context: Option<crate::chapter::ContextView>,
 ) -> anyhow::Result<Volume> {
-    build(&Releases::load(db, model).await?, model, k, subject, locale, date, context)
+    build(&Releases::load_for(db, model, subject).await?, model, k, subject, locale, date, context)
 }
 
 /// Builds the volume of `subject` from `releases` (see [`assemble`]).

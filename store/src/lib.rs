@@ -724,21 +724,72 @@ pub async fn releases(
         q.and_where(Expr::col(R::GroupKey).eq(g));
     }
     q.order_by(R::Year, Order::Asc).order_by(R::GroupKey, Order::Asc);
-    db.query_all(&q)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Release {
-                group_key: get(r, "group_key")?,
-                level: get(r, "level")?,
-                n: get(r, "n")?,
-                synthetic_share: get(r, "synthetic_share")?,
-                watermark: get(r, "watermark")?,
-                figures: get(r, "figures")?,
-                year: get(r, "year")?,
-            })
-        })
-        .collect()
+    db.query_all(&q).await?.iter().map(release_of).collect()
+}
+
+/// Which releases of a model version a sector volume (or the night's volumes) reads: what it shows
+/// and nothing else. At national scale most releases are groups by province, and a group's stored
+/// figures hold the ranks of its members' values, so reading everything would cost a volume many
+/// times what it shows.
+#[derive(Clone, Debug)]
+pub struct VolumeRead<'a> {
+    /// The volume's year.
+    pub year: i32,
+    /// Levels read in `year` (`all`, `size`, `section`, `section_size`, `section_size_province`).
+    pub levels: &'a [&'a str],
+    /// Groups of `year` at level `section_size_province` whose key starts with this (`F/small/`).
+    pub provinces: Option<&'a str>,
+    /// Levels read in the years before `year` (the trend).
+    pub earlier_levels: &'a [&'a str],
+    /// Group keys read in the years before `year`, besides those levels.
+    pub earlier_keys: &'a [String],
+}
+
+/// The releases `read` names, and the national group of every year (so that a volume of a year
+/// without figures can name the years with them).
+pub async fn releases_for_volumes(
+    db: &impl ConnectionTrait,
+    model_id: &str,
+    model_version: i32,
+    read: &VolumeRead<'_>,
+) -> Result<Vec<Release>, StoreError> {
+    let mut in_year = Expr::col(R::Level).is_in(read.levels.iter().copied());
+    if let Some(prefix) = read.provinces {
+        // The prefix is ours (a section code and a size class), never a caller's text; `%` and
+        // `_` cannot occur in it, and the level check keeps the match exact.
+        let provinces =
+            Expr::col(R::Level).eq("section_size_province").and(Expr::col(R::GroupKey).like(format!("{prefix}%")));
+        in_year = in_year.or(provinces);
+    }
+    let earlier = Expr::col(R::Level)
+        .is_in(read.earlier_levels.iter().copied())
+        .or(Expr::col(R::GroupKey).is_in(read.earlier_keys.iter().map(String::as_str)));
+    let wanted = Expr::col(R::Level)
+        .eq("all")
+        .or(Expr::col(R::Year).eq(read.year).and(in_year))
+        .or(Expr::col(R::Year).lt(read.year).and(earlier));
+    let q = Query::select()
+        .columns([R::GroupKey, R::Level, R::N, R::SyntheticShare, R::Watermark, R::Figures, R::Year])
+        .from(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(model_id))
+        .and_where(Expr::col(R::ModelVersion).eq(model_version))
+        .and_where(wanted)
+        .order_by(R::Year, Order::Asc)
+        .order_by(R::GroupKey, Order::Asc)
+        .to_owned();
+    db.query_all(&q).await?.iter().map(release_of).collect()
+}
+
+fn release_of(r: &QueryResult) -> Result<Release, StoreError> {
+    Ok(Release {
+        group_key: get(r, "group_key")?,
+        level: get(r, "level")?,
+        n: get(r, "n")?,
+        synthetic_share: get(r, "synthetic_share")?,
+        watermark: get(r, "watermark")?,
+        figures: get(r, "figures")?,
+        year: get(r, "year")?,
+    })
 }
 
 /// The groups of a universe with published figures, and each one's watermark (without the

@@ -30,6 +30,8 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
         // And the 2025 fit verdict shares of each published group, by section (national: "").
         let mut fit_2025: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
         let mut per_section: BTreeMap<String, usize> = BTreeMap::new();
+        // The (year, section) pairs with a published section group: the trend shows exactly those.
+        let mut section_years = std::collections::BTreeSet::new();
         for year in 2013..=2025 {
             let Ok(release) = report_gen::export::release(&world.conn, &model, year, k).await else { continue };
             for g in &release.groups {
@@ -37,6 +39,9 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 published.insert((g.n, mean.to_bits()));
                 if year == 2025 && !g.sbi_section.is_empty() {
                     *per_section.entry(g.sbi_section.clone()).or_default() += 1;
+                }
+                if g.level == "section" {
+                    section_years.insert((year, g.sbi_section.clone()));
                 }
                 if year == 2025 && g.province.is_empty() && g.size_class.is_empty() {
                     let shares = g.fit_shares.iter().map(|f| f.share.to_bits()).collect();
@@ -87,7 +92,13 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                     v.fit.iter().filter_map(|r| f(r).map(f64::to_bits)).collect()
                 };
                 assert_eq!(bits(&|r| r.national), fit_2025[&(String::new(), "all".to_string())], "{backend:?}");
+                for r in &v.trend {
+                    let y: i32 = r.label.parse().unwrap();
+                    let published_then = section_years.contains(&(y, section.code().to_string()));
+                    assert_eq!(r.cell.published, published_then, "{backend:?} {section:?}: the trend's {y}");
+                }
                 if expect_sector {
+                    assert!(v.trend.iter().filter(|r| r.cell.published).count() > 1, "{backend:?}: no trend");
                     assert!(v.fit_published, "{backend:?}");
                     assert_eq!(bits(&|r| r.sector), fit_2025[&(section.code().to_string(), "section".to_string())]);
                     for r in &v.fit {
@@ -121,6 +132,38 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 }
             }
         }
+
+        // The volume of one size class reads its section's province groups (and only those): with
+        // enough peers for provinces to be published (20 000 more), the (year, section, size) with
+        // the most published provinces shows exactly those, by n and mean.
+        services_persistence::seed::seed_demo(&world.app.persistence, &model, 20_000, 11).await.unwrap();
+        let mut provinces: BTreeMap<(i32, String, String), Vec<(u32, u64)>> = BTreeMap::new();
+        for year in 2013..=2025 {
+            let Ok(release) = report_gen::export::release(&world.conn, &model, year, k).await else { continue };
+            for g in release.groups.iter().filter(|g| g.level == "section_size_province") {
+                let mean = g.distributions.iter().find(|d| d.metric == "maturity_index").unwrap().mean;
+                let key = (year, g.sbi_section.clone(), g.size_class.clone());
+                provinces.entry(key).or_default().push((g.n, mean.to_bits()));
+            }
+        }
+        let ((p_year, p_section, p_size), mut expected) =
+            provinces.into_iter().max_by_key(|(_, v)| v.len()).expect("no province group published in any year");
+        let subject = Subject {
+            section: SbiSection::parse(&p_section).unwrap(),
+            size: domain_model::SizeClass::parse(&p_size),
+            year: p_year,
+        };
+        let v = assemble(&world.conn, &model, k, subject, Locale::En, "2026-11-28".into(), None).await.unwrap();
+        let mut shown: Vec<(u32, u64)> = v
+            .by_province
+            .iter()
+            .filter(|r| r.cell.published)
+            .map(|r| (r.cell.n.unwrap(), r.cell.mean.unwrap().to_bits()))
+            .collect();
+        shown.sort_unstable();
+        expected.sort_unstable();
+        assert!(!expected.is_empty(), "{backend:?}: no province published");
+        assert_eq!(shown, expected, "{backend:?} {p_section}/{p_size}: the provinces shown are not the published ones");
     }
 }
 
