@@ -243,7 +243,9 @@ pub async fn assemble(
     build(&Releases::load_for(db, model, subject).await?, model, k, subject, locale, date, context)
 }
 
-/// Builds the volume of `subject` from `releases` (see [`assemble`]).
+/// Builds the volume of `subject` from `releases` (see [`assemble`]), which must have been loaded
+/// for the subject's year and kind ([`Releases::load_for`], or [`Releases::load`] for whole sectors):
+/// a group they do not hold shows as suppressed.
 pub fn build(
     releases: &Releases,
     model: &Model,

@@ -121,7 +121,9 @@ impl Figures {
             && (f.stage_matrix.is_empty() || f.stage_matrix.len() == 25)
             && f.fit_verdicts.is_none_or(|v| f.maturity.n() == 0 || v.iter().sum::<u32>() == f.maturity.n());
         if !ok {
-            return Err(StoreError::Malformed("stored published figures: inconsistent ranks or stage matrix".into()));
+            return Err(StoreError::Malformed(
+                "stored published figures: inconsistent ranks, stage matrix or verdict counts".into(),
+            ));
         }
         Ok(f)
     }

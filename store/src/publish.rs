@@ -94,15 +94,13 @@ pub fn figures(members: &[&Member]) -> Figures {
     }
     // Published only when every member's verdict is known: shares of a subset would not be the
     // group's, and the subset could be smaller than k.
-    let mut fit_verdicts = (!members.is_empty()).then_some([0u32; 4]);
-    for c in members {
-        match (c.fit_verdict, fit_verdicts.as_mut()) {
-            (Some(v), Some(counts)) => {
-                counts[v.index()] += 1;
-            }
-            _ => fit_verdicts = None,
-        }
-    }
+    let fit_verdicts = members
+        .iter()
+        .try_fold([0u32; 4], |mut counts, c| {
+            counts[c.fit_verdict?.index()] += 1;
+            Some(counts)
+        })
+        .filter(|_| !members.is_empty());
     Figures {
         distributions,
         external_stages: stages(|c| c.external_stage),
