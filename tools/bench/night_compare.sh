@@ -11,15 +11,19 @@ cd "$(dirname "$0")/../.."
 prev="$1" cur="$2" typst="$3" n="${4:-250}" rounds="${5:-2}"
 export MATURITY_FONT_DIRS="${MATURITY_FONT_DIRS:-$(pwd)/fonts}"
 rate() { sed -n 's/.*chapters written.*(\([0-9.]*\) chapters\/s).*/\1/p' | tail -1; }
+# Each run's own output goes to stderr through `cat`, not `tee /dev/stderr`: when stderr is a file,
+# tee reopens it and truncates what was written before.
+side() { BIN="$1" tools/bench/night.sh "$n" 2>/dev/null >"$2"; cat "$2" >&2; rate <"$2"; }
+keep="$(mktemp -d)"
+trap 'rm -rf "$keep"' EXIT
 for r in $(seq 1 "$rounds"); do
-  p=$(BIN="$prev" tools/bench/night.sh "$n" 2>/dev/null | tee /dev/stderr | rate)
-  c=$(BIN="$cur" tools/bench/night.sh "$n" 2>/dev/null | tee /dev/stderr | rate)
+  p=$(side "$prev" "$keep/previous.txt")
+  c=$(side "$cur" "$keep/current.txt")
   echo "round $r: previous $p chapters/s, current $c chapters/s, current/previous $(awk -v a="$c" -v b="$p" 'BEGIN { printf "%.2f", a / b }')"
 done
 
-keep="$(mktemp -d)"
-trap 'rm -rf "$keep"' EXIT
-BIN="$cur" KEEP="$keep" tools/bench/night.sh "$n" 2>/dev/null | tee /dev/stderr >"$keep/night.txt"
+BIN="$cur" KEEP="$keep" tools/bench/night.sh "$n" 2>/dev/null >"$keep/night.txt"
+cat "$keep/night.txt" >&2
 batch=$(rate <"$keep/night.txt")
 mkdir -p "$keep/typ" "$keep/cli"
 ids=$(find "$keep/out" -name '*.pdf' -printf '%f\n' | sed 's/\.pdf$//' | sort -n)

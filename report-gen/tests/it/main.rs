@@ -521,3 +521,40 @@ fn the_firms_name_is_never_hyphenated() {
         assert!(words.matches("Installatietechniek").count() >= 4, "{locale:?}: the name broken or missing");
     }
 }
+
+#[test]
+fn the_appendix_sets_each_answer_and_its_score_beside_its_question() {
+    // The appendix is a paragraph per answer, not a table: each answer (a long one, "don't know"
+    // without a score, and no answer at all) must still stand with its score before its own
+    // question, in both languages.
+    let mut c = chapter("Bakkerij De Korenschoof B.V.");
+    let items = &mut c.appendix[0].items;
+    items[0].answer = "Becijferd, minder dan 1% van de kosten".into();
+    items[0].score = Some(25.0);
+    items[1].answer = "weet niet".into();
+    items[1].score = None;
+    items[2].answer = String::new();
+    items[2].score = None;
+    for (lang, unanswered) in [("nl", "niet beantwoord"), ("en", "not answered")] {
+        let text = text_of(&render(lang, &c));
+        // Compared without white space: the gaps between the columns are positions, not spaces,
+        // and the PDF's text extraction may or may not turn them into spaces.
+        let squeezed: String = text.split_whitespace().collect();
+        for expected in [
+            "Becijferd, minder dan 1% van de kosten 25 Vraag 1 van onderdeel 1,".to_string(),
+            "weet niet – Vraag 2 van onderdeel 1,".to_string(),
+            format!("{unanswered} – Vraag 3 van onderdeel 1,"),
+            "Meestal 75 Vraag 4 van onderdeel 12, zoals het model haar stelt aan het bedrijf.".to_string(),
+        ] {
+            let wanted: String = expected.split_whitespace().collect();
+            assert!(squeezed.contains(&wanted), "{lang}: {expected:?} not in {text}");
+        }
+        // Every one of the 48 questions is there, once.
+        for g in 1..=12 {
+            for i in 1..=4 {
+                let q = format!("Vraag {i} van onderdeel {g},");
+                assert_eq!(text.matches(&q).count(), 1, "{lang}: {q}");
+            }
+        }
+    }
+}
