@@ -23,6 +23,7 @@ pub mod m0008_figures_encoding;
 pub mod m0009_assessment_encoding;
 pub mod m0010_assessments_by_firm;
 pub mod m0011_contribution_fit;
+pub mod m0012_change_contribution;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_assessment_encoding::Migration),
             Box::new(m0010_assessments_by_firm::Migration),
             Box::new(m0011_contribution_fit::Migration),
+            Box::new(m0012_change_contribution::Migration),
         ]
     }
 }

@@ -5,12 +5,18 @@
 //! - A submission writes its contribution and a row in `benchmark_changes`, nothing more.
 //! - The publisher (one per database at a time, by the lease in `benchmark_publisher`) wakes at
 //!   most every `publish_interval`, reads the pending changes, and for each changed universe
-//!   computes a plan from a read of that universe outside any write transaction
-//!   (`publish::plan_universe`) and writes it in one short transaction that also bumps the
-//!   store-wide generation, marks the universe with it and deletes exactly the changes it read.
+//!   computes a plan outside any write transaction (`publish::plan`) and writes it in one short
+//!   transaction that also bumps the store-wide generation, marks the universe with it and deletes
+//!   exactly the changes it read.
 //!   A publisher that dies mid-way leaves the previous release in force and its changes pending;
 //!   the next lease holder publishes them. The lease is fenced: a publisher that lost it (paused
 //!   past its expiry) writes nothing.
+//! - The publisher keeps each universe it published in memory (its mirror: every contribution as
+//!   publication reads it) and in the next round reads only the contributions the changes name.
+//!   The mirror is read whole again when the universe was published by anyone else since (its
+//!   generation in the store is not the one this publisher gave it: another publisher, demo
+//!   seeding) or a change names no contribution (a step that changed many); so a round costs
+//!   what changed, not the size of the universe.
 //! - Every server polls the generation (one indexed single-row read) every `refresh_interval`
 //!   and reloads exactly the universes published since its last look, decoding their figures
 //!   once. Answers then come from memory, with no database round trip.
@@ -27,7 +33,7 @@ use crate as store;
 use crate::peers::{Found, Held};
 use crate::publish::{self, Published};
 use crate::time::now_us;
-use crate::{StoreError, Universe};
+use crate::{Change, Member, StoreError, Universe};
 
 /// How long the publisher's lease lasts without renewal: another server takes over this long
 /// after the publishing one died.
@@ -57,6 +63,16 @@ struct HeldUniverse {
     groups: HashMap<GroupKey, Arc<Held>>,
 }
 
+/// What the publisher holds of a universe between rounds.
+#[derive(Debug)]
+struct Mirror {
+    /// The generation this publisher gave the universe when it last published it.
+    generation: i64,
+    /// Every contribution of the universe as of then (and the changes read since), by id: in the
+    /// order `store::members` reads them.
+    members: BTreeMap<i64, Member>,
+}
+
 #[derive(Debug, Default)]
 struct Cache {
     generation: i64,
@@ -72,8 +88,9 @@ pub struct Benchmarks {
     cache: RwLock<Cache>,
     // SQLite has one writer: publications take the same in-process gate as submissions.
     write_gate: Arc<tokio::sync::Mutex<()>>,
-    // One round and one refresh at a time (the loop and a caller's `sync` may meet).
-    publishing: tokio::sync::Mutex<()>,
+    // One round and one refresh at a time (the loop and a caller's `sync` may meet); the round's
+    // lock holds the publisher's mirrors.
+    publishing: tokio::sync::Mutex<HashMap<Universe, Mirror>>,
     refreshing: tokio::sync::Mutex<()>,
 }
 
@@ -86,6 +103,8 @@ pub struct Round {
     pub universes: usize,
     /// Changes taken into account.
     pub changes: usize,
+    /// Contributions read from the store (all of a universe's when its mirror was read whole).
+    pub read: usize,
     /// Groups (re)published, kept, withdrawn.
     pub groups: Published,
 }
@@ -118,41 +137,82 @@ impl Benchmarks {
     /// One round of publication: takes (or renews) the lease, and if this server holds it,
     /// publishes every universe with pending changes.
     pub async fn publish_pending(&self) -> Result<Round, StoreError> {
-        let _one = self.publishing.lock().await;
+        let mut mirrors = self.publishing.lock().await;
         let now = now_us();
         let lease = i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
         if !store::take_lease(&self.db, &self.holder, now, now + lease).await? {
+            mirrors.clear();
             return Ok(Round::default());
         }
         let mut round = Round { leader: true, ..Round::default() };
         let changes = store::pending_changes(&self.db, CHANGES_PER_ROUND).await?;
-        let mut by_universe: BTreeMap<Universe, Vec<i64>> = BTreeMap::new();
-        for (id, universe) in changes {
-            by_universe.entry(universe).or_default().push(id);
+        let mut by_universe: BTreeMap<Universe, Vec<Change>> = BTreeMap::new();
+        for change in changes {
+            by_universe.entry(change.universe.clone()).or_default().push(change);
         }
-        for (universe, ids) in by_universe {
-            // Read and planned outside the write lock: the universe's rows as of now include
-            // every change read above (they were committed before it).
-            let plan = publish::plan_universe(&self.db, self.policy, &universe).await?;
+        for (universe, changes) in by_universe {
+            let ids: Vec<i64> = changes.iter().map(|c| c.id).collect();
+            // Read and planned outside the write lock: the contributions read now include every
+            // change read above (they were committed before it). The mirror is taken out of the
+            // map and put back only once its publication is committed: after a failure the next
+            // round reads the universe whole.
+            let (mut mirror, read) = self.mirror(&mut mirrors, &universe, &changes).await?;
+            let existing =
+                store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
+            let plan = publish::plan(self.policy, universe.year, mirror.members.values(), existing);
             let _gate = self.write_gate.lock().await;
             let tx = store::begin_write(&self.db).await?;
             let now = now_us();
             let Some(generation) = store::bump_generation(&tx, Some(&self.holder), now, now + lease).await? else {
                 // The lease was lost (this process stalled past it): another publisher owns it now.
                 tracing::warn!(holder = %self.holder, "publisher lease lost; leaving publication to its holder");
+                mirrors.clear();
                 return Ok(Round { leader: false, ..round });
             };
             publish::apply(&tx, &universe, &plan, generation, now).await?;
             store::delete_changes(&tx, &ids).await?;
             tx.commit().await?;
+            mirror.generation = generation;
+            mirrors.insert(universe, mirror);
             let summary = plan.summary();
             round.universes += 1;
             round.changes += ids.len();
+            round.read += read;
             round.groups.published += summary.published;
             round.groups.kept += summary.kept;
             round.groups.withdrawn += summary.withdrawn;
         }
         Ok(round)
+    }
+
+    /// The mirror of `universe` brought up to date with `changes`, and how many contributions that
+    /// read: only the changed ones when this publisher's mirror is still the universe as last
+    /// published (by this publisher), else all of them.
+    async fn mirror(
+        &self,
+        mirrors: &mut HashMap<Universe, Mirror>,
+        universe: &Universe,
+        changes: &[Change],
+    ) -> Result<(Mirror, usize), StoreError> {
+        let held = mirrors.remove(universe);
+        let named: Option<Vec<i64>> = changes.iter().map(|c| c.contribution).collect();
+        if let (Some(mut mirror), Some(mut ids)) = (held, named)
+            && store::universe_generation(&self.db, universe).await? == Some(mirror.generation)
+        {
+            ids.sort_unstable();
+            ids.dedup();
+            let read = store::members_by_id(&self.db, &ids).await?;
+            let count = read.len();
+            // Contributions are replaced, never deleted; one that is gone leaves the mirror too.
+            for id in &ids {
+                mirror.members.remove(id);
+            }
+            mirror.members.extend(read.into_iter().map(|m| (m.id, m)));
+            return Ok((mirror, count));
+        }
+        let rows = store::members(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
+        let count = rows.len();
+        Ok((Mirror { generation: 0, members: rows.into_iter().map(|m| (m.id, m)).collect() }, count))
     }
 
     /// Reloads the universes published since the cache last looked. Returns the generation held.

@@ -147,7 +147,12 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
         .sqlx_logging(false)
         .max_connections(16)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_timeout(std::time::Duration::from_secs(5));
+        .connect_timeout(std::time::Duration::from_secs(5))
+        // SQLite keeps 2 MiB of pages per connection by default: at national scale a submission's
+        // index lookups (a random pseudonym, request id, reference) then go to the operating
+        // system for pages again and again. 32 MiB, allocated as used, keeps the indexes' upper
+        // levels and the recently written pages at hand.
+        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-32768"));
     let db = Database::connect(options).await?;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
@@ -295,27 +300,45 @@ pub(crate) fn assessment(row: &QueryResult) -> Result<StoredAssessment, StoreErr
 
 /// Inserts an assessment; returns its id.
 pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now_us: i64) -> Result<i64, StoreError> {
-    let stmt = Query::insert()
-        .into_table(A::Table)
-        .columns([
-            A::Tenant,
-            A::ExternalRef,
-            A::FirmName,
-            A::SbiSection,
-            A::SizeClass,
-            A::Province,
-            A::Year,
-            A::ModelId,
-            A::ModelVersion,
-            A::MaturityIndex,
-            A::Answers,
-            A::Result,
-            A::ReportStatus,
-            A::CompletedAtUs,
-            A::CreatedAtUs,
-            A::UpdatedAtUs,
-        ])
-        .values_panic([
+    let ids = insert_assessments(db, std::slice::from_ref(a), now_us).await?;
+    ids.first().copied().ok_or_else(|| StoreError::Malformed("insert returned no id".into()))
+}
+
+/// Inserts assessments in one statement; returns their ids in their order. No two may have the
+/// same tenant, reference and completion time (that is how the returned rows are told apart).
+pub async fn insert_assessments(
+    db: &impl ConnectionTrait,
+    rows: &[NewAssessment],
+    now_us: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let key = |tenant: &str, external_ref: &str, at: i64| (tenant.to_string(), external_ref.to_string(), at);
+    let mut order = std::collections::HashMap::with_capacity(rows.len());
+    for (i, a) in rows.iter().enumerate() {
+        if order.insert(key(&a.tenant, &a.external_ref, a.completed_at_us), i).is_some() {
+            return Err(StoreError::Malformed(format!("assessment {} twice in one insert", a.external_ref)));
+        }
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(A::Table).columns([
+        A::Tenant,
+        A::ExternalRef,
+        A::FirmName,
+        A::SbiSection,
+        A::SizeClass,
+        A::Province,
+        A::Year,
+        A::ModelId,
+        A::ModelVersion,
+        A::MaturityIndex,
+        A::Answers,
+        A::Result,
+        A::ReportStatus,
+        A::CompletedAtUs,
+        A::CreatedAtUs,
+        A::UpdatedAtUs,
+    ]);
+    for a in rows {
+        stmt.values_panic([
             a.tenant.clone().into(),
             a.external_ref.clone().into(),
             a.firm_name.clone().into(),
@@ -332,11 +355,18 @@ pub async fn insert_assessment(db: &impl ConnectionTrait, a: &NewAssessment, now
             a.completed_at_us.into(),
             now_us.into(),
             now_us.into(),
-        ])
-        .returning_col(A::Id)
-        .to_owned();
-    let row = db.query_one(&stmt).await?.ok_or_else(|| StoreError::Malformed("insert returned no id".into()))?;
-    get(&row, "id")
+        ]);
+    }
+    stmt.returning(Query::returning().columns([A::Id, A::Tenant, A::ExternalRef, A::CompletedAtUs]));
+    let mut ids = vec![None; rows.len()];
+    for row in db.query_all(&stmt).await? {
+        let k =
+            key(&get::<String>(&row, "tenant")?, &get::<String>(&row, "external_ref")?, get(&row, "completed_at_us")?);
+        if let Some(&i) = order.get(&k) {
+            ids[i] = Some(get(&row, "id")?);
+        }
+    }
+    ids.into_iter().map(|id| id.ok_or_else(|| StoreError::Malformed("insert returned no id".into()))).collect()
 }
 
 /// One assessment of `tenant`.
@@ -424,6 +454,48 @@ pub async fn idempotency(
     }
 }
 
+/// The writes remembered under any of `keys` (tenant, request id): each found one's method, request
+/// hash and encoded response.
+pub async fn idempotency_many(
+    db: &impl ConnectionTrait,
+    keys: &[(&str, &str)],
+) -> Result<std::collections::HashMap<(String, String), (String, String, Vec<u8>)>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(200) {
+        let mut any = sea_orm::sea_query::Condition::any();
+        for (tenant, request_id) in chunk {
+            any = any.add(Expr::col(I::Tenant).eq(*tenant).and(Expr::col(I::RequestId).eq(*request_id)));
+        }
+        let stmt = Query::select()
+            .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response])
+            .from(I::Table)
+            .cond_where(any)
+            .to_owned();
+        for row in db.query_all(&stmt).await? {
+            found.insert(
+                (get(&row, "tenant")?, get(&row, "request_id")?),
+                (get(&row, "method")?, get(&row, "request_hash")?, get(&row, "response")?),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// A write's response to remember under its request id.
+#[derive(Clone, Debug)]
+pub struct Remembered<'a> {
+    /// The tenant.
+    pub tenant: &'a str,
+    /// The caller's request id.
+    pub request_id: &'a str,
+    /// The method.
+    pub method: &'a str,
+    /// The hash of the request.
+    pub request_hash: &'a str,
+    /// The encoded response.
+    pub response: Vec<u8>,
+}
+
 /// Remembers a write's response under its request id. `false` when the id is already remembered
 /// (a concurrent call with the same id committed first): the caller rolls back and replays.
 pub async fn remember(
@@ -435,20 +507,40 @@ pub async fn remember(
     response: Vec<u8>,
     now_us: i64,
 ) -> Result<bool, StoreError> {
-    let stmt = Query::insert()
-        .into_table(I::Table)
-        .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response, I::CreatedAtUs])
-        .values_panic([
-            tenant.into(),
-            request_id.into(),
-            method.into(),
-            request_hash.into(),
-            response.into(),
+    remember_many(db, &[Remembered { tenant, request_id, method, request_hash, response }], now_us).await
+}
+
+/// Remembers many writes' responses in one statement. `false` when any of the ids is already
+/// remembered (the caller rolls back).
+pub async fn remember_many(
+    db: &impl ConnectionTrait,
+    rows: &[Remembered<'_>],
+    now_us: i64,
+) -> Result<bool, StoreError> {
+    if rows.is_empty() {
+        return Ok(true);
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(I::Table).columns([
+        I::Tenant,
+        I::RequestId,
+        I::Method,
+        I::RequestHash,
+        I::Response,
+        I::CreatedAtUs,
+    ]);
+    for r in rows {
+        stmt.values_panic([
+            r.tenant.into(),
+            r.request_id.into(),
+            r.method.into(),
+            r.request_hash.into(),
+            r.response.clone().into(),
             now_us.into(),
-        ])
-        .on_conflict(OnConflict::columns([I::Tenant, I::RequestId]).do_nothing().to_owned())
-        .to_owned();
-    Ok(db.execute(&stmt).await?.rows_affected() == 1)
+        ]);
+    }
+    stmt.on_conflict(OnConflict::columns([I::Tenant, I::RequestId]).do_nothing().to_owned());
+    Ok(db.execute(&stmt).await?.rows_affected() == rows.len() as u64)
 }
 
 /// One anonymised contribution.
@@ -532,33 +624,81 @@ pub async fn upsert_contributions(
         let mut stmt = Query::insert();
         stmt.into_table(B::Table).columns(CONTRIBUTION_KEY.into_iter().chain(CONTRIBUTION_VALUES));
         for c in chunk {
-            stmt.values_panic([
-                c.pseudonym.clone().into(),
-                c.year.into(),
-                c.model_id.clone().into(),
-                c.model_version.into(),
-                c.profile.section.code().into(),
-                c.profile.size.code().into(),
-                c.profile.province.code().into(),
-                c.maturity_index.into(),
-                c.external_index.into(),
-                c.internal_index.into(),
-                c.external_stage.into(),
-                c.internal_stage.into(),
-                c.value_sources[0].into(),
-                c.value_sources[1].into(),
-                c.value_sources[2].into(),
-                c.value_sources[3].into(),
-                c.proposition.into(),
-                c.synthetic.into(),
-                revision.into(),
-                c.fit_verdict.id().into(),
-            ]);
+            stmt.values_panic(contribution_values(c, revision));
         }
         stmt.on_conflict(OnConflict::columns(CONTRIBUTION_KEY).update_columns(CONTRIBUTION_VALUES).to_owned());
         db.execute(&stmt).await?;
     }
     Ok(())
+}
+
+/// Writes one contribution as `upsert_contributions` does and returns its id (the same id when it
+/// replaced the firm's earlier contribution), for the change record that names it.
+pub async fn upsert_contribution(
+    db: &impl ConnectionTrait,
+    c: &Contribution,
+    revision: i64,
+) -> Result<i64, StoreError> {
+    let ids = upsert_contributions_with_ids(db, std::slice::from_ref(c), revision).await?;
+    ids.first().copied().ok_or_else(|| StoreError::Malformed("a contribution's upsert returned no id".into()))
+}
+
+/// `upsert_contributions` in one statement that returns each one's id, in their order. No two may
+/// be of the same firm, year and model version (one statement cannot replace a row twice).
+pub async fn upsert_contributions_with_ids(
+    db: &impl ConnectionTrait,
+    rows: &[Contribution],
+    revision: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let key = |pseudonym: String, year: i32, model_id: String, version: i32| (pseudonym, year, model_id, version);
+    let mut order = std::collections::HashMap::with_capacity(rows.len());
+    for (i, c) in rows.iter().enumerate() {
+        if order.insert(key(c.pseudonym.clone(), c.year, c.model_id.clone(), c.model_version), i).is_some() {
+            return Err(StoreError::Malformed("a contribution twice in one upsert".into()));
+        }
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(B::Table).columns(CONTRIBUTION_KEY.into_iter().chain(CONTRIBUTION_VALUES));
+    for c in rows {
+        stmt.values_panic(contribution_values(c, revision));
+    }
+    stmt.on_conflict(OnConflict::columns(CONTRIBUTION_KEY).update_columns(CONTRIBUTION_VALUES).to_owned());
+    stmt.returning(Query::returning().columns([B::Id, B::Pseudonym, B::Year, B::ModelId, B::ModelVersion]));
+    let mut ids = vec![None; rows.len()];
+    for row in db.query_all(&stmt).await? {
+        let k = key(get(&row, "pseudonym")?, get(&row, "year")?, get(&row, "model_id")?, get(&row, "model_version")?);
+        if let Some(&i) = order.get(&k) {
+            ids[i] = Some(get(&row, "id")?);
+        }
+    }
+    ids.into_iter()
+        .map(|id| id.ok_or_else(|| StoreError::Malformed("a contribution's upsert returned no id".into())))
+        .collect()
+}
+
+fn contribution_values(c: &Contribution, revision: i64) -> [sea_orm::sea_query::SimpleExpr; 20] {
+    [
+        c.pseudonym.clone().into(),
+        c.year.into(),
+        c.model_id.clone().into(),
+        c.model_version.into(),
+        c.profile.section.code().into(),
+        c.profile.size.code().into(),
+        c.profile.province.code().into(),
+        c.maturity_index.into(),
+        c.external_index.into(),
+        c.internal_index.into(),
+        c.external_stage.into(),
+        c.internal_stage.into(),
+        c.value_sources[0].into(),
+        c.value_sources[1].into(),
+        c.value_sources[2].into(),
+        c.value_sources[3].into(),
+        c.proposition.into(),
+        c.synthetic.into(),
+        revision.into(),
+        c.fit_verdict.id().into(),
+    ]
 }
 
 fn profile(row: &QueryResult) -> Result<FirmProfile, StoreError> {
@@ -585,6 +725,8 @@ fn fit_verdict(row: &QueryResult) -> Result<Option<FitVerdict>, StoreError> {
 /// What publication reads of a contribution: no pseudonym, nothing repeated per row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Member {
+    /// The contribution's row id (what a change record names).
+    pub id: i64,
     /// Coarse attributes.
     pub profile: FirmProfile,
     /// Maturity index.
@@ -610,62 +752,102 @@ pub struct Member {
     pub revision: i64,
 }
 
-/// Every contribution of one universe (model version and year), as publication reads it.
+/// The columns publication reads of a contribution.
+const MEMBER_COLUMNS: [B; 17] = [
+    B::Id,
+    B::SbiSection,
+    B::SizeClass,
+    B::Province,
+    B::MaturityIndex,
+    B::ExternalIndex,
+    B::InternalIndex,
+    B::ExternalStage,
+    B::InternalStage,
+    B::CoCreation,
+    B::InformationSharing,
+    B::NetworkMobilisation,
+    B::TrustBuilding,
+    B::Proposition,
+    B::Synthetic,
+    B::Revision,
+    B::FitVerdict,
+];
+
+fn member_of(r: &QueryResult) -> Result<Member, StoreError> {
+    Ok(Member {
+        id: get(r, "id")?,
+        profile: profile(r)?,
+        maturity_index: get(r, "maturity_index")?,
+        external_index: get(r, "external_index")?,
+        internal_index: get(r, "internal_index")?,
+        external_stage: get(r, "external_stage")?,
+        internal_stage: get(r, "internal_stage")?,
+        value_sources: [
+            get(r, "co_creation")?,
+            get(r, "information_sharing")?,
+            get(r, "network_mobilisation")?,
+            get(r, "trust_building")?,
+        ],
+        proposition: get(r, "proposition")?,
+        fit_verdict: fit_verdict(r)?,
+        synthetic: get(r, "synthetic")?,
+        revision: get(r, "revision")?,
+    })
+}
+
+/// Every contribution of one universe (model version and year), as publication reads it, in the
+/// order of their ids. Read in pages of `MEMBERS_PAGE` by id, so that the driver never holds a whole
+/// universe's rows at once (the publisher reads a universe whole only when it has no copy of its
+/// own: at start, and after another publisher or the demo seeding published it).
 pub async fn members(
     db: &impl ConnectionTrait,
     model_id: &str,
     model_version: i32,
     year: i32,
 ) -> Result<Vec<Member>, StoreError> {
-    let stmt = Query::select()
-        .columns([
-            B::SbiSection,
-            B::SizeClass,
-            B::Province,
-            B::MaturityIndex,
-            B::ExternalIndex,
-            B::InternalIndex,
-            B::ExternalStage,
-            B::InternalStage,
-            B::CoCreation,
-            B::InformationSharing,
-            B::NetworkMobilisation,
-            B::TrustBuilding,
-            B::Proposition,
-            B::Synthetic,
-            B::Revision,
-            B::FitVerdict,
-        ])
-        .from(B::Table)
-        .and_where(Expr::col(B::ModelId).eq(model_id))
-        .and_where(Expr::col(B::ModelVersion).eq(model_version))
-        .and_where(Expr::col(B::Year).eq(year))
-        // A fixed order: sums (means) come out the same to the last bit on every run.
-        .order_by(B::Id, Order::Asc)
-        .to_owned();
-    let rows = db.query_all(&stmt).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Member {
-                profile: profile(r)?,
-                maturity_index: get(r, "maturity_index")?,
-                external_index: get(r, "external_index")?,
-                internal_index: get(r, "internal_index")?,
-                external_stage: get(r, "external_stage")?,
-                internal_stage: get(r, "internal_stage")?,
-                value_sources: [
-                    get(r, "co_creation")?,
-                    get(r, "information_sharing")?,
-                    get(r, "network_mobilisation")?,
-                    get(r, "trust_building")?,
-                ],
-                proposition: get(r, "proposition")?,
-                fit_verdict: fit_verdict(r)?,
-                synthetic: get(r, "synthetic")?,
-                revision: get(r, "revision")?,
-            })
-        })
-        .collect()
+    let mut out = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let stmt = Query::select()
+            .columns(MEMBER_COLUMNS)
+            .from(B::Table)
+            .and_where(Expr::col(B::ModelId).eq(model_id))
+            .and_where(Expr::col(B::ModelVersion).eq(model_version))
+            .and_where(Expr::col(B::Year).eq(year))
+            .and_where(Expr::col(B::Id).gt(after))
+            // A fixed order: sums (means) come out the same to the last bit on every run.
+            .order_by(B::Id, Order::Asc)
+            .limit(MEMBERS_PAGE)
+            .to_owned();
+        let page = db.query_all(&stmt).await?;
+        let full = page.len() as u64 == MEMBERS_PAGE;
+        for row in &page {
+            out.push(member_of(row)?);
+        }
+        match out.last() {
+            Some(last) if full => after = last.id,
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Contributions read per statement by `members`.
+const MEMBERS_PAGE: u64 = 10_000;
+
+/// The contributions with these ids (those that exist), as publication reads them.
+pub async fn members_by_id(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<Member>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let stmt = Query::select()
+            .columns(MEMBER_COLUMNS)
+            .from(B::Table)
+            .and_where(Expr::col(B::Id).is_in(chunk.iter().copied()))
+            .to_owned();
+        for row in db.query_all(&stmt).await? {
+            out.push(member_of(&row)?);
+        }
+    }
+    Ok(out)
 }
 
 /// The years with contributions of a model version.
@@ -884,14 +1066,31 @@ fn universe_of(row: &QueryResult) -> Result<Universe, StoreError> {
     Ok(Universe { model_id: get(row, "model_id")?, model_version: get(row, "model_version")?, year: get(row, "year")? })
 }
 
-/// Notes that a contribution of `universe` changed, for the publisher (in the change's
-/// transaction).
-pub async fn record_change(db: &impl ConnectionTrait, universe: &Universe) -> Result<(), StoreError> {
-    let stmt = Query::insert()
-        .into_table(C::Table)
-        .columns([C::ModelId, C::ModelVersion, C::Year])
-        .values_panic([universe.model_id.clone().into(), universe.model_version.into(), universe.year.into()])
-        .to_owned();
+/// Notes that the contribution with id `contribution` of `universe` changed (`None`: any number
+/// of its contributions), for the publisher, in the change's transaction.
+pub async fn record_change(
+    db: &impl ConnectionTrait,
+    universe: &Universe,
+    contribution: Option<i64>,
+) -> Result<(), StoreError> {
+    record_changes(db, &[(universe, contribution)]).await
+}
+
+/// `record_change` for many changes in one statement.
+pub async fn record_changes(db: &impl ConnectionTrait, changes: &[(&Universe, Option<i64>)]) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(C::Table).columns([C::ModelId, C::ModelVersion, C::Year, C::ContributionId]);
+    for (universe, contribution) in changes {
+        stmt.values_panic([
+            universe.model_id.clone().into(),
+            universe.model_version.into(),
+            universe.year.into(),
+            (*contribution).into(),
+        ]);
+    }
     db.execute(&stmt).await?;
     Ok(())
 }
@@ -960,7 +1159,7 @@ pub async fn backfill_fit_verdicts(
         }
         for year in &chunk_years {
             let universe = Universe { model_id: model_id.to_string(), model_version, year: *year };
-            record_change(&tx, &universe).await?;
+            record_change(&tx, &universe, None).await?;
         }
         tx.commit().await?;
         done.contributions += rows.len() as u64;
@@ -970,15 +1169,45 @@ pub async fn backfill_fit_verdicts(
     Ok(done)
 }
 
-/// Up to `limit` changes not yet published, oldest first: each one's id and universe.
-pub async fn pending_changes(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<(i64, Universe)>, StoreError> {
+/// A change not yet published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The change record's id.
+    pub id: i64,
+    /// Its universe.
+    pub universe: Universe,
+    /// The changed contribution; `None` for any number of the universe's contributions.
+    pub contribution: Option<i64>,
+}
+
+/// Up to `limit` changes not yet published, oldest first.
+pub async fn pending_changes(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Change>, StoreError> {
     let stmt = Query::select()
-        .columns([C::Id, C::ModelId, C::ModelVersion, C::Year])
+        .columns([C::Id, C::ModelId, C::ModelVersion, C::Year, C::ContributionId])
         .from(C::Table)
         .order_by(C::Id, Order::Asc)
         .limit(limit)
         .to_owned();
-    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "id")?, universe_of(r)?))).collect()
+    db.query_all(&stmt)
+        .await?
+        .iter()
+        .map(|r| Ok(Change { id: get(r, "id")?, universe: universe_of(r)?, contribution: get(r, "contribution_id")? }))
+        .collect()
+}
+
+/// The generation of `universe`'s latest publication, if it was ever published.
+pub async fn universe_generation(db: &impl ConnectionTrait, universe: &Universe) -> Result<Option<i64>, StoreError> {
+    let stmt = Query::select()
+        .column(U::Generation)
+        .from(U::Table)
+        .and_where(Expr::col(U::ModelId).eq(universe.model_id.as_str()))
+        .and_where(Expr::col(U::ModelVersion).eq(universe.model_version))
+        .and_where(Expr::col(U::Year).eq(universe.year))
+        .to_owned();
+    match db.query_one(&stmt).await? {
+        Some(r) => get(&r, "generation").map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Forgets changes that a publication took into account.

@@ -143,22 +143,33 @@ impl Plan {
     }
 }
 
-/// Decides what a publication of one universe under `policy` writes, from its contributions and
-/// the figures already out.
+/// Decides what a publication of one universe under `policy` writes, from its contributions (read
+/// now) and the figures already out.
 pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: &Universe) -> Result<Plan, StoreError> {
     let Universe { model_id, model_version, year } = universe;
-    let (model_version, year) = (*model_version, *year);
-    let rows = store::members(db, model_id, model_version, year).await?;
+    let rows = store::members(db, model_id, *model_version, *year).await?;
+    let existing = store::release_marks(db, model_id, *model_version, *year).await?;
+    Ok(plan(policy, *year, rows.iter(), existing))
+}
+
+/// Decides what a publication of one universe of `year` under `policy` writes, from all of its
+/// contributions (in the order of their ids, so that sums come out the same to the last bit on
+/// every run) and the watermark of each group already out.
+pub fn plan<'a>(
+    policy: Policy,
+    year: i32,
+    contributions: impl Iterator<Item = &'a Member>,
+    existing: impl IntoIterator<Item = (String, i64)>,
+) -> Plan {
     let mut members: BTreeMap<GroupKey, Vec<&Member>> = BTreeMap::new();
-    for c in &rows {
+    for c in contributions {
         for g in GroupKey::of(&c.profile).ladder() {
             members.entry(g).or_default().push(c);
         }
     }
     let counts: BTreeMap<GroupKey, u32> = members.iter().map(|(g, m)| (*g, m.len() as u32)).collect();
     let allowed = publishable(policy, &counts);
-    let existing: BTreeMap<String, i64> =
-        store::release_marks(db, model_id, model_version, year).await?.into_iter().collect();
+    let existing: BTreeMap<String, i64> = existing.into_iter().collect();
     let mut keys: BTreeSet<GroupKey> = allowed.clone();
     keys.extend(existing.keys().filter_map(|k| parse_key(k)));
     let mut plan = Plan::default();
@@ -184,7 +195,7 @@ pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: 
             }
         }
     }
-    Ok(plan)
+    plan
 }
 
 /// Writes `plan` for `universe` at `generation` (in the publication's transaction).

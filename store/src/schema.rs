@@ -230,6 +230,8 @@ pub enum BenchmarkChanges {
     ModelId,
     ModelVersion,
     Year,
+    /// The changed contribution; NULL for the whole universe (m0012).
+    ContributionId,
 }
 
 /// Table `benchmark_publisher`.

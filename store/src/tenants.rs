@@ -211,18 +211,26 @@ pub struct AuditEntry {
 
 /// Records `entry` (in the caller's transaction, so that a write and its record stand or fall together).
 pub async fn audit(db: &impl ConnectionTrait, entry: &AuditEntry) -> Result<(), StoreError> {
-    let stmt = Query::insert()
-        .into_table(L::Table)
-        .columns([L::Tenant, L::Actor, L::Action, L::Target, L::RequestId, L::AtUs])
-        .values_panic([
+    audit_many(db, std::slice::from_ref(entry)).await
+}
+
+/// Records many entries in one statement (a batch of writes, in its transaction).
+pub async fn audit_many(db: &impl ConnectionTrait, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = Query::insert();
+    stmt.into_table(L::Table).columns([L::Tenant, L::Actor, L::Action, L::Target, L::RequestId, L::AtUs]);
+    for entry in entries {
+        stmt.values_panic([
             entry.tenant.clone().into(),
             entry.actor.clone().into(),
             entry.action.clone().into(),
             entry.target.clone().into(),
             entry.request_id.clone().into(),
             entry.at_us.into(),
-        ])
-        .to_owned();
+        ]);
+    }
     db.execute(&stmt).await?;
     Ok(())
 }

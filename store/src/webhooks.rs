@@ -350,12 +350,7 @@ pub async fn record_event_as(
     data: serde_json::Value,
     now_us: i64,
 ) -> Result<usize, StoreError> {
-    let payload = serde_json::json!({
-        "type": event_type,
-        "timestamp": crate::time::rfc3339(now_us),
-        "data": data,
-    })
-    .to_string();
+    let payload = payload(event_type, &crate::time::rfc3339(now_us), data);
     let stmt = Query::insert()
         .into_table(V::Table)
         .columns(EVENT_COLUMNS)
@@ -377,6 +372,82 @@ pub async fn record_event_as(
     Ok(queued)
 }
 
+/// `record_event` for many events at once (a batch of submissions): one statement for the events,
+/// one read of the endpoints per tenant, one statement for the deliveries. Each event is (tenant,
+/// type, data); returns how many deliveries were queued.
+pub async fn record_events(
+    db: &impl ConnectionTrait,
+    events: &[(&str, &str, serde_json::Value)],
+    now_us: i64,
+) -> Result<usize, StoreError> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let timestamp = crate::time::rfc3339(now_us);
+    let mut ids = Vec::with_capacity(events.len());
+    let mut stmt = Query::insert();
+    stmt.into_table(V::Table).columns(EVENT_COLUMNS);
+    for (tenant, event_type, data) in events {
+        let id = format!("msg_{}", random::chars(24).map_err(|e| StoreError::Malformed(e.to_string()))?);
+        let payload = payload(event_type, &timestamp, data.clone());
+        stmt.values_panic([id.as_str().into(), (*tenant).into(), (*event_type).into(), payload.into(), now_us.into()]);
+        ids.push(id);
+    }
+    db.execute(&stmt).await?;
+    let mut tenants: Vec<&str> = events.iter().map(|e| e.0).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut deliveries = Query::insert();
+    deliveries.into_table(D::Table).columns(DELIVERY_COLUMNS);
+    let mut queued = 0;
+    for tenant in tenants {
+        let stmt = Query::select()
+            .columns(ENDPOINT_COLUMNS)
+            .from(E::Table)
+            .and_where(Expr::col(E::Tenant).eq(tenant))
+            .and_where(Expr::col(E::DisabledAtUs).is_null())
+            .to_owned();
+        let targets: Vec<Endpoint> = db.query_all(&stmt).await?.iter().map(endpoint_of).collect::<Result<_, _>>()?;
+        for ((_, event_type, _), id) in events.iter().zip(&ids).filter(|((t, _, _), _)| *t == tenant) {
+            for ep in targets.iter().filter(|e| e.wants(event_type)) {
+                deliveries.values_panic(delivery_values(id, &ep.id, tenant, false, now_us));
+                queued += 1;
+            }
+        }
+    }
+    if queued > 0 {
+        db.execute(&deliveries).await?;
+    }
+    Ok(queued)
+}
+
+/// An event's body: `{"type", "timestamp", "data"}`.
+fn payload(event_type: &str, timestamp: &str, data: serde_json::Value) -> String {
+    serde_json::json!({ "type": event_type, "timestamp": timestamp, "data": data }).to_string()
+}
+
+const DELIVERY_COLUMNS: [D; 8] =
+    [D::EventId, D::EndpointId, D::Tenant, D::State, D::Attempts, D::NextAttemptUs, D::Replay, D::CreatedAtUs];
+
+fn delivery_values(
+    event_id: &str,
+    endpoint_id: &str,
+    tenant: &str,
+    replay: bool,
+    now_us: i64,
+) -> [sea_orm::sea_query::SimpleExpr; 8] {
+    [
+        event_id.into(),
+        endpoint_id.into(),
+        tenant.into(),
+        PENDING.into(),
+        0i32.into(),
+        now_us.into(),
+        replay.into(),
+        now_us.into(),
+    ]
+}
+
 async fn queue(
     db: &impl ConnectionTrait,
     event_id: &str,
@@ -387,26 +458,8 @@ async fn queue(
 ) -> Result<i64, StoreError> {
     let stmt = Query::insert()
         .into_table(D::Table)
-        .columns([
-            D::EventId,
-            D::EndpointId,
-            D::Tenant,
-            D::State,
-            D::Attempts,
-            D::NextAttemptUs,
-            D::Replay,
-            D::CreatedAtUs,
-        ])
-        .values_panic([
-            event_id.into(),
-            endpoint_id.into(),
-            tenant.into(),
-            PENDING.into(),
-            0i32.into(),
-            now_us.into(),
-            replay.into(),
-            now_us.into(),
-        ])
+        .columns(DELIVERY_COLUMNS)
+        .values_panic(delivery_values(event_id, endpoint_id, tenant, replay, now_us))
         .returning_col(D::Id)
         .to_owned();
     let row = db.query_one(&stmt).await?.ok_or_else(|| StoreError::Malformed("no id returned".into()))?;

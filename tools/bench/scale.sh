@@ -53,14 +53,16 @@ for backend in $backends; do
   if [ "$backend" = postgres ]; then
     echo "-- the raw query on PostgreSQL (percentile_cont over the year's rows; 5 runs each, ms)"
     year="$(psql_at maturity_bench_scale -c "SELECT max(year) FROM benchmark_contributions WHERE synthetic")"
+    # The model version the demo peers were seeded under (the default model's latest).
+    version="$(psql_at maturity_bench_scale -c "SELECT max(model_version) FROM benchmark_contributions WHERE synthetic")"
     for where in "sbi_section = 'G' AND size_class = 'small' AND province = 'NL-ZH'" "sbi_section = 'G'" "TRUE"; do
-      sql="SELECT count(*), avg(maturity_index), stddev_samp(maturity_index), percentile_cont(array[0.1,0.25,0.5,0.75,0.9]) WITHIN GROUP (ORDER BY maturity_index) FROM benchmark_contributions WHERE year = $year AND model_id = 'nl-social-business' AND model_version = 1 AND $where"
+      sql="SELECT count(*), avg(maturity_index), stddev_samp(maturity_index), percentile_cont(array[0.1,0.25,0.5,0.75,0.9]) WITHIN GROUP (ORDER BY maturity_index) FROM benchmark_contributions WHERE year = $year AND model_id = 'nl-social-business' AND model_version = $version AND $where"
       times=""
       for _ in 1 2 3 4 5; do
         t="$( { psql_at maturity_bench_scale -c '\timing on' -c "$sql" | grep -o 'Time: [0-9.]*' | cut -d' ' -f2; } )"
         times="$times $t"
       done
-      echo "raw percentile_cont where $where: $times"
+      echo "raw percentile_cont (year $year, model version $version, $(psql_at maturity_bench_scale -c "SELECT count(*) FROM benchmark_contributions WHERE year = $year AND model_id = 'nl-social-business' AND model_version = $version AND $where") rows) where $where: $times"
     done
   fi
 done

@@ -59,7 +59,14 @@ async fn up_down_up_on_both_backends() {
             assert!(after_up.iter().any(|x| x == t), "{backend:?}: {t} missing from {after_up:?}");
         }
         assert!(columns(&conn, backend, "benchmark_contributions").await.iter().any(|c| c == "fit_verdict"));
-        // The first step down drops the contributions' fit verdict and nothing else.
+        assert!(columns(&conn, backend, "benchmark_changes").await.iter().any(|c| c == "contribution_id"));
+        // The first step down drops the changes' contribution and nothing else.
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
+        let change_cols = columns(&conn, backend, "benchmark_changes").await;
+        assert!(!change_cols.iter().any(|c| c == "contribution_id"), "{backend:?}: {change_cols:?}");
+        assert!(change_cols.iter().any(|c| c == "year"), "{backend:?}: {change_cols:?}");
+        // The next drops the contributions' fit verdict and nothing else.
         Migrator::down(&conn, Some(1)).await.unwrap();
         assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
         let contribution_cols = columns(&conn, backend, "benchmark_contributions").await;

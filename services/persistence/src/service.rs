@@ -45,8 +45,8 @@ struct Inner {
     // SQLite has one writer at a time: submissions (and the publisher's short writes) take this
     // gate in turn instead of meeting in SQLite's busy handler. PostgreSQL runs them concurrently.
     write_lock: Arc<tokio::sync::Mutex<()>>,
-    serialised: bool,
-    // The SQLite writer's queue, started with the first submission.
+    sqlite: bool,
+    // The writers' queue, started with the first submission.
     writer: std::sync::OnceLock<tokio::sync::mpsc::Sender<(Arc<Job>, Reply)>>,
     // Published figures in memory, and the publisher.
     benchmarks: Arc<Benchmarks>,
@@ -82,29 +82,122 @@ struct Job {
     position: Option<pb::PeerPosition>,
 }
 
-/// What writing a submission gave: its response, and how many webhook deliveries it queued.
-#[derive(Debug)]
-struct Written {
-    response: pb::SubmitAssessmentResponse,
-    queued: usize,
+impl Job {
+    /// The assessment row.
+    fn new_assessment(&self) -> NewAssessment {
+        NewAssessment {
+            tenant: self.tenant.clone(),
+            external_ref: self.external_ref.clone(),
+            firm_name: self.firm_name.clone(),
+            profile: self.result.firm,
+            year: year_of(self.completed_at_us),
+            model_id: self.model.id.clone(),
+            model_version: store::version_column(self.model.version),
+            maturity_index: self.result.maturity_index,
+            answers: self.pinned.clone(),
+            result: self.stored_result.clone(),
+            completed_at_us: self.completed_at_us,
+        }
+    }
+
+    /// The response once stored as assessment `id` at `now`.
+    fn response(&self, id: i64, now: i64) -> pb::SubmitAssessmentResponse {
+        let assessment = pb::Assessment {
+            id,
+            external_ref: self.external_ref.clone(),
+            firm_name: self.firm_name.clone(),
+            completed_at: Some(to_timestamp(self.completed_at_us)),
+            created_at: Some(to_timestamp(now)),
+            report_status: pb::ReportStatus::Pending as i32,
+            result: Some(self.response_result.clone()),
+            answers: self.answers.clone(),
+        };
+        pb::SubmitAssessmentResponse { assessment: Some(assessment), position: self.position.clone() }
+    }
+
+    /// The data of its `assessment.scored` webhook event, in the JSON API's conventions
+    /// (lowerCamelCase names, 64-bit ids as strings).
+    fn event(&self, id: i64) -> serde_json::Value {
+        serde_json::json!({
+            "assessmentId": id.to_string(),
+            "externalRef": self.external_ref,
+            "model": { "id": self.model.id, "version": self.model.version },
+            "maturityIndex": self.result.maturity_index,
+            "completedAt": store::time::rfc3339(self.completed_at_us),
+        })
+    }
+}
+
+/// A job whose request id was remembered: the stored response when it is the same request (a
+/// replay), else ALREADY_EXISTS.
+fn replay(
+    job: &Job,
+    (method, hash, response): &(String, String, Vec<u8>),
+) -> Result<pb::SubmitAssessmentResponse, Status> {
+    if method == "SubmitAssessment" && *hash == job.request_hash {
+        return pb::SubmitAssessmentResponse::decode(response.as_slice())
+            .map_err(|_| Status::internal("stored response is malformed"));
+    }
+    Err(Status::already_exists(format!("request_id `{}` was already used for a different request", job.request_id)))
+}
+
+/// The jobs of a batch that can be written together (by index), and those that repeat an earlier
+/// one of it: the same request id, or the same firm's assessment of the same time or contribution
+/// of the same year and model version. These are written after the others, one by one, so that
+/// each sees what the earlier one wrote (a replay, or the latest contribution winning).
+fn split_repeats(jobs: &[Arc<Job>]) -> (Vec<usize>, Vec<usize>) {
+    let mut seen = std::collections::HashSet::new();
+    let (mut together, mut after) = (Vec::with_capacity(jobs.len()), Vec::new());
+    for (i, job) in jobs.iter().enumerate() {
+        let request = (0, job.tenant.as_str(), job.request_id.as_str(), 0, "", 0);
+        let assessment = (1, job.tenant.as_str(), job.external_ref.as_str(), job.completed_at_us, "", 0);
+        let firm_year = (
+            2,
+            job.tenant.as_str(),
+            job.external_ref.as_str(),
+            i64::from(year_of(job.completed_at_us)),
+            job.model.id.as_str(),
+            job.model.version,
+        );
+        if [request, assessment, firm_year].iter().any(|k| seen.contains(k)) {
+            after.push(i);
+        } else {
+            seen.extend([request, assessment, firm_year]);
+            together.push(i);
+        }
+    }
+    (together, after)
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<pb::SubmitAssessmentResponse, Status>>;
 
-/// Submissions committed per SQLite transaction at most.
+/// Submissions committed per transaction at most.
 const MAX_BATCH: usize = 64;
 
-/// The SQLite writer: takes the submissions waiting, writes them in one transaction, answers each.
-/// Ends when the services are dropped (the channel closes).
-async fn writer(inner: std::sync::Weak<Inner>, mut rx: tokio::sync::mpsc::Receiver<(Arc<Job>, Reply)>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+/// Writers of submissions: SQLite has one writer at a time; on PostgreSQL a second writer gathers
+/// and writes the next batch while the first waits for its commit.
+fn writers(sqlite: bool) -> usize {
+    if sqlite { 1 } else { 2 }
+}
+
+type Queue = Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(Arc<Job>, Reply)>>>;
+
+/// A writer: takes the submissions waiting, writes them in one transaction, answers each. Ends
+/// when the services are dropped (the channel closes).
+async fn writer(inner: std::sync::Weak<Inner>, queue: Queue) {
+    loop {
+        let batch = {
+            let mut rx = queue.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         let Some(inner) = inner.upgrade() else { return };
         let persistence = Persistence { inner };
         let (jobs, replies): (Vec<Arc<Job>>, Vec<Reply>) = batch.into_iter().unzip();
@@ -157,7 +250,7 @@ impl Persistence {
     ) -> Self {
         let auth = Authenticator::new(db.clone(), auth);
         let write_lock = Arc::new(tokio::sync::Mutex::new(()));
-        let serialised = store::is_sqlite(&db);
+        let sqlite = store::is_sqlite(&db);
         let benchmarks = Arc::new(Benchmarks::new(db.clone(), policy, Arc::clone(&write_lock)));
         Persistence {
             inner: Arc::new(Inner {
@@ -167,7 +260,7 @@ impl Persistence {
                 pseudonym_key,
                 auth,
                 write_lock,
-                serialised,
+                sqlite,
                 writer: std::sync::OnceLock::new(),
                 benchmarks,
                 breaker: crate::breaker::Breaker::default(),
@@ -281,8 +374,7 @@ impl Persistence {
         // writers) finds it remembered on the second pass and answers as a replay.
         let mut outcome = Err(Status::internal("submission not attempted"));
         for _ in 0..2 {
-            outcome =
-                if self.inner.serialised { self.queue(Arc::clone(&job)).await } else { self.write_alone(&job).await };
+            outcome = self.queue(Arc::clone(&job)).await;
             if !outcome.as_ref().is_err_and(|s| s.code() == tonic::Code::Aborted) {
                 break;
             }
@@ -383,23 +475,23 @@ impl Persistence {
 
     /// One submission in a transaction of its own (PostgreSQL: concurrent writers commit together
     /// by PostgreSQL's own group commit).
-    async fn write_alone(&self, job: &Job) -> Result<pb::SubmitAssessmentResponse, Status> {
-        let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
-        let written = self.write_submission(&tx, job, None).await?;
-        store::commit(tx).await.map_err(store_status)?;
-        if written.queued > 0 {
+    async fn write_alone(&self, job: &Arc<Job>) -> Result<pb::SubmitAssessmentResponse, Status> {
+        let (mut out, queued) = self.write_together(std::slice::from_ref(job)).await?;
+        if queued > 0 {
             self.inner.webhook_wake.notify_one();
         }
-        Ok(written.response)
+        out.pop().unwrap_or_else(|| Err(Status::internal("submission not written")))
     }
 
-    /// One submission through this process's single SQLite writer, which commits the submissions
-    /// waiting at the time in one transaction (each in a savepoint of its own, so that one
-    /// refused call does not undo the others). Answered only after the commit.
+    /// One submission through this process's writers, which commit the submissions waiting at
+    /// the time in one transaction. Answered only after the commit.
     async fn queue(&self, job: Arc<Job>) -> Result<pb::SubmitAssessmentResponse, Status> {
         let sender = self.inner.writer.get_or_init(|| {
             let (tx, rx) = tokio::sync::mpsc::channel(MAX_BATCH * 4);
-            tokio::spawn(writer(Arc::downgrade(&self.inner), rx));
+            let queue: Queue = Arc::new(tokio::sync::Mutex::new(rx));
+            for _ in 0..writers(self.inner.sqlite) {
+                tokio::spawn(writer(Arc::downgrade(&self.inner), Arc::clone(&queue)));
+            }
             tx
         });
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -414,101 +506,158 @@ impl Persistence {
         }
     }
 
-    /// Writes a batch of submissions in one transaction; one outcome per job.
+    /// Writes a batch of submissions in one transaction; one outcome per job. A job that repeats an
+    /// earlier one of the batch (its request id, or its firm's assessment or contribution) is
+    /// written after the batch, on its own, so that it sees the earlier one.
     async fn write_batch(&self, jobs: &[Arc<Job>]) -> Vec<Result<pb::SubmitAssessmentResponse, Status>> {
-        let _gate = self.inner.write_lock.lock().await;
-        match self.write_together(jobs).await {
-            Ok((out, queued)) => {
+        let _gate = if self.inner.sqlite { Some(self.inner.write_lock.lock().await) } else { None };
+        let (together, after) = split_repeats(jobs);
+        let first: Vec<Arc<Job>> = together.iter().map(|&i| Arc::clone(&jobs[i])).collect();
+        let mut out: Vec<Option<Result<pb::SubmitAssessmentResponse, Status>>> = vec![None; jobs.len()];
+        match self.write_together(&first).await {
+            Ok((written, queued)) => {
                 if queued > 0 {
                     self.inner.webhook_wake.notify_one();
                 }
-                out.into_iter().map(Ok).collect()
-            }
-            // One of them was refused (a reused request id) or the database failed: the batch was
-            // rolled back whole; each is written (or refused) in a transaction of its own.
-            Err(_) if jobs.len() > 1 => {
-                let mut out = Vec::with_capacity(jobs.len());
-                for job in jobs {
-                    out.push(self.write_alone(job).await);
+                for (i, outcome) in together.iter().zip(written) {
+                    out[*i] = Some(outcome);
                 }
-                out
             }
-            Err(status) => vec![Err(status)],
+            // The database failed, or a concurrent call remembered one of the request ids first:
+            // the batch was rolled back whole; each is written (or answered) in a transaction of
+            // its own.
+            Err(_) if first.len() > 1 => {
+                for &i in &together {
+                    out[i] = Some(self.write_alone(&jobs[i]).await);
+                }
+            }
+            Err(status) => {
+                for &i in &together {
+                    out[i] = Some(Err(status.clone()));
+                }
+            }
         }
+        for i in after {
+            out[i] = Some(self.write_alone(&jobs[i]).await);
+        }
+        out.into_iter().map(|o| o.unwrap_or_else(|| Err(Status::internal("submission not written")))).collect()
     }
 
-    /// Every job of a batch in one transaction (one revision for all), or the first refusal.
-    async fn write_together(&self, jobs: &[Arc<Job>]) -> Result<(Vec<pb::SubmitAssessmentResponse>, usize), Status> {
+    /// Writes `jobs` in one transaction, each step one statement for all of them: the idempotency
+    /// check (a remembered request id is answered from what was stored, and not written), the
+    /// assessments, their anonymised contributions, the changes for the publisher, the remembered
+    /// responses, the audit entries and the webhook events. One outcome per job and the number of
+    /// deliveries queued; Err (everything rolled back) when the database failed, or ABORTED when a
+    /// concurrent call remembered one of the request ids first. No two jobs may repeat each other
+    /// (`split_repeats`).
+    async fn write_together(
+        &self,
+        jobs: &[Arc<Job>],
+    ) -> Result<(Vec<Result<pb::SubmitAssessmentResponse, Status>>, usize), Status> {
         let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
-        let revision = store::next_revision(&tx).await.map_err(store_status)?;
-        let mut out = Vec::with_capacity(jobs.len());
+        let keys: Vec<(&str, &str)> = jobs.iter().map(|j| (j.tenant.as_str(), j.request_id.as_str())).collect();
+        let remembered = store::idempotency_many(&tx, &keys).await.map_err(store_status)?;
+        let mut out: Vec<Option<Result<pb::SubmitAssessmentResponse, Status>>> = vec![None; jobs.len()];
+        let mut fresh = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            match remembered.get(&(job.tenant.clone(), job.request_id.clone())) {
+                Some(stored) => out[i] = Some(replay(job, stored)),
+                None => fresh.push(Arc::clone(job)),
+            }
+        }
         let mut queued = 0;
-        for job in jobs {
-            match self.write_submission(&tx, job, Some(revision)).await {
-                Ok(written) => {
-                    queued += written.queued;
-                    out.push(written.response);
-                }
+        if fresh.is_empty() {
+            tx.rollback().await.map_err(|e| store_status(e.into()))?;
+        } else {
+            let written = self.write_fresh(&tx, &fresh).await;
+            let responses = match written {
+                Ok(w) => w,
                 Err(status) => {
-                    // Rolled back now, so that the lock is free for the calls written one by one.
                     let _ = tx.rollback().await;
                     return Err(status);
                 }
+            };
+            store::commit(tx).await.map_err(store_status)?;
+            queued = responses.1;
+            let mut responses = responses.0.into_iter();
+            for slot in out.iter_mut().filter(|o| o.is_none()) {
+                *slot = responses.next().map(Ok);
             }
         }
-        store::commit(tx).await.map_err(store_status)?;
-        Ok((out, queued))
+        let out = out.into_iter().map(|o| o.unwrap_or_else(|| Err(Status::internal("submission not written"))));
+        Ok((out.collect(), queued))
     }
 
-    /// The writes of one submission in `tx`: the idempotency check (a replay answers what was
-    /// stored), the assessment, its anonymised contribution, the change for the publisher, the
-    /// remembered response, the audit entry and the webhook event. ABORTED when a concurrent call
-    /// with the same request id was remembered first.
-    async fn write_submission(
+    /// The writes of `jobs` (none remembered yet) in `tx`: their responses and the number of
+    /// webhook deliveries queued.
+    async fn write_fresh(
         &self,
         tx: &DatabaseTransaction,
-        job: &Job,
-        revision: Option<i64>,
-    ) -> Result<Written, Status> {
-        let (tenant, request_id) = (job.tenant.as_str(), job.request_id.as_str());
-        if let Some((method, hash, response)) =
-            store::idempotency(tx, tenant, request_id).await.map_err(store_status)?
-        {
-            if method == "SubmitAssessment" && hash == job.request_hash {
-                let response = pb::SubmitAssessmentResponse::decode(response.as_slice())
-                    .map_err(|_| Status::internal("stored response is malformed"))?;
-                return Ok(Written { response, queued: 0 });
-            }
-            return Err(Status::already_exists(format!(
-                "request_id `{request_id}` was already used for a different request"
-            )));
-        }
-        let (model, result) = (&job.model, &job.result);
-        let year = year_of(job.completed_at_us);
-        let version = store::version_column(model.version);
-        let profile = result.firm;
+        jobs: &[Arc<Job>],
+    ) -> Result<(Vec<pb::SubmitAssessmentResponse>, usize), Status> {
         let now = now_us();
-        let new = NewAssessment {
-            tenant: tenant.to_string(),
-            external_ref: job.external_ref.clone(),
-            firm_name: job.firm_name.clone(),
-            profile,
-            year,
-            model_id: model.id.clone(),
-            model_version: version,
-            maturity_index: result.maturity_index,
-            answers: job.pinned.clone(),
-            result: job.stored_result.clone(),
-            completed_at_us: job.completed_at_us,
-        };
-        let id = store::insert_assessment(tx, &new, now).await.map_err(store_status)?;
-        let identity = format!("{tenant}\u{0}{}", new.external_ref);
-        let contribution = Contribution {
+        let new: Vec<NewAssessment> = jobs.iter().map(|j| j.new_assessment()).collect();
+        let ids = store::insert_assessments(tx, &new, now).await.map_err(store_status)?;
+        let revision = store::next_revision(tx).await.map_err(store_status)?;
+        let contributions: Vec<Contribution> = jobs.iter().map(|j| self.contribution(j)).collect();
+        let contribution_ids =
+            store::upsert_contributions_with_ids(tx, &contributions, revision).await.map_err(store_status)?;
+        let universes: Vec<Universe> = contributions
+            .iter()
+            .map(|c| Universe { model_id: c.model_id.clone(), model_version: c.model_version, year: c.year })
+            .collect();
+        let changes: Vec<(&Universe, Option<i64>)> =
+            universes.iter().zip(&contribution_ids).map(|(u, id)| (u, Some(*id))).collect();
+        store::record_changes(tx, &changes).await.map_err(store_status)?;
+        // Built from what this call just scored: no decoding or re-scoring of the stored row.
+        let responses: Vec<pb::SubmitAssessmentResponse> =
+            jobs.iter().zip(&ids).map(|(job, id)| job.response(*id, now)).collect();
+        let remembered: Vec<store::Remembered> = jobs
+            .iter()
+            .zip(&responses)
+            .map(|(job, response)| store::Remembered {
+                tenant: &job.tenant,
+                request_id: &job.request_id,
+                method: "SubmitAssessment",
+                request_hash: &job.request_hash,
+                response: response.encode_to_vec(),
+            })
+            .collect();
+        if !store::remember_many(tx, &remembered, now).await.map_err(store_status)? {
+            return Err(Status::aborted("a concurrent call with this request_id is being stored"));
+        }
+        let entries: Vec<AuditEntry> = jobs
+            .iter()
+            .zip(&ids)
+            .map(|(job, id)| AuditEntry {
+                tenant: job.tenant.clone(),
+                actor: job.actor.clone(),
+                action: "SubmitAssessment".into(),
+                target: format!("assessment {id}"),
+                request_id: job.request_id.clone(),
+                at_us: now,
+            })
+            .collect();
+        tenants::audit_many(tx, &entries).await.map_err(store_status)?;
+        let events: Vec<(&str, &str, serde_json::Value)> = jobs
+            .iter()
+            .zip(&ids)
+            .map(|(job, id)| (job.tenant.as_str(), domain_webhooks::ASSESSMENT_SCORED, job.event(*id)))
+            .collect();
+        let queued = webhooks::record_events(tx, &events, now).await.map_err(store_status)?;
+        Ok((responses, queued))
+    }
+
+    /// A job's anonymised contribution.
+    fn contribution(&self, job: &Job) -> Contribution {
+        let result = &job.result;
+        let identity = format!("{}\u{0}{}", job.tenant, job.external_ref);
+        Contribution {
             pseudonym: self.pseudonym(identity.as_bytes()),
-            year,
-            model_id: model.id.clone(),
-            model_version: version,
-            profile,
+            year: year_of(job.completed_at_us),
+            model_id: job.model.id.clone(),
+            model_version: store::version_column(job.model.version),
+            profile: result.firm,
             maturity_index: result.maturity_index,
             external_index: result.axes[0].index,
             internal_index: result.axes[1].index,
@@ -519,62 +668,7 @@ impl Persistence {
             fit_verdict: result.fit.verdict,
             synthetic: false,
             revision: 0,
-        };
-        let revision = match revision {
-            Some(r) => r,
-            None => store::next_revision(tx).await.map_err(store_status)?,
-        };
-        store::upsert_contributions(tx, std::slice::from_ref(&contribution), revision).await.map_err(store_status)?;
-        let universe = Universe { model_id: model.id.clone(), model_version: version, year };
-        store::record_change(tx, &universe).await.map_err(store_status)?;
-        // Built from what this call just scored: no decoding or re-scoring of the stored row.
-        let response_assessment = pb::Assessment {
-            id,
-            external_ref: new.external_ref.clone(),
-            firm_name: new.firm_name.clone(),
-            completed_at: Some(to_timestamp(job.completed_at_us)),
-            created_at: Some(to_timestamp(now)),
-            report_status: pb::ReportStatus::Pending as i32,
-            result: Some(job.response_result.clone()),
-            answers: job.answers.clone(),
-        };
-        let response =
-            pb::SubmitAssessmentResponse { assessment: Some(response_assessment), position: job.position.clone() };
-        let fresh = store::remember(
-            tx,
-            tenant,
-            request_id,
-            "SubmitAssessment",
-            &job.request_hash,
-            response.encode_to_vec(),
-            now,
-        )
-        .await
-        .map_err(store_status)?;
-        if !fresh {
-            return Err(Status::aborted("a concurrent call with this request_id is being stored"));
         }
-        let entry = AuditEntry {
-            tenant: tenant.to_string(),
-            actor: job.actor.clone(),
-            action: "SubmitAssessment".into(),
-            target: format!("assessment {id}"),
-            request_id: request_id.to_string(),
-            at_us: now,
-        };
-        tenants::audit(tx, &entry).await.map_err(store_status)?;
-        // The JSON API's conventions: lowerCamelCase names, 64-bit ids as strings.
-        let event = serde_json::json!({
-            "assessmentId": id.to_string(),
-            "externalRef": new.external_ref,
-            "model": { "id": model.id, "version": model.version },
-            "maturityIndex": result.maturity_index,
-            "completedAt": store::time::rfc3339(job.completed_at_us),
-        });
-        let (_, queued) = webhooks::record_event(tx, tenant, domain_webhooks::ASSESSMENT_SCORED, event, now)
-            .await
-            .map_err(store_status)?;
-        Ok(Written { response, queued })
     }
 
     /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that

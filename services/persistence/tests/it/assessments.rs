@@ -237,3 +237,51 @@ async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
         assert!(!listed.assessments.iter().any(|a| a.external_ref == "x-other"), "{backend:?}");
     }
 }
+
+/// Submissions written together repeat one another: a retry racing its original (the same request
+/// id and request), and the same firm twice with other request ids. Each is answered as if it had
+/// been written alone: the retry gets the original's response, the firm gets two assessments and
+/// one contribution (the latest), on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_repeats_are_each_answered_as_if_written_alone() {
+    use migrations::sea_orm::{ConnectionTrait, Statement};
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let mut calls = Vec::new();
+        for i in 0..14 {
+            let mut client = app.persistence_client();
+            let (id, reference, level) = match i {
+                4 | 5 => ("same".to_string(), "x-same".to_string(), 0.5),
+                6..=8 => (format!("firm-a-{i}"), "x-firm-a".to_string(), 0.1 * i as f64),
+                _ => (format!("r{i}"), format!("x{i}"), 0.4),
+            };
+            calls.push(tokio::spawn(async move {
+                client
+                    .submit_assessment(as_tenant("acme", submission(&id, &reference, ("G", "micro", "NL-ZH"), level)))
+                    .await
+                    .map(tonic::Response::into_inner)
+            }));
+        }
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap().unwrap_or_else(|s| panic!("{backend:?}: {s:?}")));
+        }
+        assert_eq!(answers[4], answers[5], "{backend:?}: the retry was not answered with the original's response");
+        let firm_a: BTreeSet<i64> = answers[6..=8].iter().map(|a| a.assessment.as_ref().unwrap().id).collect();
+        assert_eq!(firm_a.len(), 3, "{backend:?}: {firm_a:?}");
+        let listed = app
+            .persistence_client()
+            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 100, ..Default::default() }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.assessments.len(), 13, "{backend:?}: 9 firms once, one retry, one firm three times");
+        let sql = "SELECT COUNT(*) AS n FROM benchmark_contributions";
+        let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+        assert_eq!(row.unwrap().try_get::<i64>("", "n").unwrap(), 11, "{backend:?}: one contribution per firm");
+        // Every submission left one change for the publisher, naming its contribution.
+        let sql = "SELECT COUNT(*) AS n FROM benchmark_changes WHERE contribution_id IS NOT NULL";
+        let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+        assert_eq!(row.unwrap().try_get::<i64>("", "n").unwrap(), 13, "{backend:?}");
+    }
+}

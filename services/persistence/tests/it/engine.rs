@@ -299,3 +299,79 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         assert!(bytes.starts_with(b"{\"v\":2,"), "{backend:?}");
     }
 }
+
+/// The national group's stored figures and n, read from the store.
+async fn national_release(app: &TestApp) -> (i32, Vec<u8>) {
+    let rows = store::releases(&app.db, "nl-social-business", 2, Some(2024), Some("*/*/*")).await.unwrap();
+    let r = rows.into_iter().next().expect("a national release");
+    (r.n, r.figures)
+}
+
+/// The publisher keeps the universe it published in memory: a later round reads only the
+/// contributions its changes name, and publishes exactly what a publication from a read of the
+/// whole universe would. It reads the universe whole again when someone else published it since
+/// (another server held the lease) or when a change names no contribution.
+#[tokio::test]
+async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole_read_would() {
+    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+    for backend in BACKENDS {
+        let first = spawn_app(backend).await;
+        let second = spawn_second(&first).await;
+        for i in 0..20 {
+            submit(&first, "a", i).await;
+        }
+        let round = first.publish().await;
+        assert_eq!((round.changes, round.read), (20, 20), "{backend:?}: the first round reads the universe");
+        // Twelve changes: six new firms, six firms that submit again (latest wins).
+        for i in 20..26 {
+            submit(&first, "b", i).await;
+        }
+        for i in 3..9 {
+            let (request, firm) = (format!("again-{i}"), format!("a-{i}"));
+            let req = submission(&request, &firm, CELLS[i % CELLS.len()], 0.95);
+            second.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+        }
+        let round = first.publish().await;
+        assert_eq!((round.changes, round.read), (12, 12), "{backend:?}: {round:?}");
+        // What it published is what a read of the whole universe gives now.
+        let members = store::members(&first.db, &universe.model_id, 2, 2024).await.unwrap();
+        assert_eq!(members.len(), 26, "{backend:?}");
+        let whole = store::publish::figures(&members.iter().collect::<Vec<_>>()).encode();
+        assert_eq!(national_release(&first).await, (26, whole), "{backend:?}");
+        let again = store::publish::plan_universe(&first.db, Default::default(), &universe).await.unwrap();
+        assert_eq!(
+            (again.puts.len(), again.withdrawals.len()),
+            (0, 0),
+            "{backend:?}: a whole read would publish more than the round did"
+        );
+
+        // The second server takes the lease over and publishes: it reads the universe whole.
+        for i in 26..38 {
+            submit(&second, "c", i).await;
+        }
+        let expire = "UPDATE benchmark_publisher SET lease_until_us = 1";
+        first.db.execute_unprepared(expire).await.unwrap();
+        let round = second.publish().await;
+        assert_eq!((round.leader, round.changes, round.read), (true, 12, 38), "{backend:?}: {round:?}");
+        // The first takes it back: its memory is of an older publication, so it reads whole too.
+        for i in 38..50 {
+            submit(&first, "d", i).await;
+        }
+        first.db.execute_unprepared(expire).await.unwrap();
+        let round = first.publish().await;
+        assert_eq!((round.leader, round.changes, round.read), (true, 12, 50), "{backend:?}: {round:?}");
+        for i in 50..62 {
+            submit(&first, "e", i).await;
+        }
+        let round = first.publish().await;
+        assert_eq!((round.changes, round.read), (12, 12), "{backend:?}: {round:?}");
+        // A change that names no contribution (a step that changed many) makes it read whole.
+        store::record_change(&first.db, &universe, None).await.unwrap();
+        let round = first.publish().await;
+        assert_eq!((round.changes, round.read), (1, 62), "{backend:?}: {round:?}");
+        let members = store::members(&first.db, &universe.model_id, 2, 2024).await.unwrap();
+        let whole = store::publish::figures(&members.iter().collect::<Vec<_>>()).encode();
+        assert_eq!(national_release(&first).await, (62, whole), "{backend:?}");
+        drop(second);
+    }
+}
