@@ -752,26 +752,10 @@ pub struct Member {
     pub revision: i64,
 }
 
-/// The columns publication reads of a contribution.
-const MEMBER_COLUMNS: [B; 17] = [
-    B::Id,
-    B::SbiSection,
-    B::SizeClass,
-    B::Province,
-    B::MaturityIndex,
-    B::ExternalIndex,
-    B::InternalIndex,
-    B::ExternalStage,
-    B::InternalStage,
-    B::CoCreation,
-    B::InformationSharing,
-    B::NetworkMobilisation,
-    B::TrustBuilding,
-    B::Proposition,
-    B::Synthetic,
-    B::Revision,
-    B::FitVerdict,
-];
+/// The columns publication reads of a contribution: its id and what it carries.
+fn member_columns() -> impl Iterator<Item = B> {
+    std::iter::once(B::Id).chain(CONTRIBUTION_VALUES)
+}
 
 fn member_of(r: &QueryResult) -> Result<Member, StoreError> {
     Ok(Member {
@@ -809,7 +793,7 @@ pub async fn members(
     let mut after = i64::MIN;
     loop {
         let stmt = Query::select()
-            .columns(MEMBER_COLUMNS)
+            .columns(member_columns())
             .from(B::Table)
             .and_where(Expr::col(B::ModelId).eq(model_id))
             .and_where(Expr::col(B::ModelVersion).eq(model_version))
@@ -839,7 +823,7 @@ pub async fn members_by_id(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let stmt = Query::select()
-            .columns(MEMBER_COLUMNS)
+            .columns(member_columns())
             .from(B::Table)
             .and_where(Expr::col(B::Id).is_in(chunk.iter().copied()))
             .to_owned();

@@ -357,13 +357,7 @@ pub async fn record_event_as(
         .values_panic([id.into(), tenant.into(), event_type.into(), payload.into(), now_us.into()])
         .to_owned();
     db.execute(&stmt).await?;
-    let stmt = Query::select()
-        .columns(ENDPOINT_COLUMNS)
-        .from(E::Table)
-        .and_where(Expr::col(E::Tenant).eq(tenant))
-        .and_where(Expr::col(E::DisabledAtUs).is_null())
-        .to_owned();
-    let targets: Vec<Endpoint> = db.query_all(&stmt).await?.iter().map(endpoint_of).collect::<Result<_, _>>()?;
+    let targets = enabled_endpoints(db, tenant).await?;
     let mut queued = 0;
     for ep in targets.iter().filter(|e| e.wants(event_type)) {
         queue(db, id, &ep.id, tenant, false, now_us).await?;
@@ -401,13 +395,7 @@ pub async fn record_events(
     deliveries.into_table(D::Table).columns(DELIVERY_COLUMNS);
     let mut queued = 0;
     for tenant in tenants {
-        let stmt = Query::select()
-            .columns(ENDPOINT_COLUMNS)
-            .from(E::Table)
-            .and_where(Expr::col(E::Tenant).eq(tenant))
-            .and_where(Expr::col(E::DisabledAtUs).is_null())
-            .to_owned();
-        let targets: Vec<Endpoint> = db.query_all(&stmt).await?.iter().map(endpoint_of).collect::<Result<_, _>>()?;
+        let targets = enabled_endpoints(db, tenant).await?;
         for ((_, event_type, _), id) in events.iter().zip(&ids).filter(|((t, _, _), _)| *t == tenant) {
             for ep in targets.iter().filter(|e| e.wants(event_type)) {
                 deliveries.values_panic(delivery_values(id, &ep.id, tenant, false, now_us));
@@ -419,6 +407,17 @@ pub async fn record_events(
         db.execute(&deliveries).await?;
     }
     Ok(queued)
+}
+
+/// The enabled endpoints of `tenant`.
+async fn enabled_endpoints(db: &impl ConnectionTrait, tenant: &str) -> Result<Vec<Endpoint>, StoreError> {
+    let stmt = Query::select()
+        .columns(ENDPOINT_COLUMNS)
+        .from(E::Table)
+        .and_where(Expr::col(E::Tenant).eq(tenant))
+        .and_where(Expr::col(E::DisabledAtUs).is_null())
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(endpoint_of).collect()
 }
 
 /// An event's body: `{"type", "timestamp", "data"}`.
