@@ -18,8 +18,9 @@
 //!   seeding) or a change names no contribution (a step that changed many); so a round costs
 //!   what changed, not the size of the universe.
 //! - Every server polls the generation (one indexed single-row read) every `refresh_interval`
-//!   and reloads exactly the universes published since its last look, decoding their figures
-//!   once. Answers then come from memory, with no database round trip.
+//!   and reloads exactly the universes published since its last look; of those it reads the
+//!   stamps (watermark, time written) of every group and the figures only of the groups published
+//!   anew, decoding each once. Answers then come from memory, with no database round trip.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -57,10 +58,29 @@ impl Default for Intervals {
     }
 }
 
-/// The published groups of one universe, decoded.
+/// The published groups of one universe, decoded, and the stamp of each as read.
 #[derive(Debug, Default)]
 struct HeldUniverse {
     groups: HashMap<GroupKey, Arc<Held>>,
+    stamps: HashMap<String, (store::Stamp, Option<Arc<Held>>)>,
+}
+
+impl HeldUniverse {
+    fn insert(&mut self, release: &store::Release, stamp: store::Stamp) -> Result<(), StoreError> {
+        let held = Held::decode(release)?.map(Arc::new);
+        if let Some(h) = &held {
+            self.groups.insert(h.group, Arc::clone(h));
+        }
+        self.stamps.insert(release.group_key.clone(), (stamp, held));
+        Ok(())
+    }
+
+    fn keep(&mut self, key: &str, stamp: store::Stamp, held: Option<&Arc<Held>>) {
+        if let Some(h) = held {
+            self.groups.insert(h.group, Arc::clone(h));
+        }
+        self.stamps.insert(key.to_string(), (stamp, held.cloned()));
+    }
 }
 
 /// What the publisher holds of a universe between rounds.
@@ -92,6 +112,18 @@ pub struct Benchmarks {
     // lock holds the publisher's mirrors.
     publishing: tokio::sync::Mutex<HashMap<Universe, Mirror>>,
     refreshing: tokio::sync::Mutex<()>,
+}
+
+/// What one refresh of a server's cache did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// The generation held now.
+    pub generation: i64,
+    /// Universes reloaded.
+    pub universes: usize,
+    /// Groups whose figures were read and decoded (those published anew since the last look, or
+    /// every group of a universe read whole).
+    pub decoded: usize,
 }
 
 /// What one round of publication did.
@@ -215,28 +247,25 @@ impl Benchmarks {
         Ok((Mirror { generation: 0, members: rows.into_iter().map(|m| (m.id, m)).collect() }, count))
     }
 
-    /// Reloads the universes published since the cache last looked. Returns the generation held.
-    pub async fn refresh(&self) -> Result<i64, StoreError> {
+    /// Reloads the universes published since the cache last looked.
+    pub async fn refresh(&self) -> Result<Refreshed, StoreError> {
         let _one = self.refreshing.lock().await;
         let seen = self.generation();
         let current = store::generation(&self.db).await?;
         if current <= seen {
-            return Ok(seen);
+            return Ok(Refreshed { generation: seen, ..Refreshed::default() });
         }
         let mut loaded = Vec::new();
         let mut newest = current;
+        let mut decoded = 0;
         for (universe, generation) in store::universes_since(&self.db, seen).await? {
             newest = newest.max(generation);
-            let rows = store::releases(&self.db, &universe.model_id, universe.model_version, Some(universe.year), None)
-                .await?;
-            let mut held = HeldUniverse::default();
-            for row in &rows {
-                if let Some(h) = Held::decode(row)? {
-                    held.groups.insert(h.group, Arc::new(h));
-                }
-            }
+            let before = self.cache.read().ok().and_then(|c| c.universes.get(&universe).cloned());
+            let (held, read) = self.reload(&universe, before.as_deref()).await?;
+            decoded += read;
             loaded.push((universe, Arc::new(held)));
         }
+        let universes = loaded.len();
         let mut cache = self.cache.write().map_err(|_| StoreError::Malformed("benchmark cache poisoned".into()))?;
         for (universe, held) in loaded {
             if held.groups.is_empty() {
@@ -246,7 +275,44 @@ impl Benchmarks {
             }
         }
         cache.generation = cache.generation.max(newest);
-        Ok(cache.generation)
+        Ok(Refreshed { generation: cache.generation, universes, decoded })
+    }
+
+    /// The published groups of `universe` now, reading and decoding only those published since
+    /// `before` was read: the stamps of all its groups first, then the figures of the groups whose
+    /// stamp is new. Should a publication land between the two reads (a figure read whose stamp is
+    /// not the one just read), the universe is read whole, in one statement.
+    async fn reload(
+        &self,
+        universe: &Universe,
+        before: Option<&HeldUniverse>,
+    ) -> Result<(HeldUniverse, usize), StoreError> {
+        let mut held = HeldUniverse::default();
+        if let Some(before) = before {
+            let mut new: HashMap<String, store::Stamp> = HashMap::new();
+            for (key, stamp) in store::release_stamps(&self.db, universe).await? {
+                match before.stamps.get(&key) {
+                    Some((was, h)) if *was == stamp => held.keep(&key, stamp, h.as_ref()),
+                    _ => {
+                        new.insert(key, stamp);
+                    }
+                }
+            }
+            let keys: Vec<String> = new.keys().cloned().collect();
+            let rows = store::releases_stamped(&self.db, universe, Some(&keys)).await?;
+            if rows.len() == new.len() && rows.iter().all(|(r, s)| new.get(&r.group_key) == Some(s)) {
+                for (release, stamp) in &rows {
+                    held.insert(release, *stamp)?;
+                }
+                return Ok((held, rows.len()));
+            }
+            held = HeldUniverse::default();
+        }
+        let rows = store::releases_stamped(&self.db, universe, None).await?;
+        for (release, stamp) in &rows {
+            held.insert(release, *stamp)?;
+        }
+        Ok((held, rows.len()))
     }
 
     /// Publishes what is pending (if this server may) and reloads: what a test or a command

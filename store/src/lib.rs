@@ -86,24 +86,15 @@ fn transient(e: &DbErr) -> bool {
     }
 }
 
-/// Makes an SQLite transaction a writer from its first statement. SQLite starts a transaction as
-/// a reader and upgrades it at its first write; if another connection (the webhook dispatcher, the
-/// nightly batch) committed in between, the upgrade fails at once instead of waiting. A write
-/// first (one that changes nothing) takes the write lock up front, waiting for it like any other
-/// write. PostgreSQL needs nothing of the kind.
-pub async fn write_first(tx: &impl ConnectionTrait) -> Result<(), StoreError> {
-    if tx.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        tx.execute_unprepared("DELETE FROM idempotency_keys WHERE 1 = 0").await?;
-    }
-    Ok(())
-}
-
-/// A transaction that writes, holding SQLite's write lock from the start (`write_first`).
+/// A transaction that writes. On SQLite it is begun IMMEDIATE, holding the write lock from the
+/// start: SQLite starts a transaction as a reader and upgrades it at its first write, and if
+/// another connection (the webhook dispatcher, the nightly batch) committed in between, the
+/// upgrade fails at once instead of waiting. PostgreSQL needs nothing of the kind.
 pub async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, StoreError> {
-    use sea_orm::TransactionTrait;
-    let tx = db.begin().await?;
-    write_first(&tx).await?;
-    Ok(tx)
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    Ok(db.begin_with_options(options).await?)
 }
 
 /// A transaction that only reads, or writes on PostgreSQL only (see `begin_write` for SQLite).
@@ -141,6 +132,9 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
         }
     }
     let mut options = ConnectOptions::new(url.to_string());
+    // A pooled connection is pinged before each use to find one the server dropped; an SQLite
+    // connection is a thread of this process, and the ping only a hand-off to it and back.
+    options.test_before_acquire(!url.starts_with("sqlite:"));
     // Bounded waits: a call finds a connection within 5 s or is answered UNAVAILABLE (instead of
     // queueing for sqlx's default 30 s while the database restarts); a new connection gets 5 s.
     options
@@ -974,6 +968,76 @@ pub async fn release_marks(
         .and_where(Expr::col(R::Year).eq(year))
         .to_owned();
     db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "group_key")?, get(r, "watermark")?))).collect()
+}
+
+/// What tells one publication of a group's figures from another: its watermark and the time it
+/// was written (a group republished is written anew, even where its watermark is unchanged).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Highest revision included.
+    pub watermark: i64,
+    /// When the figures were written.
+    pub published_at_us: i64,
+}
+
+fn stamp_of(r: &QueryResult) -> Result<Stamp, StoreError> {
+    Ok(Stamp { watermark: get(r, "watermark")?, published_at_us: get(r, "published_at_us")? })
+}
+
+/// The published groups of a universe, each with its stamp, without their figures: what a
+/// server's cache compares with what it holds, to read only the groups published anew.
+pub async fn release_stamps(
+    db: &impl ConnectionTrait,
+    universe: &Universe,
+) -> Result<Vec<(String, Stamp)>, StoreError> {
+    let stmt = Query::select()
+        .columns([R::GroupKey, R::Watermark, R::PublishedAtUs])
+        .from(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(universe.model_id.as_str()))
+        .and_where(Expr::col(R::ModelVersion).eq(universe.model_version))
+        .and_where(Expr::col(R::Year).eq(universe.year))
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "group_key")?, stamp_of(r)?))).collect()
+}
+
+/// The releases of a universe, each with its stamp: those named by `keys`, or all of them.
+pub async fn releases_stamped(
+    db: &impl ConnectionTrait,
+    universe: &Universe,
+    keys: Option<&[String]>,
+) -> Result<Vec<(Release, Stamp)>, StoreError> {
+    let select = |keys: Option<&[String]>| {
+        let mut q = Query::select();
+        q.columns([
+            R::GroupKey,
+            R::Level,
+            R::N,
+            R::SyntheticShare,
+            R::Watermark,
+            R::Figures,
+            R::Year,
+            R::PublishedAtUs,
+        ])
+        .from(R::Table)
+        .and_where(Expr::col(R::ModelId).eq(universe.model_id.as_str()))
+        .and_where(Expr::col(R::ModelVersion).eq(universe.model_version))
+        .and_where(Expr::col(R::Year).eq(universe.year));
+        if let Some(keys) = keys {
+            q.and_where(Expr::col(R::GroupKey).is_in(keys.iter().map(String::as_str)));
+        }
+        q
+    };
+    let mut out = Vec::new();
+    let chunks: Vec<Option<&[String]>> = match keys {
+        Some(keys) => keys.chunks(500).map(Some).collect(),
+        None => vec![None],
+    };
+    for chunk in chunks {
+        for row in db.query_all(&select(chunk)).await? {
+            out.push((release_of(&row)?, stamp_of(&row)?));
+        }
+    }
+    Ok(out)
 }
 
 /// Publishes (replaces) a group's figures.

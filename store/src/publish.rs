@@ -67,12 +67,27 @@ pub fn parse_key(text: &str) -> Option<GroupKey> {
 
 /// The figures of a set of contributions.
 pub fn figures(members: &[&Member]) -> Figures {
+    // The ranked metrics' values are sorted once, for both their distribution and their ranks,
+    // which then find them sorted (a run their sort passes over once).
+    let sorted_metric = |m: usize| {
+        let mut values: Vec<f64> = members.iter().filter_map(|c| metric(c, m)).collect();
+        values.sort_by(f64::total_cmp);
+        values
+    };
+    let sorted: [Vec<f64>; 3] = [sorted_metric(0), sorted_metric(1), sorted_metric(2)];
     let distributions = METRICS
         .iter()
         .enumerate()
         .filter_map(|(i, name)| {
-            let values: Vec<f64> = members.iter().filter_map(|c| metric(c, i)).collect();
-            distribution(&values).map(|d| FigureDistribution {
+            let other: Vec<f64>;
+            let values: &[f64] = match sorted.get(i) {
+                Some(s) => s,
+                None => {
+                    other = members.iter().filter_map(|c| metric(c, i)).collect();
+                    &other
+                }
+            };
+            distribution(values).map(|d| FigureDistribution {
                 metric: (*name).to_string(),
                 n: d.n as u32,
                 mean: d.mean,
@@ -85,7 +100,6 @@ pub fn figures(members: &[&Member]) -> Figures {
         let s: Vec<u8> = members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect();
         stage_shares(&s)
     };
-    let ranks = |f: fn(&Member) -> f64| Ranks::of(&members.iter().map(|c| f(c)).collect::<Vec<_>>());
     let mut stage_matrix = vec![0u32; 25];
     for c in members {
         let e = usize::try_from(c.external_stage).unwrap_or(0).min(4);
@@ -106,9 +120,9 @@ pub fn figures(members: &[&Member]) -> Figures {
         external_stages: stages(|c| c.external_stage),
         internal_stages: stages(|c| c.internal_stage),
         stage_matrix,
-        maturity: ranks(|c| c.maturity_index),
-        external: ranks(|c| c.external_index),
-        internal: ranks(|c| c.internal_index),
+        maturity: Ranks::of(&sorted[0]),
+        external: Ranks::of(&sorted[1]),
+        internal: Ranks::of(&sorted[2]),
         fit_verdicts,
     }
 }

@@ -357,7 +357,7 @@ pub async fn record_event_as(
         .values_panic([id.into(), tenant.into(), event_type.into(), payload.into(), now_us.into()])
         .to_owned();
     db.execute(&stmt).await?;
-    let targets = enabled_endpoints(db, tenant).await?;
+    let targets = enabled_endpoints(db, &[tenant]).await?;
     let mut queued = 0;
     for ep in targets.iter().filter(|e| e.wants(event_type)) {
         queue(db, id, &ep.id, tenant, false, now_us).await?;
@@ -367,7 +367,7 @@ pub async fn record_event_as(
 }
 
 /// `record_event` for many events at once (a batch of submissions): one statement for the events,
-/// one read of the endpoints per tenant, one statement for the deliveries. Each event is (tenant,
+/// one read of the endpoints of their tenants, one statement for the deliveries. Each event is (tenant,
 /// type, data); returns how many deliveries were queued.
 pub async fn record_events(
     db: &impl ConnectionTrait,
@@ -391,16 +391,14 @@ pub async fn record_events(
     let mut tenants: Vec<&str> = events.iter().map(|e| e.0).collect();
     tenants.sort_unstable();
     tenants.dedup();
+    let targets = enabled_endpoints(db, &tenants).await?;
     let mut deliveries = Query::insert();
     deliveries.into_table(D::Table).columns(DELIVERY_COLUMNS);
     let mut queued = 0;
-    for tenant in tenants {
-        let targets = enabled_endpoints(db, tenant).await?;
-        for ((_, event_type, _), id) in events.iter().zip(&ids).filter(|((t, _, _), _)| *t == tenant) {
-            for ep in targets.iter().filter(|e| e.wants(event_type)) {
-                deliveries.values_panic(delivery_values(id, &ep.id, tenant, false, now_us));
-                queued += 1;
-            }
+    for ((tenant, event_type, _), id) in events.iter().zip(&ids) {
+        for ep in targets.iter().filter(|e| e.tenant == *tenant && e.wants(event_type)) {
+            deliveries.values_panic(delivery_values(id, &ep.id, tenant, false, now_us));
+            queued += 1;
         }
     }
     if queued > 0 {
@@ -409,15 +407,21 @@ pub async fn record_events(
     Ok(queued)
 }
 
-/// The enabled endpoints of `tenant`.
-async fn enabled_endpoints(db: &impl ConnectionTrait, tenant: &str) -> Result<Vec<Endpoint>, StoreError> {
-    let stmt = Query::select()
-        .columns(ENDPOINT_COLUMNS)
-        .from(E::Table)
-        .and_where(Expr::col(E::Tenant).eq(tenant))
-        .and_where(Expr::col(E::DisabledAtUs).is_null())
-        .to_owned();
-    db.query_all(&stmt).await?.iter().map(endpoint_of).collect()
+/// The enabled endpoints of `tenants` (distinct), in one read.
+async fn enabled_endpoints(db: &impl ConnectionTrait, tenants: &[&str]) -> Result<Vec<Endpoint>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in tenants.chunks(500) {
+        let stmt = Query::select()
+            .columns(ENDPOINT_COLUMNS)
+            .from(E::Table)
+            .and_where(Expr::col(E::Tenant).is_in(chunk.iter().copied()))
+            .and_where(Expr::col(E::DisabledAtUs).is_null())
+            .to_owned();
+        for row in db.query_all(&stmt).await? {
+            found.push(endpoint_of(&row)?);
+        }
+    }
+    Ok(found)
 }
 
 /// An event's body: `{"type", "timestamp", "data"}`.

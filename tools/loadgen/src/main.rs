@@ -448,6 +448,8 @@ async fn lag_loop(clients: &Clients, args: &Args, measure: Duration) -> anyhow::
     let mut matched = 0usize;
     // After the submissions stop, up to 10 s more for the publisher to catch up.
     while Instant::now() < end + Duration::from_secs(10) {
+        // Read before the acknowledgements, so that none comes after it unseen.
+        let all_back = tasks.iter().all(|t| t.is_finished());
         let n = national_n(clients).await.unwrap_or(base);
         let now = Instant::now();
         let covered = n.saturating_sub(base) as usize;
@@ -459,7 +461,9 @@ async fn lag_loop(clients: &Clients, args: &Args, measure: Duration) -> anyhow::
             histogram.saturating_record(now.duration_since(*ack).as_micros() as u64);
         }
         matched += newly.len();
-        if now >= end && total.saturating_sub(matched) < 10 {
+        // Done when every submission is back and fewer than k (10 by default) are unpublished:
+        // those wait for more changes to their group, as the disclosure rule wants.
+        if now >= end && all_back && total.saturating_sub(matched) < 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(2)).await;

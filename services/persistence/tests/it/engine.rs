@@ -375,3 +375,49 @@ async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole
         drop(second);
     }
 }
+
+/// The groups of 2024 as `engine` holds them, comparable.
+fn held(app: &TestApp, engine: &store::engine::Benchmarks) -> Vec<(String, i32, store::figures::Figures)> {
+    let groups = engine.groups(&app.model(), 2024);
+    groups.iter().map(|h| (store::publish::key_text(&h.group), h.n, (*h.figures).clone())).collect()
+}
+
+#[tokio::test]
+async fn a_refresh_decodes_only_the_groups_published_anew_and_holds_what_a_whole_read_would() {
+    for backend in BACKENDS {
+        let first = spawn_app(backend).await;
+        let second = spawn_second(&first).await;
+        for i in 0..40 {
+            submit(&first, "a", i).await;
+        }
+        let round = first.publish().await;
+        let released = count(&first, "benchmark_releases").await;
+        assert!(round.groups.published > 0 && released > 0, "{backend:?}: {round:?}");
+        // The second server has held nothing of the universe: it reads it whole.
+        let refreshed = second.engine.refresh().await.unwrap();
+        assert_eq!((refreshed.universes, refreshed.decoded as i64), (1, released), "{backend:?}: {refreshed:?}");
+
+        // Twelve more firms in one cell: its ladder is republished, the other groups are kept.
+        for i in 0..12 {
+            let id = format!("b-{i}");
+            let req = submission(&id, &id, CELLS[2], 0.5);
+            first.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+        }
+        let round = first.publish().await;
+        assert!(round.groups.published > 0 && round.groups.kept > 0, "{backend:?}: {round:?}");
+        let refreshed = second.engine.refresh().await.unwrap();
+        assert_eq!(refreshed.decoded, round.groups.published, "{backend:?}: {refreshed:?} after {round:?}");
+        // Nothing new: nothing read.
+        assert_eq!(second.engine.refresh().await.unwrap().decoded, 0, "{backend:?}");
+
+        // What it holds is what a server starting now reads whole, and what the publisher holds.
+        let fresh = store::engine::Benchmarks::new(second.db.clone(), Default::default(), Default::default());
+        let whole = fresh.refresh().await.unwrap();
+        assert_eq!(whole.decoded as i64, count(&first, "benchmark_releases").await, "{backend:?}");
+        let held_now = held(&second, &second.engine);
+        assert!(held_now.len() > 1, "{backend:?}");
+        assert_eq!(held_now, held(&second, &fresh), "{backend:?}: the refreshed cache is not what a whole read gives");
+        assert_eq!(held_now, held(&first, &first.engine), "{backend:?}");
+        drop(second);
+    }
+}
