@@ -12,7 +12,11 @@
 //!   the next lease holder publishes them. The lease is fenced: a publisher that lost it (paused
 //!   past its expiry) writes nothing.
 //! - The publisher keeps each universe it published in memory (its mirror: every contribution as
-//!   publication reads it) and in the next round reads only the contributions the changes name.
+//!   publication reads it, and the tally of each group: its members' values counted by value, their
+//!   stages, verdicts and revisions) and in the next round reads only the contributions the changes
+//!   name, taking each out of its groups' tallies as it was and counting it in as it is now. The
+//!   plan then reads the tallies, not the contributions, and computes the figures of only the
+//!   groups it republishes, from their counted values.
 //!   The mirror is read whole again when the universe was published by anyone else since (its
 //!   generation in the store is not the one this publisher gave it: another publisher, demo
 //!   seeding) or a change names no contribution (a step that changed many); so a round costs
@@ -32,7 +36,7 @@ use sea_orm::DatabaseConnection;
 
 use crate as store;
 use crate::peers::{Found, Held};
-use crate::publish::{self, Published};
+use crate::publish::{self, Groups, Published};
 use crate::time::now_us;
 use crate::{Change, Member, StoreError, Universe};
 
@@ -68,10 +72,7 @@ struct HeldUniverse {
 impl HeldUniverse {
     fn insert(&mut self, release: &store::Release, stamp: store::Stamp) -> Result<(), StoreError> {
         let held = Held::decode(release)?.map(Arc::new);
-        if let Some(h) = &held {
-            self.groups.insert(h.group, Arc::clone(h));
-        }
-        self.stamps.insert(release.group_key.clone(), (stamp, held));
+        self.keep(&release.group_key, stamp, held.as_ref());
         Ok(())
     }
 
@@ -88,9 +89,18 @@ impl HeldUniverse {
 struct Mirror {
     /// The generation this publisher gave the universe when it last published it.
     generation: i64,
-    /// Every contribution of the universe as of then (and the changes read since), by id: in the
-    /// order `store::members` reads them.
-    members: BTreeMap<i64, Member>,
+    /// Every contribution of the universe as of then (and the changes read since), by id: what a
+    /// changed contribution was, to take it out of its groups' tallies.
+    members: HashMap<i64, Member>,
+    /// The tallies of the universe's groups, kept with `members`.
+    groups: Groups,
+}
+
+impl Mirror {
+    fn of(members: Vec<Member>) -> Mirror {
+        let groups = Groups::of(&members);
+        Mirror { generation: 0, members: members.into_iter().map(|m| (m.id, m)).collect(), groups }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -191,7 +201,7 @@ impl Benchmarks {
             let (mut mirror, read) = self.mirror(&mut mirrors, &universe, &changes).await?;
             let existing =
                 store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
-            let plan = publish::plan(self.policy, universe.year, mirror.members.values(), existing);
+            let plan = publish::plan(self.policy, universe.year, &mirror.groups, existing);
             let _gate = self.write_gate.lock().await;
             let tx = store::begin_write(&self.db).await?;
             let now = now_us();
@@ -237,14 +247,19 @@ impl Benchmarks {
             let count = read.len();
             // Contributions are replaced, never deleted; one that is gone leaves the mirror too.
             for id in &ids {
-                mirror.members.remove(id);
+                if let Some(was) = mirror.members.remove(id) {
+                    mirror.groups.remove(&was);
+                }
             }
-            mirror.members.extend(read.into_iter().map(|m| (m.id, m)));
+            for m in read {
+                mirror.groups.add(&m);
+                mirror.members.insert(m.id, m);
+            }
             return Ok((mirror, count));
         }
         let rows = store::members(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
         let count = rows.len();
-        Ok((Mirror { generation: 0, members: rows.into_iter().map(|m| (m.id, m)).collect() }, count))
+        Ok((Mirror::of(rows), count))
     }
 
     /// Reloads the universes published since the cache last looked.

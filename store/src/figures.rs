@@ -29,6 +29,19 @@ pub struct Distribution {
     pub percentiles: [f64; 5],
 }
 
+impl Distribution {
+    /// `metric`'s distribution as `domain-statistics` computes it.
+    pub fn of(metric: &str, d: domain_statistics::Distribution) -> Distribution {
+        Distribution {
+            metric: metric.to_string(),
+            n: u32::try_from(d.n).unwrap_or(u32::MAX),
+            mean: d.mean,
+            sd: d.sd,
+            percentiles: d.percentiles,
+        }
+    }
+}
+
 /// The distinct values of a metric among a group's members, ascending, each with the number of
 /// members at or below it: what a firm's percentile rank is computed from.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -44,6 +57,13 @@ impl Ranks {
     pub fn of(values: &[f64]) -> Ranks {
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
+        Ranks::of_sorted(&sorted)
+    }
+
+    /// The ranks of values sorted ascending by `f64::total_cmp`: what `of` gives, without the copy
+    /// and the sort.
+    pub fn of_sorted(sorted: &[f64]) -> Ranks {
+        debug_assert!(sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()), "Ranks::of_sorted: unsorted input");
         let mut ranks = Ranks::default();
         for (i, v) in sorted.iter().enumerate() {
             let count = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -846,7 +846,7 @@ pub async fn contribution_years(
 }
 
 /// A published group's row.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Release {
     /// `GroupKey` as text.
     pub group_key: String,
@@ -873,7 +873,7 @@ pub async fn releases(
     group_key: Option<&str>,
 ) -> Result<Vec<Release>, StoreError> {
     let mut q = Query::select();
-    q.columns([R::GroupKey, R::Level, R::N, R::SyntheticShare, R::Watermark, R::Figures, R::Year])
+    q.columns(RELEASE_COLUMNS)
         .from(R::Table)
         .and_where(Expr::col(R::ModelId).eq(model_id))
         .and_where(Expr::col(R::ModelVersion).eq(model_version));
@@ -929,7 +929,7 @@ pub async fn releases_for_volumes(
         .or(Expr::col(R::Year).eq(read.year).and(in_year))
         .or(Expr::col(R::Year).lt(read.year).and(earlier));
     let q = Query::select()
-        .columns([R::GroupKey, R::Level, R::N, R::SyntheticShare, R::Watermark, R::Figures, R::Year])
+        .columns(RELEASE_COLUMNS)
         .from(R::Table)
         .and_where(Expr::col(R::ModelId).eq(model_id))
         .and_where(Expr::col(R::ModelVersion).eq(model_version))
@@ -939,6 +939,9 @@ pub async fn releases_for_volumes(
         .to_owned();
     db.query_all(&q).await?.iter().map(release_of).collect()
 }
+
+/// The columns of a release as `release_of` reads it.
+const RELEASE_COLUMNS: [R; 7] = [R::GroupKey, R::Level, R::N, R::SyntheticShare, R::Watermark, R::Figures, R::Year];
 
 fn release_of(r: &QueryResult) -> Result<Release, StoreError> {
     Ok(Release {
@@ -1008,20 +1011,11 @@ pub async fn releases_stamped(
 ) -> Result<Vec<(Release, Stamp)>, StoreError> {
     let select = |keys: Option<&[String]>| {
         let mut q = Query::select();
-        q.columns([
-            R::GroupKey,
-            R::Level,
-            R::N,
-            R::SyntheticShare,
-            R::Watermark,
-            R::Figures,
-            R::Year,
-            R::PublishedAtUs,
-        ])
-        .from(R::Table)
-        .and_where(Expr::col(R::ModelId).eq(universe.model_id.as_str()))
-        .and_where(Expr::col(R::ModelVersion).eq(universe.model_version))
-        .and_where(Expr::col(R::Year).eq(universe.year));
+        q.columns(RELEASE_COLUMNS.into_iter().chain([R::PublishedAtUs]))
+            .from(R::Table)
+            .and_where(Expr::col(R::ModelId).eq(universe.model_id.as_str()))
+            .and_where(Expr::col(R::ModelVersion).eq(universe.model_version))
+            .and_where(Expr::col(R::Year).eq(universe.year));
         if let Some(keys) = keys {
             q.and_where(Expr::col(R::GroupKey).is_in(keys.iter().map(String::as_str)));
         }
@@ -1040,62 +1034,55 @@ pub async fn releases_stamped(
     Ok(out)
 }
 
-/// Publishes (replaces) a group's figures.
-pub async fn put_release(
+/// Publishes (replaces) the figures of groups of `universe`: one delete and one insert per hundred
+/// groups, so that a round of publication holds the write lock briefly.
+pub async fn put_releases(
     db: &impl ConnectionTrait,
-    model_id: &str,
-    model_version: i32,
-    release: &Release,
+    universe: &Universe,
+    releases: &[Release],
     now_us: i64,
 ) -> Result<(), StoreError> {
-    delete_release(db, model_id, model_version, release.year, &release.group_key).await?;
-    let stmt = Query::insert()
-        .into_table(R::Table)
-        .columns([
-            R::ModelId,
-            R::ModelVersion,
-            R::Year,
-            R::GroupKey,
-            R::Level,
-            R::N,
-            R::SyntheticShare,
-            R::Watermark,
-            R::Figures,
-            R::PublishedAtUs,
-        ])
-        .values_panic([
-            model_id.into(),
-            model_version.into(),
-            release.year.into(),
-            release.group_key.clone().into(),
-            release.level.clone().into(),
-            release.n.into(),
-            release.synthetic_share.into(),
-            release.watermark.into(),
-            release.figures.clone().into(),
-            now_us.into(),
-        ])
-        .to_owned();
-    db.execute(&stmt).await?;
+    let keys: Vec<String> = releases.iter().map(|r| r.group_key.clone()).collect();
+    delete_releases(db, universe, &keys).await?;
+    for chunk in releases.chunks(100) {
+        let mut stmt = Query::insert();
+        stmt.into_table(R::Table)
+            .columns([R::ModelId, R::ModelVersion].into_iter().chain(RELEASE_COLUMNS).chain([R::PublishedAtUs]));
+        for r in chunk {
+            stmt.values_panic([
+                universe.model_id.as_str().into(),
+                universe.model_version.into(),
+                r.group_key.as_str().into(),
+                r.level.as_str().into(),
+                r.n.into(),
+                r.synthetic_share.into(),
+                r.watermark.into(),
+                r.figures.clone().into(),
+                r.year.into(),
+                now_us.into(),
+            ]);
+        }
+        db.execute(&stmt).await?;
+    }
     Ok(())
 }
 
-/// Withdraws a group's figures.
-pub async fn delete_release(
+/// Withdraws the figures of groups of `universe`.
+pub async fn delete_releases(
     db: &impl ConnectionTrait,
-    model_id: &str,
-    model_version: i32,
-    year: i32,
-    group_key: &str,
+    universe: &Universe,
+    keys: &[String],
 ) -> Result<(), StoreError> {
-    let stmt = Query::delete()
-        .from_table(R::Table)
-        .and_where(Expr::col(R::ModelId).eq(model_id))
-        .and_where(Expr::col(R::ModelVersion).eq(model_version))
-        .and_where(Expr::col(R::Year).eq(year))
-        .and_where(Expr::col(R::GroupKey).eq(group_key))
-        .to_owned();
-    db.execute(&stmt).await?;
+    for chunk in keys.chunks(500) {
+        let stmt = Query::delete()
+            .from_table(R::Table)
+            .and_where(Expr::col(R::ModelId).eq(universe.model_id.as_str()))
+            .and_where(Expr::col(R::ModelVersion).eq(universe.model_version))
+            .and_where(Expr::col(R::Year).eq(universe.year))
+            .and_where(Expr::col(R::GroupKey).is_in(chunk.iter().map(String::as_str)))
+            .to_owned();
+        db.execute(&stmt).await?;
+    }
     Ok(())
 }
 

@@ -1,14 +1,17 @@
 //! Publication of a universe's benchmark figures (one model version, one year): which groups
 //! may be published (`domain-anonymity`), their figures (`domain-statistics`), and the
 //! republication rule against the figures already out. Run by the publisher (`engine`), out of the
-//! write path: a plan is computed from a read of the universe and written in one transaction, so
-//! that answers never see a half-published universe.
+//! write path: a plan is computed from the tallies of the universe's groups (`Groups`, kept by the
+//! publisher between rounds or counted from a read of the universe) and written in one transaction,
+//! so that answers never see a half-published universe.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use domain_anonymity::{GroupKey, Policy, Republish, publishable, republish};
 use domain_model::{Province, SbiSection, SizeClass};
-use domain_statistics::{distribution, stage_shares};
+use domain_statistics::distribution_of_sorted;
 use sea_orm::ConnectionTrait;
 
 use crate as store;
@@ -65,65 +68,210 @@ pub fn parse_key(text: &str) -> Option<GroupKey> {
     })
 }
 
+/// A value in the order of `f64::total_cmp` (the order figures sort values in).
+#[derive(Clone, Copy, Debug)]
+struct Ordered(f64);
+
+impl PartialEq for Ordered {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.total_cmp(&other.0).is_eq()
+    }
+}
+
+impl Eq for Ordered {}
+
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ordered {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// Adds one to (or takes one from) the count of `key`; a count that reaches zero leaves the map,
+/// so that a tally kept member by member equals one counted afresh.
+fn count<K: Ord>(map: &mut BTreeMap<K, u32>, key: K, add: bool) {
+    match map.entry(key) {
+        Entry::Vacant(e) if add => {
+            e.insert(1);
+        }
+        Entry::Vacant(_) => {}
+        Entry::Occupied(mut e) => {
+            if add {
+                *e.get_mut() += 1;
+            } else if *e.get() > 1 {
+                *e.get_mut() -= 1;
+            } else {
+                e.remove();
+            }
+        }
+    }
+}
+
+fn step(counter: &mut u32, add: bool) {
+    *counter = if add { counter.saturating_add(1) } else { counter.saturating_sub(1) };
+}
+
+/// The slot of an axis stage in the stage shares, as `stage_shares` counts a stage given as `u8`:
+/// a stage that is no `u8` as stage 0, one above 4 in no slot (it still counts in the total).
+fn share_slot(stage: i16) -> Option<usize> {
+    let s = usize::from(u8::try_from(stage).unwrap_or(0));
+    (s < 5).then_some(s)
+}
+
+/// The row or column of an axis stage in the stage matrix: below 0 as 0, above 4 as 4.
+fn matrix_slot(stage: i16) -> usize {
+    usize::try_from(stage).unwrap_or(0).min(4)
+}
+
+/// What publication needs to know of one group's members, kept member by member: how many, how
+/// many synthetic, each metric's values counted by value, the stages and fit verdicts counted, and
+/// the members per revision. Adding or taking a member costs the logarithm of the group's distinct
+/// values, so the publisher keeps the tallies of a universe between rounds and a round costs what
+/// changed (and the figures of the groups it republishes), not a pass over the universe.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    n: u32,
+    synthetic: u32,
+    values: [BTreeMap<Ordered, u32>; METRICS.len()],
+    external_stages: [u32; 5],
+    internal_stages: [u32; 5],
+    stage_matrix: [u32; 25],
+    verdicts: [u32; 4],
+    unknown_verdicts: u32,
+    revisions: BTreeMap<i64, u32>,
+}
+
+impl Tally {
+    /// The tally of `members`.
+    pub fn of<'a>(members: impl IntoIterator<Item = &'a Member>) -> Tally {
+        let mut tally = Tally::default();
+        for c in members {
+            tally.apply(c, true);
+        }
+        tally
+    }
+
+    fn apply(&mut self, c: &Member, add: bool) {
+        step(&mut self.n, add);
+        if c.synthetic {
+            step(&mut self.synthetic, add);
+        }
+        for (m, values) in self.values.iter_mut().enumerate() {
+            if let Some(v) = metric(c, m) {
+                count(values, Ordered(v), add);
+            }
+        }
+        if let Some(s) = share_slot(c.external_stage) {
+            step(&mut self.external_stages[s], add);
+        }
+        if let Some(s) = share_slot(c.internal_stage) {
+            step(&mut self.internal_stages[s], add);
+        }
+        step(&mut self.stage_matrix[matrix_slot(c.external_stage) * 5 + matrix_slot(c.internal_stage)], add);
+        match c.fit_verdict {
+            Some(v) => step(&mut self.verdicts[v.index()], add),
+            None => step(&mut self.unknown_verdicts, add),
+        }
+        count(&mut self.revisions, c.revision, add);
+    }
+
+    /// Members.
+    pub fn n(&self) -> u32 {
+        self.n
+    }
+
+    /// Members with a revision after `watermark`.
+    pub fn changed_since(&self, watermark: i64) -> u32 {
+        self.revisions.range((Bound::Excluded(watermark), Bound::Unbounded)).map(|(_, c)| *c).sum()
+    }
+
+    /// The highest revision among the members (0 without members).
+    pub fn watermark(&self) -> i64 {
+        self.revisions.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// The values of metric `m`, sorted by `f64::total_cmp`.
+    fn sorted(&self, m: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.values[m].values().map(|c| *c as usize).sum());
+        for (v, c) in &self.values[m] {
+            out.extend(std::iter::repeat_n(v.0, *c as usize));
+        }
+        out
+    }
+
+    /// The group's figures.
+    pub fn figures(&self) -> Figures {
+        let sorted: [Vec<f64>; METRICS.len()] = std::array::from_fn(|m| self.sorted(m));
+        let distributions = METRICS
+            .iter()
+            .zip(&sorted)
+            .filter_map(|(name, values)| distribution_of_sorted(values).map(|d| FigureDistribution::of(name, d)))
+            .collect();
+        // As `stage_shares` gives them: each stage's members over all members.
+        let shares = |counts: &[u32; 5]| (self.n > 0).then(|| counts.map(|c| f64::from(c) / f64::from(self.n)));
+        Figures {
+            distributions,
+            external_stages: shares(&self.external_stages),
+            internal_stages: shares(&self.internal_stages),
+            stage_matrix: self.stage_matrix.to_vec(),
+            maturity: Ranks::of_sorted(&sorted[0]),
+            external: Ranks::of_sorted(&sorted[1]),
+            internal: Ranks::of_sorted(&sorted[2]),
+            // Published only when every member's verdict is known: shares of a subset would not
+            // be the group's, and the subset could be smaller than k.
+            fit_verdicts: (self.n > 0 && self.unknown_verdicts == 0).then_some(self.verdicts),
+        }
+    }
+}
+
 /// The figures of a set of contributions.
 pub fn figures(members: &[&Member]) -> Figures {
-    // The ranked metrics' values are sorted once, for both their distribution and their ranks,
-    // which then find them sorted (a run their sort passes over once).
-    let sorted_metric = |m: usize| {
-        let mut values: Vec<f64> = members.iter().filter_map(|c| metric(c, m)).collect();
-        values.sort_by(f64::total_cmp);
-        values
-    };
-    let sorted: [Vec<f64>; 3] = [sorted_metric(0), sorted_metric(1), sorted_metric(2)];
-    let distributions = METRICS
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| {
-            let other: Vec<f64>;
-            let values: &[f64] = match sorted.get(i) {
-                Some(s) => s,
-                None => {
-                    other = members.iter().filter_map(|c| metric(c, i)).collect();
-                    &other
-                }
-            };
-            distribution(values).map(|d| FigureDistribution {
-                metric: (*name).to_string(),
-                n: d.n as u32,
-                mean: d.mean,
-                sd: d.sd,
-                percentiles: d.percentiles,
-            })
-        })
-        .collect();
-    let stages = |f: fn(&Member) -> i16| -> Option<[f64; 5]> {
-        let s: Vec<u8> = members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect();
-        stage_shares(&s)
-    };
-    let mut stage_matrix = vec![0u32; 25];
-    for c in members {
-        let e = usize::try_from(c.external_stage).unwrap_or(0).min(4);
-        let i = usize::try_from(c.internal_stage).unwrap_or(0).min(4);
-        stage_matrix[e * 5 + i] += 1;
+    Tally::of(members.iter().copied()).figures()
+}
+
+/// The tally of every group of a universe that has members (each contribution counts in every
+/// group of its ladder).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Groups(BTreeMap<GroupKey, Tally>);
+
+impl Groups {
+    /// The groups of `members`.
+    pub fn of<'a>(members: impl IntoIterator<Item = &'a Member>) -> Groups {
+        let mut groups = Groups::default();
+        for c in members {
+            groups.add(c);
+        }
+        groups
     }
-    // Published only when every member's verdict is known: shares of a subset would not be the
-    // group's, and the subset could be smaller than k.
-    let fit_verdicts = members
-        .iter()
-        .try_fold([0u32; 4], |mut counts, c| {
-            counts[c.fit_verdict?.index()] += 1;
-            Some(counts)
-        })
-        .filter(|_| !members.is_empty());
-    Figures {
-        distributions,
-        external_stages: stages(|c| c.external_stage),
-        internal_stages: stages(|c| c.internal_stage),
-        stage_matrix,
-        maturity: Ranks::of(&sorted[0]),
-        external: Ranks::of(&sorted[1]),
-        internal: Ranks::of(&sorted[2]),
-        fit_verdicts,
+
+    /// Counts `c` in the groups of its ladder.
+    pub fn add(&mut self, c: &Member) {
+        for g in GroupKey::of(&c.profile).ladder() {
+            self.0.entry(g).or_default().apply(c, true);
+        }
+    }
+
+    /// Takes `c` (as it was counted) out of the groups of its ladder; a group left without members
+    /// is no longer held.
+    pub fn remove(&mut self, c: &Member) {
+        for g in GroupKey::of(&c.profile).ladder() {
+            if let Entry::Occupied(mut e) = self.0.entry(g) {
+                e.get_mut().apply(c, false);
+                if e.get().n == 0 {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// The tally of `group`, if it has members.
+    pub fn get(&self, group: &GroupKey) -> Option<&Tally> {
+        self.0.get(group)
     }
 }
 
@@ -163,50 +311,37 @@ pub async fn plan_universe(db: &impl ConnectionTrait, policy: Policy, universe: 
     let Universe { model_id, model_version, year } = universe;
     let rows = store::members(db, model_id, *model_version, *year).await?;
     let existing = store::release_marks(db, model_id, *model_version, *year).await?;
-    Ok(plan(policy, *year, rows.iter(), existing))
+    Ok(plan(policy, *year, &Groups::of(&rows), existing))
 }
 
-/// Decides what a publication of one universe of `year` under `policy` writes, from all of its
-/// contributions (in the order of their ids, so that sums come out the same to the last bit on
-/// every run) and the watermark of each group already out.
-pub fn plan<'a>(
-    policy: Policy,
-    year: i32,
-    contributions: impl Iterator<Item = &'a Member>,
-    existing: impl IntoIterator<Item = (String, i64)>,
-) -> Plan {
-    let mut members: BTreeMap<GroupKey, Vec<&Member>> = BTreeMap::new();
-    for c in contributions {
-        for g in GroupKey::of(&c.profile).ladder() {
-            members.entry(g).or_default().push(c);
-        }
-    }
-    let counts: BTreeMap<GroupKey, u32> = members.iter().map(|(g, m)| (*g, m.len() as u32)).collect();
+/// Decides what a publication of one universe of `year` under `policy` writes, from the tallies of
+/// its groups and the watermark of each group already out. Costs the number of groups and the
+/// figures of those republished, whatever the number of contributions.
+pub fn plan(policy: Policy, year: i32, groups: &Groups, existing: impl IntoIterator<Item = (String, i64)>) -> Plan {
+    let counts: BTreeMap<GroupKey, u32> = groups.0.iter().map(|(g, t)| (*g, t.n)).collect();
     let allowed = publishable(policy, &counts);
     let existing: BTreeMap<String, i64> = existing.into_iter().collect();
     let mut keys: BTreeSet<GroupKey> = allowed.clone();
     keys.extend(existing.keys().filter_map(|k| parse_key(k)));
+    let empty = Tally::default();
     let mut plan = Plan::default();
     for g in keys {
         let key = key_text(&g);
         let before = existing.get(&key);
-        let group = members.get(&g).map(Vec::as_slice).unwrap_or_default();
-        let changed = before.map_or(group.len(), |watermark| group.iter().filter(|c| c.revision > *watermark).count());
-        match republish(policy, allowed.contains(&g), before.is_some(), changed as u32) {
+        let tally = groups.get(&g).unwrap_or(&empty);
+        let changed = before.map_or(tally.n, |watermark| tally.changed_since(*watermark));
+        match republish(policy, allowed.contains(&g), before.is_some(), changed) {
             Republish::Keep => plan.kept += 1,
             Republish::Withdraw => plan.withdrawals.push(key),
-            Republish::Publish => {
-                let synthetic = group.iter().filter(|c| c.synthetic).count();
-                plan.puts.push(Release {
-                    group_key: key,
-                    level: g.level().map_or("", |l| l.id()).to_string(),
-                    n: group.len() as i32,
-                    synthetic_share: synthetic as f64 / group.len().max(1) as f64,
-                    watermark: group.iter().map(|c| c.revision).max().unwrap_or(0),
-                    figures: figures(group).encode(),
-                    year,
-                });
-            }
+            Republish::Publish => plan.puts.push(Release {
+                group_key: key,
+                level: g.level().map_or("", |l| l.id()).to_string(),
+                n: i32::try_from(tally.n).unwrap_or(i32::MAX),
+                synthetic_share: f64::from(tally.synthetic) / f64::from(tally.n.max(1)),
+                watermark: tally.watermark(),
+                figures: tally.figures().encode(),
+                year,
+            }),
         }
     }
     plan
@@ -220,12 +355,8 @@ pub async fn apply(
     generation: i64,
     now_us: i64,
 ) -> Result<(), StoreError> {
-    for key in &plan.withdrawals {
-        store::delete_release(tx, &universe.model_id, universe.model_version, universe.year, key).await?;
-    }
-    for release in &plan.puts {
-        store::put_release(tx, &universe.model_id, universe.model_version, release, now_us).await?;
-    }
+    store::delete_releases(tx, universe, &plan.withdrawals).await?;
+    store::put_releases(tx, universe, &plan.puts, now_us).await?;
     store::mark_universe(tx, universe, generation).await
 }
 
@@ -241,4 +372,144 @@ pub async fn publish_universe(
     let generation = store::bump_generation(tx, None, now_us, 0).await?.unwrap_or(0);
     apply(tx, universe, &plan, generation, now_us).await?;
     Ok(plan.summary())
+}
+
+#[cfg(test)]
+mod tests {
+    use domain_model::{FirmProfile, FitVerdict};
+    use domain_statistics::{distribution, stage_shares};
+
+    use super::*;
+
+    /// A small deterministic generator (xorshift), enough to vary members.
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, sides: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % sides
+        }
+    }
+
+    /// A member with values from a coarse grid (so that groups hold repeated values), some value
+    /// sources and verdicts unknown, and stages also outside 0..=4.
+    fn member(dice: &mut Dice, id: i64, revision: i64) -> Member {
+        let mut grid = |steps: u64| dice.roll(steps) as f64 * 100.0 / steps as f64;
+        let (maturity_index, external_index, internal_index, proposition) = (grid(40), grid(25), grid(25), grid(7));
+        let value_sources = [grid(9), grid(9), grid(9), grid(9)].map(|v| (v > 10.0).then_some(v));
+        let profile = FirmProfile {
+            section: SbiSection::ALL[dice.roll(3) as usize],
+            size: SizeClass::ALL[dice.roll(2) as usize],
+            province: Province::ALL[dice.roll(2) as usize],
+        };
+        Member {
+            id,
+            profile,
+            maturity_index,
+            external_index,
+            internal_index,
+            external_stage: dice.roll(7) as i16 - 1,
+            internal_stage: dice.roll(6) as i16,
+            value_sources,
+            proposition,
+            fit_verdict: (dice.roll(50) > 0).then(|| FitVerdict::ALL[dice.roll(4) as usize]),
+            synthetic: dice.roll(3) == 0,
+            revision,
+        }
+    }
+
+    /// The figures as computed from the members one by one (the members' values in id order,
+    /// summarised by `domain-statistics` and `Ranks::of`), to hold the tallies' figures against.
+    fn figures_one_by_one(members: &[&Member]) -> Figures {
+        let values = |m: usize| -> Vec<f64> { members.iter().filter_map(|c| metric(c, m)).collect() };
+        let distributions = METRICS
+            .iter()
+            .enumerate()
+            .filter_map(|(m, name)| distribution(&values(m)).map(|d| FigureDistribution::of(name, d)))
+            .collect();
+        let stages = |f: fn(&Member) -> i16| {
+            stage_shares(&members.iter().map(|c| u8::try_from(f(c)).unwrap_or(0)).collect::<Vec<u8>>())
+        };
+        let mut stage_matrix = vec![0u32; 25];
+        for c in members {
+            stage_matrix[matrix_slot(c.external_stage) * 5 + matrix_slot(c.internal_stage)] += 1;
+        }
+        let verdicts = members.iter().try_fold([0u32; 4], |mut counts, c| {
+            counts[c.fit_verdict?.index()] += 1;
+            Some(counts)
+        });
+        Figures {
+            distributions,
+            external_stages: stages(|c| c.external_stage),
+            internal_stages: stages(|c| c.internal_stage),
+            stage_matrix,
+            maturity: Ranks::of(&values(0)),
+            external: Ranks::of(&values(1)),
+            internal: Ranks::of(&values(2)),
+            fit_verdicts: verdicts.filter(|_| !members.is_empty()),
+        }
+    }
+
+    #[test]
+    fn a_tallys_figures_are_the_members_figures_to_the_last_bit() {
+        let mut dice = Dice(0x5eed_1234_abcd_0001);
+        let members: Vec<Member> = (0..600).map(|id| member(&mut dice, id, 1)).collect();
+        let refs: Vec<&Member> = members.iter().collect();
+        for size in [0, 1, 2, 7, 60, 600] {
+            let some = &refs[..size];
+            let figures = figures(some);
+            assert_eq!(figures, figures_one_by_one(some), "{size} members");
+            assert_eq!(Figures::decode(&figures.encode()).unwrap(), figures);
+        }
+        // In any order: the tally has no order.
+        let reversed: Vec<&Member> = refs.iter().rev().copied().collect();
+        assert_eq!(figures(&reversed), figures(&refs));
+        // Known verdicts only: a member without one withholds the group's verdict counts.
+        assert!(refs.iter().any(|c| c.fit_verdict.is_none()));
+        assert_eq!(figures(&refs).fit_verdicts, None);
+        let known: Vec<&Member> = refs.iter().filter(|c| c.fit_verdict.is_some()).copied().collect();
+        assert_eq!(figures(&known).fit_verdicts.map(|v| v.iter().sum::<u32>()), Some(known.len() as u32));
+    }
+
+    /// The publisher's tallies, kept change by change over many rounds (new firms, firms that
+    /// submit again, some into another group), equal the tallies counted afresh from the members,
+    /// and so plan the same publication to the last byte.
+    #[test]
+    fn tallies_kept_change_by_change_equal_tallies_counted_afresh() {
+        let policy = Policy::new(10).unwrap();
+        let mut dice = Dice(0x0dd_ba11_cafe_f00d);
+        let mut members: BTreeMap<i64, Member> = (0..300).map(|id| (id, member(&mut dice, id, 1))).collect();
+        let mut kept = Groups::of(members.values());
+        let mut existing: Vec<(String, i64)> = Vec::new();
+        let mut next_id = 300;
+        for round in 2..40 {
+            for _ in 0..dice.roll(60) {
+                let id = if dice.roll(3) == 0 {
+                    next_id += 1;
+                    next_id
+                } else {
+                    dice.roll(next_id as u64) as i64
+                };
+                let now = member(&mut dice, id, round);
+                if let Some(was) = members.insert(id, now.clone()) {
+                    kept.remove(&was);
+                }
+                kept.add(&now);
+            }
+            let afresh = Groups::of(members.values());
+            assert_eq!(kept, afresh, "round {round}");
+            let (a, b) = (plan(policy, 2025, &kept, existing.clone()), plan(policy, 2025, &afresh, existing.clone()));
+            assert_eq!((a.puts, a.withdrawals, a.kept), (b.puts.clone(), b.withdrawals, b.kept), "round {round}");
+            // The next round sees this one's releases.
+            existing.retain(|(k, _)| !b.puts.iter().any(|r| &r.group_key == k));
+            existing.extend(b.puts.iter().map(|r| (r.group_key.clone(), r.watermark)));
+        }
+        // Every firm taken out again leaves nothing held.
+        for m in members.values() {
+            kept.remove(m);
+        }
+        assert_eq!(kept, Groups::default());
+    }
 }

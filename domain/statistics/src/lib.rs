@@ -39,11 +39,19 @@ pub fn percentile_cont(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// The distribution of `values` (any order). `None` when empty or when any value is not finite.
 pub fn distribution(values: &[f64]) -> Option<Distribution> {
-    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
+    distribution_of_sorted(&sorted)
+}
+
+/// The distribution of values already sorted ascending by `f64::total_cmp` (as `distribution`
+/// sorts them): the same figures to the last bit, without the copy and the sort. `None` when
+/// empty or when any value is not finite.
+pub fn distribution_of_sorted(sorted: &[f64]) -> Option<Distribution> {
+    if sorted.is_empty() || sorted.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    debug_assert!(sorted.is_sorted_by(|a, b| a.total_cmp(b).is_le()), "distribution_of_sorted: unsorted input");
     let n = sorted.len();
     let mean = sorted.iter().sum::<f64>() / n as f64;
     let sd = if n > 1 {
@@ -54,7 +62,7 @@ pub fn distribution(values: &[f64]) -> Option<Distribution> {
     };
     let mut percentiles = [0.0; 5];
     for (slot, p) in percentiles.iter_mut().zip(PERCENTILES) {
-        *slot = percentile_cont(&sorted, p)?;
+        *slot = percentile_cont(sorted, p)?;
     }
     Some(Distribution { n, mean, sd, percentiles })
 }
@@ -113,6 +121,14 @@ mod tests {
         assert_eq!(d.percentiles[2], 5.0);
         assert_eq!(distribution(&[1.0, f64::NAN]), None);
         assert_eq!(distribution(&[3.0]).unwrap().sd, 0.0);
+        // Sorted beforehand: the same figures, to the last bit.
+        let values = [0.3, 0.1, 0.7, 0.2, 0.1, 1.0 / 3.0];
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        assert_eq!(distribution_of_sorted(&sorted), distribution(&values));
+        assert!(distribution_of_sorted(&sorted).is_some());
+        assert_eq!(distribution_of_sorted(&[]), None);
+        assert_eq!(distribution_of_sorted(&[1.0, f64::INFINITY]), None);
     }
 
     #[test]

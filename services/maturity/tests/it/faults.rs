@@ -188,8 +188,15 @@ async fn sigterm_lets_calls_in_flight_finish_and_refuses_new_ones() {
     assert!(cut.is_empty(), "calls stored but not answered (cut off during the drain): {cut:?}; took {took:?}");
     // What was not answered was refused: UNAVAILABLE (connection refused, retryable), or, for a
     // call racing the server's GOAWAY, cancelled before the server took it (checked above: not
-    // stored). Nothing else.
-    assert!(codes.iter().all(|(c, _, _)| matches!(c, tonic::Code::Unavailable | tonic::Code::Cancelled)), "{codes:?}");
+    // stored). A stream the client opened past the last one the server's final GOAWAY admits is
+    // failed by the HTTP/2 client with the GOAWAY's NO_ERROR, which tonic reports as INTERNAL
+    // "h2 protocol error" (the client library's mapping, as grpc-java once mapped it too, issue
+    // 1355 there); it was not processed (also checked above: not stored). Nothing else.
+    let refused = |c: &tonic::Code, message: &str| {
+        matches!(c, tonic::Code::Unavailable | tonic::Code::Cancelled)
+            || (*c == tonic::Code::Internal && message.starts_with("h2 protocol error"))
+    };
+    assert!(codes.iter().all(|(c, _, m)| refused(c, m)), "{codes:?}");
     // Everything acknowledged, up to the last call answered during the drain, is stored.
     for (c, n) in &acknowledged {
         assert_eq!(stored.get(&format!("crm-{c}-{n}")), Some(&1), "acknowledged ({c}, {n}) not stored once");
