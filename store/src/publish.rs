@@ -11,7 +11,7 @@ use std::ops::Bound;
 
 use domain_anonymity::{GroupKey, Policy, Republish, publishable, republish};
 use domain_model::{Province, SbiSection, SizeClass};
-use domain_statistics::distribution_of_sorted;
+use domain_statistics::{distribution_of_sorted, stage_shares_of_counts};
 use sea_orm::ConnectionTrait;
 
 use crate as store;
@@ -180,11 +180,6 @@ impl Tally {
         count(&mut self.revisions, c.revision, add);
     }
 
-    /// Members.
-    pub fn n(&self) -> u32 {
-        self.n
-    }
-
     /// Members with a revision after `watermark`.
     pub fn changed_since(&self, watermark: i64) -> u32 {
         self.revisions.range((Bound::Excluded(watermark), Bound::Unbounded)).map(|(_, c)| *c).sum()
@@ -212,8 +207,7 @@ impl Tally {
             .zip(&sorted)
             .filter_map(|(name, values)| distribution_of_sorted(values).map(|d| FigureDistribution::of(name, d)))
             .collect();
-        // As `stage_shares` gives them: each stage's members over all members.
-        let shares = |counts: &[u32; 5]| (self.n > 0).then(|| counts.map(|c| f64::from(c) / f64::from(self.n)));
+        let shares = |counts: &[u32; 5]| stage_shares_of_counts(counts.map(|c| c as usize), self.n as usize);
         Figures {
             distributions,
             external_stages: shares(&self.external_stages),

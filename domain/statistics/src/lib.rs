@@ -90,7 +90,13 @@ pub fn stage_shares(stages: &[u8]) -> Option<[f64; 5]> {
             *c += 1;
         }
     }
-    Some(counts.map(|c| c as f64 / stages.len() as f64))
+    stage_shares_of_counts(counts, stages.len())
+}
+
+/// The shares `stage_shares` gives, from the members per stage 0..=4 and the number of members
+/// (a member whose stage is above 4 counts in `n` only). `None` without members.
+pub fn stage_shares_of_counts(counts: [usize; 5], n: usize) -> Option<[f64; 5]> {
+    (n > 0).then(|| counts.map(|c| c as f64 / n as f64))
 }
 
 #[cfg(test)]
@@ -145,5 +151,7 @@ mod tests {
     fn stage_shares_by_hand() {
         assert_eq!(stage_shares(&[0, 1, 1, 4]), Some([0.25, 0.5, 0.0, 0.0, 0.25]));
         assert_eq!(stage_shares(&[]), None);
+        assert_eq!(stage_shares_of_counts([1, 2, 0, 0, 1], 4), Some([0.25, 0.5, 0.0, 0.0, 0.25]));
+        assert_eq!(stage_shares_of_counts([0; 5], 0), None);
     }
 }
