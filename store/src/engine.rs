@@ -40,8 +40,9 @@ use crate::publish::{self, Groups, Published};
 use crate::time::now_us;
 use crate::{Change, Member, StoreError, Universe};
 
-/// How long the publisher's lease lasts without renewal: another server takes over this long
-/// after the publishing one died.
+/// How long the publisher's lease lasts without renewal, by default: another server takes over
+/// this long after the publishing one died. While a round runs, the lease is renewed every third
+/// of it, so a round may take longer than the lease (the first whole read of a national universe).
 pub const LEASE: Duration = Duration::from_secs(5);
 
 /// At most this many pending changes are taken into one round of publication.
@@ -115,6 +116,7 @@ pub struct Benchmarks {
     db: DatabaseConnection,
     policy: Policy,
     holder: String,
+    lease: Duration,
     cache: RwLock<Cache>,
     // SQLite has one writer: publications take the same in-process gate as submissions.
     write_gate: Arc<tokio::sync::Mutex<()>>,
@@ -159,11 +161,19 @@ impl Benchmarks {
             db,
             policy,
             holder,
+            lease: LEASE,
             cache: RwLock::new(Cache::default()),
             write_gate,
             publishing: Default::default(),
             refreshing: Default::default(),
         }
+    }
+
+    /// The engine with a lease of `lease` instead of `LEASE` (at least a millisecond).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Benchmarks {
+        self.lease = lease.max(Duration::from_millis(1));
+        self
     }
 
     /// Who this engine is when it holds the lease.
@@ -181,11 +191,14 @@ impl Benchmarks {
     pub async fn publish_pending(&self) -> Result<Round, StoreError> {
         let mut mirrors = self.publishing.lock().await;
         let now = now_us();
-        let lease = i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX);
+        let lease = micros(self.lease);
         if !store::take_lease(&self.db, &self.holder, now, now + lease).await? {
             mirrors.clear();
             return Ok(Round::default());
         }
+        // Renewed while the round runs; the fence in `bump_generation` still stops a round whose
+        // lease was lost all the same (a process paused past it).
+        let _keeper = keep_lease(self.db.clone(), self.holder.clone(), self.lease);
         let mut round = Round { leader: true, ..Round::default() };
         let changes = store::pending_changes(&self.db, CHANGES_PER_ROUND).await?;
         let mut by_universe: BTreeMap<Universe, Vec<Change>> = BTreeMap::new();
@@ -198,10 +211,16 @@ impl Benchmarks {
             // change read above (they were committed before it). The mirror is taken out of the
             // map and put back only once its publication is committed: after a failure the next
             // round reads the universe whole.
-            let (mut mirror, read) = self.mirror(&mut mirrors, &universe, &changes).await?;
+            let (mirror, read) = self.mirror(&mut mirrors, &universe, &changes).await?;
             let existing =
                 store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
-            let plan = publish::plan(self.policy, universe.year, &mirror.groups, existing);
+            // Planning is CPU work that grows with the groups republished: off the async workers.
+            let (policy, year) = (self.policy, universe.year);
+            let (mut mirror, plan) = off_workers(move || {
+                let plan = publish::plan(policy, year, &mirror.groups, existing);
+                (mirror, plan)
+            })
+            .await?;
             let _gate = self.write_gate.lock().await;
             let tx = store::begin_write(&self.db).await?;
             let now = now_us();
@@ -259,7 +278,9 @@ impl Benchmarks {
         }
         let rows = store::members(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
         let count = rows.len();
-        Ok((Mirror::of(rows), count))
+        // Counting a national universe into its tallies takes seconds: off the async workers.
+        let mirror = off_workers(move || Mirror::of(rows)).await?;
+        Ok((mirror, count))
     }
 
     /// Reloads the universes published since the cache last looked.
@@ -420,6 +441,52 @@ impl Benchmarks {
         out.sort_by_cached_key(|h| publish::key_text(&h.group));
         out
     }
+}
+
+/// Renews `holder`'s lease every third of `lease` until dropped (or until the lease is lost).
+fn keep_lease(db: DatabaseConnection, holder: String, lease: Duration) -> Keeper {
+    Keeper(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = now_us();
+            match store::renew_lease(&db, &holder, now, now + micros(lease)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(holder = %holder, "publisher lease lost during a round; its write will be refused");
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, "could not renew the publisher lease; trying again"),
+            }
+        }
+    }))
+}
+
+/// The task renewing the lease during a round; stops it when dropped, whichever way the round ends.
+struct Keeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `f` on the blocking pool; a panic in it goes on as the caller's panic, as if run inline.
+async fn off_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => Ok(v),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            // Only when the runtime shuts down under a round: nothing was written.
+            Err(e) => Err(StoreError::Malformed(format!("publication stopped: {e}"))),
+        },
+    }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 fn version(model: &Model) -> i32 {

@@ -1273,6 +1273,24 @@ pub async fn take_lease(
     Ok(db.execute(&stmt).await?.rows_affected() == 1)
 }
 
+/// Extends `holder`'s lease to `until_us` while it still holds it, unexpired at `now_us`; a lease
+/// that expired (or passed to another holder) is not taken back this way. Whether it was extended.
+pub async fn renew_lease(
+    db: &impl ConnectionTrait,
+    holder: &str,
+    now_us: i64,
+    until_us: i64,
+) -> Result<bool, StoreError> {
+    let stmt = Query::update()
+        .table(P::Table)
+        .value(P::LeaseUntilUs, until_us)
+        .and_where(Expr::col(P::Id).eq(1))
+        .and_where(Expr::col(P::Holder).eq(holder))
+        .and_where(Expr::col(P::LeaseUntilUs).gte(now_us))
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected() == 1)
+}
+
 /// Gives the lease up (at shutdown), so that another server takes over at once.
 pub async fn release_lease(db: &impl ConnectionTrait, holder: &str) -> Result<(), StoreError> {
     let stmt = Query::update()

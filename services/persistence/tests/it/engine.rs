@@ -421,3 +421,40 @@ async fn a_refresh_decodes_only_the_groups_published_anew_and_holds_what_a_whole
         drop(second);
     }
 }
+
+/// A round that takes longer than the lease (here: kept waiting for the write gate three leases
+/// long, as the first whole read of a national universe takes seconds) keeps the lease all the
+/// same: no other server takes it meanwhile, and its publication is written. Once no round runs,
+/// an unrenewed lease runs out and another server takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use store::engine::Benchmarks;
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        for i in 0..40 {
+            submit(&app, "a", i).await;
+        }
+        let lease = Duration::from_secs(1);
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        let slow = Arc::new(Benchmarks::new(app.db.clone(), Default::default(), Arc::clone(&gate)).with_lease(lease));
+        let other = Benchmarks::new(app.db.clone(), Default::default(), Default::default()).with_lease(lease);
+        let held = gate.lock().await;
+        let round = tokio::spawn({
+            let slow = Arc::clone(&slow);
+            async move { slow.publish_pending().await }
+        });
+        for _ in 0..3 {
+            tokio::time::sleep(lease).await;
+            let tried = other.publish_pending().await.unwrap();
+            assert!(!tried.leader, "{backend:?}: another server took the lease of a running round");
+        }
+        drop(held);
+        let round = round.await.unwrap().unwrap();
+        assert!(round.leader && round.universes == 1 && round.groups.published > 0, "{backend:?}: {round:?}");
+        assert_eq!(count(&app, "benchmark_changes").await, 0, "{backend:?}: the round's write was refused");
+        tokio::time::sleep(lease * 2).await;
+        assert!(other.publish_pending().await.unwrap().leader, "{backend:?}: the idle lease did not run out");
+    }
+}
