@@ -24,6 +24,7 @@ pub mod m0009_assessment_encoding;
 pub mod m0010_assessments_by_firm;
 pub mod m0011_contribution_fit;
 pub mod m0012_change_contribution;
+pub mod m0013_universe_by_id;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_assessments_by_firm::Migration),
             Box::new(m0011_contribution_fit::Migration),
             Box::new(m0012_change_contribution::Migration),
+            Box::new(m0013_universe_by_id::Migration),
         ]
     }
 }

@@ -11,7 +11,9 @@
 #   - the server's peak memory (VmHWM).
 # Usage: tools/bench/scale.sh N [SECONDS] [BACKENDS]   (release binaries must be built;
 # BACKENDS is "sqlite postgres" by default; PostgreSQL at $MATURITY_BENCH_POSTGRES, default
-# postgres://postgres@127.0.0.1:5432, database maturity_bench_scale, recreated).
+# postgres://postgres@127.0.0.1:5432, database maturity_bench_scale, recreated). With
+# MATURITY_BENCH_SEEDED=1 (PostgreSQL only) the database a previous run seeded is measured again
+# as it is, migrated to this build, without seeding (N is then only a label).
 set -euo pipefail
 n="${1:?usage: scale.sh N [SECONDS] [BACKENDS]}"
 secs="${2:-10}"
@@ -27,14 +29,21 @@ for backend in $backends; do
   case "$backend" in
     sqlite) url="sqlite://$dir/scale.db?mode=rwc" ;;
     postgres)
-      psql_at postgres -c "DROP DATABASE IF EXISTS maturity_bench_scale" -c "CREATE DATABASE maturity_bench_scale"
+      if [ "${MATURITY_BENCH_SEEDED:-0}" != 1 ]; then
+        psql_at postgres -c "DROP DATABASE IF EXISTS maturity_bench_scale" -c "CREATE DATABASE maturity_bench_scale"
+      fi
       url="$pg/maturity_bench_scale" ;;
     *) echo "unknown backend $backend" >&2; exit 2 ;;
   esac
   echo "== $backend, $n contributions =="
-  /usr/bin/env time -f "seed-demo: %e s wall, peak memory %M kB" \
-    "$bin/maturity" seed-demo --companies "$n" --seed 7 --database-url "$url" \
-    --pseudonym-key-file "$dir/key" --log-level warn
+  if [ "${MATURITY_BENCH_SEEDED:-0}" = 1 ]; then
+    [ "$backend" = postgres ] || { echo "MATURITY_BENCH_SEEDED=1 needs the postgres backend" >&2; exit 2; }
+    echo "seed-demo: skipped, measuring the database as seeded before"
+  else
+    /usr/bin/env time -f "seed-demo: %e s wall, peak memory %M kB" \
+      "$bin/maturity" seed-demo --companies "$n" --seed 7 --database-url "$url" \
+      --pseudonym-key-file "$dir/key" --log-level warn
+  fi
   port=$((20000 + RANDOM % 20000))
   MATURITY_ADMIN_ADDR=off "$bin/maturity" serve --database-url "$url" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
     --http-addr off --auth tenant-header --tenant-rate-limit 0 --max-submits-in-flight 64 --log-level warn &

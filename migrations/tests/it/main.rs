@@ -36,6 +36,23 @@ async fn columns(conn: &DatabaseConnection, backend: Backend, table: &str) -> Ve
     rows.iter().map(|r| r.try_get::<String>("", "name").unwrap()).collect()
 }
 
+async fn indexes(conn: &DatabaseConnection, backend: Backend, table: &str) -> Vec<String> {
+    let (db, sql) = match backend {
+        Backend::Sqlite => (
+            DbBackend::Sqlite,
+            format!("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' ORDER BY name"),
+        ),
+        Backend::Postgres => (
+            DbBackend::Postgres,
+            format!(
+                "SELECT indexname AS name FROM pg_indexes WHERE tablename = '{table}' AND schemaname = current_schema() ORDER BY indexname"
+            ),
+        ),
+    };
+    let rows = conn.query_all_raw(Statement::from_string(db, sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get::<String>("", "name").unwrap()).collect()
+}
+
 #[tokio::test]
 async fn up_down_up_on_both_backends() {
     for backend in BACKENDS {
@@ -60,7 +77,17 @@ async fn up_down_up_on_both_backends() {
         }
         assert!(columns(&conn, backend, "benchmark_contributions").await.iter().any(|c| c == "fit_verdict"));
         assert!(columns(&conn, backend, "benchmark_changes").await.iter().any(|c| c == "contribution_id"));
-        // The first step down drops the changes' contribution and nothing else.
+        // The first step down puts the universe's index without the id back, and nothing else.
+        let by_id = indexes(&conn, backend, "benchmark_contributions").await;
+        assert!(by_id.iter().any(|i| i == "benchmark_universe_id"), "{backend:?}: {by_id:?}");
+        assert!(!by_id.iter().any(|i| i == "benchmark_universe"), "{backend:?}: {by_id:?}");
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
+        let without = indexes(&conn, backend, "benchmark_contributions").await;
+        assert!(without.iter().any(|i| i == "benchmark_universe"), "{backend:?}: {without:?}");
+        assert!(!without.iter().any(|i| i == "benchmark_universe_id"), "{backend:?}: {without:?}");
+        assert_eq!(without.len(), by_id.len(), "{backend:?}: {without:?} against {by_id:?}");
+        // The next drops the changes' contribution and nothing else.
         Migrator::down(&conn, Some(1)).await.unwrap();
         assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
         let change_cols = columns(&conn, backend, "benchmark_changes").await;
