@@ -36,7 +36,8 @@ pub struct Seeded {
 const SEED_CHUNK: usize = 5_000;
 
 /// Generates `n` synthetic firms with `seed` and writes them (labelled synthetic; re-seeding with
-/// the same seed replaces the same pseudonyms), then publishes every year; all in one transaction.
+/// the same seed replaces the same pseudonyms), then publishes every year; all in one transaction,
+/// after which the database is settled for the servers (`store::settle_after_load`).
 pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed: u64) -> Result<Seeded, SeedError> {
     let targets = Targets::from_reference()?;
     let version = store::version_column(model.version);
@@ -81,6 +82,9 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         publish_universe(&tx, persistence.policy(), &universe, now).await?;
     }
     store::commit(tx).await?;
+    // The server that opens the database next finds it settled: no log of the whole load to copy
+    // back while it answers (SQLite), statistics of the loaded rows (PostgreSQL).
+    store::settle_after_load(db).await?;
     // This process answers from the new figures at once; other servers reload them at their next
     // look (the publication generation moved).
     persistence.benchmarks().refresh().await?;

@@ -458,3 +458,40 @@ async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
         assert!(other.publish_pending().await.unwrap().leader, "{backend:?}: the idle lease did not run out");
     }
 }
+
+/// Seeding the demo peers leaves the database as a server should find it: on SQLite an empty
+/// write-ahead log (not the whole load's, for the first server to copy back while it answers), on
+/// PostgreSQL statistics gathered after the load.
+#[tokio::test]
+async fn seeding_leaves_the_database_settled_for_the_servers() {
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let model = crate::default_model();
+        let seeded = services_persistence::seed::seed_demo(&app.persistence, &model, 3000, 5).await.unwrap();
+        assert_eq!(seeded.contributions, 3000);
+        let backend_of = app.db.get_database_backend();
+        if store::is_sqlite(&app.db) {
+            // A passive checkpoint changes nothing and reports the frames in the log.
+            let row = app
+                .db
+                .query_one_raw(Statement::from_string(backend_of, "PRAGMA wal_checkpoint(PASSIVE)"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.try_get::<i32>("", "log").unwrap(), 0, "the seed's write-ahead log was left behind");
+        } else {
+            let sql = "SELECT relname, last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables \
+                       WHERE relname IN ('benchmark_contributions', 'benchmark_releases') ORDER BY relname";
+            let rows = app.db.query_all_raw(Statement::from_string(backend_of, sql)).await.unwrap();
+            let analyzed: Vec<(String, bool)> = rows
+                .iter()
+                .map(|r| (r.try_get::<String>("", "relname").unwrap(), r.try_get::<bool>("", "analyzed").unwrap()))
+                .collect();
+            assert_eq!(
+                analyzed,
+                [("benchmark_contributions".to_string(), true), ("benchmark_releases".to_string(), true)],
+                "the loaded tables were not analysed"
+            );
+        }
+    }
+}
