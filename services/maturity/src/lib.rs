@@ -186,6 +186,13 @@ pub async fn run(
             let _ = engine_stop.wait_for(|stop| *stop).await;
         }))
     });
+    let mut checkpoint_stop = stop_tx.subscribe();
+    // SQLite's write-ahead log is copied back beside the submission writer, not in its commits.
+    let checkpointing = state.background_jobs.then(|| {
+        tokio::spawn(store::run_checkpointer(state.persistence.db().clone(), store::CHECKPOINT_INTERVAL, async move {
+            let _ = checkpoint_stop.wait_for(|stop| *stop).await;
+        }))
+    });
     let mut services = Services::new();
     let webhook = services_webhooks::Webhooks::new(
         state.persistence.db().clone(),
@@ -208,6 +215,9 @@ pub async fn run(
     }
     if let Some(publishing) = publishing {
         let _ = publishing.await;
+    }
+    if let Some(checkpointing) = checkpointing {
+        let _ = checkpointing.await;
     }
     served
 }

@@ -495,3 +495,58 @@ async fn seeding_leaves_the_database_settled_for_the_servers() {
         }
     }
 }
+
+/// The server's checkpointer copies SQLite's write-ahead log into the database file while the
+/// commits go on, instead of leaving it to the committing connection at `wal_autocheckpoint`
+/// (4 000 pages): after commits of about 1.5 MB, fewer pages than that, the database file holds
+/// them (without it, they would all still be in the log). On PostgreSQL it has nothing to do and
+/// returns at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpointer_copies_the_write_ahead_log_while_commits_go_on() {
+    for backend in BACKENDS {
+        let test_db = migrations::test_db::TestDb::empty(backend).await;
+        let db = store::open(&test_db.url).await.unwrap();
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let checkpointer =
+            tokio::spawn(store::run_checkpointer(db.clone(), std::time::Duration::from_millis(10), async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            }));
+        if !store::is_sqlite(&db) {
+            // Nothing to wait for: it returned without being stopped.
+            tokio::time::timeout(std::time::Duration::from_secs(5), checkpointer)
+                .await
+                .expect("the checkpointer ran on PostgreSQL")
+                .unwrap();
+            db.close().await.unwrap();
+            continue;
+        }
+        let path = test_db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_string();
+        let backend_of = db.get_database_backend();
+        db.execute_unprepared("CREATE TABLE probe (body TEXT NOT NULL)").await.unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        // 500 commits of a row filling most of a page: about 2 MB of new pages, in 500-1 000
+        // frames of log, well below the committing connection's own threshold.
+        let body = "x".repeat(3000);
+        for _ in 0..500 {
+            db.execute_raw(Statement::from_sql_and_values(
+                backend_of,
+                "INSERT INTO probe (body) VALUES (?)",
+                [body.clone().into()],
+            ))
+            .await
+            .unwrap();
+        }
+        let mut grown = 0;
+        for _ in 0..200 {
+            grown = std::fs::metadata(&path).unwrap().len().saturating_sub(before);
+            if grown >= 1_500_000 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let _ = stop_tx.send(true);
+        checkpointer.await.unwrap();
+        assert!(grown >= 1_500_000, "the database file grew by {grown} bytes: the log was not copied into it");
+        db.close().await.unwrap();
+    }
+}
