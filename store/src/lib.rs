@@ -140,7 +140,7 @@ pub struct Checkpointed {
 
 /// Copies what the write-ahead log holds into the database file without waiting for anyone
 /// (SQLite's passive checkpoint: writers go on appending, a reader's snapshot keeps its frames in
-/// the log until a later checkpoint). Once all of the log is copied, the next write starts it
+/// the log until a later checkpoint). A write that begins with all of the log copied starts it
 /// again from its beginning. Nothing to do on PostgreSQL.
 pub async fn checkpoint(db: &DatabaseConnection) -> Result<Checkpointed, StoreError> {
     if !is_sqlite(db) {
