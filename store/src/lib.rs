@@ -161,8 +161,8 @@ async fn wal_checkpoint(db: &DatabaseConnection, mode: &str) -> Result<(bool, i6
     Ok((get::<i64>(&row, "busy")? != 0, get(&row, "log")?, get(&row, "checkpointed")?))
 }
 
-/// How often a server checkpoints its SQLite write-ahead log (`run_checkpointer`): at 2 000
-/// submissions a second about 150 pages of log each time.
+/// How often a server checkpoints its SQLite write-ahead log (`run_checkpointer`) unless configured
+/// otherwise (`sqlite_checkpoint_ms`): at 2 000 submissions a second about 150 pages of log each time.
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Until `stop`, checkpoints the SQLite write-ahead log every `interval`, beside the connection

@@ -23,6 +23,7 @@
 //! | `otlp_endpoint` | none | `http://HOST:PORT` or `https://HOST[:PORT]` of an OpenTelemetry collector: spans exported over OTLP/gRPC (`OTEL_EXPORTER_OTLP_ENDPOINT` too; the other `OTEL_EXPORTER_OTLP_*` variables apply) |
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
+//! | `sqlite_checkpoint_ms` | `50` | on SQLite, milliseconds between checkpoints of the write-ahead log beside the submission writer; 10 to 60000, or `0` for none (the writer then checkpoints in its own commits) |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
@@ -56,6 +57,7 @@ pub const KEYS: &[&str] = &[
     "max_submits_in_flight",
     "otlp_endpoint",
     "publish_interval_ms",
+    "sqlite_checkpoint_ms",
     "peer_years_back",
 ];
 
@@ -167,6 +169,10 @@ pub struct ServeArgs {
     /// Milliseconds between rounds of benchmark publication, 50 to 60000 [default: 1000].
     #[arg(long, value_name = "MS")]
     pub publish_interval_ms: Option<String>,
+    /// On SQLite, milliseconds between checkpoints of the write-ahead log beside the submission
+    /// writer, 10 to 60000, or 0 for none [default: 50].
+    #[arg(long, value_name = "MS")]
+    pub sqlite_checkpoint_ms: Option<String>,
     /// Years back an assessment's peers may come from when its own year has none, 0 to 5 [default: 2].
     #[arg(long, value_name = "YEARS")]
     pub peer_years_back: Option<String>,
@@ -217,6 +223,8 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<crate::otel::Endpoint>,
     /// Time between rounds of benchmark publication.
     pub publish_interval: Duration,
+    /// Time between checkpoints of an SQLite write-ahead log beside the writer; `None` for none.
+    pub sqlite_checkpoint: Option<Duration>,
     /// How many years before an assessment's own its peers may come from.
     pub peer_years_back: u32,
 }
@@ -309,6 +317,7 @@ impl ServeConfig {
             .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
             .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
             .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
+            .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
             .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
@@ -334,6 +343,8 @@ impl ServeConfig {
             max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
             publish_interval: Duration::from_millis(layers.get("publish_interval_ms", 1000u64)),
+            sqlite_checkpoint: Some(Duration::from_millis(layers.get("sqlite_checkpoint_ms", 50u64)))
+                .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
         };
         let mut config = config;
@@ -347,6 +358,10 @@ impl ServeConfig {
         }
         if !(Duration::from_millis(50)..=Duration::from_secs(60)).contains(&config.publish_interval) {
             layers.problem("publish_interval_ms must be 50 to 60000".to_string());
+        }
+        if config.sqlite_checkpoint.is_some_and(|d| !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d))
+        {
+            layers.problem("sqlite_checkpoint_ms must be 0 (none) or 10 to 60000".to_string());
         }
         if config.peer_years_back > 5 {
             layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));
@@ -397,6 +412,21 @@ mod tests {
         assert_eq!(c.admin_addr, Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(c.drain, Duration::from_secs(10));
         assert!(c.models_dir.is_none());
+        assert_eq!(c.sqlite_checkpoint, Some(Duration::from_millis(50)));
+    }
+
+    #[test]
+    fn the_sqlite_checkpointer_is_turned_off_with_zero_and_bounded_otherwise() {
+        let with = |v: &'static str| move |k: &str| (k == "MATURITY_SQLITE_CHECKPOINT_MS").then(|| v.to_string());
+        assert_eq!(ServeConfig::load(&ServeArgs::default(), with("0")).unwrap().sqlite_checkpoint, None);
+        assert_eq!(
+            ServeConfig::load(&ServeArgs::default(), with("250")).unwrap().sqlite_checkpoint,
+            Some(Duration::from_millis(250))
+        );
+        for bad in ["5", "60001", "-1", "often"] {
+            let err = ServeConfig::load(&ServeArgs::default(), with(bad)).unwrap_err();
+            assert!(err.0.iter().any(|p| p.contains("sqlite_checkpoint_ms")), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct AppState {
     pub webhooks: DispatchSettings,
     /// How often benchmark figures are published and reloaded.
     pub publication: Intervals,
+    /// How often an SQLite write-ahead log is checkpointed beside the submission writer (a
+    /// background job); `None` leaves it to the writer's own commits.
+    pub sqlite_checkpoint: Option<std::time::Duration>,
     /// Whether `run` starts the background jobs: the publisher with the cache refresh, and the
     /// webhook dispatcher (tests that publish by hand, with `Benchmarks::sync`, or that leave the
     /// database to another process, turn them off).
@@ -55,6 +58,7 @@ impl AppState {
         state.webhooks.allow_private_networks = config.webhook_allow_private_networks;
         state.publication.publish = config.publish_interval;
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
+        state.sqlite_checkpoint = config.sqlite_checkpoint;
         state.persistence.set_peer_years_back(config.peer_years_back);
         state.reports.assembler().set_peer_years_back(config.peer_years_back);
         state.webhooks.proxy = config.webhook_proxy.clone();
@@ -110,6 +114,7 @@ impl AppState {
             reports,
             webhooks: DispatchSettings::default(),
             publication: Intervals::default(),
+            sqlite_checkpoint: Some(store::CHECKPOINT_INTERVAL),
             background_jobs: true,
         })
     }
@@ -188,8 +193,8 @@ pub async fn run(
     });
     let mut checkpoint_stop = stop_tx.subscribe();
     // SQLite's write-ahead log is copied back beside the submission writer, not in its commits.
-    let checkpointing = state.background_jobs.then(|| {
-        tokio::spawn(store::run_checkpointer(state.persistence.db().clone(), store::CHECKPOINT_INTERVAL, async move {
+    let checkpointing = state.sqlite_checkpoint.filter(|_| state.background_jobs).map(|interval| {
+        tokio::spawn(store::run_checkpointer(state.persistence.db().clone(), interval, async move {
             let _ = checkpoint_stop.wait_for(|stop| *stop).await;
         }))
     });

@@ -423,9 +423,9 @@ async fn a_refresh_decodes_only_the_groups_published_anew_and_holds_what_a_whole
 }
 
 /// A round that takes longer than the lease (here: kept waiting for the write gate three leases
-/// long, as the first whole read of a national universe takes seconds) keeps the lease all the
-/// same: no other server takes it meanwhile, and its publication is written. Once no round runs,
-/// an unrenewed lease runs out and another server takes over.
+/// long after it took the lease, as the first whole read of a national universe takes seconds)
+/// keeps the lease all the same: no other server takes it meanwhile, and its publication is
+/// written. Once no round runs, an unrenewed lease runs out and another server takes over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
     use std::sync::Arc;
@@ -440,11 +440,23 @@ async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
         let gate = Arc::new(tokio::sync::Mutex::new(()));
         let slow = Arc::new(Benchmarks::new(app.db.clone(), Default::default(), Arc::clone(&gate)).with_lease(lease));
         let other = Benchmarks::new(app.db.clone(), Default::default(), Default::default()).with_lease(lease);
-        let held = gate.lock().await;
+        // On PostgreSQL the round takes its lease at once and then waits for the gate held here.
+        // On SQLite its lease waits in the gate too: the gate serves in turn, so the round queues
+        // behind `first` for its lease, and `second` behind the round, keeping it from writing.
+        let first = Arc::clone(&gate).lock_owned().await;
         let round = tokio::spawn({
             let slow = Arc::clone(&slow);
             async move { slow.publish_pending().await }
         });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let held = if app.db.get_database_backend() == migrations::sea_orm::DbBackend::Sqlite {
+            let second = tokio::spawn(Arc::clone(&gate).lock_owned());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            drop(first);
+            second.await.unwrap()
+        } else {
+            first
+        };
         for _ in 0..3 {
             tokio::time::sleep(lease).await;
             let tried = other.publish_pending().await.unwrap();
@@ -456,6 +468,39 @@ async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
         assert_eq!(count(&app, "benchmark_changes").await, 0, "{backend:?}: the round's write was refused");
         tokio::time::sleep(lease * 2).await;
         assert!(other.publish_pending().await.unwrap().leader, "{backend:?}: the idle lease did not run out");
+    }
+}
+
+/// On SQLite a round takes its lease in turn with the submissions, through the write gate they
+/// take one batch at a time, instead of meeting the writer in SQLite's busy handler (whose
+/// growing sleeps kept rounds waiting up to most of a second at full speed); on PostgreSQL the
+/// lease is a row of its own and waits for no gate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_takes_its_lease_in_turn_with_the_submissions_on_sqlite() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use store::engine::Benchmarks;
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        let engine = Arc::new(Benchmarks::new(app.db.clone(), Default::default(), Arc::clone(&gate)));
+        let held = gate.lock().await;
+        let round = tokio::spawn({
+            let engine = Arc::clone(&engine);
+            async move { engine.publish_pending().await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let holder: String = {
+            let sql = "SELECT holder FROM benchmark_publisher WHERE id = 1";
+            let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+            row.map(|r| r.try_get::<String>("", "holder").unwrap()).unwrap_or_default()
+        };
+        let sqlite = app.db.get_database_backend() == migrations::sea_orm::DbBackend::Sqlite;
+        assert_eq!(holder == engine.holder(), !sqlite, "{backend:?}: lease holder {holder:?} while the gate was held");
+        assert_eq!(round.is_finished(), !sqlite, "{backend:?}: the round with nothing pending");
+        drop(held);
+        let round = round.await.unwrap().unwrap();
+        assert!(round.leader, "{backend:?}: {round:?}");
     }
 }
 
