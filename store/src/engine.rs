@@ -199,10 +199,11 @@ impl Benchmarks {
     /// publishes every universe with pending changes.
     pub async fn publish_pending(&self) -> Result<Round, StoreError> {
         let mut mirrors = self.publishing.lock().await;
-        let now = now_us();
         let lease = micros(self.lease);
         let asked = std::time::Instant::now();
         let gate = lease_gate(&self.write_gate, &self.db).await;
+        // The time the lease is taken at, after the wait for the gate.
+        let now = now_us();
         let taken = store::take_lease(&self.db, &self.holder, now, now + lease).await?;
         drop(gate);
         let leasing = asked.elapsed();
