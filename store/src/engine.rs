@@ -502,7 +502,7 @@ async fn lease_gate<'a>(
     gate: &'a tokio::sync::Mutex<()>,
     db: &DatabaseConnection,
 ) -> Option<tokio::sync::MutexGuard<'a, ()>> {
-    if db.get_database_backend() == sea_orm::DbBackend::Sqlite { Some(gate.lock().await) } else { None }
+    if store::is_sqlite(db) { Some(gate.lock().await) } else { None }
 }
 
 /// The task renewing the lease during a round; stops it when dropped, whichever way the round ends.

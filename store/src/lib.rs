@@ -116,7 +116,7 @@ pub async fn commit(tx: DatabaseTransaction) -> Result<(), StoreError> {
 /// error (a later one completes it); it is logged.
 pub async fn settle_after_load(db: &DatabaseConnection) -> Result<(), StoreError> {
     if is_sqlite(db) {
-        let (busy, left, _) = wal_checkpoint(db, "TRUNCATE").await?;
+        let (busy, left) = wal_checkpoint(db, "TRUNCATE").await?;
         if busy {
             tracing::warn!(
                 frames = left,
@@ -129,36 +129,14 @@ pub async fn settle_after_load(db: &DatabaseConnection) -> Result<(), StoreError
     Ok(())
 }
 
-/// What one checkpoint of an SQLite write-ahead log did, in pages (frames).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Checkpointed {
-    /// Frames in the log.
-    pub log: i64,
-    /// Frames of it now in the database file.
-    pub copied: i64,
-}
-
-/// Copies what the write-ahead log holds into the database file without waiting for anyone
-/// (SQLite's passive checkpoint: writers go on appending, a reader's snapshot keeps its frames in
-/// the log until a later checkpoint). A write that begins with all of the log copied starts it
-/// again from its beginning. Nothing to do on PostgreSQL.
-pub async fn checkpoint(db: &DatabaseConnection) -> Result<Checkpointed, StoreError> {
-    if !is_sqlite(db) {
-        return Ok(Checkpointed::default());
-    }
-    let (_, log, copied) = wal_checkpoint(db, "PASSIVE").await?;
-    Ok(Checkpointed { log, copied })
-}
-
-/// SQLite's checkpoint in `mode`: whether it was kept from finishing, the frames in the log, the
-/// frames of it copied.
-async fn wal_checkpoint(db: &DatabaseConnection, mode: &str) -> Result<(bool, i64, i64), StoreError> {
+/// SQLite's checkpoint in `mode`: whether it was kept from finishing, and the frames in the log.
+async fn wal_checkpoint(db: &DatabaseConnection, mode: &str) -> Result<(bool, i64), StoreError> {
     let sql = format!("PRAGMA wal_checkpoint({mode})");
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?
         .ok_or_else(|| StoreError::Malformed("wal_checkpoint answered no row".into()))?;
-    Ok((get::<i64>(&row, "busy")? != 0, get(&row, "log")?, get(&row, "checkpointed")?))
+    Ok((get::<i64>(&row, "busy")? != 0, get(&row, "log")?))
 }
 
 /// How often a server checkpoints its SQLite write-ahead log (`run_checkpointer`) unless configured
@@ -166,12 +144,13 @@ async fn wal_checkpoint(db: &DatabaseConnection, mode: &str) -> Result<(bool, i6
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Until `stop`, checkpoints the SQLite write-ahead log every `interval`, beside the connection
-/// that commits. Under a steady stream of commits the log still starts again from its beginning
-/// only after the committing connection's own checkpoint (at `wal_autocheckpoint` pages): SQLite
-/// restarts the log only at a write that begins with all of it copied. But by then this one has
-/// copied nearly all of it, so that commit copies the last few pages instead of 16 MB while the
-/// submissions behind it wait. Returns at once on PostgreSQL. A failed checkpoint is logged and
-/// tried again at the next tick.
+/// that commits: SQLite's passive checkpoint, which waits for no one (writers go on appending, a
+/// reader's snapshot keeps its frames in the log until a later checkpoint). Under a steady stream
+/// of commits the log still starts again from its beginning only after the committing
+/// connection's own checkpoint (at `wal_autocheckpoint` pages): SQLite restarts the log only at a
+/// write that begins with all of it copied. But by then this one has copied nearly all of it, so
+/// that commit copies the last few pages instead of 16 MB while the submissions behind it wait.
+/// Returns at once on PostgreSQL. A failed checkpoint is logged and tried again at the next tick.
 pub async fn run_checkpointer(db: DatabaseConnection, interval: std::time::Duration, stop: impl Future<Output = ()>) {
     if !is_sqlite(&db) {
         return;
@@ -184,7 +163,7 @@ pub async fn run_checkpointer(db: DatabaseConnection, interval: std::time::Durat
             () = &mut stop => return,
             _ = ticks.tick() => {}
         }
-        if let Err(e) = checkpoint(&db).await {
+        if let Err(e) = wal_checkpoint(&db, "PASSIVE").await {
             tracing::warn!(error = %e, "the write-ahead log could not be checkpointed; trying again");
         }
     }

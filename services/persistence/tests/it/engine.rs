@@ -449,7 +449,7 @@ async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
             async move { slow.publish_pending().await }
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let held = if app.db.get_database_backend() == migrations::sea_orm::DbBackend::Sqlite {
+        let held = if store::is_sqlite(&app.db) {
             let second = tokio::spawn(Arc::clone(&gate).lock_owned());
             tokio::time::sleep(Duration::from_millis(200)).await;
             drop(first);
@@ -495,7 +495,7 @@ async fn a_round_takes_its_lease_in_turn_with_the_submissions_on_sqlite() {
             let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
             row.map(|r| r.try_get::<String>("", "holder").unwrap()).unwrap_or_default()
         };
-        let sqlite = app.db.get_database_backend() == migrations::sea_orm::DbBackend::Sqlite;
+        let sqlite = store::is_sqlite(&app.db);
         assert_eq!(holder == engine.holder(), !sqlite, "{backend:?}: lease holder {holder:?} while the gate was held");
         assert_eq!(round.is_finished(), !sqlite, "{backend:?}: the round with nothing pending");
         drop(held);
