@@ -7,7 +7,9 @@
 # Usage: tools/bench/interleaved.sh ROUNDS SECONDS BUILD_A BUILD_B N...
 #   BUILD_A/BUILD_B: `maturity` binaries (for example the release binary of two commits, copied
 #   aside); N: sizes of the demo benchmark, each seeded once (seed 7) with BUILD_B.
-# Needs the release `loadgen` (target/release).
+# Needs the release `loadgen` (target/release). With MATURITY_BENCH_SETTLE=S each server runs S
+# seconds after it first answers before the submissions begin (as in scale.sh, where the reads are
+# measured first): what a server does once after its start then falls before the measurement.
 set -euo pipefail
 rounds="${1:?usage: interleaved.sh ROUNDS SECONDS BUILD_A BUILD_B N...}"
 secs="${2:?}"; a="${3:?}"; b="${4:?}"; shift 4
@@ -34,6 +36,7 @@ for round in $(seq 1 "$rounds"); do
         if "$loadgen" --server "http://127.0.0.1:$port" --scenarios echo --duration 0.1 --warmup 0 >/dev/null 2>&1; then break; fi
         sleep 0.5
       done
+      sleep "${MATURITY_BENCH_SETTLE:-0}"
       line="$("$loadgen" --server "http://127.0.0.1:$port" --scenarios submit --concurrency 16 --warmup 1 \
         --duration "$secs" | grep 'SubmitAssessment')"
       # name, mode, concurrency, count, errors, rate, p50, p90, p99, p999, max

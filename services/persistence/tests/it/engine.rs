@@ -376,6 +376,57 @@ async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole
     }
 }
 
+/// A publisher that starts, or takes the lease over, reads ahead the universe that submissions go
+/// to (the model's newest year, not an older one) before any change of it arrives, so that its
+/// first round with changes reads only those; a publication by anyone else since (here: demo
+/// seeding) has it read ahead again.
+#[tokio::test]
+async fn a_new_publisher_reads_the_newest_universe_ahead_and_then_only_the_changes() {
+    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+    for backend in BACKENDS {
+        let first = spawn_app(backend).await;
+        let second = spawn_second(&first).await;
+        // Fourteen firms in 2024, three in 2023.
+        for i in 0..14 {
+            submit(&first, "a", i).await;
+        }
+        for i in 0..3 {
+            let mut req = submission(&format!("old-{i}"), &format!("old-{i}"), CELLS[i % CELLS.len()], 0.5);
+            // 2023-07-01T00:00:00Z.
+            req.completed_at = Some(prost_types::Timestamp { seconds: 1_688_169_600, nanos: 0 });
+            first.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+        }
+        let round = first.publish().await;
+        let seen = (round.universes, round.changes, round.read, round.read_ahead);
+        assert_eq!(seen, (2, 17, 17, 0), "{backend:?}: both universes read with their changes: {round:?}");
+
+        // The second server takes the lease over with nothing pending: it reads 2024 ahead.
+        first.db.execute_unprepared("UPDATE benchmark_publisher SET lease_until_us = 1").await.unwrap();
+        let round = second.publish().await;
+        let seen = (round.leader, round.universes, round.read, round.read_ahead);
+        assert_eq!(seen, (true, 0, 0, 14), "{backend:?}: 2024 read ahead, 2023 not: {round:?}");
+        assert_eq!(second.publish().await.read_ahead, 0, "{backend:?}: held, not read again");
+        for i in 14..26 {
+            submit(&second, "b", i).await;
+        }
+        let round = second.publish().await;
+        let seen = (round.universes, round.changes, round.read, round.read_ahead);
+        assert_eq!(seen, (1, 12, 12, 0), "{backend:?}: only the changes read: {round:?}");
+        let members = store::members(&second.db, &universe.model_id, 2, 2024).await.unwrap();
+        assert_eq!(members.len(), 26, "{backend:?}");
+        let whole = store::publish::figures(&members.iter().collect::<Vec<_>>()).encode();
+        assert_eq!(national_release(&second).await, (26, whole), "{backend:?}: what a whole read publishes");
+
+        // Published by someone else since: the mirror is stale and read ahead again.
+        let tx = store::begin_write(&second.db).await.unwrap();
+        store::publish::publish_universe(&tx, Default::default(), &universe, store::time::now_us()).await.unwrap();
+        store::commit(tx).await.unwrap();
+        assert_eq!(second.publish().await.read_ahead, 26, "{backend:?}");
+        assert_eq!(second.publish().await.read_ahead, 0, "{backend:?}");
+        drop(first);
+    }
+}
+
 /// The groups of 2024 as `engine` holds them, comparable.
 fn held(app: &TestApp, engine: &store::engine::Benchmarks) -> Vec<(String, i32, store::figures::Figures)> {
     let groups = engine.groups(&app.model(), 2024);
