@@ -283,7 +283,8 @@ async fn https_client(
 }
 
 /// SIGTERM arrives while a client is still downloading a chapter PDF over HTTPS, slowly (a small
-/// receive window, read a few kilobytes at a time): the server stops accepting, lets the download
+/// receive window, read a few kilobytes at a time), and, where the typesetting takes longer than
+/// 100 ms, while the chapter is still typeset: the server stops accepting, lets the download
 /// finish within the drain deadline, then exits 0.
 #[tokio::test]
 async fn sigterm_lets_a_slow_https_download_finish() {
@@ -319,31 +320,32 @@ async fn sigterm_lets_a_slow_https_download_finish() {
         format!("GET /v1/assessments/{id}/chapter HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n\r\n");
     stream.write_all(get.as_bytes()).await.unwrap();
     let mut piece = [0_u8; 2048];
-    let asked = std::time::Instant::now();
+    let mut reply = Vec::new();
+    // SIGTERM comes while the chapter is typeset, or, when it came within 100 ms (a fast machine,
+    // or this task not run for that long on a loaded one), while its 160 KB go through the
+    // client's 4 KB window: either way with the call in flight.
     let early = tokio::time::timeout(std::time::Duration::from_millis(100), stream.read(&mut piece)).await;
-    if let Ok(read) = early {
-        // What came, and when: an answer at once, or the chapter after this task was not run for a
-        // while (the window it was given was then spent before it looked).
-        let came = read.map(|n| String::from_utf8_lossy(&piece[..n]).chars().take(300).collect::<String>());
-        let _ = child.kill();
-        panic!(
-            "the chapter came before SIGTERM could catch it in flight, {:?} after asking: {came:?}",
-            asked.elapsed()
-        );
-    }
+    let caught = match early {
+        Err(_) => "while typesetting",
+        Ok(read) => {
+            let n = read.unwrap_or(0);
+            assert!(n > 0, "the server closed before answering");
+            reply.extend_from_slice(&piece[..n]);
+            "while downloading"
+        }
+    };
     let sigterm_at = std::time::Instant::now();
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     // New connections are refused once the server has begun to drain.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(tokio::net::TcpStream::connect(&http_addr).await.is_err(), "the HTTPS port still accepts after SIGTERM");
-    let mut reply = Vec::new();
     let head_end = loop {
-        let n = stream.read(&mut piece).await.unwrap_or(0);
-        assert!(n > 0, "the server closed before answering: {}", String::from_utf8_lossy(&reply));
-        reply.extend_from_slice(&piece[..n]);
         if let Some(at) = reply.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
         }
+        let n = stream.read(&mut piece).await.unwrap_or(0);
+        assert!(n > 0, "the server closed before answering: {}", String::from_utf8_lossy(&reply));
+        reply.extend_from_slice(&piece[..n]);
     };
     let head = String::from_utf8_lossy(&reply[..head_end]).to_string();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -373,7 +375,7 @@ async fn sigterm_lets_a_slow_https_download_finish() {
     let read_for = sigterm_at.elapsed();
     assert_eq!(child.wait().unwrap().code(), Some(0));
     println!(
-        "{length} bytes; headers {headers_after:?} and the last byte {read_for:?} after SIGTERM; exit 0 after {:?}",
+        "SIGTERM {caught}; {length} bytes; headers {headers_after:?} and the last byte {read_for:?} after it; exit 0 after {:?}",
         sigterm_at.elapsed()
     );
     std::fs::remove_dir_all(dir).unwrap();
