@@ -288,7 +288,7 @@ impl Benchmarks {
     }
 
     /// Reads ahead the mirror of each universe that submissions go to (of each model, its newest
-    /// version's newest year with published figures) unless this publisher holds it as last
+    /// version's newest year that publication has marked) unless this publisher holds it as last
     /// published; returns the contributions read. Without it the first change after a start or a
     /// takeover would find no mirror, and that round would read the whole universe while
     /// submissions wait on the same cores (at national scale 102 564 contributions, about 1.3 s).
@@ -300,9 +300,8 @@ impl Benchmarks {
             if mirrors.get(&universe).is_some_and(|m| m.generation == generation) {
                 continue;
             }
-            let rows = store::members(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
-            read += rows.len();
-            let mut mirror = off_workers(move || Mirror::of(rows)).await?;
+            let (mut mirror, count) = self.read_whole(&universe).await?;
+            read += count;
             mirror.generation = generation;
             mirrors.insert(universe, mirror);
         }
@@ -339,6 +338,11 @@ impl Benchmarks {
             }
             return Ok((mirror, count));
         }
+        self.read_whole(universe).await
+    }
+
+    /// The mirror of `universe` from a read of all its contributions, and how many that read.
+    async fn read_whole(&self, universe: &Universe) -> Result<(Mirror, usize), StoreError> {
         let rows = store::members(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
         let count = rows.len();
         // Counting a national universe into its tallies takes seconds: off the async workers.
