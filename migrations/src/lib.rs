@@ -25,6 +25,7 @@ pub mod m0010_assessments_by_firm;
 pub mod m0011_contribution_fit;
 pub mod m0012_change_contribution;
 pub mod m0013_universe_by_id;
+pub mod m0014_erasure;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_contribution_fit::Migration),
             Box::new(m0012_change_contribution::Migration),
             Box::new(m0013_universe_by_id::Migration),
+            Box::new(m0014_erasure::Migration),
         ]
     }
 }

@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use domain_anonymity::years::publishable_year;
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::Model;
 use sea_orm::DatabaseConnection;
@@ -239,6 +240,20 @@ impl Benchmarks {
         for change in changes {
             by_universe.entry(change.universe.clone()).or_default().push(change);
         }
+        // A year outside the publishable years (one still to come, or before the first) is never
+        // published, and what was published of it before is withdrawn: its universe gets a round
+        // whenever it still holds releases, changed or not.
+        let current_year = crate::time::year_of(now);
+        for (universe, _) in store::universes_since(&self.db, 0).await? {
+            if !publishable_year(universe.year, current_year)
+                && !by_universe.contains_key(&universe)
+                && !store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year)
+                    .await?
+                    .is_empty()
+            {
+                by_universe.insert(universe, Vec::new());
+            }
+        }
         for (universe, changes) in by_universe {
             let started = std::time::Instant::now();
             let ids: Vec<i64> = changes.iter().map(|c| c.id).collect();
@@ -251,8 +266,10 @@ impl Benchmarks {
                 store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year).await?;
             // Planning is CPU work that grows with the groups republished: off the async workers.
             let (policy, year) = (self.policy, universe.year);
+            let publishable = publishable_year(year, current_year);
             let (mut mirror, plan) = off_workers(move || {
-                let plan = publish::plan(policy, year, &mirror.groups, existing);
+                let none = Groups::default();
+                let plan = publish::plan(policy, year, if publishable { &mirror.groups } else { &none }, existing);
                 (mirror, plan)
             })
             .await?;

@@ -214,7 +214,11 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
         // log at most) gave about 10% more submissions per second at 1 000 000 firm-years and at
         // 20 000, for a p99 of 24-38 ms where it was about 20 (the commit that copies); every
         // commit is synced as before (BENCHMARKS.md, "1M and 20k with the seed settled").
-        .map_sqlx_sqlite_opts(|o| o.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "4000"));
+        // Erasure must leave no copy of a firm's name in the file: deleted content is overwritten
+        // with zeros (cells and freed pages) instead of left in free space.
+        .map_sqlx_sqlite_opts(|o| {
+            o.pragma("cache_size", "-32768").pragma("wal_autocheckpoint", "4000").pragma("secure_delete", "ON")
+        });
     let db = Database::connect(options).await?;
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
@@ -488,40 +492,92 @@ pub async fn list_assessments(
     db.query_all(&q).await?.iter().map(assessment).collect()
 }
 
-/// Deletes one assessment of `tenant`; whether it existed.
-pub async fn delete_assessment(db: &impl ConnectionTrait, tenant: &str, id: i64) -> Result<bool, StoreError> {
+/// Erases one assessment of `tenant`, in `db`'s transaction: the row; the response remembered for
+/// the request that stored it (redacted: it held the firm's name and reference); the request id
+/// itself, which a CRM often builds from its reference, in that row and in the audit log, replaced
+/// by `erased_request_id` of it (a keyed hash, so that a replay can still be recognised and told
+/// the assessment was erased); and the webhook events about it with their deliveries (their
+/// payloads carry the reference). The anonymised contribution stays: it names no firm. Whether
+/// the assessment existed.
+pub async fn erase_assessment(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    id: i64,
+    now_us: i64,
+    erased_request_id: impl Fn(&str) -> String,
+) -> Result<bool, StoreError> {
     let stmt = Query::delete()
         .from_table(A::Table)
         .and_where(Expr::col(A::Tenant).eq(tenant))
         .and_where(Expr::col(A::Id).eq(id))
         .to_owned();
-    Ok(db.execute(&stmt).await?.rows_affected() > 0)
-}
-
-/// A remembered write: the hash of its request and its encoded response.
-pub async fn idempotency(
-    db: &impl ConnectionTrait,
-    tenant: &str,
-    request_id: &str,
-) -> Result<Option<(String, String, Vec<u8>)>, StoreError> {
+    if db.execute(&stmt).await?.rows_affected() == 0 {
+        return Ok(false);
+    }
     let stmt = Query::select()
-        .columns([I::Method, I::RequestHash, I::Response])
+        .column(I::RequestId)
         .from(I::Table)
         .and_where(Expr::col(I::Tenant).eq(tenant))
-        .and_where(Expr::col(I::RequestId).eq(request_id))
+        .and_where(Expr::col(I::AssessmentId).eq(id))
+        .and_where(Expr::col(I::ErasedAtUs).is_null())
         .to_owned();
-    match db.query_one(&stmt).await? {
-        Some(row) => Ok(Some((get(&row, "method")?, get(&row, "request_hash")?, get(&row, "response")?))),
-        None => Ok(None),
+    let request_ids: Vec<String> =
+        db.query_all(&stmt).await?.iter().map(|r| get(r, "request_id")).collect::<Result<_, _>>()?;
+    for request_id in request_ids {
+        let erased = erased_request_id(&request_id);
+        let stmt = Query::update()
+            .table(I::Table)
+            .value(I::RequestId, erased.as_str())
+            .value(I::Response, Vec::<u8>::new())
+            .value(I::ErasedAtUs, now_us)
+            .and_where(Expr::col(I::Tenant).eq(tenant))
+            .and_where(Expr::col(I::RequestId).eq(request_id.as_str()))
+            .to_owned();
+        db.execute(&stmt).await?;
+        tenants::forget_request_id(db, tenant, &request_id, &erased).await?;
     }
+    webhooks::erase_assessment_events(db, tenant, id).await?;
+    Ok(true)
 }
 
-/// The writes remembered under any of `keys` (tenant, request id): each found one's method, request
-/// hash and encoded response.
+/// After an erasure on SQLite, copies the write-ahead log into the database file and empties it:
+/// the log still holds the pages as they were before (with the firm's name), and the file's own
+/// copies were overwritten with zeros (`secure_delete`). A reader that keeps the log from being
+/// emptied now is logged; the next restart of the log overwrites it. Nothing to do on PostgreSQL,
+/// whose dead rows are not read by anything but a vacuum.
+pub async fn settle_erasure(db: &DatabaseConnection) -> Result<(), StoreError> {
+    if is_sqlite(db) {
+        let (busy, left) = wal_checkpoint(db, "TRUNCATE").await?;
+        if busy {
+            tracing::warn!(
+                frames = left,
+                "after an erasure the write-ahead log could not be emptied now (a reader holds it)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A remembered write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recalled {
+    /// The method that wrote it.
+    pub method: String,
+    /// The hash of its request.
+    pub request_hash: String,
+    /// Its encoded response (empty once erased).
+    pub response: Vec<u8>,
+    /// The assessment it stored, for SubmitAssessment.
+    pub assessment_id: Option<i64>,
+    /// When that assessment was erased.
+    pub erased_at_us: Option<i64>,
+}
+
+/// The writes remembered under any of `keys` (tenant, request id).
 pub async fn idempotency_many(
     db: &impl ConnectionTrait,
     keys: &[(&str, &str)],
-) -> Result<std::collections::HashMap<(String, String), (String, String, Vec<u8>)>, StoreError> {
+) -> Result<std::collections::HashMap<(String, String), Recalled>, StoreError> {
     let mut found = std::collections::HashMap::new();
     for chunk in keys.chunks(200) {
         let mut any = sea_orm::sea_query::Condition::any();
@@ -529,14 +585,20 @@ pub async fn idempotency_many(
             any = any.add(Expr::col(I::Tenant).eq(*tenant).and(Expr::col(I::RequestId).eq(*request_id)));
         }
         let stmt = Query::select()
-            .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response])
+            .columns([I::Tenant, I::RequestId, I::Method, I::RequestHash, I::Response, I::AssessmentId, I::ErasedAtUs])
             .from(I::Table)
             .cond_where(any)
             .to_owned();
         for row in db.query_all(&stmt).await? {
             found.insert(
                 (get(&row, "tenant")?, get(&row, "request_id")?),
-                (get(&row, "method")?, get(&row, "request_hash")?, get(&row, "response")?),
+                Recalled {
+                    method: get(&row, "method")?,
+                    request_hash: get(&row, "request_hash")?,
+                    response: get(&row, "response")?,
+                    assessment_id: get(&row, "assessment_id")?,
+                    erased_at_us: get(&row, "erased_at_us")?,
+                },
             );
         }
     }
@@ -556,20 +618,8 @@ pub struct Remembered<'a> {
     pub request_hash: &'a str,
     /// The encoded response.
     pub response: Vec<u8>,
-}
-
-/// Remembers a write's response under its request id. `false` when the id is already remembered
-/// (a concurrent call with the same id committed first): the caller rolls back and replays.
-pub async fn remember(
-    db: &impl ConnectionTrait,
-    tenant: &str,
-    request_id: &str,
-    method: &str,
-    request_hash: &str,
-    response: Vec<u8>,
-    now_us: i64,
-) -> Result<bool, StoreError> {
-    remember_many(db, &[Remembered { tenant, request_id, method, request_hash, response }], now_us).await
+    /// The assessment it stored (SubmitAssessment), so that erasing it reaches this response.
+    pub assessment_id: Option<i64>,
 }
 
 /// Remembers many writes' responses in one statement. `false` when any of the ids is already
@@ -590,6 +640,7 @@ pub async fn remember_many(
         I::RequestHash,
         I::Response,
         I::CreatedAtUs,
+        I::AssessmentId,
     ]);
     for r in rows {
         stmt.values_panic([
@@ -599,6 +650,7 @@ pub async fn remember_many(
             r.request_hash.into(),
             r.response.clone().into(),
             now_us.into(),
+            r.assessment_id.into(),
         ]);
     }
     stmt.on_conflict(OnConflict::columns([I::Tenant, I::RequestId]).do_nothing().to_owned());

@@ -38,6 +38,10 @@ pub enum IdempotencyKeys {
     RequestHash,
     Response,
     CreatedAtUs,
+    /// The assessment a SubmitAssessment stored (m0014).
+    AssessmentId,
+    /// When that assessment was erased; the response is then empty (m0014).
+    ErasedAtUs,
 }
 
 /// Table `benchmark_contributions`.

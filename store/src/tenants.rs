@@ -209,6 +209,24 @@ pub struct AuditEntry {
     pub at_us: i64,
 }
 
+/// Replaces `request_id` in `tenant`'s audit entries with `erased` (part of an erasure: a CRM's
+/// request id often carries its reference to the firm).
+pub async fn forget_request_id(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    request_id: &str,
+    erased: &str,
+) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(L::Table)
+        .value(L::RequestId, erased)
+        .and_where(Expr::col(L::Tenant).eq(tenant))
+        .and_where(Expr::col(L::RequestId).eq(request_id))
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}
+
 /// Records `entry` (in the caller's transaction, so that a write and its record stand or fall together).
 pub async fn audit(db: &impl ConnectionTrait, entry: &AuditEntry) -> Result<(), StoreError> {
     audit_many(db, std::slice::from_ref(entry)).await

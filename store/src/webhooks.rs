@@ -864,6 +864,32 @@ pub async fn prune(db: &impl ConnectionTrait, now_us: i64) -> Result<u64, StoreE
     Ok(db.execute(&stmt).await?.rows_affected())
 }
 
+/// Removes `tenant`'s events about assessment `id` (their payloads carry the firm's reference),
+/// with their deliveries and attempts: part of erasing the assessment. Returns how many went.
+pub async fn erase_assessment_events(db: &impl ConnectionTrait, tenant: &str, id: i64) -> Result<u64, StoreError> {
+    // Payloads are compact JSON written by `payload`: the id stands quoted, so `"104"` does not
+    // match 1040.
+    let pattern = format!("%\"assessmentId\":\"{id}\"%");
+    let mut about = Query::select();
+    about
+        .column(V::Id)
+        .from(V::Table)
+        .and_where(Expr::col(V::Tenant).eq(tenant))
+        .and_where(Expr::col(V::Payload).like(pattern));
+    let mut their_deliveries = Query::select();
+    their_deliveries.column(D::Id).from(D::Table).and_where(Expr::col(D::EventId).in_subquery(about.clone()));
+    let stmt = Query::delete()
+        .from_table(At::Table)
+        .and_where(Expr::col(At::DeliveryId).in_subquery(their_deliveries))
+        .to_owned();
+    db.execute(&stmt).await?;
+    let stmt =
+        Query::delete().from_table(D::Table).and_where(Expr::col(D::EventId).in_subquery(about.clone())).to_owned();
+    db.execute(&stmt).await?;
+    let stmt = Query::delete().from_table(V::Table).and_where(Expr::col(V::Id).in_subquery(about)).to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 mod attacker;
 mod discovery;
+mod erasure;
 mod hostile;
 mod http;
 mod operations;

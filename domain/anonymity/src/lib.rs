@@ -13,9 +13,13 @@
 //!    never isolates fewer than `k` firms. Over time, a published group's figures are replaced
 //!    only when at least `k` of its contributions changed since they were computed
 //!    (`republish`), so that comparing before and after one submission shows nothing.
+//!
+//! Besides, which years are published at all and which one is meant by default (`years`), so that
+//! no tenant can move what every tenant sees by dating its assessments far ahead.
 
 mod group;
 mod plan;
+pub mod years;
 
 pub use group::{GroupKey, Level, Split, earlier_year_reason};
 pub use plan::{Policy, PolicyError, Republish, publishable, republish};

@@ -78,22 +78,103 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Strin
     Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
 
-/// Why a URL cannot be an endpoint.
+/// Where an endpoint URL points, read as the delivery's HTTP client reads it (the WHATWG URL
+/// standard, the `url` crate reqwest uses): a host written as an address in any of the notations
+/// that standard accepts (`127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`, a trailing dot) is
+/// that address, so the guard judges exactly what the client would connect to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    /// `https`, or `http` (allowed to loopback only).
+    pub https: bool,
+    /// The host, normalised.
+    pub host: Host,
+    /// The port, defaulting by scheme.
+    pub port: u16,
+    /// The URL as the client will send it (normalised by the same parser).
+    pub url: url::Url,
+}
+
+/// An endpoint's host, normalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// A name to resolve: lower case, IDNA applied, without a trailing dot.
+    Name(String),
+    /// An address written in the URL: the client connects to it without resolving anything.
+    Address(std::net::IpAddr),
+}
+
+impl Host {
+    /// The host as a resolver or a message names it.
+    pub fn text(&self) -> String {
+        match self {
+            Host::Name(n) => n.clone(),
+            Host::Address(ip) => ip.to_string(),
+        }
+    }
+}
+
+/// Reads an endpoint URL; the error says why it cannot be one.
+pub fn destination(url: &str) -> Result<Destination, &'static str> {
+    if url.chars().count() > 2000 {
+        return Err("the URL is longer than 2000 characters");
+    }
+    // The WHATWG parser forgives leading and trailing spaces and control characters, and drops
+    // tabs and newlines inside; an endpoint is stored as given, so none of them is accepted.
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("the URL must not contain spaces or control characters");
+    }
+    // An IPv6 zone id (`[fe80::1%25eth0]`) names an interface of the server: never an endpoint.
+    if url.contains('%') && url.split(['/', '?', '#']).nth(2).is_some_and(|authority| authority.contains('%')) {
+        return Err("the URL's host must not carry a zone id or percent-encoding");
+    }
+    let parsed = url::Url::parse(url).map_err(|e| match e {
+        url::ParseError::InvalidPort => "the URL's port is not a number from 1 to 65535",
+        url::ParseError::RelativeUrlWithoutBase => "not a URL (it has no scheme)",
+        url::ParseError::EmptyHost => "the URL has no host",
+        url::ParseError::InvalidIpv4Address | url::ParseError::InvalidIpv6Address => "the URL's address is not valid",
+        _ => "not a URL",
+    })?;
+    // The parser forgives `https:///h` and `https:\\h` (read as `https://h/`); an endpoint is
+    // written as scheme, `://` and host.
+    let written_host = url.split_once("://").map(|(_, rest)| rest);
+    if written_host.is_none_or(|rest| rest.starts_with(['/', '\\']) || url.contains('\\')) {
+        return Err("not a URL (write it as https://host/path)");
+    }
+    let https = match parsed.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err("the URL must start with https://"),
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("the URL must not carry a user name or password");
+    }
+    let host = match parsed.host() {
+        None => return Err("the URL has no host"),
+        Some(url::Host::Ipv4(v4)) => Host::Address(v4.into()),
+        Some(url::Host::Ipv6(v6)) => Host::Address(v6.into()),
+        Some(url::Host::Domain(name)) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            if name.is_empty() || name.ends_with('.') || name.starts_with('.') || name.contains("..") {
+                return Err("the URL's host is not a valid name");
+            }
+            Host::Name(name.to_ascii_lowercase())
+        }
+    };
+    let port = match parsed.port() {
+        Some(0) => return Err("the URL's port is not a number from 1 to 65535"),
+        Some(p) => p,
+        None if https => 443,
+        None => 80,
+    };
+    if !https && !is_loopback(&host) {
+        return Err("use https (plain http only to a loopback address, for local development)");
+    }
+    Ok(Destination { https, host, port, url: parsed })
+}
+
+/// Why a URL cannot be an endpoint (see [`destination`]).
 pub fn url_problem(url: &str) -> Option<&'static str> {
-    if url.len() > 2000 {
-        return Some("the URL is longer than 2000 characters");
-    }
-    let Ok(uri) = url.parse::<http::Uri>() else { return Some("not a URL") };
-    let Some(authority) = uri.authority() else { return Some("the URL has no host") };
-    if authority.as_str().contains('@') {
-        return Some("the URL must not carry a user name or password");
-    }
-    match uri.scheme_str() {
-        Some("https") => None,
-        Some("http") if is_loopback(authority.host()) => None,
-        Some("http") => Some("use https (plain http only to a loopback address, for local development)"),
-        _ => Some("the URL must start with https://"),
-    }
+    destination(url).err()
 }
 
 /// Why webhooks may not be sent to `ip`, when they may not: an address inside the operator's
@@ -112,10 +193,20 @@ pub fn forbidden_address(ip: std::net::IpAddr) -> Option<&'static str> {
                 return forbidden_v4(v4);
             }
             let s = v6.segments();
-            // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d).
-            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) || (s[0..6] == [0; 6] && s[6] != 0) {
-                let o = v6.octets();
-                return forbidden_v4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            let v4 = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) and the deprecated
+            // IPv4-compatible form (::a.b.c.d): the last 32 bits are the IPv4 address.
+            if (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1)) || (s[0..6] == [0; 6] && s[6] != 0)
+            {
+                return forbidden_v4(v4(s[6], s[7]));
+            }
+            // 6to4 (2002::/16): the IPv4 address of the relay's far side follows the prefix.
+            if s[0] == 0x2002 {
+                return forbidden_v4(v4(s[1], s[2]));
+            }
+            // Teredo (2001:0::/32): the server's IPv4 address, then the client's, inverted.
+            if s[0] == 0x2001 && s[1] == 0 {
+                return forbidden_v4(v4(s[2], s[3])).or_else(|| forbidden_v4(v4(!s[6], !s[7])));
             }
             if v6.is_loopback() {
                 Some("a loopback address")
@@ -161,19 +252,11 @@ fn forbidden_v4(ip: std::net::Ipv4Addr) -> Option<&'static str> {
     }
 }
 
-/// The host (without an IPv6 address's brackets) and port an endpoint URL points at, the port
-/// defaulting by scheme (443 for https, 80 otherwise); `None` for a URL without a host.
-pub fn destination(url: &str) -> Option<(String, u16)> {
-    let uri = url.parse::<http::Uri>().ok()?;
-    let authority = uri.authority()?;
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
-    let port = authority.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
-    Some((host, port))
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+fn is_loopback(host: &Host) -> bool {
+    match host {
+        Host::Name(n) => n == "localhost",
+        Host::Address(ip) => ip.is_loopback() || forbidden_address(*ip) == Some("a loopback address"),
+    }
 }
 
 #[cfg(test)]
@@ -273,12 +356,85 @@ mod tests {
         assert!(url_problem("http://crm.example.nl/h").is_some());
         assert!(url_problem("ftp://crm.example.nl/h").is_some());
         assert!(url_problem("https://user:pw@crm.example.nl/h").is_some());
+        assert!(url_problem("https://user@crm.example.nl/h").is_some());
         assert!(url_problem("not a url").is_some());
         assert!(url_problem("/relative").is_some());
+        assert!(url_problem(" https://crm.example.nl/h").is_some(), "stored as given, so no spaces");
+        assert!(url_problem("https://crm.exa\tmple.nl/h").is_some(), "a tab the parser would drop");
         assert!(url_problem(&format!("https://a.nl/{}", "x".repeat(2000))).is_some());
-        assert_eq!(destination("https://crm.example.nl/h"), Some(("crm.example.nl".into(), 443)));
-        assert_eq!(destination("http://[::1]:8000/h"), Some(("::1".into(), 8000)));
-        assert_eq!(destination("http://localhost/h"), Some(("localhost".into(), 80)));
-        assert_eq!(destination("/relative"), None);
+        let d = |u: &str| destination(u).map(|d| (d.host, d.port));
+        assert_eq!(d("https://CRM.Example.nl./h"), Ok((Host::Name("crm.example.nl".into()), 443)));
+        assert_eq!(d("http://[::1]:8000/h"), Ok((Host::Address("::1".parse().unwrap()), 8000)));
+        assert_eq!(d("http://localhost/h"), Ok((Host::Name("localhost".into()), 80)));
+        assert!(d("/relative").is_err());
+    }
+
+    /// The bypass forms of the destination guard: each names its address in a notation the HTTP
+    /// client reads as that address, and each is read here as the same address.
+    #[test]
+    fn every_notation_of_an_address_is_read_as_the_address() {
+        let v4 = |s: &str| Host::Address(s.parse::<std::net::Ipv4Addr>().unwrap().into());
+        for (url, host, port) in [
+            ("https://127.0.0.1./", v4("127.0.0.1"), 443),
+            ("https://10.0.0.1./", v4("10.0.0.1"), 443),
+            ("https://169.254.169.254./latest/meta-data/", v4("169.254.169.254"), 443),
+            ("https://127.1./", v4("127.0.0.1"), 443),
+            ("https://127.1/", v4("127.0.0.1"), 443),
+            ("https://0x7f000001./", v4("127.0.0.1"), 443),
+            ("https://0X7F.1/", v4("127.0.0.1"), 443),
+            ("https://2130706433./", v4("127.0.0.1"), 443),
+            ("https://0177.0.0.1./", v4("127.0.0.1"), 443),
+            ("https://192.168.0.1.:8443/", v4("192.168.0.1"), 8443),
+            ("https://[::ffff:7f00:1]/", Host::Address("::ffff:127.0.0.1".parse().unwrap()), 443),
+        ] {
+            let read = destination(url).map(|d| (d.host, d.port));
+            assert_eq!(read, Ok((host.clone(), port)), "{url}");
+            let Host::Address(ip) = host else { unreachable!() };
+            assert!(forbidden_address(ip).is_some(), "{url}");
+        }
+        // Names are normalised as the resolver will be asked them.
+        assert_eq!(destination("https://LocalHost./").map(|d| d.host), Ok(Host::Name("localhost".into())));
+    }
+
+    #[test]
+    fn zone_ids_and_impossible_ports_are_invalid_urls() {
+        for url in [
+            "https://[::1%25lo]/",
+            "https://[fe80::1%25eth0]:8443/h",
+            "https://[::1%lo]/",
+            "https://crm.example.nl:0/h",
+            "https://crm.example.nl:99999/h",
+            "https://crm.example.nl:65536/h",
+            "https://crm.example.nl:-1/h",
+            "https://crm..example.nl/h",
+            "https://./h",
+            "https:///h",
+            "https:\\\\127.0.0.1\\h",
+            "https:/crm.example.nl/h",
+        ] {
+            assert!(url_problem(url).is_some(), "{url} must be refused");
+        }
+        assert_eq!(destination("https://crm.example.nl:65535/h").map(|d| d.port), Ok(65535));
+    }
+
+    #[test]
+    fn ipv6_forms_that_embed_an_internal_ipv4_address_are_forbidden() {
+        let judged = |a: &str| forbidden_address(a.parse().unwrap());
+        for internal in [
+            "2002:a9fe:a9fe::",                     // 6to4 of 169.254.169.254
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:c0a8:1::",                        // 6to4 of 192.168.0.1
+            "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
+            "64:ff9b:1::a00:1",                     // local-use NAT64 of 10.0.0.1
+            "::7f00:1",                             // IPv4-compatible 127.0.0.1
+            "::ffff:a00:1",                         // IPv4-mapped 10.0.0.1
+            "2001:0:a9fe:a9fe::1",                  // Teredo, server 169.254.169.254
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1 (inverted)
+        ] {
+            assert!(judged(internal).is_some(), "{internal} must be forbidden");
+        }
+        for public in ["2002:5db8:d822::1", "64:ff9b::5db8:d822", "2001:0:4136:e378:8000:63bf:a247:d6dd"] {
+            assert_eq!(judged(public), None, "{public} embeds a public address");
+        }
     }
 }

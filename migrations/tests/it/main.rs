@@ -77,7 +77,16 @@ async fn up_down_up_on_both_backends() {
         }
         assert!(columns(&conn, backend, "benchmark_contributions").await.iter().any(|c| c == "fit_verdict"));
         assert!(columns(&conn, backend, "benchmark_changes").await.iter().any(|c| c == "contribution_id"));
-        // The first step down puts the universe's index without the id back, and nothing else.
+        // The first step down drops what erasure needs of the remembered responses, nothing else.
+        let erasure = columns(&conn, backend, "idempotency_keys").await;
+        assert!(erasure.iter().any(|c| c == "assessment_id") && erasure.iter().any(|c| c == "erased_at_us"));
+        assert!(indexes(&conn, backend, "idempotency_keys").await.iter().any(|i| i == "idempotency_by_assessment"));
+        Migrator::down(&conn, Some(1)).await.unwrap();
+        assert_eq!(tables(&conn, backend).await, after_up, "{backend:?}");
+        let without = columns(&conn, backend, "idempotency_keys").await;
+        assert_eq!(without.len(), erasure.len() - 2, "{backend:?}: {without:?}");
+        assert!(!indexes(&conn, backend, "idempotency_keys").await.iter().any(|i| i == "idempotency_by_assessment"));
+        // The next puts the universe's index without the id back, and nothing else.
         let by_id = indexes(&conn, backend, "benchmark_contributions").await;
         assert!(by_id.iter().any(|i| i == "benchmark_universe_id"), "{backend:?}: {by_id:?}");
         assert!(!by_id.iter().any(|i| i == "benchmark_universe"), "{backend:?}: {by_id:?}");
@@ -187,5 +196,56 @@ async fn the_benchmark_store_has_no_identifying_column() {
         // The assessment store does name firms: the wall is a separate table, not a view.
         let assessment_cols = columns(&conn, backend, "assessments").await;
         assert!(assessment_cols.iter().any(|c| c == "firm_name"));
+    }
+}
+
+/// Responses remembered before m0014 are linked to the assessment they stored through the audit
+/// log's entry of the same request; other methods' responses are not.
+#[tokio::test]
+async fn remembered_submissions_are_linked_to_their_assessments_from_the_audit_log() {
+    use migrations::sea_orm::ConnectionTrait;
+    for backend in BACKENDS {
+        let db = TestDb::empty(backend).await;
+        let conn = db.connect().await;
+        let before = Migrator::migrations().len() - 1;
+        Migrator::up(&conn, Some(u32::try_from(before).unwrap())).await.unwrap();
+        for sql in [
+            "INSERT INTO idempotency_keys (tenant, request_id, method, request_hash, response, created_at_us) VALUES \
+             ('acme', 'r-1', 'SubmitAssessment', 'h', X'00', 1), ('acme', 'r-2', 'SubmitAssessment', 'h', X'00', 1), \
+             ('globex', 'r-1', 'SubmitAssessment', 'h', X'00', 1), ('acme', 'r-3', 'SomethingElse', 'h', X'00', 1)",
+            "INSERT INTO audit_log (tenant, actor, action, target, request_id, at_us) VALUES \
+             ('acme', 'k', 'SubmitAssessment', 'assessment 41', 'r-1', 1), \
+             ('globex', 'k', 'SubmitAssessment', 'assessment 1042', 'r-1', 1), \
+             ('acme', 'k', 'SomethingElse', 'assessment 7', 'r-3', 1)",
+        ] {
+            let sql = if backend == migrations::test_db::Backend::Postgres {
+                sql.replace("X'00'", "'\\x00'::bytea")
+            } else {
+                sql.to_string()
+            };
+            conn.execute_unprepared(&sql).await.unwrap();
+        }
+        Migrator::up(&conn, None).await.unwrap();
+        let rows = conn
+            .query_all_raw(migrations::sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT tenant, request_id, assessment_id FROM idempotency_keys ORDER BY tenant, request_id",
+            ))
+            .await
+            .unwrap();
+        let linked: Vec<(String, String, Option<i64>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "tenant").unwrap(),
+                    r.try_get("", "request_id").unwrap(),
+                    r.try_get("", "assessment_id").unwrap(),
+                )
+            })
+            .collect();
+        let expected =
+            [("acme", "r-1", Some(41)), ("acme", "r-2", None), ("acme", "r-3", None), ("globex", "r-1", Some(1042))]
+                .map(|(t, r, id)| (t.to_string(), r.to_string(), id));
+        assert_eq!(linked, expected, "{backend:?}");
     }
 }

@@ -24,6 +24,7 @@
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
 //! | `sqlite_checkpoint_ms` | `50` | on SQLite, milliseconds between checkpoints of the write-ahead log beside the submission writer; 10 to 60000, or `0` for none (the writer then checkpoints in its own commits) |
+//! | `completed_at_skew_seconds` | `3600` | how far ahead of the server's clock a submission's `completedAt` may be (the CRM's clock may run ahead); later ones are refused; 0 to 604800 |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
@@ -59,6 +60,7 @@ pub const KEYS: &[&str] = &[
     "publish_interval_ms",
     "sqlite_checkpoint_ms",
     "peer_years_back",
+    "completed_at_skew_seconds",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -66,6 +68,10 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
 
 /// Years before an assessment's own that its peers may come from, unless configured otherwise.
 pub const DEFAULT_PEER_YEARS_BACK: u32 = 2;
+
+/// How far ahead of the server's clock a submission's `completed_at` may be, unless configured
+/// otherwise.
+pub const DEFAULT_COMPLETED_AT_SKEW_SECONDS: u32 = 3600;
 
 /// Smallest disclosure threshold a deployment may configure (MODEL.md).
 pub const MIN_DISCLOSURE_K: u32 = 5;
@@ -176,6 +182,10 @@ pub struct ServeArgs {
     /// Years back an assessment's peers may come from when its own year has none, 0 to 5 [default: 2].
     #[arg(long, value_name = "YEARS")]
     pub peer_years_back: Option<String>,
+    /// How far ahead of the server's clock a submission's completedAt may be, 0 to 604800
+    /// [default: 3600].
+    #[arg(long, value_name = "SECONDS")]
+    pub completed_at_skew_seconds: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -227,6 +237,8 @@ pub struct ServeConfig {
     pub sqlite_checkpoint: Option<Duration>,
     /// How many years before an assessment's own its peers may come from.
     pub peer_years_back: u32,
+    /// How far ahead of the server's clock a submission's `completed_at` may be.
+    pub completed_at_skew_seconds: u32,
 }
 
 impl ServeConfig {
@@ -318,7 +330,8 @@ impl ServeConfig {
             .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
             .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
             .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
-            .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref());
+            .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
+            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -346,6 +359,7 @@ impl ServeConfig {
             sqlite_checkpoint: Some(Duration::from_millis(layers.get("sqlite_checkpoint_ms", 50u64)))
                 .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
+            completed_at_skew_seconds: layers.get("completed_at_skew_seconds", DEFAULT_COMPLETED_AT_SKEW_SECONDS),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
@@ -362,6 +376,12 @@ impl ServeConfig {
         if config.sqlite_checkpoint.is_some_and(|d| !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d))
         {
             layers.problem("sqlite_checkpoint_ms must be 0 (none) or 10 to 60000".to_string());
+        }
+        if config.completed_at_skew_seconds > 604_800 {
+            layers.problem(format!(
+                "completed_at_skew_seconds = {} must be 0 to 604800",
+                config.completed_at_skew_seconds
+            ));
         }
         if config.peer_years_back > 5 {
             layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));

@@ -60,6 +60,7 @@ impl AppState {
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
         state.sqlite_checkpoint = config.sqlite_checkpoint;
         state.persistence.set_peer_years_back(config.peer_years_back);
+        state.persistence.set_completed_at_skew_seconds(config.completed_at_skew_seconds);
         state.reports.assembler().set_peer_years_back(config.peer_years_back);
         state.webhooks.proxy = config.webhook_proxy.clone();
         if let Some(path) = &config.webhook_ca_file {

@@ -57,6 +57,8 @@ struct Inner {
     webhook_wake: Arc<tokio::sync::Notify>,
     // Years before an assessment's own its peers may come from.
     peer_years_back: std::sync::atomic::AtomicU32,
+    /// How far ahead of this server's clock a submission's completed_at may be.
+    completed_at_skew_seconds: std::sync::atomic::AtomicU32,
 }
 
 /// A validated, scored submission, ready to be written.
@@ -129,16 +131,24 @@ impl Job {
 }
 
 /// A job whose request id was remembered: the stored response when it is the same request (a
-/// replay), else ALREADY_EXISTS.
-fn replay(
-    job: &Job,
-    (method, hash, response): &(String, String, Vec<u8>),
-) -> Result<pb::SubmitAssessmentResponse, Status> {
-    if method == "SubmitAssessment" && *hash == job.request_hash {
-        return pb::SubmitAssessmentResponse::decode(response.as_slice())
-            .map_err(|_| Status::internal("stored response is malformed"));
+/// replay), NOT_FOUND when the assessment it stored has been erased since (the response was
+/// redacted with it), else ALREADY_EXISTS.
+fn replay(job: &Job, recalled: &store::Recalled) -> Result<pb::SubmitAssessmentResponse, Status> {
+    if recalled.method != "SubmitAssessment" || recalled.request_hash != job.request_hash {
+        return Err(Status::already_exists(format!(
+            "request_id `{}` was already used for a different request",
+            job.request_id
+        )));
     }
-    Err(Status::already_exists(format!("request_id `{}` was already used for a different request", job.request_id)))
+    if let Some(at) = recalled.erased_at_us {
+        let id = recalled.assessment_id.map_or_else(String::new, |id| format!(" {id}"));
+        return Err(Status::not_found(format!(
+            "the assessment{id} that this request_id stored was erased at {}; the request is not stored again",
+            store::time::rfc3339(at)
+        )));
+    }
+    pb::SubmitAssessmentResponse::decode(recalled.response.as_slice())
+        .map_err(|_| Status::internal("stored response is malformed"))
 }
 
 /// The jobs of a batch that can be written together (by index), and those that repeat an earlier
@@ -291,6 +301,9 @@ impl Persistence {
                 started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
                 peer_years_back: std::sync::atomic::AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK),
+                completed_at_skew_seconds: std::sync::atomic::AtomicU32::new(
+                    services_common::serve::DEFAULT_COMPLETED_AT_SKEW_SECONDS,
+                ),
             }),
         }
     }
@@ -341,6 +354,12 @@ impl Persistence {
     }
 
     /// The keyed pseudonym of a firm: HMAC-SHA256 over its identity, hex.
+    /// What an erased assessment's request id is kept as: `erased:` and a keyed hash of it, so that
+    /// a replay is recognised without the id (which often carries the CRM's reference) being kept.
+    fn erased_request_id(&self, tenant: &str, request_id: &str) -> String {
+        format!("erased:{}", self.pseudonym(format!("erased\u{0}{tenant}\u{0}{request_id}").as_bytes()))
+    }
+
     pub fn pseudonym(&self, identity: &[u8]) -> String {
         // HMAC accepts keys of any length; the error branch cannot occur.
         match Hmac::<Sha256>::new_from_slice(self.inner.pseudonym_key.expose()) {
@@ -450,6 +469,30 @@ impl Persistence {
                 "completed_at is geen geldig tijdstip",
             ));
         }
+        let skew = i64::from(self.inner.completed_at_skew_seconds.load(std::sync::atomic::Ordering::Relaxed));
+        let latest = now_us().saturating_add(skew.saturating_mul(1_000_000));
+        let first = domain_anonymity::years::FIRST_YEAR;
+        let completed_at_us = completed_at_us.filter(|at| {
+            let early = year_of(*at) < first;
+            let late = *at > latest;
+            if early || late {
+                violations.push(violation(
+                    "completed_at",
+                    "COMPLETED_AT_OUT_OF_RANGE",
+                    format!(
+                        "completed_at must lie between {first}-01-01 and now (at most {skew} s ahead of the server's clock); {} is {}",
+                        store::time::rfc3339(*at),
+                        if early { "too early" } else { "in the future" }
+                    ),
+                    format!(
+                        "completed_at moet tussen {first}-01-01 en nu liggen (hoogstens {skew} s voor op de klok van de server); {} ligt {}",
+                        store::time::rfc3339(*at),
+                        if early { "te vroeg" } else { "in de toekomst" }
+                    ),
+                ));
+            }
+            !(early || late)
+        });
         let assessment = req.assessment.clone().unwrap_or_default();
         let locale = request_locale(&assessment.locale, "assessment.locale", &mut violations);
         let scored = match convert::score(&self.inner.registry, &assessment) {
@@ -579,12 +622,21 @@ impl Persistence {
         jobs: &[Arc<Job>],
     ) -> Result<(Vec<Result<pb::SubmitAssessmentResponse, Status>>, usize), Status> {
         let tx = store::begin_write(&self.inner.db).await.map_err(store_status)?;
-        let keys: Vec<(&str, &str)> = jobs.iter().map(|j| (j.tenant.as_str(), j.request_id.as_str())).collect();
+        // Each request id as it is, and as an erasure keeps it.
+        let erased: Vec<String> = jobs.iter().map(|j| self.erased_request_id(&j.tenant, &j.request_id)).collect();
+        let keys: Vec<(&str, &str)> = jobs
+            .iter()
+            .zip(&erased)
+            .flat_map(|(j, e)| [(j.tenant.as_str(), j.request_id.as_str()), (j.tenant.as_str(), e.as_str())])
+            .collect();
         let remembered = store::idempotency_many(&tx, &keys).await.map_err(store_status)?;
         let mut out: Vec<Option<Result<pb::SubmitAssessmentResponse, Status>>> = vec![None; jobs.len()];
         let mut fresh = Vec::with_capacity(jobs.len());
-        for (i, job) in jobs.iter().enumerate() {
-            match remembered.get(&(job.tenant.clone(), job.request_id.clone())) {
+        for (i, (job, erased)) in jobs.iter().zip(&erased).enumerate() {
+            let found = remembered
+                .get(&(job.tenant.clone(), job.request_id.clone()))
+                .or_else(|| remembered.get(&(job.tenant.clone(), erased.clone())));
+            match found {
                 Some(stored) => out[i] = Some(replay(job, stored)),
                 None => fresh.push(Arc::clone(job)),
             }
@@ -645,6 +697,7 @@ impl Persistence {
                 method: "SubmitAssessment",
                 request_hash: &job.request_hash,
                 response: response.encode_to_vec(),
+                assessment_id: response.assessment.as_ref().map(|a| a.id),
             })
             .collect();
         if !store::remember_many(tx, &remembered, now).await.map_err(store_status)? {
@@ -716,7 +769,11 @@ impl Persistence {
     }
 
     fn universe_year(&self, requested: u32, years: &[i32]) -> Option<i32> {
-        if requested == 0 { years.last().copied() } else { i32::try_from(requested).ok().filter(|y| years.contains(y)) }
+        if requested == 0 {
+            domain_anonymity::years::default_year(years, year_of(now_us()))
+        } else {
+            i32::try_from(requested).ok().filter(|y| years.contains(y))
+        }
     }
 
     /// The first published group of `requested`'s ladder, from the engine's memory.
@@ -729,6 +786,12 @@ impl Persistence {
     fn recent_peers(&self, model: &Model, year: i32, requested: &GroupKey) -> Option<Found> {
         let back = self.inner.peer_years_back.load(std::sync::atomic::Ordering::Relaxed);
         self.inner.benchmarks.find_recent(model, year, requested, back)
+    }
+
+    /// How far ahead of this server's clock a submission's `completed_at` may be
+    /// (`completed_at_skew_seconds`).
+    pub fn set_completed_at_skew_seconds(&self, seconds: u32) {
+        self.inner.completed_at_skew_seconds.store(seconds, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How many years before an assessment's own its peers may come from (`peer_years_back`).
@@ -908,7 +971,8 @@ impl PersistenceService for Persistence {
         let caller = self.inner.auth.caller(&request).await?;
         let id = request.get_ref().id;
         let tx = store::begin(&self.inner.db).await.map_err(store_status)?;
-        if !store::delete_assessment(&tx, &caller.tenant, id).await.map_err(store_status)? {
+        let erased = |request_id: &str| self.erased_request_id(&caller.tenant, request_id);
+        if !store::erase_assessment(&tx, &caller.tenant, id, now_us(), erased).await.map_err(store_status)? {
             return Err(not_found(id));
         }
         let entry = AuditEntry {
@@ -921,6 +985,10 @@ impl PersistenceService for Persistence {
         };
         tenants::audit(&tx, &entry).await.map_err(store_status)?;
         store::commit(tx).await.map_err(store_status)?;
+        // Erased and committed; that the old pages leave SQLite's log now is best effort.
+        if let Err(e) = store::settle_erasure(&self.inner.db).await {
+            tracing::warn!(error = %e, assessment = id, "after an erasure the write-ahead log could not be emptied");
+        }
         Ok(Response::new(pb::DeleteAssessmentResponse {}))
     }
 }

@@ -126,7 +126,7 @@ impl ReportService for Reports {
         };
         let years = report_gen::export::published_years(&self.db, &model).await.map_err(|e| internal(&e))?;
         let year = if req.year == 0 {
-            years.last().copied()
+            domain_anonymity::years::default_year(&years, store::time::year_of(store::time::now_us()))
         } else {
             i32::try_from(req.year).ok().filter(|y| years.contains(y))
         };

@@ -122,6 +122,8 @@ impl Guard {
     /// connection then uses, so a name that resolved to a public address at registration and to
     /// an internal one now (DNS rebinding) is refused here.
     async fn resolve(&self, host: &str) -> Result<Vec<std::net::SocketAddr>, Box<dyn std::error::Error + Send + Sync>> {
+        // A fully qualified name (`localhost.`) is the same host as without its final dot.
+        let host = host.strip_suffix('.').unwrap_or(host);
         let resolved: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, 0))
             .await
             .map_err(|e| Refused(format!("cannot resolve {host}: {e}")))?
@@ -138,25 +140,28 @@ impl Guard {
         }
     }
 
-    /// The checks that cannot wait for the resolver: an address written in the URL (no name is
-    /// resolved for it), and a name a proxy will resolve (refused when it resolves here to an
+    /// The checks that cannot wait for the resolver: an address written in the URL, in any
+    /// notation the client reads as an address (no name is resolved for it, so this is the only
+    /// check it gets), and a name a proxy will resolve (refused when it resolves here to an
     /// internal address; passed on when it does not resolve here, as behind an egress proxy).
-    async fn before_sending(&self, uri: &http::Uri) -> Result<(), Refused> {
+    async fn before_sending(&self, destination: &domain_webhooks::Destination) -> Result<(), Refused> {
         if self.allow_private_networks {
             return Ok(());
         }
-        let host = uri.host().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-            return self.check(host, ip);
-        }
-        if self.proxies.intercept(uri).is_some()
-            && let Ok(addresses) = tokio::net::lookup_host((host, 0)).await
-        {
-            for a in addresses {
-                self.check(host, a.ip())?;
+        match &destination.host {
+            domain_webhooks::Host::Address(ip) => self.check(&ip.to_string(), *ip),
+            domain_webhooks::Host::Name(name) => {
+                let uri = destination.url.as_str().parse::<http::Uri>().map_err(|_| Refused("not a URL".into()))?;
+                if self.proxies.intercept(&uri).is_some()
+                    && let Ok(addresses) = tokio::net::lookup_host((name.as_str(), 0)).await
+                {
+                    for a in addresses {
+                        self.check(name, a.ip())?;
+                    }
+                }
+                Ok(())
             }
         }
-        Ok(())
     }
 }
 
@@ -304,14 +309,15 @@ impl Client {
         Ok(Client { http, guard, timeout: settings.timeout })
     }
 
-    /// POSTs `body` with `headers` to `url`; an error says why there was no answer.
-    pub async fn post(&self, url: &str, headers: &[(&'static str, String)], body: Bytes) -> Result<Answer, String> {
-        let uri: http::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
-        if uri.host().is_none_or(str::is_empty) {
-            return Err("the URL has no host".into());
-        }
-        self.guard.before_sending(&uri).await.map_err(|r| r.0)?;
-        let mut request = self.http.post(url).header(http::header::CONTENT_TYPE, "application/json").body(body);
+    /// POSTs `body` with `headers` to `url`; an error says why there was no answer. The URL is
+    /// read once (`domain_webhooks::destination`) and that reading is both what the guard judges
+    /// and what the client connects to.
+    pub async fn post(&self, url: &str, headers: &[(&'static str, String)], body: Bytes) -> Result<Answer, NoAnswer> {
+        let destination = domain_webhooks::destination(url)
+            .map_err(|why| NoAnswer::Refused(format!("not an endpoint URL: {why}")))?;
+        self.guard.before_sending(&destination).await.map_err(|r| NoAnswer::Refused(r.0))?;
+        let mut request =
+            self.http.post(destination.url).header(http::header::CONTENT_TYPE, "application/json").body(body);
         for (name, value) in headers {
             request = request.header(*name, value.as_str());
         }
@@ -333,10 +339,10 @@ impl Client {
 
     /// Why there was no answer, in one line: the guard's verdict when it refused, a TLS failure
     /// with rustls's reason, a connection failure with its cause, else the chain of causes.
-    fn why(&self, e: &reqwest::Error) -> String {
+    fn why(&self, e: &reqwest::Error) -> NoAnswer {
         let host = e.url().and_then(|u| u.host_str()).unwrap_or("the endpoint").to_string();
         if e.is_timeout() {
-            return format!("no answer from {host} within {} s", self.timeout.as_secs());
+            return NoAnswer::Failed(format!("no answer from {host} within {} s", self.timeout.as_secs()));
         }
         // The causes, looking inside I/O errors too (their `source` skips the error they carry).
         let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
@@ -349,16 +355,50 @@ impl Client {
             };
         }
         if let Some(refused) = causes.iter().find_map(|c| c.downcast_ref::<Refused>()) {
-            return refused.0.clone();
+            return NoAnswer::Refused(refused.0.clone());
         }
         if let Some(tls) = causes.iter().find_map(|c| c.downcast_ref::<rustls::Error>()) {
-            return format!("TLS with {host} failed: {tls}");
+            return NoAnswer::Failed(format!("TLS with {host} failed: {tls}"));
         }
         let root = causes.last().map_or_else(|| e.to_string(), ToString::to_string);
         if e.is_connect() {
-            return format!("cannot connect to {host}: {root}");
+            return NoAnswer::Failed(format!("cannot connect to {host}: {root}"));
         }
-        format!("no HTTP answer from {host}: {root}")
+        NoAnswer::Failed(format!("no HTTP answer from {host}: {root}"))
+    }
+}
+
+/// Why a delivery got no answer. The cause is for the operator's log; the tenant's delivery
+/// record says only [`NoAnswer::public`], since the tenant chose the URL and a cause such as
+/// "connection refused" on one port and "TLS failed" on another would map the server's network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// The egress guard refused the destination before any connection.
+    Refused(String),
+    /// No HTTP answer: no connection, no TLS, a broken or late answer.
+    Failed(String),
+}
+
+impl NoAnswer {
+    /// What the tenant's delivery record says.
+    pub fn public(&self) -> &'static str {
+        match self {
+            NoAnswer::Refused(_) => "refused: the endpoint's address is not allowed",
+            NoAnswer::Failed(_) => "failed: no HTTP answer from the endpoint",
+        }
+    }
+
+    /// The cause, for the operator's log.
+    pub fn cause(&self) -> &str {
+        match self {
+            NoAnswer::Refused(c) | NoAnswer::Failed(c) => c,
+        }
+    }
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.cause())
     }
 }
 
@@ -374,7 +414,7 @@ pub fn retry_after(value: &str) -> Option<Duration> {
 }
 
 /// What happens after an answer (or none) to attempt number `attempts + 1`.
-fn next_after(result: &Result<Answer, String>, attempts: u32, now: i64) -> Next {
+fn next_after(result: &Result<Answer, NoAnswer>, attempts: u32, now: i64) -> Next {
     let retry = |after: Option<Duration>| {
         domain_webhooks::next_attempt_us(now, attempts + 1, webhooks::jitter(), after).map_or(Next::GiveUp, Next::Retry)
     };
@@ -468,7 +508,7 @@ impl Dispatcher {
                 let attempt = Attempt {
                     at_us: now,
                     status_code: result.as_ref().map_or(0, |a| i32::from(a.status)),
-                    error: result.as_ref().err().cloned().unwrap_or_default(),
+                    error: result.as_ref().err().map(|e| e.public().to_string()).unwrap_or_default(),
                     duration_ms: i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX),
                 };
                 let next = next_after(&result, job.attempts, now_us());
@@ -568,12 +608,15 @@ mod tests {
         let public = test_client(None, true).unwrap();
         let refused = public.post(&format!("https://localhost:{port}/hook"), &headers, Bytes::from_static(b"{}")).await;
         assert!(
-            refused.as_ref().is_err_and(|e| e.starts_with("TLS with localhost failed: invalid peer certificate")),
+            refused.as_ref().is_err_and(|e| matches!(e, NoAnswer::Failed(_))
+                && e.cause().starts_with("TLS with localhost failed: invalid peer certificate")),
             "{refused:?}"
         );
         // Nothing listening: an error, not a hang.
         let closed = public.post("http://127.0.0.1:9/hook", &headers, Bytes::from_static(b"{}")).await;
-        assert!(closed.as_ref().is_err_and(|e| e.starts_with("cannot connect to 127.0.0.1: ")), "{closed:?}");
+        assert!(closed.as_ref().is_err_and(|e| e.cause().starts_with("cannot connect to 127.0.0.1: ")), "{closed:?}");
+        // The tenant's record says the same for both: no port state, no TLS detail.
+        assert_eq!(refused.unwrap_err().public(), closed.unwrap_err().public());
         assert!(test_client(Some("not a certificate"), true).is_err());
     }
 
@@ -592,7 +635,7 @@ mod tests {
             "https://[::ffff:169.254.169.254]/hook".to_string(),
         ] {
             let refused = guarded.post(&url, &headers, Bytes::from_static(b"{}")).await;
-            assert!(refused.as_ref().is_err_and(|e| e.starts_with("refused: ")), "{url}: {refused:?}");
+            assert!(refused.as_ref().is_err_and(|e| matches!(e, NoAnswer::Refused(_))), "{url}: {refused:?}");
         }
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "the guarded client connected to loopback");
@@ -604,6 +647,33 @@ mod tests {
         let (tcp, _) = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await.unwrap().unwrap();
         drop(tcp);
         let _ = posting.await;
+    }
+
+    /// The URL forms that name an internal address in a notation other than the plain one (a
+    /// trailing dot, short, hexadecimal, decimal and octal IPv4, IPv6 forms that embed IPv4):
+    /// refused before any connection, to a listener on loopback that counts what reaches it.
+    #[tokio::test]
+    async fn every_notation_of_an_internal_address_is_refused_before_connecting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let guarded = test_client(None, false).unwrap();
+        let headers = [("webhook-id", "msg_1".to_string())];
+        // The whole list, at registration, update and delivery: tests/e2e/webhooks.rs.
+        let forms = [
+            "https://127.0.0.1.:{port}/",
+            "https://localhost.:{port}/",
+            "https://127.1:{port}/",
+            "https://0x7f000001.:{port}/",
+            "https://2130706433.:{port}/",
+            "https://[2002:7f00:1::]:{port}/",
+        ];
+        for url in forms.map(|u| u.replace("{port}", &port.to_string())) {
+            let refused = guarded.post(&url, &headers, Bytes::from_static(b"{}")).await;
+            assert!(refused.as_ref().is_err_and(|e| matches!(e, NoAnswer::Refused(_))), "{url}: {refused:?}");
+            assert_eq!(refused.unwrap_err().public(), "refused: the endpoint's address is not allowed");
+        }
+        let accepted = tokio::time::timeout(Duration::from_millis(300), listener.accept()).await;
+        assert!(accepted.is_err(), "the guarded client connected to the loopback listener");
     }
 
     /// Reads one HTTP/1.1 request (head and a `Content-Length` body) from `io`; `None` at the end.
@@ -719,7 +789,7 @@ mod tests {
             format!("https://localhost:{backend}/hook"),
         ] {
             let refused = guarded.post(&url, &headers, Bytes::from_static(b"{}")).await;
-            assert!(refused.as_ref().is_err_and(|e| e.starts_with("refused: ")), "{url}: {refused:?}");
+            assert!(refused.as_ref().is_err_and(|e| matches!(e, NoAnswer::Refused(_))), "{url}: {refused:?}");
         }
         assert_eq!(seen_by_proxy.lock().unwrap().len(), 1, "the proxy was not asked for a refused destination");
         // A host NO_PROXY names is reached directly: here that means it does not resolve.
@@ -731,7 +801,7 @@ mod tests {
         let direct = Client::with_environment(&settings, env).unwrap();
         let unresolved = direct.post("https://hooks.example.invalid/hook", &headers, Bytes::from_static(b"{}")).await;
         assert!(
-            unresolved.as_ref().is_err_and(|e| e.starts_with("cannot resolve hooks.example.invalid")),
+            unresolved.as_ref().is_err_and(|e| e.cause().starts_with("cannot resolve hooks.example.invalid")),
             "{unresolved:?}"
         );
         assert_eq!(seen_by_proxy.lock().unwrap().len(), 1, "NO_PROXY's host went through the proxy");
@@ -807,7 +877,9 @@ mod tests {
         assert_eq!(next_after(&ok(410), 0, 0), Next::Gone);
         assert!(matches!(next_after(&ok(500), 0, 0), Next::Retry(t) if (4_000_000..=6_000_000).contains(&t)));
         assert!(matches!(next_after(&ok(301), 0, 0), Next::Retry(_)), "redirects are not followed");
-        assert!(matches!(next_after(&Err("refused".into()), 1, 0), Next::Retry(t) if t >= 240_000_000));
+        assert!(
+            matches!(next_after(&Err(NoAnswer::Refused("refused".into())), 1, 0), Next::Retry(t) if t >= 240_000_000)
+        );
         assert_eq!(next_after(&ok(500), 7, 0), Next::GiveUp);
         let slow = Ok(Answer { status: 429, retry_after: Some(Duration::from_secs(600)) });
         assert_eq!(next_after(&slow, 0, 0), Next::Retry(600_000_000));

@@ -44,18 +44,28 @@ impl Webhooks {
     }
 
     /// Refuses a URL whose host is, or resolves to, an address of the operator's own network
-    /// (`domain_webhooks::forbidden_address`). A name that does not resolve now is accepted: the
-    /// dispatcher checks the addresses again at every delivery, which also catches a name that
-    /// resolves elsewhere later.
+    /// (`domain_webhooks::forbidden_address`). The host is read as the delivery's client reads it
+    /// (`domain_webhooks::destination`), so an address in any notation is judged as that address.
+    /// A name that does not resolve now is accepted: the dispatcher checks the addresses again at
+    /// every delivery, which also catches a name that resolves elsewhere later.
     async fn check_destination(&self, url: &str, field: &str, violations: &mut Vec<Violation>) {
-        if self.allow_private_networks || domain_webhooks::url_problem(url).is_some() {
+        if self.allow_private_networks {
             return;
         }
-        let Some((host, port)) = domain_webhooks::destination(url) else { return };
-        let resolved = tokio::time::timeout(RESOLVE_LIMIT, tokio::net::lookup_host((host.as_str(), port))).await;
-        let Ok(Ok(addresses)) = resolved else { return };
-        let forbidden =
-            addresses.map(|a| a.ip()).find_map(|ip| domain_webhooks::forbidden_address(ip).map(|why| (ip, why)));
+        let Ok(destination) = domain_webhooks::destination(url) else { return };
+        let host = destination.host.text();
+        let forbidden = match destination.host {
+            domain_webhooks::Host::Address(ip) => domain_webhooks::forbidden_address(ip).map(|why| (ip, why)),
+            domain_webhooks::Host::Name(name) => {
+                let lookup = tokio::net::lookup_host((name.as_str(), destination.port));
+                match tokio::time::timeout(RESOLVE_LIMIT, lookup).await {
+                    Ok(Ok(addresses)) => addresses
+                        .map(|a| a.ip())
+                        .find_map(|ip| domain_webhooks::forbidden_address(ip).map(|why| (ip, why))),
+                    _ => None,
+                }
+            }
+        };
         if let Some((ip, why)) = forbidden {
             violations.push(violation(
                 field,
@@ -167,14 +177,29 @@ fn check_url(url: &str, field: &str, violations: &mut Vec<Violation>) {
             field,
             "INVALID_WEBHOOK_URL",
             format!("{problem}: `{}`", url.chars().take(100).collect::<String>()),
-            match problem {
-                p if p.starts_with("use https") => {
-                    "gebruik https (http alleen naar een loopback-adres, voor lokale ontwikkeling)".to_string()
-                }
-                _ => "geen bruikbare https-URL".to_string(),
-            },
+            url_problem_nl(problem),
         ));
     }
+}
+
+/// The Dutch of `domain_webhooks::destination`'s reasons.
+fn url_problem_nl(problem: &str) -> String {
+    match problem {
+        p if p.starts_with("use https") => {
+            "gebruik https (http alleen naar een loopback-adres, voor lokale ontwikkeling)"
+        }
+        p if p.contains("longer than 2000") => "de URL is langer dan 2000 tekens",
+        p if p.contains("spaces or control") => "de URL mag geen spaties of stuurtekens bevatten",
+        p if p.contains("zone id") => "de host van de URL mag geen zone-id of procentcodering bevatten",
+        p if p.contains("port") => "de poort van de URL is geen getal van 1 tot en met 65535",
+        p if p.contains("no host") => "de URL heeft geen host",
+        p if p.contains("address is not valid") => "het adres in de URL is ongeldig",
+        p if p.contains("not a valid name") => "de host van de URL is geen geldige naam",
+        p if p.contains("user name") => "de URL mag geen gebruikersnaam of wachtwoord bevatten",
+        p if p.contains("must start with https") => "de URL moet met https:// beginnen",
+        _ => "geen bruikbare https-URL",
+    }
+    .to_string()
 }
 
 fn check_types(types: &[String], field: &str, violations: &mut Vec<Violation>) -> Vec<String> {

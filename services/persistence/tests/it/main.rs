@@ -8,6 +8,7 @@ mod auth;
 mod benchmark;
 mod engine;
 mod percentiles;
+mod years;
 
 use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
