@@ -850,17 +850,24 @@ pub async fn prune(db: &impl ConnectionTrait, now_us: i64) -> Result<u64, StoreE
         .from(V::Table)
         .and_where(Expr::col(V::CreatedAtUs).lt(cutoff))
         .and_where(Expr::col(V::Id).not_in_subquery(waiting));
-    let mut old_deliveries = Query::select();
-    old_deliveries.column(D::Id).from(D::Table).and_where(Expr::col(D::EventId).in_subquery(old.clone()));
-    let stmt = Query::delete()
-        .from_table(At::Table)
-        .and_where(Expr::col(At::DeliveryId).in_subquery(old_deliveries))
-        .to_owned();
+    delete_events(db, old).await
+}
+
+/// Deletes the events `events` selects (a query of their ids), with their deliveries and attempts;
+/// how many events went.
+async fn delete_events(
+    db: &impl ConnectionTrait,
+    events: sea_orm::sea_query::SelectStatement,
+) -> Result<u64, StoreError> {
+    let mut deliveries = Query::select();
+    deliveries.column(D::Id).from(D::Table).and_where(Expr::col(D::EventId).in_subquery(events.clone()));
+    let stmt =
+        Query::delete().from_table(At::Table).and_where(Expr::col(At::DeliveryId).in_subquery(deliveries)).to_owned();
     db.execute(&stmt).await?;
     let stmt =
-        Query::delete().from_table(D::Table).and_where(Expr::col(D::EventId).in_subquery(old.clone())).to_owned();
+        Query::delete().from_table(D::Table).and_where(Expr::col(D::EventId).in_subquery(events.clone())).to_owned();
     db.execute(&stmt).await?;
-    let stmt = Query::delete().from_table(V::Table).and_where(Expr::col(V::Id).in_subquery(old)).to_owned();
+    let stmt = Query::delete().from_table(V::Table).and_where(Expr::col(V::Id).in_subquery(events)).to_owned();
     Ok(db.execute(&stmt).await?.rows_affected())
 }
 
@@ -876,18 +883,7 @@ pub async fn erase_assessment_events(db: &impl ConnectionTrait, tenant: &str, id
         .from(V::Table)
         .and_where(Expr::col(V::Tenant).eq(tenant))
         .and_where(Expr::col(V::Payload).like(pattern));
-    let mut their_deliveries = Query::select();
-    their_deliveries.column(D::Id).from(D::Table).and_where(Expr::col(D::EventId).in_subquery(about.clone()));
-    let stmt = Query::delete()
-        .from_table(At::Table)
-        .and_where(Expr::col(At::DeliveryId).in_subquery(their_deliveries))
-        .to_owned();
-    db.execute(&stmt).await?;
-    let stmt =
-        Query::delete().from_table(D::Table).and_where(Expr::col(D::EventId).in_subquery(about.clone())).to_owned();
-    db.execute(&stmt).await?;
-    let stmt = Query::delete().from_table(V::Table).and_where(Expr::col(V::Id).in_subquery(about)).to_owned();
-    Ok(db.execute(&stmt).await?.rows_affected())
+    delete_events(db, about).await
 }
 
 #[cfg(test)]
