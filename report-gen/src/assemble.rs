@@ -16,7 +16,7 @@ use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
 use domain_scoring::{Refusal, Request, Value};
-use store::figures::{Distribution, Figures};
+use store::figures::{Distribution, Figures, Stored};
 use store::peers::{self, Found};
 use store::publish::key_text;
 use store::{ConnectionTrait, StoreError, StoredAssessment};

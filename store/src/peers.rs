@@ -7,7 +7,7 @@ use domain_anonymity::{GroupKey, Level};
 use domain_model::Model;
 use sea_orm::ConnectionTrait;
 
-use crate::figures::Figures;
+use crate::figures::{Figures, Stored};
 use crate::publish::{key_text, parse_key};
 use crate::{Release, StoreError};
 
@@ -35,7 +35,7 @@ impl Held {
     /// The group as open figures: exactly what its release publishes (the fit verdicts those of
     /// `model`, the model of its universe).
     pub fn open_figures(&self, model: &Model) -> domain_open_figures::Group {
-        use domain_open_figures::{Distribution, FitShare, StageShares};
+        use domain_open_figures::{FitShare, StageShares};
         let (g, f) = (&self.group, &self.figures);
         domain_open_figures::Group {
             level: self.level().id().to_string(),
@@ -44,17 +44,7 @@ impl Held {
             province: g.province.map(|p| p.code().to_string()).unwrap_or_default(),
             n: u32::try_from(self.n).unwrap_or(0),
             synthetic_share: self.synthetic_share,
-            distributions: f
-                .distributions
-                .iter()
-                .map(|d| Distribution {
-                    metric: d.metric.clone(),
-                    n: d.n,
-                    mean: d.mean,
-                    sd: d.sd,
-                    percentiles: d.percentiles,
-                })
-                .collect(),
+            distributions: f.distributions.clone(),
             stage_shares: [("external", f.external_stages), ("internal", f.internal_stages)]
                 .into_iter()
                 .filter_map(|(axis, shares)| shares.map(|shares| StageShares { axis: axis.to_string(), shares }))

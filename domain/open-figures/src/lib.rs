@@ -12,20 +12,9 @@
 
 use std::sync::Arc;
 
-/// A metric's distribution among a published group's members.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Distribution {
-    /// `maturity_index`, `external_index`, `internal_index`, `proposition` or a value source id.
-    pub metric: String,
-    /// Members with a value.
-    pub n: u32,
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub sd: f64,
-    /// p10, p25, p50, p75, p90.
-    pub percentiles: [f64; 5],
-}
+/// A metric's distribution among a published group's members: the one the publication rules
+/// compute and the store keeps.
+pub use domain_publication::Distribution;
 
 /// Shares of a group's firms per stage 0..=4 of one axis.
 #[derive(Clone, Debug, PartialEq)]

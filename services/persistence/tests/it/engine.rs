@@ -4,6 +4,7 @@
 use migrations::sea_orm::{ConnectionTrait, Statement};
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
+use store::figures::Stored;
 
 use crate::{TestApp, as_tenant, query_in, spawn_app, spawn_second, submission};
 
