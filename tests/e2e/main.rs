@@ -8,4 +8,5 @@ mod erasure;
 mod hostile;
 mod http;
 mod operations;
+mod paging;
 mod webhooks;

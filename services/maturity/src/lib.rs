@@ -204,6 +204,7 @@ pub async fn run(
         state.persistence.db().clone(),
         state.persistence.authenticator().clone(),
         state.persistence.webhook_wake(),
+        state.persistence.page_tokens(),
     )
     .allow_private_networks(allow_private_networks)
     .into_service();

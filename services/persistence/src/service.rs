@@ -12,6 +12,7 @@ use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServ
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
 use services_common::config::{AuthMode, Secret};
 use services_common::errors::{Violation, invalid_argument, request_locale};
+use services_common::paging::PageTokens;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
@@ -57,6 +58,8 @@ struct Inner {
     webhook_wake: Arc<tokio::sync::Notify>,
     // Years before an assessment's own its peers may come from.
     peer_years_back: std::sync::atomic::AtomicU32,
+    /// Signs the page tokens of the listings (a key derived from the pseudonym key).
+    page_tokens: PageTokens,
     /// How far ahead of this server's clock a submission's completed_at may be.
     completed_at_skew_seconds: std::sync::atomic::AtomicU32,
 }
@@ -286,6 +289,7 @@ impl Persistence {
         let write_lock = Arc::new(tokio::sync::Mutex::new(()));
         let sqlite = store::is_sqlite(&db);
         let benchmarks = Arc::new(Benchmarks::new(db.clone(), policy, Arc::clone(&write_lock)));
+        let page_tokens = PageTokens::derived(pseudonym_key.expose());
         Persistence {
             inner: Arc::new(Inner {
                 db,
@@ -301,6 +305,7 @@ impl Persistence {
                 started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
                 peer_years_back: std::sync::atomic::AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK),
+                page_tokens,
                 completed_at_skew_seconds: std::sync::atomic::AtomicU32::new(
                     services_common::serve::DEFAULT_COMPLETED_AT_SKEW_SECONDS,
                 ),
@@ -788,6 +793,11 @@ impl Persistence {
         self.inner.benchmarks.find_recent(model, year, requested, back)
     }
 
+    /// The page tokens of this deployment, for the other services' listings.
+    pub fn page_tokens(&self) -> PageTokens {
+        self.inner.page_tokens.clone()
+    }
+
     /// How far ahead of this server's clock a submission's `completed_at` may be
     /// (`completed_at_skew_seconds`).
     pub fn set_completed_at_skew_seconds(&self, seconds: u32) {
@@ -930,23 +940,9 @@ impl PersistenceService for Persistence {
         let external_ref = (!external_ref.is_empty()).then(|| external_ref.to_string());
         let filter = ListFilter { completed_after_us, completed_before_us, report_status, external_ref };
         let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
-        let before_id = if req.page_token.is_empty() {
-            None
-        } else {
-            let parsed = req
-                .page_token
-                .split_once('.')
-                .and_then(|(id, fp)| (fp == fingerprint).then(|| id.parse::<i64>().ok()).flatten());
-            if parsed.is_none() {
-                violations.push(violation(
-                    "page_token",
-                    "INVALID_PAGE_TOKEN",
-                    "page_token is not one this listing returned (or the filters changed)",
-                    "page_token hoort niet bij deze lijst (of de filters zijn veranderd)",
-                ));
-            }
-            parsed
-        };
+        let listing = (tenant.as_str(), "assessments", fingerprint.as_str());
+        let before_id =
+            self.inner.page_tokens.position(&req.page_token, listing, |p| p.parse::<i64>().ok(), &mut violations);
         if !violations.is_empty() {
             return Err(invalid_argument(&violations, locale));
         }
@@ -957,7 +953,9 @@ impl PersistenceService for Persistence {
         let more = rows.len() as u64 == limit;
         rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => format!("{}.{fingerprint}", last.id),
+            (true, Some(last)) => {
+                self.inner.page_tokens.issue(&tenant, "assessments", &fingerprint, &last.id.to_string())
+            }
             _ => String::new(),
         };
         let assessments = rows.iter().map(|a| self.to_pb(a, locale)).collect();

@@ -9,7 +9,7 @@ use domain_model::Locale;
 use services_api::v1 as pb;
 use services_api::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
 use services_common::errors::{Violation, invalid_argument};
-use services_common::paging::page_size;
+use services_common::paging::{PageTokens, page_size};
 use tonic::{Request, Response, Status};
 
 use services_api::time::to_timestamp;
@@ -27,13 +27,20 @@ pub struct Webhooks {
     auth: Authenticator,
     wake: Arc<tokio::sync::Notify>,
     allow_private_networks: bool,
+    page_tokens: PageTokens,
 }
 
 impl Webhooks {
     /// The service over `db`, identifying callers with `auth`, waking the dispatcher of this
-    /// process through `wake` when a replay queued deliveries.
-    pub fn new(db: DatabaseConnection, auth: Authenticator, wake: Arc<tokio::sync::Notify>) -> Webhooks {
-        Webhooks { db, auth, wake, allow_private_networks: false }
+    /// process through `wake` when a replay queued deliveries, signing its listings' page tokens
+    /// with `page_tokens`.
+    pub fn new(
+        db: DatabaseConnection,
+        auth: Authenticator,
+        wake: Arc<tokio::sync::Notify>,
+        page_tokens: PageTokens,
+    ) -> Webhooks {
+        Webhooks { db, auth, wake, allow_private_networks: false, page_tokens }
     }
 
     /// The same service, accepting endpoints on the operator's own network when `allow` is set
@@ -230,30 +237,10 @@ fn check_description(d: &str, field: &str, violations: &mut Vec<Violation>) {
     }
 }
 
-fn bad_token(violations: &mut Vec<Violation>) {
-    violations.push(violation(
-        "page_token",
-        "INVALID_PAGE_TOKEN",
-        "page_token is not one this listing returned (or the filters changed)",
-        "page_token hoort niet bij deze lijst (of de filters zijn veranderd)",
-    ));
-}
-
-/// A position `{created}.{id}` of a listing, with `filter` appended so that a token is only good
-/// for the listing it came from.
-fn position(token: &str, filter: &str, violations: &mut Vec<Violation>) -> Option<(i64, String)> {
-    if token.is_empty() {
-        return None;
-    }
-    let parsed = token.split_once('.').and_then(|(created, rest)| {
-        let (id, f) = rest.split_once('.')?;
-        (f == filter).then_some(())?;
-        Some((created.parse::<i64>().ok()?, id.to_string()))
-    });
-    if parsed.is_none() {
-        bad_token(violations);
-    }
-    parsed
+/// A position `{created}.{id}` of a listing.
+fn created_and_id(position: &str) -> Option<(i64, String)> {
+    let (created, id) = position.split_once('.')?;
+    Some((created.parse::<i64>().ok()?, id.to_string()))
 }
 
 impl Webhooks {
@@ -311,7 +298,8 @@ impl WebhookService for Webhooks {
         let req = request.into_inner();
         let mut violations = Vec::new();
         let size = page_size(req.page_size, &mut violations);
-        let after = position(&req.page_token, "e", &mut violations);
+        let listing = (caller.tenant.as_str(), "webhook_endpoints", "");
+        let after = self.page_tokens.position(&req.page_token, listing, created_and_id, &mut violations);
         if !violations.is_empty() {
             return Err(invalid(&violations));
         }
@@ -322,7 +310,12 @@ impl WebhookService for Webhooks {
         let more = rows.len() as u64 > size;
         rows.truncate(usize::try_from(size).unwrap_or(50));
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => format!("{}.{}.e", last.created_at_us, last.id),
+            (true, Some(last)) => self.page_tokens.issue(
+                &caller.tenant,
+                "webhook_endpoints",
+                "",
+                &format!("{}.{}", last.created_at_us, last.id),
+            ),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListWebhookEndpointsResponse {
@@ -461,8 +454,8 @@ impl WebhookService for Webhooks {
         if let Some(t) = event_type {
             check_types(&[t.to_string()], "type", &mut violations);
         }
-        let filter = format!("v{}", req.r#type);
-        let after = position(&req.page_token, &filter, &mut violations);
+        let listing = (caller.tenant.as_str(), "webhook_events", req.r#type.as_str());
+        let after = self.page_tokens.position(&req.page_token, listing, created_and_id, &mut violations);
         if !violations.is_empty() {
             return Err(invalid(&violations));
         }
@@ -478,7 +471,12 @@ impl WebhookService for Webhooks {
         let more = rows.len() as u64 > size;
         rows.truncate(usize::try_from(size).unwrap_or(50));
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => format!("{}.{}.{filter}", last.created_at_us, last.id),
+            (true, Some(last)) => self.page_tokens.issue(
+                &caller.tenant,
+                "webhook_events",
+                &req.r#type,
+                &format!("{}.{}", last.created_at_us, last.id),
+            ),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListWebhookEventsResponse {
@@ -504,7 +502,8 @@ impl WebhookService for Webhooks {
             ));
         }
         let filter = format!("{}/{}", req.event_id, req.endpoint_id);
-        let before = position(&req.page_token, &filter.replace('.', "_"), &mut violations).map(|(id, _)| id);
+        let listing = (caller.tenant.as_str(), "webhook_deliveries", filter.as_str());
+        let before = self.page_tokens.position(&req.page_token, listing, |p| p.parse::<i64>().ok(), &mut violations);
         if !violations.is_empty() {
             return Err(invalid(&violations));
         }
@@ -516,7 +515,9 @@ impl WebhookService for Webhooks {
         let more = rows.len() as u64 > size;
         rows.truncate(usize::try_from(size).unwrap_or(50));
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => format!("{}.d.{}", last.id, filter.replace('.', "_")),
+            (true, Some(last)) => {
+                self.page_tokens.issue(&caller.tenant, "webhook_deliveries", &filter, &last.id.to_string())
+            }
             _ => String::new(),
         };
         Ok(Response::new(pb::ListWebhookDeliveriesResponse {
