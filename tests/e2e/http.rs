@@ -465,7 +465,7 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         // A resource path with the wrong method is 405 and says which methods it takes.
         let reply = tokio::task::block_in_place(|| request(&app, "PUT", "/v1/assessments", &[], b"{}"));
         assert_eq!((reply.status, reply.content_type.as_str()), (405, "application/problem+json"));
-        assert_eq!(header_value(&reply, "allow").as_deref(), Some("POST, GET"), "{}", reply.headers);
+        assert_eq!(header_value(&reply, "allow").as_deref(), Some("POST, GET, HEAD"), "{}", reply.headers);
         // A query parameter the route does not take is refused, naming it.
         let reply = tokio::task::block_in_place(|| request(&app, "GET", "/v1/models?colour=red", &[], b""));
         assert_eq!(reply.status, 400);

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
 mod attacker;
+mod careful;
 mod discovery;
 mod erasure;
 mod hostile;

@@ -114,7 +114,17 @@ impl ModelRegistry {
 
     /// Resolves a reference: an empty id means the default model, version 0 the latest version.
     pub fn resolve(&self, id: &str, version: u32) -> Result<Arc<Model>, ResolveError> {
-        let id = if id.trim().is_empty() { self.default_id.as_str() } else { id.trim() };
+        // No id means the default model; a blank one is a mistake, not a request for the default.
+        let id = match id {
+            "" => self.default_id.as_str(),
+            blank if blank.trim().is_empty() => {
+                return Err(ResolveError::UnknownModel {
+                    id: blank.to_string(),
+                    known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+                });
+            }
+            id => id.trim(),
+        };
         let versions = self.models.get(id).ok_or_else(|| ResolveError::UnknownModel {
             id: id.to_string(),
             known: self.models.keys().cloned().collect::<Vec<_>>().join(", "),

@@ -161,7 +161,11 @@ impl Authenticator {
         match req.metadata().get("authorization") {
             Some(value) => {
                 let text = value.to_str().unwrap_or("");
-                let key = text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")).unwrap_or("").trim();
+                // The scheme is case-insensitive (RFC 9110, 11.1): `Bearer`, `bearer`, `BEARER`.
+                let key = match text.trim_start().split_once(' ') {
+                    Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => key.trim(),
+                    _ => "",
+                };
                 let caller = self.keys.authenticate(key).await.map_err(|e| match e {
                     AuthError::Unavailable => Status::unavailable("the key store is unavailable; retry later"),
                     other => Status::unauthenticated(other.to_string()),

@@ -391,7 +391,16 @@ async fn dispatch(
             return problem(status, code, &e.body_text(), &[]);
         }
     };
-    match crate::transcode::find(&g.rest, &verb, uri.path()) {
+    if let Some(refusal) = unsupported_media(&headers, &body) {
+        return refusal;
+    }
+    if let Some(twice) = duplicate_key(&body) {
+        let v = violation(&twice.path, "DUPLICATE_JSON_KEY", format!("`{}` is given twice", twice.path));
+        return problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "a key is given twice in one object", &[v]);
+    }
+    // HEAD is GET without the body (hyper leaves the body out), wherever GET works.
+    let looked_up = if verb == http::Method::HEAD { http::Method::GET } else { verb.clone() };
+    match crate::transcode::find(&g.rest, &looked_up, uri.path()) {
         crate::transcode::Found::Route(route, bindings) => {
             let mut response = rest_call(&g, route, &bindings, uri.query().unwrap_or(""), &headers, &body).await;
             // The templates are the protos' own: a closed set of labels.
@@ -399,7 +408,11 @@ async fn dispatch(
             response
         }
         crate::transcode::Found::WrongVerb(allowed) => {
-            let allow = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
+            let mut allowed: Vec<&str> = allowed.iter().map(http::Method::as_str).collect();
+            if allowed.contains(&"GET") {
+                allowed.push("HEAD");
+            }
+            let allow = allowed.join(", ");
             let detail = format!("this path takes {allow}");
             let mut response = problem(StatusCode::METHOD_NOT_ALLOWED, "UNIMPLEMENTED", &detail, &[]);
             if let Ok(v) = HeaderValue::from_str(&allow) {
@@ -419,6 +432,103 @@ async fn dispatch(
             }
         }
     }
+}
+
+/// 415 for a body that is not JSON (a `Content-Type` other than `application/json` or
+/// `application/*+json`; none is read as JSON) and for a `Content-Encoding` other than `identity`:
+/// the gateway reads neither, and a body taken for what it is not would be stored as something
+/// else.
+fn unsupported_media(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?").trim();
+        if !encoding.eq_ignore_ascii_case("identity") {
+            let detail = format!("Content-Encoding `{encoding}` is not accepted: send the body unencoded");
+            return Some(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", &detail, &[]));
+        }
+    }
+    if body.is_empty() {
+        return None;
+    }
+    let given = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("?");
+    let essence = given.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return None;
+    }
+    let detail = format!("Content-Type `{given}` is not accepted: the body must be JSON (application/json)");
+    Some(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", &detail, &[]))
+}
+
+/// A key given twice in one object of a JSON body, with its path (`assessment.firm`).
+#[derive(Debug, PartialEq, Eq)]
+struct Twice {
+    path: String,
+}
+
+/// The first key a JSON text gives twice in one object (serde_json would silently keep the last
+/// one, so `{"externalRef": "a", "externalRef": "b"}` would store `b`); `None` for a text without
+/// one, and for one that is not JSON at all (the decoder says what is wrong with that).
+fn duplicate_key(body: &[u8]) -> Option<Twice> {
+    use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Walk<'a>(&'a str);
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = if self.0.is_empty() { key.clone() } else { format!("{}.{key}", self.0) };
+                if !seen.insert(key) {
+                    return Err(A::Error::custom(format!("\u{0}{path}")));
+                }
+                map.next_value_seed(Walk(&path))?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Walk(self.0))?.is_some() {}
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    if body.is_empty() {
+        return None;
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let error = Walk("").deserialize(&mut de).err()?.to_string();
+    // The marker tells the duplicate apart from every other error; serde_json appends a position.
+    let path = error.strip_prefix('\u{0}')?;
+    let path = path.rsplit_once(" at line ").map_or(path, |(p, _)| p);
+    Some(Twice { path: path.to_string() })
 }
 
 /// Gives the request its `request_id` from the `Idempotency-Key` header, when the method has one;
@@ -529,4 +639,27 @@ async fn call(g: &Gateway, service: &str, method: &str, headers: &HeaderMap, bod
         return response;
     }
     answer(g, &method, message, headers).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_found_with_its_path() {
+        let twice = |text: &str| duplicate_key(text.as_bytes()).map(|t| t.path);
+        assert_eq!(twice(r#"{"externalRef": "a", "externalRef": "b"}"#).as_deref(), Some("externalRef"));
+        assert_eq!(
+            twice(r#"{"assessment": {"firm": {"province": "NL-UT", "province": "NL-GE"}}}"#).as_deref(),
+            Some("assessment.firm.province")
+        );
+        assert_eq!(
+            twice(r#"{"answers": [{"itemId": "a", "likert": 1}, {"itemId": "b", "itemId": "c"}]}"#).as_deref(),
+            Some("answers.itemId")
+        );
+        // The same key in two objects, nothing twice, and text that is not JSON: none.
+        for fine in [r#"{"a": {"b": 1}, "c": {"b": 2}}"#, r#"[{"a": 1}, {"a": 2}]"#, "{}", "", "{not json", "12"] {
+            assert_eq!(twice(fine), None, "{fine}");
+        }
+    }
 }

@@ -271,6 +271,14 @@ fn status_pb(s: ReportStatus) -> pb::ReportStatus {
     }
 }
 
+/// An assessment id is required: 0 (the field left out) is a violation, not an assessment that
+/// is not found.
+fn required_id(id: i64, violations: &mut Vec<Violation>) {
+    if id == 0 {
+        violations.push(violation("id", "REQUIRED_FIELD", "id is required", "id is verplicht"));
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -437,7 +445,7 @@ impl Persistence {
         let tenant = caller.tenant.as_str();
         let mut violations = Vec::new();
         let request_id = req.request_id.trim();
-        if request_id.is_empty() || request_id.len() > 128 {
+        if request_id.is_empty() || request_id.chars().count() > 128 {
             violations.push(violation(
                 "request_id",
                 "INVALID_REQUEST_ID",
@@ -445,7 +453,7 @@ impl Persistence {
                 "request_id is verplicht, hoogstens 128 tekens",
             ));
         }
-        if req.external_ref.trim().is_empty() || req.external_ref.len() > 200 {
+        if req.external_ref.trim().is_empty() || req.external_ref.chars().count() > 200 {
             violations.push(violation(
                 "external_ref",
                 "INVALID_EXTERNAL_REF",
@@ -884,6 +892,7 @@ impl PersistenceService for Persistence {
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
+        required_id(req.id, &mut violations);
         if !violations.is_empty() {
             return Err(invalid_argument(&violations, locale));
         }
@@ -929,7 +938,7 @@ impl PersistenceService for Persistence {
             }
         };
         let external_ref = req.external_ref.trim();
-        if external_ref.len() > 200 {
+        if external_ref.chars().count() > 200 {
             violations.push(violation(
                 "external_ref",
                 "EXTERNAL_REF_TOO_LONG",
@@ -968,6 +977,11 @@ impl PersistenceService for Persistence {
     ) -> Result<Response<pb::DeleteAssessmentResponse>, Status> {
         let caller = self.inner.auth.caller(&request).await?;
         let id = request.get_ref().id;
+        let mut violations = Vec::new();
+        required_id(id, &mut violations);
+        if !violations.is_empty() {
+            return Err(invalid_argument(&violations, Locale::default()));
+        }
         let tx = store::begin(&self.inner.db).await.map_err(store_status)?;
         let erased = |request_id: &str| self.erased_request_id(&caller.tenant, request_id);
         if !store::erase_assessment(&tx, &caller.tenant, id, now_us(), erased).await.map_err(store_status)? {

@@ -108,6 +108,15 @@ fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<Str
     V::new(field, reason, en, nl)
 }
 
+fn required_violation(field: &str) -> Violation {
+    violation(field, "REQUIRED_FIELD", format!("{field} is required"), format!("{field} is verplicht"))
+}
+
+/// A required id: left out (or blank) it is a violation, not something that is not found.
+fn required(field: &str, value: &str) -> Result<(), Status> {
+    if value.trim().is_empty() { Err(invalid(&[required_violation(field)])) } else { Ok(()) }
+}
+
 fn not_found(what: &str, id: &str) -> Status {
     Status::not_found(format!("{what} `{id}` not found"))
 }
@@ -330,6 +339,7 @@ impl WebhookService for Webhooks {
     ) -> Result<Response<pb::WebhookEndpoint>, Status> {
         let caller = self.caller(&request).await?;
         let id = request.into_inner().id;
+        required("id", &id)?;
         match webhooks::endpoint(self.db(), &caller.tenant, &id).await.map_err(store_status)? {
             Some(e) => Ok(Response::new(endpoint_pb(&e))),
             None => Err(not_found("webhook endpoint", &id)),
@@ -345,6 +355,9 @@ impl WebhookService for Webhooks {
         let given = req.endpoint.unwrap_or_default();
         let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
         let mut violations = Vec::new();
+        if given.id.trim().is_empty() {
+            violations.push(required_violation("endpoint.id"));
+        }
         let mut changes = EndpointChanges::default();
         if paths.is_empty() {
             violations.push(violation(
@@ -405,6 +418,7 @@ impl WebhookService for Webhooks {
     ) -> Result<Response<pb::DeleteWebhookEndpointResponse>, Status> {
         let caller = self.caller(&request).await?;
         let id = request.into_inner().id;
+        required("id", &id)?;
         let tx = begin_write(self.db()).await.map_err(store_status)?;
         if !webhooks::delete_endpoint(&tx, &caller.tenant, &id, now_us()).await.map_err(store_status)? {
             return Err(not_found("webhook endpoint", &id));
@@ -420,6 +434,7 @@ impl WebhookService for Webhooks {
     ) -> Result<Response<pb::RotateWebhookSecretResponse>, Status> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
+        required("id", &req.id)?;
         let overlap = match req.previous_valid_seconds {
             0 => domain_webhooks::DEFAULT_ROTATION_OVERLAP,
             s => Duration::from_secs(u64::from(s)),
@@ -532,6 +547,7 @@ impl WebhookService for Webhooks {
     ) -> Result<Response<pb::ReplayWebhookEventResponse>, Status> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
+        required("event_id", &req.event_id)?;
         let tx = begin_write(self.db()).await.map_err(store_status)?;
         let event = webhooks::event(&tx, &caller.tenant, &req.event_id)
             .await
