@@ -274,17 +274,20 @@ pub async fn list_assessments(
 
 /// Erases one assessment of `tenant`, in `db`'s transaction: the row; the response remembered for
 /// the request that stored it (redacted: it held the firm's name and reference); the request id
-/// itself, which a CRM often builds from its reference, in that row and in the audit log, replaced
-/// by `erased_request_id` of it (a keyed hash, so that a replay can still be recognised and told
-/// the assessment was erased); and the webhook events about it with their deliveries (their
-/// payloads carry the reference). The anonymised contribution stays: it names no firm. Whether
-/// the assessment existed.
+/// itself, which a CRM often builds from its reference, in that row and in the audit log,
+/// replaced by [`ERASED`] and `keyed` of it (a keyed hash, so that a replay can still be
+/// recognised and told the assessment was erased), and the request's hash by `keyed` of it; and
+/// the webhook events about it with their deliveries (their payloads carry the reference). The
+/// anonymised contribution stays: it names no firm. Whether the assessment existed.
+/// What an erased request's id starts with where it is kept (then a keyed hash of it).
+pub const ERASED: &str = "erased:";
+
 pub async fn erase_assessment(
     db: &impl ConnectionTrait,
     tenant: &str,
     id: i64,
     now_us: i64,
-    erased_request_id: impl Fn(&str) -> String,
+    keyed: impl Fn(&str) -> String,
 ) -> Result<bool, StoreError> {
     let stmt = Query::delete()
         .from_table(A::Table)
@@ -295,19 +298,24 @@ pub async fn erase_assessment(
         return Ok(false);
     }
     let stmt = Query::select()
-        .column(I::RequestId)
+        .columns([I::RequestId, I::RequestHash])
         .from(I::Table)
         .and_where(Expr::col(I::Tenant).eq(tenant))
         .and_where(Expr::col(I::AssessmentId).eq(id))
         .and_where(Expr::col(I::ErasedAtUs).is_null())
         .to_owned();
-    let request_ids: Vec<String> =
-        db.query_all(&stmt).await?.iter().map(|r| get(r, "request_id")).collect::<Result<_, _>>()?;
-    for request_id in request_ids {
-        let erased = erased_request_id(&request_id);
+    let requests: Vec<(String, String)> = db
+        .query_all(&stmt)
+        .await?
+        .iter()
+        .map(|r| Ok((get(r, "request_id")?, get(r, "request_hash")?)))
+        .collect::<Result<_, StoreError>>()?;
+    for (request_id, request_hash) in requests {
+        let erased = format!("{ERASED}{}", keyed(&request_id));
         let stmt = Query::update()
             .table(I::Table)
             .value(I::RequestId, erased.as_str())
+            .value(I::RequestHash, keyed(&request_hash))
             .value(I::Response, Vec::<u8>::new())
             .value(I::ErasedAtUs, now_us)
             .and_where(Expr::col(I::Tenant).eq(tenant))

@@ -106,3 +106,37 @@ pub async fn remember_many(
     stmt.on_conflict(OnConflict::columns([I::Tenant, I::RequestId]).do_nothing().to_owned());
     Ok(db.execute(&stmt).await?.rows_affected() == rows.len() as u64)
 }
+
+/// `tenant`'s remembered SubmitAssessment responses that name no assessment yet (remembered before
+/// m0014 with no audit entry to link them by): request id and encoded response.
+pub async fn unlinked_submissions(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    let stmt = Query::select()
+        .columns([I::RequestId, I::Response])
+        .from(I::Table)
+        .and_where(Expr::col(I::Tenant).eq(tenant))
+        .and_where(Expr::col(I::AssessmentId).is_null())
+        .and_where(Expr::col(I::ErasedAtUs).is_null())
+        .and_where(Expr::col(I::Method).eq("SubmitAssessment"))
+        .to_owned();
+    db.query_all(&stmt).await?.iter().map(|r| Ok((get(r, "request_id")?, get(r, "response")?))).collect()
+}
+
+/// Names assessment `id` as what `tenant`'s remembered `request_id` stored.
+pub async fn link_submission(
+    db: &impl ConnectionTrait,
+    tenant: &str,
+    request_id: &str,
+    id: i64,
+) -> Result<(), StoreError> {
+    let stmt = Query::update()
+        .table(I::Table)
+        .value(I::AssessmentId, id)
+        .and_where(Expr::col(I::Tenant).eq(tenant))
+        .and_where(Expr::col(I::RequestId).eq(request_id))
+        .to_owned();
+    db.execute(&stmt).await?;
+    Ok(())
+}

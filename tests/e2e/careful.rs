@@ -51,6 +51,23 @@ async fn a_body_that_is_not_json_or_is_encoded_is_refused_with_415() {
             assert_eq!(reply.status, 415, "{backend:?} {name}: {value}: {}", String::from_utf8_lossy(&reply.body));
             assert!(reply.content_type.starts_with("application/problem+json"), "{}", reply.content_type);
         }
+        // A second header does not slip past the first.
+        for second in [("Content-Type", "text/plain"), ("Content-Encoding", "gzip")] {
+            let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json"), second];
+            let headers: Vec<(&str, &str)> = if second.0 == "Content-Encoding" {
+                vec![headers[0], headers[1], ("Content-Encoding", "identity"), second]
+            } else {
+                headers.to_vec()
+            };
+            let reply = send_raw(&app, "/v1/assessments", &headers, body.as_bytes());
+            assert_eq!(
+                reply.status,
+                415,
+                "{backend:?} a second {}: {}",
+                second.0,
+                String::from_utf8_lossy(&reply.body)
+            );
+        }
         assert_eq!(listed(&app, &a), 0, "{backend:?}: a refused body was stored");
         // JSON, also with a charset or as a +json type, is read.
         for (i, ct) in ["application/json; charset=utf-8", "application/vnd.maturity+json"].into_iter().enumerate() {

@@ -76,6 +76,12 @@ async fn an_erased_assessment_leaves_no_copy_and_its_replay_says_it_was_erased()
             assert!(contains(&before, text), "{backend:?}: `{text}` is not found even before the erasure");
         }
 
+        // As a response remembered before it was linked to its assessment, with no audit entry
+        // to link it by (databases older than the audit log).
+        use store::ConnectionTrait;
+        app.db.execute_unprepared("UPDATE idempotency_keys SET assessment_id = NULL").await.unwrap();
+        app.db.execute_unprepared("DELETE FROM audit_log").await.unwrap();
+
         let deleted = tokio::task::block_in_place(|| {
             post(&app, "PersistenceService/DeleteAssessment", Some(&a), &json!({"id": id}))
         });

@@ -194,9 +194,16 @@ pub fn forbidden_address(ip: std::net::IpAddr) -> Option<&'static str> {
             }
             let s = v6.segments();
             let v4 = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
-            // NAT64 (64:ff9b::/96, and the local-use 64:ff9b:1::/48) and the deprecated
-            // IPv4-compatible form (::a.b.c.d): the last 32 bits are the IPv4 address.
-            if (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1)) || (s[0..6] == [0; 6] && s[6] != 0)
+            // The local-use NAT64 prefix (64:ff9b:1::/48) may carry the IPv4 address at any of
+            // several offsets (RFC 6052): the whole prefix is refused.
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+                return Some("a local-use NAT64 address");
+            }
+            // NAT64 (64:ff9b::/96), the deprecated IPv4-compatible form (::a.b.c.d) and SIIT's
+            // IPv4-translated form (::ffff:0:a.b.c.d): the last 32 bits are the IPv4 address.
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4])
+                || (s[0..6] == [0; 6] && s[6] != 0)
+                || (s[0..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
             {
                 return forbidden_v4(v4(s[6], s[7]));
             }
@@ -216,6 +223,8 @@ pub fn forbidden_address(ip: std::net::IpAddr) -> Option<&'static str> {
                 Some("a private (unique local) address")
             } else if s[0] & 0xffc0 == 0xfe80 {
                 Some("a link-local address")
+            } else if s[0] & 0xffc0 == 0xfec0 {
+                Some("a site-local address")
             } else if v6.is_multicast() {
                 Some("a multicast address")
             } else if s[0] == 0x2001 && s[1] == 0x0db8 {
@@ -426,6 +435,9 @@ mod tests {
             "2002:c0a8:1::",                        // 6to4 of 192.168.0.1
             "64:ff9b::7f00:1",                      // NAT64 of 127.0.0.1
             "64:ff9b:1::a00:1",                     // local-use NAT64 of 10.0.0.1
+            "64:ff9b:1:5db8:d822::",                // local-use NAT64, the IPv4 address at another offset
+            "::ffff:0:7f00:1",                      // SIIT's IPv4-translated 127.0.0.1
+            "fec0::1",                              // site-local
             "::7f00:1",                             // IPv4-compatible 127.0.0.1
             "::ffff:a00:1",                         // IPv4-mapped 10.0.0.1
             "2001:0:a9fe:a9fe::1",                  // Teredo, server 169.254.169.254

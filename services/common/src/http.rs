@@ -439,9 +439,10 @@ async fn dispatch(
 /// the gateway reads neither, and a body taken for what it is not would be stored as something
 /// else.
 fn unsupported_media(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
-    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
-        let encoding = encoding.to_str().unwrap_or("?").trim();
-        if !encoding.eq_ignore_ascii_case("identity") {
+    // Every value of every such header counts: a second header must not slip past the first.
+    for encoding in headers.get_all(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?");
+        if encoding.split(',').any(|e| !e.trim().eq_ignore_ascii_case("identity")) {
             let detail = format!("Content-Encoding `{encoding}` is not accepted: send the body unencoded");
             return Some(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", &detail, &[]));
         }
@@ -449,20 +450,46 @@ fn unsupported_media(headers: &HeaderMap, body: &[u8]) -> Option<Response> {
     if body.is_empty() {
         return None;
     }
-    let given = headers.get(header::CONTENT_TYPE)?.to_str().unwrap_or("?");
-    let essence = given.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
-    if json {
-        return None;
+    let types: Vec<&str> = headers.get_all(header::CONTENT_TYPE).iter().map(|v| v.to_str().unwrap_or("?")).collect();
+    let json = |given: &str| {
+        let essence = given.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    };
+    match types.as_slice() {
+        [] => None,
+        [one] if json(one) => None,
+        _ => {
+            let detail = format!(
+                "Content-Type `{}` is not accepted: the body must be JSON (one Content-Type: application/json)",
+                types.join("`, `")
+            );
+            Some(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", &detail, &[]))
+        }
     }
-    let detail = format!("Content-Type `{given}` is not accepted: the body must be JSON (application/json)");
-    Some(problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "INVALID_ARGUMENT", &detail, &[]))
 }
 
 /// A key given twice in one object of a JSON body, with its path (`assessment.firm`).
 #[derive(Debug, PartialEq, Eq)]
 struct Twice {
     path: String,
+}
+
+/// A field's JSON name from either of its names: `external_ref` and `externalRef` give
+/// `externalRef` (protobuf's rule: an underscore drops and the next letter is upper case).
+fn json_name(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The first key a JSON text gives twice in one object (serde_json would silently keep the last
@@ -489,7 +516,9 @@ fn duplicate_key(body: &[u8]) -> Option<Twice> {
             let mut seen = std::collections::HashSet::new();
             while let Some(key) = map.next_key::<String>()? {
                 let path = if self.0.is_empty() { key.clone() } else { format!("{}.{key}", self.0) };
-                if !seen.insert(key) {
+                // A field may be named by its JSON name or its proto name (`externalRef`,
+                // `external_ref`): both spell one key.
+                if !seen.insert(json_name(&key)) {
                     return Err(A::Error::custom(format!("\u{0}{path}")));
                 }
                 map.next_value_seed(Walk(&path))?;
@@ -657,6 +686,8 @@ mod tests {
             twice(r#"{"answers": [{"itemId": "a", "likert": 1}, {"itemId": "b", "itemId": "c"}]}"#).as_deref(),
             Some("answers.itemId")
         );
+        // One field by both of its names.
+        assert_eq!(twice(r#"{"externalRef": "a", "external_ref": "b"}"#).as_deref(), Some("external_ref"));
         // The same key in two objects, nothing twice, and text that is not JSON: none.
         for fine in [r#"{"a": {"b": 1}, "c": {"b": 2}}"#, r#"[{"a": 1}, {"a": 2}]"#, "{}", "", "{not json", "12"] {
             assert_eq!(twice(fine), None, "{fine}");

@@ -136,8 +136,10 @@ impl Job {
 /// A job whose request id was remembered: the stored response when it is the same request (a
 /// replay), NOT_FOUND when the assessment it stored has been erased since (the response was
 /// redacted with it), else ALREADY_EXISTS.
-fn replay(job: &Job, recalled: &store::Recalled) -> Result<pb::SubmitAssessmentResponse, Status> {
-    if recalled.method != "SubmitAssessment" || recalled.request_hash != job.request_hash {
+fn replay(job: &Job, recalled: &store::Recalled, keyed_hash: &str) -> Result<pb::SubmitAssessmentResponse, Status> {
+    // An erasure keeps the request's hash only keyed (`Persistence::keyed`).
+    let hash = if recalled.erased_at_us.is_some() { keyed_hash } else { job.request_hash.as_str() };
+    if recalled.method != "SubmitAssessment" || recalled.request_hash != hash {
         return Err(Status::already_exists(format!(
             "request_id `{}` was already used for a different request",
             job.request_id
@@ -370,7 +372,13 @@ impl Persistence {
     /// What an erased assessment's request id is kept as: `erased:` and a keyed hash of it, so that
     /// a replay is recognised without the id (which often carries the CRM's reference) being kept.
     fn erased_request_id(&self, tenant: &str, request_id: &str) -> String {
-        format!("erased:{}", self.pseudonym(format!("erased\u{0}{tenant}\u{0}{request_id}").as_bytes()))
+        format!("{}{}", store::ERASED, self.keyed(tenant, request_id))
+    }
+
+    /// A keyed hash (hex) of `text` of `tenant`, for what an erasure keeps: a plain hash of a
+    /// request id or of a request could be confirmed by anyone holding a guess.
+    fn keyed(&self, tenant: &str, text: &str) -> String {
+        self.pseudonym(format!("erased\u{0}{tenant}\u{0}{text}").as_bytes())
     }
 
     pub fn pseudonym(&self, identity: &[u8]) -> String {
@@ -650,7 +658,7 @@ impl Persistence {
                 .get(&(job.tenant.clone(), job.request_id.clone()))
                 .or_else(|| remembered.get(&(job.tenant.clone(), erased.clone())));
             match found {
-                Some(stored) => out[i] = Some(replay(job, stored)),
+                Some(stored) => out[i] = Some(replay(job, stored, &self.keyed(&job.tenant, &job.request_hash))),
                 None => fresh.push(Arc::clone(job)),
             }
         }
@@ -983,8 +991,17 @@ impl PersistenceService for Persistence {
             return Err(invalid_argument(&violations, Locale::default()));
         }
         let tx = store::begin(&self.inner.db).await.map_err(store_status)?;
-        let erased = |request_id: &str| self.erased_request_id(&caller.tenant, request_id);
-        if !store::erase_assessment(&tx, &caller.tenant, id, now_us(), erased).await.map_err(store_status)? {
+        // Responses remembered before they were linked to their assessment (m0014) and with no
+        // audit entry to link them by: linked now, from the response itself.
+        for (request_id, response) in store::unlinked_submissions(&tx, &caller.tenant).await.map_err(store_status)? {
+            if let Some(stored) =
+                pb::SubmitAssessmentResponse::decode(response.as_slice()).ok().and_then(|r| r.assessment)
+            {
+                store::link_submission(&tx, &caller.tenant, &request_id, stored.id).await.map_err(store_status)?;
+            }
+        }
+        let keyed = |text: &str| self.keyed(&caller.tenant, text);
+        if !store::erase_assessment(&tx, &caller.tenant, id, now_us(), keyed).await.map_err(store_status)? {
             return Err(not_found(id));
         }
         let entry = AuditEntry {

@@ -74,14 +74,17 @@ impl Webhooks {
             }
         };
         if let Some((ip, why)) = forbidden {
+            // What a name resolves to inside the server's network is the operator's to know, not
+            // the tenant's: the answer says only that it is not a public address.
+            tracing::info!(host = %host, %ip, why, "webhook destination refused at registration");
             violations.push(violation(
                 field,
                 "FORBIDDEN_WEBHOOK_DESTINATION",
                 format!(
-                    "`{host}` is {ip}, {why}: webhooks go to public addresses only (an operator may allow others with webhook_allow_private_networks)"
+                    "`{host}` is not a public address: webhooks go to public addresses only (an operator may allow others with webhook_allow_private_networks)"
                 ),
                 format!(
-                    "`{host}` is {ip}, een adres binnen het eigen netwerk of de machine zelf: webhooks gaan alleen naar openbare adressen (een beheerder kan andere toestaan met webhook_allow_private_networks)"
+                    "`{host}` is geen openbaar adres: webhooks gaan alleen naar openbare adressen (een beheerder kan andere toestaan met webhook_allow_private_networks)"
                 ),
             ));
         }
