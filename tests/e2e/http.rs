@@ -43,7 +43,7 @@ fn exchange(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&s
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    if !body.is_empty() {
+    if !body.is_empty() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         head.push_str("Content-Type: application/json\r\n");
     }
     for (k, v) in headers {

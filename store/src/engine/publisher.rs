@@ -94,18 +94,23 @@ impl Benchmarks {
             by_universe.entry(change.universe.clone()).or_default().push(change);
         }
         // A year outside the publishable years (one still to come, or before the first) is never
-        // published, and what was published of it before is withdrawn: its universe gets a round
-        // whenever it still holds releases, changed or not.
+        // published, and what was published of it before is withdrawn: a universe this server
+        // holds published figures of gets a round, changed or not (read from memory: no query
+        // in every round for what is almost never there).
         let current_year = crate::time::year_of(now);
-        for (universe, _) in store::universes_since(&self.db, 0).await? {
-            if !publishable_year(universe.year, current_year)
-                && !by_universe.contains_key(&universe)
-                && !store::release_marks(&self.db, &universe.model_id, universe.model_version, universe.year)
-                    .await?
-                    .is_empty()
-            {
-                by_universe.insert(universe, Vec::new());
-            }
+        let held_outside: Vec<Universe> = self.cache.read().map_or_else(
+            |_| Vec::new(),
+            |cache| {
+                cache
+                    .universes
+                    .iter()
+                    .filter(|(u, held)| !publishable_year(u.year, current_year) && !held.groups.is_empty())
+                    .map(|(u, _)| u.clone())
+                    .collect()
+            },
+        );
+        for universe in held_outside {
+            by_universe.entry(universe).or_default();
         }
         for (universe, changes) in by_universe {
             let started = std::time::Instant::now();
