@@ -26,6 +26,7 @@ pub mod m0011_contribution_fit;
 pub mod m0012_change_contribution;
 pub mod m0013_universe_by_id;
 pub mod m0014_erasure;
+pub mod m0015_contribution_returns;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_change_contribution::Migration),
             Box::new(m0013_universe_by_id::Migration),
             Box::new(m0014_erasure::Migration),
+            Box::new(m0015_contribution_returns::Migration),
         ]
     }
 }

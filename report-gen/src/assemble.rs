@@ -584,6 +584,14 @@ impl Assembler {
             fit_advice: verdict.description.get(locale).to_string(),
             key_message,
             business_case,
+            pay: figures.and_then(|f| f.pay.as_ref()).map(|pay| {
+                let own = crate::pay::Own {
+                    verdict: r.fit.verdict,
+                    external_stage: r.axes[0].attained_stage,
+                    internal_stage: r.axes[1].attained_stage,
+                };
+                crate::pay::PayView::of(pay, model, locale, own, r.fit.returns)
+            }),
             trajectory,
             profile,
             business_answers,

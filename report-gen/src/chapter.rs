@@ -399,6 +399,8 @@ pub struct Chapter {
     pub key_message: KeyMessageView,
     /// Whether social media pay, when the model asks (version 2 on).
     pub business_case: Option<BusinessCaseView>,
+    /// How often firms of the peer group report that social media pay, when published.
+    pub pay: Option<crate::pay::PayView>,
     /// The value sources as a profile, when at least two are scored.
     pub profile: Option<ProfileView>,
     /// The business value questions with the firm's answers (what it earns, saves, spends and

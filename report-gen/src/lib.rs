@@ -21,6 +21,7 @@ pub mod escape;
 pub mod export;
 pub mod figures;
 pub mod nightly;
+pub mod pay;
 pub mod render;
 pub mod templates;
 pub mod typeset;

@@ -100,6 +100,20 @@ pub struct FitRow {
     pub national: Option<f64>,
 }
 
+/// A row of the pay table: the sector's cell and the whole country's (`None` where the group
+/// publishes no pay figures).
+#[derive(Clone, Debug, Serialize)]
+pub struct PayRow {
+    /// `all`, `verdict`, `external` or `internal`.
+    pub kind: &'static str,
+    /// What the row counts.
+    pub label: String,
+    /// The sector's cell.
+    pub sector: Option<crate::pay::PayCellView>,
+    /// The whole country's cell.
+    pub national: Option<crate::pay::PayCellView>,
+}
+
 /// Everything a sector volume shows.
 #[derive(Clone, Debug, Serialize)]
 pub struct Volume {
@@ -140,6 +154,9 @@ pub struct Volume {
     /// Whether the sector's verdict shares are published (a published sector lacks them when one
     /// of its firms contributed before verdicts were kept).
     pub fit_published: bool,
+    /// How often firms report that social media pay: the sector beside the whole country, per
+    /// cell (empty when neither publishes pay figures).
+    pub pay: Vec<PayRow>,
     /// The sector's firms by external and internal stage (25 cells, external-major; empty when
     /// the sector is not published or the matrix is not).
     pub matrix: Vec<crate::chapter::CellView>,
@@ -361,6 +378,23 @@ pub fn build(
             national: share(&national_fit, *v),
         })
         .collect();
+    let pay_rows = |h: Option<&Arc<Held>>| {
+        h.and_then(|h| h.figures.pay.as_ref()).map(|p| crate::pay::rows(p, model, locale, None))
+    };
+    let (sector_pay, national_pay) = (pay_rows(sector_held), pay_rows(national_held));
+    let pay = match sector_pay.as_ref().or(national_pay.as_ref()) {
+        None => Vec::new(),
+        Some(shape) => shape
+            .iter()
+            .enumerate()
+            .map(|(i, row)| PayRow {
+                kind: row.kind,
+                label: row.label.clone(),
+                sector: sector_pay.as_ref().map(|r| r[i].cell),
+                national: national_pay.as_ref().map(|r| r[i].cell),
+            })
+            .collect(),
+    };
     let matrix = match sector_held {
         Some(h) if h.figures.stage_matrix.len() == 25 => crate::assemble::matrix_cells(Some(&h.figures), None),
         _ => Vec::new(),
@@ -389,6 +423,7 @@ pub fn build(
         sources,
         fit,
         fit_published: !sector_fit.is_empty(),
+        pay,
         matrix,
         context,
         cells,

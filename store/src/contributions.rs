@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 
-use domain_model::{FirmProfile, FitVerdict, Province, SbiSection, SizeClass};
+use domain_model::{FirmProfile, FitVerdict, Province, Returns, SbiSection, SizeClass};
 
 use crate::StoreError;
 use crate::changes::{Universe, record_change};
@@ -40,6 +40,8 @@ pub struct Contribution {
     pub proposition: f64,
     /// The fit verdict the engine gave.
     pub fit_verdict: FitVerdict,
+    /// The firm's answers on returns.
+    pub returns: Returns,
     /// Demo data.
     pub synthetic: bool,
     /// Change counter (set by the store on write).
@@ -51,7 +53,7 @@ const CONTRIBUTION_KEY: [B; 4] = [B::Pseudonym, B::Year, B::ModelId, B::ModelVer
 
 /// What a contribution carries, in the order `upsert_contributions` writes it; a newer
 /// contribution of the same firm replaces all of it (latest wins).
-const CONTRIBUTION_VALUES: [B; 16] = [
+const CONTRIBUTION_VALUES: [B; 18] = [
     B::SbiSection,
     B::SizeClass,
     B::Province,
@@ -68,6 +70,8 @@ const CONTRIBUTION_VALUES: [B; 16] = [
     B::Synthetic,
     B::Revision,
     B::FitVerdict,
+    B::ReturnsCoverCosts,
+    B::ReturnsMeasured,
 ];
 
 /// The next revision number.
@@ -144,7 +148,7 @@ pub async fn upsert_contributions_with_ids(
         .collect()
 }
 
-fn contribution_values(c: &Contribution, revision: i64) -> [sea_orm::sea_query::SimpleExpr; 20] {
+fn contribution_values(c: &Contribution, revision: i64) -> [sea_orm::sea_query::SimpleExpr; 22] {
     [
         c.pseudonym.clone().into(),
         c.year.into(),
@@ -166,6 +170,8 @@ fn contribution_values(c: &Contribution, revision: i64) -> [sea_orm::sea_query::
         c.synthetic.into(),
         revision.into(),
         c.fit_verdict.id().into(),
+        c.returns.cover_costs.into(),
+        c.returns.measured.into(),
     ]
 }
 
@@ -215,6 +221,7 @@ fn member_of(r: &QueryResult) -> Result<Member, StoreError> {
         ],
         proposition: get(r, "proposition")?,
         fit_verdict: fit_verdict(r)?,
+        returns: Returns { cover_costs: get(r, "returns_cover_costs")?, measured: get(r, "returns_measured")? },
         synthetic: get(r, "synthetic")?,
         revision: get(r, "revision")?,
     })

@@ -5,7 +5,7 @@
 //! Stored as JSON with a version (`{"v":2,...}`): version 1 was the protobuf encoding of the API's
 //! `PublishedFigures`, re-encoded by migration m0008.
 
-pub use domain_publication::{Distribution, Figures, Ranks};
+pub use domain_publication::{Distribution, Figures, PayCell, Ranks};
 
 use crate::StoreError;
 
@@ -29,10 +29,18 @@ impl Stored for Figures {
         let f: Figures = crate::versioned::decode("published figures", VERSION, bytes)?;
         let ok = [&f.maturity, &f.external, &f.internal].iter().all(|r| r.check())
             && (f.stage_matrix.is_empty() || f.stage_matrix.len() == 25)
-            && f.fit_verdicts.is_none_or(|v| f.maturity.n() == 0 || v.iter().sum::<u32>() == f.maturity.n());
+            && f.fit_verdicts.is_none_or(|v| f.maturity.n() == 0 || v.iter().sum::<u32>() == f.maturity.n())
+            && f.pay.as_ref().is_none_or(|p| {
+                let cells = std::iter::once(Some(&p.all)).chain(
+                    p.by_verdict.iter().chain(&p.by_external_band).chain(&p.by_internal_band).map(Option::as_ref),
+                );
+                cells
+                    .flatten()
+                    .all(|c| c.cover_costs <= c.answered && c.measured <= c.answered && c.answered <= p.all.answered)
+            });
         if !ok {
             return Err(StoreError::Malformed(
-                "stored published figures: inconsistent ranks, stage matrix or verdict counts".into(),
+                "stored published figures: inconsistent ranks, stage matrix, verdict or pay counts".into(),
             ));
         }
         Ok(f)
@@ -71,6 +79,16 @@ mod tests {
             external: Ranks::of(&[0.1]),
             internal: Ranks::default(),
             fit_verdicts: Some([1, 1, 0, 1]),
+            pay: Some(domain_publication::Pay {
+                all: PayCell { answered: 3, cover_costs: 1, measured: 2 },
+                by_verdict: [
+                    Some(PayCell { answered: 3, cover_costs: 1, measured: 2 }),
+                    Some(PayCell::default()),
+                    None,
+                    None,
+                ],
+                ..domain_publication::Pay::default()
+            }),
         };
         let bytes = f.encode();
         assert_eq!(Figures::decode(&bytes).unwrap(), f);
@@ -85,11 +103,16 @@ mod tests {
         let mut broken = f.clone();
         broken.fit_verdicts = Some([1, 1, 1, 1]);
         assert!(Figures::decode(&broken.encode()).is_err());
-        // Figures published before verdicts were kept read back without them.
+        // Pay counts above the members who answered: damage.
+        let mut broken = f.clone();
+        broken.pay.as_mut().unwrap().all.measured = 4;
+        assert!(Figures::decode(&broken.encode()).is_err());
+        // Figures published before verdicts and pay figures were kept read back without them.
         let mut older = f.clone();
         older.fit_verdicts = None;
+        older.pay = None;
         let text = String::from_utf8(older.encode()).unwrap();
-        assert!(!text.contains("fit_verdicts"));
+        assert!(!text.contains("fit_verdicts") && !text.contains("pay"));
         assert_eq!(Figures::decode(text.as_bytes()).unwrap(), older);
         assert_eq!(f.fit_shares(), Some([1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0]));
     }

@@ -24,6 +24,27 @@ pub struct Held {
     pub figures: Arc<Figures>,
 }
 
+/// The published cells of `f`'s pay figures as open figures (the verdicts `model` gives).
+fn pay_figures(f: &Figures, model: &Model) -> Vec<domain_open_figures::PayFigure> {
+    use domain_open_figures::PayFigure;
+    let Some(pay) = &f.pay else { return Vec::new() };
+    let band = |b: &str| b.replace('-', "_");
+    let mut out = vec![PayFigure { measure: "pay".into(), cell: pay.all }];
+    for (v, _) in &model.fit.verdicts {
+        if let Some(cell) = pay.by_verdict[v.index()] {
+            out.push(PayFigure { measure: format!("pay_fit_{}", v.id()), cell });
+        }
+    }
+    for (axis, cells) in [("external", &pay.by_external_band), ("internal", &pay.by_internal_band)] {
+        for (b, cell) in domain_publication::BANDS.iter().zip(cells) {
+            if let Some(cell) = cell {
+                out.push(PayFigure { measure: format!("pay_{axis}_stage_{}", band(b)), cell: *cell });
+            }
+        }
+    }
+    out
+}
+
 impl Held {
     /// A stored release, decoded; `None` for a key that no longer parses.
     pub fn decode(release: &Release) -> Result<Option<Held>, StoreError> {
@@ -54,6 +75,7 @@ impl Held {
                 .into_iter()
                 .map(|(v, share)| FitShare { verdict: v.id().to_string(), share })
                 .collect(),
+            pay: pay_figures(f, model),
         }
     }
 

@@ -69,6 +69,8 @@ pub enum BenchmarkContributions {
     Synthetic,
     Revision,
     FitVerdict,
+    ReturnsCoverCosts,
+    ReturnsMeasured,
 }
 
 /// Table `benchmark_releases`.

@@ -195,6 +195,74 @@ async fn an_attacker_recovers_no_single_firms_score() {
             }
         }
 
+        // 2b. The pay figures ("does it pay?"), cell by cell: a group's cell against a published
+        // group inside it, and against all of its published parts along one attribute, leaves 0
+        // or at least k answering firms; a breakdown adds up to the group's cell "all".
+        let mut pay: std::collections::BTreeMap<Key, Vec<(String, u32)>> = std::collections::BTreeMap::new();
+        for g in &groups {
+            let answer = query(&mut bench, &attacker, &key(g), year).await;
+            assert!(!answer.group_used.as_ref().unwrap().fallback, "{backend:?}: a listed group falls back");
+            let Some(p) = answer.pay else { continue };
+            let mut cells = vec![("all".to_string(), p.all.unwrap())];
+            cells.extend(p.by_verdict.iter().map(|c| (format!("verdict {}", c.verdict), c.cell.unwrap())));
+            cells.extend(p.by_external_band.iter().map(|c| (format!("external {}", c.band), c.cell.unwrap())));
+            cells.extend(p.by_internal_band.iter().map(|c| (format!("internal {}", c.band), c.cell.unwrap())));
+            let all = cells[0].1.answered;
+            for kind in ["verdict", "external", "internal"] {
+                let part: Vec<&pb::PayCell> =
+                    cells.iter().filter(|(n, _)| n.starts_with(kind)).map(|(_, c)| c).collect();
+                assert!(
+                    part.iter().all(|c| c.withheld) || part.iter().all(|c| !c.withheld),
+                    "{backend:?}: a breakdown in part"
+                );
+                if !part[0].withheld {
+                    assert_eq!(part.iter().map(|c| c.answered).sum::<u32>(), all, "{backend:?} {:?} {kind}", key(g));
+                }
+            }
+            for (_, c) in &cells {
+                assert!(c.withheld || c.answered == 0 || c.answered >= k, "{backend:?} {:?}: a cell below k", key(g));
+            }
+            pay.insert(key(g), cells.into_iter().filter(|(_, c)| !c.withheld).map(|(n, c)| (n, c.answered)).collect());
+        }
+        assert!(pay.len() > 5, "{backend:?}: too few groups publish pay figures to attack ({})", pay.len());
+        let cell_of =
+            |g: &Key, name: &str| pay.get(g).and_then(|cells| cells.iter().find(|(n, _)| n == name).map(|(_, a)| *a));
+        let mut pay_differences = 0;
+        for (parent, cells) in &pay {
+            for (name, answered) in cells {
+                for child in pay.keys().filter(|c| inside(c, parent)) {
+                    if let Some(a) = cell_of(child, name) {
+                        pay_differences += 1;
+                        let rest = answered - a;
+                        assert!(
+                            rest == 0 || rest >= k,
+                            "{backend:?}: {parent:?} minus {child:?} in {name} leaves {rest}"
+                        );
+                    }
+                }
+                for attribute in 0..3 {
+                    let parts: Vec<u32> = pay
+                        .keys()
+                        .filter(|c| {
+                            let fields = [(&c.0, &parent.0), (&c.1, &parent.1), (&c.2, &parent.2)];
+                            fields.iter().enumerate().all(|(i, (cv, pv))| {
+                                if i == attribute { pv.is_empty() && !cv.is_empty() } else { cv == pv }
+                            })
+                        })
+                        .filter_map(|c| cell_of(c, name))
+                        .collect();
+                    if !parts.is_empty() {
+                        pay_differences += 1;
+                        let rest = answered - parts.iter().sum::<u32>();
+                        assert!(
+                            rest == 0 || rest >= k,
+                            "{backend:?}: {parent:?} minus its parts by {attribute} in {name} leaves {rest}"
+                        );
+                    }
+                }
+            }
+        }
+
         // 3. Before and after the victim's one submission: every answer about its groups is the
         // same, so nothing about the victim can be derived from the change.
         let firm = pb::FirmAttributes { sbi_section: "F".into(), size_class: "small".into(), province: "NL-GE".into() };
@@ -240,8 +308,11 @@ async fn an_attacker_recovers_no_single_firms_score() {
             assert_eq!(later.stage_shares, earlier.stage_shares, "{backend:?} {g:?}");
             // The victim's fit verdict neither: the groups' verdict shares stay as they were.
             assert_eq!(later.fit_verdicts, earlier.fit_verdicts, "{backend:?} {g:?}");
+            // Nor its answers on returns.
+            assert_eq!(later.pay, earlier.pay, "{backend:?} {g:?}");
         }
         assert!(!before.last().unwrap().fit_verdicts.is_empty(), "{backend:?}: no verdict shares to compare");
+        assert!(before.last().unwrap().pay.is_some(), "{backend:?}: no pay figures to compare");
         let swept_after = sweep(&mut bench, &attacker, &firm, year).await;
         assert_eq!(swept_before, swept_after, "{backend:?}: peer positions moved after one submission");
         let exported_after = export(&mut bench, &attacker, year).await;
@@ -283,10 +354,11 @@ async fn an_attacker_recovers_no_single_firms_score() {
 
         eprintln!(
             "{backend:?}: {} published groups (k = {k}); {pairs} overlapping pairs and {splits} splits differenced, \
-             {} groups compared and {} position queries before and after one submission, {cells} small cells \
+             {pay_differences} differences of pay cells in {} groups with pay figures, {} groups compared and {} position queries before and after one submission, {cells} small cells \
              answered exactly as empty ones: nothing derived; median time of 200 queries each: a cell with \
              a few firms {} µs, an empty cell {} µs",
             groups.len(),
+            pay.len(),
             ladder.len(),
             2 * 201,
             median(&mut t_small),

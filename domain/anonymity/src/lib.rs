@@ -22,4 +22,4 @@ mod plan;
 pub mod years;
 
 pub use group::{GroupKey, Level, Split, earlier_year_reason};
-pub use plan::{Policy, PolicyError, Republish, publishable, republish};
+pub use plan::{Policy, PolicyError, Republish, publishable, publishable_without, republish};

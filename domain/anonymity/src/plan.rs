@@ -52,9 +52,23 @@ impl Default for Policy {
 /// firms more; the smaller of the two is suppressed. Each step removes a group, so the loop ends;
 /// it runs until nothing changes.
 pub fn publishable(policy: Policy, counts: &BTreeMap<GroupKey, u32>) -> BTreeSet<GroupKey> {
+    publishable_without(policy, counts, &BTreeSet::new())
+}
+
+/// `publishable`, with the groups of `withheld` suppressed from the start whatever their counts
+/// (a figure withheld for a reason outside these counts): the rules then protect what they leave
+/// out as they protect any other suppressed group.
+pub fn publishable_without(
+    policy: Policy,
+    counts: &BTreeMap<GroupKey, u32>,
+    withheld: &BTreeSet<GroupKey>,
+) -> BTreeSet<GroupKey> {
     let k = policy.k();
-    let mut published: BTreeSet<GroupKey> =
-        counts.iter().filter(|(g, n)| g.level().is_some() && **n >= k).map(|(g, _)| *g).collect();
+    let mut published: BTreeSet<GroupKey> = counts
+        .iter()
+        .filter(|(g, n)| g.level().is_some() && **n >= k && !withheld.contains(g))
+        .map(|(g, _)| *g)
+        .collect();
     loop {
         let orphan = published.iter().find(|g| g.parents().iter().any(|(p, _)| !published.contains(p))).copied();
         if let Some(g) = orphan {

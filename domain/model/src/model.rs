@@ -404,6 +404,39 @@ pub struct ReturnsRule {
     pub min_measured: f64,
 }
 
+impl ReturnsRule {
+    /// What a firm's item scores (by model item index) say of its returns; an item not answered,
+    /// or answered "don't know", says nothing.
+    pub fn read(&self, scores: &[Option<f64>]) -> Returns {
+        let at_least = |item: usize, min: f64| scores.get(item).copied().flatten().map(|s| s >= min);
+        Returns {
+            cover_costs: at_least(self.item, self.min_score),
+            measured: at_least(self.measured_item, self.min_measured),
+        }
+    }
+}
+
+/// A firm's own answers on what social media return, as the model's `fit.returns` rule reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Returns {
+    /// Returns at least equal to the costs; `None` without an answer.
+    pub cover_costs: Option<bool>,
+    /// Returns measured in money; `None` without an answer.
+    pub measured: Option<bool>,
+}
+
+impl Returns {
+    /// Both answers given: the firm counts in the published pay figures.
+    pub fn answered(self) -> Option<(bool, bool)> {
+        Some((self.cover_costs?, self.measured?))
+    }
+
+    /// Measured returns at least equal to the costs: what the rule calls paying.
+    pub fn pay(self) -> bool {
+        self.answered() == Some((true, true))
+    }
+}
+
 /// A label with a description.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Labelled {

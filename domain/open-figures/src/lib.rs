@@ -3,8 +3,8 @@
 //!
 //! Only what a release publishes goes in, exactly as `QueryBenchmark` answers it: each published
 //! group's level and key, its number of firms, its share of synthetic contributions, the
-//! distributions of its metrics (n, mean, sd, p10 to p90), its stage shares and the shares of its
-//! fit verdicts. Nothing below the threshold k is a release, so nothing below k can be here; the members' values (the ranks the
+//! distributions of its metrics (n, mean, sd, p10 to p90), its stage shares, the shares of its
+//! fit verdicts and its pay figures (the cells disclosure control lets out). Nothing below the threshold k is a release, so nothing below k can be here; the members' values (the ranks the
 //! server keeps to place a firm among its peers) are not published and not exported.
 //!
 //! The table is long ("tidy"): one row per group, measure and statistic, one number per row, so
@@ -34,6 +34,17 @@ pub struct FitShare {
     pub share: f64,
 }
 
+/// One published cell of a group's pay figures: among its firms that answered both items on
+/// returns, those reporting returns at least equal to the costs and those measuring them in money.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PayFigure {
+    /// `pay` (all answering firms), `pay_fit_` and a verdict, or `pay_external_stage_` or
+    /// `pay_internal_stage_` and a band (`0_1`, `2`, `3_4`).
+    pub measure: String,
+    /// The cell's counts.
+    pub cell: domain_publication::PayCell,
+}
+
 /// One published group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Group {
@@ -55,6 +66,8 @@ pub struct Group {
     pub stage_shares: Vec<StageShares>,
     /// The shares of the fit verdicts the model gives; empty when the release publishes none.
     pub fit_shares: Vec<FitShare>,
+    /// The published cells of the pay figures; empty when none is published.
+    pub pay: Vec<PayFigure>,
 }
 
 /// The published groups of one universe.
@@ -167,14 +180,14 @@ pub const COLUMNS: [Column; 13] = [
     Column {
         name: "measure",
         kind: Kind::Text,
-        en: "What is measured: maturity_index, external_index, internal_index, proposition, a value source, external_stage_0 to _4 and internal_stage_0 to _4 (the stages of an axis), or fit_ and a fit verdict (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained).",
-        nl: "Wat gemeten is: maturity_index, external_index, internal_index, proposition, een waardebron, external_stage_0 tot en met _4 en internal_stage_0 tot en met _4 (de stadia van een as), of fit_ en een fitoordeel (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained).",
+        en: "What is measured: maturity_index, external_index, internal_index, proposition, a value source, external_stage_0 to _4 and internal_stage_0 to _4 (the stages of an axis), fit_ and a fit verdict (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained), or pay: the firms that answered both items on returns, all (pay) or by fit verdict (pay_fit_balanced and so on) or by stage band of an axis (pay_external_stage_0_1, _2, _3_4 and the same for internal). A pay cell that disclosure control withholds has no rows.",
+        nl: "Wat gemeten is: maturity_index, external_index, internal_index, proposition, een waardebron, external_stage_0 tot en met _4 en internal_stage_0 tot en met _4 (de stadia van een as), fit_ en een fitoordeel (fit_balanced, fit_under_invested, fit_over_invested, fit_restrained), of pay: de bedrijven die beide vragen over de opbrengst beantwoordden, allemaal (pay) of naar fitoordeel (pay_fit_balanced enzovoort) of naar fasegroep van een as (pay_external_stage_0_1, _2, _3_4 en hetzelfde voor internal). Een pay-cel die de publicatieregels achterhouden, heeft geen rijen.",
     },
     Column {
         name: "statistic",
         kind: Kind::Text,
-        en: "n (firms with a value), mean, sd (sample standard deviation), p10, p25, p50, p75, p90 (percentiles), or share (of the group's firms at a stage or with a fit verdict).",
-        nl: "n (bedrijven met een waarde), mean (gemiddelde), sd (steekproefstandaardafwijking), p10, p25, p50, p75, p90 (percentielen), of share (aandeel van de bedrijven in de groep in een stadium of met een fitoordeel).",
+        en: "n (firms with a value), mean, sd (sample standard deviation), p10, p25, p50, p75, p90 (percentiles), share (of the group's firms at a stage or with a fit verdict), or for pay: answered (firms that answered both items), cover_costs_share (of them, the share reporting returns at least equal to the costs) and measured_share (the share measuring returns in money); no share without answering firms.",
+        nl: "n (bedrijven met een waarde), mean (gemiddelde), sd (steekproefstandaardafwijking), p10, p25, p50, p75, p90 (percentielen), share (aandeel van de bedrijven in de groep in een fase of met een fitoordeel), of bij pay: answered (bedrijven die beide vragen beantwoordden), cover_costs_share (het aandeel daarvan dat een opbrengst minstens gelijk aan de kosten meldt) en measured_share (het aandeel dat de opbrengst in geld meet); geen aandeel zonder antwoordende bedrijven.",
     },
     Column {
         name: "value",
@@ -226,6 +239,21 @@ impl Release {
             for f in &group.fit_shares {
                 rows.push(Row { group, measure: format!("fit_{}", f.verdict), statistic: "share", value: f.share });
             }
+            for p in &group.pay {
+                let shares =
+                    [("cover_costs_share", p.cell.cover_costs_share()), ("measured_share", p.cell.measured_share())];
+                rows.push(Row {
+                    group,
+                    measure: p.measure.clone(),
+                    statistic: "answered",
+                    value: f64::from(p.cell.answered),
+                });
+                for (statistic, share) in shares {
+                    if let Some(value) = share {
+                        rows.push(Row { group, measure: p.measure.clone(), statistic, value });
+                    }
+                }
+            }
         }
         rows
     }
@@ -234,7 +262,10 @@ impl Release {
     pub fn row_count(&self) -> usize {
         self.groups
             .iter()
-            .map(|g| g.distributions.len() * STATISTICS.len() + g.stage_shares.len() * 5 + g.fit_shares.len())
+            .map(|g| {
+                let pay: usize = g.pay.iter().map(|p| if p.cell.answered > 0 { 3 } else { 1 }).sum();
+                g.distributions.len() * STATISTICS.len() + g.stage_shares.len() * 5 + g.fit_shares.len() + pay
+            })
             .sum()
     }
 
@@ -398,6 +429,16 @@ mod tests {
             } else {
                 Vec::new()
             },
+            pay: if section.is_empty() {
+                let cell =
+                    |answered, cover_costs, measured| domain_publication::PayCell { answered, cover_costs, measured };
+                vec![
+                    PayFigure { measure: "pay".into(), cell: cell(40, 10, 4) },
+                    PayFigure { measure: "pay_fit_restrained".into(), cell: cell(0, 0, 0) },
+                ]
+            } else {
+                Vec::new()
+            },
         };
         Release {
             model_id: "nl-social-business".into(),
@@ -412,13 +453,25 @@ mod tests {
     fn one_row_per_group_measure_and_statistic() {
         let r = release();
         let rows = r.rows();
-        assert_eq!(rows.len(), 2 * (8 + 5) + 2);
+        assert_eq!(rows.len(), 2 * (8 + 5) + 2 + 4);
         assert_eq!(r.row_count(), rows.len());
         assert_eq!((rows[0].measure.as_str(), rows[0].statistic, rows[0].value), ("maturity_index", "n", 2000.0));
         assert_eq!((rows[7].statistic, rows[7].value), ("p90", 1.0 / 3.0));
         assert_eq!((rows[10].measure.as_str(), rows[10].statistic, rows[10].value), ("external_stage_2", "share", 0.3));
         assert_eq!((rows[14].measure.as_str(), rows[14].statistic, rows[14].value), ("fit_restrained", "share", 0.25));
-        assert_eq!(rows[15].group.sbi_section, "F");
+        let pay: Vec<(&str, &str, f64)> =
+            rows[15..19].iter().map(|r| (r.measure.as_str(), r.statistic, r.value)).collect();
+        assert_eq!(
+            pay,
+            [
+                ("pay", "answered", 40.0),
+                ("pay", "cover_costs_share", 0.25),
+                ("pay", "measured_share", 0.1),
+                ("pay_fit_restrained", "answered", 0.0)
+            ],
+            "a cell without answering firms has no shares"
+        );
+        assert_eq!(rows[19].group.sbi_section, "F");
     }
 
     #[test]
@@ -431,7 +484,7 @@ mod tests {
         let sd = csv.lines().find(|l| l.contains(",sd,")).unwrap();
         let value: f64 = sd.rsplit(',').next().unwrap().parse().unwrap();
         assert_eq!(value.to_bits(), (0.1f64 + 0.2).to_bits(), "the number reads back exactly");
-        assert_eq!(csv.lines().count(), 1 + 28);
+        assert_eq!(csv.lines().count(), 1 + 32);
         assert!(csv.contains(",fit_balanced,share,0.75\n"), "{csv}");
     }
 
@@ -443,7 +496,7 @@ mod tests {
         let bytes = r.parquet().unwrap();
         let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
         let meta = reader.metadata().file_metadata();
-        assert_eq!(meta.num_rows(), 28);
+        assert_eq!(meta.num_rows(), 32);
         let schema: Vec<String> = meta.schema_descr().columns().iter().map(|c| c.name().to_string()).collect();
         assert_eq!(schema, COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>());
         let kv = meta.key_value_metadata().unwrap();

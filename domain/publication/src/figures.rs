@@ -119,6 +119,10 @@ pub struct Figures {
     /// before verdicts were kept) or the figures were published before they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fit_verdicts: Option<[u32; 4]>,
+    /// Whether social media pay, by the members' own answers (`crate::pay`); `None` when the
+    /// group's cell "all" is withheld or the figures were published before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay: Option<crate::Pay>,
 }
 
 impl Figures {

@@ -5,9 +5,11 @@
 //! plan in its own encoding; the adapters convert the figures to their wire forms.
 
 mod figures;
+mod pay;
 mod plan;
 mod tally;
 
 pub use figures::{Distribution, Figures, Ranks};
+pub use pay::{BANDS, Pay, PayCell, band};
 pub use plan::{Decision, Put, plan};
 pub use tally::{Groups, METRICS, Member, Tally, figures};

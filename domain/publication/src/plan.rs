@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use domain_anonymity::{GroupKey, Policy, Republish, publishable, republish};
 
 use crate::figures::Figures;
+use crate::pay::PayCells;
 use crate::tally::{Groups, Tally};
 
 /// One group's figures to (re)publish.
@@ -44,6 +45,7 @@ pub fn plan(policy: Policy, groups: &Groups, existing: &BTreeMap<GroupKey, i64>)
     keys.extend(existing.keys().copied());
     let empty = Tally::default();
     let mut decision = Decision::default();
+    let mut pay: Option<PayCells> = None;
     for g in keys {
         let before = existing.get(&g);
         let tally = groups.get(&g).unwrap_or(&empty);
@@ -51,13 +53,17 @@ pub fn plan(policy: Policy, groups: &Groups, existing: &BTreeMap<GroupKey, i64>)
         match republish(policy, allowed.contains(&g), before.is_some(), changed) {
             Republish::Keep => decision.kept += 1,
             Republish::Withdraw => decision.withdrawals.push(g),
-            Republish::Publish => decision.puts.push(Put {
-                group: g,
-                n: tally.n,
-                synthetic_share: f64::from(tally.synthetic) / f64::from(tally.n.max(1)),
-                watermark: tally.watermark(),
-                figures: tally.figures(),
-            }),
+            Republish::Publish => {
+                let cells = pay.get_or_insert_with(|| PayCells::of(policy, groups));
+                let figures = Figures { pay: cells.figures(&g, tally), ..tally.figures() };
+                decision.puts.push(Put {
+                    group: g,
+                    n: tally.n,
+                    synthetic_share: f64::from(tally.synthetic) / f64::from(tally.n.max(1)),
+                    watermark: tally.watermark(),
+                    figures,
+                })
+            }
         }
     }
     decision

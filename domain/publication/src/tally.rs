@@ -6,10 +6,11 @@ use std::collections::btree_map::Entry;
 use std::ops::Bound;
 
 use domain_anonymity::GroupKey;
-use domain_model::{FirmProfile, FitVerdict};
+use domain_model::{FirmProfile, FitVerdict, Returns};
 use domain_statistics::{distribution_of_sorted, stage_shares_of_counts};
 
 use crate::figures::{Distribution, Figures, Ranks};
+use crate::pay::PayTally;
 
 /// A contribution as publication reads it: no pseudonym, nothing repeated per row.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +36,8 @@ pub struct Member {
     /// The fit verdict; `None` for a contribution written before verdicts were kept and not
     /// filled in since.
     pub fit_verdict: Option<FitVerdict>,
+    /// The answers on returns (nothing known for a contribution written before they were kept).
+    pub returns: Returns,
     /// Demo data.
     pub synthetic: bool,
     /// Change counter.
@@ -138,6 +141,7 @@ pub struct Tally {
     stage_matrix: [u32; 25],
     verdicts: [u32; 4],
     unknown_verdicts: u32,
+    pub(crate) pay: PayTally,
     revisions: BTreeMap<i64, u32>,
 }
 
@@ -172,6 +176,7 @@ impl Tally {
             Some(v) => step(&mut self.verdicts[v.index()], add),
             None => step(&mut self.unknown_verdicts, add),
         }
+        self.pay.apply(c.returns, c.fit_verdict, (c.external_stage, c.internal_stage), add);
         count(&mut self.revisions, c.revision, add);
     }
 
@@ -214,6 +219,8 @@ impl Tally {
             // Published only when every member's verdict is known: shares of a subset would not
             // be the group's, and the subset could be smaller than k.
             fit_verdicts: (self.n > 0 && self.unknown_verdicts == 0).then_some(self.verdicts),
+            // Decided for all groups together (`plan`).
+            pay: None,
         }
     }
 }
@@ -265,7 +272,7 @@ impl Groups {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use domain_anonymity::Policy;
     use domain_model::{FitVerdict, Province, SbiSection, SizeClass};
     use domain_statistics::{distribution, stage_shares};
@@ -274,10 +281,10 @@ mod tests {
     use crate::plan::plan;
 
     /// A small deterministic generator (xorshift), enough to vary members.
-    struct Dice(u64);
+    pub(crate) struct Dice(pub(crate) u64);
 
     impl Dice {
-        fn roll(&mut self, sides: u64) -> u64 {
+        pub(crate) fn roll(&mut self, sides: u64) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
             self.0 ^= self.0 << 17;
@@ -287,7 +294,7 @@ mod tests {
 
     /// A member with values from a coarse grid (so that groups hold repeated values), some value
     /// sources and verdicts unknown, and stages also outside 0..=4.
-    fn member(dice: &mut Dice, id: i64, revision: i64) -> Member {
+    pub(crate) fn member(dice: &mut Dice, id: i64, revision: i64) -> Member {
         let mut grid = |steps: u64| dice.roll(steps) as f64 * 100.0 / steps as f64;
         let (maturity_index, external_index, internal_index, proposition) = (grid(40), grid(25), grid(25), grid(7));
         let value_sources = [grid(9), grid(9), grid(9), grid(9)].map(|v| (v > 10.0).then_some(v));
@@ -307,6 +314,10 @@ mod tests {
             value_sources,
             proposition,
             fit_verdict: (dice.roll(50) > 0).then(|| FitVerdict::ALL[dice.roll(4) as usize]),
+            returns: Returns {
+                cover_costs: (dice.roll(8) > 0).then(|| dice.roll(3) == 0),
+                measured: (dice.roll(8) > 0).then(|| dice.roll(4) == 0),
+            },
             synthetic: dice.roll(3) == 0,
             revision,
         }
@@ -341,6 +352,7 @@ mod tests {
             external: Ranks::of(&values(1)),
             internal: Ranks::of(&values(2)),
             fit_verdicts: verdicts.filter(|_| !members.is_empty()),
+            pay: None,
         }
     }
 

@@ -119,9 +119,7 @@ fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: 
     let target = fit_rules.target(proposition.centrality);
     let gap = maturity_index - target;
     let verdict = fit_rules.verdict(maturity_index, proposition.centrality);
-    let returns_pay = fit_rules.returns.as_ref().is_some_and(|r| {
-        scores[r.item].is_some_and(|s| s >= r.min_score) && scores[r.measured_item].is_some_and(|s| s >= r.min_measured)
-    });
+    let returns = fit_rules.returns.as_ref().map(|r| r.read(scores)).unwrap_or_default();
 
     let facts = Facts {
         external_stage: axes[0].attained_stage,
@@ -147,7 +145,7 @@ fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: 
         maturity_index,
         value_sources: ValueSource::ALL.map(|v| dimension(model, scores, Target::ValueSource(v))),
         proposition,
-        fit: FitResult { target, gap, verdict, returns_pay },
+        fit: FitResult { target, gap, verdict, returns_pay: returns.pay(), returns },
         archetype,
         forrester,
         altimeter,

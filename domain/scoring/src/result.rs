@@ -110,6 +110,8 @@ pub struct FitResult {
     /// The firm's answers show measured returns at least equal to the costs (false when the model
     /// has no such rule).
     pub returns_pay: bool,
+    /// The answers the `fit.returns` rule reads (nothing known when the model has no such rule).
+    pub returns: domain_model::Returns,
 }
 
 /// How the questionnaire was answered.

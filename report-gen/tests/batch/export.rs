@@ -17,6 +17,7 @@ async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
         assert!(release.groups.len() > 5, "{backend:?}: {} groups", release.groups.len());
         assert_eq!((release.model_version, release.year, release.k), (model.version, 2025, k), "{backend:?}");
         let mut client = world.app.benchmark_client();
+        let mut pay_groups = 0;
         for group in &release.groups {
             assert!(group.n >= k, "{backend:?}: a group below k: {group:?}");
             let request = pb::QueryBenchmarkRequest {
@@ -73,14 +74,59 @@ async fn the_export_of_a_year_equals_what_query_benchmark_answers() {
                 .collect();
             assert_eq!(verdicts, answered, "{backend:?}: {group:?}");
             assert_eq!(verdicts.len(), model.fit.verdicts.len(), "{backend:?}: {group:?}");
+            // The pay cells the answer publishes are exactly the exported ones, with their counts and
+            // shares to the bit; a withheld cell is not exported.
+            let exported_pay: Vec<(String, u32, Option<u64>, Option<u64>)> = group
+                .pay
+                .iter()
+                .map(|p| {
+                    let bits = |x: Option<f64>| x.map(f64::to_bits);
+                    (
+                        p.measure.clone(),
+                        p.cell.answered,
+                        bits(p.cell.cover_costs_share()),
+                        bits(p.cell.measured_share()),
+                    )
+                })
+                .collect();
+            let mut answered_pay = Vec::new();
+            if let Some(pay) = &answer.pay {
+                let mut cells = vec![("pay".to_string(), pay.all.unwrap())];
+                for c in &pay.by_verdict {
+                    let v = pb::FitVerdict::try_from(c.verdict).unwrap().as_str_name().to_lowercase();
+                    cells.push((v.replace("fit_verdict_", "pay_fit_"), c.cell.unwrap()));
+                }
+                for (axis, bands) in [("external", &pay.by_external_band), ("internal", &pay.by_internal_band)] {
+                    cells.extend(
+                        bands
+                            .iter()
+                            .map(|c| (format!("pay_{axis}_stage_{}", c.band.replace('-', "_")), c.cell.unwrap())),
+                    );
+                }
+                for (measure, c) in cells.into_iter().filter(|(_, c)| !c.withheld) {
+                    answered_pay.push((
+                        measure,
+                        c.answered,
+                        c.cover_costs_share.map(f64::to_bits),
+                        c.measured_share.map(f64::to_bits),
+                    ));
+                }
+            }
+            assert_eq!(exported_pay, answered_pay, "{backend:?}: {group:?}");
+            pay_groups += usize::from(!group.pay.is_empty());
             let total: f64 = group.fit_shares.iter().map(|f| f.share).sum();
             assert!((total - 1.0).abs() < 1e-9, "{backend:?}: {group:?}");
         }
+        // The demo peers answer the items on returns: groups publish pay figures.
+        assert!(pay_groups > 0, "{backend:?}: no group publishes pay figures");
         // The rows a CSV and a Parquet file are written from: one per group, measure and statistic.
         let per_group: usize = release
             .groups
             .iter()
-            .map(|g| g.distributions.len() * 8 + g.stage_shares.len() * 5 + g.fit_shares.len())
+            .map(|g| {
+                let pay: usize = g.pay.iter().map(|p| if p.cell.answered > 0 { 3 } else { 1 }).sum();
+                g.distributions.len() * 8 + g.stage_shares.len() * 5 + g.fit_shares.len() + pay
+            })
             .sum();
         assert_eq!(release.rows().len(), per_group, "{backend:?}");
 

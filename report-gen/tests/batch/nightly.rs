@@ -408,7 +408,10 @@ async fn the_night_renders_names_in_every_script() {
         let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
         for (tenant, id, name) in &world.assessments {
             let text = squeeze(&text_of(&std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap()));
-            assert!(!text.contains('\u{FFFD}'), "{backend:?} {name}: a mark instead of a glyph");
+            if let Some(at) = text.find('\u{FFFD}') {
+                let around: String = text[..at].chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
+                panic!("{backend:?} {name}: a mark instead of a glyph after {around:?}");
+            }
             if name.chars().any(|c| ('\u{0590}'..='\u{08FF}').contains(&c)) {
                 assert!(name.chars().filter(|c| !c.is_whitespace()).all(|c| text.contains(c)), "{backend:?} {name}");
             } else {

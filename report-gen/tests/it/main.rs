@@ -181,6 +181,24 @@ fn chapter(firm_name: &str) -> Chapter {
             return_answer: None,
             measured_answer: Some("Bereik en betrokkenheid".into()),
         }),
+        pay: Some(report_gen::pay::PayView {
+            rows: vec![
+                pay_row("all", "Alle bedrijven die antwoordden", true, Some((40, 0.25, 0.1))),
+                pay_row("verdict", "In balans", false, Some((22, 0.32, 0.14))),
+                pay_row("verdict", "Overgeïnvesteerd", true, Some((18, 0.167, 0.056))),
+                pay_row("external", "Extern, fase 0–1", false, None),
+                pay_row("external", "Extern, fase 2", true, None),
+                pay_row("external", "Extern, fase 3–4", false, None),
+            ],
+            own_verdict: Some(report_gen::pay::PayCellView {
+                withheld: false,
+                answered: 18,
+                cover_costs: Some(0.167),
+                measured: Some(0.056),
+            }),
+            own_cover_costs: Some(false),
+            own_measured: None,
+        }),
         fit_target: 30.1,
         fit_gap: 6.1,
         fit_tolerance: 10.0,
@@ -557,4 +575,18 @@ fn the_appendix_sets_each_answer_and_its_score_beside_its_question() {
             }
         }
     }
+}
+
+/// A row of a chapter's pay table: `None` is a withheld cell.
+fn pay_row(kind: &'static str, label: &str, own: bool, cell: Option<(u32, f64, f64)>) -> report_gen::pay::PayRow {
+    let cell = match cell {
+        None => report_gen::pay::PayCellView { withheld: true, ..Default::default() },
+        Some((answered, cover, measured)) => report_gen::pay::PayCellView {
+            withheld: false,
+            answered,
+            cover_costs: Some(cover),
+            measured: Some(measured),
+        },
+    };
+    report_gen::pay::PayRow { kind, label: label.into(), own, cell }
 }

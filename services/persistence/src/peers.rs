@@ -83,6 +83,42 @@ pub fn fit_verdicts_pb(f: &Figures, model: &Model, locale: Locale) -> Vec<pb::Fi
         .collect()
 }
 
+/// The pay figures of `f` as the API shows them (verdicts labelled by `model` in `locale`).
+pub fn pay_pb(f: &Figures, model: &Model, locale: Locale) -> Option<pb::PayFigures> {
+    let pay = f.pay.as_ref()?;
+    let cell = |c: Option<&domain_publication::PayCell>| match c {
+        None => pb::PayCell { withheld: true, ..pb::PayCell::default() },
+        Some(c) => pb::PayCell {
+            withheld: false,
+            answered: c.answered,
+            cover_costs_share: c.cover_costs_share(),
+            measured_share: c.measured_share(),
+        },
+    };
+    let bands = |cells: &[Option<domain_publication::PayCell>; 3]| {
+        domain_publication::BANDS
+            .iter()
+            .zip(cells)
+            .map(|(band, c)| pb::PayBandCell { band: band.to_string(), cell: Some(cell(c.as_ref())) })
+            .collect()
+    };
+    Some(pb::PayFigures {
+        all: Some(cell(Some(&pay.all))),
+        by_verdict: model
+            .fit
+            .verdicts
+            .iter()
+            .map(|(v, labelled)| pb::PayVerdictCell {
+                verdict: services_api::convert::verdict(*v) as i32,
+                label: labelled.label.get(locale).to_string(),
+                cell: Some(cell(pay.by_verdict[v.index()].as_ref())),
+            })
+            .collect(),
+        by_external_band: bands(&pay.by_external_band),
+        by_internal_band: bands(&pay.by_internal_band),
+    })
+}
+
 /// The stage shares of `f` as the API shows them.
 pub fn stage_shares_pb(f: &Figures) -> Vec<pb::StageShares> {
     [("external", f.external_stages), ("internal", f.internal_stages)]

@@ -55,6 +55,7 @@ pub async fn seed_demo(persistence: &Persistence, model: &Model, n: usize, seed:
         value_sources: f.result.value_sources.clone().map(|v| v.score),
         proposition: f.result.proposition.centrality,
         fit_verdict: f.result.fit.verdict,
+        returns: f.result.fit.returns,
         synthetic: true,
         revision: 0,
     };

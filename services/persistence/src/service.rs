@@ -764,6 +764,7 @@ impl Persistence {
             value_sources: result.value_sources.clone().map(|v| v.score),
             proposition: result.proposition.centrality,
             fit_verdict: result.fit.verdict,
+            returns: result.fit.returns,
             synthetic: false,
             revision: 0,
         }
@@ -1042,6 +1043,7 @@ impl BenchmarkService for Persistence {
             distributions: peers::distributions_pb(found.figures()),
             stage_shares: peers::stage_shares_pb(found.figures()),
             fit_verdicts: peers::fit_verdicts_pb(found.figures(), &model, locale),
+            pay: peers::pay_pb(found.figures(), &model, locale),
         }))
     }
 

@@ -253,3 +253,118 @@ async fn fit_verdict_shares_are_the_firms_verdicts_and_older_contributions_are_f
         assert_eq!(again, store::Backfilled::default(), "{backend:?}");
     }
 }
+
+/// A submission of `id` whose two answers on returns are `cover` (`higher`, `about_equal`,
+/// `lower`) and `measured` (`money`, `leads`, ...), `None` for "don't know".
+fn with_returns(
+    id: &str,
+    firm: (&str, &str, &str),
+    level: f64,
+    cover: Option<&str>,
+    measured: Option<&str>,
+) -> pb::SubmitAssessmentRequest {
+    let mut req = submission(id, id, firm, level);
+    for answer in &mut req.assessment.as_mut().unwrap().answers {
+        let choice = match answer.item_id.as_str() {
+            "bv.return_against_cost" => cover,
+            "bv.return_measured" => measured,
+            _ => continue,
+        };
+        answer.value = Some(match choice {
+            Some(c) => pb::answer::Value::Choice(c.into()),
+            None => pb::answer::Value::DontKnow(true),
+        });
+    }
+    req
+}
+
+/// The pay figures of a seeded cell equal a count by hand: fourteen firms of F/small/Utrecht (the
+/// only firms, so every group of their ladder holds them), eleven of which answered both items on
+/// returns. Under k = 10 the cell "all" (11) is published and every breakdown with a cell of 1 to 9
+/// answering firms is withheld whole.
+#[tokio::test]
+async fn pay_figures_are_the_answers_counted_by_hand_and_withheld_below_k() {
+    let firm = ("F", "small", "NL-UT");
+    // (cover, measured) per firm; level 0.5 gives every firm the same verdict and stages.
+    let answers: [(Option<&str>, Option<&str>); 14] = [
+        (Some("higher"), Some("money")),
+        (Some("higher"), Some("leads")),
+        (Some("about_equal"), Some("money")),
+        (Some("about_equal"), Some("reach")),
+        (Some("lower"), Some("money")),
+        (Some("lower"), Some("nothing")),
+        (Some("lower"), Some("nothing")),
+        (Some("lower"), Some("reach")),
+        (Some("lower"), Some("leads")),
+        (Some("higher"), Some("nothing")),
+        (Some("lower"), Some("nothing")),
+        (None, Some("money")),  // "don't know" on costs: not counted
+        (Some("higher"), None), // "don't know" on measurement: not counted
+        (None, None),
+    ];
+    // By hand: 11 answered both; at least equal to the costs: higher or about_equal = 5; measured
+    // in money: 3.
+    for backend in BACKENDS {
+        let app = spawn_app(backend).await;
+        for (i, (cover, measured)) in answers.iter().enumerate() {
+            let req = with_returns(&format!("p{i}"), firm, 0.5, *cover, *measured);
+            app.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+        }
+        app.publish().await;
+        for group in [firm, ("F", "small", ""), ("", "", "")] {
+            let answer = app.benchmark_client().query_benchmark(query(group)).await.unwrap().into_inner();
+            assert_eq!(answer.group_used.as_ref().unwrap().n, 14, "{backend:?} {group:?}");
+            let pay = answer.pay.expect("11 answering firms, k = 10");
+            let all = pay.all.unwrap();
+            assert!(!all.withheld, "{backend:?}");
+            assert_eq!(all.answered, 11, "{backend:?}");
+            assert_eq!(all.cover_costs_share, Some(5.0 / 11.0), "{backend:?}");
+            assert_eq!(all.measured_share, Some(3.0 / 11.0), "{backend:?}");
+            // One verdict and one band hold all 11: the others have none, so each breakdown is
+            // published whole (a cell of 0 firms is no disclosure).
+            let verdicts: Vec<u32> = pay.by_verdict.iter().map(|c| c.cell.unwrap().answered).collect();
+            assert_eq!(verdicts.iter().sum::<u32>(), 11, "{backend:?}: {verdicts:?}");
+            assert!(verdicts.iter().all(|n| *n == 0 || *n == 11), "{backend:?}: {verdicts:?}");
+            assert_eq!(pay.by_verdict.len(), app.model().fit.verdicts.len());
+            assert_eq!(pay.by_external_band.iter().map(|c| c.band.as_str()).collect::<Vec<_>>(), ["0-1", "2", "3-4"]);
+            for cell in pay
+                .by_verdict
+                .iter()
+                .map(|c| c.cell.unwrap())
+                .chain(pay.by_external_band.iter().map(|c| c.cell.unwrap()))
+            {
+                assert!(!cell.withheld, "{backend:?}");
+                if cell.answered == 0 {
+                    assert_eq!((cell.cover_costs_share, cell.measured_share), (None, None), "no share without firms");
+                }
+            }
+        }
+        // Ten more firms (a group is republished only after k changes): five at another level
+        // (another verdict or band) answering both, five as before answering neither. Cells of 11
+        // and 5 under k = 10, so those breakdowns are withheld whole.
+        for i in 0..5 {
+            let req = with_returns(&format!("q{i}"), firm, 0.05, Some("higher"), Some("money"));
+            app.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+            let req = with_returns(&format!("r{i}"), firm, 0.5, None, None);
+            app.persistence_client().submit_assessment(as_tenant("acme", req)).await.unwrap();
+        }
+        app.publish().await;
+        let answer = app.benchmark_client().query_benchmark(query(firm)).await.unwrap().into_inner();
+        let pay = answer.pay.unwrap();
+        let all = pay.all.unwrap();
+        assert_eq!((all.answered, all.cover_costs_share), (16, Some(10.0 / 16.0)), "{backend:?}");
+        let withheld = |cells: Vec<pb::PayCell>| {
+            cells.iter().all(|c| c.withheld && c.answered == 0 && c.cover_costs_share.is_none())
+        };
+        let bands: Vec<pb::PayCell> = pay.by_external_band.iter().map(|c| c.cell.unwrap()).collect();
+        let verdicts: Vec<pb::PayCell> = pay.by_verdict.iter().map(|c| c.cell.unwrap()).collect();
+        assert!(
+            withheld(bands) || withheld(verdicts.clone()),
+            "{backend:?}: a cell of 5 answering firms shown: {pay:?}"
+        );
+        assert!(
+            verdicts.iter().all(|c| c.withheld) || verdicts.iter().all(|c| !c.withheld),
+            "{backend:?}: a breakdown in part"
+        );
+    }
+}
