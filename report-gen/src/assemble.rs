@@ -584,6 +584,23 @@ impl Assembler {
             fit_advice: verdict.description.get(locale).to_string(),
             key_message,
             business_case,
+            fit_chart: crate::chapter::FitChartView {
+                base: model.fit.base,
+                slope: model.fit.slope,
+                tolerance: model.fit.tolerance,
+                restraint_below: model.fit.restraint_below,
+            },
+            fit_shares: figures
+                .map(|f| f.fit_shares_of(model))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(v, share)| crate::chapter::FitShareView {
+                    id: v.id().to_string(),
+                    label: model.verdict(v).label.get(locale).to_string(),
+                    share,
+                    own: v == r.fit.verdict,
+                })
+                .collect(),
             pay: figures.and_then(|f| f.pay.as_ref()).map(|pay| {
                 let own = crate::pay::Own {
                     verdict: r.fit.verdict,

@@ -296,6 +296,34 @@ pub struct PeersView {
     pub has_matrix: bool,
 }
 
+/// The model's fit rule as the fit figure draws it: the target line `base + slope * P` and its
+/// band of `tolerance` either side; restraint's area left of `restraint_below`, where the model
+/// has the restrained verdict.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct FitChartView {
+    /// Target at centrality 0.
+    pub base: f64,
+    /// Target increase per point of centrality.
+    pub slope: f64,
+    /// Half-width of the balanced band.
+    pub tolerance: f64,
+    /// Below this centrality a shortfall is restraint.
+    pub restraint_below: Option<f64>,
+}
+
+/// The share of the peer group with one fit verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct FitShareView {
+    /// The verdict's id.
+    pub id: String,
+    /// The model's name for it.
+    pub label: String,
+    /// Share of the group, 0..1.
+    pub share: f64,
+    /// The firm's own verdict.
+    pub own: bool,
+}
+
 /// A recommendation.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdviceView {
@@ -399,6 +427,11 @@ pub struct Chapter {
     pub key_message: KeyMessageView,
     /// Whether social media pay, when the model asks (version 2 on).
     pub business_case: Option<BusinessCaseView>,
+    /// The model's fit rule, for the fit figure.
+    pub fit_chart: FitChartView,
+    /// The peer group's shares per fit verdict (published figures), the firm's own marked; empty
+    /// without a published group or without verdict shares.
+    pub fit_shares: Vec<FitShareView>,
     /// How often firms of the peer group report that social media pay, when published.
     pub pay: Option<crate::pay::PayView>,
     /// The value sources as a profile, when at least two are scored.

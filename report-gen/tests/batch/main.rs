@@ -6,8 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
 mod export;
+mod fit_first;
 mod migrated;
 mod nightly;
+mod pay;
 mod service;
 mod trajectory;
 mod verdicts;

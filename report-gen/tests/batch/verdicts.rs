@@ -1,5 +1,5 @@
 //! The chapter follows the verdict (model v2): a restrained firm is told that restraint fits and
-//! gets no ladder push or investment advice; a firm that skipped lower stages reads that skipping
+//! gets no ladder push or investment advice (the other verdicts are named only as the peers' shares); a firm that skipped lower stages reads that skipping
 //! is legitimate; an unknown stage is named as unknown with the questions that would settle it.
 
 use std::sync::Arc;
@@ -79,9 +79,17 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
             for s in says {
                 assert!(text.contains(s), "{backend:?} {locale:?}: `{s}` missing");
             }
-            for s in never {
+            let [next, catch_up, under] = never;
+            for s in [next, catch_up] {
                 assert!(!text.contains(s), "{backend:?} {locale:?}: `{s}` in a restrained firm's chapter");
             }
+            // The other verdict's name only once: as a row of the peers' verdict shares beside the
+            // fit figure, never about the firm.
+            assert_eq!(
+                text.matches(under).count(),
+                1,
+                "{backend:?} {locale:?}: `{under}` in a restrained firm's chapter"
+            );
         }
 
         // Social by nature: lower stages answered at the bottom, higher at the top, founded on

@@ -181,6 +181,26 @@ fn chapter(firm_name: &str) -> Chapter {
             return_answer: None,
             measured_answer: Some("Bereik en betrokkenheid".into()),
         }),
+        fit_chart: report_gen::chapter::FitChartView {
+            base: 20.0,
+            slope: 0.6,
+            tolerance: 10.0,
+            restraint_below: Some(40.0),
+        },
+        fit_shares: vec![
+            report_gen::chapter::FitShareView {
+                id: "balanced".into(),
+                label: "In balans".into(),
+                share: 0.5,
+                own: false,
+            },
+            report_gen::chapter::FitShareView {
+                id: "over_invested".into(),
+                label: "Overgeïnvesteerd".into(),
+                share: 0.5,
+                own: true,
+            },
+        ],
         pay: Some(report_gen::pay::PayView {
             rows: vec![
                 pay_row("all", "Alle bedrijven die antwoordden", true, Some((40, 0.25, 0.1))),
