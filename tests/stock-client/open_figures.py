@@ -64,6 +64,22 @@ def expected_rows(answer, year, k, model):
     for fit in answer.get("fitVerdicts", []):
         verdict = fit["verdict"].removeprefix("FIT_VERDICT_").lower()
         rows.append(base + (f"fit_{verdict}", "share", float(fit.get("share", 0))))
+    pay = answer.get("pay")
+    if pay:
+        cells = [("pay", pay["all"])]
+        for c in pay.get("byVerdict", []):
+            cells.append(("pay_fit_" + c["verdict"].removeprefix("FIT_VERDICT_").lower(), c["cell"]))
+        for axis, key in (("external", "byExternalBand"), ("internal", "byInternalBand")):
+            for c in pay.get(key, []):
+                cells.append((f"pay_{axis}_stage_" + c["band"].replace("-", "_"), c["cell"]))
+        for measure, cell in cells:
+            if cell.get("withheld", False):
+                continue  # a withheld cell has no rows
+            answered = int(cell.get("answered", 0))
+            rows.append(base + (measure, "answered", float(answered)))
+            if answered > 0:
+                rows.append(base + (measure, "cover_costs_share", float(cell.get("coverCostsShare", 0))))
+                rows.append(base + (measure, "measured_share", float(cell.get("measuredShare", 0))))
     return rows
 
 
