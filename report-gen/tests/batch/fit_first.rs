@@ -8,11 +8,9 @@ use domain_model::{Locale, Target, model::Axis};
 use migrations::test_db::BACKENDS;
 use report_gen::render::Format;
 use report_gen::{Assembler, Renderer};
-use services_api::v1 as pb;
-use services_api::v1::persistence_service_server::PersistenceService;
 use test_support::answers_by;
 
-use crate::{World, as_tenant};
+use crate::{World, submit_firm};
 
 #[tokio::test]
 async fn page_one_names_the_verdict_and_the_fit_section_comes_before_the_axes() {
@@ -40,24 +38,8 @@ async fn page_one_names_the_verdict_and_the_fit_section_comes_before_the_axes() 
         let assembler = Assembler::new(Arc::clone(&world.registry), domain_anonymity::Policy::default()).unwrap();
         let renderer = Renderer::new(report_gen::Templates::builtin().unwrap());
         for (verdict, answers) in firms {
-            let req = pb::SubmitAssessmentRequest {
-                request_id: format!("fit-{verdict}"),
-                external_ref: format!("fit-{verdict}"),
-                firm_name: format!("Fit {verdict} BV"),
-                completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-                assessment: Some(pb::ScoreAssessmentRequest {
-                    model: None,
-                    firm: Some(pb::FirmAttributes {
-                        sbi_section: "C".into(),
-                        size_class: "small".into(),
-                        province: "NL-NB".into(),
-                    }),
-                    answers,
-                    locale: "nl".into(),
-                }),
-            };
-            let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
-            let stored = store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap();
+            let (request_id, name) = (format!("fit-{verdict}"), format!("Fit {verdict} BV"));
+            let stored = submit_firm(&world, &request_id, &name, ("C", "small", "NL-NB"), answers).await;
             for (locale, fit_heading, axes_heading, p_label, percentile, caption) in [
                 (
                     Locale::Nl,

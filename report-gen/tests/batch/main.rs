@@ -117,6 +117,36 @@ pub fn files(dir: &Path) -> Vec<String> {
 }
 
 /// The text of a PDF, words joined by single spaces (hyphenation at line ends undone).
+/// Submits one assessment as tenant `acme`, completed on 2025-07-01 (the demo peers' latest year),
+/// of a firm `(section, size, province)` with `answers`, and reads it back as the report generator
+/// does.
+pub async fn submit_firm(
+    world: &World,
+    request_id: &str,
+    name: &str,
+    firm: (&str, &str, &str),
+    answers: Vec<pb::Answer>,
+) -> store::StoredAssessment {
+    let req = pb::SubmitAssessmentRequest {
+        request_id: request_id.into(),
+        external_ref: request_id.into(),
+        firm_name: name.into(),
+        completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
+        assessment: Some(pb::ScoreAssessmentRequest {
+            model: None,
+            firm: Some(pb::FirmAttributes {
+                sbi_section: firm.0.into(),
+                size_class: firm.1.into(),
+                province: firm.2.into(),
+            }),
+            answers,
+            locale: "nl".into(),
+        }),
+    };
+    let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
+    store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap()
+}
+
 pub fn text_of(pdf: &[u8]) -> String {
     let text = pdf_extract::extract_text_from_mem(pdf).unwrap();
     text.replace("-\n", "").split_whitespace().collect::<Vec<_>>().join(" ")

@@ -11,9 +11,8 @@ use report_gen::render::Format;
 use report_gen::volume::{Subject, assemble};
 use report_gen::{Assembler, Renderer};
 use services_api::v1 as pb;
-use services_api::v1::persistence_service_server::PersistenceService;
 
-use crate::{World, as_tenant, text_of};
+use crate::{World, submit_firm, text_of};
 
 #[tokio::test]
 async fn the_chapter_and_the_volume_show_the_published_pay_figures() {
@@ -30,25 +29,8 @@ async fn the_chapter_and_the_volume_show_the_published_pay_figures() {
             }
         }
         let firm = FirmProfile { section: SbiSection::C, size: SizeClass::Small, province: Province::ALL[0] };
-        let req = pb::SubmitAssessmentRequest {
-            request_id: "pay-1".into(),
-            external_ref: "pay-1".into(),
-            firm_name: "Opbrengst BV".into(),
-            // 2025-07-01: the demo peers' latest year.
-            completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-            assessment: Some(pb::ScoreAssessmentRequest {
-                model: None,
-                firm: Some(pb::FirmAttributes {
-                    sbi_section: firm.section.code().into(),
-                    size_class: firm.size.code().into(),
-                    province: firm.province.code().into(),
-                }),
-                answers,
-                locale: "nl".into(),
-            }),
-        };
-        let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
-        let stored = store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap();
+        let cell = (firm.section.code(), firm.size.code(), firm.province.code());
+        let stored = submit_firm(&world, "pay-1", "Opbrengst BV", cell, answers).await;
         let assembler = Assembler::new(Arc::clone(&world.registry), domain_anonymity::Policy::default()).unwrap();
         let renderer = Renderer::new(report_gen::Templates::builtin().unwrap());
         let found = store::peers::find(&world.conn, &model, 2025, &GroupKey::of(&firm), 0).await.unwrap().unwrap();

@@ -9,30 +9,13 @@ use migrations::test_db::BACKENDS;
 use report_gen::render::Format;
 use report_gen::{Assembler, Renderer};
 use services_api::v1 as pb;
-use services_api::v1::persistence_service_server::PersistenceService;
 use test_support::answers_by;
 
-use crate::{World, as_tenant, text_of};
+use crate::{World, submit_firm, text_of};
 
 async fn chapter_text(world: &World, name: &str, answers: Vec<pb::Answer>, locale: Locale) -> String {
-    let req = pb::SubmitAssessmentRequest {
-        request_id: format!("{name}-{}", locale.tag()),
-        external_ref: format!("{name}-{}", locale.tag()),
-        firm_name: name.into(),
-        completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-        assessment: Some(pb::ScoreAssessmentRequest {
-            model: None,
-            firm: Some(pb::FirmAttributes {
-                sbi_section: "C".into(),
-                size_class: "small".into(),
-                province: "NL-NB".into(),
-            }),
-            answers,
-            locale: "nl".into(),
-        }),
-    };
-    let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
-    let stored = store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap();
+    let request_id = format!("{name}-{}", locale.tag());
+    let stored = submit_firm(world, &request_id, name, ("C", "small", "NL-NB"), answers).await;
     let assembler = Assembler::new(Arc::clone(&world.registry), domain_anonymity::Policy::default()).unwrap();
     let chapter = assembler.chapter(&world.conn, &stored, locale, (2025, 7, 2), 1).await.unwrap();
     let renderer = Renderer::new(report_gen::Templates::builtin().unwrap());
