@@ -56,7 +56,7 @@ unit: fonts
 # unit`), so that `make test` does not compile the dependencies a second time.
 stock-client: $(VENV)/.installed fonts
 	$(CARGO) test --workspace --no-run --quiet
-	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v2.toml
+	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v3.toml
 	$(VENV)/bin/python tests/stock-client/crm_flow.py target/debug/maturity target/debug/report-gen docs/integration.md
 	$(VENV)/bin/python tests/stock-client/open_figures.py target/debug/maturity target/debug/report-gen
 

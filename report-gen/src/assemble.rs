@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chapter::{
-    AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, Chapter, ContextView,
-    CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView, ProfileView, Quartiles,
-    StageView, TrajectoryPointView, TrajectoryView, TrendView, UnknownStageView,
+    ActionView, AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, ChangeView, Chapter,
+    ContextView, CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView,
+    ProfileView, Quartiles, ScoreMoveView, StageMoveView, StageView, TrajectoryPointView, TrajectoryView, TrendView,
+    UnknownStageView,
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
 use domain_peers::reference::Figure;
-use domain_scoring::{Refusal, Request, Value};
+use domain_scoring::{Assessment, Refusal, Request, Value};
 use store::figures::{Distribution, Figures, Stored};
 use store::peers::{self, Found};
 use store::publish::key_text;
@@ -86,6 +87,91 @@ fn covers(key: &str, section: &str) -> bool {
     }
 }
 
+/// The label of an answer value on `item`'s scale (empty for none, "don't know" spelled out).
+fn answer_label(model: &Model, item: &domain_model::Item, value: Option<&Value>, locale: Locale) -> String {
+    let scale = model.scale_of(item);
+    let point = match value {
+        Some(Value::Likert(n)) => scale.likert_point(*n),
+        Some(Value::Yes(b)) => scale.point(if *b { "yes" } else { "no" }),
+        Some(Value::Choice(c)) => scale.point(c),
+        _ => None,
+    };
+    match (point, value, locale) {
+        (Some(p), _, _) => p.label.get(locale).to_string(),
+        (None, Some(Value::DontKnow), Locale::Nl) => "weet niet".to_string(),
+        (None, Some(Value::DontKnow), Locale::En) => "don't know".to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The engine's actions for the firm, with the changed answers and what they move.
+fn action_views(model: &Model, request: &Request, before: &Assessment, locale: Locale) -> Vec<ActionView> {
+    let answers = request.answers();
+    domain_scoring::actions(model, &answers, before)
+        .into_iter()
+        .map(|a| {
+            let practice = &model.practices[a.practice];
+            let after = &a.after;
+            // A kept practice is shown whole: what is in place and what is not yet.
+            let shown: Vec<(usize, Option<&Value>)> = if a.kind == domain_scoring::ActionKind::Keep {
+                practice
+                    .items
+                    .iter()
+                    .map(|&i| (i, a.changes.iter().find(|c| c.item_id == model.items[i].id).map(|c| &c.value)))
+                    .collect()
+            } else {
+                a.changes.iter().filter_map(|c| model.item(&c.item_id).map(|(i, _)| (i, Some(&c.value)))).collect()
+            };
+            let changes = shown
+                .into_iter()
+                .map(|(i, to)| {
+                    let item = &model.items[i];
+                    let given = request.answers.iter().find(|g| g.item_id == item.id).map(|g| &g.value);
+                    ChangeView {
+                        question: item.text.get(locale).to_string(),
+                        from: answer_label(model, item, given, locale),
+                        to: to.map(|v| answer_label(model, item, Some(v), locale)).unwrap_or_default(),
+                        changed: to.is_some(),
+                    }
+                })
+                .collect();
+            let stages = Axis::ALL
+                .iter()
+                .filter(|&&x| before.axis(x).attained_stage != after.axis(x).attained_stage)
+                .map(|&x| StageMoveView {
+                    axis: x.id().to_string(),
+                    from: before.axis(x).attained_stage,
+                    to: after.axis(x).attained_stage,
+                })
+                .collect();
+            let value_sources = (0..4)
+                .filter_map(|i| {
+                    let (from, to) = (before.value_sources[i].score?, after.value_sources[i].score?);
+                    ((to - from).abs() >= 1.0).then(|| ScoreMoveView {
+                        label: model.value_sources[i].label.get(locale).to_string(),
+                        from,
+                        to,
+                    })
+                })
+                .collect();
+            ActionView {
+                kind: a.kind.id().to_string(),
+                practice: practice.label.get(locale).to_string(),
+                process: model.processes[practice.process].label.get(locale).to_string(),
+                measure: practice.measure.get(locale).to_string(),
+                changes,
+                stages,
+                maturity: [before.maturity_index, after.maturity_index],
+                gap: [before.fit.gap, after.fit.gap],
+                verdict_after: (after.fit.verdict != before.fit.verdict)
+                    .then(|| model.verdict(after.fit.verdict).label.get(locale).to_string()),
+                value_sources,
+                returns_pay_after: after.fit.returns_pay,
+            }
+        })
+        .collect()
+}
+
 /// One question with the firm's answer.
 fn item_view(model: &Model, request: &Request, item: &domain_model::Item, locale: Locale) -> ItemView {
     let scale = model.scale_of(item);
@@ -96,17 +182,9 @@ fn item_view(model: &Model, request: &Request, item: &domain_model::Item, locale
         Some(Value::Choice(c)) => scale.point(c),
         _ => None,
     };
-    let dont_know = match locale {
-        Locale::Nl => "weet niet",
-        Locale::En => "don't know",
-    };
     ItemView {
         text: item.text.get(locale).to_string(),
-        answer: match (point, answer) {
-            (Some(p), _) => p.label.get(locale).to_string(),
-            (None, Some(Value::DontKnow)) => dont_know.to_string(),
-            _ => String::new(),
-        },
+        answer: answer_label(model, item, answer, locale),
         score: point.map(|p| 100.0 * p.score),
     }
 }
@@ -423,8 +501,13 @@ impl Assembler {
             .advice(&facts)
             .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
             .collect();
-        let key_message =
-            KeyMessageView { priorities: recommendations.iter().take(2).map(|a| a.title.clone()).collect() };
+        let actions = action_views(model, &request, r, locale);
+        let priorities = if actions.is_empty() {
+            recommendations.iter().take(2).map(|a| a.title.clone()).collect()
+        } else {
+            actions.iter().take(2).map(|a| a.practice.clone()).collect()
+        };
+        let key_message = KeyMessageView { priorities };
         let business_case = model.fit.returns.as_ref().map(|rule| {
             let answer_of = |i: usize| {
                 let view = item_view(model, &request, &model.items[i], locale);
@@ -626,6 +709,7 @@ impl Assembler {
             rogers_x,
             rogers_size: [ROGERS_WIDTH, ROGERS_HEIGHT],
             recommendations,
+            actions,
             context: self.context(section, locale),
             answers: AnswersView {
                 items: r.answers.items_in_model,

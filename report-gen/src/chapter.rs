@@ -68,7 +68,8 @@ pub struct UnknownStageView {
 /// to do (the template words the last per verdict).
 #[derive(Clone, Debug, Serialize)]
 pub struct KeyMessageView {
-    /// The titles of the first two recommendations that apply.
+    /// The first two actions' practices, or without actions the titles of the first two
+    /// recommendations that apply.
     pub priorities: Vec<String>,
 }
 
@@ -324,6 +325,70 @@ pub struct FitShareView {
     pub own: bool,
 }
 
+/// An action the engine computed from the model's practices (MODEL.md, "Actions and what they
+/// move"), with what scoring the changed answers gives.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActionView {
+    /// `raise`, `keep` or `measure`.
+    pub kind: String,
+    /// The practice.
+    pub practice: String,
+    /// The business process it belongs to.
+    pub process: String,
+    /// What to follow.
+    pub measure: String,
+    /// The questions of the practice: for `keep` all of them (those the loss changes marked),
+    /// otherwise those the step changes.
+    pub changes: Vec<ChangeView>,
+    /// Attained stages that move, by axis.
+    pub stages: Vec<StageMoveView>,
+    /// Maturity index before and after.
+    pub maturity: [f64; 2],
+    /// Fit gap before and after.
+    pub gap: [f64; 2],
+    /// The verdict after, when it differs.
+    pub verdict_after: Option<String>,
+    /// Value sources that move by at least one point: label, before, after.
+    pub value_sources: Vec<ScoreMoveView>,
+    /// After the change, the firm's own answers show measured returns covering the costs.
+    pub returns_pay_after: bool,
+}
+
+/// One changed answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeView {
+    /// The question.
+    pub question: String,
+    /// The answer given (empty when none).
+    pub from: String,
+    /// The answer the action means.
+    pub to: String,
+    /// Whether the action changes this answer (for `keep`: the practice is in place here).
+    pub changed: bool,
+}
+
+/// A stage that moves.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageMoveView {
+    /// `external` or `internal`.
+    pub axis: String,
+    /// Attained stage before and after.
+    pub from: u8,
+    /// After.
+    pub to: u8,
+}
+
+/// A score that moves.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreMoveView {
+    /// What moves.
+    pub label: String,
+    /// Before.
+    pub from: f64,
+    /// After.
+    pub to: f64,
+}
+
 /// A recommendation.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdviceView {
@@ -469,6 +534,8 @@ pub struct Chapter {
     pub rogers_size: [f64; 2],
     /// Recommendations, in the model's order.
     pub recommendations: Vec<AdviceView>,
+    /// At most three actions with what they move (models from version 3 on).
+    pub actions: Vec<ActionView>,
     /// The Dutch context figures.
     pub context: Option<ContextView>,
     /// How the questionnaire was answered.

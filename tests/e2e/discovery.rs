@@ -46,7 +46,7 @@ async fn reflection_lists_and_describes_every_service() {
         .collect();
     let scoring = files.iter().find(|f| f.name() == "maturity/v1/scoring.proto").expect("scoring.proto");
     let methods: Vec<&str> = scoring.service[0].method.iter().map(|m| m.name()).collect();
-    assert_eq!(methods, ["ListModels", "GetModel", "ScoreAssessment"]);
+    assert_eq!(methods, ["ListModels", "GetModel", "ScoreAssessment", "WhatIf"]);
     // Imports are served by name, so a client can build every message type.
     assert!(scoring.dependency.iter().any(|d| d == "maturity/v1/common.proto"), "{:?}", scoring.dependency);
     let resp = reflect(app.channel.clone(), MessageRequest::FileByFilename("maturity/v1/common.proto".into())).await;

@@ -262,11 +262,14 @@ async fn the_openapi_document_matches_what_is_served() {
             };
         let rpc = |op: &'static str, body: Value, status: u16| call(op, &[], "", Some(body), status);
         let firm = "firm.sbiSection=F&firm.sizeClass=small&firm.province=NL-GE";
+        let what_if = json!({"assessment": assessment(&model), "changes": [{"itemId": "e2.house_style", "yes": true}]});
+        let what_if_rpc = what_if.clone();
         let calls: Vec<Call> = vec![
             // The resource routes of the google.api.http annotations.
             call("listModels", &[], "locale=en", None, 200),
             call("getModel", &[("model_id", &model_id)], "locale=en&model.version=0", None, 200),
             call("scoreAssessment", &[], "", Some(assessment(&model)), 200),
+            call("whatIf", &[], "", Some(what_if), 200),
             call("submitAssessment", &[], "", Some(submit.clone()), 200),
             call("getAssessment", &[("id", &id)], "locale=en", None, 200),
             call("listAssessments", &[], "pageSize=1&reportStatus=pending", None, 200),
@@ -310,6 +313,7 @@ async fn the_openapi_document_matches_what_is_served() {
             rpc("ScoringService_ListModels", json!({}), 200),
             rpc("ScoringService_GetModel", json!({"locale": "en"}), 200),
             rpc("ScoringService_ScoreAssessment", assessment(&model), 200),
+            rpc("ScoringService_WhatIf", what_if_rpc, 200),
             rpc("PersistenceService_SubmitAssessment", submit.clone(), 200),
             rpc("PersistenceService_GetAssessment", json!({"id": id, "locale": "en"}), 200),
             rpc("PersistenceService_ListAssessments", json!({"pageSize": 1}), 200),
@@ -423,7 +427,7 @@ async fn the_openapi_document_matches_what_is_served() {
             }
         }
         assert_eq!(covered.len(), calls.len(), "{backend:?}: documented {covered:?}");
-        assert_eq!(examples, 7, "{backend:?}: every resource route with a body shows an example");
+        assert_eq!(examples, 8, "{backend:?}: every resource route with a body shows an example");
     }
 }
 

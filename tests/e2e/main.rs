@@ -11,3 +11,4 @@ mod http;
 mod operations;
 mod paging;
 mod webhooks;
+mod what_if;

@@ -237,6 +237,7 @@ def requests_by_method(assessment_id, endpoint_url, delete_id, doomed_endpoint, 
         "maturity.v1.ScoringService.ListModels": {"locale": "en"},
         "maturity.v1.ScoringService.GetModel": {"model": {"id": "nl-social-business"}, "locale": "en"},
         "maturity.v1.ScoringService.ScoreAssessment": {"firm": firm, "answers": answers},
+        "maturity.v1.ScoringService.WhatIf": {"assessment": {"firm": firm, "answers": answers}, "changes": answers[:1]},
         "maturity.v1.PersistenceService.SubmitAssessment": {
             "requestId": f"tools-{delete_id}", "externalRef": "tools", "firmName": "Tools B.V. (synthetic)",
             "assessment": {"firm": firm, "answers": answers}},

@@ -192,7 +192,17 @@ def main():
                 answers.append((item.id, "choice", point.value))
                 wire.append({"itemId": item.id, "choice": point.value})
         firm = {"sbiSection": "M", "sizeClass": "medium", "province": "NL-NB"}
-        result = call("ScoreAssessment", firm=firm, answers=wire, locale="en").result
+        scored = call("ScoreAssessment", firm=firm, answers=wire, locale="en")
+        result = scored.result
+
+        # Each action's changes, sent to WhatIf with the same assessment, give its stated result.
+        same = []
+        for action in scored.actions:
+            changes = [json_format.MessageToDict(c) for c in action.changes]
+            reply = call("WhatIf", assessment={"firm": firm, "answers": wire, "locale": "en"}, changes=changes)
+            same.append(reply.before == result and reply.after == action.after and action.practice and action.measure)
+        check("ScoreAssessment's actions, sent to WhatIf, give their stated results",
+              1 <= len(same) <= 3 and all(same), [a.practice_id for a in scored.actions])
         exp = expected_result(model_def, answers)
 
         check("result names model and version", result.model.id == model_def["model"]["id"]

@@ -60,6 +60,26 @@ struct RawFile {
     crosswalks: RawCrosswalks,
     rogers: Vec<Spanned<RawRogers>>,
     recommendations: Vec<Spanned<RawRecommendation>>,
+    #[serde(default)]
+    processes: BTreeMap<String, Spanned<RawProcess>>,
+    #[serde(default)]
+    practices: Vec<Spanned<RawPractice>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProcess {
+    label: Text,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPractice {
+    id: String,
+    process: String,
+    items: Vec<String>,
+    label: Text,
+    measure: Text,
 }
 
 #[derive(Deserialize)]
@@ -81,6 +101,7 @@ struct RawScoring {
     axis_weights: RawAxisWeights,
     min_answers: RawMinAnswers,
     max_answer_swing: Option<f64>,
+    max_value_source_swing: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +375,8 @@ impl Checker<'_> {
         let rogers = self.rogers(raw.rogers);
         let forrester = self.forrester(raw.crosswalks.forrester, &rogers);
         let recommendations = self.recommendations(raw.recommendations, fit.as_ref());
+        let processes = self.processes(raw.processes);
+        let practices = self.practices(raw.practices, &processes, &items);
 
         let item_index = items.iter().enumerate().map(|(i, it)| (it.id.clone(), i)).collect();
         let mut by_target = vec![Vec::new(); Target::COUNT];
@@ -380,6 +403,8 @@ impl Checker<'_> {
             altimeter,
             rogers,
             recommendations,
+            processes,
+            practices,
             item_index,
             by_target,
         })
@@ -584,6 +609,22 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(bound) = s.max_value_source_swing {
+            self.check_unit(&span, "max_value_source_swing", bound, 0.0, 100.0);
+            for v in ValueSource::ALL {
+                let (item, swing) = answer_swing(items, scales, Target::ValueSource(v));
+                if swing > bound + 1e-9 {
+                    self.problem(
+                        &span,
+                        format!(
+                            "value source `{}`: one answer to `{item}` can move its score by {swing:.1} points, \
+                             more than max_value_source_swing {bound}; add items or lower its weight",
+                            v.id()
+                        ),
+                    );
+                }
+            }
+        }
         Some(ScoringRules {
             attainment_threshold: s.attainment_threshold,
             min_answered_share: s.min_answered_share,
@@ -595,6 +636,7 @@ impl Checker<'_> {
                 proposition: s.min_answers.proposition,
             },
             max_answer_swing: s.max_answer_swing,
+            max_value_source_swing: s.max_value_source_swing,
         })
     }
 
@@ -882,6 +924,74 @@ impl Checker<'_> {
             self.general(
                 "a recommendation for fit = [\"restrained\"] alone is needed (restraint fits the proposition)",
             );
+        }
+        out
+    }
+
+    fn processes(&mut self, raw: BTreeMap<String, Spanned<RawProcess>>) -> Vec<Process> {
+        let mut out = Vec::new();
+        for (id, spanned) in raw {
+            let span = spanned.span();
+            let p = spanned.into_inner();
+            self.check_text(&span, &format!("process `{id}` label"), &p.label);
+            out.push(Process { id, label: p.label });
+        }
+        out
+    }
+
+    fn practices(&mut self, raw: Vec<Spanned<RawPractice>>, processes: &[Process], items: &[Item]) -> Vec<Practice> {
+        let mut out: Vec<Practice> = Vec::new();
+        let mut owner_of: HashMap<usize, String> = HashMap::new();
+        for spanned in raw {
+            let span = spanned.span();
+            let p = spanned.into_inner();
+            let owner = format!("practice `{}`", p.id);
+            if p.id.trim().is_empty() || out.iter().any(|o| o.id == p.id) {
+                self.problem(&span, format!("{owner} needs an id of its own"));
+            }
+            self.check_text(&span, &format!("{owner} label"), &p.label);
+            self.check_text(&span, &format!("{owner} measure"), &p.measure);
+            let process = processes.iter().position(|x| x.id == p.process);
+            if process.is_none() {
+                self.problem(&span, format!("{owner}: unknown process `{}`", p.process));
+            }
+            if p.items.is_empty() {
+                self.problem(&span, format!("{owner} names no item"));
+            }
+            let mut indices = Vec::new();
+            for id in &p.items {
+                match items.iter().position(|i| &i.id == id) {
+                    None => self.problem(&span, format!("{owner}: unknown item `{id}`")),
+                    Some(i) => match owner_of.insert(i, p.id.clone()) {
+                        Some(first) => {
+                            self.problem(&span, format!("{owner}: item `{id}` already belongs to `{first}`"))
+                        }
+                        None => indices.push(i),
+                    },
+                }
+            }
+            // A practice is one step of one ladder (or outside the ladders): what an action moves
+            // must be sayable as one stage.
+            let stages: HashSet<Target> = indices
+                .iter()
+                .flat_map(|&i| items[i].evidence.iter().map(|(t, _)| *t))
+                .filter(|t| matches!(t, Target::Stage(..)))
+                .collect();
+            let unstaged =
+                indices.iter().any(|&i| !items[i].evidence.iter().any(|(t, _)| matches!(t, Target::Stage(..))));
+            if stages.len() > 1 || (!stages.is_empty() && unstaged) {
+                self.problem(
+                    &span,
+                    format!("{owner}: its items must be evidence for one and the same stage, or for none"),
+                );
+            }
+            out.push(Practice {
+                id: p.id,
+                process: process.unwrap_or(0),
+                items: indices,
+                label: p.label,
+                measure: p.measure,
+            });
         }
         out
     }

@@ -292,6 +292,8 @@ pub struct ScoringRules {
     /// When set, the most that changing one answer (all of a stage's items answered) may move that
     /// stage's capability; the loader refuses a file whose items or weights allow more.
     pub max_answer_swing: Option<f64>,
+    /// When set, the same bound for each value source (model version 3 on).
+    pub max_value_source_swing: Option<f64>,
 }
 
 /// Fewest substantive answers an assessment needs to be scored.
@@ -616,6 +618,31 @@ pub struct Recommendation {
     pub text: Text,
 }
 
+/// A business process a practice belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Process {
+    /// Stable id, for example `customer_service`.
+    pub id: String,
+    /// Its name.
+    pub label: Text,
+}
+
+/// A practice: items of one stage (or of none) that together make one thing a firm does, with the
+/// business process it belongs to and a measure to follow. What an action names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Practice {
+    /// Stable id, for example `webcare`.
+    pub id: String,
+    /// Index into `Model::processes`.
+    pub process: usize,
+    /// Indices into `Model::items`; an item belongs to at most one practice.
+    pub items: Vec<usize>,
+    /// What the firm does.
+    pub label: Text,
+    /// What to follow to see whether it works.
+    pub measure: Text,
+}
+
 /// A validated maturity model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
@@ -653,6 +680,10 @@ pub struct Model {
     pub rogers: Vec<RogersCategory>,
     /// Recommendation rules, in file order.
     pub recommendations: Vec<Recommendation>,
+    /// Business processes, by id (models from version 3 on; empty before).
+    pub processes: Vec<Process>,
+    /// Practices, in file order (models from version 3 on; empty before).
+    pub practices: Vec<Practice>,
     /// Item ids with their indices. FNV-1a rather than SipHash: the keys are the model's own ids,
     /// looked up once per answer, and the hash was a measurable share of scoring.
     pub(crate) item_index: HashMap<String, usize, BuildHasherDefault<Fnv1a>>,

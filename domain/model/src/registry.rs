@@ -14,6 +14,7 @@ pub const DEFAULT_MODEL_ID: &str = "nl-social-business";
 pub const BUILTIN_SOURCES: &[(&str, &str)] = &[
     ("models/nl-social-business/v1.toml", include_str!("../../../models/nl-social-business/v1.toml")),
     ("models/nl-social-business/v2.toml", include_str!("../../../models/nl-social-business/v2.toml")),
+    ("models/nl-social-business/v3.toml", include_str!("../../../models/nl-social-business/v3.toml")),
 ];
 
 /// Why a model reference did not resolve.

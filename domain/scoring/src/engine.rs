@@ -99,7 +99,7 @@ fn axis(model: &Model, scores: &[Option<f64>], axis: Axis) -> AxisResult {
     AxisResult { axis, index, attained_stage, stages }
 }
 
-fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: u32) -> Assessment {
+pub(crate) fn compute(model: &Model, firm: FirmProfile, scores: &[Option<f64>], dont_know: u32) -> Assessment {
     let axes = Axis::ALL.map(|a| axis(model, scores, a));
     let [wx, wi] = model.scoring.axis_weights;
     let maturity_index = (wx * axes[0].index + wi * axes[1].index).clamp(0.0, 100.0);

@@ -4,11 +4,13 @@
 //! validated `domain_model::Model`. No I/O, no async, no wire types: adapters convert to and from
 //! `Answer` and `Assessment`, and turn each `Problem` into a field violation.
 
+pub mod actions;
 mod engine;
 mod input;
 mod request;
 mod result;
 
+pub use actions::{Action, ActionKind, actions};
 pub use engine::score;
 pub use input::{Answer, AnswerField, AnswerValue, FirmField, FirmInput, Location, Part, Problem};
 pub use request::{Firm, Given, Refusal, Request, Scored, Value};

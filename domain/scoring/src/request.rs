@@ -92,6 +92,15 @@ impl Request {
             .collect()
     }
 
+    /// This request with `changes` applied, for a what-if: a changed item's answer is replaced where
+    /// it stood, an item not answered before is added at the end (the order of `changes`).
+    pub fn with_changes(&self, changes: &[Given]) -> Request {
+        let mut answers: Vec<Given> =
+            self.answers.iter().map(|a| changes.iter().find(|c| c.item_id == a.item_id).unwrap_or(a).clone()).collect();
+        answers.extend(changes.iter().filter(|c| !self.answers.iter().any(|a| a.item_id == c.item_id)).cloned());
+        Request { answers, ..self.clone() }
+    }
+
     /// Resolves the model in `registry` and scores the request with it.
     pub fn score(&self, registry: &ModelRegistry) -> Result<Scored, Refusal> {
         let model = registry.resolve(&self.model_id, self.model_version).map_err(Refusal::Model)?;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
+mod actions;
 mod export;
 mod fit_first;
 mod migrated;

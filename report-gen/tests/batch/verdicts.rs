@@ -27,7 +27,7 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
     for backend in BACKENDS {
         let world = World::new(backend, &[], 0).await;
         let model = world.registry.resolve("", 0).unwrap();
-        assert_eq!(model.version, 2);
+        assert_eq!(model.version, 3);
 
         // Restrained: the proposition rests on nothing social, a little listening, nothing else.
         let restrained = answers_by(&model, |_, t| if t == Target::Stage(Axis::External, 1) { 0.75 } else { 0.0 });
@@ -35,7 +35,7 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
             (
                 Locale::Nl,
                 [
-                    "Bewust terughoudend",
+                    "Terughoudendheid past",
                     "Terughoudendheid past hier",
                     "Wat vast te houden",
                     "een keuze, geen tekort",
@@ -47,7 +47,7 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
             (
                 Locale::En,
                 [
-                    "Deliberately restrained",
+                    "Restraint fits",
                     "Restraint fits here",
                     "What to keep",
                     "a choice, not a shortcoming",

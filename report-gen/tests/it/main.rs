@@ -6,8 +6,9 @@
 use std::sync::OnceLock;
 
 use report_gen::chapter::{
-    AdviceView, AnswerGroupView, AnswersView, AxisView, Book, CellView, Chapter, ContextView, CrosswalkView,
-    DimensionView, ItemView, NextStageView, PeersView, Quartiles, StageView, TrendView,
+    ActionView, AdviceView, AnswerGroupView, AnswersView, AxisView, Book, CellView, ChangeView, Chapter, ContextView,
+    CrosswalkView, DimensionView, ItemView, NextStageView, PeersView, Quartiles, ScoreMoveView, StageMoveView,
+    StageView, TrendView,
 };
 use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, rogers_curve};
 use report_gen::{Templates, Typesetter};
@@ -249,6 +250,24 @@ fn chapter(firm_name: &str) -> Chapter {
         recommendations: vec![AdviceView {
             title: "Meet wat het oplevert".into(),
             text: "Leg per proces vast.".into(),
+        }],
+        actions: vec![ActionView {
+            kind: "raise".into(),
+            practice: "Webcare met vastgelegde reactietijden en huisregels".into(),
+            process: "Klantenservice".into(),
+            measure: "mediane reactietijd op vragen via social media".into(),
+            changes: vec![ChangeView {
+                question: "Hoe snel beantwoorden we gewoonlijk een vraag via social media? #[x] $y$".into(),
+                from: "Binnen één werkdag".into(),
+                to: "Binnen een uur".into(),
+                changed: true,
+            }],
+            stages: vec![StageMoveView { axis: "external".into(), from: 1, to: 2 }],
+            maturity: [28.0, 33.5],
+            gap: [-18.0, -12.5],
+            verdict_after: None,
+            value_sources: vec![ScoreMoveView { label: "Vertrouwen opbouwen".into(), from: 40.0, to: 55.0 }],
+            returns_pay_after: false,
         }],
         context: Some(ContextView {
             sector_percent: Some(46.0),

@@ -182,6 +182,21 @@ pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
                 share_percent: r.share_percent,
             })
             .collect(),
+        practices: m
+            .practices
+            .iter()
+            .map(|p| {
+                let process = &m.processes[p.process];
+                pb::Practice {
+                    id: p.id.clone(),
+                    label: p.label.get(l).to_string(),
+                    process_id: process.id.clone(),
+                    process: process.label.get(l).to_string(),
+                    measure: p.measure.get(l).to_string(),
+                    item_ids: p.items.iter().map(|&i| m.items[i].id.clone()).collect(),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -352,7 +367,6 @@ impl TryFrom<&pb::ScoreAssessmentRequest> for Request {
 
 /// The wire form of a stored or converted request.
 pub fn request_to_pb(r: &Request) -> pb::ScoreAssessmentRequest {
-    use pb::answer::Value as V;
     pb::ScoreAssessmentRequest {
         model: Some(pb::ModelRef { id: r.model_id.clone(), version: r.model_version }),
         firm: Some(pb::FirmAttributes {
@@ -360,21 +374,143 @@ pub fn request_to_pb(r: &Request) -> pb::ScoreAssessmentRequest {
             size_class: r.firm.size_class.clone(),
             province: r.firm.province.clone(),
         }),
-        answers: r
-            .answers
-            .iter()
-            .map(|g| pb::Answer {
-                item_id: g.item_id.clone(),
-                value: match &g.value {
-                    Value::Likert(n) => Some(V::Likert(*n)),
-                    Value::Yes(b) => Some(V::Yes(*b)),
-                    Value::Choice(c) => Some(V::Choice(c.clone())),
-                    Value::DontKnow => Some(V::DontKnow(true)),
-                    Value::Missing => None,
-                },
-            })
-            .collect(),
+        answers: r.answers.iter().map(answer_to_pb).collect(),
         locale: String::new(),
+    }
+}
+
+/// The wire form of one answer.
+pub fn answer_to_pb(g: &Given) -> pb::Answer {
+    use pb::answer::Value as V;
+    pb::Answer {
+        item_id: g.item_id.clone(),
+        value: match &g.value {
+            Value::Likert(n) => Some(V::Likert(*n)),
+            Value::Yes(b) => Some(V::Yes(*b)),
+            Value::Choice(c) => Some(V::Choice(c.clone())),
+            Value::DontKnow => Some(V::DontKnow(true)),
+            Value::Missing => None,
+        },
+    }
+}
+
+/// The actions the model's practices give for a request scored as `assessment`, on the wire.
+pub fn actions_to_pb(m: &Model, request: &Request, assessment: &Assessment, l: Locale) -> Vec<pb::RecommendedAction> {
+    domain_scoring::actions(m, &request.answers(), assessment)
+        .iter()
+        .map(|a| {
+            let practice = &m.practices[a.practice];
+            let process = &m.processes[practice.process];
+            pb::RecommendedAction {
+                kind: a.kind.id().to_string(),
+                practice_id: practice.id.clone(),
+                practice: practice.label.get(l).to_string(),
+                process_id: process.id.clone(),
+                process: process.label.get(l).to_string(),
+                measure: practice.measure.get(l).to_string(),
+                changes: a.changes.iter().map(answer_to_pb).collect(),
+                after: Some(result_to_pb(m, &a.after, l)),
+            }
+        })
+        .collect()
+}
+
+/// A what-if scored: the assessment as sent and with the changes applied.
+#[derive(Debug)]
+pub struct WhatIf {
+    /// The assessment as sent, scored.
+    pub before: Scored,
+    /// The request with the changes applied.
+    pub changed: Request,
+    /// The changed request, scored (with the same model).
+    pub after: Scored,
+}
+
+/// Validates and scores a what-if: the assessment as sent, then with `changes` applied. Every
+/// violation is returned at once, at `assessment.*` or at `changes[i].*`.
+pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<WhatIf, Vec<Violation>> {
+    let mut violations = Vec::new();
+    let base = req.assessment.clone().unwrap_or_default();
+    if req.assessment.is_none() {
+        violations.push(Violation::new(
+            "assessment",
+            "REQUIRED",
+            "the assessment to try changes on is required",
+            "de beoordeling waarop wijzigingen worden geprobeerd is verplicht",
+        ));
+    }
+    // The changes read as answers of their own request, so that their wire-level problems carry
+    // their own positions.
+    let (as_request, wire) =
+        request_from_pb(&pb::ScoreAssessmentRequest { answers: req.changes.clone(), ..Default::default() });
+    let changes = as_request.answers;
+    violations.extend(wire.into_iter().map(|v| Violation { field: v.field.replacen("answers", "changes", 1), ..v }));
+    if changes.is_empty() {
+        violations.push(Violation::new(
+            "changes",
+            "REQUIRED",
+            "name at least one answer to change",
+            "noem minstens één antwoord om te wijzigen",
+        ));
+    }
+    for (j, c) in changes.iter().enumerate() {
+        if let Some(first) = changes[..j].iter().position(|d| d.item_id == c.item_id) {
+            violations.push(Violation::new(
+                &format!("changes[{j}].item_id"),
+                "DUPLICATE_CHANGE",
+                format!("item `{}` is already changed in changes[{first}]", c.item_id),
+                format!("item `{}` wordt al gewijzigd in changes[{first}]", c.item_id),
+            ));
+        }
+    }
+    let before = match score(registry, &base) {
+        Ok(s) => Some(s),
+        Err(v) => {
+            violations.extend(v.into_iter().map(|v| Violation { field: format!("assessment.{}", v.field), ..v }));
+            None
+        }
+    };
+    let (request, _) = request_from_pb(&base);
+    let changed = request.with_changes(&changes);
+    // Where each answer of the changed request came from: a change, or the assessment as sent.
+    let origin: Vec<Option<usize>> =
+        changed.answers.iter().map(|a| changes.iter().position(|c| c.item_id == a.item_id)).collect();
+    let change_fields = value_fields(&req.changes);
+    let after = match changed.score(registry) {
+        Ok(s) => Some(s),
+        // The assessment's own model problem is reported once, above.
+        Err(Refusal::Model(_)) => None,
+        Err(Refusal::Problems(problems)) => {
+            for p in &problems {
+                let field = match p.location() {
+                    Location::Answer(k, part) => match origin.get(k).copied().flatten() {
+                        Some(j) => match (part, change_fields.get(j)) {
+                            (AnswerField::ItemId, _) => format!("changes[{j}].item_id"),
+                            (AnswerField::Value, Some(&"value") | None) => format!("changes[{j}]"),
+                            (AnswerField::Value, Some(f)) => format!("changes[{j}].{f}"),
+                        },
+                        // A problem of the assessment as sent: reported at assessment.* above.
+                        None => continue,
+                    },
+                    // Too few answers once the changes are applied (a change to "don't know").
+                    Location::Answers if before.is_some() => "changes".to_string(),
+                    _ => continue,
+                };
+                if !violations.iter().any(|v| v.field == field && v.reason == p.reason()) {
+                    violations.push(Violation {
+                        field,
+                        reason: p.reason().to_string(),
+                        en: p.message(Locale::En),
+                        nl: p.message(Locale::Nl),
+                    });
+                }
+            }
+            None
+        }
+    };
+    match (before, after) {
+        (Some(before), Some(after)) if violations.is_empty() => Ok(WhatIf { before, changed, after }),
+        _ => Err(violations),
     }
 }
 

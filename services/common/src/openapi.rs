@@ -394,6 +394,10 @@ pub fn example(method: &str) -> Option<Value> {
     ]);
     Some(match method {
         "ScoreAssessment" => json!({"firm": firm, "answers": answers, "locale": "en"}),
+        "WhatIf" => json!({
+            "assessment": {"firm": firm, "answers": answers, "locale": "en"},
+            "changes": [{"itemId": "e2.response_time", "choice": "hour"}, {"itemId": "e2.house_style", "yes": true}]
+        }),
         "SubmitAssessment" => json!({
             "requestId": "hubspot-deal-4711-v1",
             "externalRef": "hubspot-deal-4711",

@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn builtin_samples_score_without_problems() {
         let registry = domain_model::ModelRegistry::builtin().unwrap();
-        for (name, text, version) in [("builtin", BUILTIN, 2), ("builtin earlier", BUILTIN_EARLIER, 1)] {
+        for (name, text, version) in [("builtin", BUILTIN, 3), ("builtin earlier", BUILTIN_EARLIER, 1)] {
             let s = parse(name, text).unwrap();
             let request = domain_scoring::Request::try_from(&s.request).unwrap_or_else(|v| panic!("{name}: {v:?}"));
             let scored = request.score(&registry).unwrap_or_else(|e| panic!("{name}: {e:?}"));

@@ -120,11 +120,41 @@ impl ScoringService for Scoring {
         &self,
         request: Request<pb::ScoreAssessmentRequest>,
     ) -> Result<Response<pb::ScoreAssessmentResponse>, Status> {
-        match self.score(request.get_ref()) {
-            Ok(s) => Ok(Response::new(pb::ScoreAssessmentResponse {
-                result: Some(result_to_pb(&s.model, &s.assessment, s.locale)),
-            })),
+        let req = request.get_ref();
+        match self.score(req) {
+            Ok(s) => {
+                let (domain_request, _) = convert::request_from_pb(req);
+                Ok(Response::new(pb::ScoreAssessmentResponse {
+                    result: Some(result_to_pb(&s.model, &s.assessment, s.locale)),
+                    actions: convert::actions_to_pb(&s.model, &domain_request, &s.assessment, s.locale),
+                }))
+            }
             Err((violations, locale)) => Err(invalid_argument(&violations, locale)),
+        }
+    }
+
+    async fn what_if(&self, request: Request<pb::WhatIfRequest>) -> Result<Response<pb::WhatIfResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let locale = request_locale(
+            req.assessment.as_ref().map_or("", |a| a.locale.as_str()),
+            "assessment.locale",
+            &mut violations,
+        );
+        match convert::what_if(&self.inner.registry, &req) {
+            Ok(w) if violations.is_empty() => {
+                let model = &w.after.model;
+                Ok(Response::new(pb::WhatIfResponse {
+                    before: Some(result_to_pb(&w.before.model, &w.before.assessment, locale)),
+                    after: Some(result_to_pb(model, &w.after.assessment, locale)),
+                    actions: convert::actions_to_pb(model, &w.changed, &w.after.assessment, locale),
+                }))
+            }
+            Ok(_) => Err(invalid_argument(&violations, locale)),
+            Err(more) => {
+                violations.extend(more);
+                Err(invalid_argument(&violations, locale))
+            }
         }
     }
 }

@@ -152,3 +152,45 @@ fn restraint_and_returns_rules_are_checked() {
     let err = load_model("v2.toml", &unknown).unwrap_err().to_string();
     assert!(err.contains("fit.returns: unknown item `bv.nothing`"), "{err}");
 }
+
+const V3: &str = include_str!("../../../../models/nl-social-business/v3.toml");
+
+/// Version 3 bounds value sources as version 2 bounds stages: version 2's value sources, under the
+/// same bound, are refused (trust building rests on items of weight 3.5 in all).
+#[test]
+fn a_value_source_one_answer_could_decide_is_refused() {
+    let strict =
+        V2.replacen("max_answer_swing = 20.0\n", "max_answer_swing = 20.0\nmax_value_source_swing = 20.0\n", 1);
+    assert_ne!(strict, V2);
+    let err = load_model("v2.toml", &strict).unwrap_err().to_string();
+    assert!(err.contains("value source `trust_building`: one answer to `v.trust_building.reviews_answered` can move its score by 28.6 points"), "{err}");
+    assert!(
+        err.contains("value source `co_creation`: one answer to `e4.ideas_acted_on` can move its score by 22.2"),
+        "{err}"
+    );
+    assert!(load_model("v3.toml", V3).is_ok());
+}
+
+/// Practices name known items and processes, never share an item, and stay on one stage.
+#[test]
+fn practices_are_checked() {
+    let broken = V3
+        .replacen("process = \"market_research\"", "process = \"astrology\"", 1)
+        .replacen("items = [\"e1.owner\", \"e1.findings_discussed\"]", "items = [\"e1.owner\", \"e1.alerts\"]", 1)
+        .replacen("items = [\"i3.hr\"]", "items = [\"i3.hr\", \"i4.strategy_x\"]", 1)
+        .replacen(
+            "items = [\"e3.employees_visible\", \"e3.leads_from_conversations\"]",
+            "items = [\"e3.employees_visible\", \"e4.shared_platform\"]",
+            1,
+        );
+    let err = load_model("v3.toml", &broken).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("practice `monitoring`: unknown process `astrology`"), "{text}");
+    assert!(text.contains("practice `listening_owned`: item `e1.alerts` already belongs to `monitoring`"), "{text}");
+    assert!(text.contains("practice `recruitment`: unknown item `i4.strategy_x`"), "{text}");
+    assert!(
+        text.contains("practice `social_selling`: its items must be evidence for one and the same stage"),
+        "{text}"
+    );
+    assert!(err.problems.iter().all(|p| p.line.is_some()), "{text}");
+}

@@ -1,14 +1,14 @@
-//! The shipped models `nl-social-business` v1 and v2 load and cover what MODEL.md requires.
+//! The shipped models `nl-social-business` v1, v2 and v3 load and cover what MODEL.md requires.
 
 use domain_model::{AdviceFacts, Axis, Facet, Facts, FitVerdict, ModelRegistry, Target, ValueSource};
 
 #[test]
 fn builtin_model_loads_and_covers_the_domain() {
     let registry = ModelRegistry::builtin().unwrap();
-    // An empty reference means the latest version: v2; v1 stays loadable.
+    // An empty reference means the latest version: v3; v1 and v2 stay loadable.
     let latest = registry.resolve("", 0).unwrap();
-    assert_eq!((latest.id.as_str(), latest.version), ("nl-social-business", 2));
-    for version in [1, 2] {
+    assert_eq!((latest.id.as_str(), latest.version), ("nl-social-business", 3));
+    for version in [1, 2, 3] {
         covers_the_domain(&registry.resolve("nl-social-business", version).unwrap());
     }
 }
@@ -38,6 +38,7 @@ fn references_resolve_by_id_and_version() {
     let registry = ModelRegistry::builtin().unwrap();
     assert_eq!(registry.resolve("nl-social-business", 1).unwrap().version, 1);
     assert_eq!(registry.resolve("nl-social-business", 2).unwrap().version, 2);
+    assert_eq!(registry.resolve("nl-social-business", 3).unwrap().version, 3);
     let unknown = registry.resolve("us-social", 0).unwrap_err();
     assert!(unknown.to_string().contains("unknown model `us-social`"), "{unknown}");
     let version = registry.resolve("nl-social-business", 7).unwrap_err();
@@ -183,4 +184,44 @@ fn version_2_dutch_follows_the_wording_rules() {
         altimeter,
         ["Aanwezigheid", "Betrokkenheid", "Geformaliseerd", "Plannen", "Strategisch", "Volledig verweven"]
     );
+}
+
+/// Version 3 keeps version 2's items, scales and rules for the stages; it adds value source
+/// evidence (so that no answer moves a source by more than 20 points), names restraint by fit, and
+/// groups every stage item into a practice with a process and a measure.
+#[test]
+fn version_3_keeps_version_2_and_adds_practices() {
+    let registry = ModelRegistry::builtin().unwrap();
+    let (v2, v3) =
+        (registry.resolve("nl-social-business", 2).unwrap(), registry.resolve("nl-social-business", 3).unwrap());
+    assert_eq!(v2.items.len(), v3.items.len());
+    for (a, b) in v2.items.iter().zip(&v3.items) {
+        assert_eq!((&a.id, a.scale), (&b.id, b.scale));
+        // One item is reworded; the others keep version 2's text.
+        assert_eq!(a.text == b.text, a.id != "i2.owner", "{}", a.id);
+        let stages = |i: &domain_model::Item| {
+            i.evidence.iter().filter(|(t, _)| !matches!(t, Target::ValueSource(_))).cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(stages(a), stages(b), "{}: only value source evidence may differ", a.id);
+    }
+    assert_eq!(v2.scoring.stage_weights, v3.scoring.stage_weights);
+    assert_eq!((v2.fit.base, v2.fit.slope, v2.fit.tolerance), (v3.fit.base, v3.fit.slope, v3.fit.tolerance));
+    assert_eq!(v3.verdict(FitVerdict::Restrained).label.nl, "Terughoudendheid past");
+    assert_eq!(v3.verdict(FitVerdict::Restrained).label.en, "Restraint fits");
+    assert_eq!(v3.scoring.max_value_source_swing, Some(20.0));
+    for (i, item) in v3.items.iter().enumerate() {
+        let staged = item.evidence.iter().any(|(t, _)| matches!(t, Target::Stage(..)));
+        let owners = v3.practices.iter().filter(|p| p.items.contains(&i)).count();
+        if staged {
+            assert_eq!(owners, 1, "stage item {} belongs to {owners} practices", item.id);
+        }
+    }
+    let returns = v3.fit.returns.as_ref().unwrap();
+    assert!(v3.practices.iter().any(|p| p.items == [returns.measured_item]), "measuring returns is a practice");
+    for p in &v3.practices {
+        assert_ne!(p.label.nl, p.label.en, "{}", p.id);
+        assert_ne!(p.measure.nl, p.measure.en, "{}", p.id);
+        assert!(v3.processes.get(p.process).is_some(), "{}", p.id);
+    }
+    assert!(v2.practices.is_empty() && v2.processes.is_empty());
 }

@@ -68,7 +68,7 @@ fn every_firm_is_scored_consistently_with_its_use() {
             assert_eq!(stages, [0, 0], "non-user {}", f.id);
         }
         // The default model: the latest version.
-        assert_eq!((f.result.model_id.as_str(), f.result.model_version), ("nl-social-business", 2));
+        assert_eq!((f.result.model_id.as_str(), f.result.model_version), ("nl-social-business", 3));
     }
     // Spread: several stages reached, later years more mature on average.
     let mean = |y: u16| {

@@ -6,6 +6,7 @@ mod hand;
 mod problems;
 mod properties;
 mod v2;
+mod v3;
 
 use std::sync::Arc;
 

@@ -228,7 +228,7 @@ async fn fit_verdict_shares_are_the_firms_verdicts_and_older_contributions_are_f
         // An edit behind the store's back leaves no change record; such rows exist before a server
         // starts, when its publisher has no copy of the universe yet. A change naming no
         // contribution makes this running publisher read the universe again, as at a start.
-        let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+        let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 3, year: 2024 };
         store::record_change(&app.db, &universe, None).await.unwrap();
         let mut gelderland = Vec::new();
         for i in 0..12 {

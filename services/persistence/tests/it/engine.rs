@@ -162,7 +162,7 @@ async fn an_interrupted_publication_leaves_the_previous_release_and_the_next_com
         // is written, then rolled back.
         {
             use migrations::sea_orm::TransactionTrait;
-            let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+            let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 3, year: 2024 };
             let plan = store::publish::plan_universe(&app.db, Default::default(), &universe).await.unwrap();
             assert!(!plan.puts.is_empty());
             let tx = app.db.begin().await.unwrap();
@@ -310,7 +310,9 @@ fn whole_read(members: &[store::Member]) -> Vec<u8> {
 
 /// The national group's stored figures and n, read from the store.
 async fn national_release(app: &TestApp) -> (i32, Vec<u8>) {
-    let rows = store::releases(&app.db, "nl-social-business", 2, Some(2024), Some("*/*/*")).await.unwrap();
+    let model = domain_model::ModelRegistry::builtin().unwrap().resolve("", 0).unwrap();
+    let version = i32::try_from(model.version).unwrap();
+    let rows = store::releases(&app.db, &model.id, version, Some(2024), Some("*/*/*")).await.unwrap();
     let r = rows.into_iter().next().expect("a national release");
     (r.n, r.figures)
 }
@@ -321,7 +323,7 @@ async fn national_release(app: &TestApp) -> (i32, Vec<u8>) {
 /// (another server held the lease) or when a change names no contribution.
 #[tokio::test]
 async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole_read_would() {
-    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 3, year: 2024 };
     for backend in BACKENDS {
         let first = spawn_app(backend).await;
         let second = spawn_second(&first).await;
@@ -342,7 +344,7 @@ async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole
         let round = first.publish().await;
         assert_eq!((round.changes, round.read), (12, 12), "{backend:?}: {round:?}");
         // What it published is what a read of the whole universe gives now.
-        let members = store::members(&first.db, &universe.model_id, 2, 2024).await.unwrap();
+        let members = store::members(&first.db, &universe.model_id, universe.model_version, 2024).await.unwrap();
         assert_eq!(members.len(), 26, "{backend:?}");
         let whole = whole_read(&members);
         assert_eq!(national_release(&first).await, (26, whole), "{backend:?}");
@@ -377,7 +379,7 @@ async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole
         store::record_change(&first.db, &universe, None).await.unwrap();
         let round = first.publish().await;
         assert_eq!((round.changes, round.read), (1, 62), "{backend:?}: {round:?}");
-        let members = store::members(&first.db, &universe.model_id, 2, 2024).await.unwrap();
+        let members = store::members(&first.db, &universe.model_id, universe.model_version, 2024).await.unwrap();
         let whole = whole_read(&members);
         assert_eq!(national_release(&first).await, (62, whole), "{backend:?}");
         drop(second);
@@ -390,7 +392,7 @@ async fn a_round_reads_only_the_changed_contributions_and_publishes_what_a_whole
 /// seeding) has it read ahead again.
 #[tokio::test]
 async fn a_new_publisher_reads_the_newest_universe_ahead_and_then_only_the_changes() {
-    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2024 };
+    let universe = store::Universe { model_id: "nl-social-business".into(), model_version: 3, year: 2024 };
     for backend in BACKENDS {
         let first = spawn_app(backend).await;
         let second = spawn_second(&first).await;
@@ -420,7 +422,7 @@ async fn a_new_publisher_reads_the_newest_universe_ahead_and_then_only_the_chang
         let round = second.publish().await;
         let seen = (round.universes, round.changes, round.read, round.read_ahead);
         assert_eq!(seen, (1, 12, 12, 0), "{backend:?}: only the changes read: {round:?}");
-        let members = store::members(&second.db, &universe.model_id, 2, 2024).await.unwrap();
+        let members = store::members(&second.db, &universe.model_id, universe.model_version, 2024).await.unwrap();
         assert_eq!(members.len(), 26, "{backend:?}");
         let whole = whole_read(&members);
         assert_eq!(national_release(&second).await, (26, whole), "{backend:?}: what a whole read publishes");

@@ -74,7 +74,7 @@ async fn one_tenants_rows_dated_ahead_change_nothing_another_tenant_sees_by_defa
         assert_eq!(default_year(&app).await, 2024, "{backend:?}");
         app.db.execute_unprepared("UPDATE benchmark_contributions SET year = 2100 WHERE year = 2023").await.unwrap();
         app.db.execute_unprepared("UPDATE assessments SET year = 2100 WHERE year = 2023").await.unwrap();
-        let ahead = store::Universe { model_id: "nl-social-business".into(), model_version: 2, year: 2100 };
+        let ahead = store::Universe { model_id: "nl-social-business".into(), model_version: 3, year: 2100 };
         let tx = store::begin_write(&app.db).await.unwrap();
         store::publish::publish_universe(&tx, Default::default(), &ahead, store::time::now_us()).await.unwrap();
         store::commit(tx).await.unwrap();
@@ -87,7 +87,7 @@ async fn one_tenants_rows_dated_ahead_change_nothing_another_tenant_sees_by_defa
         app.publish().await;
         app.engine.refresh().await.unwrap();
         assert!(!app.engine.published_years(&app.model()).contains(&2100), "{backend:?}: 2100 still published");
-        let releases = store::releases(&app.db, "nl-social-business", 2, Some(2100), None).await.unwrap();
+        let releases = store::releases(&app.db, &ahead.model_id, ahead.model_version, Some(2100), None).await.unwrap();
         assert!(releases.is_empty(), "{backend:?}: {} releases of 2100 left", releases.len());
         assert_eq!(default_year(&app).await, 2024, "{backend:?}");
         let asked = pb::QueryBenchmarkRequest { year: 2100, ..Default::default() };

@@ -7,7 +7,7 @@ use tonic_types::StatusExt;
 use crate::{firm, full_answers, likert, spawn_app};
 
 /// (field, reason) of every violation, and the ErrorInfo reason.
-fn violations(status: &tonic::Status) -> Vec<(String, String)> {
+pub fn violations(status: &tonic::Status) -> Vec<(String, String)> {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     let details = status.get_error_details();
     let info = details.error_info().expect("ErrorInfo");
