@@ -127,11 +127,16 @@ fn action_views(model: &Model, request: &Request, before: &Assessment, locale: L
                 .map(|(i, to)| {
                     let item = &model.items[i];
                     let given = request.answers.iter().find(|g| g.item_id == item.id).map(|g| &g.value);
+                    let lowest = item_view(model, request, item, locale).score.is_some_and(|s| {
+                        let scale = model.scale_of(item);
+                        scale.points.iter().all(|p| 100.0 * p.score >= s)
+                    });
                     ChangeView {
                         question: item.text.get(locale).to_string(),
                         from: answer_label(model, item, given, locale),
                         to: to.map(|v| answer_label(model, item, Some(v), locale)).unwrap_or_default(),
                         changed: to.is_some(),
+                        lowest,
                     }
                 })
                 .collect();

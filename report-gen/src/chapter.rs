@@ -365,6 +365,8 @@ pub struct ChangeView {
     pub to: String,
     /// Whether the action changes this answer (for `keep`: the practice is in place here).
     pub changed: bool,
+    /// The answer given is the lowest of its scale (not "don't know", not unanswered).
+    pub lowest: bool,
 }
 
 /// A stage that moves.

@@ -51,7 +51,7 @@ async fn the_what_if_over_json_gives_each_actions_stated_result() {
         let actions = scored["actions"].as_array().unwrap();
         assert!(!actions.is_empty() && actions.len() <= 3, "{actions:?}");
         for action in actions {
-            assert_eq!(action["kind"], "raise");
+            assert_eq!(action["kind"], "ACTION_KIND_RAISE");
             for key in ["practice", "process", "measure"] {
                 assert!(!action[key].as_str().unwrap().is_empty(), "{action}");
             }
@@ -88,8 +88,21 @@ async fn the_what_if_over_json_gives_each_actions_stated_result() {
         ] {
             assert!(found.iter().any(|(f, r)| (f.as_str(), r.as_str()) == expected), "{expected:?} in {found:?}");
         }
+        // The repeated change is refused, not applied a second time: nothing else is reported.
+        assert_eq!(found.len(), 3, "{found:?}");
         let none = post(&app, "/v1/assessments:whatIf", &json!({"assessment": firm}));
         assert_eq!(none.status, 400);
         assert_eq!(none.json()["violations"][0]["field"], "changes");
+        // Without the assessment only that is said (no firm or answers problems of an empty one).
+        let alone =
+            post(&app, "/v1/assessments:whatIf", &json!({"changes": [{"itemId": "e2.house_style", "yes": true}]}));
+        let fields: Vec<Value> =
+            alone.json()["violations"].as_array().unwrap().iter().map(|v| v["field"].clone()).collect();
+        assert_eq!(fields, [json!("assessment")]);
+        // More changes than a model has items: refused before any is read.
+        let many: Vec<Value> = (0..500).map(|i| json!({"itemId": format!("x{i}"), "likert": 3})).collect();
+        let reply = post(&app, "/v1/assessments:whatIf", &json!({"assessment": firm, "changes": many}));
+        assert_eq!(reply.status, 400);
+        assert_eq!(reply.json()["violations"][0]["reason"], "TOO_MANY_CHANGES");
     }
 }

@@ -4,12 +4,13 @@
 //! An action's effect is never estimated: it is the result of scoring the changed answers, so a
 //! client that sends the same changes to `ScoreAssessment` gets exactly the stated effect.
 //!
-//! What is proposed follows the fit verdict. An under-invested firm gets the practices, at or
-//! just above where it stands on each ladder, whose best answers close most of its gap; a balanced
-//! or restrained firm gets what to keep: the practices whose loss (every answer at its lowest)
-//! would take it out of balance or drop a stage; an over-invested firm gets the measurement of
-//! returns, when it does not yet measure them in money, and what to consolidate. Only an
-//! under-invested firm is ever shown a step up a ladder.
+//! What is proposed follows the fit verdict. An under-invested firm gets the practices at most one
+//! stage above where it stands on each ladder whose best answers bring it closest to its target
+//! without passing the balanced band; a balanced or restrained firm gets what to keep: the
+//! practices whose loss (every answer at its lowest) would leave it short of its target or drop a
+//! stage; an over-invested firm gets the measurement of returns, when it does not yet measure them
+//! in money, and the practices whose loss would drop a stage. Only an under-invested firm is ever
+//! shown a step up a ladder.
 
 use domain_model::{FitVerdict, Model, Practice, ScaleKind, ScalePoint, Target, model::Axis};
 
@@ -184,7 +185,8 @@ pub fn actions(model: &Model, answers: &[Answer<'_>], before: &Assessment) -> Ve
     let staged = |p: &Practice| practice_stage(model, p);
     match before.fit.verdict {
         FitVerdict::UnderInvested => {
-            // Where the firm stands or one stage above it: the next step, never a leap.
+            // At most one stage above where the firm stands on the practice's axis (a weak or
+            // skipped lower stage counts too): the next step, never a leap.
             let reachable = |p: &Practice| staged(p).is_some_and(|(axis, s)| s <= before.axis(axis).attained_stage + 1);
             let mut found: Vec<Action> = model
                 .practices
@@ -195,18 +197,38 @@ pub fn actions(model: &Model, answers: &[Answer<'_>], before: &Assessment) -> Ve
                     let (changes, after) = score(raised(model, &scores, &dont_know, p))?;
                     Some(Action { kind: ActionKind::Raise, practice: i, changes, after })
                 })
-                .filter(|a| a.after.fit.gap > before.fit.gap && a.after.fit.gap.abs() < before.fit.gap.abs())
+                // Toward fit, never past the balanced band.
+                .filter(|a| {
+                    a.after.fit.gap > before.fit.gap
+                        && a.after.fit.gap.abs() < before.fit.gap.abs()
+                        && a.after.fit.verdict != FitVerdict::OverInvested
+                })
                 .collect();
-            found.sort_by(|a, b| b.after.fit.gap.total_cmp(&a.after.fit.gap).then(a.practice.cmp(&b.practice)));
+            found.sort_by(|a, b| {
+                a.after.fit.gap.abs().total_cmp(&b.after.fit.gap.abs()).then(a.practice.cmp(&b.practice))
+            });
             found.truncate(MAX_ACTIONS);
             found
         }
         FitVerdict::Balanced | FitVerdict::Restrained | FitVerdict::OverInvested => {
+            // A loss that leaves the firm short of what its proposition needs. For an over-invested
+            // firm, a loss that only brings it into balance is what consolidating means, not a
+            // reason to keep the practice.
+            let falls_short = |a: &Action| {
+                a.after.fit.verdict != before.fit.verdict
+                    && matches!(a.after.fit.verdict, FitVerdict::UnderInvested | FitVerdict::Restrained)
+            };
             let mut out = Vec::new();
             if before.fit.verdict == FitVerdict::OverInvested
                 && let Some(rule) = &model.fit.returns
                 && let Some(i) = model.practices.iter().position(|p| p.items.contains(&rule.measured_item))
-                && let Some((changes, after)) = score(raised(model, &scores, &dont_know, &model.practices[i]))
+                // Only the measurement item, whatever else its practice holds: measuring climbs no ladder.
+                && let Some((changes, after)) = score(raised(
+                    model,
+                    &scores,
+                    &dont_know,
+                    &Practice { items: vec![rule.measured_item], ..model.practices[i].clone() },
+                ))
             {
                 out.push(Action { kind: ActionKind::Measure, practice: i, changes, after });
             }
@@ -219,14 +241,10 @@ pub fn actions(model: &Model, answers: &[Answer<'_>], before: &Assessment) -> Ve
                     let (changes, after) = score(lost(model, &scores, &dont_know, p))?;
                     Some(Action { kind: ActionKind::Keep, practice: i, changes, after })
                 })
-                .filter(|a| a.after.fit.verdict != before.fit.verdict || stages_dropped(before, &a.after) > 0)
+                .filter(|a| falls_short(a) || stages_dropped(before, &a.after) > 0)
                 .collect();
             let weight = |a: &Action| {
-                (
-                    a.after.fit.verdict != before.fit.verdict,
-                    stages_dropped(before, &a.after),
-                    before.maturity_index - a.after.maturity_index,
-                )
+                (falls_short(a), stages_dropped(before, &a.after), before.maturity_index - a.after.maturity_index)
             };
             keep.sort_by(|a, b| {
                 let (wa, wb) = (weight(a), weight(b));

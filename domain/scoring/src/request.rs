@@ -93,11 +93,21 @@ impl Request {
     }
 
     /// This request with `changes` applied, for a what-if: a changed item's answer is replaced where
-    /// it stood, an item not answered before is added at the end (the order of `changes`).
+    /// it stood, an item not answered before is added at the end (the order of `changes`); of two
+    /// changes of one item, the first applies.
     pub fn with_changes(&self, changes: &[Given]) -> Request {
+        let by_item: std::collections::HashMap<&str, &Given> =
+            changes.iter().rev().map(|c| (c.item_id.as_str(), c)).collect();
         let mut answers: Vec<Given> =
-            self.answers.iter().map(|a| changes.iter().find(|c| c.item_id == a.item_id).unwrap_or(a).clone()).collect();
-        answers.extend(changes.iter().filter(|c| !self.answers.iter().any(|a| a.item_id == c.item_id)).cloned());
+            self.answers.iter().map(|a| by_item.get(a.item_id.as_str()).copied().unwrap_or(a).clone()).collect();
+        let answered: std::collections::HashSet<&str> = self.answers.iter().map(|a| a.item_id.as_str()).collect();
+        let mut added: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        answers.extend(
+            changes
+                .iter()
+                .filter(|c| !answered.contains(c.item_id.as_str()) && added.insert(c.item_id.as_str()))
+                .cloned(),
+        );
         Request { answers, ..self.clone() }
     }
 

@@ -261,6 +261,7 @@ fn chapter(firm_name: &str) -> Chapter {
                 from: "Binnen één werkdag".into(),
                 to: "Binnen een uur".into(),
                 changed: true,
+                lowest: false,
             }],
             stages: vec![StageMoveView { axis: "external".into(), from: 1, to: 2 }],
             maturity: [28.0, 33.5],

@@ -402,7 +402,11 @@ pub fn actions_to_pb(m: &Model, request: &Request, assessment: &Assessment, l: L
             let practice = &m.practices[a.practice];
             let process = &m.processes[practice.process];
             pb::RecommendedAction {
-                kind: a.kind.id().to_string(),
+                kind: match a.kind {
+                    domain_scoring::ActionKind::Raise => pb::ActionKind::Raise,
+                    domain_scoring::ActionKind::Keep => pb::ActionKind::Keep,
+                    domain_scoring::ActionKind::Measure => pb::ActionKind::Measure,
+                } as i32,
                 practice_id: practice.id.clone(),
                 practice: practice.label.get(l).to_string(),
                 process_id: process.id.clone(),
@@ -427,25 +431,28 @@ pub struct WhatIf {
 }
 
 /// Validates and scores a what-if: the assessment as sent, then with `changes` applied. Every
-/// violation is returned at once, at `assessment.*` or at `changes[i].*`.
+/// violation is returned at once, at `assessment`, `assessment.*`, `changes` or `changes[i].*`.
 pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<WhatIf, Vec<Violation>> {
+    use std::collections::HashMap;
     let mut violations = Vec::new();
-    let base = req.assessment.clone().unwrap_or_default();
-    if req.assessment.is_none() {
+    // No model has more items than this: more changes than that name an item twice, and the
+    // bound keeps the work of a request linear in what a model can use.
+    let most = registry.all().map(|m| m.items.len()).max().unwrap_or(0);
+    if req.changes.len() > most {
         violations.push(Violation::new(
-            "assessment",
-            "REQUIRED",
-            "the assessment to try changes on is required",
-            "de beoordeling waarop wijzigingen worden geprobeerd is verplicht",
+            "changes",
+            "TOO_MANY_CHANGES",
+            format!("{} changes; a model has at most {most} items to change", req.changes.len()),
+            format!("{} wijzigingen; een model heeft ten hoogste {most} items om te wijzigen", req.changes.len()),
         ));
+        return Err(violations);
     }
     // The changes read as answers of their own request, so that their wire-level problems carry
     // their own positions.
     let (as_request, wire) =
         request_from_pb(&pb::ScoreAssessmentRequest { answers: req.changes.clone(), ..Default::default() });
-    let changes = as_request.answers;
     violations.extend(wire.into_iter().map(|v| Violation { field: v.field.replacen("answers", "changes", 1), ..v }));
-    if changes.is_empty() {
+    if as_request.answers.is_empty() {
         violations.push(Violation::new(
             "changes",
             "REQUIRED",
@@ -453,37 +460,57 @@ pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<What
             "noem minstens één antwoord om te wijzigen",
         ));
     }
-    for (j, c) in changes.iter().enumerate() {
-        if let Some(first) = changes[..j].iter().position(|d| d.item_id == c.item_id) {
-            violations.push(Violation::new(
+    // Each item changes once: a later change of the same item is refused and not applied.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut changes: Vec<Given> = Vec::new();
+    for (j, c) in as_request.answers.iter().enumerate() {
+        match first_of.get(c.item_id.as_str()) {
+            Some(first) => violations.push(Violation::new(
                 &format!("changes[{j}].item_id"),
                 "DUPLICATE_CHANGE",
                 format!("item `{}` is already changed in changes[{first}]", c.item_id),
                 format!("item `{}` wordt al gewijzigd in changes[{first}]", c.item_id),
-            ));
+            )),
+            None => {
+                first_of.insert(&c.item_id, j);
+                changes.push(c.clone());
+            }
         }
     }
-    let before = match score(registry, &base) {
+    let Some(base) = req.assessment.as_ref() else {
+        violations.push(Violation::new(
+            "assessment",
+            "REQUIRED",
+            "the assessment to try changes on is required",
+            "de beoordeling waarop wijzigingen worden geprobeerd is verplicht",
+        ));
+        return Err(violations);
+    };
+    let before = match score(registry, base) {
         Ok(s) => Some(s),
         Err(v) => {
             violations.extend(v.into_iter().map(|v| Violation { field: format!("assessment.{}", v.field), ..v }));
             None
         }
     };
-    let (request, _) = request_from_pb(&base);
+    let base_too_few = violations.iter().any(|v| v.field == "assessment.answers");
+    let (request, _) = request_from_pb(base);
     let changed = request.with_changes(&changes);
-    // Where each answer of the changed request came from: a change, or the assessment as sent.
+    // Which change each answer of the changed request came from (none: the assessment's own).
     let origin: Vec<Option<usize>> =
-        changed.answers.iter().map(|a| changes.iter().position(|c| c.item_id == a.item_id)).collect();
+        changed.answers.iter().map(|a| first_of.get(a.item_id.as_str()).copied()).collect();
     let change_fields = value_fields(&req.changes);
     let after = match changed.score(registry) {
         Ok(s) => Some(s),
         // The assessment's own model problem is reported once, above.
         Err(Refusal::Model(_)) => None,
         Err(Refusal::Problems(problems)) => {
+            let mut seen: std::collections::HashSet<(String, &str)> = std::collections::HashSet::new();
             for p in &problems {
-                let field = match p.location() {
-                    Location::Answer(k, part) => match origin.get(k).copied().flatten() {
+                let field = match (p, p.location()) {
+                    // An item the assessment answers twice: reported at assessment.* above.
+                    (Problem::DuplicateAnswer { .. }, _) => continue,
+                    (_, Location::Answer(k, part)) => match origin.get(k).copied().flatten() {
                         Some(j) => match (part, change_fields.get(j)) {
                             (AnswerField::ItemId, _) => format!("changes[{j}].item_id"),
                             (AnswerField::Value, Some(&"value") | None) => format!("changes[{j}]"),
@@ -492,11 +519,12 @@ pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<What
                         // A problem of the assessment as sent: reported at assessment.* above.
                         None => continue,
                     },
-                    // Too few answers once the changes are applied (a change to "don't know").
-                    Location::Answers if before.is_some() => "changes".to_string(),
+                    // Too few answers once the changes are applied (a change to "don't know"),
+                    // unless the assessment as sent already has too few.
+                    (_, Location::Answers) if !base_too_few => "changes".to_string(),
                     _ => continue,
                 };
-                if !violations.iter().any(|v| v.field == field && v.reason == p.reason()) {
+                if seen.insert((field.clone(), p.reason())) {
                     violations.push(Violation {
                         field,
                         reason: p.reason().to_string(),

@@ -101,7 +101,7 @@ async fn the_what_if_gives_each_actions_stated_result() {
     assert_eq!(scored.result.as_ref().unwrap().fit.as_ref().unwrap().verdict, pb::FitVerdict::UnderInvested as i32);
     assert!(!scored.actions.is_empty());
     for action in &scored.actions {
-        assert_eq!(action.kind, "raise");
+        assert_eq!(action.kind, pb::ActionKind::Raise as i32);
         let req = pb::WhatIfRequest { assessment: Some(assessment.clone()), changes: action.changes.clone() };
         let reply = app.client.what_if(req).await.unwrap().into_inner();
         assert_eq!(reply.before, scored.result);
