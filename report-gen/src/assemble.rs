@@ -14,7 +14,7 @@ use crate::chapter::{
 };
 use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
 use domain_anonymity::{GroupKey, Policy};
-use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, Target, ValueSource};
+use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, ScalePoint, Target, ValueSource};
 use domain_peers::reference::Figure;
 use domain_scoring::{Assessment, Refusal, Request, Value};
 use store::figures::{Distribution, Figures, Stored};
@@ -87,15 +87,20 @@ fn covers(key: &str, section: &str) -> bool {
     }
 }
 
-/// The label of an answer value on `item`'s scale (empty for none, "don't know" spelled out).
-fn answer_label(model: &Model, item: &domain_model::Item, value: Option<&Value>, locale: Locale) -> String {
+/// The point of `item`'s scale an answer value stands for (none for "don't know" or no answer).
+fn point_of<'m>(model: &'m Model, item: &domain_model::Item, value: Option<&Value>) -> Option<&'m ScalePoint> {
     let scale = model.scale_of(item);
-    let point = match value {
+    match value {
         Some(Value::Likert(n)) => scale.likert_point(*n),
         Some(Value::Yes(b)) => scale.point(if *b { "yes" } else { "no" }),
         Some(Value::Choice(c)) => scale.point(c),
         _ => None,
-    };
+    }
+}
+
+/// The label of an answer value on `item`'s scale (empty for none, "don't know" spelled out).
+fn answer_label(model: &Model, item: &domain_model::Item, value: Option<&Value>, locale: Locale) -> String {
+    let point = point_of(model, item, value);
     match (point, value, locale) {
         (Some(p), _, _) => p.label.get(locale).to_string(),
         (None, Some(Value::DontKnow), Locale::Nl) => "weet niet".to_string(),
@@ -127,10 +132,8 @@ fn action_views(model: &Model, request: &Request, before: &Assessment, locale: L
                 .map(|(i, to)| {
                     let item = &model.items[i];
                     let given = request.answers.iter().find(|g| g.item_id == item.id).map(|g| &g.value);
-                    let lowest = item_view(model, request, item, locale).score.is_some_and(|s| {
-                        let scale = model.scale_of(item);
-                        scale.points.iter().all(|p| 100.0 * p.score >= s)
-                    });
+                    let lowest = point_of(model, item, given)
+                        .is_some_and(|p| model.scale_of(item).points.iter().all(|q| q.score >= p.score));
                     ChangeView {
                         question: item.text.get(locale).to_string(),
                         from: answer_label(model, item, given, locale),
@@ -179,14 +182,8 @@ fn action_views(model: &Model, request: &Request, before: &Assessment, locale: L
 
 /// One question with the firm's answer.
 fn item_view(model: &Model, request: &Request, item: &domain_model::Item, locale: Locale) -> ItemView {
-    let scale = model.scale_of(item);
     let answer = request.answers.iter().find(|a| a.item_id == item.id).map(|a| &a.value);
-    let point = match answer {
-        Some(Value::Likert(n)) => scale.likert_point(*n),
-        Some(Value::Yes(b)) => scale.point(if *b { "yes" } else { "no" }),
-        Some(Value::Choice(c)) => scale.point(c),
-        _ => None,
-    };
+    let point = point_of(model, item, answer);
     ItemView {
         text: item.text.get(locale).to_string(),
         answer: answer_label(model, item, answer, locale),

@@ -65,7 +65,7 @@ pub fn practice_stage(model: &Model, practice: &Practice) -> Option<(Axis, u8)> 
 /// The answers with `changes` applied: a changed item's answer is replaced where it stood, an item
 /// not answered before is added at the end.
 pub fn apply<'a>(answers: &[Answer<'a>], changes: &'a [Given]) -> Vec<Answer<'a>> {
-    let borrowed = |g: &'a Given| Answer { item_id: &g.item_id, value: value_ref(&g.value) };
+    let borrowed = |g: &'a Given| Answer { item_id: &g.item_id, value: g.value.as_answer() };
     let mut out: Vec<Answer<'a>> =
         answers.iter().map(|a| changes.iter().find(|g| g.item_id == a.item_id).map_or(*a, borrowed)).collect();
     for g in changes {
@@ -74,16 +74,6 @@ pub fn apply<'a>(answers: &[Answer<'a>], changes: &'a [Given]) -> Vec<Answer<'a>
         }
     }
     out
-}
-
-fn value_ref(v: &Value) -> AnswerValue<'_> {
-    match v {
-        Value::Likert(n) => AnswerValue::Likert(*n),
-        Value::Yes(b) => AnswerValue::Yes(*b),
-        Value::Choice(c) => AnswerValue::Choice(c),
-        Value::DontKnow => AnswerValue::DontKnow,
-        Value::Missing => AnswerValue::Missing,
-    }
 }
 
 fn value_of(kind: ScaleKind, point: &ScalePoint) -> Value {

@@ -56,6 +56,19 @@ pub enum Value {
     Missing,
 }
 
+impl Value {
+    /// The value in the engine's borrowed form.
+    pub fn as_answer(&self) -> AnswerValue<'_> {
+        match self {
+            Value::Likert(n) => AnswerValue::Likert(*n),
+            Value::Yes(b) => AnswerValue::Yes(*b),
+            Value::Choice(c) => AnswerValue::Choice(c),
+            Value::DontKnow => AnswerValue::DontKnow,
+            Value::Missing => AnswerValue::Missing,
+        }
+    }
+}
+
 /// A request scored: the model it was scored with and the result.
 #[derive(Clone, Debug)]
 pub struct Scored {
@@ -77,19 +90,7 @@ pub enum Refusal {
 impl Request {
     /// The answers in the engine's borrowed form.
     pub fn answers(&self) -> Vec<Answer<'_>> {
-        self.answers
-            .iter()
-            .map(|g| Answer {
-                item_id: &g.item_id,
-                value: match &g.value {
-                    Value::Likert(n) => AnswerValue::Likert(*n),
-                    Value::Yes(b) => AnswerValue::Yes(*b),
-                    Value::Choice(c) => AnswerValue::Choice(c),
-                    Value::DontKnow => AnswerValue::DontKnow,
-                    Value::Missing => AnswerValue::Missing,
-                },
-            })
-            .collect()
+        self.answers.iter().map(|g| Answer { item_id: &g.item_id, value: g.value.as_answer() }).collect()
     }
 
     /// This request with `changes` applied, for a what-if: a changed item's answer is replaced where
