@@ -29,8 +29,9 @@ fonts: $(FONT_FILES)
 $(FONT_FILES):
 	tools/fonts/install.sh
 
-## make sample-pages: the sample chapters of `make run` (Dutch and English) as PNG pages under
-## docs/sample/, regenerated from a scratch run (tools/docs/sample_pages.sh).
+## make sample-pages: the sample chapter of `make run` and those of the six synthetic firms of
+## examples/samples/ (Dutch and English) as PNG pages under docs/sample/, regenerated from scratch
+## runs (tools/docs/sample_pages.sh).
 sample-pages: fonts
 	$(CARGO) build --bin maturity --bin report-gen
 	tools/docs/sample_pages.sh

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::chapter::{
     ActionView, AdviceView, AnswerGroupView, AnswersView, AxisView, BusinessCaseView, CellView, ChangeView, Chapter,
-    ContextView, CrosswalkView, DimensionView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView,
+    ContextView, CrosswalkView, DimensionView, EdgeView, ItemView, KeyMessageView, MIN_CELL, NextStageView, PeersView,
     ProfileView, Quartiles, ScoreMoveView, StageMoveView, StageView, TrajectoryPointView, TrajectoryView, TrendView,
     UnknownStageView,
 };
-use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, date_text, rogers_curve};
+use crate::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, TREND_WIDTH, date_text, rogers_curve, trend_x};
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Axis, Facet, Locale, Model, ModelRegistry, SbiSection, ScalePoint, Target, ValueSource};
 use domain_peers::reference::Figure;
@@ -178,6 +178,26 @@ fn action_views(model: &Model, request: &Request, before: &Assessment, locale: L
             }
         })
         .collect()
+}
+
+/// Another reading one answer step away, named by `reading` (stage or verdict).
+fn edge_view(
+    model: &Model,
+    request: &Request,
+    r: &domain_scoring::Reading,
+    reading: String,
+    stage: Option<u8>,
+    locale: Locale,
+) -> EdgeView {
+    let item = model.item(&r.change.item_id).map(|(_, item)| item);
+    let given = request.answers.iter().find(|g| g.item_id == r.change.item_id).map(|g| &g.value);
+    EdgeView {
+        reading,
+        stage,
+        question: item.map(|i| i.text.get(locale).to_string()).unwrap_or_default(),
+        from: item.map(|i| answer_label(model, i, given, locale)).unwrap_or_default(),
+        to: item.map(|i| answer_label(model, i, Some(&r.change.value), locale)).unwrap_or_default(),
+    }
 }
 
 /// One question with the firm's answer.
@@ -392,6 +412,7 @@ impl Assembler {
             if let Some(d) = figures.distribution("maturity_index") {
                 out.push(TrendView {
                     year: u32::try_from(release.year).unwrap_or(0),
+                    x: 0.0,
                     n: u32::try_from(release.n).unwrap_or(0),
                     maturity: quartiles(d),
                 });
@@ -421,7 +442,9 @@ impl Assembler {
         let r = &scored.assessment;
         let years_back = self.years_back.load(Ordering::Relaxed);
         let found: Option<Found> = peers::find(db, model, stored.year, &GroupKey::of(&r.firm), years_back).await?;
-        let percentiles = found.as_ref().map(|f| f.percentiles([r.maturity_index, r.axes[0].index, r.axes[1].index]));
+        let positions = found.as_ref().map(|f| f.positions([r.maturity_index, r.axes[0].index, r.axes[1].index]));
+        let percentiles = positions.map(|p| p.map(|x| x.percentile));
+        let edges = domain_scoring::edges(model, &request.answers(), r);
         let figures = found.as_ref().map(Found::figures);
         let distribution = |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
         let percentile = |i: usize| percentiles.map(|p| p[i]);
@@ -458,6 +481,15 @@ impl Assembler {
                     })
                     .collect(),
                 percentile: percentile(a.index() + 1),
+                percentile_range: positions.map(|p| [p[a.index() + 1].low, p[a.index() + 1].high]),
+                edges: edges.stages[a.index()]
+                    .iter()
+                    .map(|e| {
+                        let stage = e.after.axis(a).attained_stage;
+                        let label = def.stages[usize::from(stage)].label.get(locale).to_string();
+                        edge_view(model, &request, e, label, Some(stage), locale)
+                    })
+                    .collect(),
                 skipped: res.skipped_stages().collect(),
                 unknown: res
                     .stages
@@ -557,6 +589,7 @@ impl Assembler {
                         .then(|| domain_anonymity::earlier_year_reason(f.requested_year, f.year, locale)),
                     synthetic_percent: 100.0 * held.synthetic_share,
                     percentile: p[0],
+                    percentile_range: positions.map_or([p[0], p[0]], |x| [x[0].low, x[0].high]),
                     rogers: model.rogers_category(p[0]).label.get(locale).to_string(),
                     maturity: maturity.map(quartiles).unwrap_or(Quartiles {
                         p10: 0.0,
@@ -595,10 +628,15 @@ impl Assembler {
             .filter(|i| i.evidence.iter().any(|(t, _)| matches!(t, Target::BusinessValue(_))))
             .map(|i| item_view(model, &request, i, locale))
             .collect();
-        let trend = match &found {
+        let mut trend = match &found {
             Some(f) => self.trend(db, model, &f.held.group).await?,
             None => Vec::new(),
         };
+        let years: Vec<u32> = trend.iter().map(|t| t.year).collect();
+        let (xs, trend_firm_x) = trend_x(&years, u32::try_from(stored.year).unwrap_or(0), TREND_WIDTH);
+        for (t, x) in trend.iter_mut().zip(xs) {
+            t.x = x;
+        }
         let business_value = Facet::ALL
             .iter()
             .enumerate()
@@ -660,6 +698,7 @@ impl Assembler {
             value_sources,
             business_value,
             trend,
+            trend_firm_x,
             forrester_stages,
             altimeter_stages,
             proposition: r.proposition.centrality,
@@ -667,6 +706,14 @@ impl Assembler {
             fit: verdict.label.get(locale).to_string(),
             fit_id: r.fit.verdict.id().to_string(),
             fit_advice: verdict.description.get(locale).to_string(),
+            fit_edges: edges
+                .verdicts
+                .iter()
+                .map(|e| {
+                    let label = model.verdict(e.after.fit.verdict).label.get(locale).to_string();
+                    edge_view(model, &request, e, label, None, locale)
+                })
+                .collect(),
             key_message,
             business_case,
             fit_chart: crate::chapter::FitChartView {

@@ -44,6 +44,10 @@ pub struct AxisView {
     pub stages: Vec<StageView>,
     /// The firm's mid-rank percentile among peers on this axis' index.
     pub percentile: Option<f64>,
+    /// The 90% interval around it (docs/method.md), low and high.
+    pub percentile_range: Option<[f64; 2]>,
+    /// The other stages one answer step away (empty when the stage is settled).
+    pub edges: Vec<EdgeView>,
     /// Stages below the attained one that were skipped.
     pub skipped: Vec<u8>,
     /// Stages without enough evidence, with the questions still open (unanswered or "don't
@@ -186,6 +190,8 @@ pub struct AnswerGroupView {
 pub struct TrendView {
     /// Year.
     pub year: u32,
+    /// Its x position on the trend figure, points (`figures::trend_x`).
+    pub x: f64,
     /// Firms.
     pub n: u32,
     /// Percentiles of the maturity index.
@@ -263,6 +269,8 @@ pub struct RogersView {
     pub polygon: Vec<[f64; 2]>,
     /// Where its label goes (x in points).
     pub label_x: f64,
+    /// The row of its label under the curve (0 first), so that labels never overlap.
+    pub label_row: u32,
 }
 
 /// The peer group actually used.
@@ -287,6 +295,8 @@ pub struct PeersView {
     pub synthetic_percent: f64,
     /// The firm's mid-rank percentile on the maturity index.
     pub percentile: f64,
+    /// The 90% interval around it (docs/method.md), low and high.
+    pub percentile_range: [f64; 2],
     /// Its Rogers category.
     pub rogers: String,
     /// Peers' percentiles of the maturity index.
@@ -352,6 +362,21 @@ pub struct ActionView {
     pub value_sources: Vec<ScoreMoveView>,
     /// After the change, the firm's own answers show measured returns covering the costs.
     pub returns_pay_after: bool,
+}
+
+/// Another reading of a stage or the verdict, one answer step away (MODEL.md, "How sure").
+#[derive(Clone, Debug, Serialize)]
+pub struct EdgeView {
+    /// The other stage (for a stage) or the other verdict's name.
+    pub reading: String,
+    /// The other stage's number, for a stage.
+    pub stage: Option<u8>,
+    /// The question whose answer, one step different, gives the other reading.
+    pub question: String,
+    /// The answer given.
+    pub from: String,
+    /// The answer one step away.
+    pub to: String,
 }
 
 /// One changed answer.
@@ -476,6 +501,8 @@ pub struct Chapter {
     pub business_value: Vec<DimensionView>,
     /// The peer group's maturity over the published years (same group as `peers`).
     pub trend: Vec<TrendView>,
+    /// The x position of the firm's own year on the trend figure, points.
+    pub trend_firm_x: f64,
     /// Forrester's stages, the firm's marked.
     pub forrester_stages: Vec<CrosswalkView>,
     /// Altimeter's stages, the firm's marked.
@@ -490,6 +517,8 @@ pub struct Chapter {
     pub fit_id: String,
     /// Fit advice.
     pub fit_advice: String,
+    /// The other verdicts one answer step away (empty when the verdict is settled).
+    pub fit_edges: Vec<EdgeView>,
     /// The first page's message.
     pub key_message: KeyMessageView,
     /// Whether social media pay, when the model asks (version 2 on).

@@ -8,6 +8,10 @@ use crate::chapter::RogersView;
 pub const ROGERS_WIDTH: f64 = 340.0;
 /// Height of the Rogers figure's canvas, in points.
 pub const ROGERS_HEIGHT: f64 = 80.0;
+/// Width of a category's label box on the Rogers figure, in points (1.9 cm).
+pub const ROGERS_LABEL_WIDTH: f64 = 53.86;
+/// Labels whose centres are closer than their width and a little white space go on another row.
+pub const ROGERS_LABEL_SPACING: f64 = ROGERS_LABEL_WIDTH + 8.0;
 const Z_RANGE: f64 = 3.0;
 const STEPS: usize = 24;
 
@@ -69,7 +73,7 @@ pub fn rogers_curve(categories: &[Category], percentile: f64) -> (Vec<RogersView
     let mut sorted: Vec<&Category> = categories.iter().collect();
     sorted.sort_by(|a, b| a.min_percentile.total_cmp(&b.min_percentile));
     let current = sorted.iter().rposition(|c| percentile >= c.min_percentile).unwrap_or(0);
-    let views = sorted
+    let mut views: Vec<RogersView> = sorted
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -89,9 +93,21 @@ pub fn rogers_curve(categories: &[Category], percentile: f64) -> (Vec<RogersView
                 current: i == current,
                 polygon,
                 label_x: x_of(0.5 * (z0 + z1)),
+                label_row: 0,
             }
         })
         .collect();
+    // Each label on the first row where it keeps a label's width from the last one there.
+    let mut row_ends: Vec<f64> = Vec::new();
+    for v in &mut views {
+        let row = row_ends.iter().position(|end| v.label_x - end >= ROGERS_LABEL_SPACING).unwrap_or(row_ends.len());
+        if row == row_ends.len() {
+            row_ends.push(v.label_x);
+        } else {
+            row_ends[row] = v.label_x;
+        }
+        v.label_row = u32::try_from(row).unwrap_or(0);
+    }
     (views, x_of(normal_quantile(percentile / 100.0)))
 }
 
@@ -130,6 +146,21 @@ pub fn date_text(year: i32, month: u32, day: u32, lang: &str) -> String {
     format!("{day} {name} {year}")
 }
 
+/// Width of the trend figure's plot, in points (12 cm).
+pub const TREND_WIDTH: f64 = 340.16;
+
+/// The x position (0..=`width`, points) of each of `years` on the trend figure's axis, and of
+/// `firm_year`: proportional to the years, the axis running from the earliest to the latest of them
+/// all, so that a gap of four years is four times as wide as one. A single year stands in the middle.
+pub fn trend_x(years: &[u32], firm_year: u32, width: f64) -> (Vec<f64>, f64) {
+    let first = years.iter().copied().chain([firm_year]).min().unwrap_or(firm_year);
+    let last = years.iter().copied().chain([firm_year]).max().unwrap_or(firm_year);
+    let x = |y: u32| {
+        if last == first { width / 2.0 } else { width * f64::from(y - first) / f64::from(last - first) }
+    };
+    (years.iter().map(|&y| x(y)).collect(), x(firm_year))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +176,16 @@ mod tests {
     }
 
     #[test]
+    fn trend_positions_are_proportional_to_the_years() {
+        let (xs, firm) = trend_x(&[2020, 2024, 2025], 2026, 300.0);
+        assert_eq!(xs, [0.0, 200.0, 250.0]);
+        assert_eq!(firm, 300.0);
+        // The firm's year among the published ones, and one year alone.
+        assert_eq!(trend_x(&[2023, 2025], 2024, 100.0), (vec![0.0, 100.0], 50.0));
+        assert_eq!(trend_x(&[2025], 2025, 100.0), (vec![50.0], 50.0));
+    }
+
+    #[test]
     fn curve_is_cut_at_the_categories() {
         let cats: Vec<Category> =
             [("innovators", 97.5), ("early", 84.0), ("majority", 50.0), ("late", 16.0), ("laggards", 0.0)]
@@ -155,6 +196,15 @@ mod tests {
         let labels: Vec<&str> = views.iter().map(|v| v.label.as_str()).collect();
         assert_eq!(labels, ["laggards", "late", "majority", "early", "innovators"]);
         assert!(views[2].current && views.iter().filter(|v| v.current).count() == 1);
+        // Labels on one row keep a label's width apart; the narrow categories at the right need two.
+        for (i, a) in views.iter().enumerate() {
+            for b in &views[i + 1..] {
+                if a.label_row == b.label_row {
+                    assert!((a.label_x - b.label_x).abs() >= ROGERS_LABEL_SPACING, "{} and {}", a.label, b.label);
+                }
+            }
+        }
+        assert!(views.iter().any(|v| v.label_row > 0));
         // The median sits in the middle of the canvas; the firm at the 60th percentile right of it.
         assert!((views[2].polygon[0][0] - ROGERS_WIDTH / 2.0).abs() < 0.01);
         assert!(x > ROGERS_WIDTH / 2.0 && x < views[3].polygon[0][0]);

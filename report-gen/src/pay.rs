@@ -57,15 +57,23 @@ pub struct Own {
     pub internal_stage: u8,
 }
 
-/// The name of stage band `b` of an axis ("Extern, fase 0–1").
+/// The name of stage band `b` of an axis ("Extern, fasen 0–1", "Extern, fase 2").
 fn band_label(axis: &str, b: usize, locale: Locale) -> String {
     let range = BANDS[b].replace('-', "\u{2013}");
-    match (axis, locale) {
-        ("external", Locale::Nl) => format!("Extern, fase {range}"),
-        ("internal", Locale::Nl) => format!("Intern, fase {range}"),
-        ("external", _) => format!("External, stage {range}"),
-        _ => format!("Internal, stage {range}"),
-    }
+    let several = BANDS[b].contains('-');
+    let word = match (locale, several) {
+        (Locale::Nl, true) => "fasen",
+        (Locale::Nl, false) => "fase",
+        (_, true) => "stages",
+        (_, false) => "stage",
+    };
+    let side = match (axis, locale) {
+        ("external", Locale::Nl) => "Extern",
+        ("internal", Locale::Nl) => "Intern",
+        ("external", _) => "External",
+        _ => "Internal",
+    };
+    format!("{side}, {word} {range}")
 }
 
 /// The rows of `pay` in `locale`: all answering firms, each verdict `model` gives, each band of

@@ -87,8 +87,12 @@ fn filter(f: fn(&str) -> String) -> impl tera::Filter {
     }
 }
 
+/// `x` with `p` decimals, halves rounded away from zero (22,5 to 23, as a reader expects; the
+/// formatter alone would round to even), in the language's notation.
 fn decimal(x: f64, p: usize, lang: Option<&str>) -> String {
-    let text = format!("{x:.p$}");
+    let scale = 10f64.powi(i32::try_from(p).unwrap_or(6));
+    let rounded = (x * scale).round() / scale;
+    let text = format!("{rounded:.p$}");
     match lang {
         Some("nl") => text.replace('.', ","),
         _ => text,
@@ -129,6 +133,32 @@ fn number(value: &tera::Value, args: &std::collections::HashMap<String, tera::Va
     Ok(tera::Value::String(decimal(x, p, args.get("lang").and_then(tera::Value::as_str))))
 }
 
+/// `{{ text | lower_first }}`: the first letter in lower case, the rest as it is, for a sentence
+/// from the model that follows a colon ("Reageren: webcare met ...").
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `{{ x | ordinal(lang="en") }}`: a number rounded to a whole one, as an ordinal: `69e` in Dutch;
+/// `1st`, `2nd`, `3rd`, `11th`, `21st` in English.
+fn ordinal(value: &tera::Value, args: &std::collections::HashMap<String, tera::Value>) -> tera::Result<tera::Value> {
+    let x = value.as_f64().ok_or_else(|| tera::Error::msg(format!("ordinal: `{value}` is not a number")))?;
+    let n = x.round() as i64;
+    let suffix = match (args.get("lang").and_then(tera::Value::as_str), n.rem_euclid(100), n.rem_euclid(10)) {
+        (Some("nl"), _, _) => "e",
+        (_, 11..=13, _) => "th",
+        (_, _, 1) => "st",
+        (_, _, 2) => "nd",
+        (_, _, 3) => "rd",
+        _ => "th",
+    };
+    Ok(tera::Value::String(format!("{n}{suffix}")))
+}
+
 impl Templates {
     /// The built-in templates.
     pub fn builtin() -> Result<Templates, TemplateError> {
@@ -163,6 +193,8 @@ impl Templates {
         tera.register_filter("num", number);
         tera.register_filter("pct", percent);
         tera.register_filter("int", integer);
+        tera.register_filter("ordinal", ordinal);
+        tera.register_filter("lower_first", filter(lower_first));
         let sources: Vec<(String, String)> = sources.into_iter().collect();
         tera.add_raw_templates(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| TemplateError::Tera(chain(&e)))?;
@@ -188,5 +220,36 @@ impl Templates {
     pub fn render(&self, name: &str, context: &impl Serialize) -> Result<String, TemplateError> {
         let ctx = tera::Context::from_serialize(context).map_err(|e| TemplateError::Tera(chain(&e)))?;
         self.tera.render(name, &ctx).map_err(|e| TemplateError::Tera(chain(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{lower_first, ordinal};
+
+    fn ord(x: f64, lang: &str) -> String {
+        let args = [("lang".to_string(), tera::Value::from(lang))].into_iter().collect();
+        ordinal(&tera::Value::from(x), &args).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    #[test]
+    fn ordinals_are_spelled_the_languages_way() {
+        let en: Vec<String> = [1.0, 2.0, 3.0, 4.0, 11.0, 12.4, 13.0, 21.0, 22.0, 68.6, 100.0, 101.0, 111.0]
+            .iter()
+            .map(|x| ord(*x, "en"))
+            .collect();
+        assert_eq!(
+            en,
+            ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "69th", "100th", "101st", "111th"]
+        );
+        assert_eq!(ord(1.0, "nl"), "1e");
+        assert_eq!(ord(68.6, "nl"), "69e");
+    }
+
+    #[test]
+    fn lower_first_lowers_only_the_first_letter() {
+        assert_eq!(lower_first("Webcare met SLA"), "webcare met SLA");
+        assert_eq!(lower_first("Élan"), "élan");
+        assert_eq!(lower_first(""), "");
     }
 }

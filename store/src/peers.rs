@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Level};
 use domain_model::Model;
+use domain_statistics::Position;
 use sea_orm::ConnectionTrait;
 
 use crate::figures::{Figures, Stored};
@@ -115,13 +116,14 @@ impl Found {
         &self.held.figures
     }
 
-    /// Mid-rank percentiles of a firm's maturity, external and internal index in the group.
-    pub fn percentiles(&self, values: [f64; 3]) -> [f64; 3] {
+    /// The positions (mid-rank percentile and its 90% interval) of a firm's maturity, external
+    /// and internal index in the group.
+    pub fn positions(&self, values: [f64; 3]) -> [Position; 3] {
         let f = &self.held.figures;
         let ranks = [&f.maturity, &f.external, &f.internal];
-        let mut out = [0.0; 3];
+        let mut out = [Position::default(); 3];
         for ((slot, r), v) in out.iter_mut().zip(ranks).zip(values) {
-            *slot = r.mid_rank_percentile(v).unwrap_or(0.0);
+            *slot = r.position(v).unwrap_or_default();
         }
         out
     }

@@ -8,6 +8,7 @@
 
 #![allow(clippy::expect_used, reason = "test support: a failed set-up must stop the test at once")]
 
+pub mod terms;
 pub mod webhook_receiver;
 
 use std::sync::Arc;

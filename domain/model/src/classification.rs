@@ -84,9 +84,9 @@ classification! {
 classification! {
     /// Size class by persons employed.
     SizeClass {
-        Micro => "micro", "Micro (1-9 werkzame personen)", "Micro (1-9 persons employed)";
-        Small => "small", "Klein (10-49 werkzame personen)", "Small (10-49 persons employed)";
-        Medium => "medium", "Middelgroot (50-249 werkzame personen)", "Medium (50-249 persons employed)";
+        Micro => "micro", "Micro (1–9 werkzame personen)", "Micro (1–9 persons employed)";
+        Small => "small", "Klein (10–49 werkzame personen)", "Small (10–49 persons employed)";
+        Medium => "medium", "Middelgroot (50–249 werkzame personen)", "Medium (50–249 persons employed)";
         Large => "large", "Groot (250 of meer werkzame personen)", "Large (250 or more persons employed)";
     }
 }

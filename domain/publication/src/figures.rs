@@ -89,6 +89,15 @@ impl Ranks {
         Some((f64::from(below) + 0.5 * f64::from(not_above - below)) / f64::from(n) * 100.0)
     }
 
+    /// The position of `x` among the members: its mid-rank percentile with the 90% interval of
+    /// `domain_statistics::Position`; `None` without members.
+    pub fn position(&self, x: f64) -> Option<domain_statistics::Position> {
+        let count_before = |i: usize| if i == 0 { 0 } else { self.at_or_below[i - 1] };
+        let below = count_before(self.values.partition_point(|v| *v < x));
+        let not_above = count_before(self.values.partition_point(|v| *v <= x));
+        domain_statistics::Position::of_counts(below, not_above - below, self.n())
+    }
+
     /// Whether the ranks are well formed: distinct values ascending, counts not decreasing.
     pub fn check(&self) -> bool {
         self.values.len() == self.at_or_below.len()

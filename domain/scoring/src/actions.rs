@@ -76,7 +76,7 @@ pub fn apply<'a>(answers: &[Answer<'a>], changes: &'a [Given]) -> Vec<Answer<'a>
     out
 }
 
-fn value_of(kind: ScaleKind, point: &ScalePoint) -> Value {
+pub(crate) fn value_of(kind: ScaleKind, point: &ScalePoint) -> Value {
     match (kind, point.number) {
         (ScaleKind::Likert, Some(n)) => Value::Likert(n),
         (ScaleKind::YesNo, _) => Value::Yes(point.value == "yes"),

@@ -5,12 +5,14 @@
 //! `Answer` and `Assessment`, and turn each `Problem` into a field violation.
 
 pub mod actions;
+pub mod edges;
 mod engine;
 mod input;
 mod request;
 mod result;
 
 pub use actions::{Action, ActionKind, actions};
+pub use edges::{Edges, Reading, edges};
 pub use engine::score;
 pub use input::{Answer, AnswerField, AnswerValue, FirmField, FirmInput, Location, Part, Problem};
 pub use request::{Firm, Given, Refusal, Request, Scored, Value};

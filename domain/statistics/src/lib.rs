@@ -155,3 +155,51 @@ mod tests {
         assert_eq!(stage_shares_of_counts([0; 5], 0), None);
     }
 }
+
+/// The two-sided 90% quantile of the standard normal distribution: the confidence of every
+/// position interval a chapter or an answer shows.
+pub const Z_90: f64 = 1.644_853_626_951_472_2;
+
+/// A firm's position in a group: its mid-rank percentile and the 90% Wilson score interval
+/// around it, all in percent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Position {
+    /// `(below + 0.5 × equal) / n × 100` (`mid_rank_percentile`).
+    pub percentile: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+}
+
+impl Position {
+    /// The position of a firm with `below` members under it and `equal` members at its value in a
+    /// group of `n`; `None` for an empty group or counts that do not fit in it.
+    ///
+    /// The percentile is a share of the group, estimated from n members: the interval is the
+    /// Wilson score interval of that share at 90% (`Z_90`). Unlike the normal approximation it
+    /// stays within 0..=100, is not empty at a share of 0 or 1, and narrows as n grows.
+    pub fn of_counts(below: u32, equal: u32, n: u32) -> Option<Position> {
+        if n == 0 || u64::from(below) + u64::from(equal) > u64::from(n) {
+            return None;
+        }
+        let share = (f64::from(below) + 0.5 * f64::from(equal)) / f64::from(n);
+        let (low, high) = wilson_interval(share, n, Z_90)?;
+        Some(Position { percentile: 100.0 * share, low: 100.0 * low, high: 100.0 * high })
+    }
+}
+
+/// The Wilson score interval of a share `p` (0..=1) observed among `n`, for the normal quantile
+/// `z`: `(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)`. The interval always holds `p`; its ends
+/// are held to that (and to 0..=1) against rounding. `None` for `n = 0` or `p` outside 0..=1.
+pub fn wilson_interval(p: f64, n: u32, z: f64) -> Option<(f64, f64)> {
+    if n == 0 || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
+    let n = f64::from(n);
+    let z2 = z * z;
+    let denominator = 1.0 + z2 / n;
+    let centre = p + z2 / (2.0 * n);
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some((((centre - half) / denominator).clamp(0.0, p), ((centre + half) / denominator).clamp(p, 1.0)))
+}

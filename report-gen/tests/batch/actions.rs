@@ -41,8 +41,8 @@ async fn the_chapter_lists_the_actions_with_what_they_move() {
             let expected = domain_scoring::actions(&model, &request.answers(), &scored.assessment);
             assert!(!expected.is_empty(), "{backend:?} {verdict}: no actions");
             for (locale, heading, step, keep) in [
-                (Locale::Nl, "Maatregelen en hun uitwerking in het model", "Met deze stap", "Vasthouden:"),
-                (Locale::En, "Actions and their effect in the model", "With this step", "Keep:"),
+                (Locale::Nl, "Maatregelen en hun uitwerking in het model", "Met deze stap", "; vasthouden)."),
+                (Locale::En, "Actions and their effect in the model", "With this step", "; keep)."),
             ] {
                 let chapter = assembler.chapter(&world.conn, &stored, locale, (2025, 7, 2), 1).await.unwrap();
                 assert_eq!(chapter.fit_id, verdict, "{backend:?}");

@@ -8,9 +8,11 @@
 mod actions;
 mod export;
 mod fit_first;
+mod how_sure;
 mod migrated;
 mod nightly;
 mod pay;
+mod samples;
 mod service;
 mod trajectory;
 mod verdicts;

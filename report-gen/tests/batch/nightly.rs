@@ -85,7 +85,9 @@ async fn a_night_renders_every_chapter_once_and_a_rerun_renders_nothing() {
         let text = text_of(&std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap());
         assert!(text.contains(name.as_str()), "{backend:?}: {text}");
         assert!(text.contains("Vergelijkingsgroep") && text.contains("n = "), "{backend:?}: {text}");
-        for heading in ["De Nederlandse context", "Positie onder branchegenoten", "Aanbevelingen", "Verantwoording"] {
+        for heading in
+            ["De Nederlandse context", "Positie ten opzichte van branchegenoten", "Aanbevelingen", "Verantwoording"]
+        {
             assert!(text.contains(heading), "{backend:?}: {heading} missing");
         }
         // The book holds the tenant's chapters in order, with a table of contents.

@@ -40,7 +40,7 @@ async fn the_chapter_and_the_volume_show_the_published_pay_figures() {
                 Locale::Nl,
                 "Bij vergelijkbare bedrijven",
                 "Bij het bedrijf zelf blijft de opbrengst onder de kosten",
-                "Dit is een samenhang, geen oorzaak",
+                "Dit is een samenhang, geen oorzakelijk verband",
             ),
             (
                 Locale::En,
@@ -84,7 +84,7 @@ async fn the_chapter_and_the_volume_show_the_published_pay_figures() {
             assert_eq!(v.pay.len(), 1 + model.fit.verdicts.len() + 6, "{backend:?}");
             let text = text_of(&renderer.volume(&v, locale, Format::Pdf, (2026, 12, 6), "pay").unwrap());
             let caption = if locale == Locale::Nl {
-                "Hoe vaak social media zich terugbetalen"
+                "Hoe vaak social media zichzelf terugverdienen"
             } else {
                 "How often social media pay"
             };

@@ -50,7 +50,7 @@ async fn render_chapter_streams_the_pdf_in_both_languages() {
         let world = World::new(backend, &["acme", "globex"], 1).await;
         let (mut c, _stop) = client(&world).await;
         let (tenant, id, name) = world.assessments[0].clone();
-        for (lang, heading) in [("nl", "Positie onder branchegenoten"), ("en", "Position among peers")] {
+        for (lang, heading) in [("nl", "Positie ten opzichte van branchegenoten"), ("en", "Position among peers")] {
             let req = pb::RenderChapterRequest { assessment_id: id, locale: lang.into(), format: 0 };
             let (meta, pieces) = fetch(&mut c, &tenant, req).await.unwrap();
             assert_eq!(meta.content_type, "application/pdf");

@@ -37,10 +37,10 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
                 [
                     "Terughoudendheid past",
                     "Terughoudendheid past hier",
-                    "Wat vast te houden",
-                    "een keuze, geen tekort",
+                    "Vasthouden wat werkt",
+                    "hoeft dat geen tekort te zijn",
                     "Wat meten we van de opbrengst van social media?",
-                    "Of het zich terugbetaalt, is niet te zeggen",
+                    "Of het zichzelf terugverdient, is niet te zeggen",
                 ],
                 ["De volgende stap", "Inhalen wat de propositie vraagt", "Onderbenut"],
             ),

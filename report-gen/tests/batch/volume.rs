@@ -58,7 +58,7 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
         for (section, expect_sector) in [(SbiSection::parse(&rich).unwrap(), true), (*sparse, false)] {
             let subject = Subject { section, size: None, year: 2025 };
             for (locale, says) in
-                [(Locale::En, "suppressed: fewer than k firms"), (Locale::Nl, "onderdrukt: minder dan k bedrijven")]
+                [(Locale::En, "suppressed: fewer than k firms"), (Locale::Nl, "afgeschermd: minder dan k bedrijven")]
             {
                 let context = assembler.context(section, locale);
                 let v = assemble(&world.conn, &model, k, subject, locale, "2026-11-28".into(), context).await.unwrap();

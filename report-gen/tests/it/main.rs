@@ -5,12 +5,14 @@
 
 use std::sync::OnceLock;
 
+mod terms;
+
 use report_gen::chapter::{
     ActionView, AdviceView, AnswerGroupView, AnswersView, AxisView, Book, CellView, ChangeView, Chapter, ContextView,
     CrosswalkView, DimensionView, ItemView, NextStageView, PeersView, Quartiles, ScoreMoveView, StageMoveView,
     StageView, TrendView,
 };
-use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, rogers_curve};
+use report_gen::figures::{Category, ROGERS_HEIGHT, ROGERS_WIDTH, TREND_WIDTH, rogers_curve, trend_x};
 use report_gen::{Templates, Typesetter};
 
 fn typesetter() -> &'static Typesetter {
@@ -39,6 +41,8 @@ fn axis(label: &str) -> AxisView {
             })
             .collect(),
         percentile: Some(61.0),
+        percentile_range: Some([38.5, 79.9]),
+        edges: Vec::new(),
         skipped: vec![],
         unknown: vec![report_gen::chapter::UnknownStageView {
             number: 4,
@@ -81,6 +85,9 @@ fn crosswalk(n: usize) -> Vec<CrosswalkView> {
 }
 
 const Q: Quartiles = Quartiles { p10: 12.0, p25: 20.0, p50: 30.0, p75: 40.0, p90: 52.0 };
+
+/// The published years of the fixture's trend.
+const TREND_YEARS: [u32; 4] = [2019, 2022, 2023, 2024];
 
 fn chapter(firm_name: &str) -> Chapter {
     let cats: Vec<Category> = [
@@ -137,13 +144,18 @@ fn chapter(firm_name: &str) -> Chapter {
             answer: "Minder dan 1%".into(),
             score: Some(25.0),
         }],
-        trend: (2021..=2025)
-            .map(|y| TrendView {
+        // Published years with a gap, and the firm's own year (2025) after the last.
+        trend: TREND_YEARS
+            .iter()
+            .zip(trend_x(&TREND_YEARS, 2025, TREND_WIDTH).0)
+            .map(|(&y, x)| TrendView {
                 year: y,
-                n: 60 + y - 2021,
-                maturity: Quartiles { p50: 30.0 + f64::from(y - 2021), ..Q },
+                x,
+                n: 60 + y - 2019,
+                maturity: Quartiles { p50: 30.0 + f64::from(y - 2019), ..Q },
             })
             .collect(),
+        trend_firm_x: trend_x(&TREND_YEARS, 2025, TREND_WIDTH).1,
         forrester_stages: crosswalk(5),
         altimeter_stages: crosswalk(6),
         proposition: 14.5,
@@ -151,6 +163,7 @@ fn chapter(firm_name: &str) -> Chapter {
         fit: "In balans".into(),
         fit_id: "balanced".into(),
         fit_advice: "Investeer gericht.".into(),
+        fit_edges: Vec::new(),
         trajectory: Some(report_gen::chapter::TrajectoryView {
             points: [(2024, 1, 31.5, false), (2025, 2, 43.2, true)]
                 .into_iter()
@@ -207,9 +220,9 @@ fn chapter(firm_name: &str) -> Chapter {
                 pay_row("all", "Alle bedrijven die antwoordden", true, Some((40, 0.25, 0.1))),
                 pay_row("verdict", "In balans", false, Some((22, 0.32, 0.14))),
                 pay_row("verdict", "Overgeïnvesteerd", true, Some((18, 0.167, 0.056))),
-                pay_row("external", "Extern, fase 0–1", false, None),
+                pay_row("external", "Extern, fasen 0–1", false, None),
                 pay_row("external", "Extern, fase 2", true, None),
-                pay_row("external", "Extern, fase 3–4", false, None),
+                pay_row("external", "Extern, fasen 3–4", false, None),
             ],
             own_verdict: Some(report_gen::pay::PayCellView {
                 withheld: false,
@@ -239,6 +252,7 @@ fn chapter(firm_name: &str) -> Chapter {
             earlier_year: None,
             synthetic_percent: 100.0,
             percentile: 72.7,
+            percentile_range: [51.6, 86.9],
             rogers: "Vroege meerderheid".into(),
             maturity: Q,
             mean: 31.0,
@@ -314,7 +328,7 @@ const NL_HEADINGS: [&str; 10] = [
     "Intern: inrichting van de organisatie",
     "Extern en intern samen",
     "Waardebronnen",
-    "Positie onder branchegenoten",
+    "Positie ten opzichte van branchegenoten",
     "Fit en investering",
     "Aanbevelingen",
     "Verantwoording",
@@ -629,4 +643,24 @@ fn pay_row(kind: &'static str, label: &str, own: bool, cell: Option<(u32, f64, f
         },
     };
     report_gen::pay::PayRow { kind, label: label.into(), own, cell }
+}
+
+#[test]
+fn the_trend_figure_spaces_the_years_as_they_are_and_draws_the_firms_own_point() {
+    let c = chapter("Trend BV");
+    // 2019 to 2025: a year is a sixth of the width, the gap of three years three sixths.
+    let xs: Vec<f64> = c.trend.iter().map(|t| t.x).collect();
+    let sixth = TREND_WIDTH / 6.0;
+    for (x, expected) in xs.iter().zip([0.0, 3.0 * sixth, 4.0 * sixth, 5.0 * sixth]) {
+        assert!((x - expected).abs() < 1e-9, "{xs:?}");
+    }
+    assert!((c.trend_firm_x - TREND_WIDTH).abs() < 1e-9);
+    for lang in ["nl", "en"] {
+        let source = Templates::builtin().unwrap().chapter(&c, lang).unwrap();
+        let call = source.lines().find(|l| l.trim_start().starts_with("trendchart(")).expect("no trend figure");
+        assert!(call.starts_with("  trendchart(((0, 2019, "), "{call}");
+        assert!(call.trim_end().ends_with(&format!("{}, 2025, 36.2),", TREND_WIDTH)), "{call}");
+        let text = text_of(&render(lang, &c));
+        assert!(text.contains("2019") && text.contains("2025"), "{lang}: the axis lacks its years");
+    }
 }

@@ -213,8 +213,11 @@ pub fn summary(
     let _ = writeln!(o, "\n{:<22}{}", "Archetype", name(&r.archetype));
     let _ = writeln!(o, "{:<22}{}", "Forrester", name(&r.forrester));
     let _ = writeln!(o, "{:<22}{}", "Altimeter", name(&r.altimeter));
-    let _ =
-        writeln!(o, "\n{}", if nl { "Positie onder Nederlandse branchegenoten" } else { "Position among Dutch peers" });
+    let _ = writeln!(
+        o,
+        "\n{}",
+        if nl { "Positie ten opzichte van Nederlandse branchegenoten" } else { "Position among Dutch peers" }
+    );
     match &response.position {
         Some(p) => {
             let g = p.group_used.clone().unwrap_or_default();
@@ -248,8 +251,12 @@ pub fn summary(
                     ("internal_index", false) => "Internal",
                     (other, _) => other,
                 };
-                let word = if nl { "percentiel" } else { "percentile" };
-                let _ = writeln!(o, "  {label:<20}{:5.1} {word}", m.percentile);
+                let (low, high) = (m.percentile_low, m.percentile_high);
+                let _ = if nl {
+                    writeln!(o, "  {label:<20}{:5.1} percentiel (90%: tussen {low:.0} en {high:.0})", m.percentile)
+                } else {
+                    writeln!(o, "  {label:<20}{:5.1} percentile (90%: between {low:.0} and {high:.0})", m.percentile)
+                };
             }
             let _ = writeln!(o, "  {:<20}{}", "Rogers", p.rogers_label);
         }

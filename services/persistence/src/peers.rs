@@ -44,14 +44,20 @@ pub fn group_pb(g: &GroupKey) -> pb::PeerGroup {
 /// A firm's position among the published group of its ladder.
 pub fn position(policy: Policy, model: &Model, found: &Found, values: [f64; 3], locale: Locale) -> pb::PeerPosition {
     let metrics = ["maturity_index", "external_index", "internal_index"];
-    let percentiles = found.percentiles(values);
+    let found_positions = found.positions(values);
     let positions: Vec<pb::MetricPosition> = metrics
         .iter()
         .zip(values)
-        .zip(percentiles)
-        .map(|((metric, value), percentile)| pb::MetricPosition { metric: (*metric).to_string(), value, percentile })
+        .zip(found_positions)
+        .map(|((metric, value), p)| pb::MetricPosition {
+            metric: (*metric).to_string(),
+            value,
+            percentile: p.percentile,
+            percentile_low: p.low,
+            percentile_high: p.high,
+        })
         .collect();
-    let rogers = model.rogers_category(percentiles[0]);
+    let rogers = model.rogers_category(found_positions[0].percentile);
     pb::PeerPosition {
         group_used: Some(group_used(found, policy, model, locale)),
         positions,

@@ -69,7 +69,7 @@ fn no_single_answer_moves_a_value_source_of_the_default_model_by_more_than_20_po
 
 /// A firm drawn from a small deterministic generator: per stage a level, a proposition level, and
 /// now and then a "don't know" or an unanswered item.
-fn firm(m: &Model, seed: u64) -> Vec<Answer<'_>> {
+pub fn firm(m: &Model, seed: u64) -> Vec<Answer<'_>> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
     let mut next = move || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -5,6 +5,8 @@
 use domain_statistics::{distribution, mid_rank_percentile, percentile_cont};
 use proptest::prelude::*;
 
+mod position;
+
 fn values() -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(0.0f64..=100.0, 1..200)
 }

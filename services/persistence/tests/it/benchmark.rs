@@ -129,6 +129,15 @@ async fn one_submission_does_not_move_published_figures() {
         assert!(low.positions[0].percentile < 10.0, "{:?}", low.positions);
         assert!(high.positions[0].percentile > low.positions[0].percentile);
         assert_eq!(low.rogers_category, "laggards");
+        // Each position carries the 90% interval of its group's n (docs/method.md).
+        let n = low.group_used.as_ref().unwrap().n;
+        for p in low.positions.iter().chain(&high.positions) {
+            let (lo, hi) =
+                domain_statistics::wilson_interval(p.percentile / 100.0, n, domain_statistics::Z_90).unwrap();
+            assert!(p.percentile_low <= p.percentile && p.percentile <= p.percentile_high, "{p:?}");
+            assert!((p.percentile_low - 100.0 * lo).abs() < 1e-9, "{backend:?}: {p:?} vs {lo}");
+            assert!((p.percentile_high - 100.0 * hi).abs() < 1e-9, "{backend:?}: {p:?} vs {hi}");
+        }
         let groups = app
             .benchmark_client()
             .list_peer_groups(pb::ListPeerGroupsRequest { year: 2024, ..Default::default() })
