@@ -45,3 +45,6 @@ for file in examples/samples/*.toml; do
     name=$(basename "$file" .toml)
     pages "$(submit --assessment "$root/$file")" "docs/sample/$name" 1.0
 done
+
+# No page but a chapter's last more than half empty.
+tools/docs/page_fill.py docs/sample
