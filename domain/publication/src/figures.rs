@@ -79,14 +79,7 @@ impl Ranks {
     /// The mid-rank percentile of `x` among the members (`domain_statistics::mid_rank_percentile`
     /// over the members' values, in logarithmic time); `None` without members.
     pub fn mid_rank_percentile(&self, x: f64) -> Option<f64> {
-        let n = self.n();
-        if n == 0 {
-            return None;
-        }
-        let count_before = |i: usize| if i == 0 { 0 } else { self.at_or_below[i - 1] };
-        let below = count_before(self.values.partition_point(|v| *v < x));
-        let not_above = count_before(self.values.partition_point(|v| *v <= x));
-        Some((f64::from(below) + 0.5 * f64::from(not_above - below)) / f64::from(n) * 100.0)
+        self.position(x).map(|p| p.percentile)
     }
 
     /// The position of `x` among the members: its mid-rank percentile with the 90% interval of
