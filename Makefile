@@ -53,13 +53,15 @@ unit: fonts
 # (stock_client.py); a client generated from /openapi.json by openapi-python-client running the
 # CRM flow, grpcurl on every public method and curl on every REST route of docs/integration.md
 # (crm_flow.py); the open figures of `report-gen export` read back by pyarrow and compared with
-# QueryBenchmark (open_figures.py). The binaries are the ones the test build makes (the same features as `make
+# QueryBenchmark (open_figures.py); the hostile integrator's probes, each of which must stay refused
+# (hostile_http.py). The binaries are the ones the test build makes (the same features as `make
 # unit`), so that `make test` does not compile the dependencies a second time.
 stock-client: $(VENV)/.installed fonts
 	$(CARGO) test --workspace --no-run --quiet
 	$(VENV)/bin/python tests/stock-client/stock_client.py target/debug/maturity models/nl-social-business/v3.toml
 	$(VENV)/bin/python tests/stock-client/crm_flow.py target/debug/maturity target/debug/report-gen docs/integration.md
 	$(VENV)/bin/python tests/stock-client/open_figures.py target/debug/maturity target/debug/report-gen
+	$(VENV)/bin/python tests/stock-client/hostile_http.py target/debug/maturity
 
 $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -111,10 +113,8 @@ bench-scale:
 soak:
 	$(CARGO) build --release --bin maturity --bin loadgen
 	tools/bench/overload.sh 30 300 20 15
-	for i in 1 2 3 4 5 6 7 8 9 10; do \
-		$(CARGO) test -p services-maturity --test it -- faults webhooks || exit 1; \
-		$(CARGO) test -p services-report --test it -- full_output unwritable sigkill || exit 1; \
-	done
+	CARGO=$(CARGO) tools/soak/repeat.sh 10 services-maturity it faults webhooks
+	CARGO=$(CARGO) tools/soak/repeat.sh 10 report-gen batch full_output unwritable sigkill
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,6 +1,8 @@
 //! Configuration: a config file and environment values from the input, loaded as `maturity
 //! serve` loads them. Every bad value is reported (the error lists them), never a panic. The
 //! input is the file's text, then after a NUL byte `KEY=VALUE` lines read as the environment.
+//! What is accepted keeps every documented bound (`within_bounds`): a value outside one must have
+//! been refused, not carried into a server.
 
 #![no_main]
 
@@ -20,7 +22,33 @@ fuzz_target!(|data: &[u8]| {
     let lookup =
         |key: &str| env.lines().find_map(|l| l.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v.to_string()));
     let args = ServeArgs { config: Some(path), ..ServeArgs::default() };
-    if let Err(e) = ServeConfig::load(&args, lookup) {
-        assert!(!e.to_string().is_empty(), "a refusal without a message");
+    match ServeConfig::load(&args, lookup) {
+        Ok(config) => within_bounds(&config),
+        Err(e) => assert!(!e.to_string().is_empty(), "a refusal without a message"),
     }
 });
+
+/// The bounds the configuration's table (services_common::serve) promises for each value.
+fn within_bounds(c: &ServeConfig) {
+    use std::time::Duration;
+    assert!(c.disclosure_k >= 5, "disclosure_k {}", c.disclosure_k);
+    assert!(c.tenant_rate_limit.is_finite() && c.tenant_rate_limit >= 0.0, "tenant_rate_limit {}", c.tenant_rate_limit);
+    assert!(
+        (Duration::from_millis(50)..=Duration::from_secs(60)).contains(&c.publish_interval),
+        "publish_interval {:?}",
+        c.publish_interval
+    );
+    if let Some(d) = c.sqlite_checkpoint {
+        assert!((Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d), "sqlite_checkpoint {d:?}");
+    }
+    assert!(c.completed_at_skew_seconds <= 604_800, "completed_at_skew_seconds {}", c.completed_at_skew_seconds);
+    assert!(c.peer_years_back <= 5, "peer_years_back {}", c.peer_years_back);
+    assert!(
+        (Duration::from_secs(1)..=Duration::from_secs(60)).contains(&c.webhook_timeout),
+        "webhook_timeout {:?}",
+        c.webhook_timeout
+    );
+    for (key, d) in [("http_header_timeout", c.http_header_timeout), ("http_body_timeout", c.http_body_timeout)] {
+        assert!((Duration::from_millis(100)..=Duration::from_secs(600)).contains(&d), "{key} {d:?}");
+    }
+}

@@ -3,12 +3,16 @@
 //! model's own items, so that most runs get past decoding into validation and scoring: real item
 //! ids with every kind of value, in range and out, unknown ids, duplicates, odd firm attributes.
 //! Scoring either succeeds with finite figures in range or refuses with field violations; it
-//! never panics.
+//! never panics. A success is checked against a second, plain reading of the model's weights
+//! (`plain_indices`): each answer's score looked up on its scale, each stage's capability the
+//! weighted mean over the items that are evidence for it, the axes and the maturity index their
+//! weighted sums; the engine's figures must equal it.
 
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
 
+use domain_model::model::{Axis, Model, Target};
 use domain_model::registry::ModelRegistry;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
@@ -62,6 +66,44 @@ fn recipe(data: &[u8]) -> pb::ScoreAssessmentRequest {
     }
 }
 
+/// The axes' indices and the maturity index of `answers` under `model`, computed from the items'
+/// evidence lists and the scales alone (none of the engine's indexes or helpers).
+fn plain_indices(model: &Model, answers: &[pb::Answer]) -> ([f64; 2], f64) {
+    let score_of = |item_id: &str| -> Option<f64> {
+        let answer = answers.iter().find(|a| a.item_id == item_id)?;
+        let item = model.items.iter().find(|i| i.id == item_id)?;
+        let points = &model.scales[item.scale].points;
+        let point = match answer.value.as_ref()? {
+            pb::answer::Value::Likert(n) => points.iter().find(|p| p.number == Some(*n)),
+            pb::answer::Value::Yes(yes) => points.iter().find(|p| p.value == if *yes { "yes" } else { "no" }),
+            pb::answer::Value::Choice(c) => points.iter().find(|p| p.value == *c),
+            pb::answer::Value::DontKnow(_) => None,
+        };
+        point.map(|p| p.score)
+    };
+    let axes = [Axis::External, Axis::Internal].map(|axis| {
+        let mut index = 0.0;
+        for (k, weight) in model.scoring.stage_weights.iter().enumerate() {
+            let (mut sum, mut weights) = (0.0, 0.0);
+            for item in &model.items {
+                for (target, w) in &item.evidence {
+                    if *target == Target::Stage(axis, k as u8 + 1)
+                        && let Some(s) = score_of(&item.id)
+                    {
+                        sum += w * s;
+                        weights += w;
+                    }
+                }
+            }
+            let capability = if weights > 0.0 { (100.0 * sum / weights).clamp(0.0, 100.0) } else { 0.0 };
+            index += weight * capability;
+        }
+        index.clamp(0.0, 100.0)
+    });
+    let [wx, wi] = model.scoring.axis_weights;
+    (axes, (wx * axes[0] + wi * axes[1]).clamp(0.0, 100.0))
+}
+
 fuzz_target!(|data: &[u8]| {
     let request = match data.first() {
         Some(0) => match pb::ScoreAssessmentRequest::decode(&data[1..]) {
@@ -76,6 +118,21 @@ fuzz_target!(|data: &[u8]| {
             assert!(a.maturity_index.is_finite() && (0.0..=100.0).contains(&a.maturity_index), "{}", a.maturity_index);
             for axis in &a.axes {
                 assert!(axis.index.is_finite() && (0.0..=100.0).contains(&axis.index), "{}", axis.index);
+            }
+            let (axes, maturity) = plain_indices(&scored.model, &request.answers);
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * (1.0 + x.abs());
+            assert!(
+                close(a.maturity_index, maturity),
+                "maturity index {} where the weights give {maturity}",
+                a.maturity_index
+            );
+            for (axis, plain) in a.axes.iter().zip(axes) {
+                assert!(
+                    close(axis.index, plain),
+                    "{:?} index {} where the weights give {plain}",
+                    axis.axis,
+                    axis.index
+                );
             }
         }
         Err((violations, _)) => assert!(!violations.is_empty(), "a refusal without a reason"),

@@ -260,9 +260,22 @@ mod tests {
     fn unwritable_folder_is_an_error_and_leaves_nothing() {
         let dir = std::env::temp_dir().join(format!("report-atomic-ro-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // A file where a folder should be: cannot create the folder.
+        let listing = |d: &Path| {
+            let mut names: Vec<String> =
+                std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+            names.sort();
+            names
+        };
+        // A file where a folder should be: the folder cannot be made.
         std::fs::write(dir.join("blocked"), b"").unwrap();
         assert!(write_atomic(&dir.join("blocked/chapter.pdf"), b"x").is_err());
+        assert_eq!(std::fs::read(dir.join("blocked")).unwrap(), b"", "the file in the way was changed");
+        // A folder where the file should be: the temporary is written, the rename fails, and the
+        // temporary goes (the folder keeps what it held).
+        std::fs::create_dir_all(dir.join("chapter.pdf/inside")).unwrap();
+        assert!(write_atomic(&dir.join("chapter.pdf"), b"whole chapter").is_err());
+        assert_eq!(listing(&dir), ["blocked", "chapter.pdf"], "something was left beside them");
+        assert_eq!(listing(&dir.join("chapter.pdf")), ["inside"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

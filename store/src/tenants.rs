@@ -60,9 +60,15 @@ fn hash(key: &str) -> String {
     Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares two equally long strings without stopping at the first difference.
+/// Compares two equally long strings without stopping at the first difference, so that the time
+/// taken says nothing of how much of a guessed key's hash matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len() && differing_bits(a.bytes(), b.bytes()) == 0
+}
+
+/// The OR of every pair's XOR: zero exactly when each pair is equal, and every pair read.
+fn differing_bits(a: impl Iterator<Item = u8>, b: impl Iterator<Item = u8>) -> u8 {
+    a.zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))
 }
 
 /// A tenant.
@@ -385,5 +391,26 @@ mod tests {
         assert!(valid_id("acme-consult_1") && !valid_id("") && !valid_id("a/b") && !valid_id(&"x".repeat(65)));
         assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
         assert_eq!(hash("x").len(), 64);
+    }
+
+    /// Constant time as far as the source decides it: the comparison reads every byte of both
+    /// hashes whether they differ in the first byte, the last or none.
+    #[test]
+    fn the_key_comparison_reads_every_byte_wherever_the_first_difference_is() {
+        let stored = hash("mk_0123456789.abcdefghijklmnopqrstuvwxyz012345");
+        for at in 0..=stored.len() {
+            let mut guess = stored.clone().into_bytes();
+            if let Some(b) = guess.get_mut(at) {
+                *b = if *b == b'0' { b'1' } else { b'0' };
+            }
+            let read = std::cell::Cell::new(0usize);
+            let equal = differing_bits(counted(stored.as_bytes(), &read), counted(&guess, &read)) == 0;
+            assert_eq!(equal, at == stored.len(), "difference at {at}");
+            assert_eq!(read.get(), 2 * stored.len(), "difference at {at}: not every byte read");
+        }
+    }
+
+    fn counted<'a>(bytes: &'a [u8], read: &'a std::cell::Cell<usize>) -> impl Iterator<Item = u8> + 'a {
+        bytes.iter().copied().inspect(move |_| read.set(read.get() + 1))
     }
 }

@@ -1,7 +1,7 @@
 //! HTTP as careful APIs answer it, on both backends: a body that is not JSON is 415, HEAD works
 //! wherever GET does, the auth scheme is case-insensitive, a missing required id is 400 (not
-//! "0 not found"), length limits count characters, and a blank model id is refused rather than
-//! read as the default.
+//! "0 not found"), length limits count characters, a blank model id is refused rather than read
+//! as the default, and an update mask takes proto and JSON field names.
 
 use migrations::test_db::BACKENDS;
 use serde_json::{Value, json};
@@ -176,5 +176,119 @@ async fn a_json_key_given_twice_is_refused() {
             assert_eq!((v["field"].as_str(), v["reason"].as_str()), (Some("externalRef"), Some("DUPLICATE_JSON_KEY")));
         }
         assert_eq!(listed(&app, &a), 0, "{backend:?}: a refused body was stored");
+    }
+}
+
+/// An update mask names fields by their proto name (`event_types`, the name the API's own errors
+/// use) or by their JSON name (`eventTypes`), in the query of the REST route and in the body of the
+/// RPC route alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_mask_takes_the_proto_and_the_json_field_names() {
+    for backend in BACKENDS {
+        let app = spawn_app_on(backend).await;
+        let (a, _) = keys(&app).await;
+        let recv = test_support::webhook_receiver::Receiver::start();
+        let auth = format!("Bearer {a}");
+        let headers = [("Authorization", auth.as_str())];
+        let created = json!({"url": recv.url("/h"), "eventTypes": ["chapter.ready"]}).to_string();
+        let reply = send(&app, "POST", "/v1/webhookEndpoints", &headers, created.as_bytes());
+        assert_eq!(reply.status, 200, "{backend:?}: {}", String::from_utf8_lossy(&reply.body));
+        let ep = reply.json()["endpoint"]["id"].as_str().unwrap().to_string();
+        for (mask, kind) in [
+            ("event_types", "assessment.scored"),
+            ("eventTypes", "batch.finished"),
+            ("url,event_types", "chapter.ready"),
+        ] {
+            let body = json!({"eventTypes": [kind], "url": recv.url("/h")}).to_string();
+            let path = format!("/v1/webhookEndpoints/{ep}?updateMask={mask}");
+            let reply = send(&app, "PATCH", &path, &headers, body.as_bytes());
+            assert_eq!(reply.status, 200, "{backend:?} {mask}: {}", String::from_utf8_lossy(&reply.body));
+            assert_eq!(reply.json()["eventTypes"], json!([kind]), "{backend:?} {mask}");
+        }
+        for (mask, kind) in [("event_types", "batch.finished"), ("eventTypes", "assessment.scored")] {
+            let body = json!({"endpoint": {"id": ep, "eventTypes": [kind]}, "updateMask": mask});
+            let reply =
+                tokio::task::block_in_place(|| post(&app, "WebhookService/UpdateWebhookEndpoint", Some(&a), &body));
+            assert_eq!(reply.status, 200, "{backend:?} {mask}: {}", String::from_utf8_lossy(&reply.body));
+            assert_eq!(reply.json()["eventTypes"], json!([kind]), "{backend:?} {mask}");
+        }
+        // A name that is neither is still refused, with the field.
+        let path = format!("/v1/webhookEndpoints/{ep}?updateMask=colour");
+        let reply = send(&app, "PATCH", &path, &headers, b"{}");
+        assert_eq!(reply.status, 400, "{backend:?}: {}", String::from_utf8_lossy(&reply.body));
+        assert!(String::from_utf8_lossy(&reply.body).contains("update_mask"), "{backend:?}");
+    }
+}
+
+/// What a slow client gets on a server whose limits are 400 ms for headers and for the body:
+/// a request whose headers stop arriving, a body that stops arriving (by length or chunked) and a
+/// body shorter than its `Content-Length` are answered 408 with a problem body and the connection
+/// closed, well before a client could hold it for long; a connection that never began a request is
+/// closed without a 408; the server serves normally afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_slow_or_short_bodies_get_408() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let limit = Duration::from_millis(400);
+    for backend in BACKENDS {
+        let settings = services_common::server::ServerSettings {
+            http_header_timeout: limit,
+            http_body_timeout: limit,
+            ..services_common::server::ServerSettings::default()
+        };
+        let app = test_support::spawn_app_with(backend, settings).await;
+        let (a, _) = keys(&app).await;
+        let auth = format!("Authorization: Bearer {a}\r\n");
+        let json = "Content-Type: application/json\r\n";
+        let cases: [(&str, String, &[u8]); 4] = [
+            ("headers stop", format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}"), b""),
+            (
+                "body stops",
+                format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}{json}Content-Length: 500\r\n\r\n"),
+                b"{\"requestId\": ",
+            ),
+            (
+                "chunked body stops",
+                format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}{json}Transfer-Encoding: chunked\r\n\r\n"),
+                b"5\r\n{\"req\r\n",
+            ),
+            (
+                "body short of its length",
+                format!("POST /v1/assessments:score HTTP/1.1\r\nHost: t\r\n{auth}{json}Content-Length: 100\r\n\r\n"),
+                b"{}",
+            ),
+        ];
+        for (what, head, body) in cases {
+            let reply = tokio::task::block_in_place(|| {
+                let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                stream.write_all(head.as_bytes()).unwrap();
+                stream.write_all(body).unwrap();
+                let started = Instant::now();
+                let mut raw = Vec::new();
+                // The connection is closed after the answer: read_to_end ends.
+                stream.read_to_end(&mut raw).unwrap();
+                (String::from_utf8_lossy(&raw).into_owned(), started.elapsed())
+            });
+            let (raw, took) = reply;
+            assert!(raw.starts_with("HTTP/1.1 408"), "{backend:?} {what}: {raw}");
+            assert!(
+                raw.to_ascii_lowercase().contains("content-type: application/problem+json"),
+                "{backend:?} {what}: {raw}"
+            );
+            assert!(raw.contains("\"status\":408"), "{backend:?} {what}: {raw}");
+            assert!(took >= limit / 2 && took < Duration::from_secs(5), "{backend:?} {what}: answered after {took:?}");
+        }
+        // A connection that never began a request is closed without an answer.
+        let silent = tokio::task::block_in_place(|| {
+            let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut raw = Vec::new();
+            let _ = stream.read_to_end(&mut raw);
+            raw
+        });
+        assert!(silent.is_empty(), "{backend:?}: an idle connection got {}", String::from_utf8_lossy(&silent));
+        let reply = tokio::task::block_in_place(|| post(&app, "ScoringService/ListModels", None, &json!({})));
+        assert_eq!(reply.status, 200, "{backend:?}: the server does not serve after the 408s");
     }
 }

@@ -36,6 +36,26 @@ async fn reflection_lists_and_describes_every_service() {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 
+    // Every service listed is described, with the methods the API defines.
+    let pool = prost_reflect::DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET).unwrap();
+    let ours: Vec<&String> = names.iter().filter(|n| n.starts_with("maturity.v1.")).collect();
+    assert_eq!(ours.len(), 6, "{names:?}");
+    for name in ours {
+        let resp = reflect(app.channel.clone(), MessageRequest::FileContainingSymbol(name.clone())).await;
+        let Some(MessageResponse::FileDescriptorResponse(files)) = resp.message_response else { panic!("{resp:?}") };
+        let short = name.trim_start_matches("maturity.v1.");
+        let described = files
+            .file_descriptor_proto
+            .iter()
+            .map(|b| prost_types::FileDescriptorProto::decode(b.as_slice()).unwrap())
+            .find_map(|f| f.service.into_iter().find(|s| s.name() == short))
+            .unwrap_or_else(|| panic!("reflection does not describe {name}"));
+        let served: Vec<String> = described.method.iter().map(|m| m.name().to_string()).collect();
+        let defined: Vec<String> =
+            pool.get_service_by_name(name).unwrap().methods().map(|m| m.name().to_string()).collect();
+        assert_eq!(served, defined, "{name}");
+    }
+
     let resp =
         reflect(app.channel.clone(), MessageRequest::FileContainingSymbol("maturity.v1.ScoringService".into())).await;
     let Some(MessageResponse::FileDescriptorResponse(files)) = resp.message_response else { panic!("{resp:?}") };

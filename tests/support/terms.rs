@@ -140,10 +140,13 @@ fn after_number(before: &[char]) -> bool {
 }
 
 /// What a template shows a reader: its text outside Tera tags, and the string literals inside
-/// them (labels passed to macros), without comments.
+/// them (labels passed to macros), without comments (Tera's, and Typst's whole-line `//` ones,
+/// which speak to the template's reader in English).
 pub fn template_prose(template: &str) -> String {
+    let uncommented: String =
+        template.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
     let mut out = String::new();
-    let mut rest = template;
+    let mut rest = uncommented.as_str();
     while let Some(start) = rest.find('{') {
         let (before, tail) = rest.split_at(start);
         out.push_str(before);

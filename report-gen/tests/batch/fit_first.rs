@@ -43,11 +43,11 @@ async fn page_one_names_the_verdict_and_the_fit_section_comes_before_the_axes() 
             for (locale, fit_heading, axes_heading, p_label, percentile, caption) in [
                 (
                     Locale::Nl,
-                    "Fit en investering",
+                    "Aansluiting en investering",
                     "Extern: contact met de omgeving",
-                    "Centraliteit van de propositie (P)",
+                    "Belang van social media voor de propositie (P)",
                     "percentiel",
-                    "Fit: de volwassenheidsindex (M) tegen de centraliteit van de propositie (P)",
+                    "Aansluiting: de volwassenheidsindex (M) tegen het belang van social media voor de propositie (P)",
                 ),
                 (
                     Locale::En,

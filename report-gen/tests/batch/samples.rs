@@ -43,9 +43,9 @@ async fn each_sample_firm_gets_its_situation_leads_with_fit_and_follows_the_term
                 (
                     Locale::Nl,
                     Lang::Nl,
-                    "Fit en investering",
+                    "Aansluiting en investering",
                     "Extern: contact met de omgeving",
-                    "Centraliteit van de propositie (P)",
+                    "Belang van social media voor de propositie (P)",
                     "percentiel",
                 ),
                 (

@@ -42,7 +42,7 @@ async fn the_chapter_follows_the_verdict_and_calls_skipping_legitimate() {
                     "Wat meten we van de opbrengst van social media?",
                     "Of het zichzelf terugverdient, is niet te zeggen",
                 ],
-                ["De volgende stap", "Inhalen wat de propositie vraagt", "Onderbenut"],
+                ["De volgende stap", "Inhalen wat de propositie vraagt", "Minder ver dan de propositie vraagt"],
             ),
             (
                 Locale::En,

@@ -84,7 +84,7 @@ async fn sector_volumes_show_published_figures_only_and_say_what_is_suppressed()
                 let fit_caption = if locale == Locale::En {
                     "Share of firms per fit verdict"
                 } else {
-                    "Aandeel bedrijven per fitoordeel"
+                    "Aandeel bedrijven per oordeel over de aansluiting"
                 };
                 assert!(text.contains(fit_caption), "{backend:?} {locale:?}");
                 assert_eq!(v.fit.len(), model.fit.verdicts.len(), "{backend:?}");

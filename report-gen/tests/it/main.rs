@@ -329,7 +329,7 @@ const NL_HEADINGS: [&str; 10] = [
     "Extern en intern samen",
     "Waardebronnen",
     "Positie ten opzichte van branchegenoten",
-    "Fit en investering",
+    "Aansluiting en investering",
     "Aanbevelingen",
     "Verantwoording",
     "Bronnen",
@@ -445,8 +445,10 @@ fn the_document_reads_no_file_it_was_not_given() {
     assert!(text_of(&ok).contains("gegeven"));
 }
 
+/// Two renders in one process; two processes are compared in the batch tests
+/// (`render_writes_one_chapter_as_pdf_or_typst_source_the_same_from_every_process`).
 #[test]
-fn output_is_deterministic() {
+fn two_renders_in_one_process_are_identical() {
     let a = render("en", &chapter("Same Firm"));
     let b = render("en", &chapter("Same Firm"));
     assert_eq!(a, b);

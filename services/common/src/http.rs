@@ -53,6 +53,7 @@ struct Gateway {
     rest: Arc<Vec<crate::transcode::Route>>,
     openapi: Arc<String>,
     metrics: crate::guard::Metrics,
+    body_timeout: std::time::Duration,
 }
 
 /// What the operators' port (`admin_addr`) offers: `/metrics` (Prometheus), `/livez` (the process
@@ -114,11 +115,15 @@ pub fn admin_router(ops: Operations) -> axum::Router {
 }
 
 /// The HTTP router over the gRPC `routes`; its answers are counted in `metrics`.
-pub fn router(routes: Routes, metrics: crate::guard::Metrics) -> anyhow::Result<axum::Router> {
+pub fn router(
+    routes: Routes,
+    metrics: crate::guard::Metrics,
+    body_timeout: std::time::Duration,
+) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
     let rest = Arc::new(crate::transcode::routes(&pool, &PUBLIC_SERVICES).map_err(anyhow::Error::msg)?);
     let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES, &rest))?);
-    let state = Gateway { routes, pool, rest, openapi, metrics };
+    let state = Gateway { routes, pool, rest, openapi, metrics, body_timeout };
     Ok(axum::Router::new()
         .route("/openapi.json", get(openapi_json))
         .fallback(dispatch)
@@ -358,10 +363,14 @@ fn document_response(method: &MethodDescriptor, messages: &[Bytes]) -> Response 
 /// refuses deep nesting.
 pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
     let json: &[u8] = if body.is_empty() { b"{}" } else { body };
+    let invalid = |e: serde_json::Error| format!("the body is not a valid {} in JSON: {e}", method.input().name());
     let mut de = serde_json::Deserializer::from_slice(json);
-    DynamicMessage::deserialize(method.input(), &mut de)
-        .and_then(|m| de.end().map(|()| m))
-        .map_err(|e| format!("the body is not a valid {} in JSON: {e}", method.input().name()))
+    let mut value: serde_json::Value =
+        serde::Deserialize::deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(invalid)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        crate::transcode::masks_in_json_spelling(&method.input(), map);
+    }
+    DynamicMessage::deserialize(method.input(), value).map_err(invalid)
 }
 
 /// The metric label of a route the fallback served (its template; never the path itself).
@@ -370,6 +379,30 @@ struct RouteLabel(String);
 
 /// The label of the compatibility routes.
 const RPC_ROUTE: &str = "/v1/{service}/{method}";
+
+/// The request's body, read within `within` and `MAX_BODY` bytes. A client that stops sending,
+/// or sends less than its `Content-Length`, gets 408 instead of holding the connection open; the
+/// connection is closed after it, its body unread.
+async fn read_body(body: axum::body::Body, within: std::time::Duration) -> Result<Bytes, Response> {
+    match tokio::time::timeout(within, http_body_util::Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RESOURCE_EXHAUSTED",
+            &format!("the body is larger than {MAX_BODY} bytes"),
+            &[],
+        )),
+        Ok(Err(e)) => {
+            Err(problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &format!("the body could not be read: {e}"), &[]))
+        }
+        Err(_) => Err(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "DEADLINE_EXCEEDED",
+            &format!("the body did not arrive within {} ms", within.as_millis()),
+            &[],
+        )),
+    }
+}
 
 fn not_found() -> Response {
     problem(StatusCode::NOT_FOUND, "NOT_FOUND", "no such operation; see /openapi.json", &[])
@@ -381,15 +414,11 @@ async fn dispatch(
     verb: http::Method,
     uri: http::Uri,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match body {
+    let body = match read_body(body, g.body_timeout).await {
         Ok(body) => body,
-        Err(e) => {
-            let status = e.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "RESOURCE_EXHAUSTED" } else { "INVALID_ARGUMENT" };
-            return problem(status, code, &e.body_text(), &[]);
-        }
+        Err(refusal) => return refusal,
     };
     if let Some(refusal) = unsupported_media(&headers, &body) {
         return refusal;

@@ -24,6 +24,8 @@
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
 //! | `sqlite_checkpoint_ms` | `50` | on SQLite, milliseconds between checkpoints of the write-ahead log beside the submission writer; 10 to 60000, or `0` for none (the writer then checkpoints in its own commits) |
+//! | `http_header_timeout_ms` | `10000` | how long an HTTP client may take to send a request's headers before it gets 408; 100 to 600000 |
+//! | `http_body_timeout_ms` | `30000` | how long an HTTP client may take to send a request's body before it gets 408; 100 to 600000 |
 //! | `completed_at_skew_seconds` | `3600` | how far ahead of the server's clock a submission's `completedAt` may be (the CRM's clock may run ahead); later ones are refused; 0 to 604800 |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
@@ -61,6 +63,8 @@ pub const KEYS: &[&str] = &[
     "sqlite_checkpoint_ms",
     "peer_years_back",
     "completed_at_skew_seconds",
+    "http_header_timeout_ms",
+    "http_body_timeout_ms",
 ];
 
 /// The default database: an SQLite file under `./data/`.
@@ -186,6 +190,14 @@ pub struct ServeArgs {
     /// [default: 3600].
     #[arg(long, value_name = "SECONDS")]
     pub completed_at_skew_seconds: Option<String>,
+    /// Milliseconds an HTTP client may take to send a request's headers before it gets 408, 100
+    /// to 600000 [default: 10000].
+    #[arg(long, value_name = "MS")]
+    pub http_header_timeout_ms: Option<String>,
+    /// Milliseconds an HTTP client may take to send a request's body before it gets 408, 100 to
+    /// 600000 [default: 30000].
+    #[arg(long, value_name = "MS")]
+    pub http_body_timeout_ms: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -239,6 +251,10 @@ pub struct ServeConfig {
     pub peer_years_back: u32,
     /// How far ahead of the server's clock a submission's `completed_at` may be.
     pub completed_at_skew_seconds: u32,
+    /// How long an HTTP client may take to send a request's headers.
+    pub http_header_timeout: Duration,
+    /// How long an HTTP client may take to send a request's body.
+    pub http_body_timeout: Duration,
 }
 
 impl ServeConfig {
@@ -272,6 +288,8 @@ impl ServeConfig {
         crate::server::ServerSettings {
             drain: self.drain,
             tls,
+            http_header_timeout: self.http_header_timeout,
+            http_body_timeout: self.http_body_timeout,
             guard: self.guard(),
             ..crate::server::ServerSettings::default()
         }
@@ -331,7 +349,9 @@ impl ServeConfig {
             .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
             .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
             .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
-            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref());
+            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref())
+            .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.http_header_timeout_ms.as_ref())
+            .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.http_body_timeout_ms.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
         let config = ServeConfig {
@@ -360,6 +380,14 @@ impl ServeConfig {
                 .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
             completed_at_skew_seconds: layers.get("completed_at_skew_seconds", DEFAULT_COMPLETED_AT_SKEW_SECONDS),
+            http_header_timeout: Duration::from_millis(layers.get(
+                "http_header_timeout_ms",
+                u64::try_from(crate::server::DEFAULT_HTTP_HEADER_TIMEOUT.as_millis()).unwrap_or(10_000),
+            )),
+            http_body_timeout: Duration::from_millis(layers.get(
+                "http_body_timeout_ms",
+                u64::try_from(crate::server::DEFAULT_HTTP_BODY_TIMEOUT.as_millis()).unwrap_or(30_000),
+            )),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
@@ -382,6 +410,13 @@ impl ServeConfig {
                 "completed_at_skew_seconds = {} must be 0 to 604800",
                 config.completed_at_skew_seconds
             ));
+        }
+        for (key, limit) in
+            [("http_header_timeout_ms", config.http_header_timeout), ("http_body_timeout_ms", config.http_body_timeout)]
+        {
+            if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&limit) {
+                layers.problem(format!("{key} = {} must be 100 to 600000", limit.as_millis()));
+            }
         }
         if config.peer_years_back > 5 {
             layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));

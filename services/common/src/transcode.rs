@@ -304,9 +304,54 @@ impl Route {
             let value = text_value(&path, &text)?;
             set(&mut root, &path, value, Setting::FromQuery)?;
         }
+        masks_in_json_spelling(&input, &mut root);
         DynamicMessage::deserialize(input.clone(), Value::Object(root))
             .map_err(|e| refuse("", "MALFORMED_JSON", format!("the request is not a valid {}: {e}", input.name())))
     }
+}
+
+/// Gives every update mask in `map` (a JSON object of `message`) its paths in the JSON spelling.
+/// The protobuf JSON mapping writes a `FieldMask`'s paths in lowerCamelCase and refuses
+/// `event_types`, the field's proto name, which the API's own messages use; a client may write
+/// either.
+pub fn masks_in_json_spelling(message: &MessageDescriptor, map: &mut Map<String, Value>) {
+    for (key, value) in map.iter_mut() {
+        let Some(field) = message.get_field_by_json_name(key).or_else(|| message.get_field_by_name(key)) else {
+            continue;
+        };
+        match (field.kind(), value) {
+            (Kind::Message(m), Value::String(paths)) if m.full_name() == "google.protobuf.FieldMask" => {
+                *paths = paths.split(',').map(lower_camel).collect::<Vec<_>>().join(",");
+            }
+            (Kind::Message(m), Value::Object(inner)) if !field.is_map() => masks_in_json_spelling(&m, inner),
+            _ => {}
+        }
+    }
+}
+
+/// A field path's proto spelling (`event_types`, `endpoint.event_types`) in lowerCamelCase; any
+/// other text as it is, for the JSON mapping to judge.
+fn lower_camel(path: &str) -> Cow<'_, str> {
+    let snake = |part: &str| {
+        part.split('_').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+    };
+    if !path.contains('_') || !path.split('.').all(snake) {
+        return Cow::Borrowed(path);
+    }
+    let parts: Vec<String> = path
+        .split('.')
+        .map(|part| {
+            let mut words = part.split('_');
+            let mut out = words.next().unwrap_or_default().to_string();
+            for w in words {
+                let mut chars = w.chars();
+                out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                out.push_str(chars.as_str());
+            }
+            out
+        })
+        .collect();
+    Cow::Owned(parts.join("."))
 }
 
 /// The path variables of a matched route (by segment index), opaque to callers.
@@ -602,6 +647,26 @@ mod tests {
             json(&m),
             serde_json::json!({"endpoint": {"id": "ep_1", "url": "https://crm.example/h"}, "updateMask": "url,eventTypes"})
         );
+    }
+
+    #[test]
+    fn an_update_mask_is_taken_in_its_proto_and_its_json_spelling() {
+        let routes = all();
+        let (r, b) = route(&routes, http::Method::PATCH, "/v1/webhookEndpoints/ep_1");
+        for (query, mask) in
+            [("updateMask=event_types", "eventTypes"), ("updateMask=url,event_types", "url,eventTypes")]
+        {
+            let m = r.request(&b, query, br#"{"eventTypes": ["chapter.ready"]}"#).unwrap();
+            assert_eq!(json(&m)["updateMask"], mask, "{query}");
+        }
+        let m = r.request(&b, "update_mask=event_types", b"{}").unwrap();
+        assert_eq!(json(&m)["updateMask"], "eventTypes");
+        assert_eq!(lower_camel("endpoint.event_types"), "endpoint.eventTypes");
+        // What is not a proto name is left for the JSON mapping to refuse.
+        for odd in ["event__types", "_x", "Event_types", "event_types_"] {
+            assert_eq!(lower_camel(odd), odd);
+        }
+        assert!(r.request(&b, "updateMask=event__types", b"{}").is_err());
     }
 
     #[test]

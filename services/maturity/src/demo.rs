@@ -202,7 +202,7 @@ pub fn summary(
     let _ = writeln!(
         o,
         "{:<22}{} ({} {:.1}, {} {:+.1})",
-        "Fit",
+        if nl { "Aansluiting" } else { "Fit" },
         fit.label,
         if nl { "doel" } else { "target" },
         fit.target,

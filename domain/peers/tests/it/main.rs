@@ -94,34 +94,45 @@ fn mix_of_sections_and_sizes() {
 
 #[test]
 fn micro_firms_match_the_2021_figures_for_2_to_10_persons() {
+    let mut checked = 0;
     for f in figures().unwrap().iter().filter(|f| f.population == "enterprises 2-10 persons") {
+        checked += 1;
         let secs = if f.breakdown == "total" { SbiSection::ALL.to_vec() } else { sections(&f.key) };
         let got =
             share(|d| d.year == f.year && d.profile.size == SizeClass::Micro && secs.contains(&d.profile.section));
         check(&format!("micro {} {}", f.key, f.year), f.value_pct, got);
     }
+    // The rows of the reference file for 2-10 persons (a total and twelve sections): a file
+    // that lost them would otherwise pass unchecked.
+    assert_eq!(checked, 13, "reference rows for 2-10 persons");
 }
 
 #[test]
 fn small_firms_match_the_2021_figures_for_10_to_50_persons() {
+    let mut checked = 0;
     for f in figures().unwrap().iter().filter(|f| f.population == "enterprises 10-50 persons") {
+        checked += 1;
         let secs = if f.breakdown == "total" { SbiSection::ALL.to_vec() } else { sections(&f.key) };
         let got =
             share(|d| d.year == f.year && d.profile.size == SizeClass::Small && secs.contains(&d.profile.section));
         check(&format!("small {} {}", f.key, f.year), f.value_pct, got);
     }
+    assert_eq!(checked, 3, "reference rows for 10-50 persons");
 }
 
 #[test]
 fn firms_with_10_or_more_follow_the_figures_by_section_and_year() {
     let ten_plus = |d: &DemoFirm| d.profile.size != SizeClass::Micro;
+    let mut checked = 0;
     for f in figures().unwrap().iter().filter(|f| f.population == "enterprises 10+ persons") {
         let label = format!("10+ {} {} {} ({})", f.breakdown, f.key, f.year, f.source);
         match (f.breakdown.as_str(), f.measure.as_str()) {
             ("total", "uses social media" | "active on a social network") => {
+                checked += 1;
                 check(&label, f.value_pct, share(|d| d.year == f.year && ten_plus(d)));
             }
             ("sbi_section", _) => {
+                checked += 1;
                 let secs = sections(&f.key);
                 check(
                     &label,
@@ -134,6 +145,7 @@ fn firms_with_10_or_more_follow_the_figures_by_section_and_year() {
             _ => {}
         }
     }
+    assert_eq!(checked, 11, "reference rows for 10+ persons by year and by section");
 }
 
 #[test]

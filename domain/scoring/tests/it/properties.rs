@@ -98,17 +98,20 @@ proptest! {
     #[test]
     fn every_index_is_between_0_and_100(p in profile()) {
         let m = model();
-        if let Ok(r) = score(&m, FIRM, &answers(&m, &p)) {
-            for (name, v) in indices(&r) {
-                prop_assert!((0.0..=100.0).contains(&v), "{name} = {v}");
-            }
+        // A refused profile is rejected, not passed: proptest fails the test when too many are.
+        let scored = score(&m, FIRM, &answers(&m, &p));
+        prop_assume!(scored.is_ok());
+        for (name, v) in indices(&scored.unwrap()) {
+            prop_assert!((0.0..=100.0).contains(&v), "{name} = {v}");
         }
     }
 
     #[test]
     fn raising_one_answer_never_lowers_what_it_feeds(p in profile(), pick in any::<prop::sample::Index>()) {
         let m = model();
-        let Ok(before) = score(&m, FIRM, &answers(&m, &p)) else { return Ok(()) };
+        let before = score(&m, FIRM, &answers(&m, &p));
+        prop_assume!(before.is_ok());
+        let before = before.unwrap();
         // Raise the picked answered item one point up its scale, when it can go up.
         let answered: Vec<usize> = p.iter().enumerate().filter(|(_, a)| matches!(a, Some(Some(_)))).map(|(i, _)| i).collect();
         prop_assume!(!answered.is_empty());
@@ -149,9 +152,9 @@ proptest! {
         let item = unknown[pick.index(unknown.len())];
         let mut lowest = p.clone();
         lowest[item] = Some(Some(0));
-        let (Ok(with_dk), Ok(with_low)) = (score(&m, FIRM, &answers(&m, &p)), score(&m, FIRM, &answers(&m, &lowest))) else {
-            return Ok(());
-        };
+        let (with_dk, with_low) = (score(&m, FIRM, &answers(&m, &p)), score(&m, FIRM, &answers(&m, &lowest)));
+        prop_assume!(with_dk.is_ok() && with_low.is_ok());
+        let (with_dk, with_low) = (with_dk.unwrap(), with_low.unwrap());
         for ((name, dk), (_, low)) in fed_by(&m, item, &with_dk).into_iter().zip(fed_by(&m, item, &with_low)) {
             let (dk, low) = (dk.unwrap_or(0.0), low.unwrap_or(0.0));
             prop_assert!(dk >= low - 1e-9, "{name}: don't know {dk} < lowest answer {low}");
