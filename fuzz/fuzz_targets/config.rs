@@ -51,4 +51,9 @@ fn within_bounds(c: &ServeConfig) {
     for (key, d) in [("http_header_timeout", c.http_header_timeout), ("http_body_timeout", c.http_body_timeout)] {
         assert!((Duration::from_millis(100)..=Duration::from_secs(600)).contains(&d), "{key} {d:?}");
     }
+    assert!(
+        (Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&c.http_idle_timeout),
+        "http_idle_timeout {:?}",
+        c.http_idle_timeout
+    );
 }

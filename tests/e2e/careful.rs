@@ -220,75 +220,87 @@ async fn an_update_mask_takes_the_proto_and_the_json_field_names() {
     }
 }
 
-/// What a slow client gets on a server whose limits are 400 ms for headers and for the body:
-/// a request whose headers stop arriving, a body that stops arriving (by length or chunked) and a
-/// body shorter than its `Content-Length` are answered 408 with a problem body and the connection
-/// closed, well before a client could hold it for long; a connection that never began a request is
-/// closed without a 408; the server serves normally afterwards.
+/// What a slow client gets on a server whose limits are 400 ms for a request's head and body and
+/// 1.5 s for an idle connection: a request whose head stops arriving, a body that stops arriving (by
+/// length or chunked) and a body shorter than its `Content-Length` are answered 408 with a problem
+/// body and the connection closed; a connection that never begins a request is closed without an
+/// answer after the idle limit; a request sent after an idle wait longer than the head's limit is
+/// answered as usual; the server serves normally afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_headers_and_slow_or_short_bodies_get_408() {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
-    let limit = Duration::from_millis(400);
+    let (limit, idle) = (Duration::from_millis(400), Duration::from_millis(1500));
     for backend in BACKENDS {
         let settings = services_common::server::ServerSettings {
             http_header_timeout: limit,
             http_body_timeout: limit,
+            http_idle_timeout: idle,
             ..services_common::server::ServerSettings::default()
         };
         let app = test_support::spawn_app_with(backend, settings).await;
         let (a, _) = keys(&app).await;
         let auth = format!("Authorization: Bearer {a}\r\n");
         let json = "Content-Type: application/json\r\n";
-        let cases: [(&str, String, &[u8]); 4] = [
-            ("headers stop", format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}"), b""),
+        // Sends `data` after `wait`, then reads until the server closes (at most 10 s); what came
+        // back, and how long after the send.
+        let exchange = |wait: Duration, data: &[u8]| {
+            tokio::task::block_in_place(|| {
+                let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                std::thread::sleep(wait);
+                stream.write_all(data).unwrap();
+                let started = Instant::now();
+                let mut raw = Vec::new();
+                let read = stream.read_to_end(&mut raw).map(|_| ());
+                (read, String::from_utf8_lossy(&raw).into_owned(), started.elapsed())
+            })
+        };
+        let post_head = |path: &str, extra: &str| format!("POST {path} HTTP/1.1\r\nHost: t\r\n{auth}{extra}");
+        let cases = [
+            ("head stops", post_head("/v1/assessments", ""), ""),
             (
                 "body stops",
-                format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}{json}Content-Length: 500\r\n\r\n"),
-                b"{\"requestId\": ",
+                post_head("/v1/assessments", &format!("{json}Content-Length: 500\r\n\r\n")),
+                "{\"requestId\": ",
             ),
             (
                 "chunked body stops",
-                format!("POST /v1/assessments HTTP/1.1\r\nHost: t\r\n{auth}{json}Transfer-Encoding: chunked\r\n\r\n"),
-                b"5\r\n{\"req\r\n",
+                post_head("/v1/assessments", &format!("{json}Transfer-Encoding: chunked\r\n\r\n")),
+                "5\r\n{\"req\r\n",
             ),
             (
                 "body short of its length",
-                format!("POST /v1/assessments:score HTTP/1.1\r\nHost: t\r\n{auth}{json}Content-Length: 100\r\n\r\n"),
-                b"{}",
+                post_head("/v1/assessments:score", &format!("{json}Content-Length: 100\r\n\r\n")),
+                "{}",
             ),
         ];
         for (what, head, body) in cases {
-            let reply = tokio::task::block_in_place(|| {
-                let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
-                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                stream.write_all(head.as_bytes()).unwrap();
-                stream.write_all(body).unwrap();
-                let started = Instant::now();
-                let mut raw = Vec::new();
-                // The connection is closed after the answer: read_to_end ends.
-                stream.read_to_end(&mut raw).unwrap();
-                (String::from_utf8_lossy(&raw).into_owned(), started.elapsed())
-            });
-            let (raw, took) = reply;
+            let (read, raw, took) = exchange(Duration::ZERO, format!("{head}{body}").as_bytes());
+            assert!(read.is_ok(), "{backend:?} {what}: the connection was not closed: {read:?}");
             assert!(raw.starts_with("HTTP/1.1 408"), "{backend:?} {what}: {raw}");
-            assert!(
-                raw.to_ascii_lowercase().contains("content-type: application/problem+json"),
-                "{backend:?} {what}: {raw}"
-            );
-            assert!(raw.contains("\"status\":408"), "{backend:?} {what}: {raw}");
+            let lower = raw.to_ascii_lowercase();
+            assert!(lower.contains("content-type: application/problem+json"), "{backend:?} {what}: {raw}");
+            assert!(lower.contains("connection: close") && raw.contains("\"status\":408"), "{backend:?} {what}: {raw}");
             assert!(took >= limit / 2 && took < Duration::from_secs(5), "{backend:?} {what}: answered after {took:?}");
         }
-        // A connection that never began a request is closed without an answer.
-        let silent = tokio::task::block_in_place(|| {
-            let mut stream = std::net::TcpStream::connect(app.http_addr).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            let mut raw = Vec::new();
-            let _ = stream.read_to_end(&mut raw);
-            raw
-        });
-        assert!(silent.is_empty(), "{backend:?}: an idle connection got {}", String::from_utf8_lossy(&silent));
-        let reply = tokio::task::block_in_place(|| post(&app, "ScoringService/ListModels", None, &json!({})));
-        assert_eq!(reply.status, 200, "{backend:?}: the server does not serve after the 408s");
+        // A connection that never begins a request is closed without an answer, after the idle
+        // limit and not before.
+        let (read, raw, took) = exchange(Duration::ZERO, b"");
+        assert!(read.is_ok() && raw.is_empty(), "{backend:?}: an idle connection got {read:?} {raw}");
+        assert!(
+            took >= idle / 2 && took < Duration::from_secs(5),
+            "{backend:?}: an idle connection closed after {took:?}"
+        );
+        // Idle for longer than a head may take, then a request sent at once: answered as usual.
+        let request = "GET /v1/models HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        let (_, raw, _) = exchange(limit * 2, request.as_bytes());
+        assert!(raw.starts_with("HTTP/1.1 200"), "{backend:?}: a request after an idle wait: {raw}");
+        let reply = tokio::task::block_in_place(|| post_json(&app));
+        assert_eq!(reply, 200, "{backend:?}: the server does not serve after the 408s");
     }
+}
+
+fn post_json(app: &TestApp) -> u16 {
+    post(app, "ScoringService/ListModels", None, &json!({})).status
 }

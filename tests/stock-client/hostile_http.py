@@ -8,7 +8,8 @@ refused:
 - the replay of an erased request (404 "erased", never the record);
 - `completedAt` out of bounds (400 with the field);
 - bodies that are not JSON, or are encoded (415);
-- headers or a body that stop arriving, a body short of its Content-Length (408);
+- headers or a body that stop arriving, a body short of its Content-Length (408), a connection
+  that never sends a request (closed after the idle limit);
 - forged and foreign page tokens (400);
 - a missing required id (400, not "0 not found");
 - a JSON key given twice (400).
@@ -55,6 +56,9 @@ def call(base, method, path, key=None, body=None, headers=None):
             status, raw = reply.status, reply.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        # No HTTP answer at all (a dropped connection): a status no probe expects.
+        return 0, str(e)
     try:
         return status, json.loads(raw)
     except ValueError:
@@ -168,8 +172,11 @@ def probe(base, port, key, other_key, model):
          "Content-Length: 400\r\n\r\n{}"),
     ]:
         got, took = raw_exchange(port, data.encode())
-        expect(f"{name}: 408 and the connection closed within the limit",
-               got.startswith(b"HTTP/1.1 408") and took < 5, (got[:200], took))
+        expect(f"{name}: 408 and the connection closed after the limit (1 s), not before",
+               got.startswith(b"HTTP/1.1 408") and 0.5 <= took < 5, (got[:200], took))
+    got, took = raw_exchange(port, b"")
+    expect("a connection that never sends a request is closed without an answer after the idle limit (1.5 s)",
+           got == b"" and 0.75 <= took < 5, (got[:200], took))
 
     # Page tokens: forged positions and another tenant's token.
     for tag in ("page-1", "page-2"):
@@ -219,7 +226,8 @@ def main():
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATURITY_")}
     server = subprocess.Popen(
         [maturity, "serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--admin-addr", "off",
-         "--http-header-timeout-ms", "1000", "--http-body-timeout-ms", "1000", "--log-level", "error", *common],
+         "--http-header-timeout-ms", "1000", "--http-body-timeout-ms", "1000", "--http-idle-timeout-ms", "1500",
+         "--log-level", "error", *common],
         stdout=subprocess.PIPE, text=True, env=env,
     )
     try:

@@ -365,6 +365,12 @@ pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMess
     let json: &[u8] = if body.is_empty() { b"{}" } else { body };
     let invalid = |e: serde_json::Error| format!("the body is not a valid {} in JSON: {e}", method.input().name());
     let mut de = serde_json::Deserializer::from_slice(json);
+    if !crate::transcode::has_field_mask(&method.input()) {
+        // Decoded as it streams: a body is never held twice, as a tree and as a message.
+        return DynamicMessage::deserialize(method.input(), &mut de)
+            .and_then(|m| de.end().map(|()| m))
+            .map_err(invalid);
+    }
     let mut value: serde_json::Value =
         serde::Deserialize::deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(invalid)?;
     if let serde_json::Value::Object(map) = &mut value {
@@ -395,12 +401,12 @@ async fn read_body(body: axum::body::Body, within: std::time::Duration) -> Resul
         Ok(Err(e)) => {
             Err(problem(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &format!("the body could not be read: {e}"), &[]))
         }
-        Err(_) => Err(problem(
-            StatusCode::REQUEST_TIMEOUT,
-            "DEADLINE_EXCEEDED",
-            &format!("the body did not arrive within {} ms", within.as_millis()),
-            &[],
-        )),
+        Err(_) => {
+            let detail = format!("the body did not arrive within {} ms", within.as_millis());
+            let mut refusal = problem(StatusCode::REQUEST_TIMEOUT, "DEADLINE_EXCEEDED", &detail, &[]);
+            refusal.headers_mut().insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+            Err(refusal)
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod otel;
 pub mod paging;
 pub mod raw;
+mod reading;
 pub mod serve;
 pub mod server;
 pub mod shutdown;

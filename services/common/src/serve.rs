@@ -24,7 +24,8 @@
 //! | `max_submits_in_flight` | `16` | of those, `SubmitAssessment` calls (they are written one at a time) |
 //! | `publish_interval_ms` | `1000` | benchmark figures are republished at most this often (changes in between are coalesced); 50 to 60000 |
 //! | `sqlite_checkpoint_ms` | `50` | on SQLite, milliseconds between checkpoints of the write-ahead log beside the submission writer; 10 to 60000, or `0` for none (the writer then checkpoints in its own commits) |
-//! | `http_header_timeout_ms` | `10000` | how long an HTTP client may take to send a request's headers before it gets 408; 100 to 600000 |
+//! | `http_header_timeout_ms` | `10000` | how long an HTTP client may take to send a request's head, from its first byte, before it gets 408 (over TLS: the connection is closed); 100 to 600000 |
+//! | `http_idle_timeout_ms` | `60000` | how long an HTTP/1.1 connection may wait for its first or next request before it is closed, without an answer; 100 to 3600000 |
 //! | `http_body_timeout_ms` | `30000` | how long an HTTP client may take to send a request's body before it gets 408; 100 to 600000 |
 //! | `completed_at_skew_seconds` | `3600` | how far ahead of the server's clock a submission's `completedAt` may be (the CRM's clock may run ahead); later ones are refused; 0 to 604800 |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
@@ -64,6 +65,7 @@ pub const KEYS: &[&str] = &[
     "peer_years_back",
     "completed_at_skew_seconds",
     "http_header_timeout_ms",
+    "http_idle_timeout_ms",
     "http_body_timeout_ms",
 ];
 
@@ -194,6 +196,10 @@ pub struct ServeArgs {
     /// to 600000 [default: 10000].
     #[arg(long, value_name = "MS")]
     pub http_header_timeout_ms: Option<String>,
+    /// Milliseconds an HTTP/1.1 connection may wait for a request before it is closed, 100 to
+    /// 3600000 [default: 60000].
+    #[arg(long, value_name = "MS")]
+    pub http_idle_timeout_ms: Option<String>,
     /// Milliseconds an HTTP client may take to send a request's body before it gets 408, 100 to
     /// 600000 [default: 30000].
     #[arg(long, value_name = "MS")]
@@ -251,8 +257,10 @@ pub struct ServeConfig {
     pub peer_years_back: u32,
     /// How far ahead of the server's clock a submission's `completed_at` may be.
     pub completed_at_skew_seconds: u32,
-    /// How long an HTTP client may take to send a request's headers.
+    /// How long an HTTP client may take to send a request's head.
     pub http_header_timeout: Duration,
+    /// How long an HTTP/1.1 connection may wait for a request.
+    pub http_idle_timeout: Duration,
     /// How long an HTTP client may take to send a request's body.
     pub http_body_timeout: Duration,
 }
@@ -289,6 +297,7 @@ impl ServeConfig {
             drain: self.drain,
             tls,
             http_header_timeout: self.http_header_timeout,
+            http_idle_timeout: self.http_idle_timeout,
             http_body_timeout: self.http_body_timeout,
             guard: self.guard(),
             ..crate::server::ServerSettings::default()
@@ -351,6 +360,7 @@ impl ServeConfig {
             .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
             .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref())
             .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.http_header_timeout_ms.as_ref())
+            .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.http_idle_timeout_ms.as_ref())
             .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.http_body_timeout_ms.as_ref());
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
@@ -383,6 +393,10 @@ impl ServeConfig {
             http_header_timeout: Duration::from_millis(layers.get(
                 "http_header_timeout_ms",
                 u64::try_from(crate::server::DEFAULT_HTTP_HEADER_TIMEOUT.as_millis()).unwrap_or(10_000),
+            )),
+            http_idle_timeout: Duration::from_millis(layers.get(
+                "http_idle_timeout_ms",
+                u64::try_from(crate::server::DEFAULT_HTTP_IDLE_TIMEOUT.as_millis()).unwrap_or(60_000),
             )),
             http_body_timeout: Duration::from_millis(layers.get(
                 "http_body_timeout_ms",
@@ -417,6 +431,10 @@ impl ServeConfig {
             if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&limit) {
                 layers.problem(format!("{key} = {} must be 100 to 600000", limit.as_millis()));
             }
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&config.http_idle_timeout) {
+            let ms = config.http_idle_timeout.as_millis();
+            layers.problem(format!("http_idle_timeout_ms = {ms} must be 100 to 3600000"));
         }
         if config.peer_years_back > 5 {
             layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));

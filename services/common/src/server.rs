@@ -28,8 +28,10 @@ pub struct ServerSettings {
     pub tls: Option<TlsPem>,
     /// How long an HTTPS client may take to complete its TLS handshake.
     pub tls_handshake_timeout: Duration,
-    /// How long an HTTP client may take to send a request's headers (HTTP/1.1): then 408.
+    /// How long an HTTP client may take to send a request's head, from its first byte: then 408.
     pub http_header_timeout: Duration,
+    /// How long an HTTP/1.1 connection may wait for its next request before it is closed.
+    pub http_idle_timeout: Duration,
     /// How long an HTTP client may take to send a request's body once its headers are in: then 408.
     pub http_body_timeout: Duration,
     /// The front door: request ids, load shedding, metrics.
@@ -47,6 +49,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("tls", &self.tls)
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_idle_timeout", &self.http_idle_timeout)
             .field("http_body_timeout", &self.http_body_timeout)
             .field("guard", &self.guard)
             .field("readiness", &self.readiness.is_some())
@@ -62,6 +65,9 @@ pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long an HTTP client may take to send a request's headers unless configured otherwise.
 pub const DEFAULT_HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an HTTP/1.1 connection may wait for a request unless configured otherwise.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long an HTTP client may take to send a request's body unless configured otherwise: a
 /// whole megabyte (the largest body) at about 35 kB/s.
@@ -92,6 +98,7 @@ impl Default for ServerSettings {
             tls: None,
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             http_header_timeout: DEFAULT_HTTP_HEADER_TIMEOUT,
+            http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
             http_body_timeout: DEFAULT_HTTP_BODY_TIMEOUT,
             guard: crate::guard::Guard::new(crate::guard::DEFAULT_MAX_IN_FLIGHT, crate::guard::DEFAULT_MAX_SUBMITS),
             readiness: None,
@@ -119,146 +126,16 @@ fn rustls_config(pem: &TlsPem) -> anyhow::Result<tokio_rustls::rustls::ServerCon
     Ok(config)
 }
 
-/// How the HTTP port reads its clients.
-#[derive(Clone, Copy, Debug)]
-struct Reading {
-    handshake: Duration,
-    headers: Duration,
-}
-
-/// The 408 for a client that began a request and did not finish its headers within the time
-/// limit (hyper itself closes such a connection without a word).
-fn header_timeout_answer() -> Vec<u8> {
-    let body = r#"{"type":"urn:maturity:problem:deadline_exceeded","title":"Request Timeout","status":408,"code":"DEADLINE_EXCEEDED","detail":"the request headers did not arrive in time","reason":"DEADLINE_EXCEEDED","domain":"maturity"}"#;
-    format!(
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-/// A plain connection that knows whether a request has begun since its last answer (bytes read,
-/// nothing written since). Only then does a header timeout get a 408: an idle keep-alive
-/// connection is closed without one, so that a client sending its next request at that moment
-/// never reads the 408 as that request's answer.
-struct Heard {
-    tcp: tokio::net::TcpStream,
-    pending: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl tokio::io::AsyncRead for Heard {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.tcp).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.pending.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl tokio::io::AsyncWrite for Heard {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        data: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.pending.store(false, std::sync::atomic::Ordering::Relaxed);
-        std::pin::Pin::new(&mut self.tcp).poll_write(cx, data)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        data: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        self.pending.store(false, std::sync::atomic::Ordering::Relaxed);
-        std::pin::Pin::new(&mut self.tcp).poll_write_vectored(cx, data)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.tcp.is_write_vectored()
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.tcp).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.tcp).poll_shutdown(cx)
-    }
-}
-
-/// Whether a connection ended because its client did not send a request's headers in time.
-fn header_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut at = Some(e);
-    while let Some(error) = at {
-        if error.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
-            return true;
-        }
-        at = error.source();
-    }
-    false
-}
-
-/// Serves one plain HTTP connection; a request whose headers stop arriving gets its 408 through a
-/// second handle on the socket, which outlives hyper's.
-async fn serve_plain(
-    tcp: tokio::net::TcpStream,
-    peer: std::net::SocketAddr,
-    builder: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
-    service: hyper_util::service::TowerToHyperService<axum::Router>,
-    watcher: hyper_util::server::graceful::Watcher,
-) {
-    let spare = match tcp.into_std().and_then(|std| Ok((std.try_clone()?, tokio::net::TcpStream::from_std(std)?))) {
-        Ok(pair) => pair,
-        Err(e) => {
-            tracing::debug!(%peer, error = %e, "HTTP connection could not be taken");
-            return;
-        }
-    };
-    let (spare, tcp) = spare;
-    let pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let heard = Heard { tcp, pending: std::sync::Arc::clone(&pending) };
-    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(heard), service).into_owned();
-    if let Err(e) = watcher.watch(connection).await {
-        if header_timeout(e.as_ref()) && pending.load(std::sync::atomic::Ordering::Relaxed) {
-            use tokio::io::AsyncWriteExt;
-            if let Ok(mut tcp) = tokio::net::TcpStream::from_std(spare) {
-                let answer = header_timeout_answer();
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    tcp.write_all(&answer).await?;
-                    tcp.shutdown().await
-                })
-                .await;
-            }
-        }
-        tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
-    }
-}
-
 /// Serves `router` on `listener` (over TLS when `tls` is given) until `stop` resolves, then lets
 /// the connections finish what they are doing: a request in flight (a chapter being downloaded)
 /// completes, idle keep-alive connections are closed (HTTP/1.1 `Connection: close`, HTTP/2
-/// GOAWAY). The caller bounds that wait with the drain deadline. Slow or silent clients cannot
-/// hold connections (and file descriptors) open: a TLS handshake not done within its time is
-/// dropped, and a request whose headers do not arrive within theirs is answered 408 (plain HTTP;
-/// over TLS the connection is closed). The body's own limit is the gateway's (`crate::http`).
+/// GOAWAY). The caller bounds that wait with the drain deadline. Slow or silent clients are held
+/// to `limits` (`crate::reading`): a TLS handshake not done in time is dropped.
 async fn serve_http(
     listener: TcpListener,
     router: axum::Router,
     tls: Option<tokio_rustls::rustls::ServerConfig>,
-    reading: Reading,
+    limits: crate::reading::Limits,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     let acceptor = tls.map(|config| tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)));
@@ -279,30 +156,17 @@ async fn serve_http(
             _ = &mut stop => break,
         };
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let (acceptor, router) = (acceptor.clone(), router.clone());
         // Taken before the handshake, so that the drain also waits for handshakes under way.
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(reading.headers);
             let Some(acceptor) = acceptor else {
-                return serve_plain(tcp, peer, builder, service, watcher).await;
+                return crate::reading::serve_plain(tcp, peer, router, limits, watcher).await;
             };
-            let tls = match tokio::time::timeout(reading.handshake, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, timeout = ?reading.handshake, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), service).into_owned();
-            if let Err(e) = watcher.watch(connection).await {
-                tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error");
+            match tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => crate::reading::serve_tls(tls, peer, router, limits, watcher).await,
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, timeout = ?limits.handshake, "TLS handshake timed out"),
             }
         });
     }
@@ -311,6 +175,7 @@ async fn serve_http(
     graceful.shutdown().await;
     Ok(())
 }
+
 /// The product's services to serve, with their names for health reporting.
 #[derive(Debug, Default)]
 pub struct Services {
@@ -458,7 +323,11 @@ pub async fn serve_with_http(
             let router =
                 crate::http::router(routes.clone(), settings.guard.metrics.clone(), settings.http_body_timeout)
                     .context("while building the JSON gateway")?;
-            let reading = Reading { handshake: settings.tls_handshake_timeout, headers: settings.http_header_timeout };
+            let limits = crate::reading::Limits {
+                handshake: settings.tls_handshake_timeout,
+                idle: settings.http_idle_timeout,
+                headers: settings.http_header_timeout,
+            };
             let tls = match &settings.tls {
                 Some(pem) => {
                     tracing::info!(addr = %http_addr, "JSON over HTTPS listening");
@@ -469,7 +338,7 @@ pub async fn serve_with_http(
                     None
                 }
             };
-            Some(tokio::spawn(serve_http(http_listener, router, tls, reading, http_stop_rx)))
+            Some(tokio::spawn(serve_http(http_listener, router, tls, limits, http_stop_rx)))
         }
         None => None,
     };

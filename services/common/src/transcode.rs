@@ -329,6 +329,21 @@ pub fn masks_in_json_spelling(message: &MessageDescriptor, map: &mut Map<String,
     }
 }
 
+/// Whether `message` holds an update mask, at any depth.
+pub fn has_field_mask(message: &MessageDescriptor) -> bool {
+    fn holds(m: &MessageDescriptor, seen: &mut Vec<String>) -> bool {
+        if m.full_name() == "google.protobuf.FieldMask" {
+            return true;
+        }
+        if seen.iter().any(|s| s == m.full_name()) {
+            return false;
+        }
+        seen.push(m.full_name().to_string());
+        m.fields().any(|f| matches!(f.kind(), Kind::Message(inner) if holds(&inner, seen)))
+    }
+    holds(message, &mut Vec::new())
+}
+
 /// A field path's proto spelling (`event_types`, `endpoint.event_types`) in lowerCamelCase; any
 /// other text as it is, for the JSON mapping to judge.
 fn lower_camel(path: &str) -> Cow<'_, str> {

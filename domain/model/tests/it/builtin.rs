@@ -174,10 +174,7 @@ fn version_2_dutch_follows_the_wording_rules() {
         }
     }
     let forrester: Vec<&str> = model.forrester.iter().map(|f| f.label.nl.as_str()).collect();
-    assert_eq!(
-        forrester,
-        ["Slapend", "Testen", "Coördineren", "Opschalen en optimaliseren", "Medewerkers in hun kracht"]
-    );
+    assert_eq!(forrester, ["Slapend", "Testen", "Coördineren", "Opschalen en optimaliseren", "Medewerkers toerusten"]);
     let mut altimeter: Vec<&str> = model.altimeter.iter().map(|a| a.label.nl.as_str()).collect();
     altimeter.sort_unstable();
     assert_eq!(
