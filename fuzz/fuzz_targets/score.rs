@@ -1,18 +1,19 @@
-//! Answer validation and scoring. The input is read two ways (its first byte chooses): as the
-//! wire bytes of a `ScoreAssessmentRequest`, and as a recipe that builds a request from the
-//! model's own items, so that most runs get past decoding into validation and scoring: real item
-//! ids with every kind of value, in range and out, unknown ids, duplicates, odd firm attributes.
-//! Scoring either succeeds with finite figures in range or refuses with field violations; it
-//! never panics. A success is checked against a second, plain reading of the model's weights
-//! (`plain_indices`): each answer's score looked up on its scale, each stage's capability the
-//! weighted mean over the items that are evidence for it, the axes and the maturity index their
-//! weighted sums; the engine's figures must equal it.
+//! Answer validation and scoring. The input is read three ways (its first byte chooses): as the
+//! wire bytes of a `ScoreAssessmentRequest` (0); as every item of the default model answered on
+//! its own scale, for a valid firm (1), so that most of those runs score; and as a recipe that
+//! builds a request from the model's own items (any other), so that most runs get past decoding
+//! into validation: real item ids with every kind of value, in range and out, unknown ids,
+//! duplicates, odd firm attributes. Scoring either succeeds with finite figures in range or
+//! refuses with field violations; it never panics. A success is checked against a second, plain
+//! reading of the model's weights (`plain_indices`): each answer's score looked up on its scale,
+//! each stage's capability the weighted mean over the items that are evidence for it, the axes
+//! and the maturity index their weighted sums; the engine's figures must equal it.
 
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
 
-use domain_model::model::{Axis, Model, Target};
+use domain_model::model::{Axis, Model, ScaleKind, Target};
 use domain_model::registry::ModelRegistry;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
@@ -104,12 +105,51 @@ fn plain_indices(model: &Model, answers: &[pb::Answer]) -> ([f64; 2], f64) {
     (axes, (wx * axes[0] + wi * axes[1]).clamp(0.0, 100.0))
 }
 
+/// Every item of the default model answered on its own scale, each with the point the input's next
+/// byte picks (or "don't know", for about one byte in eleven), for a valid firm: requests that
+/// pass validation, so that what the engine computes is checked, not only what it refuses.
+fn complete(data: &[u8]) -> pb::ScoreAssessmentRequest {
+    let Ok(model) = SCORING.registry().resolve("", 0) else { return pb::ScoreAssessmentRequest::default() };
+    let byte = |i: usize| data.get(i).copied().unwrap_or(0);
+    let answers = model
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let scale = &model.scales[item.scale];
+            let b = byte(i + 1);
+            let point = &scale.points[usize::from(b) % scale.points.len()];
+            let value = if scale.dont_know && b % 11 == 10 {
+                pb::answer::Value::DontKnow(true)
+            } else {
+                match scale.kind {
+                    ScaleKind::Likert => pb::answer::Value::Likert(point.number.unwrap_or(0)),
+                    ScaleKind::YesNo => pb::answer::Value::Yes(point.value == "yes"),
+                    ScaleKind::Choice => pb::answer::Value::Choice(point.value.clone()),
+                }
+            };
+            pb::Answer { item_id: item.id.clone(), value: Some(value) }
+        })
+        .collect();
+    pb::ScoreAssessmentRequest {
+        model: None,
+        firm: Some(pb::FirmAttributes {
+            sbi_section: pick(&SECTIONS[..4], byte(0)).into(),
+            size_class: pick(&SIZES[..4], byte(0) >> 2).into(),
+            province: pick(&PROVINCES[..2], byte(0) >> 4).into(),
+        }),
+        answers,
+        locale: "nl".into(),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let request = match data.first() {
         Some(0) => match pb::ScoreAssessmentRequest::decode(&data[1..]) {
             Ok(r) => r,
             Err(_) => return,
         },
+        Some(1) => complete(&data[1..]),
         _ => recipe(data),
     };
     match SCORING.score(&request) {

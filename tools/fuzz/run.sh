@@ -19,6 +19,8 @@ for t in "${targets[@]}"; do mkdir -p "$corpus/$t"; done
 # behind every method-choosing first byte.
 cp "$root"/models/*/*.toml "$corpus/model_file/"
 cp "$root"/fuzz/seeds/config/* "$corpus/config/"
+# The score target's complete questionnaires (first byte 1), so that scoring succeeds from the start.
+head -c 96 /dev/zero | tr '\0' '\1' > "$corpus/score/seed-complete"
 for i in $(seq 0 31); do
     { printf "\\x$(printf %02x "$i")"; cat "$root/fuzz/seeds/json_api/submit.json"; } > "$corpus/json_api/seed-$i"
 done
