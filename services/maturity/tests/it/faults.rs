@@ -164,8 +164,11 @@ async fn sigkill_while_clients_submit_loses_no_acknowledged_write() {
     }
 }
 
+/// SIGTERM while clients submit: exit 0, every acknowledged call stored once, every other call
+/// refused and not stored. (Whether calls in flight were drained is not told apart from calls
+/// answered before the server acted on the signal: see RELIABILITY.md.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_calls_in_flight_finish_and_refuses_new_ones() {
+async fn sigterm_exits_0_and_stores_exactly_the_calls_it_answered() {
     const CLIENTS: usize = 8;
     let db = TestDb::empty(migrations::test_db::Backend::Sqlite).await;
     let dir = scratch("fault-term");
