@@ -317,6 +317,11 @@ impl ServeConfig {
     }
 }
 
+/// The duration a `*_ms` key gives, `default` when it is not set.
+fn millis(layers: &mut Layers, key: &str, default: Duration) -> Duration {
+    Duration::from_millis(layers.get(key, u64::try_from(default.as_millis()).unwrap_or(u64::MAX)))
+}
+
 impl ServeConfig {
     /// Reads defaults, then the file, then the environment (through `env`), then the flags.
     pub fn load(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -390,18 +395,13 @@ impl ServeConfig {
                 .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
             completed_at_skew_seconds: layers.get("completed_at_skew_seconds", DEFAULT_COMPLETED_AT_SKEW_SECONDS),
-            http_header_timeout: Duration::from_millis(layers.get(
+            http_header_timeout: millis(
+                &mut layers,
                 "http_header_timeout_ms",
-                u64::try_from(crate::server::DEFAULT_HTTP_HEADER_TIMEOUT.as_millis()).unwrap_or(10_000),
-            )),
-            http_idle_timeout: Duration::from_millis(layers.get(
-                "http_idle_timeout_ms",
-                u64::try_from(crate::server::DEFAULT_HTTP_IDLE_TIMEOUT.as_millis()).unwrap_or(60_000),
-            )),
-            http_body_timeout: Duration::from_millis(layers.get(
-                "http_body_timeout_ms",
-                u64::try_from(crate::server::DEFAULT_HTTP_BODY_TIMEOUT.as_millis()).unwrap_or(30_000),
-            )),
+                crate::server::DEFAULT_HTTP_HEADER_TIMEOUT,
+            ),
+            http_idle_timeout: millis(&mut layers, "http_idle_timeout_ms", crate::server::DEFAULT_HTTP_IDLE_TIMEOUT),
+            http_body_timeout: millis(&mut layers, "http_body_timeout_ms", crate::server::DEFAULT_HTTP_BODY_TIMEOUT),
         };
         let mut config = config;
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {

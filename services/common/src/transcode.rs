@@ -331,14 +331,14 @@ pub fn masks_in_json_spelling(message: &MessageDescriptor, map: &mut Map<String,
 
 /// Whether `message` holds an update mask, at any depth.
 pub fn has_field_mask(message: &MessageDescriptor) -> bool {
-    fn holds(m: &MessageDescriptor, seen: &mut Vec<String>) -> bool {
+    fn holds(m: &MessageDescriptor, seen: &mut Vec<MessageDescriptor>) -> bool {
         if m.full_name() == "google.protobuf.FieldMask" {
             return true;
         }
-        if seen.iter().any(|s| s == m.full_name()) {
+        if seen.contains(m) {
             return false;
         }
-        seen.push(m.full_name().to_string());
+        seen.push(m.clone());
         m.fields().any(|f| matches!(f.kind(), Kind::Message(inner) if holds(&inner, seen)))
     }
     holds(message, &mut Vec::new())
