@@ -10,7 +10,7 @@ export MATURITY_FONT_DIRS ?= $(CURDIR)/fonts
 FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-Regular.ttc \
 	fonts/NotoSansCJK-Bold.ttc fonts/NotoColorEmoji.ttf
 
-.PHONY: run fonts sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-sector bench-scale soak fmt clean
+.PHONY: run fonts dist dist-check sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-sector bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C. Other ports:
@@ -36,15 +36,32 @@ sample-pages: fonts
 	$(CARGO) build --bin maturity --bin report-gen
 	tools/docs/sample_pages.sh
 
+## make dist: release binaries, then into target/dist/ a tarball laid out as the file system it
+## installs into (tar -xzf ... -C /) and a Debian package of the same files, with the systemd units
+## of the server and the nightly batch; then tools/dist/check.sh unpacks the tarball into a scratch
+## folder and runs it from there (docs/deployment.md).
+dist: fonts
+	$(CARGO) build --release --bin maturity --bin report-gen
+	tools/dist/build.sh target/release
+	tools/dist/check.sh
+
+## make dist-check (a step of make test): the same artifacts from the test build's binaries, unpacked
+## into a scratch folder and run from there, the units checked by systemd-analyze verify.
+dist-check: fonts
+	$(CARGO) test --workspace --no-run --quiet
+	tools/dist/build.sh target/debug target/dist-check
+	tools/dist/check.sh target/dist-check
+
 ## make test: formatting, clippy with warnings denied, every Rust test, the stock gRPC client, and
 ## a short run of every fuzz target.
-test: lint unit stock-client fuzz
+test: lint unit stock-client dist-check fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) tools/arch/check.py
+	tools/proto/check.sh
 
 unit: fonts
 	$(CARGO) test --workspace

@@ -43,12 +43,20 @@ fn within_bounds(c: &ServeConfig) {
     }
     assert!(c.completed_at_skew_seconds <= 604_800, "completed_at_skew_seconds {}", c.completed_at_skew_seconds);
     assert!(c.peer_years_back <= 5, "peer_years_back {}", c.peer_years_back);
+    assert!((1..=1000).contains(&c.database_pool_size), "database_pool_size {}", c.database_pool_size);
+    assert!(c.chapter_retention_days <= 36_500, "chapter_retention_days {}", c.chapter_retention_days);
+    assert!(!c.database_url.expose().contains("sslmode=verify-ca"), "sslmode=verify-ca accepted");
     assert!(
         (Duration::from_secs(1)..=Duration::from_secs(60)).contains(&c.webhook_timeout),
         "webhook_timeout {:?}",
         c.webhook_timeout
     );
-    for (key, d) in [("http_header_timeout", c.http_header_timeout), ("http_body_timeout", c.http_body_timeout)] {
+    for (key, d) in [
+        ("http_header_timeout", c.http_header_timeout),
+        ("http_body_timeout", c.http_body_timeout),
+        ("database_acquire_timeout", c.database_acquire_timeout),
+        ("database_connect_timeout", c.database_connect_timeout),
+    ] {
         assert!((Duration::from_millis(100)..=Duration::from_secs(600)).contains(&d), "{key} {d:?}");
     }
     assert!(

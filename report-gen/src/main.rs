@@ -4,7 +4,9 @@
 //! `export` writes a year's published benchmark figures as CSV or Parquet (docs/open-figures.md);
 //! `sector` writes a sector volume from published figures only.
 //!
-//! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration.
+//! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration,
+//! 75 the database's schema is not this release's and `migrate_on_start` is false (or a later
+//! release migrated it).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -25,6 +27,15 @@ use store::time::{date_of, now_us, parse_date};
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
+const EXIT_SCHEMA: u8 = 75;
+
+/// The exit status of a command that failed with `e`.
+fn status_of(e: &anyhow::Error) -> ExitCode {
+    match e.downcast_ref::<migrations::PrepareError>() {
+        Some(migrations::PrepareError::Mismatch(_)) => ExitCode::from(EXIT_SCHEMA),
+        _ => ExitCode::from(EXIT_FAILED),
+    }
+}
 
 /// Chapters of social maturity assessments: one on demand, or the night's batch.
 #[derive(Debug, clap::Parser)]
@@ -102,8 +113,9 @@ enum Command {
         /// Language of the chapters: nl or en.
         #[arg(long, default_value = "nl")]
         lang: Locale,
-        /// Seconds a claim holds before another worker may take it over.
-        #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+        /// Seconds a claim holds without renewal: a live worker renews its claims four times per
+        /// lease, and a dead worker's chapters are taken over this long after its last renewal.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
         lease_seconds: u64,
         /// Failed renderings after which an assessment is left for an operator.
         #[arg(long, value_name = "N", default_value_t = 3)]
@@ -190,6 +202,19 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    let code = run();
+    // Spans still in the exporter's batch go out before the process ends.
+    services_common::otel::flush(Duration::from_secs(5));
+    code
+}
+
+/// `command` within a span of its own, the root of its trace (exported with `otlp_endpoint`).
+fn traced<F: std::future::Future>(command: &'static str, future: F) -> tracing::instrument::Instrumented<F> {
+    use tracing::Instrument;
+    future.instrument(tracing::info_span!("report-gen", command))
+}
+
+fn run() -> ExitCode {
     let cli = match <Cli as clap::Parser>::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -217,7 +242,10 @@ fn main() -> ExitCode {
                 Err(e) => return usage(e),
             };
             let subject = report_gen::volume::Subject { section, size, year };
-            finish(runtime().and_then(|rt| rt.block_on(sector(setup, &model, subject, lang, format, &out))))
+            finish(
+                runtime()
+                    .and_then(|rt| rt.block_on(traced("sector", sector(setup, &model, subject, lang, format, &out)))),
+            )
         }
         Command::Export { format: ExportFormat::Dictionary, out, .. } => {
             finish(domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
@@ -238,14 +266,16 @@ fn main() -> ExitCode {
                 Ok(m) => m,
                 Err(e) => return usage(e),
             };
-            finish(runtime().and_then(|rt| rt.block_on(export(setup, &model, year, format, &out))))
+            finish(runtime().and_then(|rt| rt.block_on(traced("export", export(setup, &model, year, format, &out)))))
         }
         Command::Render { assessment, lang, format, out, common } => {
             let setup = match Setup::load(&common) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            finish(runtime().and_then(|rt| rt.block_on(render(setup, assessment, lang, format, &out))))
+            finish(
+                runtime().and_then(|rt| rt.block_on(traced("render", render(setup, assessment, lang, format, &out)))),
+            )
         }
         Command::Pages { assessment, lang, scale, out, common } => {
             if !(scale.is_finite() && (0.25..=8.0).contains(&scale)) {
@@ -255,7 +285,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            finish(runtime().and_then(|rt| rt.block_on(pages(setup, assessment, lang, scale, &out))))
+            finish(runtime().and_then(|rt| rt.block_on(traced("pages", pages(setup, assessment, lang, scale, &out)))))
         }
         Command::Nightly { out, date, jobs, sectors, book, lang, lease_seconds, max_attempts, worker, common } => {
             let date = match date.as_deref().map(parse_date) {
@@ -281,11 +311,11 @@ fn main() -> ExitCode {
                 worker: worker.unwrap_or_else(default_worker),
                 progress: std::io::stderr().is_terminal(),
             };
-            match runtime().and_then(|rt| rt.block_on(night(setup, options, sectors))) {
+            match runtime().and_then(|rt| rt.block_on(traced("nightly", night(setup, options, sectors)))) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("report-gen: {e:#}");
-                    ExitCode::from(EXIT_FAILED)
+                    status_of(&e)
                 }
             }
         }
@@ -300,7 +330,7 @@ fn finish(result: anyhow::Result<String>) -> ExitCode {
         }
         Err(e) => {
             eprintln!("report-gen: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            status_of(&e)
         }
     }
 }
@@ -345,7 +375,9 @@ struct Setup {
 impl Setup {
     fn load(common: &Common) -> Result<Setup, ExitCode> {
         let config = ServeConfig::load(&common.config, |k| std::env::var(k).ok()).map_err(usage)?;
-        telemetry::init(config.log_format, &config.log_level);
+        let export = config.otlp_endpoint.as_ref().map(|e| (e, "report-gen"));
+        telemetry::init_with_export(config.log_format, &config.log_level, export)
+            .map_err(|e| usage(format!("otlp_endpoint: {e}")))?;
         let registry = services_common::models::load_registry(config.models_dir.as_deref())
             .map_err(|e| usage(format!("{e:#}")))?;
         let templates = match &common.templates {
@@ -361,8 +393,14 @@ impl Setup {
     }
 
     async fn db(&self) -> anyhow::Result<store::DatabaseConnection> {
-        let db = store::open(self.config.database_url.expose()).await.context("while opening the database")?;
-        migrations::up(&db).await.context("while migrating the database")?;
+        let config = &self.config;
+        let pool = store::PoolSettings {
+            max_connections: config.database_pool_size,
+            acquire_timeout: config.database_acquire_timeout,
+            connect_timeout: config.database_connect_timeout,
+        };
+        let db = store::open_with(config.database_url.expose(), pool).await.context("while opening the database")?;
+        migrations::prepare(&db, config.migrate_on_start).await.context("while preparing the database schema")?;
         Ok(db)
     }
 }
@@ -473,7 +511,15 @@ async fn night(setup: Setup, options: Options, sectors: bool) -> anyhow::Result<
     } else {
         None
     };
-    let summary = nightly::run(db, setup.assembler, setup.renderer, options).await?;
+    let retention = setup.config.chapter_retention_days;
+    let summary = nightly::run(db.clone(), setup.assembler, setup.renderer, options).await?;
+    if retention > 0 {
+        let before = now_us().saturating_sub(i64::from(retention) * 86_400_000_000);
+        let pruned = store::archive::prune(&db, before).await.context("while pruning the chapter archive")?;
+        if pruned > 0 {
+            println!("report-gen: {pruned} archived chapters older than {retention} days removed");
+        }
+    }
     let secs = summary.elapsed.as_secs_f64();
     println!(
         "report-gen: night {label}: {} chapters written in {secs:.1} s ({:.1} chapters/s), {} failed, peak memory {} MiB{}",

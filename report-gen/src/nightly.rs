@@ -1,8 +1,9 @@
 //! The nightly batch: every assessment completed up to the night's date and not yet reported
 //! becomes `OUT/DATE/TENANT/ID.pdf`. Work is claimed a few chapters at a time with a lease (see
 //! `store::reports`), so that several workers, on one machine or several, share a
-//! night against one PostgreSQL: none renders what another holds, and what a dead worker held is
-//! taken over when its lease expires. Typesetting runs on `jobs` threads; every file is written
+//! night against one PostgreSQL: none renders what another holds, a live worker renews its
+//! leases while it renders, and what a dead worker held is taken over one lease after its last
+//! renewal. Typesetting runs on `jobs` threads; every file is written
 //! atomically and durably before its status is recorded, so that a crash at any point leaves
 //! either no file and a waiting status, or the complete file (and, at worst, a waiting status
 //! that the next run settles by writing the same bytes again).
@@ -113,6 +114,55 @@ enum Outcome {
         id: i64,
         error: String,
     },
+    /// Another worker took the chapter over (this one's lease ran out before it could renew).
+    Lost {
+        id: i64,
+    },
+}
+
+/// How old a temporary file must be before a batch removes it as left behind by a killed writer:
+/// far longer than any write takes, whatever the lease.
+const TEMPORARY_AGE: Duration = Duration::from_secs(600);
+
+/// The assessments this worker's tasks hold now: what its lease renewal extends. A task leaves
+/// it however it ends (a panic included), so that a chapter no task works on any more is not
+/// renewed and its lease runs out.
+#[derive(Clone, Default)]
+struct InHand(Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>);
+
+impl InHand {
+    fn ids(&self) -> Vec<i64> {
+        self.0.lock().map(|set| set.iter().copied().collect()).unwrap_or_default()
+    }
+}
+
+/// One task's hold on its assessment in `InHand`, released when the task ends.
+struct Held(InHand, i64);
+
+impl Held {
+    fn new(in_hand: &InHand, id: i64) -> Held {
+        if let Ok(mut set) = in_hand.0.lock() {
+            set.insert(id);
+        }
+        Held(in_hand.clone(), id)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut set) = (self.0).0.lock() {
+            set.remove(&self.1);
+        }
+    }
+}
+
+/// Aborts the task when dropped: the lease renewal stops however `run` returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Everything a chapter's rendering needs, shared by the tasks.
@@ -153,11 +203,18 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
         let (locale, date, ident) = (o.locale, o.date, format!("assessment-{}", a.id));
         tokio::task::spawn_blocking(move || renderer.chapter(&chapter, locale, Format::Pdf, date, &ident)).await
     };
+    // A worker stopped for longer than its lease (suspended, starved) may have lost the chapter
+    // to another: then the other writes it, this one does not.
+    match reports::holds(&shared.db, a.id, &o.worker).await {
+        Ok(true) => {}
+        Ok(false) => return Outcome::Lost { id: a.id },
+        Err(e) => return Outcome::Output { id: a.id, error: format!("cannot check the claim: {e}") },
+    }
     let written = match typeset {
         Ok(Ok(pdf)) => {
             let target = path.clone();
-            match tokio::task::spawn_blocking(move || write_atomic(&target, &pdf)).await {
-                Ok(Ok(())) => Ok(Ok(())),
+            match tokio::task::spawn_blocking(move || write_atomic(&target, &pdf).map(|()| pdf)).await {
+                Ok(Ok(pdf)) => Ok(Ok(pdf)),
                 Ok(Err(e)) => Ok(Err((false, format!("cannot write {}: {e}", path.display())))),
                 Err(join) => Err(join),
             }
@@ -166,11 +223,13 @@ async fn process(shared: Arc<Shared>, a: StoredAssessment) -> Outcome {
         Err(join) => Err(join),
     };
     match written {
-        Ok(Ok(())) => match reports::mark_rendered(&shared.db, &a, &rel, &o.night(), o.locale.tag(), now_us()).await {
-            Ok(()) => Outcome::Rendered { id: a.id, path },
-            // The file is durable; the next run finds the status waiting and writes the same bytes.
-            Err(e) => Outcome::Output { id: a.id, error: format!("chapter written but status not recorded: {e}") },
-        },
+        Ok(Ok(pdf)) => {
+            match reports::mark_rendered(&shared.db, &a, &rel, &o.night(), o.locale.tag(), &pdf, now_us()).await {
+                Ok(()) => Outcome::Rendered { id: a.id, path },
+                // The file is durable; the next run finds the status waiting and writes the same bytes.
+                Err(e) => Outcome::Output { id: a.id, error: format!("chapter written but status not recorded: {e}") },
+            }
+        }
         Ok(Err((true, error))) => {
             if let Err(e) = reports::mark_failed(&shared.db, a.id, &o.worker, &error, now_us()).await {
                 tracing::warn!(id = a.id, error = %e, "could not record a failure");
@@ -226,13 +285,16 @@ pub async fn run(
         .ok_or_else(|| NightlyError::Date(options.night()))?;
     let night = Night { completed_before_us: end, max_attempts: options.max_attempts };
     let mut summary = Summary {
-        swept: sweep_temporaries(&options.out.join(options.night()), options.lease).len(),
+        swept: sweep_temporaries(&options.out.join(options.night()), TEMPORARY_AGE).len(),
         ..Summary::default()
     };
     let jobs = options.jobs.max(1);
     let shared =
         Arc::new(Shared { db: db.clone(), assembler, renderer, options: options.clone(), cpu: Semaphore::new(jobs) });
     let lease_us = i64::try_from(options.lease.as_micros()).unwrap_or(i64::MAX);
+    let in_hand = InHand::default();
+    let _renewing =
+        AbortOnDrop(tokio::spawn(renew_leases(db.clone(), options.worker.clone(), options.lease, in_hand.clone())));
     let mut tasks: JoinSet<Outcome> = JoinSet::new();
     let mut waiting = 0;
     let bar = if options.progress {
@@ -248,7 +310,17 @@ pub async fn run(
             let now = now_us();
             let claimed = reports::claim(&db, &night, &options.worker, now, now + lease_us, room as u64).await?;
             for a in claimed {
-                tasks.spawn(process(Arc::clone(&shared), a));
+                use tracing::Instrument;
+                let span = tracing::info_span!("chapter", id = a.id, tenant = %a.tenant);
+                let held = Held::new(&in_hand, a.id);
+                let task = process(Arc::clone(&shared), a);
+                tasks.spawn(
+                    async move {
+                        let _held = held;
+                        task.await
+                    }
+                    .instrument(span),
+                );
             }
         }
         if tasks.is_empty() {
@@ -285,6 +357,12 @@ pub async fn run(
                 }
                 summary.stopped.get_or_insert(error);
             }
+            Ok(Outcome::Lost { id }) => {
+                tracing::warn!(
+                    id,
+                    "another worker took this chapter over after this one's lease ran out; not written here"
+                );
+            }
             Err(e) => tracing::error!(error = %e, "a chapter task failed"),
         }
         if let Some(bar) = &bar {
@@ -302,7 +380,7 @@ pub async fn run(
         .filter(|f| !summary.failed.iter().any(|g| g.id == f.id))
         .collect();
     // What killed writers left behind (they are gone, or their leases long expired).
-    summary.swept += sweep_temporaries(&options.out.join(options.night()), options.lease).len();
+    summary.swept += sweep_temporaries(&options.out.join(options.night()), TEMPORARY_AGE).len();
     if options.book && summary.stopped.is_none() {
         summary.books = books(&shared).await;
     }
@@ -311,6 +389,28 @@ pub async fn run(
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Renews the leases of the chapters `worker`'s tasks hold (`in_hand`) four times per lease until
+/// aborted, so that a chapter that takes longer than a lease stays this worker's, while a dead
+/// worker's chapters, and a chapter no task holds any more, are free one lease after their last
+/// renewal. A failed renewal is logged and tried again at the next tick (three more before the
+/// lease runs out).
+async fn renew_leases(db: DatabaseConnection, worker: String, lease: Duration, in_hand: InHand) {
+    let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+    let mut ticks = tokio::time::interval(lease / 4);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let ids = in_hand.ids();
+        if ids.is_empty() {
+            continue;
+        }
+        if let Err(e) = reports::renew(&db, &worker, &ids, now_us().saturating_add(lease_us)).await {
+            tracing::warn!(error = %e, "could not renew this worker's leases; trying again");
+        }
+    }
 }
 
 /// Records each tenant's `batch.finished` event for a night with nothing left waiting (once per
@@ -421,7 +521,7 @@ pub async fn sector_volumes(
     let releases = crate::volume::Releases::load(db, &model, year).await?;
     let published = releases.sections(year);
     let dir = options.out.join(options.night()).join("sectors");
-    sweep_temporaries(&dir, options.lease);
+    sweep_temporaries(&dir, TEMPORARY_AGE);
     // At most `jobs` volumes typeset at once.
     let mut tasks = JoinSet::new();
     for section in SbiSection::ALL.iter().copied() {

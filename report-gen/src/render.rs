@@ -56,6 +56,8 @@ pub const EVICT_AGE: usize = 3;
 pub struct Renderer {
     templates: Templates,
     typesetter: Typesetter,
+    /// Chapters made (`chapter`), PDF or source: what a served archive spares, counted.
+    chapters: std::sync::atomic::AtomicU64,
 }
 
 fn ymd(date: (i32, u32, u32)) -> (i32, u8, u8) {
@@ -65,12 +67,12 @@ fn ymd(date: (i32, u32, u32)) -> (i32, u8, u8) {
 impl Renderer {
     /// A renderer with `templates`.
     pub fn new(templates: Templates) -> Renderer {
-        Renderer { templates, typesetter: Typesetter::new() }
+        Renderer::with_typesetter(templates, Typesetter::new())
     }
 
     /// A renderer with `templates` and a typesetter of the caller's (for example with other fonts).
     pub fn with_typesetter(templates: Templates, typesetter: Typesetter) -> Renderer {
-        Renderer { templates, typesetter }
+        Renderer { templates, typesetter, chapters: std::sync::atomic::AtomicU64::new(0) }
     }
 
     /// One chapter in `locale` and `format`, dated `date`; `ident` names the document stably
@@ -83,12 +85,18 @@ impl Renderer {
         date: (i32, u32, u32),
         ident: &str,
     ) -> Result<Vec<u8>, RenderError> {
+        self.chapters.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let chapter = self.drawable(chapter);
         let source = self.templates.chapter(&chapter, locale.tag())?;
         match format {
             Format::Typ => Ok(source.into_bytes()),
             Format::Pdf => Ok(self.typeset(&source, date, ident)?),
         }
+    }
+
+    /// How many chapters this renderer has made (`chapter`) since it was built.
+    pub fn chapters_made(&self) -> u64 {
+        self.chapters.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Typesets `source`, then trims Typst's memo cache. Typst memoises across documents in a

@@ -272,16 +272,17 @@ pub async fn list_assessments(
     db.query_all(&q).await?.iter().map(assessment).collect()
 }
 
+/// What an erased request's id starts with where it is kept (then a keyed hash of it).
+pub const ERASED: &str = "erased:";
+
 /// Erases one assessment of `tenant`, in `db`'s transaction: the row; the response remembered for
 /// the request that stored it (redacted: it held the firm's name and reference); the request id
 /// itself, which a CRM often builds from its reference, in that row and in the audit log,
 /// replaced by [`ERASED`] and `keyed` of it (a keyed hash, so that a replay can still be
 /// recognised and told the assessment was erased), and the request's hash by `keyed` of it; and
-/// the webhook events about it with their deliveries (their payloads carry the reference). The
-/// anonymised contribution stays: it names no firm. Whether the assessment existed.
-/// What an erased request's id starts with where it is kept (then a keyed hash of it).
-pub const ERASED: &str = "erased:";
-
+/// the webhook events about it with their deliveries (their payloads carry the reference); and its
+/// archived chapters (they name the firm). The anonymised contribution stays: it names no firm.
+/// Whether the assessment existed.
 pub async fn erase_assessment(
     db: &impl ConnectionTrait,
     tenant: &str,
@@ -325,6 +326,7 @@ pub async fn erase_assessment(
         tenants::forget_request_id(db, tenant, &request_id, &erased).await?;
     }
     webhooks::erase_assessment_events(db, tenant, id).await?;
+    crate::archive::erase(db, id).await?;
     Ok(true)
 }
 

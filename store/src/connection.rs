@@ -143,10 +143,55 @@ pub fn version_column(version: u32) -> i32 {
     i32::try_from(version).unwrap_or(i32::MAX)
 }
 
-/// Connects to the database at `url` (creating an SQLite file and its folder when needed, in WAL
-/// mode). The schema is the migrations' (`migrations::up`, which every program runs on the
-/// connection before using it); the store depends on no migration.
+/// The connection pool's size and waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before it is answered UNAVAILABLE.
+    pub acquire_timeout: std::time::Duration,
+    /// How long a new connection may take to open (TLS handshake included).
+    pub connect_timeout: std::time::Duration,
+}
+
+impl Default for PoolSettings {
+    /// 16 connections (the submission writer, the publisher, the readers and the background jobs
+    /// of one server, with room); 5 s for either wait, so that a call finds a connection within
+    /// 5 s or is answered UNAVAILABLE instead of queueing for sqlx's default 30 s while the
+    /// database restarts.
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+/// Connects to the database at `url` with the default pool (`open_with`).
 pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
+    open_with(url, PoolSettings::default()).await
+}
+
+/// Whether the database `url` names is there: an SQLite URL's file exists (a PostgreSQL database
+/// always counts as there; connecting says whether it is). Operators' commands check this, so that
+/// one run from the wrong folder does not create an empty database beside the real one.
+pub fn exists(url: &str) -> bool {
+    match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        Some(rest) => {
+            let path = rest.split('?').next().unwrap_or(rest);
+            path == ":memory:" || std::path::Path::new(path).is_file()
+        }
+        None => true,
+    }
+}
+
+/// Connects to the database at `url` (creating an SQLite file and its folder when needed, in WAL
+/// mode). The schema is the migrations' (`migrations::up`, which programs run on the connection
+/// before using it, or `migrations::state` to check it); the store depends on no migration.
+/// PostgreSQL over TLS as the URL's `sslmode` (`disable`, `prefer`, `require`, `verify-ca`,
+/// `verify-full`), `sslrootcert`, `sslcert` and `sslkey` say.
+pub async fn open_with(url: &str, pool: PoolSettings) -> Result<DatabaseConnection, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let path = path.split('?').next().unwrap_or(path);
         if let Some(parent) = std::path::Path::new(path).parent()
@@ -160,13 +205,11 @@ pub async fn open(url: &str) -> Result<DatabaseConnection, StoreError> {
     // A pooled connection is pinged before each use to find one the server dropped; an SQLite
     // connection is a thread of this process, and the ping only a hand-off to it and back.
     options.test_before_acquire(!url.starts_with("sqlite:"));
-    // Bounded waits: a call finds a connection within 5 s or is answered UNAVAILABLE (instead of
-    // queueing for sqlx's default 30 s while the database restarts); a new connection gets 5 s.
     options
         .sqlx_logging(false)
-        .max_connections(16)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_timeout(std::time::Duration::from_secs(5))
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_timeout(pool.connect_timeout)
         // SQLite keeps 2 MiB of pages per connection by default: at national scale a submission's
         // index lookups (a random pseudonym, request id, reference) then go to the operating
         // system for pages again and again. 32 MiB, allocated as used, keeps the indexes' upper

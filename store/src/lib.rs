@@ -13,9 +13,11 @@
 //! - `publish` and `engine`: publication under disclosure control, out of the write path, and
 //!   the in-memory cache every benchmark answer comes from; `peers`: a group found for a request;
 //! - `tenants`: tenants, API keys (and the key cache) and the audit log;
-//! - `reports`: the nightly batch's queue; `webhooks`: endpoints, events and the outbox;
+//! - `reports`: the nightly batch's queue; `archive`: the chapters it wrote, served as sent;
+//!   `webhooks`: endpoints, events and the outbox;
 //! - `keys`: the pseudonym key file; `time`: calendar arithmetic; `random`: random bytes.
 
+pub mod archive;
 mod assessments;
 mod changes;
 mod connection;

@@ -2,8 +2,9 @@
 //! chapter while its `report_status` is `pending` (or `failed` with attempts left). A worker
 //! claims a few at a time with a lease; on PostgreSQL the claim locks with `FOR UPDATE SKIP
 //! LOCKED`, so that workers on several machines never claim the same row, and on SQLite the
-//! claim is one statement, which SQLite runs alone. A worker that dies leaves leases that expire,
-//! after which any worker claims those rows again.
+//! claim is one statement, which SQLite runs alone. A live worker renews its leases while it
+//! renders (`renew`); a worker that dies leaves leases that expire one lease after its last
+//! renewal, after which any worker claims those rows again.
 
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement};
 
@@ -65,15 +66,17 @@ pub async fn claim(
     Ok(rows)
 }
 
-/// Records that `a`'s chapter is durable at `path` (relative to the batch's output folder) and,
-/// in the same transaction, the tenant's `chapter.ready` event. Recording it twice (two workers
-/// after a lease ran out) changes nothing and sends nothing the second time.
+/// Records that `a`'s chapter `pdf` is durable at `path` (relative to the batch's output folder)
+/// and, in the same transaction, keeps it in the archive (what `chapter.ready`'s download serves)
+/// and records the tenant's `chapter.ready` event. Recording it twice (two workers after a lease
+/// ran out) changes nothing and sends nothing the second time.
 pub async fn mark_rendered(
     db: &DatabaseConnection,
     a: &StoredAssessment,
     path: &str,
     night: &str,
     locale: &str,
+    pdf: &[u8],
     now_us: i64,
 ) -> Result<(), StoreError> {
     let tx = crate::begin_write(db).await?;
@@ -91,6 +94,7 @@ pub async fn mark_rendered(
         .and_where(Expr::col(A::ReportStatus).ne(RENDERED))
         .to_owned();
     if tx.execute(&stmt).await?.rows_affected() > 0 {
+        crate::archive::put(&tx, &a.tenant, a.id, locale, night, pdf, now_us).await?;
         let data = serde_json::json!({
             "assessmentId": a.id.to_string(),
             "externalRef": a.external_ref,
@@ -163,6 +167,41 @@ pub async fn release(db: &impl ConnectionTrait, id: i64, worker: &str) -> Result
         .to_owned();
     db.execute(&stmt).await?;
     Ok(())
+}
+
+/// Extends until `lease_until_us` the leases `worker` holds on `ids` (the chapters it is working
+/// on) that are not yet rendered: a live worker keeps what it claimed however long a chapter
+/// takes, and a dead one's leases run out one lease after its last renewal. A row another worker
+/// took over is not touched. How many leases were extended.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    worker: &str,
+    ids: &[i64],
+    lease_until_us: i64,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(A::Table)
+        .value(C::ReportLeaseUntilUs, lease_until_us)
+        .and_where(Expr::col(A::Id).is_in(ids.iter().copied()))
+        .and_where(Expr::col(C::ReportWorker).eq(worker))
+        .and_where(Expr::col(A::ReportStatus).ne(RENDERED))
+        .and_where(Expr::col(C::ReportLeaseUntilUs).is_not_null())
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected())
+}
+
+/// Whether `worker` still holds `id` (no other worker took it over after its lease ran out, and it
+/// is not rendered): checked before a chapter is written, so that a worker that was stopped for
+/// longer than its lease does not write what another has taken over.
+pub async fn holds(db: &impl ConnectionTrait, id: i64, worker: &str) -> Result<bool, StoreError> {
+    let stmt = Query::select()
+        .column(A::Id)
+        .from(A::Table)
+        .and_where(Expr::col(A::Id).eq(id))
+        .and_where(Expr::col(C::ReportWorker).eq(worker))
+        .and_where(Expr::col(A::ReportStatus).ne(RENDERED))
+        .to_owned();
+    Ok(db.query_one(&stmt).await?.is_some())
 }
 
 /// How many assessments have each report status.

@@ -262,3 +262,16 @@ pub enum BenchmarkUniverses {
     Year,
     Generation,
 }
+
+/// Table `chapter_archive`: the chapters the nightly batch wrote.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub enum ChapterArchive {
+    Table,
+    AssessmentId,
+    Tenant,
+    Locale,
+    Night,
+    Sha256,
+    Content,
+    CreatedAtUs,
+}

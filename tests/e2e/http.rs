@@ -39,7 +39,13 @@ pub(crate) fn admin(app: &TestApp, path: &str) -> Reply {
     exchange(app.admin_addr, "GET", path, &[], b"")
 }
 
-fn exchange(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+pub(crate) fn exchange(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
@@ -570,4 +576,40 @@ async fn errors_keys_idempotency_limits_and_isolation_over_http() {
         assert!(reply.body.starts_with(b"%PDF-"));
         assert!(reply.headers.to_ascii_lowercase().contains(&format!("filename=\"chapter-{id}.en.pdf\"")));
     }
+}
+
+/// The API description a CRM team diffs between releases is committed (`docs/openapi.json`) and is
+/// exactly what the server serves. After a deliberate change of the API, write the served one
+/// over it with `MATURITY_WRITE_OPENAPI=1 cargo test -p e2e-tests --test e2e committed_openapi`
+/// and review the diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_openapi_document_is_the_one_served() {
+    let app = test_support::spawn_app().await;
+    let served = tokio::task::block_in_place(|| request(&app, "GET", "/openapi.json", &[], b""));
+    assert_eq!(served.status, 200);
+    let served: Value = serde_json::from_slice(&served.body).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
+    let text = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
+    if std::env::var_os("MATURITY_WRITE_OPENAPI").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    // Every field of every message is described.
+    let mut fields = 0;
+    let mut bare = Vec::new();
+    for (name, schema) in served["components"]["schemas"].as_object().unwrap() {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            fields += 1;
+            if property["description"].as_str().is_none_or(str::is_empty) {
+                bare.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    println!("{} of {fields} fields described", fields - bare.len());
+    assert!(fields > 300 && bare.is_empty(), "{} of {fields} fields have no description: {bare:?}", bare.len());
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == text,
+        "docs/openapi.json differs from the served document; if the API change is intended, run \
+         MATURITY_WRITE_OPENAPI=1 cargo test -p e2e-tests --test e2e committed_openapi and commit the diff"
+    );
 }

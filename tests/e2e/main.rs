@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
+mod archive;
 mod attacker;
 mod careful;
 mod discovery;
@@ -10,5 +11,6 @@ mod hostile;
 mod http;
 mod operations;
 mod paging;
+mod replicas;
 mod webhooks;
 mod what_if;

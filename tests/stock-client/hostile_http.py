@@ -213,6 +213,10 @@ def main():
     maturity = sys.argv[1]
     scratch = tempfile.mkdtemp(prefix="hostile-")
     common = ["--database-url", f"sqlite://{scratch}/m.db?mode=rwc", "--pseudonym-key-file", f"{scratch}/key"]
+    migrated = subprocess.run([maturity, "migrate", *common], capture_output=True, text=True)
+    if migrated.returncode != 0:
+        print(migrated.stdout + migrated.stderr)
+        sys.exit(1)
     keys = []
     for tenant in ("acme", "other"):
         made = subprocess.run([maturity, "admin", *common, "create-tenant", tenant, "--name", tenant],

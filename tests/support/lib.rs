@@ -48,6 +48,8 @@ pub struct TestApp {
     pub engine: Arc<store::engine::Benchmarks>,
     /// The models it scores with.
     pub registry: Arc<ModelRegistry>,
+    /// The server's chapter renderer (it counts the chapters it makes).
+    pub renderer: Arc<report_gen::Renderer>,
     _test_db: Option<TestDb>,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -67,6 +69,8 @@ pub struct Options {
     /// Whether webhook endpoints may be on loopback and private addresses: on, since the tests'
     /// receivers listen on 127.0.0.1 (`webhook_allow_private_networks`; off in production).
     pub allow_private_networks: bool,
+    /// The operator token: with one, the operators' port manages tenants and keys.
+    pub operator_token: Option<String>,
 }
 
 impl Options {
@@ -78,6 +82,7 @@ impl Options {
             settings: ServerSettings::default(),
             background_jobs: true,
             allow_private_networks: true,
+            operator_token: None,
         }
     }
 }
@@ -136,9 +141,11 @@ impl TestApp {
         .expect("open the test database");
         state.background_jobs = options.background_jobs;
         state.webhooks.allow_private_networks = options.allow_private_networks;
+        state.operator_token = options.operator_token.clone().map(services_common::config::Secret::new);
         let db = state.persistence.db().clone();
         let persistence = state.persistence.clone();
         let engine = Arc::clone(persistence.benchmarks());
+        let renderer = Arc::clone(state.reports.renderer());
         let listeners = Listeners { grpc: listener, http: Some(http), admin: Some(admin) };
         tokio::spawn(services_maturity::run(listeners, state, options.settings, async {
             let _ = stopped.await;
@@ -159,6 +166,7 @@ impl TestApp {
             persistence,
             engine,
             registry,
+            renderer,
             _test_db: test_db,
             _stop: stop,
         }

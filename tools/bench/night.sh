@@ -4,7 +4,8 @@
 # `report-gen nightly` over them. Prints the batch's own summary (chapters/s, peak memory).
 # Usage: tools/bench/night.sh [N] [extra report-gen flags...]   (release binaries must be built)
 # BIN=DIR takes the binaries from DIR (default ./target/release); KEEP=DIR keeps the database and
-# the chapters in DIR instead of a scratch folder that is removed.
+# the chapters in DIR instead of a scratch folder that is removed; PREPARE_ONLY=1 stops before the
+# batch (with KEEP, for a script that runs the batch its own way).
 set -euo pipefail
 n="${1:-1000}"
 shift || true
@@ -32,5 +33,6 @@ secs=$(awk -v n="$n" 'BEGIN { printf "%.2f", (n - 1) / 50 }')
 MATURITY_API_KEY="$key" "$bin/loadgen" --server "http://127.0.0.1:$port" --scenarios submit --rate 50 --duration "$secs" --warmup 0 | tail -1
 kill "$server"
 wait "$server" 2>/dev/null || true
+[ -n "${PREPARE_ONLY:-}" ] && exit 0
 "$bin/report-gen" nightly --out "$dir/out" --date 2026-11-28 --database-url "$url" --log-level warn "$@"
 echo "chapter files: $(find "$dir/out" -name '*.pdf' | wc -l)"

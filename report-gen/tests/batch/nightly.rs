@@ -201,6 +201,131 @@ async fn sigkill_at_random_points_leaves_exactly_one_complete_chapter_each() {
     }
 }
 
+/// The chapters a run's summary says it wrote.
+fn written(stdout: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(stdout);
+    let before = text.split(" chapters written").next().unwrap_or_default();
+    before.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no summary in {text}"))
+}
+
+/// (id, lease expiry) of every assessment `worker` holds now.
+async fn held_by(world: &World, worker: &str) -> BTreeMap<i64, i64> {
+    let backend = if world.app.backend == Backend::Sqlite { DbBackend::Sqlite } else { DbBackend::Postgres };
+    let sql = format!(
+        "SELECT id, report_lease_until_us FROM assessments WHERE report_worker = '{worker}' AND report_lease_until_us IS NOT NULL"
+    );
+    let rows = world.conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
+    rows.iter()
+        .map(|r| (r.try_get::<i64>("", "id").unwrap(), r.try_get::<i64>("", "report_lease_until_us").unwrap()))
+        .collect()
+}
+
+/// A worker renews the leases of the chapters it holds while it lives: the expiry of a chapter
+/// it holds moves forward while the chapter waits in its hand (a lease of one second, renewed
+/// four times a second), so that a chapter slower than a lease stays its own.
+#[tokio::test]
+async fn a_live_worker_renews_the_leases_of_the_chapters_it_holds() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme", "globex"], 12).await;
+        let out = scratch("renew");
+        let mut worker =
+            nightly(&world, &out, &["--jobs", "1", "--lease-seconds", "1", "--worker", "a"]).spawn().unwrap();
+        let mut first_seen: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut renewed = BTreeSet::new();
+        while worker.try_wait().unwrap().is_none() {
+            for (id, until) in held_by(&world, "a").await {
+                let first = *first_seen.entry(id).or_insert(until);
+                if until > first {
+                    renewed.insert(id);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let done = worker.wait_with_output().unwrap();
+        assert!(done.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&done.stderr));
+        assert!(!first_seen.is_empty(), "{backend:?}: never saw a held chapter");
+        assert!(!renewed.is_empty(), "{backend:?}: no lease of {} chapters held was renewed", first_seen.len());
+        assert_night_complete(&world, &out, &[]).await;
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+/// A worker stopped (SIGSTOP) for longer than its lease loses its chapters to another worker,
+/// which writes them; resumed, the stopped worker does not write them again: every chapter is
+/// written once, and the resumed worker says which it left.
+#[tokio::test]
+async fn a_worker_stopped_longer_than_its_lease_does_not_write_what_another_took_over() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme"], 6).await;
+        let out = scratch("stopped");
+        let mut a = nightly(&world, &out, &["--jobs", "1", "--lease-seconds", "1", "--worker", "a"]).spawn().unwrap();
+        // Stopped as soon as it holds chapters.
+        let end = Instant::now() + Duration::from_secs(60);
+        while held_by(&world, "a").await.is_empty() {
+            assert!(Instant::now() < end && a.try_wait().unwrap().is_none(), "{backend:?}: worker a claimed nothing");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let pid = a.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+        let held = held_by(&world, "a").await;
+        // The other worker waits the lease out and writes everything, a's chapters included. (Had
+        // a been stopped inside a write of its own, b would wait on it: bounded, and a resumed.)
+        let mut b = nightly(&world, &out, &["--jobs", "1", "--lease-seconds", "1", "--worker", "b"]).spawn().unwrap();
+        let end = Instant::now() + Duration::from_secs(120);
+        while b.try_wait().unwrap().is_none() {
+            if Instant::now() > end {
+                let _ = std::process::Command::new("kill").args(["-CONT", &pid]).status();
+                let _ = b.kill();
+                panic!("{backend:?}: worker b did not finish while a was stopped");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let b = b.wait_with_output().unwrap();
+        assert!(b.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&b.stderr));
+        assert!(std::process::Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+        let a = a.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&a.stderr);
+        assert!(a.status.success(), "{backend:?}: {log}");
+        let (by_a, by_b) = (written(&a.stdout), written(&b.stdout));
+        assert_eq!(
+            by_a + by_b,
+            world.assessments.len(),
+            "{backend:?}: a wrote {by_a}, b wrote {by_b}; a held {held:?}"
+        );
+        assert!(log.contains("took this chapter over"), "{backend:?}: {log}");
+        assert_night_complete(&world, &out, &[]).await;
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+/// The night archives each chapter it writes (what the server then serves as sent) and removes
+/// archived chapters older than `--chapter-retention-days`, and only those.
+#[tokio::test]
+async fn the_night_archives_its_chapters_and_removes_those_past_the_retention() {
+    for backend in BACKENDS {
+        let world = World::new(backend, &["acme"], 2).await;
+        let out = scratch("retention");
+        let (tenant, old_id, _) = &world.assessments[0];
+        // A chapter archived 40 days ago, of an assessment rendered then.
+        let forty_days_ago = store::time::now_us() - 40 * 86_400_000_000;
+        store::archive::put(&world.conn, tenant, *old_id, "en", "2026-10-01", b"%PDF-old", forty_days_ago)
+            .await
+            .unwrap();
+        let run = nightly(&world, &out, &["--chapter-retention-days", "30"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&run.stderr));
+        assert!(stdout.contains("1 archived chapters older than 30 days removed"), "{backend:?}: {stdout}");
+        assert_eq!(store::archive::stamp(&world.conn, tenant, *old_id, "en").await.unwrap(), None, "{backend:?}");
+        for (tenant, id, _) in &world.assessments {
+            let file = std::fs::read(out.join(format!("{NIGHT}/{tenant}/{id}.pdf"))).unwrap();
+            let (stamp, archived) = store::archive::document(&world.conn, tenant, *id, "nl").await.unwrap().unwrap();
+            assert!(archived == file, "{backend:?}: the archive is not the file written");
+            assert_eq!(stamp.night, NIGHT, "{backend:?}");
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() {
     let out = scratch("usage");

@@ -277,8 +277,16 @@ async fn invoke(
         .uri(path)
         .header(header::CONTENT_TYPE, "application/grpc")
         .header(header::TE, "trailers");
-    for name in [header::AUTHORIZATION.as_str(), "x-tenant-id", "grpc-timeout", crate::guard::REQUEST_ID, "traceparent"]
-    {
+    // If-None-Match goes along: a chapter archived by the night answers a matching tag without
+    // reading or typesetting anything (RenderChapter's not_modified).
+    for name in [
+        header::AUTHORIZATION.as_str(),
+        "x-tenant-id",
+        "grpc-timeout",
+        crate::guard::REQUEST_ID,
+        "traceparent",
+        header::IF_NONE_MATCH.as_str(),
+    ] {
         if let Some(v) = headers.get(name) {
             request = request.header(name, v.clone());
         }
@@ -341,13 +349,21 @@ fn document_response(method: &MethodDescriptor, messages: &[Bytes]) -> Response 
         if piece.has_field_by_name("metadata")
             && let Some(m) = piece.get_field_by_name("metadata").and_then(|v| v.as_message().cloned())
         {
-            meta = Some((text(&m, "content_type"), text(&m, "file_name"), text(&m, "sha256")));
+            let flag = |name: &str| m.get_field_by_name(name).and_then(|v| v.as_bool()).unwrap_or(false);
+            // A chapter says whether it is the night's (archived) or a draft; other documents
+            // (sector volumes, open figures) say neither.
+            let status = (method.name() == "RenderChapter").then(|| if flag("draft") { "draft" } else { "archived" });
+            if flag("not_modified") {
+                return not_modified(&text(&m, "sha256"));
+            }
+            meta =
+                Some((text(&m, "content_type"), text(&m, "file_name"), text(&m, "sha256"), status, text(&m, "night")));
         }
         if let Some(data) = piece.get_field_by_name("data").and_then(|v| v.as_bytes().cloned()) {
             document.extend_from_slice(&data);
         }
     }
-    let Some((content_type, file_name, sha256)) = meta else {
+    let Some((content_type, file_name, sha256, status, night)) = meta else {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the document came without metadata", &[]);
     };
     let mut headers = HeaderMap::new();
@@ -355,7 +371,23 @@ fn document_response(method: &MethodDescriptor, messages: &[Bytes]) -> Response 
     headers.insert(header::CONTENT_TYPE, value(content_type));
     headers.insert(header::CONTENT_DISPOSITION, value(format!("attachment; filename=\"{file_name}\"")));
     headers.insert("x-content-sha256", value(sha256));
+    if let Some(status) = status {
+        headers.insert("x-chapter-status", HeaderValue::from_static(status));
+        if !night.is_empty() {
+            headers.insert("x-chapter-night", value(night));
+        }
+    }
     (headers, document).into_response()
+}
+
+/// 304 for a document whose SHA-256 is `sha256`, with its `ETag` (the tag `with_etag` gives the
+/// same bytes).
+fn not_modified(sha256: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", &sha256[..sha256.len().min(32)])) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
 }
 
 /// A request body in the protobuf JSON mapping as `method`'s input message (an empty body is `{}`),

@@ -28,3 +28,7 @@ pub mod transcode;
 pub const EXIT_CONFIG: i32 = 64;
 /// Exit status for a bad data file, such as a model file that does not validate (EX_DATAERR).
 pub const EXIT_DATA: i32 = 65;
+/// Exit status when the database's schema is not the one this release knows and the program was
+/// told not to migrate (`migrate_on_start = false`), or was migrated by a later release
+/// (EX_TEMPFAIL: after `maturity migrate`, or with the matching release, a restart succeeds).
+pub const EXIT_SCHEMA: i32 = 75;

@@ -162,23 +162,24 @@ fn problem_schema() -> Value {
         "description": "RFC 9457 problem details, with the gRPC code, the ErrorInfo reason and domain, and the field violations.",
         "required": ["type", "title", "status", "code", "detail", "reason", "domain"],
         "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
+            "type": {"type": "string", "description": "A URI naming the kind of problem: urn:maturity:problem: and the gRPC code in lower case, e.g. urn:maturity:problem:invalid_argument."},
+            "title": {"type": "string", "description": "The HTTP status's reason phrase, e.g. Bad Request."},
+            "status": {"type": "integer", "description": "The HTTP status code, the same as the response's."},
             "code": {"type": "string", "description": "The gRPC status code name, e.g. INVALID_ARGUMENT."},
-            "detail": {"type": "string"},
+            "detail": {"type": "string", "description": "What went wrong with this request, in English."},
             "reason": {"type": "string", "description": "Stable reason of the error (google.rpc.ErrorInfo), e.g. NOT_FOUND, UNAUTHENTICATED, RATE_LIMIT_EXCEEDED, SERVER_OVERLOADED, INVALID_REQUEST."},
             "domain": {"type": "string", "description": "Domain of the reason: maturity.v1."},
             "violations": {
                 "type": "array",
+                "description": "For INVALID_ARGUMENT: every field that is wrong, each with what to fix (the same as google.rpc.BadRequest over gRPC).",
                 "items": {
                     "type": "object",
                     "required": ["field", "reason", "description", "message"],
                     "properties": {
-                        "field": {"type": "string"},
-                        "reason": {"type": "string"},
-                        "description": {"type": "string"},
-                        "message": {"type": "string"}
+                        "field": {"type": "string", "description": "The field's path in the request, e.g. answers[3].likert or firm.sbi_section."},
+                        "reason": {"type": "string", "description": "A stable reason code, e.g. ANSWER_OFF_SCALE or UNKNOWN_SBI_SECTION."},
+                        "description": {"type": "string", "description": "What is wrong and how to fix it, in English."},
+                        "message": {"type": "string", "description": "The same in the request's language (locale: nl or en)."}
                     }
                 }
             }
@@ -292,14 +293,21 @@ fn document_response(method: &MethodDescriptor) -> Value {
             }),
         )
     };
-    json!({
-        "description": description,
-        "headers": {
-            "Content-Disposition": {"schema": {"type": "string"}},
-            "X-Content-SHA256": {"schema": {"type": "string"}}
-        },
-        "content": content
-    })
+    let mut headers = json!({
+        "Content-Disposition": {"description": "attachment, with a suggested file name.", "schema": {"type": "string"}},
+        "X-Content-SHA256": {"description": "SHA-256 of the document, lower-case hex.", "schema": {"type": "string"}}
+    });
+    if method.name() == "RenderChapter" {
+        headers["X-Chapter-Status"] = json!({
+            "description": "archived: the chapter the nightly batch wrote and announced with chapter.ready, byte for byte; draft: no night has archived one in this language (or Typst source was asked for), so it was typeset now with today's date and peers.",
+            "schema": {"type": "string", "enum": ["archived", "draft"]}
+        });
+        headers["X-Chapter-Night"] = json!({
+            "description": "For an archived chapter: the night that wrote it (YYYY-MM-DD).",
+            "schema": {"type": "string", "format": "date"}
+        });
+    }
+    json!({"description": description, "headers": headers, "content": content})
 }
 
 /// The schema of a path variable or query parameter: the field's, with its vocabulary, and an
@@ -367,11 +375,13 @@ fn operation_base(method: &MethodDescriptor, comments: &Comments, read: bool) ->
             "schema": {"type": "string", "maxLength": 128}
         }]);
     }
-    if read && !method.is_server_streaming() {
-        operation["responses"]["200"]["headers"] = json!({"ETag": {
+    if read {
+        // A document's tag is its content's hash: for an archived chapter a 304 reads and
+        // typesets nothing.
+        operation["responses"]["200"]["headers"]["ETag"] = json!({
             "description": "The representation's tag; send it back in If-None-Match to get 304 when nothing changed.",
             "schema": {"type": "string"}
-        }});
+        });
         operation["responses"]["304"] = json!({"description": "Not modified: the If-None-Match tag is still current."});
         if let Some(parameters) = operation["parameters"].as_array_mut() {
             parameters.push(json!({

@@ -10,7 +10,12 @@
 //! | `log_format` | `text` | `text` or `json` |
 //! | `log_level` | `info` | a tracing filter such as `info` or `services_scoring=debug` |
 //! | `drain_seconds` | `10` | how long in-flight calls may finish after SIGTERM |
-//! | `database_url` | `sqlite://./data/maturity.db?mode=rwc` | SQLite file or PostgreSQL URL (`DATABASE_URL` too) |
+//! | `database_url` | `sqlite://./data/maturity.db?mode=rwc` | SQLite file or PostgreSQL URL (`DATABASE_URL` too); PostgreSQL over TLS with the URL's `sslmode` (`disable`, `prefer`, `require`, `verify-full`; `verify-ca` is refused), `sslrootcert`, `sslcert` and `sslkey` |
+//! | `database_pool_size` | `16` | connections to the database at most, 1 to 1000 |
+//! | `database_acquire_timeout_ms` | `5000` | how long a call waits for a free connection before it is answered UNAVAILABLE; 100 to 600000 |
+//! | `database_connect_timeout_ms` | `5000` | how long a new connection (TLS included) may take to open; 100 to 600000 |
+//! | `chapter_retention_days` | `0` | archived chapters (what the nightly batch wrote and the server serves as sent) older than this many days are removed by the nightly batch; `0` keeps them until their assessment is erased; 0 to 36500 |
+//! | `migrate_on_start` | `true` | `true` applies pending migrations at start, under a lock (any number of processes at once); `false` leaves that to `maturity migrate` and refuses to start (exit 75) when the schema is older or newer than this release |
 //! | `disclosure_k` | `10` | smallest published peer group; below 5 is refused |
 //! | `pseudonym_key_file` | `./data/pseudonym.key` | secret key of the firm pseudonyms (created when missing) |
 //! | `tenant_rate_limit` | `50` | requests per second per tenant (bursts of twice that); `0` for none |
@@ -29,6 +34,7 @@
 //! | `http_body_timeout_ms` | `30000` | how long an HTTP client may take to send a request's body before it gets 408; 100 to 600000 |
 //! | `completed_at_skew_seconds` | `3600` | how far ahead of the server's clock a submission's `completedAt` may be (the CRM's clock may run ahead); later ones are refused; 0 to 604800 |
 //! | `peer_years_back` | `2` | an assessment of a year without published peers is compared with the latest earlier published year, at most this many back; 0 to 5 |
+//! | `operator_token_file` | none | a file whose first line (32 characters or more) is the operator token: tenants and API keys over HTTP on the operators' port (`/admin/v1/...`, `Authorization: Bearer TOKEN`); unset, those routes are not there |
 //! | `auth` | `keys` | `keys` (API keys) or `tenant-header` (trust `x-tenant-id`; development only) |
 
 use std::net::SocketAddr;
@@ -47,6 +53,12 @@ pub const KEYS: &[&str] = &[
     "log_level",
     "drain_seconds",
     "database_url",
+    "database_pool_size",
+    "database_acquire_timeout_ms",
+    "database_connect_timeout_ms",
+    "migrate_on_start",
+    "chapter_retention_days",
+    "operator_token_file",
     "disclosure_k",
     "pseudonym_key_file",
     "auth",
@@ -107,7 +119,7 @@ impl std::str::FromStr for HttpAddr {
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServeArgs {
     /// Configuration file (TOML, keys as in the README); also MATURITY_CONFIG.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Address of the gRPC port [default: 127.0.0.1:50051].
     #[arg(long, value_name = "ADDR")]
@@ -132,13 +144,34 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS")]
     pub drain_seconds: Option<String>,
     /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub database_url: Option<String>,
+    /// Connections to the database at most, 1 to 1000 [default: 16].
+    #[arg(long, value_name = "N")]
+    pub database_pool_size: Option<String>,
+    /// Milliseconds a call waits for a free database connection, 100 to 600000 [default: 5000].
+    #[arg(long, value_name = "MS")]
+    pub database_acquire_timeout_ms: Option<String>,
+    /// Milliseconds a new database connection may take to open, 100 to 600000 [default: 5000].
+    #[arg(long, value_name = "MS")]
+    pub database_connect_timeout_ms: Option<String>,
+    /// true applies pending migrations at start; false only checks the schema and refuses to
+    /// start when it differs from this release's (run `maturity migrate` first) [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub migrate_on_start: Option<String>,
+    /// Days archived chapters are kept, 0 to 36500; 0 keeps them until their assessment is erased
+    /// [default: 0].
+    #[arg(long, value_name = "DAYS")]
+    pub chapter_retention_days: Option<String>,
+    /// File holding the operator token for tenants and keys over HTTP on the operators' port
+    /// [default: none, the routes are off].
+    #[arg(long, value_name = "FILE")]
+    pub operator_token_file: Option<PathBuf>,
     /// Smallest published peer group, at least 5 [default: 10].
     #[arg(long, value_name = "K")]
     pub disclosure_k: Option<String>,
     /// File holding the secret key of the firm pseudonyms [default: ./data/pseudonym.key].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub pseudonym_key_file: Option<PathBuf>,
     /// How callers are identified: keys (API keys), or tenant-header (trust x-tenant-id; for
     /// development only) [default: keys].
@@ -225,6 +258,18 @@ pub struct ServeConfig {
     pub drain: Duration,
     /// Database URL (may hold a password: never logged).
     pub database_url: Secret<String>,
+    /// Connections to the database at most.
+    pub database_pool_size: u32,
+    /// How long a call waits for a free database connection.
+    pub database_acquire_timeout: Duration,
+    /// How long a new database connection may take to open.
+    pub database_connect_timeout: Duration,
+    /// Whether pending migrations are applied at start (else the schema is only checked).
+    pub migrate_on_start: bool,
+    /// Days archived chapters are kept (0: until erasure).
+    pub chapter_retention_days: u32,
+    /// The operator token's file, when tenants and keys are managed over HTTP.
+    pub operator_token_file: Option<PathBuf>,
     /// Disclosure threshold k.
     pub disclosure_k: u32,
     /// Secret key file of the pseudonyms.
@@ -317,6 +362,39 @@ impl ServeConfig {
     }
 }
 
+/// The TLS mode a PostgreSQL `url` asks for, lower-cased, as the driver reads it: the URL's
+/// `sslmode` (or `ssl-mode`) parameter, percent-decoded, else the `PGSSLMODE` environment variable.
+fn ssl_mode(url: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    fn decoded(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (b'%', Some(h), Some(l)) => {
+                    out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                    i += 3;
+                }
+                (b'+', _, _) => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let from_url = query.split('&').filter_map(|pair| pair.split_once('=')).find_map(|(k, v)| {
+        matches!(decoded(k).as_str(), "sslmode" | "ssl-mode").then(|| decoded(v).to_ascii_lowercase())
+    });
+    from_url.or_else(|| env("PGSSLMODE").map(|m| m.to_ascii_lowercase()))
+}
+
 /// The duration a `*_ms` key gives, `default` when it is not set.
 fn millis(layers: &mut Layers, key: &str, default: Duration) -> Duration {
     Duration::from_millis(layers.get(key, u64::try_from(default.as_millis()).unwrap_or(u64::MAX)))
@@ -343,6 +421,24 @@ impl ServeConfig {
             .flag("log_level", "--log-level", args.log_level.as_ref())
             .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
             .flag("database_url", "--database-url", args.database_url.as_ref())
+            .flag("database_pool_size", "--database-pool-size", args.database_pool_size.as_ref())
+            .flag(
+                "database_acquire_timeout_ms",
+                "--database-acquire-timeout-ms",
+                args.database_acquire_timeout_ms.as_ref(),
+            )
+            .flag(
+                "database_connect_timeout_ms",
+                "--database-connect-timeout-ms",
+                args.database_connect_timeout_ms.as_ref(),
+            )
+            .flag("migrate_on_start", "--migrate-on-start", args.migrate_on_start.as_ref())
+            .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
+            .flag(
+                "operator_token_file",
+                "--operator-token-file",
+                args.operator_token_file.as_ref().map(|p| p.display()),
+            )
             .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
             .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
             .flag("auth", "--auth", args.auth.as_ref())
@@ -378,6 +474,12 @@ impl ServeConfig {
             log_level: layers.get("log_level", "info".to_string()),
             drain: Duration::from_secs(layers.get("drain_seconds", Seconds(10)).0),
             database_url: Secret::new(layers.get("database_url", DEFAULT_DATABASE_URL.to_string())),
+            database_pool_size: layers.get("database_pool_size", 16u32),
+            database_acquire_timeout: millis(&mut layers, "database_acquire_timeout_ms", Duration::from_secs(5)),
+            database_connect_timeout: millis(&mut layers, "database_connect_timeout_ms", Duration::from_secs(5)),
+            migrate_on_start: layers.get("migrate_on_start", true),
+            chapter_retention_days: layers.get("chapter_retention_days", 0u32),
+            operator_token_file: layers.get_opt::<PathBuf>("operator_token_file"),
             disclosure_k: layers.get("disclosure_k", 10u32),
             pseudonym_key_file: layers.get("pseudonym_key_file", PathBuf::from("./data/pseudonym.key")),
             auth: layers.get("auth", AuthMode::Keys),
@@ -425,9 +527,12 @@ impl ServeConfig {
                 config.completed_at_skew_seconds
             ));
         }
-        for (key, limit) in
-            [("http_header_timeout_ms", config.http_header_timeout), ("http_body_timeout_ms", config.http_body_timeout)]
-        {
+        for (key, limit) in [
+            ("http_header_timeout_ms", config.http_header_timeout),
+            ("http_body_timeout_ms", config.http_body_timeout),
+            ("database_acquire_timeout_ms", config.database_acquire_timeout),
+            ("database_connect_timeout_ms", config.database_connect_timeout),
+        ] {
             if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&limit) {
                 layers.problem(format!("{key} = {} must be 100 to 600000", limit.as_millis()));
             }
@@ -435,6 +540,12 @@ impl ServeConfig {
         if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&config.http_idle_timeout) {
             let ms = config.http_idle_timeout.as_millis();
             layers.problem(format!("http_idle_timeout_ms = {ms} must be 100 to 3600000"));
+        }
+        if config.chapter_retention_days > 36_500 {
+            layers.problem(format!("chapter_retention_days = {} must be 0 to 36500", config.chapter_retention_days));
+        }
+        if !(1..=1000).contains(&config.database_pool_size) {
+            layers.problem(format!("database_pool_size = {} must be 1 to 1000", config.database_pool_size));
         }
         if config.peer_years_back > 5 {
             layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));
@@ -463,6 +574,13 @@ impl ServeConfig {
         let url = config.database_url.expose();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             layers.problem("database_url must start with sqlite:, postgres:// or postgresql://".to_string());
+        }
+        // The driver trusts the public certificate authorities besides `sslrootcert`; without the
+        // host name check of verify-full, any publicly trusted certificate would then pass.
+        if url.starts_with("postgres") && ssl_mode(url, &env).is_some_and(|m| m == "verify-ca") {
+            layers.problem(
+                "database_url: sslmode=verify-ca is not supported (the driver also trusts the public certificate authorities, so without the host name check any publicly trusted certificate would pass); use sslmode=verify-full".to_string(),
+            );
         }
         if let Some(dir) = &config.models_dir
             && !dir.is_dir()
@@ -500,6 +618,34 @@ mod tests {
             let err = ServeConfig::load(&ServeArgs::default(), with(bad)).unwrap_err();
             assert!(err.0.iter().any(|p| p.contains("sqlite_checkpoint_ms")), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn sslmode_verify_ca_is_refused_and_verify_full_accepted() {
+        let with = |url: &'static str| move |k: &str| (k == "DATABASE_URL").then(|| url.to_string());
+        let err = ServeConfig::load(
+            &ServeArgs::default(),
+            with("postgres://u@db:5432/m?sslmode=verify-ca&sslrootcert=/ca.pem"),
+        )
+        .unwrap_err();
+        assert!(err.0.iter().any(|p| p.contains("verify-ca is not supported")), "{err}");
+        let ok = ServeConfig::load(
+            &ServeArgs::default(),
+            with("postgres://u@db:5432/m?sslmode=verify-full&sslrootcert=/ca.pem"),
+        );
+        assert!(ok.is_ok());
+        // Written as the driver would still read it: another case, percent-encoded, the other key
+        // name, or the PostgreSQL environment variable.
+        for url in ["postgres://u@db/m?sslmode=VERIFY-CA", "postgres://u@db/m?ssl-mode=verify%2Dca"] {
+            let err = ServeConfig::load(&ServeArgs::default(), with(url)).unwrap_err();
+            assert!(err.0.iter().any(|p| p.contains("verify-ca is not supported")), "{url}: {err}");
+        }
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://u@db/m".to_string()),
+            "PGSSLMODE" => Some("verify-ca".to_string()),
+            _ => None,
+        };
+        assert!(ServeConfig::load(&ServeArgs::default(), env).is_err());
     }
 
     #[test]

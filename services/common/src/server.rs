@@ -40,6 +40,8 @@ pub struct ServerSettings {
     /// gRPC health of `""` and of every service follows it (readiness); `liveness` stays SERVING
     /// while the process runs.
     pub readiness: Option<Probe>,
+    /// More routes for the operators' port (the all-in-one server's tenants and keys).
+    pub admin_routes: Option<axum::Router>,
 }
 
 impl std::fmt::Debug for ServerSettings {
@@ -53,6 +55,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("http_body_timeout", &self.http_body_timeout)
             .field("guard", &self.guard)
             .field("readiness", &self.readiness.is_some())
+            .field("admin_routes", &self.admin_routes.is_some())
             .finish()
     }
 }
@@ -102,6 +105,7 @@ impl Default for ServerSettings {
             http_body_timeout: DEFAULT_HTTP_BODY_TIMEOUT,
             guard: crate::guard::Guard::new(crate::guard::DEFAULT_MAX_IN_FLIGHT, crate::guard::DEFAULT_MAX_SUBMITS),
             readiness: None,
+            admin_routes: None,
         }
     }
 }
@@ -240,7 +244,7 @@ pub async fn serve(
 pub async fn serve_with_http(
     listeners: Listeners,
     mut services: Services,
-    settings: ServerSettings,
+    mut settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let Listeners { grpc: listener, http, admin } = listeners;
@@ -307,6 +311,10 @@ pub async fn serve_with_http(
             let admin_addr = admin_listener.local_addr().context("while reading the admin listener's address")?;
             tracing::info!(addr = %admin_addr, "operators' port (metrics, health) listening");
             let router = crate::http::admin_router(ops);
+            let router = match settings.admin_routes.take() {
+                Some(more) => router.merge(more),
+                None => router,
+            };
             Some(tokio::spawn(async move {
                 axum::serve(admin_listener, router)
                     .with_graceful_shutdown(async {

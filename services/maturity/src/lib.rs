@@ -4,6 +4,7 @@
 
 pub mod chapter;
 pub mod demo;
+pub mod operators;
 pub mod sample;
 
 use std::future::Future;
@@ -24,6 +25,43 @@ use services_scoring::Scoring;
 use services_webhooks::dispatch::{DispatchSettings, Dispatcher};
 use store::engine::Intervals;
 
+/// Whether opening may create a database it does not find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// A server, a batch, `maturity migrate`: the SQLite file is created on first start.
+    MayCreate,
+    /// An operator's command on tenants and keys: a missing database is an error, not a new
+    /// empty one beside the real one.
+    Existing,
+}
+
+/// Opens the database named by `config` with its pool settings and gets its schema ready:
+/// migrated under the lock, or checked when `migrate_on_start` is false. With
+/// `Opening::Existing`, an SQLite database that is not there is an error instead of a new file.
+pub async fn open_database(config: &ServeConfig, opening: Opening) -> anyhow::Result<store::DatabaseConnection> {
+    let url = config.database_url.expose();
+    if opening == Opening::Existing && !store::exists(url) {
+        anyhow::bail!(
+            "there is no database at {url}: run this where the server runs, or name its database with --database-url (or --config); `maturity migrate` creates a new one"
+        );
+    }
+    // Told not to migrate, a program leaves a missing SQLite file missing: it would refuse the
+    // empty schema anyway.
+    if !config.migrate_on_start && !store::exists(url) {
+        let every = migrations::state_of_nothing();
+        return Err(anyhow::Error::new(migrations::PrepareError::Mismatch(every)))
+            .with_context(|| format!("while preparing the database schema: there is no database at {url}"));
+    }
+    let pool = store::PoolSettings {
+        max_connections: config.database_pool_size,
+        acquire_timeout: config.database_acquire_timeout,
+        connect_timeout: config.database_connect_timeout,
+    };
+    let db = store::open_with(url, pool).await.context("while opening the database")?;
+    migrations::prepare(&db, config.migrate_on_start).await.context("while preparing the database schema")?;
+    Ok(db)
+}
+
 /// The state every service of the all-in-one server shares.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -42,6 +80,9 @@ pub struct AppState {
     /// How often an SQLite write-ahead log is checkpointed beside the submission writer (a
     /// background job); `None` leaves it to the writer's own commits.
     pub sqlite_checkpoint: Option<std::time::Duration>,
+    /// The operator token: with one, the operators' port also manages tenants and keys
+    /// (`operators`).
+    pub operator_token: Option<Secret<String>>,
     /// Whether `run` starts the background jobs: the publisher with the cache refresh, and the
     /// webhook dispatcher (tests that publish by hand, with `Benchmarks::sync`, or that leave the
     /// database to another process, turn them off).
@@ -49,16 +90,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the database named by `config` (migrating it) and the pseudonym key.
+    /// Opens the database named by `config` (migrating it, or checking its schema, as configured)
+    /// and the pseudonym key (created on first start).
     pub async fn open(config: &ServeConfig, registry: Arc<ModelRegistry>) -> anyhow::Result<AppState> {
         let policy = Policy::new(config.disclosure_k).context("while setting the disclosure threshold")?;
         let key = store::keys::load_or_create(&config.pseudonym_key_file)?;
-        let mut state = AppState::open_with(config.database_url.expose(), registry, policy, key, config.auth).await?;
+        let db = open_database(config, Opening::MayCreate).await?;
+        let mut state = AppState::on(db, registry, policy, key, config.auth).await?;
         state.webhooks.timeout = config.webhook_timeout;
         state.webhooks.allow_private_networks = config.webhook_allow_private_networks;
         state.publication.publish = config.publish_interval;
         state.publication.refresh = state.publication.refresh.min(config.publish_interval);
         state.sqlite_checkpoint = config.sqlite_checkpoint;
+        state.operator_token = config.operator_token_file.as_deref().map(operators::read_token).transpose()?;
         state.persistence.set_peer_years_back(config.peer_years_back);
         state.persistence.set_completed_at_skew_seconds(config.completed_at_skew_seconds);
         state.reports.assembler().set_peer_years_back(config.peer_years_back);
@@ -90,6 +134,17 @@ impl AppState {
     ) -> anyhow::Result<AppState> {
         let db = store::open(url).await.context("while opening the database")?;
         migrations::up(&db).await.context("while migrating the database")?;
+        AppState::on(db, registry, policy, key, auth).await
+    }
+
+    /// The state over an opened database whose schema is current.
+    async fn on(
+        db: store::DatabaseConnection,
+        registry: Arc<ModelRegistry>,
+        policy: Policy,
+        key: Vec<u8>,
+        auth: AuthMode,
+    ) -> anyhow::Result<AppState> {
         let scoring = Scoring::new(Arc::clone(&registry));
         let persistence = Persistence::new(db.clone(), Arc::clone(&registry), policy, Secret::new(key), auth);
         let backfilled = persistence
@@ -116,6 +171,7 @@ impl AppState {
             webhooks: DispatchSettings::default(),
             publication: Intervals::default(),
             sqlite_checkpoint: Some(store::CHECKPOINT_INTERVAL),
+            operator_token: None,
             background_jobs: true,
         })
     }
@@ -178,6 +234,9 @@ pub async fn run(
         let db = db.clone();
         Box::pin(async move { store_gauges(&db).await })
     }));
+    if let Some(token) = state.operator_token.clone() {
+        settings.admin_routes = Some(operators::router(state.persistence.db().clone(), token));
+    }
     let allow_private_networks = state.webhooks.allow_private_networks;
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);

@@ -14,8 +14,8 @@ use anyhow::Context;
 use domain_model::Locale;
 use services_common::config::AuthMode;
 use services_common::serve::ServeArgs;
-use services_common::{EXIT_CONFIG, EXIT_DATA, cli, shutdown, telemetry};
-use services_maturity::{AppState, demo, sample};
+use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_SCHEMA, cli, shutdown, telemetry};
+use services_maturity::{AppState, Opening, demo, sample};
 
 /// The social maturity product, all services in one process.
 #[derive(Debug, clap::Parser)]
@@ -144,7 +144,11 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => start(&args, None),
-        Command::Migrate(args) => once(&args, |_state| async { Ok("database migrated".to_string()) }),
+        Command::Migrate(mut args) => {
+            // `migrate` is the step that migrates, whatever the configuration says of the others.
+            args.migrate_on_start = Some("true".into());
+            once(&args, |_state| async { Ok("database migrated".to_string()) })
+        }
         Command::SeedDemo { serve, seed } => once(&serve, move |state| async move {
             let seeded = seed_demo(&state, seed.companies, seed.seed).await?;
             Ok(format!(
@@ -153,7 +157,7 @@ fn main() -> ExitCode {
             ))
         }),
         Command::Run { serve, demo } => start(&serve, Some(demo)),
-        Command::Admin { command, serve } => once(&serve, move |state| admin(state, command)),
+        Command::Admin { command, serve } => administer(&serve, command),
         Command::Demo(args) => {
             telemetry::init(Default::default(), "warn");
             let sample = match load_sample(&args.options) {
@@ -169,6 +173,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(1, &e),
             }
         }
+    }
+}
+
+/// The exit status of a command that failed with `e`: EXIT_SCHEMA when the database's schema is
+/// not this release's, else 1.
+fn status_of(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<migrations::PrepareError>() {
+        Some(migrations::PrepareError::Mismatch(_)) => EXIT_SCHEMA,
+        _ => 1,
     }
 }
 
@@ -243,10 +256,31 @@ fn date_time(us: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs / 60 % 60)
 }
 
-/// `maturity admin ...`.
-async fn admin(state: AppState, command: AdminCommand) -> anyhow::Result<String> {
+/// `maturity admin ...`: on the database only (no pseudonym key), which must exist with this
+/// release's schema: an operator's command never migrates (`maturity migrate` does).
+fn administer(args: &ServeArgs, command: AdminCommand) -> ExitCode {
+    let (mut config, _) = match services_common::models::start_up("maturity", args) {
+        Ok(started) => started,
+        Err(code) => return code,
+    };
+    config.migrate_on_start = false;
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let db = services_maturity::open_database(&config, Opening::Existing).await?;
+            admin(&db, command).await
+        })
+    });
+    match result {
+        Ok(message) => {
+            say!("maturity: {message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(status_of(&e), &e),
+    }
+}
+
+async fn admin(db: &store::DatabaseConnection, command: AdminCommand) -> anyhow::Result<String> {
     use store::tenants;
-    let db = state.persistence.db();
     let now = store::time::now_us();
     Ok(match command {
         AdminCommand::CreateTenant { id, name } => {
@@ -311,7 +345,7 @@ where
             say!("maturity: {message}");
             ExitCode::SUCCESS
         }
-        Err(e) => fail(1, &e),
+        Err(e) => fail(status_of(&e), &e),
     }
 }
 
@@ -350,6 +384,8 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 _ => None,
             };
             let listeners = config.listeners().await?;
+            // Before the first line that says the server listens (see `shutdown::signal`).
+            let stop = shutdown::signal();
             let addr = listeners.grpc.local_addr()?;
             let secure = if tls.is_some() { " (TLS)" } else { "" };
             say!("maturity: gRPC listening on {addr}{secure}");
@@ -361,7 +397,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 say!("maturity: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
             }
             let settings = config.server_settings(tls);
-            let server = tokio::spawn(services_maturity::run(listeners, state, settings, shutdown::signal()));
+            let server = tokio::spawn(services_maturity::run(listeners, state, settings, stop));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");
                 match run_demo(&url, &sample, &options, demo_key.as_deref()).await {
@@ -380,6 +416,6 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(1, &e),
+        Err(e) => fail(status_of(&e), &e),
     }
 }

@@ -36,6 +36,11 @@ impl Reports {
         Reports { db, assembler, renderer, auth }
     }
 
+    /// The renderer (shared with the nightly batch run in the same process).
+    pub fn renderer(&self) -> &Arc<Renderer> {
+        &self.renderer
+    }
+
     /// The assembler chapters are built with.
     pub fn assembler(&self) -> &Assembler {
         &self.assembler
@@ -66,14 +71,22 @@ fn chapter_format(format: i32, violations: &mut Vec<Violation>) -> Format {
     }
 }
 
-/// A document as the stream of a render call: the metadata first, then pieces of `CHUNK` bytes.
-fn document_stream(bytes: Vec<u8>, format: Format, file_name: String) -> ChunkStream {
+/// A document typeset for this call as the stream of a render call: the metadata first, then
+/// pieces of `CHUNK` bytes. `draft`: a chapter no night archived (a sector volume is not one).
+fn document_stream(bytes: Vec<u8>, format: Format, file_name: String, draft: bool) -> ChunkStream {
     let metadata = pb::ChapterMetadata {
         content_type: format.content_type().to_string(),
         file_name,
         size: bytes.len() as u64,
         sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+        draft,
+        ..Default::default()
     };
+    metadata_and_pieces(metadata, &bytes)
+}
+
+/// The metadata, then `bytes` in pieces of `CHUNK`.
+fn metadata_and_pieces(metadata: pb::ChapterMetadata, bytes: &[u8]) -> ChunkStream {
     let mut messages = vec![Ok(pb::RenderChapterResponse { metadata: Some(metadata), data: Vec::new() })];
     messages.extend(bytes.chunks(CHUNK).map(|c| Ok(pb::RenderChapterResponse { metadata: None, data: c.to_vec() })));
     Box::pin(tokio_stream::iter(messages))
@@ -152,7 +165,7 @@ impl ReportService for Reports {
             })?;
         let size_part = size.map_or(String::new(), |s| format!("-{}", s.code()));
         let name = format!("sector-{}{size_part}-{year}.{}.{}", section.code(), locale.tag(), format.extension());
-        Ok(Response::new(document_stream(bytes, format, name)))
+        Ok(Response::new(document_stream(bytes, format, name, false)))
     }
 
     async fn render_chapter(
@@ -160,6 +173,7 @@ impl ReportService for Reports {
         request: Request<pb::RenderChapterRequest>,
     ) -> Result<Response<Self::RenderChapterStream>, Status> {
         let tenant = self.auth.caller(&request).await?.tenant;
+        let if_none_match = request.metadata().get("if-none-match").and_then(|v| v.to_str().ok()).map(str::to_string);
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale =
@@ -177,6 +191,12 @@ impl ReportService for Reports {
             return Err(invalid_argument(&violations, locale));
         }
         let id = req.assessment_id;
+        let name = format!("chapter-{id}.{}.{}", locale.tag(), format.extension());
+        if format == Format::Pdf
+            && let Some(archived) = self.archived(&tenant, id, locale, if_none_match.as_deref(), &name).await?
+        {
+            return Ok(Response::new(archived));
+        }
         let stored =
             store::get_assessment(&self.db, &tenant, id).await.map_err(store_status)?.ok_or_else(|| not_found(id))?;
         let date = date_of(now_us());
@@ -196,7 +216,49 @@ impl ReportService for Reports {
                 tracing::error!(id, error = %e, "typesetting failed");
                 Status::internal(format!("typesetting failed: {e}"))
             })?;
-        let name = format!("chapter-{id}.{}.{}", locale.tag(), format.extension());
-        Ok(Response::new(document_stream(bytes, format, name)))
+        Ok(Response::new(document_stream(bytes, format, name, true)))
+    }
+}
+
+/// Whether an `If-None-Match` value names the document whose SHA-256 is `sha256`: its tag is the
+/// first 32 hex digits, quoted (weak or strong), or `*`.
+fn names_tag(if_none_match: &str, sha256: &str) -> bool {
+    let tag = &sha256[..sha256.len().min(32)];
+    if_none_match.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/").trim_matches('"') == tag)
+}
+
+impl Reports {
+    /// The archived chapter of `tenant`'s assessment `id` in `locale` as a render call's stream
+    /// (only its metadata when `if_none_match` names it: nothing read but its stamp), or `None`
+    /// when no night has archived one.
+    async fn archived(
+        &self,
+        tenant: &str,
+        id: i64,
+        locale: Locale,
+        if_none_match: Option<&str>,
+        name: &str,
+    ) -> Result<Option<ChunkStream>, Status> {
+        let metadata = |stamp: store::archive::Stamp, not_modified: bool| pb::ChapterMetadata {
+            content_type: Format::Pdf.content_type().to_string(),
+            file_name: name.to_string(),
+            size: stamp.size,
+            sha256: stamp.sha256,
+            draft: false,
+            night: stamp.night,
+            not_modified,
+        };
+        if let Some(condition) = if_none_match {
+            let stamp = store::archive::stamp(&self.db, tenant, id, locale.tag()).await.map_err(store_status)?;
+            match stamp {
+                Some(stamp) if names_tag(condition, &stamp.sha256) => {
+                    return Ok(Some(metadata_and_pieces(metadata(stamp, true), &[])));
+                }
+                Some(_) => {}
+                None => return Ok(None),
+            }
+        }
+        let document = store::archive::document(&self.db, tenant, id, locale.tag()).await.map_err(store_status)?;
+        Ok(document.map(|(stamp, bytes)| metadata_and_pieces(metadata(stamp, false), &bytes)))
     }
 }

@@ -43,12 +43,14 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         // The scoring service speaks gRPC only: no JSON port, whatever http_addr says.
         let listeners = ServeConfig { http_addr: None, ..config.clone() }.listeners().await?;
+        // Before the first line that says the server listens (see `shutdown::signal`).
+        let stop = shutdown::signal();
         println!("scoring-service: gRPC listening on {}", listeners.grpc.local_addr()?);
         if let Some(l) = &listeners.admin {
             println!("scoring-service: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
         }
         let settings = config.server_settings(tls);
-        services_scoring::run(listeners, registry, settings, shutdown::signal()).await
+        services_scoring::run(listeners, registry, settings, stop).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+mod deploy;
 mod faults;
+mod postgres_tls;
 mod servers;
 mod webhooks;
 
@@ -77,8 +79,18 @@ fn malformed_model_file_is_a_start_up_error_naming_the_line() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// `maturity admin ARGS` over the database in `dir`; its standard output.
+/// `maturity admin ARGS` over the database in `dir` (migrated first, as an operator does before
+/// the first tenant); its standard output.
 fn admin(dir: &std::path::Path, args: &[&str]) -> String {
+    let database = ["--database-url".to_string(), format!("sqlite://{}/m.db?mode=rwc", dir.display())];
+    let migrated = Command::new(BIN)
+        .arg("migrate")
+        .args(&database)
+        .arg("--pseudonym-key-file")
+        .arg(dir.join("key"))
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
     let out = Command::new(BIN)
         .arg("admin")
         .arg("--database-url")
@@ -556,5 +568,31 @@ async fn spans_are_exported_over_tls_inside_the_callers_trace_and_logs_carry_the
         .unwrap_or_else(|| panic!("no log line of the call: {logs:#?}"));
     assert_eq!(served["span"]["trace_id"], "0af7651916cd43dd8448eb211c80319c", "{served}");
     assert_eq!(served["span"]["span_id"], span_id.as_str(), "{served}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `report-gen` exports its spans too when given a collector: the command's span, as service
+/// `report-gen`, sent before the process exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_gen_exports_its_spans_to_the_configured_collector() {
+    let dir = scratch("report-gen-otel");
+    let (endpoint, ca, got) = collector::start(&dir).await;
+    let out = tokio::task::block_in_place(|| {
+        Command::new(deploy::report_gen())
+            .args(["nightly", "--out"])
+            .arg(dir.join("night"))
+            .arg("--database-url")
+            .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
+            .args(["--otlp-endpoint", &endpoint])
+            .env("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)
+            .output()
+            .unwrap()
+    });
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let spans = got.0.lock().unwrap().clone();
+    let root = spans.iter().find(|(_, s)| s.name == "report-gen");
+    let (service, span) = root.unwrap_or_else(|| panic!("no report-gen span among {} exported", spans.len()));
+    assert!(service.contains("report-gen"), "{service}");
+    assert_eq!(collector::attribute(span, "command").as_deref(), Some("nightly"));
     std::fs::remove_dir_all(dir).unwrap();
 }

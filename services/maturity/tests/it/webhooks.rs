@@ -20,7 +20,11 @@ fn database_args(url: &str, dir: &std::path::Path) -> Vec<String> {
     vec!["--database-url".into(), url.into(), "--pseudonym-key-file".into(), dir.join("key").display().to_string()]
 }
 
+/// `maturity admin ARGS` on the database at `url`, migrated first (as an operator does before the
+/// first tenant).
 pub(crate) fn admin(url: &str, dir: &std::path::Path, args: &[&str]) -> String {
+    let migrated = Command::new(BIN).arg("migrate").args(database_args(url, dir)).output().unwrap();
+    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
     let out = Command::new(BIN).arg("admin").args(database_args(url, dir)).args(args).output().unwrap();
     assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
