@@ -13,7 +13,14 @@ prefix=target/tools/npm
 buf="$prefix/node_modules/.bin/buf"
 if ! [ -x "$buf" ] || [ "$("$buf" --version)" != "$version" ]; then
   command -v npm >/dev/null || { echo "proto check: npm is needed to install buf (see the README)" >&2; exit 1; }
-  npm install --prefix "$prefix" --no-audit --no-fund --silent "@bufbuild/buf@$version" >&2
+  # Node trusts only its own certificate authorities unless told otherwise: the system's, where
+  # a network's own authority (a company proxy's) is installed, are added.
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
+  # Bounded: a registry that cannot be reached fails the check within minutes, with npm's error.
+  timeout 300 npm install --prefix "$prefix" --no-audit --no-fund --silent --fetch-retries 2 "@bufbuild/buf@$version" >&2 \
+    || { echo "proto check: installing @bufbuild/buf@$version from the npm registry failed" >&2; exit 1; }
 fi
 "$buf" lint
 if [ -n "${BUF_AGAINST:-}" ]; then
