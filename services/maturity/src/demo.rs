@@ -279,6 +279,8 @@ pub fn summary(
         let _ = writeln!(o, "{:<22}{}", if nl { "Hoofdstuk (PDF)" } else { "Chapter (PDF)" }, path.display());
     }
     let _ = writeln!(o, "{rule}");
+    // The file of the model version the sample was scored with.
+    let model_file = model.model.as_ref().map_or_else(String::new, |m| format!("models/{}/v{}.toml", m.id, m.version));
     if nl {
         let _ = writeln!(o, "De server draait op {server} (gRPC, met reflectie en health).");
         let _ = writeln!(o, "Verder kijken:");
@@ -293,7 +295,7 @@ pub fn summary(
             server.trim_start_matches("http://")
         );
         let _ = writeln!(o, "                         (SLEUTEL: de API-sleutel van de demo-tenant hierboven)");
-        let _ = writeln!(o, "  - de modeldefinitie:   models/nl-social-business/v2.toml");
+        let _ = writeln!(o, "  - de modeldefinitie:   {model_file}");
         let _ = writeln!(
             o,
             "  - de voorbeeldinvoer:  examples/sample-assessment.toml (maturity demo --assessment BESTAND)"
@@ -314,7 +316,7 @@ pub fn summary(
             server.trim_start_matches("http://")
         );
         let _ = writeln!(o, "                         (KEY: the demo tenant's API key printed above)");
-        let _ = writeln!(o, "  - the model file:      models/nl-social-business/v2.toml");
+        let _ = writeln!(o, "  - the model file:      {model_file}");
         let _ =
             writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");
         let _ = writeln!(o, "  - explanation:         README.md and ARCHITECTURE.md");

@@ -130,6 +130,8 @@ fn demo_scores_through_the_api_and_sigterm_exits_0() {
         let (index, synthetic) =
             if lang == "nl" { ("Volwassenheidsindex", "SYNTHETISCH") } else { ("Maturity index", "SYNTHETIC") };
         assert!(text.contains(index) && text.contains(synthetic), "{text}");
+        // The model file named is the one of the version the sample was scored with.
+        assert!(text.contains("models/nl-social-business/v3.toml"), "{text}");
         let suffix = format!(".{lang}.pdf");
         let pdf = text.lines().find_map(|l| l.split_whitespace().last().filter(|w| w.ends_with(&suffix))).unwrap();
         assert!(std::fs::read(pdf).unwrap().starts_with(b"%PDF-"), "{pdf}");
