@@ -8,7 +8,6 @@ use services_api::v1 as pb;
 use services_api::v1::report_service_server::{ReportService, ReportServiceServer};
 use services_auth::{Authenticator, not_found, store_status};
 use services_common::errors::{Violation, invalid_argument, request_locale};
-use sha2::{Digest, Sha256};
 use store::DatabaseConnection;
 use store::time::{date_of, now_us};
 use tokio_stream::Stream;
@@ -78,7 +77,7 @@ fn document_stream(bytes: Vec<u8>, format: Format, file_name: String, draft: boo
         content_type: format.content_type().to_string(),
         file_name,
         size: bytes.len() as u64,
-        sha256: Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+        sha256: store::archive::sha256_hex(&bytes),
         draft,
         ..Default::default()
     };
