@@ -28,9 +28,9 @@ pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 /// A fresh, empty database. Dropped with the value (the PostgreSQL database is dropped too).
 #[derive(Debug)]
 pub struct TestDb {
-    /// Its URL.
+    /// Connection URL: `sqlite://` and a file in a temporary directory, or the test server's URL
+    /// naming this database.
     pub url: String,
-    /// Its backend.
     pub backend: Backend,
     cleanup: Cleanup,
 }

@@ -421,6 +421,40 @@ impl Assembler {
         Ok(out)
     }
 
+    /// `stored`'s answers and their result, scored again with the model version they name.
+    fn rescore(&self, stored: &StoredAssessment) -> Result<(Request, domain_scoring::Scored), AssembleError> {
+        let rescore = |reason: String| AssembleError::Rescore { id: stored.id, reason };
+        let request = domain_scoring::Request::from(stored.answers().map_err(|e| rescore(e.to_string()))?);
+        let scored = request.score(&self.registry).map_err(|refusal| {
+            rescore(match refusal {
+                Refusal::Model(e) => e.to_string(),
+                Refusal::Problems(p) => p.iter().map(|p| p.message(Locale::En)).collect::<Vec<_>>().join("; "),
+            })
+        })?;
+        Ok((request, scored))
+    }
+
+    /// The peer group's trend (`trend`) placed on the chart's time axis, and the firm's own
+    /// year's place on it.
+    async fn trend_on_axis(
+        &self,
+        db: &impl ConnectionTrait,
+        model: &Model,
+        found: Option<&Found>,
+        year: i32,
+    ) -> Result<(Vec<TrendView>, f64), StoreError> {
+        let mut trend = match found {
+            Some(f) => self.trend(db, model, &f.held.group).await?,
+            None => Vec::new(),
+        };
+        let years: Vec<u32> = trend.iter().map(|t| t.year).collect();
+        let (xs, firm_x) = trend_x(&years, u32::try_from(year).unwrap_or(0), TREND_WIDTH);
+        for (t, x) in trend.iter_mut().zip(xs) {
+            t.x = x;
+        }
+        Ok((trend, firm_x))
+    }
+
     /// The chapter of `stored` in `locale`, dated `date` (year, month, day), numbered `number`.
     pub async fn chapter(
         &self,
@@ -430,254 +464,34 @@ impl Assembler {
         date: (i32, u32, u32),
         number: u32,
     ) -> Result<Chapter, AssembleError> {
-        let rescore = |reason: String| AssembleError::Rescore { id: stored.id, reason };
-        let request = domain_scoring::Request::from(stored.answers().map_err(|e| rescore(e.to_string()))?);
-        let scored = request.score(&self.registry).map_err(|refusal| {
-            rescore(match refusal {
-                Refusal::Model(e) => e.to_string(),
-                Refusal::Problems(p) => p.iter().map(|p| p.message(Locale::En)).collect::<Vec<_>>().join("; "),
-            })
-        })?;
-        let model = &scored.model;
-        let r = &scored.assessment;
+        let (request, scored) = self.rescore(stored)?;
+        let (model, r) = (&scored.model, &scored.assessment);
         let years_back = self.years_back.load(Ordering::Relaxed);
         let found: Option<Found> = peers::find(db, model, stored.year, &GroupKey::of(&r.firm), years_back).await?;
         let positions = found.as_ref().map(|f| f.positions([r.maturity_index, r.axes[0].index, r.axes[1].index]));
-        let percentiles = positions.map(|p| p.map(|x| x.percentile));
         let edges = domain_scoring::edges(model, &request.answers(), r);
-        let figures = found.as_ref().map(Found::figures);
-        let distribution = |metric: &str| figures.and_then(|f| f.distribution(metric)).map(quartiles);
-        let percentile = |i: usize| percentiles.map(|p| p[i]);
-        let axis = |a: Axis| {
-            let def = model.axis(a);
-            let res = r.axis(a);
-            let shares = figures.and_then(|f| match a {
-                Axis::External => f.external_stages,
-                Axis::Internal => f.internal_stages,
-            });
-            AxisView {
-                label: def.label.get(locale).to_string(),
-                index: res.index,
-                stage: res.attained_stage,
-                stage_label: def.stages[usize::from(res.attained_stage)].label.get(locale).to_string(),
-                stage_description: def.stages[usize::from(res.attained_stage)].description.get(locale).to_string(),
-                stages: def
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .map(|(n, s)| {
-                        let result = n.checked_sub(1).and_then(|i| res.stages.get(i));
-                        StageView {
-                            number: u8::try_from(n).unwrap_or(0),
-                            label: s.label.get(locale).to_string(),
-                            description: s.description.get(locale).to_string(),
-                            capability: result.map(|x| x.capability),
-                            attained: result.is_some_and(|x| x.attained),
-                            skipped: result.is_some_and(|x| x.skipped),
-                            unknown: result.is_some_and(|x| x.insufficient_evidence),
-                            current: n == usize::from(res.attained_stage),
-                            peer_share: shares.and_then(|sh| sh.get(n).copied()).map(round3),
-                        }
-                    })
-                    .collect(),
-                percentile: percentile(a.index() + 1),
-                percentile_range: positions.map(|p| [p[a.index() + 1].low, p[a.index() + 1].high]),
-                edges: edges.stages[a.index()]
-                    .iter()
-                    .map(|e| {
-                        let stage = e.after.axis(a).attained_stage;
-                        let label = def.stages[usize::from(stage)].label.get(locale).to_string();
-                        edge_view(model, &request, e, label, Some(stage), locale)
-                    })
-                    .collect(),
-                skipped: res.skipped_stages().collect(),
-                unknown: res
-                    .stages
-                    .iter()
-                    .filter(|s| s.insufficient_evidence)
-                    .map(|s| UnknownStageView {
-                        number: s.stage,
-                        label: def.stages[usize::from(s.stage)].label.get(locale).to_string(),
-                        open: stage_items(model, &request, a, s.stage, locale)
-                            .into_iter()
-                            .filter(|i| i.score.is_none())
-                            .map(|i| i.text)
-                            .collect(),
-                    })
-                    .collect(),
-                next: (res.attained_stage < 4).then(|| {
-                    let n = res.attained_stage + 1;
-                    let stage = &def.stages[usize::from(n)];
-                    NextStageView {
-                        number: n,
-                        label: stage.label.get(locale).to_string(),
-                        description: stage.description.get(locale).to_string(),
-                        capability: res.stages[usize::from(n) - 1].capability,
-                        items: stage_items(model, &request, a, n, locale),
-                    }
-                }),
-            }
-        };
-        let matrix = matrix_cells(figures, Some((r.axes[0].attained_stage, r.axes[1].attained_stage)));
-        let medians = ValueSource::ALL.map(|v| distribution(v.id()).map(|q| q.p50));
-        let value_sources = ValueSource::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, v)| DimensionView {
-                label: model.value_sources[i].label.get(locale).to_string(),
-                description: model.value_sources[i].description.get(locale).to_string(),
-                score: r.value_sources[i].score,
-                peers: distribution(v.id()),
-            })
-            .collect();
-        let facts = r.advice_facts(medians);
-        let recommendations: Vec<AdviceView> = model
-            .advice(&facts)
-            .map(|a| AdviceView { title: a.title.get(locale).to_string(), text: a.text.get(locale).to_string() })
-            .collect();
-        let actions = action_views(model, &request, r, locale);
-        let priorities = if actions.is_empty() {
-            recommendations.iter().take(2).map(|a| a.title.clone()).collect()
-        } else {
-            actions.iter().take(2).map(|a| a.practice.clone()).collect()
-        };
-        let key_message = KeyMessageView { priorities };
-        let business_case = model.fit.returns.as_ref().map(|rule| {
-            let answer_of = |i: usize| {
-                let view = item_view(model, &request, &model.items[i], locale);
-                (view.score, (!view.answer.is_empty()).then_some(view.answer))
-            };
-            let (return_score, return_answer) = answer_of(rule.item);
-            let (measured_score, measured_answer) = answer_of(rule.measured_item);
-            BusinessCaseView {
-                returns_pay: r.fit.returns_pay,
-                measured_in_money: measured_score.is_some_and(|s| s >= 100.0 * rule.min_measured),
-                compared: return_score.is_some(),
-                return_answer,
-                measured_answer,
-            }
-        });
-        let (rogers_curve_views, rogers_x) = match percentiles {
-            Some(p) => {
-                let cats: Vec<Category> = model
-                    .rogers
-                    .iter()
-                    .map(|c| Category {
-                        label: c.label.get(locale).to_string(),
-                        share_percent: c.share_percent,
-                        min_percentile: c.min_percentile,
-                    })
-                    .collect();
-                let (views, x) = rogers_curve(&cats, p[0]);
-                (views, Some(x))
-            }
-            None => (Vec::new(), None),
-        };
-        let peers = match (found.as_ref(), percentiles) {
-            (Some(f), Some(p)) => {
-                let held = &f.held;
-                let maturity = held.figures.distribution("maturity_index");
-                Some(PeersView {
-                    group: held.group.name(locale),
-                    level: held.level().name(locale).to_string(),
-                    n: u32::try_from(held.n).unwrap_or(0),
-                    k: self.policy.k(),
-                    year: u32::try_from(f.year).unwrap_or(0),
-                    fallback: f.fallback().then(|| f.requested.fallback_reason(locale)),
-                    earlier_year: f
-                        .earlier_year()
-                        .then(|| domain_anonymity::earlier_year_reason(f.requested_year, f.year, locale)),
-                    synthetic_percent: 100.0 * held.synthetic_share,
-                    percentile: p[0],
-                    percentile_range: positions.map_or([p[0], p[0]], |x| [x[0].low, x[0].high]),
-                    rogers: model.rogers_category(p[0]).label.get(locale).to_string(),
-                    maturity: maturity.map(quartiles).unwrap_or(Quartiles {
-                        p10: 0.0,
-                        p25: 0.0,
-                        p50: 0.0,
-                        p75: 0.0,
-                        p90: 0.0,
-                    }),
-                    mean: maturity.map_or(0.0, |d| d.mean),
-                    has_matrix: figures.is_some_and(|f| f.stage_matrix.len() == 25),
-                })
-            }
-            _ => None,
+        let parts = Parts {
+            model,
+            request: &request,
+            r,
+            figures: found.as_ref().map(Found::figures),
+            percentiles: positions.map(|p| p.map(|x| x.percentile)),
+            ranges: positions.map(|p| p.map(|x| [x.low, x.high])),
+            edges: &edges,
+            locale,
         };
         let trajectory = self.trajectory(db, stored, &scored, locale).await?;
-        let scored_sources: Vec<(String, f64)> = r
-            .value_sources
-            .iter()
-            .zip(&model.value_sources)
-            .filter_map(|(v, d)| v.score.map(|s| (d.label.get(locale).to_string(), s)))
-            .collect();
-        let profile = (scored_sources.len() >= 2).then(|| {
-            let by_score = |a: &&(String, f64), b: &&(String, f64)| a.1.total_cmp(&b.1);
-            let strongest = scored_sources.iter().max_by(by_score).cloned().unwrap_or_default();
-            let weakest = scored_sources.iter().min_by(by_score).cloned().unwrap_or_default();
-            ProfileView {
-                strongest: strongest.0,
-                strongest_score: strongest.1,
-                weakest: weakest.0,
-                weakest_score: weakest.1,
-            }
+        let (trend, trend_firm_x) = self.trend_on_axis(db, model, found.as_ref(), stored.year).await?;
+        let (recommendations, actions, key_message) = parts.advice();
+        let (rogers_curve, rogers_x) = parts.rogers();
+        let (forrester_stages, altimeter_stages) = parts.crosswalks();
+        let (archetype, archetype_description) = parts.ruled(&model.archetypes, r.archetype);
+        let (altimeter, altimeter_description) = parts.ruled(&model.altimeter, r.altimeter);
+        let (forrester, forrester_description) = model.forrester.get(r.forrester).map_or_else(Default::default, |f| {
+            (f.label.get(locale).to_string(), f.description.get(locale).to_string())
         });
-        let business_answers = model
-            .items
-            .iter()
-            .filter(|i| i.evidence.iter().any(|(t, _)| matches!(t, Target::BusinessValue(_))))
-            .map(|i| item_view(model, &request, i, locale))
-            .collect();
-        let mut trend = match &found {
-            Some(f) => self.trend(db, model, &f.held.group).await?,
-            None => Vec::new(),
-        };
-        let years: Vec<u32> = trend.iter().map(|t| t.year).collect();
-        let (xs, trend_firm_x) = trend_x(&years, u32::try_from(stored.year).unwrap_or(0), TREND_WIDTH);
-        for (t, x) in trend.iter_mut().zip(xs) {
-            t.x = x;
-        }
-        let business_value = Facet::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, _)| DimensionView {
-                label: model.business_value[i].label.get(locale).to_string(),
-                description: model.business_value[i].description.get(locale).to_string(),
-                score: r.business_value[i].score,
-                peers: None,
-            })
-            .collect();
-        let crosswalk = |list: &[domain_model::RuledClass], current: usize| {
-            list.iter()
-                .enumerate()
-                .map(|(i, c)| CrosswalkView {
-                    label: c.label.get(locale).to_string(),
-                    description: c.description.get(locale).to_string(),
-                    current: i == current,
-                })
-                .collect::<Vec<_>>()
-        };
-        let forrester_stages = model
-            .forrester
-            .iter()
-            .enumerate()
-            .map(|(i, c)| CrosswalkView {
-                label: c.label.get(locale).to_string(),
-                description: c.description.get(locale).to_string(),
-                current: i == r.forrester,
-            })
-            .collect();
-        let altimeter_stages = crosswalk(&model.altimeter, r.altimeter);
-        let section = r.firm.section;
-        let ruled = |list: &[domain_model::RuledClass], i: usize| {
-            list.get(i).map_or((String::new(), String::new()), |c| {
-                (c.label.get(locale).to_string(), c.description.get(locale).to_string())
-            })
-        };
-        let (archetype, archetype_description) = ruled(&model.archetypes, r.archetype);
-        let (altimeter, altimeter_description) = ruled(&model.altimeter, r.altimeter);
-        let forrester = model.forrester.get(r.forrester);
         let verdict = model.verdict(r.fit.verdict);
+        let section = r.firm.section;
         Ok(Chapter {
             number,
             firm_name: stored.firm_name.clone(),
@@ -692,11 +506,11 @@ impl Assembler {
             year: stored.year,
             maturity_index: r.maturity_index,
             attainment_threshold: model.scoring.attainment_threshold,
-            external: axis(Axis::External),
-            internal: axis(Axis::Internal),
-            matrix,
-            value_sources,
-            business_value,
+            external: parts.axis(Axis::External),
+            internal: parts.axis(Axis::Internal),
+            matrix: matrix_cells(parts.figures, Some((r.axes[0].attained_stage, r.axes[1].attained_stage))),
+            value_sources: parts.value_sources(),
+            business_value: parts.business_value(),
             trend,
             trend_firm_x,
             forrester_stages,
@@ -706,68 +520,370 @@ impl Assembler {
             fit: verdict.label.get(locale).to_string(),
             fit_id: r.fit.verdict.id().to_string(),
             fit_advice: verdict.description.get(locale).to_string(),
-            fit_edges: edges
-                .verdicts
-                .iter()
-                .map(|e| {
-                    let label = model.verdict(e.after.fit.verdict).label.get(locale).to_string();
-                    edge_view(model, &request, e, label, None, locale)
-                })
-                .collect(),
+            fit_edges: parts.fit_edges(),
             key_message,
-            business_case,
-            fit_chart: crate::chapter::FitChartView {
-                base: model.fit.base,
-                slope: model.fit.slope,
-                tolerance: model.fit.tolerance,
-                restraint_below: model.fit.restraint_below,
-            },
-            fit_shares: figures
-                .map(|f| f.fit_shares_of(model))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(v, share)| crate::chapter::FitShareView {
-                    id: v.id().to_string(),
-                    label: model.verdict(v).label.get(locale).to_string(),
-                    share,
-                    own: v == r.fit.verdict,
-                })
-                .collect(),
-            pay: figures.and_then(|f| f.pay.as_ref()).map(|pay| {
-                let own = crate::pay::Own {
-                    verdict: r.fit.verdict,
-                    external_stage: r.axes[0].attained_stage,
-                    internal_stage: r.axes[1].attained_stage,
-                };
-                crate::pay::PayView::of(pay, model, locale, own, r.fit.returns)
-            }),
+            business_case: parts.business_case(),
+            fit_chart: parts.fit_chart(),
+            fit_shares: parts.fit_shares(),
+            pay: parts.pay(),
             trajectory,
-            profile,
-            business_answers,
+            profile: parts.profile(),
+            business_answers: parts.business_answers(),
             fit_target: r.fit.target,
             fit_gap: r.fit.gap,
             fit_tolerance: model.fit.tolerance,
             archetype,
             archetype_description,
-            forrester: forrester.map_or(String::new(), |f| f.label.get(locale).to_string()),
-            forrester_description: forrester.map_or(String::new(), |f| f.description.get(locale).to_string()),
+            forrester,
+            forrester_description,
             altimeter,
             altimeter_description,
-            peers,
-            rogers_curve: rogers_curve_views,
+            peers: parts.peers(found.as_ref(), self.policy.k()),
+            rogers_curve,
             rogers_x,
             rogers_size: [ROGERS_WIDTH, ROGERS_HEIGHT],
             recommendations,
             actions,
             context: self.context(section, locale),
-            answers: AnswersView {
-                items: r.answers.items_in_model,
-                answered: r.answers.answered,
-                dont_know: r.answers.dont_know,
-                unanswered: r.answers.unanswered,
-            },
+            answers: parts.answers(),
             appendix: appendix(model, &request, locale),
             synthetic: stored.tenant == store::tenants::DEMO_TENANT,
+        })
+    }
+}
+
+/// What the parts of a chapter are built from: the re-scored assessment with its model and
+/// answers, the published figures of the peer group used, the firm's percentiles in it (maturity
+/// index, external, internal) with their 90% ranges, the readings one answer away, and the
+/// chapter's language. Each method builds one named part of the chapter's view.
+struct Parts<'a> {
+    model: &'a Model,
+    request: &'a Request,
+    r: &'a Assessment,
+    figures: Option<&'a Figures>,
+    percentiles: Option<[f64; 3]>,
+    ranges: Option<[[f64; 2]; 3]>,
+    edges: &'a domain_scoring::Edges,
+    locale: Locale,
+}
+
+impl Parts<'_> {
+    /// The fit chart's line and band, from the model's fit rules.
+    fn fit_chart(&self) -> crate::chapter::FitChartView {
+        let fit = &self.model.fit;
+        crate::chapter::FitChartView {
+            base: fit.base,
+            slope: fit.slope,
+            tolerance: fit.tolerance,
+            restraint_below: fit.restraint_below,
+        }
+    }
+
+    /// How many of the model's questions were answered, with "don't know", or not at all.
+    fn answers(&self) -> AnswersView {
+        let a = &self.r.answers;
+        AnswersView { items: a.items_in_model, answered: a.answered, dont_know: a.dont_know, unanswered: a.unanswered }
+    }
+
+    fn distribution(&self, metric: &str) -> Option<Quartiles> {
+        self.figures.and_then(|f| f.distribution(metric)).map(quartiles)
+    }
+
+    /// One axis: its stages with the peers' shares, where it stands among the peers, the stages
+    /// one answer away, those too thinly answered to judge, and the next stage.
+    fn axis(&self, a: Axis) -> AxisView {
+        let (model, locale) = (self.model, self.locale);
+        let def = model.axis(a);
+        let res = self.r.axis(a);
+        let stage = |n: u8| &def.stages[usize::from(n)];
+        AxisView {
+            label: def.label.get(locale).to_string(),
+            index: res.index,
+            stage: res.attained_stage,
+            stage_label: stage(res.attained_stage).label.get(locale).to_string(),
+            stage_description: stage(res.attained_stage).description.get(locale).to_string(),
+            stages: self.stages(a),
+            percentile: self.percentiles.map(|p| p[a.index() + 1]),
+            percentile_range: self.ranges.map(|p| p[a.index() + 1]),
+            edges: self.edges.stages[a.index()]
+                .iter()
+                .map(|e| {
+                    let after = e.after.axis(a).attained_stage;
+                    let label = stage(after).label.get(locale).to_string();
+                    edge_view(model, self.request, e, label, Some(after), locale)
+                })
+                .collect(),
+            skipped: res.skipped_stages().collect(),
+            unknown: res
+                .stages
+                .iter()
+                .filter(|s| s.insufficient_evidence)
+                .map(|s| UnknownStageView {
+                    number: s.stage,
+                    label: stage(s.stage).label.get(locale).to_string(),
+                    open: stage_items(model, self.request, a, s.stage, locale)
+                        .into_iter()
+                        .filter(|i| i.score.is_none())
+                        .map(|i| i.text)
+                        .collect(),
+                })
+                .collect(),
+            next: (res.attained_stage < 4).then(|| {
+                let n = res.attained_stage + 1;
+                NextStageView {
+                    number: n,
+                    label: stage(n).label.get(locale).to_string(),
+                    description: stage(n).description.get(locale).to_string(),
+                    capability: res.stages[usize::from(n) - 1].capability,
+                    items: stage_items(model, self.request, a, n, locale),
+                }
+            }),
+        }
+    }
+
+    /// An axis's stages 0-4 with the firm's result and the share of its peers at each.
+    fn stages(&self, a: Axis) -> Vec<StageView> {
+        let def = self.model.axis(a);
+        let res = self.r.axis(a);
+        let shares = self.figures.and_then(|f| match a {
+            Axis::External => f.external_stages,
+            Axis::Internal => f.internal_stages,
+        });
+        def.stages
+            .iter()
+            .enumerate()
+            .map(|(n, s)| {
+                let result = n.checked_sub(1).and_then(|i| res.stages.get(i));
+                StageView {
+                    number: u8::try_from(n).unwrap_or(0),
+                    label: s.label.get(self.locale).to_string(),
+                    description: s.description.get(self.locale).to_string(),
+                    capability: result.map(|x| x.capability),
+                    attained: result.is_some_and(|x| x.attained),
+                    skipped: result.is_some_and(|x| x.skipped),
+                    unknown: result.is_some_and(|x| x.insufficient_evidence),
+                    current: n == usize::from(res.attained_stage),
+                    peer_share: shares.and_then(|sh| sh.get(n).copied()).map(round3),
+                }
+            })
+            .collect()
+    }
+
+    /// The four value sources with the peers' distribution of each.
+    fn value_sources(&self) -> Vec<DimensionView> {
+        ValueSource::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, v)| DimensionView {
+                label: self.model.value_sources[i].label.get(self.locale).to_string(),
+                description: self.model.value_sources[i].description.get(self.locale).to_string(),
+                score: self.r.value_sources[i].score,
+                peers: self.distribution(v.id()),
+            })
+            .collect()
+    }
+
+    /// The four business value facets (no peer figures).
+    fn business_value(&self) -> Vec<DimensionView> {
+        Facet::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, _)| DimensionView {
+                label: self.model.business_value[i].label.get(self.locale).to_string(),
+                description: self.model.business_value[i].description.get(self.locale).to_string(),
+                score: self.r.business_value[i].score,
+                peers: None,
+            })
+            .collect()
+    }
+
+    /// The model's recommendations, the engine's actions, and the key message's two priorities
+    /// (the first two actions, or without actions the first two recommendations).
+    fn advice(&self) -> (Vec<AdviceView>, Vec<ActionView>, KeyMessageView) {
+        let medians = ValueSource::ALL.map(|v| self.distribution(v.id()).map(|q| q.p50));
+        let facts = self.r.advice_facts(medians);
+        let recommendations: Vec<AdviceView> = self
+            .model
+            .advice(&facts)
+            .map(|a| AdviceView {
+                title: a.title.get(self.locale).to_string(),
+                text: a.text.get(self.locale).to_string(),
+            })
+            .collect();
+        let actions = action_views(self.model, self.request, self.r, self.locale);
+        let priorities = if actions.is_empty() {
+            recommendations.iter().take(2).map(|a| a.title.clone()).collect()
+        } else {
+            actions.iter().take(2).map(|a| a.practice.clone()).collect()
+        };
+        (recommendations, actions, KeyMessageView { priorities })
+    }
+
+    /// Whether the firm's own answers say its social media pay, and whether it measures that.
+    fn business_case(&self) -> Option<BusinessCaseView> {
+        let (model, r) = (self.model, self.r);
+        model.fit.returns.as_ref().map(|rule| {
+            let answer_of = |i: usize| {
+                let view = item_view(model, self.request, &model.items[i], self.locale);
+                (view.score, (!view.answer.is_empty()).then_some(view.answer))
+            };
+            let (return_score, return_answer) = answer_of(rule.item);
+            let (measured_score, measured_answer) = answer_of(rule.measured_item);
+            BusinessCaseView {
+                returns_pay: r.fit.returns_pay,
+                measured_in_money: measured_score.is_some_and(|s| s >= 100.0 * rule.min_measured),
+                compared: return_score.is_some(),
+                return_answer,
+                measured_answer,
+            }
+        })
+    }
+
+    /// Rogers' adopter categories as a curve, and where the firm's percentile falls on it.
+    fn rogers(&self) -> (Vec<crate::chapter::RogersView>, Option<f64>) {
+        let Some(p) = self.percentiles else { return (Vec::new(), None) };
+        let categories: Vec<Category> = self
+            .model
+            .rogers
+            .iter()
+            .map(|c| Category {
+                label: c.label.get(self.locale).to_string(),
+                share_percent: c.share_percent,
+                min_percentile: c.min_percentile,
+            })
+            .collect();
+        let (views, x) = rogers_curve(&categories, p[0]);
+        (views, Some(x))
+    }
+
+    /// The peer group used and the firm's position in it, when a group is published.
+    fn peers(&self, found: Option<&Found>, k: u32) -> Option<PeersView> {
+        let (f, p) = (found?, self.percentiles?);
+        let locale = self.locale;
+        let held = &f.held;
+        let maturity = held.figures.distribution("maturity_index");
+        Some(PeersView {
+            group: held.group.name(locale),
+            level: held.level().name(locale).to_string(),
+            n: u32::try_from(held.n).unwrap_or(0),
+            k,
+            year: u32::try_from(f.year).unwrap_or(0),
+            fallback: f.fallback().then(|| f.requested.fallback_reason(locale)),
+            earlier_year: f
+                .earlier_year()
+                .then(|| domain_anonymity::earlier_year_reason(f.requested_year, f.year, locale)),
+            synthetic_percent: 100.0 * held.synthetic_share,
+            percentile: p[0],
+            percentile_range: self.ranges.map_or([p[0], p[0]], |x| x[0]),
+            rogers: self.model.rogers_category(p[0]).label.get(locale).to_string(),
+            maturity: maturity.map(quartiles).unwrap_or(Quartiles { p10: 0.0, p25: 0.0, p50: 0.0, p75: 0.0, p90: 0.0 }),
+            mean: maturity.map_or(0.0, |d| d.mean),
+            has_matrix: self.figures.is_some_and(|f| f.stage_matrix.len() == 25),
+        })
+    }
+
+    /// The strongest and the weakest scored value source, when at least two are scored.
+    fn profile(&self) -> Option<ProfileView> {
+        let scored: Vec<(String, f64)> = self
+            .r
+            .value_sources
+            .iter()
+            .zip(&self.model.value_sources)
+            .filter_map(|(v, d)| v.score.map(|s| (d.label.get(self.locale).to_string(), s)))
+            .collect();
+        (scored.len() >= 2).then(|| {
+            let by_score = |a: &&(String, f64), b: &&(String, f64)| a.1.total_cmp(&b.1);
+            let strongest = scored.iter().max_by(by_score).cloned().unwrap_or_default();
+            let weakest = scored.iter().min_by(by_score).cloned().unwrap_or_default();
+            ProfileView {
+                strongest: strongest.0,
+                strongest_score: strongest.1,
+                weakest: weakest.0,
+                weakest_score: weakest.1,
+            }
+        })
+    }
+
+    /// The questions that give evidence of business value, with the firm's answers.
+    fn business_answers(&self) -> Vec<ItemView> {
+        self.model
+            .items
+            .iter()
+            .filter(|i| i.evidence.iter().any(|(t, _)| matches!(t, Target::BusinessValue(_))))
+            .map(|i| item_view(self.model, self.request, i, self.locale))
+            .collect()
+    }
+
+    /// Forrester's and Altimeter's stages, the firm's marked.
+    fn crosswalks(&self) -> (Vec<CrosswalkView>, Vec<CrosswalkView>) {
+        let views = |list: &[domain_model::RuledClass], current: usize| {
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| CrosswalkView {
+                    label: c.label.get(self.locale).to_string(),
+                    description: c.description.get(self.locale).to_string(),
+                    current: i == current,
+                })
+                .collect::<Vec<_>>()
+        };
+        let forrester = self
+            .model
+            .forrester
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CrosswalkView {
+                label: c.label.get(self.locale).to_string(),
+                description: c.description.get(self.locale).to_string(),
+                current: i == self.r.forrester,
+            })
+            .collect();
+        (forrester, views(&self.model.altimeter, self.r.altimeter))
+    }
+
+    /// The label and description of entry `i` of a classification (empty when there is none).
+    fn ruled(&self, list: &[domain_model::RuledClass], i: usize) -> (String, String) {
+        list.get(i).map_or_else(Default::default, |c| {
+            (c.label.get(self.locale).to_string(), c.description.get(self.locale).to_string())
+        })
+    }
+
+    /// The fit verdicts one answer away.
+    fn fit_edges(&self) -> Vec<EdgeView> {
+        self.edges
+            .verdicts
+            .iter()
+            .map(|e| {
+                let label = self.model.verdict(e.after.fit.verdict).label.get(self.locale).to_string();
+                edge_view(self.model, self.request, e, label, None, self.locale)
+            })
+            .collect()
+    }
+
+    /// The peers' shares per fit verdict, the firm's own marked.
+    fn fit_shares(&self) -> Vec<crate::chapter::FitShareView> {
+        self.figures
+            .map(|f| f.fit_shares_of(self.model))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(v, share)| crate::chapter::FitShareView {
+                id: v.id().to_string(),
+                label: self.model.verdict(v).label.get(self.locale).to_string(),
+                share,
+                own: v == self.r.fit.verdict,
+            })
+            .collect()
+    }
+
+    /// Whether social media pay for firms like this one, from the group's published pay figures.
+    fn pay(&self) -> Option<crate::pay::PayView> {
+        let r = self.r;
+        self.figures.and_then(|f| f.pay.as_ref()).map(|pay| {
+            let own = crate::pay::Own {
+                verdict: r.fit.verdict,
+                external_stage: r.axes[0].attained_stage,
+                internal_stage: r.axes[1].attained_stage,
+            };
+            crate::pay::PayView::of(pay, self.model, self.locale, own, r.fit.returns)
         })
     }
 }

@@ -15,7 +15,7 @@ pub struct StageView {
     pub description: String,
     /// Capability 0-100 (stages 1-4).
     pub capability: Option<f64>,
-    /// Attained.
+    /// Capability at or above the attainment threshold, with sufficient evidence.
     pub attained: bool,
     /// Skipped (below the attained stage, with evidence that it is not practised).
     pub skipped: bool,
@@ -88,11 +88,11 @@ pub struct TrajectoryPointView {
     pub model_version: u32,
     /// Maturity index.
     pub maturity: f64,
-    /// External stage and its name.
+    /// Attained external stage 0-4.
     pub external_stage: u8,
     /// Name of the external stage.
     pub external_label: String,
-    /// Internal stage.
+    /// Attained internal stage 0-4.
     pub internal_stage: u8,
     /// Name of the internal stage.
     pub internal_label: String,
@@ -116,7 +116,7 @@ pub struct TrajectoryView {
     pub external_changed: bool,
     /// The internal stage changed.
     pub internal_changed: bool,
-    /// The verdict changed.
+    /// The fit verdict changed since the previous assessment.
     pub verdict_changed: bool,
     /// Earlier assessments that could not be scored again (their model version is gone).
     pub left_out: u32,
@@ -127,11 +127,11 @@ pub struct TrajectoryView {
 pub struct ProfileView {
     /// Name of the strongest value source.
     pub strongest: String,
-    /// Its score.
+    /// Its score 0-100.
     pub strongest_score: f64,
     /// Name of the weakest value source.
     pub weakest: String,
-    /// Its score.
+    /// Its score 0-100.
     pub weakest_score: f64,
 }
 
@@ -188,7 +188,7 @@ pub struct AnswerGroupView {
 /// The peer group's maturity in one year.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrendView {
-    /// Year.
+    /// Benchmark year of the figures.
     pub year: u32,
     /// Its x position on the trend figure, points (`figures::trend_x`).
     pub x: f64,
@@ -284,7 +284,8 @@ pub struct PeersView {
     pub n: u32,
     /// The disclosure threshold.
     pub k: u32,
-    /// Year.
+    /// Benchmark year of the figures used (an earlier one than the assessment's when `earlier_year`
+    /// says why).
     pub year: u32,
     /// Why a wider group was used, when one was.
     pub fallback: Option<String>,
@@ -335,13 +336,13 @@ pub struct FitShareView {
     pub own: bool,
 }
 
-/// An action the engine computed from the model's practices (MODEL.md, "Actions and what they
-/// move"), with what scoring the changed answers gives.
+/// An action the engine computed from the model's practices (docs/method.md, "Actions and what
+/// they move"), with what scoring the changed answers gives.
 #[derive(Clone, Debug, Serialize)]
 pub struct ActionView {
     /// `raise`, `keep` or `measure`.
     pub kind: String,
-    /// The practice.
+    /// What the firm does: the practice's label.
     pub practice: String,
     /// The business process it belongs to.
     pub process: String,
@@ -364,7 +365,7 @@ pub struct ActionView {
     pub returns_pay_after: bool,
 }
 
-/// Another reading of a stage or the verdict, one answer step away (MODEL.md, "How sure").
+/// Another reading of a stage or the verdict, one answer step away (docs/method.md, "On the edge").
 #[derive(Clone, Debug, Serialize)]
 pub struct EdgeView {
     /// The other stage (for a stage) or the other verdict's name.
@@ -382,7 +383,7 @@ pub struct EdgeView {
 /// One changed answer.
 #[derive(Clone, Debug, Serialize)]
 pub struct ChangeView {
-    /// The question.
+    /// The question or statement (the item's text).
     pub question: String,
     /// The answer given (empty when none).
     pub from: String,
@@ -419,9 +420,8 @@ pub struct ScoreMoveView {
 /// A recommendation.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdviceView {
-    /// Title.
     pub title: String,
-    /// Text.
+    /// The advice.
     pub text: String,
 }
 
@@ -438,7 +438,8 @@ pub struct ContextView {
     pub year: u16,
     /// Publisher and table, for the footnote.
     pub source: String,
-    /// The population.
+    /// Which enterprises the figures cover (two or more persons employed), in the chapter's
+    /// language.
     pub population: String,
     /// Eurostat's share of Dutch enterprises (10+ persons) using social media, the same year.
     pub eurostat_percent: Option<f64>,
@@ -477,7 +478,6 @@ pub struct Chapter {
     pub province: String,
     /// Model id and version.
     pub model: String,
-    /// Model title.
     pub model_title: String,
     /// Where the model comes from.
     pub model_provenance: String,
@@ -495,7 +495,7 @@ pub struct Chapter {
     pub internal: AxisView,
     /// External x internal stages, 25 cells, external-major.
     pub matrix: Vec<CellView>,
-    /// Value sources.
+    /// Value sources in `ValueSource::ALL` order, with the peers' percentiles when published.
     pub value_sources: Vec<DimensionView>,
     /// Business value facets (revenue, costs saved, investment, measurement).
     pub business_value: Vec<DimensionView>,
@@ -515,7 +515,7 @@ pub struct Chapter {
     pub fit: String,
     /// Fit verdict id (`balanced`, `under_invested`, `over_invested`, `restrained`).
     pub fit_id: String,
-    /// Fit advice.
+    /// What the model advises for the verdict (the verdict's description).
     pub fit_advice: String,
     /// The other verdicts one answer step away (empty when the verdict is settled).
     pub fit_edges: Vec<EdgeView>,

@@ -54,6 +54,72 @@ struct Common {
     config: ServeArgs,
 }
 
+// The options of `report-gen nightly`. Plain comments on these structs: clap would take a doc
+// comment for the command's description.
+#[derive(Debug, clap::Args)]
+struct NightlyArgs {
+    /// Output folder: chapters go to OUT/DATE/TENANT/ID.pdf.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The night, YYYY-MM-DD (UTC) [default: today].
+    #[arg(long, value_name = "DATE")]
+    date: Option<String>,
+    /// Typesetting threads [default: the cores plus one, which covers the moments a thread
+    /// waits for the database or the disk].
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Also write the sector volumes of the latest published year up to the night's, one per
+    /// sector with published figures, into OUT/DATE/sectors/SECTION.LANG.pdf (each once).
+    #[arg(long)]
+    sectors: bool,
+    /// Also bind each tenant's chapters of the night into OUT/DATE/TENANT/book.pdf.
+    #[arg(long)]
+    book: bool,
+    /// Language of the chapters: nl or en.
+    #[arg(long, default_value = "nl")]
+    lang: Locale,
+    /// Seconds a claim holds without renewal: a live worker renews its claims four times per
+    /// lease, and a dead worker's chapters are taken over this long after its last renewal.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    lease_seconds: u64,
+    /// Failed renderings after which an assessment is left for an operator.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    max_attempts: u32,
+    /// This worker's name [default: host and process id].
+    #[arg(long, value_name = "NAME")]
+    worker: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+// The options of `report-gen sector`.
+#[derive(Debug, clap::Args)]
+struct SectorArgs {
+    /// The SBI section (A to U).
+    #[arg(long, value_name = "SECTION")]
+    section: String,
+    /// One size class in it: micro, small, medium or large [default: all sizes].
+    #[arg(long, value_name = "SIZE")]
+    size: Option<String>,
+    /// The benchmark year whose published figures the volume shows.
+    #[arg(long, value_name = "YEAR")]
+    year: i32,
+    /// Language: nl or en.
+    #[arg(long, default_value = "nl")]
+    lang: Locale,
+    /// pdf, or typ for the generated Typst source.
+    #[arg(long, value_enum, default_value = "pdf")]
+    format: Format,
+    /// The model [default: the default model, its latest version].
+    #[arg(long, value_name = "ID")]
+    model: Option<String>,
+    /// The file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Write one assessment's chapter.
@@ -92,67 +158,10 @@ enum Command {
         common: Common,
     },
     /// Render every assessment completed up to the night and not yet reported.
-    Nightly {
-        /// Output folder: chapters go to OUT/DATE/TENANT/ID.pdf.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// The night, YYYY-MM-DD (UTC) [default: today].
-        #[arg(long, value_name = "DATE")]
-        date: Option<String>,
-        /// Typesetting threads [default: the cores plus one, which covers the moments a thread
-        /// waits for the database or the disk].
-        #[arg(long, value_name = "N")]
-        jobs: Option<usize>,
-        /// Also write the sector volumes of the latest published year up to the night's, one per
-        /// sector with published figures, into OUT/DATE/sectors/SECTION.LANG.pdf (each once).
-        #[arg(long)]
-        sectors: bool,
-        /// Also bind each tenant's chapters of the night into OUT/DATE/TENANT/book.pdf.
-        #[arg(long)]
-        book: bool,
-        /// Language of the chapters: nl or en.
-        #[arg(long, default_value = "nl")]
-        lang: Locale,
-        /// Seconds a claim holds without renewal: a live worker renews its claims four times per
-        /// lease, and a dead worker's chapters are taken over this long after its last renewal.
-        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-        lease_seconds: u64,
-        /// Failed renderings after which an assessment is left for an operator.
-        #[arg(long, value_name = "N", default_value_t = 3)]
-        max_attempts: u32,
-        /// This worker's name [default: host and process id].
-        #[arg(long, value_name = "NAME")]
-        worker: Option<String>,
-        #[command(flatten)]
-        common: Common,
-    },
+    Nightly(NightlyArgs),
     /// Write a sector volume: where one SBI section (or one size class in it) stands among Dutch
     /// firms, from published figures only (suppressed groups say so).
-    Sector {
-        /// The SBI section (A to U).
-        #[arg(long, value_name = "SECTION")]
-        section: String,
-        /// One size class in it: micro, small, medium or large [default: all sizes].
-        #[arg(long, value_name = "SIZE")]
-        size: Option<String>,
-        /// The year.
-        #[arg(long, value_name = "YEAR")]
-        year: i32,
-        /// Language: nl or en.
-        #[arg(long, default_value = "nl")]
-        lang: Locale,
-        /// pdf, or typ for the generated Typst source.
-        #[arg(long, value_enum, default_value = "pdf")]
-        format: Format,
-        /// The model [default: the default model, its latest version].
-        #[arg(long, value_name = "ID")]
-        model: Option<String>,
-        /// The file to write.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
+    Sector(SectorArgs),
     /// Write the published benchmark figures of a year as open data (CSV or Parquet), or their
     /// data dictionary; only published, disclosure-controlled figures (docs/open-figures.md).
     Export {
@@ -224,29 +233,7 @@ fn run() -> ExitCode {
     };
     match cli.command {
         Command::Templates { out } => export_templates(&out),
-        Command::Sector { section, size, year, lang, format, model, out, common } => {
-            let Some(section) = domain_model::SbiSection::parse(&section) else {
-                return usage(format!("--section `{section}` is not an SBI section (A to U)"));
-            };
-            let size = match size.as_deref().map(domain_model::SizeClass::parse) {
-                None => None,
-                Some(Some(s)) => Some(s),
-                Some(None) => return usage("--size must be micro, small, medium or large"),
-            };
-            let setup = match Setup::load(&common) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), 0) {
-                Ok(m) => m,
-                Err(e) => return usage(e),
-            };
-            let subject = report_gen::volume::Subject { section, size, year };
-            finish(
-                runtime()
-                    .and_then(|rt| rt.block_on(traced("sector", sector(setup, &model, subject, lang, format, &out)))),
-            )
-        }
+        Command::Sector(args) => sector_command(args),
         Command::Export { format: ExportFormat::Dictionary, out, .. } => {
             finish(domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
                 write_atomic(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
@@ -287,37 +274,64 @@ fn run() -> ExitCode {
             };
             finish(runtime().and_then(|rt| rt.block_on(traced("pages", pages(setup, assessment, lang, scale, &out)))))
         }
-        Command::Nightly { out, date, jobs, sectors, book, lang, lease_seconds, max_attempts, worker, common } => {
-            let date = match date.as_deref().map(parse_date) {
-                None => date_of(now_us()),
-                Some(Some(d)) => d,
-                Some(None) => return usage("--date must be a calendar date written YYYY-MM-DD"),
-            };
-            if jobs == Some(0) || lease_seconds == 0 || max_attempts == 0 {
-                return usage("--jobs, --lease-seconds and --max-attempts must be at least 1");
-            }
-            let setup = match Setup::load(&common) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            let options = Options {
-                out,
-                date,
-                jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
-                book,
-                locale: lang,
-                lease: Duration::from_secs(lease_seconds),
-                max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
-                worker: worker.unwrap_or_else(default_worker),
-                progress: std::io::stderr().is_terminal(),
-            };
-            match runtime().and_then(|rt| rt.block_on(traced("nightly", night(setup, options, sectors)))) {
-                Ok(code) => code,
-                Err(e) => {
-                    eprintln!("report-gen: {e:#}");
-                    status_of(&e)
-                }
-            }
+        Command::Nightly(args) => nightly_command(args),
+    }
+}
+
+/// `report-gen sector`: checks the section and size, then writes the volume.
+fn sector_command(args: SectorArgs) -> ExitCode {
+    let SectorArgs { section, size, year, lang, format, model, out, common } = args;
+    let Some(section) = domain_model::SbiSection::parse(&section) else {
+        return usage(format!("--section `{section}` is not an SBI section (A to U)"));
+    };
+    let size = match size.as_deref().map(domain_model::SizeClass::parse) {
+        None => None,
+        Some(Some(s)) => Some(s),
+        Some(None) => return usage("--size must be micro, small, medium or large"),
+    };
+    let setup = match Setup::load(&common) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), 0) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    let subject = report_gen::volume::Subject { section, size, year };
+    finish(runtime().and_then(|rt| rt.block_on(traced("sector", sector(setup, &model, subject, lang, format, &out)))))
+}
+
+/// `report-gen nightly`: checks the options, then runs the night.
+fn nightly_command(args: NightlyArgs) -> ExitCode {
+    let NightlyArgs { out, date, jobs, sectors, book, lang, lease_seconds, max_attempts, worker, common } = args;
+    let date = match date.as_deref().map(parse_date) {
+        None => date_of(now_us()),
+        Some(Some(d)) => d,
+        Some(None) => return usage("--date must be a calendar date written YYYY-MM-DD"),
+    };
+    if jobs == Some(0) || lease_seconds == 0 || max_attempts == 0 {
+        return usage("--jobs, --lease-seconds and --max-attempts must be at least 1");
+    }
+    let setup = match Setup::load(&common) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let options = Options {
+        out,
+        date,
+        jobs: jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) + 1),
+        book,
+        locale: lang,
+        lease: Duration::from_secs(lease_seconds),
+        max_attempts: i32::try_from(max_attempts).unwrap_or(i32::MAX),
+        worker: worker.unwrap_or_else(default_worker),
+        progress: std::io::stderr().is_terminal(),
+    };
+    match runtime().and_then(|rt| rt.block_on(traced("nightly", night(setup, options, sectors)))) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("report-gen: {e:#}");
+            status_of(&e)
         }
     }
 }

@@ -60,7 +60,7 @@ impl Options {
 pub struct Failure {
     /// The assessment.
     pub id: i64,
-    /// Its tenant.
+    /// The assessment's tenant.
     pub tenant: String,
     /// Why.
     pub error: String,
@@ -339,32 +339,7 @@ pub async fn run(
             continue;
         }
         let Some(joined) = tasks.join_next().await else { continue };
-        match joined {
-            Ok(Outcome::Rendered { id, path }) => {
-                if !options.progress {
-                    tracing::info!(id, path = %path.display(), "chapter written");
-                }
-                summary.rendered.push((id, path));
-            }
-            Ok(Outcome::Failed(f)) => {
-                tracing::warn!(id = f.id, tenant = %f.tenant, error = %f.error, "chapter failed");
-                summary.failed.push(f);
-            }
-            Ok(Outcome::Output { id, error }) => {
-                tracing::error!(id, error = %error, "output failed; stopping the batch (the rest waits for the next run)");
-                if let Err(e) = reports::release(&db, id, &options.worker).await {
-                    tracing::warn!(id, error = %e, "could not give the claim back; its lease will expire");
-                }
-                summary.stopped.get_or_insert(error);
-            }
-            Ok(Outcome::Lost { id }) => {
-                tracing::warn!(
-                    id,
-                    "another worker took this chapter over after this one's lease ran out; not written here"
-                );
-            }
-            Err(e) => tracing::error!(error = %e, "a chapter task failed"),
-        }
+        record_chapter(joined, &mut summary, &db, &options).await;
         if let Some(bar) = &bar {
             advance(bar, &summary, tasks.len(), waiting);
         }
@@ -389,6 +364,42 @@ pub async fn run(
     }
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// Counts a finished chapter task in `summary`; an output failure stops the batch and gives the
+/// chapter's claim back.
+async fn record_chapter(
+    joined: Result<Outcome, tokio::task::JoinError>,
+    summary: &mut Summary,
+    db: &DatabaseConnection,
+    options: &Options,
+) {
+    match joined {
+        Ok(Outcome::Rendered { id, path }) => {
+            if !options.progress {
+                tracing::info!(id, path = %path.display(), "chapter written");
+            }
+            summary.rendered.push((id, path));
+        }
+        Ok(Outcome::Failed(f)) => {
+            tracing::warn!(id = f.id, tenant = %f.tenant, error = %f.error, "chapter failed");
+            summary.failed.push(f);
+        }
+        Ok(Outcome::Output { id, error }) => {
+            tracing::error!(id, error = %error, "output failed; stopping the batch (the rest waits for the next run)");
+            if let Err(e) = reports::release(db, id, &options.worker).await {
+                tracing::warn!(id, error = %e, "could not give the claim back; its lease will expire");
+            }
+            summary.stopped.get_or_insert(error);
+        }
+        Ok(Outcome::Lost { id }) => {
+            tracing::warn!(
+                id,
+                "another worker took this chapter over after this one's lease ran out; not written here"
+            );
+        }
+        Err(e) => tracing::error!(error = %e, "a chapter task failed"),
+    }
 }
 
 /// Renews the leases of the chapters `worker`'s tasks hold (`in_hand`) four times per lease until

@@ -42,7 +42,7 @@ pub struct PayRow {
     pub label: String,
     /// Whether the firm the chapter is about falls in it.
     pub own: bool,
-    /// The cell.
+    /// The row's figures, or that disclosure control withholds them.
     pub cell: PayCellView,
 }
 

@@ -121,7 +121,7 @@ pub struct Volume {
     pub title: String,
     /// The size class's name, when the volume is about one.
     pub size: Option<String>,
-    /// The year.
+    /// The benchmark year of the figures (the trend runs up to it).
     pub year: i32,
     /// The date written on it.
     pub date: String,
@@ -147,7 +147,7 @@ pub struct Volume {
     pub external: Vec<StageRow>,
     /// Stage shares of the internal axis.
     pub internal: Vec<StageRow>,
-    /// Value sources.
+    /// Each value source's mean, in the model's order.
     pub sources: Vec<SourceRow>,
     /// The fit verdicts the model gives, with their shares.
     pub fit: Vec<FitRow>,
@@ -175,7 +175,7 @@ pub struct Subject {
     pub section: SbiSection,
     /// One size class in it, if any.
     pub size: Option<SizeClass>,
-    /// The year.
+    /// The benchmark year of the figures to show.
     pub year: i32,
 }
 
@@ -279,131 +279,21 @@ pub fn build(
         let years: Vec<i32> = held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| *y).collect();
         return Err(crate::export::no_figures(model, year, &years));
     }
-    let get = |y: i32, g: GroupKey| held.get(&(y, g));
     let own = GroupKey { section: Some(subject.section), size: subject.size, province: None };
-    let sector_held = get(year, own);
-    let national_held = get(year, national_key);
-    let mut cells = 0usize;
-    let mut suppressed = 0usize;
-    let mut count = |c: &Cell| {
-        cells += 1;
-        if !c.published {
-            suppressed += 1;
-        }
-    };
-    let sector = Cell::of(sector_held);
-    count(&sector);
-    let national = Cell::of(national_held);
-
-    let mut by_size = Vec::new();
-    let mut by_province = Vec::new();
-    match subject.size {
-        None => {
-            for size in SizeClass::ALL {
-                let cell =
-                    Cell::of(get(year, GroupKey { section: Some(subject.section), size: Some(*size), province: None }));
-                count(&cell);
-                by_size.push(Row { label: size.name(locale).to_string(), own: false, cell });
-            }
-        }
-        Some(size) => {
-            for province in Province::ALL {
-                let key = GroupKey { section: Some(subject.section), size: Some(size), province: Some(*province) };
-                let cell = Cell::of(get(year, key));
-                count(&cell);
-                by_province.push(Row { label: province.name(locale).to_string(), own: false, cell });
-            }
-        }
-    }
-    let mut sectors = Vec::new();
-    for section in SbiSection::ALL {
-        let key = GroupKey { section: Some(*section), size: subject.size, province: None };
-        let cell = Cell::of(get(year, key));
-        count(&cell);
-        sectors.push(Row {
-            label: format!("{} {}", section.code(), section.name(locale)),
-            own: *section == subject.section,
-            cell,
-        });
-    }
-    let years: Vec<i32> =
-        held.keys().filter(|(_, g)| *g == national_key).map(|(y, _)| *y).filter(|y| *y <= year).collect();
-    let mut trend = Vec::new();
-    for y in years {
-        let cell = Cell::of(get(y, own));
-        count(&cell);
-        trend.push(Row { label: y.to_string(), own: y == year, cell });
-    }
-
-    let stages = |axis: usize| -> Vec<StageRow> {
-        let pick = |h: Option<&Arc<Held>>| {
-            h.and_then(|h| if axis == 0 { h.figures.external_stages } else { h.figures.internal_stages })
-        };
-        let (s, n) = (pick(sector_held), pick(national_held));
-        let labels = model
-            .axes
-            .get(axis)
-            .map(|a| a.stages.iter().map(|st| st.label.get(locale).to_string()).collect::<Vec<_>>());
-        (0..5)
-            .map(|i| StageRow {
-                label: labels.as_ref().and_then(|l| l.get(i).cloned()).unwrap_or_else(|| i.to_string()),
-                sector: s.map(|s| s[i]),
-                national: n.map(|n| n[i]),
-            })
-            .collect()
-    };
-    let external = stages(0);
-    let internal = stages(1);
-    let mean = |h: Option<&Arc<Held>>, metric: &str| h.and_then(|h| h.figures.distribution(metric)).map(|d| d.mean);
-    let sources = model
-        .value_sources
-        .iter()
-        .map(|v| SourceRow {
-            label: v.label.get(locale).to_string(),
-            sector: mean(sector_held, &v.id),
-            national: mean(national_held, &v.id),
-        })
-        .collect();
-    let fit_of = |h: Option<&Arc<Held>>| h.map(|h| h.figures.fit_shares_of(model)).unwrap_or_default();
-    let (sector_fit, national_fit) = (fit_of(sector_held), fit_of(national_held));
-    let share = |shares: &[(domain_model::FitVerdict, f64)], v| shares.iter().find(|(x, _)| *x == v).map(|(_, s)| *s);
-    let fit = model
-        .fit
-        .verdicts
-        .iter()
-        .map(|(v, l)| FitRow {
-            id: v.id().to_string(),
-            label: l.label.get(locale).to_string(),
-            sector: share(&sector_fit, *v),
-            national: share(&national_fit, *v),
-        })
-        .collect();
-    let pay_rows = |h: Option<&Arc<Held>>| {
-        h.and_then(|h| h.figures.pay.as_ref()).map(|p| crate::pay::rows(p, model, locale, None))
-    };
-    let (sector_pay, national_pay) = (pay_rows(sector_held), pay_rows(national_held));
-    let pay = match sector_pay.as_ref().or(national_pay.as_ref()) {
-        None => Vec::new(),
-        Some(shape) => shape
-            .iter()
-            .enumerate()
-            .map(|(i, row)| PayRow {
-                kind: row.kind,
-                label: row.label.clone(),
-                sector: sector_pay.as_ref().map(|r| r[i].cell),
-                national: national_pay.as_ref().map(|r| r[i].cell),
-            })
-            .collect(),
-    };
-    let matrix = match sector_held {
+    let pair = Pair { sector: held.get(&(year, own)), national: held.get(&(year, national_key)), model, locale };
+    let sector = Cell::of(pair.sector);
+    let national = Cell::of(pair.national);
+    let tables = Tables::of(releases, subject, locale);
+    let listed: Vec<&Cell> = std::iter::once(&sector).chain(tables.cells()).collect();
+    let (cells, suppressed) = (listed.len(), listed.iter().filter(|c| !c.published).count());
+    let synthetic = listed.iter().chain([&&national]).any(|c| c.synthetic_share.is_some_and(|s| s > 0.0));
+    let (fit, fit_published) = pair.fit();
+    let matrix = match pair.sector {
         Some(h) if h.figures.stage_matrix.len() == 25 => crate::assemble::matrix_cells(Some(&h.figures), None),
         _ => Vec::new(),
     };
-    let all: Vec<&Cell> = std::iter::once(&sector)
-        .chain(std::iter::once(&national))
-        .chain(by_size.iter().chain(&by_province).chain(&sectors).chain(&trend).map(|r| &r.cell))
-        .collect();
-    let synthetic = all.iter().any(|c| c.synthetic_share.is_some_and(|s| s > 0.0));
+    let Tables { by_size, by_province, sectors, trend } = tables;
+    let (external, internal, sources, pay) = (pair.stages(0), pair.stages(1), pair.sources(), pair.pay());
     Ok(Volume {
         title: format!("{} ({})", subject.section.name(locale), subject.section.code()),
         size: subject.size.map(|s| s.name(locale).to_string()),
@@ -422,11 +312,150 @@ pub fn build(
         internal,
         sources,
         fit,
-        fit_published: !sector_fit.is_empty(),
+        fit_published,
         pay,
         matrix,
         context,
         cells,
         suppressed,
     })
+}
+
+/// A volume's tables of cells, one published group each: the sector by size class (a whole
+/// sector) or by province (a sector of one size class), every sector of the subject's size class,
+/// and the subject's group in each published year up to the volume's.
+struct Tables {
+    by_size: Vec<Row>,
+    by_province: Vec<Row>,
+    sectors: Vec<Row>,
+    trend: Vec<Row>,
+}
+
+impl Tables {
+    fn of(releases: &Releases, subject: Subject, locale: Locale) -> Tables {
+        let held = &releases.0;
+        let year = subject.year;
+        let cell = |y: i32, key: GroupKey| Cell::of(held.get(&(y, key)));
+        let section = Some(subject.section);
+        let (mut by_size, mut by_province) = (Vec::new(), Vec::new());
+        match subject.size {
+            None => {
+                for size in SizeClass::ALL {
+                    let cell = cell(year, GroupKey { section, size: Some(*size), province: None });
+                    by_size.push(Row { label: size.name(locale).to_string(), own: false, cell });
+                }
+            }
+            Some(size) => {
+                for province in Province::ALL {
+                    let cell = cell(year, GroupKey { section, size: Some(size), province: Some(*province) });
+                    by_province.push(Row { label: province.name(locale).to_string(), own: false, cell });
+                }
+            }
+        }
+        let sectors = SbiSection::ALL
+            .iter()
+            .map(|s| Row {
+                label: format!("{} {}", s.code(), s.name(locale)),
+                own: *s == subject.section,
+                cell: cell(year, GroupKey { section: Some(*s), size: subject.size, province: None }),
+            })
+            .collect();
+        let own = GroupKey { section, size: subject.size, province: None };
+        let trend = held
+            .keys()
+            .filter(|(y, g)| *g == GroupKey::ALL && *y <= year)
+            .map(|(y, _)| Row { label: y.to_string(), own: *y == year, cell: cell(*y, own) })
+            .collect();
+        Tables { by_size, by_province, sectors, trend }
+    }
+
+    /// Every cell of the tables.
+    fn cells(&self) -> impl Iterator<Item = &Cell> {
+        self.by_size.iter().chain(&self.by_province).chain(&self.sectors).chain(&self.trend).map(|r| &r.cell)
+    }
+}
+
+/// The two groups whose figures a volume sets side by side: the subject's sector (of its size
+/// class, if any) and all firms, in the volume's year; either may be unpublished.
+struct Pair<'a> {
+    sector: Option<&'a Arc<Held>>,
+    national: Option<&'a Arc<Held>>,
+    model: &'a Model,
+    locale: Locale,
+}
+
+impl Pair<'_> {
+    /// The shares of firms at each stage of axis `axis` (0 external, 1 internal).
+    fn stages(&self, axis: usize) -> Vec<StageRow> {
+        let pick = |h: Option<&Arc<Held>>| {
+            h.and_then(|h| if axis == 0 { h.figures.external_stages } else { h.figures.internal_stages })
+        };
+        let (s, n) = (pick(self.sector), pick(self.national));
+        let labels = self
+            .model
+            .axes
+            .get(axis)
+            .map(|a| a.stages.iter().map(|st| st.label.get(self.locale).to_string()).collect::<Vec<_>>());
+        (0..5)
+            .map(|i| StageRow {
+                label: labels.as_ref().and_then(|l| l.get(i).cloned()).unwrap_or_else(|| i.to_string()),
+                sector: s.map(|s| s[i]),
+                national: n.map(|n| n[i]),
+            })
+            .collect()
+    }
+
+    /// The mean score of each value source.
+    fn sources(&self) -> Vec<SourceRow> {
+        let mean = |h: Option<&Arc<Held>>, metric: &str| h.and_then(|h| h.figures.distribution(metric)).map(|d| d.mean);
+        self.model
+            .value_sources
+            .iter()
+            .map(|v| SourceRow {
+                label: v.label.get(self.locale).to_string(),
+                sector: mean(self.sector, &v.id),
+                national: mean(self.national, &v.id),
+            })
+            .collect()
+    }
+
+    /// The share of firms per fit verdict, and whether the sector's shares are published.
+    fn fit(&self) -> (Vec<FitRow>, bool) {
+        let fit_of = |h: Option<&Arc<Held>>| h.map(|h| h.figures.fit_shares_of(self.model)).unwrap_or_default();
+        let (sector, national) = (fit_of(self.sector), fit_of(self.national));
+        let share =
+            |shares: &[(domain_model::FitVerdict, f64)], v| shares.iter().find(|(x, _)| *x == v).map(|(_, s)| *s);
+        let rows = self
+            .model
+            .fit
+            .verdicts
+            .iter()
+            .map(|(v, l)| FitRow {
+                id: v.id().to_string(),
+                label: l.label.get(self.locale).to_string(),
+                sector: share(&sector, *v),
+                national: share(&national, *v),
+            })
+            .collect();
+        (rows, !sector.is_empty())
+    }
+
+    /// The pay figures, row by row, where either group has them.
+    fn pay(&self) -> Vec<PayRow> {
+        let rows = |h: Option<&Arc<Held>>| {
+            h.and_then(|h| h.figures.pay.as_ref()).map(|p| crate::pay::rows(p, self.model, self.locale, None))
+        };
+        let (sector, national) = (rows(self.sector), rows(self.national));
+        let Some(shape) = sector.as_ref().or(national.as_ref()) else { return Vec::new() };
+        shape
+            .iter()
+            .enumerate()
+            .map(|(i, row)| PayRow {
+                kind: row.kind,
+                label: row.label.clone(),
+                sector: sector.as_ref().map(|r| r[i].cell),
+                national: national.as_ref().map(|r| r[i].cell),
+            })
+            .collect()
+    }
 }

@@ -22,7 +22,7 @@ pub struct Stamp {
 
 /// SHA-256 of `bytes`, lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Keeps `content` as the chapter of assessment `id` in `locale`, written the night `night`,

@@ -23,9 +23,9 @@ pub struct NewAssessment {
     pub profile: FirmProfile,
     /// Benchmark year.
     pub year: i32,
-    /// Model id.
+    /// Id of the model the answers were scored with.
     pub model_id: String,
-    /// Model version.
+    /// Its version, as the store's columns hold it (`version_column`).
     pub model_version: i32,
     /// Maturity index, for listing.
     pub maturity_index: f64,
@@ -37,10 +37,10 @@ pub struct NewAssessment {
     pub completed_at_us: i64,
 }
 
-/// A stored assessment.
+/// An assessment as the store holds it; its answers and result are decoded on demand.
 #[derive(Clone, Debug)]
 pub struct StoredAssessment {
-    /// Id.
+    /// Assigned by the store on insertion: the API's assessment id.
     pub id: i64,
     /// Owning tenant.
     pub tenant: String,
@@ -50,9 +50,9 @@ pub struct StoredAssessment {
     pub external_ref: String,
     /// The firm's name.
     pub firm_name: String,
-    /// Model id.
+    /// Id of the model the answers were scored with.
     pub model_id: String,
-    /// Model version.
+    /// Its version, as the store's columns hold it (`version_column`).
     pub model_version: i32,
     // The answers and the result in the store's encoding (`records`), decoded on demand.
     answers: Vec<u8>,
@@ -235,9 +235,9 @@ pub async fn get_assessment(
 pub struct ListFilter {
     /// Completed at or after.
     pub completed_after_us: Option<i64>,
-    /// Completed before.
+    /// Completed strictly before; `None`: no upper bound.
     pub completed_before_us: Option<i64>,
-    /// Report status.
+    /// Only assessments whose chapter has this status; `None`: any.
     pub report_status: Option<ReportStatus>,
     /// Only this firm: the CRM's reference (index `assessments_tenant_external_ref`).
     pub external_ref: Option<String>,

@@ -11,11 +11,9 @@ use crate::schema::{BenchmarkChanges as C, BenchmarkUniverses as U};
 /// One universe of the benchmark: a model version and a year.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Universe {
-    /// Model id.
     pub model_id: String,
-    /// Model version.
     pub model_version: i32,
-    /// Year.
+    /// Benchmark year: the UTC year in which its assessments were completed.
     pub year: i32,
 }
 
@@ -57,7 +55,6 @@ pub async fn record_changes(db: &impl ConnectionTrait, changes: &[(&Universe, Op
 pub struct Change {
     /// The change record's id.
     pub id: i64,
-    /// Its universe.
     pub universe: Universe,
     /// The changed contribution; `None` for any number of the universe's contributions.
     pub contribution: Option<i64>,

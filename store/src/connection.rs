@@ -73,7 +73,7 @@ pub async fn commit(tx: DatabaseTransaction) -> Result<(), StoreError> {
 }
 
 /// After a bulk load (the demo peers), leaves the database as a server should find it. SQLite:
-/// the write-ahead log (about 390 MB after a million firm-years) is copied into the database file
+/// the write-ahead log (large after a load at national scale) is copied into the database file
 /// and emptied, so the first server on the file does not checkpoint it while answering its first
 /// calls. PostgreSQL: the loaded tables get fresh statistics, so the planner does not plan for the
 /// empty tables it saw before the load. A checkpoint that a reader keeps from finishing is not an
@@ -104,7 +104,9 @@ pub(crate) async fn wal_checkpoint(db: &DatabaseConnection, mode: &str) -> Resul
 }
 
 /// How often a server checkpoints its SQLite write-ahead log (`run_checkpointer`) unless configured
-/// otherwise (`sqlite_checkpoint_ms`): at 2 000 submissions a second about 150 pages of log each time.
+/// otherwise (`sqlite_checkpoint_ms`): often, so that each checkpoint has little log to copy and
+/// the p99 of submissions stays low; longer intervals give no better rate (BENCHMARKS.md,
+/// national scale, "the lease in the write gate").
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Until `stop`, checkpoints the SQLite write-ahead log every `interval`, beside the connection
@@ -215,12 +217,12 @@ pub async fn open_with(url: &str, pool: PoolSettings) -> Result<DatabaseConnecti
         // system for pages again and again. 32 MiB, allocated as used, keeps the indexes' upper
         // levels and the recently written pages at hand.
         // The committing connection copies the write-ahead log back into the file once it holds
-        // this many pages (SQLite's default: 1 000). A submission dirties about ten pages, most of
-        // them the same few (the tables' last pages, the indexes' upper levels) from commit to
-        // commit; a longer log copies each of those once for more commits. 4 000 pages (16 MB of
-        // log at most) gave about 10% more submissions per second at 1 000 000 firm-years and at
-        // 20 000, for a p99 of 24-38 ms where it was about 20 (the commit that copies); every
-        // commit is synced as before (BENCHMARKS.md, "1M and 20k with the seed settled").
+        // this many pages (SQLite's default: 1 000). A submission dirties few pages, most of them
+        // the same ones (the tables' last pages, the indexes' upper levels) from commit to commit;
+        // a longer log copies each of those once for more commits. 4 000 pages (16 MB of log at
+        // most) give more submissions per second at the cost of a higher p99 (the commit that
+        // copies); every commit is synced either way (BENCHMARKS.md, national scale, "1M and 20k
+        // with the seed settled").
         // Erasure must leave no copy of a firm's name in the file: deleted content is overwritten
         // with zeros (cells and freed pages) instead of left in free space.
         // `synchronous = FULL` in WAL mode syncs the log at every commit: an acknowledged write

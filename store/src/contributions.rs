@@ -16,15 +16,13 @@ use crate::schema::BenchmarkContributions as B;
 pub struct Contribution {
     /// Keyed pseudonym of the firm (hex).
     pub pseudonym: String,
-    /// Year.
+    /// Benchmark year: the UTC year in which the assessment was completed.
     pub year: i32,
-    /// Model id.
     pub model_id: String,
-    /// Model version.
     pub model_version: i32,
     /// Coarse attributes.
     pub profile: FirmProfile,
-    /// Maturity index.
+    /// Maturity index, 0-100.
     pub maturity_index: f64,
     /// External axis index.
     pub external_index: f64,

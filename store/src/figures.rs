@@ -2,8 +2,8 @@
 //! message is stored, so the wire format (API v1, v2, ...) can change without touching stored
 //! data.
 //!
-//! Stored as JSON with a version (`{"v":2,...}`): version 1 was the protobuf encoding of the API's
-//! `PublishedFigures`, re-encoded by migration m0008.
+//! Stored as JSON with a version (`{"v":2,...}`): version 1 is the protobuf encoding of the API's
+//! `PublishedFigures`, which migration m0008 re-encodes.
 
 pub use domain_publication::{Distribution, Figures, PayCell, Ranks};
 

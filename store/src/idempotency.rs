@@ -13,7 +13,7 @@ use crate::schema::IdempotencyKeys as I;
 pub struct Recalled {
     /// The method that wrote it.
     pub method: String,
-    /// The hash of its request.
+    /// The caller's hash of its request, compared on a replay; a keyed hash of it once erased.
     pub request_hash: String,
     /// Its encoded response (empty once erased).
     pub response: Vec<u8>,
@@ -58,13 +58,13 @@ pub async fn idempotency_many(
 /// A write's response to remember under its request id.
 #[derive(Clone, Debug)]
 pub struct Remembered<'a> {
-    /// The tenant.
+    /// The tenant that made the write; request ids are unique per tenant.
     pub tenant: &'a str,
     /// The caller's request id.
     pub request_id: &'a str,
-    /// The method.
+    /// The RPC method that made the write, for example `SubmitAssessment`.
     pub method: &'a str,
-    /// The hash of the request.
+    /// The caller's hash of the request, compared on a replay.
     pub request_hash: &'a str,
     /// The encoded response.
     pub response: Vec<u8>,

@@ -33,11 +33,7 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
         std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
     }
     let key = crate::random::bytes(KEY_BYTES).context("while reading random bytes for a new pseudonym key")?;
-    let salt: String = crate::random::bytes(8)
-        .context("while reading random bytes for a file name")?
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let salt = hex::encode(crate::random::bytes(8).context("while reading random bytes for a file name")?);
     let draft = path.with_extension(format!("new-{}-{salt}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -15,13 +15,11 @@ use crate::{Release, StoreError};
 /// One published group as held in memory: its release row with the figures decoded once.
 #[derive(Debug)]
 pub struct Held {
-    /// The group.
     pub group: GroupKey,
     /// Distinct firms.
     pub n: i32,
     /// Share of synthetic contributions.
     pub synthetic_share: f64,
-    /// Its figures.
     pub figures: Arc<Figures>,
 }
 

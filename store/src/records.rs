@@ -1,6 +1,6 @@
 //! An assessment's answers and result in the store's own encoding: versioned JSON
 //! (`{"v":2,...}`), owned by the store, so that the API can change without touching stored data.
-//! Migration m0009 re-encoded the rows of version 1 (the API's protobuf messages) and restores
+//! Migration m0009 re-encodes the rows of version 1 (the API's protobuf messages) and restores
 //! them on `down`.
 //!
 //! - `Answers`: the request as scored, pinned to the model version used (the domain's
@@ -19,9 +19,7 @@ pub const VERSION: u8 = 2;
 /// The answers of an assessment, pinned to the model version they were scored with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answers {
-    /// Model id.
     pub model_id: String,
-    /// Model version.
     pub model_version: u32,
     /// The firm's codes.
     pub firm: Firm,
@@ -43,9 +41,8 @@ pub struct Firm {
 /// One answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
-    /// The item.
+    /// The item's id in the model.
     pub item: String,
-    /// The value.
     pub value: Value,
 }
 
@@ -138,9 +135,7 @@ impl From<Answers> for domain_scoring::Request {
 /// A result as it was answered, with its labels in its language.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResultSnapshot {
-    /// Model id.
     pub model_id: String,
-    /// Model version.
     pub model_version: u32,
     /// Language tag of the labels.
     pub locale: String,
@@ -158,7 +153,7 @@ pub struct ResultSnapshot {
     pub proposition: PropositionSnapshot,
     /// Fit against the proposition.
     pub fit: FitSnapshot,
-    /// Archetype.
+    /// The first of the model's archetypes whose conditions match.
     pub archetype: ClassSnapshot,
     /// Forrester stage.
     pub forrester: ClassSnapshot,
@@ -175,13 +170,13 @@ pub struct ResultSnapshot {
 pub struct AxisSnapshot {
     /// `external` or `internal`.
     pub axis: String,
-    /// Label.
+    /// The axis's name, in the result's locale.
     pub label: String,
     /// Index 0-100.
     pub index: f64,
     /// Highest stage attained.
     pub attained_stage: u32,
-    /// Its label.
+    /// The attained stage's name (stage 0's name when none is attained).
     pub attained_label: String,
     /// Stages 1 to 4.
     pub stages: Vec<StageSnapshot>,
@@ -194,34 +189,34 @@ pub struct StageSnapshot {
     pub id: String,
     /// Stage number.
     pub number: u32,
-    /// Label.
+    /// The stage's name, in the result's locale.
     pub label: String,
     /// Capability 0-100.
     pub capability: f64,
     /// Items of the stage.
     pub items_total: u32,
-    /// Items answered.
+    /// Of those, answered ("don't know" is no answer).
     pub items_answered: u32,
     /// Too few answers to judge.
     pub insufficient_evidence: bool,
-    /// Attained.
+    /// Sufficient evidence and a capability of at least the attainment threshold.
     pub attained: bool,
-    /// Skipped.
+    /// Below the attained stage, with sufficient evidence, and not attained itself.
     pub skipped: bool,
 }
 
 /// A value source or business value facet.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DimensionSnapshot {
-    /// Id.
+    /// The value source or facet id, for example `trust_building`.
     pub id: String,
-    /// Label.
+    /// Its name, in the result's locale.
     pub label: String,
     /// Score 0-100, when any item was answered.
     pub score: Option<f64>,
-    /// Items.
+    /// Items with evidence for it.
     pub items_total: u32,
-    /// Items answered.
+    /// Of those, answered ("don't know" is no answer).
     pub items_answered: u32,
     /// Too few answers to judge.
     pub insufficient_evidence: bool,
@@ -234,9 +229,9 @@ pub struct PropositionSnapshot {
     pub centrality: f64,
     /// Social from the start.
     pub social_native: bool,
-    /// Items.
+    /// Items with evidence for proposition centrality.
     pub items_total: u32,
-    /// Items answered.
+    /// Of those, answered ("don't know" is no answer).
     pub items_answered: u32,
     /// Too few answers to judge.
     pub insufficient_evidence: bool,
@@ -251,9 +246,9 @@ pub struct FitSnapshot {
     pub gap: f64,
     /// `balanced`, `under_invested`, `over_invested`, `restrained`, or empty when unknown.
     pub verdict: String,
-    /// Label.
+    /// The model's name for the verdict, in the result's locale.
     pub label: String,
-    /// Description.
+    /// What the verdict means, with its advice, in the result's locale.
     pub description: String,
     /// Measured returns at least equal to the costs (absent in records written before it existed).
     #[serde(default)]
@@ -263,20 +258,20 @@ pub struct FitSnapshot {
 /// A classification (archetype, Forrester or Altimeter stage).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClassSnapshot {
-    /// Id.
+    /// Stable id of the archetype or stage in the model.
     pub id: String,
-    /// Label.
+    /// Its name, in the result's locale.
     pub label: String,
-    /// Description.
+    /// What it means, in the result's locale.
     pub description: String,
 }
 
 /// How the questionnaire was answered.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountsSnapshot {
-    /// Items in the model.
+    /// Items in the model version used.
     pub items_in_model: u32,
-    /// Answered.
+    /// Items answered substantively (not "don't know").
     pub answered: u32,
     /// Answered "don't know".
     pub dont_know: u32,

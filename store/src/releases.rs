@@ -24,7 +24,7 @@ pub struct Release {
     pub watermark: i64,
     /// The figures in the store's encoding (`figures::Stored::encode`).
     pub figures: Vec<u8>,
-    /// Year.
+    /// Benchmark year: the UTC year in which the group's assessments were completed.
     pub year: i32,
 }
 

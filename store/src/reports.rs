@@ -120,7 +120,7 @@ pub async fn mark_night_finished(
     now_us: i64,
 ) -> Result<bool, StoreError> {
     let digest = Sha256::digest(format!("{tenant}\u{0}{night}\u{0}{rendered}\u{0}{given_up}").as_bytes());
-    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..12]);
     let id = format!("msg_n{}", &hex[..23]);
     let tx = crate::begin_write(db).await?;
     if webhooks::event(&tx, tenant, &id).await?.is_some() {

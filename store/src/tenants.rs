@@ -13,7 +13,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 
 use crate::schema::{ApiKeys as K, AuditLog as L, Tenants as T};
 use sea_orm::ConnectionTrait;
-use sha2::{Digest, Sha256};
 
 use crate::{StoreError, get};
 
@@ -57,24 +56,20 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 fn hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::archive::sha256_hex(key.as_bytes())
 }
 
-/// Compares two equally long strings without stopping at the first difference, so that the time
-/// taken says nothing of how much of a guessed key's hash matched.
+/// Compares two strings without stopping at the first difference, so that the time taken says
+/// nothing of how much of a guessed key's hash matched.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && differing_bits(a.bytes(), b.bytes()) == 0
+    bool::from(subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()))
 }
 
-/// The OR of every pair's XOR: zero exactly when each pair is equal, and every pair read.
-fn differing_bits(a: impl Iterator<Item = u8>, b: impl Iterator<Item = u8>) -> u8 {
-    a.zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))
-}
-
-/// A tenant.
+/// A tenant: one consultancy; every assessment, API key and webhook endpoint belongs to one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tenant {
-    /// Id.
+    /// Letters, digits, '-' and '_', at most 64 (`valid_id`); it also appears in the nightly
+    /// batch's file paths.
     pub id: String,
     /// Display name.
     pub name: String,
@@ -87,7 +82,7 @@ pub struct Tenant {
 pub struct KeyInfo {
     /// The public prefix.
     pub prefix: String,
-    /// Its tenant.
+    /// The tenant that callers with this key act for.
     pub tenant: String,
     /// What it is for.
     pub label: String,
@@ -286,7 +281,7 @@ pub async fn audit_log(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec
 /// Who a call is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    /// The tenant.
+    /// The tenant the call acts for: the key's, or `x-tenant-id`'s under `--auth tenant-header`.
     pub tenant: String,
     /// The key's prefix.
     pub key_prefix: String,
@@ -393,24 +388,18 @@ mod tests {
         assert_eq!(hash("x").len(), 64);
     }
 
-    /// Constant time as far as the source decides it: the comparison reads every byte of both
-    /// hashes whether they differ in the first byte, the last or none.
+    /// The comparison (`subtle`'s, which reads every byte whatever it finds) tells a hash from one
+    /// that differs in any single position, first, last or between.
     #[test]
-    fn the_key_comparison_reads_every_byte_wherever_the_first_difference_is() {
+    fn the_key_comparison_finds_a_difference_at_any_position() {
         let stored = hash("mk_0123456789.abcdefghijklmnopqrstuvwxyz012345");
         for at in 0..=stored.len() {
             let mut guess = stored.clone().into_bytes();
             if let Some(b) = guess.get_mut(at) {
                 *b = if *b == b'0' { b'1' } else { b'0' };
             }
-            let read = std::cell::Cell::new(0usize);
-            let equal = differing_bits(counted(stored.as_bytes(), &read), counted(&guess, &read)) == 0;
-            assert_eq!(equal, at == stored.len(), "difference at {at}");
-            assert_eq!(read.get(), 2 * stored.len(), "difference at {at}: not every byte read");
+            let guess = String::from_utf8(guess).unwrap();
+            assert_eq!(same(&stored, &guess), at == stored.len(), "difference at {at}");
         }
-    }
-
-    fn counted<'a>(bytes: &'a [u8], read: &'a std::cell::Cell<usize>) -> impl Iterator<Item = u8> + 'a {
-        bytes.iter().copied().inspect(move |_| read.set(read.get() + 1))
     }
 }

@@ -172,7 +172,7 @@ pub async fn endpoints(
 pub struct EndpointChanges {
     /// A new URL (checked).
     pub url: Option<String>,
-    /// A new description.
+    /// A new description; `None` keeps the current one.
     pub description: Option<String>,
     /// New types (checked; empty for every type).
     pub event_types: Option<Vec<String>>,
@@ -525,7 +525,7 @@ pub struct Delivery {
     pub id: i64,
     /// The event (`webhook-id`).
     pub event_id: String,
-    /// The endpoint.
+    /// The endpoint's id (`ep_` and 16 characters).
     pub endpoint_id: String,
     /// The event's type.
     pub event_type: String,
@@ -659,9 +659,7 @@ pub struct Job {
 /// Where and how a job is sent.
 #[derive(Clone)]
 pub struct JobEndpoint {
-    /// Its id.
     pub id: String,
-    /// Its URL.
     pub url: String,
     /// Whether it is disabled.
     pub disabled: bool,

@@ -41,7 +41,7 @@ pub struct Received {
     pub verified_by: Vec<usize>,
     /// Whether the timestamp was within tolerance.
     pub fresh: bool,
-    /// The body.
+    /// The request body byte for byte (what the signatures cover).
     pub body: Vec<u8>,
     /// What was answered (0 for Hang).
     pub answered: u16,

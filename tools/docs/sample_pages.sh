@@ -4,11 +4,12 @@
 # per situation the chapter words differently (examples/samples/*.toml: docs/sample/NAME/nl and
 # docs/sample/NAME/en). Runs `maturity run` in a scratch folder (its own database and demo peers)
 # once per firm, stops it once the demo job is done, then `report-gen pages` for each assessment
-# in both languages.
+# in both languages. BIN=DIR takes the binaries from DIR (default target/debug, what `make
+# sample-pages` builds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-bin="$root/target/debug"
+bin="$(cd "${BIN:-$root/target/debug}" && pwd)"
 scratch=$(mktemp -d)
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$scratch"; }

@@ -11,9 +11,9 @@ pub enum Level {
     SectionSizeProvince,
     /// Section × size class.
     SectionSize,
-    /// Section.
+    /// One SBI section, all size classes and provinces.
     Section,
-    /// Size class.
+    /// One size class, all sections and provinces.
     Size,
     /// All Dutch firms.
     All,

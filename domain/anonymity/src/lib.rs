@@ -1,4 +1,4 @@
-//! Disclosure control for the anonymised sector benchmarks (MODEL.md, "Disclosure control").
+//! Disclosure control for the anonymised sector benchmarks (docs/method.md, "Disclosure control").
 //!
 //! Three rules, each a pure function here so that the storage layer only has to apply them:
 //!

@@ -129,7 +129,6 @@ pub struct FirmProfile {
     pub section: SbiSection,
     /// Size class.
     pub size: SizeClass,
-    /// Province.
     pub province: Province,
 }
 

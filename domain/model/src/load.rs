@@ -821,6 +821,66 @@ impl Checker<'_> {
         out
     }
 
+    /// A recommendation's condition, each part checked against the model's terms.
+    fn advice_condition(&mut self, span: &Range<usize>, owner: &str, w: RawAdvice) -> AdviceCondition {
+        let mut fit = Vec::new();
+        for id in &w.fit {
+            match FitVerdict::ALL.iter().find(|v| v.id() == id) {
+                Some(v) => fit.push(*v),
+                None => self.problem(span, format!("{owner}: unknown fit verdict `{id}`")),
+            }
+        }
+        let value_source = w.value_source.as_deref().and_then(|id| {
+            let found = ValueSource::ALL.into_iter().find(|v| v.id() == id);
+            if found.is_none() {
+                self.problem(span, format!("{owner}: unknown value source `{id}`"));
+            }
+            found
+        });
+        if (w.max_score.is_some() || w.below_peer_median) && w.value_source.is_none() {
+            self.problem(span, format!("{owner}: max_score and below_peer_median need a value_source"));
+        }
+        if let Some(m) = w.max_score {
+            self.check_unit(span, &format!("{owner}: max_score"), m, 0.0, 100.0);
+        }
+        let leading_axis = match (w.leading_axis.as_deref(), w.min_lead) {
+            (None, None) => None,
+            (Some(axis), Some(lead)) => {
+                self.check_unit(span, &format!("{owner}: min_lead"), lead, 0.0, 100.0);
+                match Axis::ALL.into_iter().find(|a| a.id() == axis) {
+                    Some(a) => Some((a, lead)),
+                    None => {
+                        self.problem(span, format!("{owner}: unknown axis `{axis}`"));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.problem(span, format!("{owner}: leading_axis and min_lead go together"));
+                None
+            }
+        };
+        let profile = RawCondition {
+            min_external_stage: w.min_external_stage,
+            max_external_stage: w.max_external_stage,
+            min_internal_stage: w.min_internal_stage,
+            max_internal_stage: w.max_internal_stage,
+            min_proposition: w.min_proposition,
+            max_proposition: w.max_proposition,
+            social_native: w.social_native,
+        };
+        let profile = self.condition(span, owner, profile);
+        AdviceCondition {
+            profile,
+            fit,
+            value_source,
+            max_score: w.max_score,
+            below_peer_median: w.below_peer_median,
+            leading_axis,
+            returns_pay: w.returns_pay,
+        }
+    }
+
     fn recommendations(
         &mut self,
         raw: Vec<Spanned<RawRecommendation>>,
@@ -836,64 +896,9 @@ impl Checker<'_> {
             }
             self.check_text(&span, &format!("{owner} title"), &r.title);
             self.check_text(&span, &format!("{owner} text"), &r.text);
-            let w = r.when;
-            let mut fit = Vec::new();
-            for id in &w.fit {
-                match FitVerdict::ALL.iter().find(|v| v.id() == id) {
-                    Some(v) => fit.push(*v),
-                    None => self.problem(&span, format!("{owner}: unknown fit verdict `{id}`")),
-                }
-            }
-            let value_source = w.value_source.as_deref().and_then(|id| {
-                let found = ValueSource::ALL.into_iter().find(|v| v.id() == id);
-                if found.is_none() {
-                    self.problem(&span, format!("{owner}: unknown value source `{id}`"));
-                }
-                found
-            });
-            if (w.max_score.is_some() || w.below_peer_median) && w.value_source.is_none() {
-                self.problem(&span, format!("{owner}: max_score and below_peer_median need a value_source"));
-            }
-            if let Some(m) = w.max_score {
-                self.check_unit(&span, &format!("{owner}: max_score"), m, 0.0, 100.0);
-            }
-            let leading_axis = match (w.leading_axis.as_deref(), w.min_lead) {
-                (None, None) => None,
-                (Some(axis), Some(lead)) => {
-                    self.check_unit(&span, &format!("{owner}: min_lead"), lead, 0.0, 100.0);
-                    match Axis::ALL.into_iter().find(|a| a.id() == axis) {
-                        Some(a) => Some((a, lead)),
-                        None => {
-                            self.problem(&span, format!("{owner}: unknown axis `{axis}`"));
-                            None
-                        }
-                    }
-                }
-                _ => {
-                    self.problem(&span, format!("{owner}: leading_axis and min_lead go together"));
-                    None
-                }
-            };
-            let profile = RawCondition {
-                min_external_stage: w.min_external_stage,
-                max_external_stage: w.max_external_stage,
-                min_internal_stage: w.min_internal_stage,
-                max_internal_stage: w.max_internal_stage,
-                min_proposition: w.min_proposition,
-                max_proposition: w.max_proposition,
-                social_native: w.social_native,
-            };
-            let profile = self.condition(&span, &owner, profile);
-            let when = AdviceCondition {
-                profile,
-                fit,
-                value_source,
-                max_score: w.max_score,
-                below_peer_median: w.below_peer_median,
-                leading_axis,
-                returns_pay: w.returns_pay,
-            };
-            if w.returns_pay.is_some() && rules.is_some_and(|f| f.returns.is_none()) {
+            let returns_pay = r.when.returns_pay;
+            let when = self.advice_condition(&span, &owner, r.when);
+            if returns_pay.is_some() && rules.is_some_and(|f| f.returns.is_none()) {
                 self.problem(&span, format!("{owner}: returns_pay needs fit.returns, which decides it"));
             }
             if rules.is_some_and(|f| f.restraint_below.is_none()) && when.fit.contains(&FitVerdict::Restrained) {

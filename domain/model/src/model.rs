@@ -111,7 +111,6 @@ impl Facet {
 pub enum Target {
     /// A stage 1..=4 of an axis.
     Stage(Axis, u8),
-    /// A value source.
     ValueSource(ValueSource),
     /// Proposition centrality P.
     Proposition,
@@ -268,7 +267,7 @@ pub struct AxisDef {
 /// Labels of a value source or a business value facet.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DimensionDef {
-    /// Its id.
+    /// `ValueSource::id` or `Facet::id`, for example `co_creation`.
     pub id: String,
     /// Its name.
     pub label: Text,
@@ -307,7 +306,8 @@ pub struct MinAnswers {
     pub proposition: u32,
 }
 
-/// The fit verdicts.
+/// How the maturity index stands against the target its proposition centrality warrants
+/// (`FitRules`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FitVerdict {
     /// Within the tolerance of the target.
@@ -650,7 +650,6 @@ pub struct Model {
     pub id: String,
     /// Version, from 1.
     pub version: u32,
-    /// Title.
     pub title: Text,
     /// What the model measures.
     pub description: Text,
@@ -685,7 +684,7 @@ pub struct Model {
     /// Practices, in file order (models from version 3 on; empty before).
     pub practices: Vec<Practice>,
     /// Item ids with their indices. FNV-1a rather than SipHash: the keys are the model's own ids,
-    /// looked up once per answer, and the hash was a measurable share of scoring.
+    /// looked up once per answer, and SipHash is a measurable share of scoring.
     pub(crate) item_index: HashMap<String, usize, BuildHasherDefault<Fnv1a>>,
     /// Per target (by `Target::dense`), the items with evidence for it and their weights.
     pub(crate) by_target: Vec<Vec<(usize, f64)>>,

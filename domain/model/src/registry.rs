@@ -51,7 +51,6 @@ pub enum RegistryError {
     Duplicate {
         /// Model id.
         id: String,
-        /// Version.
         version: u32,
         /// The first file.
         first: String,

@@ -77,7 +77,7 @@ pub struct Release {
     pub model_id: String,
     /// The model's version.
     pub model_version: u32,
-    /// The year.
+    /// Benchmark year: the UTC year in which the assessments were completed.
     pub year: i32,
     /// The disclosure threshold in force.
     pub k: u32,
@@ -205,9 +205,9 @@ const STATISTICS: [&str; 8] = ["n", "mean", "sd", "p10", "p25", "p50", "p75", "p
 pub struct Row<'a> {
     /// The group it belongs to.
     pub group: &'a Group,
-    /// The measure.
+    /// What is measured (the `measure` column of `COLUMNS`).
     pub measure: String,
-    /// The statistic.
+    /// Which statistic of it (the `statistic` column of `COLUMNS`).
     pub statistic: &'static str,
     /// The number.
     pub value: f64,

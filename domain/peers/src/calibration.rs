@@ -70,112 +70,10 @@ impl Targets {
 
     /// Derives the targets from `figures`.
     pub fn derive(figures: &[Figure]) -> Targets {
-        let is = |f: &Figure, pop: &str, breakdown: &str| f.population == pop && f.breakdown == breakdown;
-        let ten_plus_total = |f: &Figure| {
-            f.population == "enterprises 10+ persons"
-                && f.breakdown == "total"
-                && (f.measure == "uses social media" || f.measure == "active on a social network")
-        };
-        let mut trend: BTreeMap<u16, f64> = BTreeMap::new();
-        for f in figures.iter().filter(|f| ten_plus_total(f)) {
-            trend.insert(f.year, f.value_pct);
-        }
-        for f in
-            figures.iter().filter(|f| f.population.starts_with("enterprises 10+ persons (") && f.breakdown == "total")
-        {
-            if f.measure == "uses social media" {
-                trend.entry(f.year).or_insert(f.value_pct);
-            }
-        }
-
-        // Deviations of each section from the national figure of the same population and year.
-        let total_2plus =
-            figures.iter().find(|f| is(f, "enterprises 2+ persons", "total")).map_or(0.0, |f| f.value_pct);
-        let mut fallback_dev: BTreeMap<SbiSection, f64> = BTreeMap::new();
-        for f in figures.iter().filter(|f| is(f, "enterprises 2+ persons", "sbi_section")) {
-            for s in sections_of(&f.key) {
-                fallback_dev.insert(s, f.value_pct - total_2plus);
-            }
-        }
-        let small_offset = TEN_PLUS_SPLIT[0];
-        // Anchored 10+ shares: (section, year) -> share.
-        let mut anchors: BTreeMap<(SbiSection, u16), f64> = BTreeMap::new();
-        for f in figures.iter().filter(|f| is(f, "enterprises 10+ persons", "sbi_section")) {
-            for s in sections_of(&f.key) {
-                anchors.insert((s, f.year), f.value_pct);
-            }
-        }
-        for f in figures.iter().filter(|f| is(f, "enterprises 10-50 persons", "sbi_section")) {
-            for s in sections_of(&f.key) {
-                anchors.insert((s, f.year), f.value_pct - small_offset);
-            }
-        }
-
         let weights: Vec<(SbiSection, f64)> = SbiSection::ALL.iter().map(|s| (*s, mix::section_weight(*s))).collect();
-        let total_weight: f64 = weights.iter().map(|(_, w)| w).sum();
-        let mut ten_plus = BTreeMap::new();
-        for year in crate::YEARS {
-            let t = interpolate(&trend, year);
-            // Deviation of a section in this year: its nearest anchor, else its fallback.
-            let dev = |s: SbiSection| -> f64 {
-                let own: BTreeMap<u16, f64> = anchors
-                    .iter()
-                    .filter(|((sec, _), _)| *sec == s)
-                    .map(|((_, y), v)| (*y, v - interpolate(&trend, *y)))
-                    .collect();
-                if own.is_empty() {
-                    fallback_dev.get(&s).copied().unwrap_or(0.0)
-                } else {
-                    let nearest = own.iter().min_by_key(|(y, _)| y.abs_diff(year)).map_or(0.0, |(_, d)| *d);
-                    // Between two anchors, interpolate the deviation.
-                    let before = own.range(..=year).next_back();
-                    let after = own.range(year..).next();
-                    match (before, after) {
-                        (Some((y0, d0)), Some((y1, d1))) if y1 > y0 => {
-                            d0 + (d1 - d0) * f64::from(year - y0) / f64::from(y1 - y0)
-                        }
-                        _ => nearest,
-                    }
-                }
-            };
-            let fixed = |s: SbiSection| anchors.contains_key(&(s, year));
-            let free_weight: f64 = weights.iter().filter(|(s, _)| !fixed(*s)).map(|(_, w)| w).sum();
-            let fixed_sum: f64 = weights.iter().filter(|(s, _)| fixed(*s)).map(|(s, w)| w * anchors[&(*s, year)]).sum();
-            let free_sum: f64 = weights.iter().filter(|(s, _)| !fixed(*s)).map(|(s, w)| w * (t + dev(*s))).sum();
-            let correction =
-                if free_weight > 0.0 { (t * total_weight - fixed_sum - free_sum) / free_weight } else { 0.0 };
-            for (s, _) in &weights {
-                let v = match anchors.get(&(*s, year)) {
-                    Some(v) => *v,
-                    None => t + dev(*s) + correction,
-                };
-                ten_plus.insert((*s, year), v.clamp(2.0, 98.0));
-            }
-        }
-
-        // Micro: the 2021 figures for 2-10 persons, balanced to the national micro figure.
-        let micro_total =
-            figures.iter().find(|f| is(f, "enterprises 2-10 persons", "total")).map_or(0.0, |f| f.value_pct);
-        let micro_year = figures.iter().find(|f| is(f, "enterprises 2-10 persons", "total")).map_or(2021, |f| f.year);
-        let mut micro_anchor: BTreeMap<SbiSection, f64> = BTreeMap::new();
-        for f in figures.iter().filter(|f| is(f, "enterprises 2-10 persons", "sbi_section")) {
-            for s in sections_of(&f.key) {
-                micro_anchor.insert(s, f.value_pct);
-            }
-        }
-        let free_weight: f64 = weights.iter().filter(|(s, _)| !micro_anchor.contains_key(s)).map(|(_, w)| w).sum();
-        let fixed_sum: f64 = weights.iter().filter_map(|(s, w)| micro_anchor.get(s).map(|v| w * v)).sum();
-        let free_value =
-            if free_weight > 0.0 { (micro_total * total_weight - fixed_sum) / free_weight } else { micro_total };
-        let t_micro = interpolate(&trend, micro_year);
-        let mut micro = BTreeMap::new();
-        for year in crate::YEARS {
-            let shift = interpolate(&trend, year) - t_micro;
-            for (s, _) in &weights {
-                let base = micro_anchor.get(s).copied().unwrap_or(free_value);
-                micro.insert((*s, year), (base + shift).clamp(2.0, 98.0));
-            }
-        }
+        let trend = national_trend(figures);
+        let ten_plus = ten_plus_shares(figures, &trend, &weights);
+        let micro = micro_shares(figures, &trend, &weights);
         Targets { trend, ten_plus, micro }
     }
 
@@ -200,4 +98,135 @@ impl Targets {
     pub fn trend(&self, year: u16) -> f64 {
         interpolate(&self.trend, year)
     }
+}
+
+/// Whether `f` is a figure of population `pop` broken down by `breakdown`.
+fn is(f: &Figure, pop: &str, breakdown: &str) -> bool {
+    f.population == pop && f.breakdown == breakdown
+}
+
+/// The national share of firms with ten or more persons that use social media, per year.
+fn national_trend(figures: &[Figure]) -> BTreeMap<u16, f64> {
+    let ten_plus_total = |f: &Figure| {
+        f.population == "enterprises 10+ persons"
+            && f.breakdown == "total"
+            && (f.measure == "uses social media" || f.measure == "active on a social network")
+    };
+    let mut trend: BTreeMap<u16, f64> = BTreeMap::new();
+    for f in figures.iter().filter(|f| ten_plus_total(f)) {
+        trend.insert(f.year, f.value_pct);
+    }
+    for f in figures.iter().filter(|f| f.population.starts_with("enterprises 10+ persons (") && f.breakdown == "total")
+    {
+        if f.measure == "uses social media" {
+            trend.entry(f.year).or_insert(f.value_pct);
+        }
+    }
+    trend
+}
+
+/// The shares of firms with ten or more persons per section and year: each section's own
+/// figures where they exist, elsewhere the national trend plus the section's deviation, balanced
+/// so that the sections' weighted mean is the national figure.
+fn ten_plus_shares(
+    figures: &[Figure],
+    trend: &BTreeMap<u16, f64>,
+    weights: &[(SbiSection, f64)],
+) -> BTreeMap<(SbiSection, u16), f64> {
+    // Deviations of each section from the national figure of the same population and year.
+    let total_2plus = figures.iter().find(|f| is(f, "enterprises 2+ persons", "total")).map_or(0.0, |f| f.value_pct);
+    let mut fallback_dev: BTreeMap<SbiSection, f64> = BTreeMap::new();
+    for f in figures.iter().filter(|f| is(f, "enterprises 2+ persons", "sbi_section")) {
+        for s in sections_of(&f.key) {
+            fallback_dev.insert(s, f.value_pct - total_2plus);
+        }
+    }
+    let small_offset = TEN_PLUS_SPLIT[0];
+    // Anchored 10+ shares: (section, year) -> share.
+    let mut anchors: BTreeMap<(SbiSection, u16), f64> = BTreeMap::new();
+    for f in figures.iter().filter(|f| is(f, "enterprises 10+ persons", "sbi_section")) {
+        for s in sections_of(&f.key) {
+            anchors.insert((s, f.year), f.value_pct);
+        }
+    }
+    for f in figures.iter().filter(|f| is(f, "enterprises 10-50 persons", "sbi_section")) {
+        for s in sections_of(&f.key) {
+            anchors.insert((s, f.year), f.value_pct - small_offset);
+        }
+    }
+    let total_weight: f64 = weights.iter().map(|(_, w)| w).sum();
+    let mut ten_plus = BTreeMap::new();
+    for year in crate::YEARS {
+        let t = interpolate(trend, year);
+        let dev = |s: SbiSection| deviation(&anchors, &fallback_dev, trend, s, year);
+        let fixed = |s: SbiSection| anchors.contains_key(&(s, year));
+        let free_weight: f64 = weights.iter().filter(|(s, _)| !fixed(*s)).map(|(_, w)| w).sum();
+        let fixed_sum: f64 = weights.iter().filter(|(s, _)| fixed(*s)).map(|(s, w)| w * anchors[&(*s, year)]).sum();
+        let free_sum: f64 = weights.iter().filter(|(s, _)| !fixed(*s)).map(|(s, w)| w * (t + dev(*s))).sum();
+        let correction = if free_weight > 0.0 { (t * total_weight - fixed_sum - free_sum) / free_weight } else { 0.0 };
+        for (s, _) in weights {
+            let v = match anchors.get(&(*s, year)) {
+                Some(v) => *v,
+                None => t + dev(*s) + correction,
+            };
+            ten_plus.insert((*s, year), v.clamp(2.0, 98.0));
+        }
+    }
+    ten_plus
+}
+
+/// The deviation of section `s` from the national trend in `year`: from its nearest anchor
+/// (interpolated between two), else its fallback deviation.
+fn deviation(
+    anchors: &BTreeMap<(SbiSection, u16), f64>,
+    fallback_dev: &BTreeMap<SbiSection, f64>,
+    trend: &BTreeMap<u16, f64>,
+    s: SbiSection,
+    year: u16,
+) -> f64 {
+    let own: BTreeMap<u16, f64> =
+        anchors.iter().filter(|((sec, _), _)| *sec == s).map(|((_, y), v)| (*y, v - interpolate(trend, *y))).collect();
+    if own.is_empty() {
+        return fallback_dev.get(&s).copied().unwrap_or(0.0);
+    }
+    let nearest = own.iter().min_by_key(|(y, _)| y.abs_diff(year)).map_or(0.0, |(_, d)| *d);
+    // Between two anchors, interpolate the deviation.
+    let before = own.range(..=year).next_back();
+    let after = own.range(year..).next();
+    match (before, after) {
+        (Some((y0, d0)), Some((y1, d1))) if y1 > y0 => d0 + (d1 - d0) * f64::from(year - y0) / f64::from(y1 - y0),
+        _ => nearest,
+    }
+}
+
+/// Micro firms: the 2021 figures for 2-10 persons, balanced to the national micro figure and
+/// moved along the national trend.
+fn micro_shares(
+    figures: &[Figure],
+    trend: &BTreeMap<u16, f64>,
+    weights: &[(SbiSection, f64)],
+) -> BTreeMap<(SbiSection, u16), f64> {
+    let total_weight: f64 = weights.iter().map(|(_, w)| w).sum();
+    let micro_total = figures.iter().find(|f| is(f, "enterprises 2-10 persons", "total")).map_or(0.0, |f| f.value_pct);
+    let micro_year = figures.iter().find(|f| is(f, "enterprises 2-10 persons", "total")).map_or(2021, |f| f.year);
+    let mut micro_anchor: BTreeMap<SbiSection, f64> = BTreeMap::new();
+    for f in figures.iter().filter(|f| is(f, "enterprises 2-10 persons", "sbi_section")) {
+        for s in sections_of(&f.key) {
+            micro_anchor.insert(s, f.value_pct);
+        }
+    }
+    let free_weight: f64 = weights.iter().filter(|(s, _)| !micro_anchor.contains_key(s)).map(|(_, w)| w).sum();
+    let fixed_sum: f64 = weights.iter().filter_map(|(s, w)| micro_anchor.get(s).map(|v| w * v)).sum();
+    let free_value =
+        if free_weight > 0.0 { (micro_total * total_weight - fixed_sum) / free_weight } else { micro_total };
+    let t_micro = interpolate(trend, micro_year);
+    let mut micro = BTreeMap::new();
+    for year in crate::YEARS {
+        let shift = interpolate(trend, year) - t_micro;
+        for (s, _) in weights {
+            let base = micro_anchor.get(s).copied().unwrap_or(free_value);
+            micro.insert((*s, year), (base + shift).clamp(2.0, 98.0));
+        }
+    }
+    micro
 }

@@ -22,22 +22,22 @@ pub const SIZE_WEIGHTS: [f64; 4] = [55.0, 28.0, 12.0, 5.0];
 /// UT, ZE, ZH).
 pub const PROVINCE_WEIGHTS: [f64; 12] = [2.5, 2.5, 3.5, 12.0, 3.0, 6.0, 15.0, 18.0, 6.0, 9.0, 2.0, 20.5];
 
-/// Weight of a year.
+/// Relative weight of `year` among the demo peers: 1 up to 2013, then 1/12 more a year (2 in 2025).
 pub fn year_weight(year: u16) -> f64 {
     1.0 + f64::from(year.saturating_sub(2013)) / 12.0
 }
 
-/// Weight of a section.
+/// `s`'s entry of `SECTION_WEIGHTS` (per mille).
 pub fn section_weight(s: SbiSection) -> f64 {
     SECTION_WEIGHTS[SbiSection::ALL.iter().position(|x| *x == s).unwrap_or(0)]
 }
 
-/// Weight of a size class.
+/// `z`'s entry of `SIZE_WEIGHTS` (percent).
 pub fn size_weight(z: SizeClass) -> f64 {
     SIZE_WEIGHTS[SizeClass::ALL.iter().position(|x| *x == z).unwrap_or(0)]
 }
 
-/// Weight of a province.
+/// `p`'s entry of `PROVINCE_WEIGHTS` (percent).
 pub fn province_weight(p: Province) -> f64 {
     PROVINCE_WEIGHTS[Province::ALL.iter().position(|x| *x == p).unwrap_or(0)]
 }

@@ -2,7 +2,7 @@
 //! the stage matrix, the ranks a firm's percentile is read from, and the fit verdicts. Instead of
 //! every member's sorted values, a group keeps each distinct value with the number of members at
 //! or below it: the same mid-rank percentiles (exactly: the same counts), a fraction of the size
-//! (the 102 600 firms of a national year hold about 900 distinct indices).
+//! (a national year's firms share far fewer distinct indices than there are firms).
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,7 @@ pub struct Distribution {
     pub metric: String,
     /// Members with a value.
     pub n: u32,
-    /// Mean.
+    /// Arithmetic mean over the members with a value.
     pub mean: f64,
     /// Sample standard deviation (0 for one member).
     pub sd: f64,

@@ -13,7 +13,6 @@ use crate::tally::{Groups, Tally};
 /// One group's figures to (re)publish.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Put {
-    /// The group.
     pub group: GroupKey,
     /// Its members.
     pub n: u32,
@@ -21,7 +20,6 @@ pub struct Put {
     pub synthetic_share: f64,
     /// The highest revision among them: what later changes are counted from.
     pub watermark: i64,
-    /// The figures.
     pub figures: Figures,
 }
 

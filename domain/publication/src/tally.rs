@@ -19,7 +19,7 @@ pub struct Member {
     pub id: i64,
     /// Coarse attributes.
     pub profile: FirmProfile,
-    /// Maturity index.
+    /// Maturity index, 0-100.
     pub maturity_index: f64,
     /// External axis index.
     pub external_index: f64,

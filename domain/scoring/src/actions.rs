@@ -1,5 +1,5 @@
 //! Actions and what they move: the model's practices, changed in the firm's answers and scored
-//! again (MODEL.md, "Actions and what they move").
+//! again (docs/method.md, "Actions and what they move").
 //!
 //! An action's effect is never estimated: it is the result of scoring the changed answers, so a
 //! client that sends the same changes to `ScoreAssessment` gets exactly the stated effect.

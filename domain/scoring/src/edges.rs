@@ -1,5 +1,6 @@
-//! Results one answer away (MODEL.md, "How sure"): a stage or a fit verdict that changes when a
-//! single answer moves one step on its scale is on the edge, and a client is told both readings.
+//! Results one answer away (docs/method.md, "On the edge"): a stage or a fit verdict that changes
+//! when a single answer moves one step on its scale is on the edge, and a client is told both
+//! readings.
 //!
 //! A step is the nearest scale point above or below the given answer by score; an item not
 //! answered, or answered "don't know", has no step. As for actions, each reading is the result of

@@ -1,4 +1,4 @@
-//! The scoring rules of MODEL.md, with every number taken from the model file.
+//! The scoring rules of docs/method.md, with every number taken from the model file.
 
 use domain_model::{
     Facet, Facts, FirmProfile, Model, Province, SbiSection, SizeClass, Target, ValueSource,

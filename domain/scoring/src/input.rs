@@ -17,7 +17,6 @@ pub struct Answer<'a> {
     pub value: AnswerValue<'a>,
 }
 
-/// The value of an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnswerValue<'a> {
     /// A point of a Likert scale.
@@ -46,20 +45,15 @@ pub struct FirmInput<'a> {
 /// Which attribute of the firm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirmField {
-    /// `sbi_section`.
     SbiSection,
-    /// `size_class`.
     SizeClass,
-    /// `province`.
     Province,
 }
 
 /// Which field of an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AnswerField {
-    /// The item id.
     ItemId,
-    /// The value.
     Value,
 }
 
@@ -111,14 +105,13 @@ pub enum Problem {
     UnknownItem {
         /// Position in the request.
         index: usize,
-        /// The id given.
+        /// The id the request names.
         item_id: String,
     },
     /// An item is answered a second time.
     DuplicateAnswer {
         /// Position of the second answer.
         index: usize,
-        /// The item.
         item_id: String,
         /// Position of the first answer.
         first_index: usize,
@@ -127,14 +120,12 @@ pub enum Problem {
     MissingValue {
         /// Position in the request.
         index: usize,
-        /// The item.
         item_id: String,
     },
     /// An answer is not on its item's scale.
     OffScale {
         /// Position in the request.
         index: usize,
-        /// The item.
         item_id: String,
         /// The answer as given, for the message.
         given: String,

@@ -1,6 +1,6 @@
 //! The scoring engine: a firm's answers in, a complete and explainable maturity result out.
 //!
-//! Implements the scoring rules of MODEL.md; every weight, threshold and rule comes from the
+//! Implements the scoring rules of docs/method.md; every weight, threshold and rule comes from the
 //! validated `domain_model::Model`. No I/O, no async, no wire types: adapters convert to and from
 //! `Answer` and `Assessment`, and turn each `Problem` into a field violation.
 

@@ -117,7 +117,7 @@ pub struct FitResult {
 /// How the questionnaire was answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AnswerCounts {
-    /// Items in the model.
+    /// Items in the model version used.
     pub items_in_model: u32,
     /// Items answered substantively.
     pub answered: u32,
@@ -144,7 +144,7 @@ pub struct Assessment {
     pub value_sources: [DimensionResult; 4],
     /// Proposition centrality.
     pub proposition: PropositionResult,
-    /// Fit.
+    /// Fit against what the proposition warrants: target, gap and verdict.
     pub fit: FitResult,
     /// Index into `Model::archetypes`.
     pub archetype: usize,

@@ -1,6 +1,6 @@
-//! Peer statistics, exactly as MODEL.md defines them: the distribution of a peer group (n, mean,
-//! standard deviation, percentiles by linear interpolation as PostgreSQL's `percentile_cont`
-//! computes them) and a firm's mid-rank percentile within its group.
+//! Peer statistics, exactly as docs/method.md ("Peers") defines them: the distribution of a peer
+//! group (n, mean, standard deviation, percentiles by linear interpolation as PostgreSQL's
+//! `percentile_cont` computes them) and a firm's mid-rank percentile within its group.
 //!
 //! Pure functions over slices of finite values; no I/O. Non-finite values are the caller's bug and
 //! are refused with `None` rather than silently skewing a published figure.

@@ -158,7 +158,8 @@ async fn up_down_up_on_both_backends() {
     }
 }
 
-/// MODEL.md: the benchmark store holds no names, no free text, no tenant and no contact data.
+/// docs/method.md, "Disclosure control": the benchmark store holds no names, no free text, no
+/// tenant and no contact data.
 /// The allowed columns are listed; anything else (and anything that looks identifying) fails.
 #[tokio::test]
 async fn the_benchmark_store_has_no_identifying_column() {

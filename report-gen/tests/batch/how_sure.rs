@@ -1,6 +1,7 @@
-//! How sure (MODEL.md, "How sure"): the chapter gives the position as the 90% interval of its
-//! group's n, and a verdict one answer step from the other side of a boundary is said to be on
-//! the edge, with both readings, on both backends and in both languages.
+//! How sure (docs/method.md, "How sure the position is" and "On the edge"): the chapter gives the
+//! position as the 90% interval of its group's n, and a verdict one answer step from the other
+//! side of a boundary is said to be on the edge, with both readings, on both backends and in both
+//! languages.
 
 use std::sync::Arc;
 

@@ -508,7 +508,7 @@ async fn render_writes_one_chapter_as_pdf_or_typst_source_the_same_from_every_pr
     }
 }
 
-/// The nightly batch renders firms whose names are written in other scripts (issue 14's five),
+/// The nightly batch renders firms whose names are written in other scripts or hold an emoji,
 /// each chapter holding the name literally; none fails the night.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_night_renders_names_in_every_script() {

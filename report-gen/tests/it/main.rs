@@ -497,7 +497,7 @@ fn a_template_directory_overrides_single_files() {
 
 /// Firm names in any script render: what an embedded font draws appears literally, the rest as a
 /// visible replacement mark, never an error (PDF/A refuses a character without a glyph, so that
-/// one such character used to fail the whole chapter, every night).
+/// one such character would fail the whole chapter, every night).
 /// A firm's name in every script typesets and reads back literally from the PDF: Latin with
 /// diacritics, Greek and Cyrillic (embedded Libertinus), Arabic and Hebrew right to left (DejaVu
 /// Sans), Chinese, Japanese and Korean (Noto Sans CJK) and emoji (Noto Color Emoji), all under

@@ -51,14 +51,6 @@ fn stage_id(axis: Axis, stage: u8) -> String {
 
 /// The whole model in locale `l`: everything a client needs to explain a score.
 pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
-    let ruled = |r: &RuledClass| {
-        (
-            r.id.clone(),
-            r.label.get(l).to_string(),
-            r.description.get(l).to_string(),
-            r.when_any.iter().map(condition).collect::<Vec<_>>(),
-        )
-    };
     pb::Model {
         model: Some(model_ref(m)),
         locale: l.tag().to_string(),
@@ -75,103 +67,20 @@ pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
             min_internal_answers: m.scoring.min_answers.internal,
             min_proposition_answers: m.scoring.min_answers.proposition,
         }),
-        axes: m
-            .axes
-            .iter()
-            .map(|a| pb::Axis {
-                id: a.axis.id().to_string(),
-                label: a.label.get(l).to_string(),
-                stages: a
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .map(|(n, s)| pb::Stage {
-                        id: stage_id(a.axis, n as u8),
-                        number: n as u32,
-                        label: s.label.get(l).to_string(),
-                        description: s.description.get(l).to_string(),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        axes: m.axes.iter().map(|a| axis_to_pb(a, l)).collect(),
         value_sources: m.value_sources.iter().map(|d| dimension(&d.id, &d.label, &d.description, l)).collect(),
         business_value_facets: m.business_value.iter().map(|d| dimension(&d.id, &d.label, &d.description, l)).collect(),
-        items: m
-            .items
-            .iter()
-            .map(|it| {
-                let scale = m.scale_of(it);
-                pb::Item {
-                    id: it.id.clone(),
-                    text: it.text.get(l).to_string(),
-                    help: it.help.as_ref().map(|h| h.get(l).to_string()).unwrap_or_default(),
-                    scale: Some(pb::Scale {
-                        id: scale.id.clone(),
-                        kind: match scale.kind {
-                            ScaleKind::Likert => pb::ScaleKind::Likert,
-                            ScaleKind::YesNo => pb::ScaleKind::YesNo,
-                            ScaleKind::Choice => pb::ScaleKind::Choice,
-                        } as i32,
-                        points: scale
-                            .points
-                            .iter()
-                            .map(|p| pb::ScalePoint {
-                                value: p.value.clone(),
-                                label: p.label.get(l).to_string(),
-                                score: p.score,
-                            })
-                            .collect(),
-                        allows_dont_know: scale.dont_know,
-                    }),
-                    evidence: it
-                        .evidence
-                        .iter()
-                        .map(|(t, w)| pb::Evidence { target: t.to_string(), weight: *w })
-                        .collect(),
-                }
-            })
-            .collect(),
-        fit: Some(pb::FitRules {
-            base: m.fit.base,
-            slope: m.fit.slope,
-            tolerance: m.fit.tolerance,
-            verdicts: m
-                .fit
-                .verdicts
-                .iter()
-                .map(|(v, lab)| pb::FitVerdictLabel {
-                    verdict: verdict(*v) as i32,
-                    label: lab.label.get(l).to_string(),
-                    description: lab.description.get(l).to_string(),
-                })
-                .collect(),
-            restraint_below: m.fit.restraint_below,
-        }),
+        items: m.items.iter().map(|it| item_to_pb(m, it, l)).collect(),
+        fit: Some(fit_rules_to_pb(m, l)),
         archetypes: m
             .archetypes
             .iter()
-            .map(ruled)
-            .map(|(id, label, description, when_any)| pb::Archetype { id, label, description, when_any })
+            .map(|r| {
+                let (id, label, description, when_any) = ruled(r, l);
+                pb::Archetype { id, label, description, when_any }
+            })
             .collect(),
-        crosswalks: Some(pb::Crosswalks {
-            forrester: m
-                .forrester
-                .iter()
-                .map(|f| pb::ForresterStage {
-                    id: f.id.clone(),
-                    label: f.label.get(l).to_string(),
-                    description: f.description.get(l).to_string(),
-                    internal_stage: u32::from(f.internal_stage),
-                    rogers_category: f.rogers_category.clone(),
-                })
-                .collect(),
-            altimeter: m
-                .altimeter
-                .iter()
-                .map(ruled)
-                .map(|(id, label, description, when_any)| pb::AltimeterStage { id, label, description, when_any })
-                .collect(),
-        }),
+        crosswalks: Some(crosswalks_to_pb(m, l)),
         rogers_categories: m
             .rogers
             .iter()
@@ -182,21 +91,114 @@ pub fn model_to_pb(m: &Model, l: Locale) -> pb::Model {
                 share_percent: r.share_percent,
             })
             .collect(),
-        practices: m
-            .practices
+        practices: m.practices.iter().map(|p| practice_to_pb(m, p, l)).collect(),
+    }
+}
+
+fn fit_rules_to_pb(m: &Model, l: Locale) -> pb::FitRules {
+    pb::FitRules {
+        base: m.fit.base,
+        slope: m.fit.slope,
+        tolerance: m.fit.tolerance,
+        verdicts: m
+            .fit
+            .verdicts
             .iter()
-            .map(|p| {
-                let process = &m.processes[p.process];
-                pb::Practice {
-                    id: p.id.clone(),
-                    label: p.label.get(l).to_string(),
-                    process_id: process.id.clone(),
-                    process: process.label.get(l).to_string(),
-                    measure: p.measure.get(l).to_string(),
-                    item_ids: p.items.iter().map(|&i| m.items[i].id.clone()).collect(),
-                }
+            .map(|(v, lab)| pb::FitVerdictLabel {
+                verdict: verdict(*v) as i32,
+                label: lab.label.get(l).to_string(),
+                description: lab.description.get(l).to_string(),
             })
             .collect(),
+        restraint_below: m.fit.restraint_below,
+    }
+}
+
+fn crosswalks_to_pb(m: &Model, l: Locale) -> pb::Crosswalks {
+    pb::Crosswalks {
+        forrester: m
+            .forrester
+            .iter()
+            .map(|f| pb::ForresterStage {
+                id: f.id.clone(),
+                label: f.label.get(l).to_string(),
+                description: f.description.get(l).to_string(),
+                internal_stage: u32::from(f.internal_stage),
+                rogers_category: f.rogers_category.clone(),
+            })
+            .collect(),
+        altimeter: m
+            .altimeter
+            .iter()
+            .map(|r| {
+                let (id, label, description, when_any) = ruled(r, l);
+                pb::AltimeterStage { id, label, description, when_any }
+            })
+            .collect(),
+    }
+}
+
+/// A classification's id, label, description and conditions, in locale `l`.
+fn ruled(r: &RuledClass, l: Locale) -> (String, String, String, Vec<pb::RuleCondition>) {
+    (
+        r.id.clone(),
+        r.label.get(l).to_string(),
+        r.description.get(l).to_string(),
+        r.when_any.iter().map(condition).collect(),
+    )
+}
+
+fn axis_to_pb(a: &domain_model::AxisDef, l: Locale) -> pb::Axis {
+    pb::Axis {
+        id: a.axis.id().to_string(),
+        label: a.label.get(l).to_string(),
+        stages: a
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(n, s)| pb::Stage {
+                id: stage_id(a.axis, n as u8),
+                number: n as u32,
+                label: s.label.get(l).to_string(),
+                description: s.description.get(l).to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn item_to_pb(m: &Model, it: &domain_model::Item, l: Locale) -> pb::Item {
+    let scale = m.scale_of(it);
+    pb::Item {
+        id: it.id.clone(),
+        text: it.text.get(l).to_string(),
+        help: it.help.as_ref().map(|h| h.get(l).to_string()).unwrap_or_default(),
+        scale: Some(pb::Scale {
+            id: scale.id.clone(),
+            kind: match scale.kind {
+                ScaleKind::Likert => pb::ScaleKind::Likert,
+                ScaleKind::YesNo => pb::ScaleKind::YesNo,
+                ScaleKind::Choice => pb::ScaleKind::Choice,
+            } as i32,
+            points: scale
+                .points
+                .iter()
+                .map(|p| pb::ScalePoint { value: p.value.clone(), label: p.label.get(l).to_string(), score: p.score })
+                .collect(),
+            allows_dont_know: scale.dont_know,
+        }),
+        evidence: it.evidence.iter().map(|(t, w)| pb::Evidence { target: t.to_string(), weight: *w }).collect(),
+    }
+}
+
+fn practice_to_pb(m: &Model, p: &domain_model::Practice, l: Locale) -> pb::Practice {
+    let process = &m.processes[p.process];
+    pb::Practice {
+        id: p.id.clone(),
+        label: p.label.get(l).to_string(),
+        process_id: process.id.clone(),
+        process: process.label.get(l).to_string(),
+        measure: p.measure.get(l).to_string(),
+        item_ids: p.items.iter().map(|&i| m.items[i].id.clone()).collect(),
     }
 }
 
@@ -433,7 +435,6 @@ pub struct WhatIf {
 /// Validates and scores a what-if: the assessment as sent, then with `changes` applied. Every
 /// violation is returned at once, at `assessment`, `assessment.*`, `changes` or `changes[i].*`.
 pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<WhatIf, Vec<Violation>> {
-    use std::collections::HashMap;
     let mut violations = Vec::new();
     // No model has more items than this: more changes than that name an item twice, and the
     // bound keeps the work of a request linear in what a model can use.
@@ -460,23 +461,7 @@ pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<What
             "noem minstens één antwoord om te wijzigen",
         ));
     }
-    // Each item changes once: a later change of the same item is refused and not applied.
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
-    let mut changes: Vec<Given> = Vec::new();
-    for (j, c) in as_request.answers.iter().enumerate() {
-        match first_of.get(c.item_id.as_str()) {
-            Some(first) => violations.push(Violation::new(
-                &format!("changes[{j}].item_id"),
-                "DUPLICATE_CHANGE",
-                format!("item `{}` is already changed in changes[{first}]", c.item_id),
-                format!("item `{}` wordt al gewijzigd in changes[{first}]", c.item_id),
-            )),
-            None => {
-                first_of.insert(&c.item_id, j);
-                changes.push(c.clone());
-            }
-        }
-    }
+    let (first_of, changes) = first_changes(&as_request.answers, &mut violations);
     let Some(base) = req.assessment.as_ref() else {
         violations.push(Violation::new(
             "assessment",
@@ -505,34 +490,7 @@ pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<What
         // The assessment's own model problem is reported once, above.
         Err(Refusal::Model(_)) => None,
         Err(Refusal::Problems(problems)) => {
-            let mut seen: std::collections::HashSet<(String, &str)> = std::collections::HashSet::new();
-            for p in &problems {
-                let field = match (p, p.location()) {
-                    // An item the assessment answers twice: reported at assessment.* above.
-                    (Problem::DuplicateAnswer { .. }, _) => continue,
-                    (_, Location::Answer(k, part)) => match origin.get(k).copied().flatten() {
-                        Some(j) => match (part, change_fields.get(j)) {
-                            (AnswerField::ItemId, _) => format!("changes[{j}].item_id"),
-                            (AnswerField::Value, Some(&"value") | None) => format!("changes[{j}]"),
-                            (AnswerField::Value, Some(f)) => format!("changes[{j}].{f}"),
-                        },
-                        // A problem of the assessment as sent: reported at assessment.* above.
-                        None => continue,
-                    },
-                    // Too few answers once the changes are applied (a change to "don't know"),
-                    // unless the assessment as sent already has too few.
-                    (_, Location::Answers) if !base_too_few => "changes".to_string(),
-                    _ => continue,
-                };
-                if seen.insert((field.clone(), p.reason())) {
-                    violations.push(Violation {
-                        field,
-                        reason: p.reason().to_string(),
-                        en: p.message(Locale::En),
-                        nl: p.message(Locale::Nl),
-                    });
-                }
-            }
+            violations.extend(change_violations(&problems, &origin, &change_fields, base_too_few));
             None
         }
     };
@@ -540,6 +498,72 @@ pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<What
         (Some(before), Some(after)) if violations.is_empty() => Ok(WhatIf { before, changed, after }),
         _ => Err(violations),
     }
+}
+
+/// Each item's first change (its index in the request's changes) and the changes to apply: a
+/// later change of the same item is a violation and not applied.
+fn first_changes<'a>(
+    answers: &'a [Given],
+    violations: &mut Vec<Violation>,
+) -> (std::collections::HashMap<&'a str, usize>, Vec<Given>) {
+    let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut changes: Vec<Given> = Vec::new();
+    for (j, c) in answers.iter().enumerate() {
+        match first_of.get(c.item_id.as_str()) {
+            Some(first) => violations.push(Violation::new(
+                &format!("changes[{j}].item_id"),
+                "DUPLICATE_CHANGE",
+                format!("item `{}` is already changed in changes[{first}]", c.item_id),
+                format!("item `{}` wordt al gewijzigd in changes[{first}]", c.item_id),
+            )),
+            None => {
+                first_of.insert(&c.item_id, j);
+                changes.push(c.clone());
+            }
+        }
+    }
+    (first_of, changes)
+}
+
+/// The problems of a what-if's changed request that its changes caused, at `changes[j]` (the
+/// change each answer came from, `origin`), once per field and reason. Problems of the
+/// assessment as sent are reported at `assessment.*` already and left out.
+fn change_violations(
+    problems: &[Problem],
+    origin: &[Option<usize>],
+    change_fields: &[&str],
+    base_too_few: bool,
+) -> Vec<Violation> {
+    let mut seen: std::collections::HashSet<(String, &str)> = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for p in problems {
+        let field = match (p, p.location()) {
+            // An item the assessment answers twice: reported at assessment.* already.
+            (Problem::DuplicateAnswer { .. }, _) => continue,
+            (_, Location::Answer(k, part)) => match origin.get(k).copied().flatten() {
+                Some(j) => match (part, change_fields.get(j)) {
+                    (AnswerField::ItemId, _) => format!("changes[{j}].item_id"),
+                    (AnswerField::Value, Some(&"value") | None) => format!("changes[{j}]"),
+                    (AnswerField::Value, Some(f)) => format!("changes[{j}].{f}"),
+                },
+                // A problem of the assessment as sent.
+                None => continue,
+            },
+            // Too few answers once the changes are applied (a change to "don't know"), unless
+            // the assessment as sent already has too few.
+            (_, Location::Answers) if !base_too_few => "changes".to_string(),
+            _ => continue,
+        };
+        if seen.insert((field.clone(), p.reason())) {
+            out.push(Violation {
+                field,
+                reason: p.reason().to_string(),
+                en: p.message(Locale::En),
+                nl: p.message(Locale::Nl),
+            });
+        }
+    }
+    out
 }
 
 /// The violation of a model reference that does not resolve, at `field` (`model` gives

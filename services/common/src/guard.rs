@@ -28,8 +28,9 @@ use tracing::Instrument;
 
 /// Calls served at once by default.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
-/// `SubmitAssessment` calls served (mostly: waiting for the write lock) at once by default: at
-/// about 70 writes a second, 16 waiting means at most a quarter of a second in the queue.
+/// `SubmitAssessment` calls served at once by default (most of them waiting for a writer): few
+/// enough that an admitted call spends little time in the queue; one more is refused at once
+/// (BENCHMARKS.md, "Overload").
 pub const DEFAULT_MAX_SUBMITS: usize = 16;
 
 /// The header that carries a request id.
@@ -76,7 +77,6 @@ pub struct Gauge {
     pub name: &'static str,
     /// Its help text.
     pub help: &'static str,
-    /// Its value.
     pub value: f64,
 }
 
@@ -301,8 +301,8 @@ fn method_of(path: &str) -> &'static Method {
     KNOWN.get(path).unwrap_or(&OTHER)
 }
 
-/// The method whose calls have a limit of their own: writes are serialised, so a queue of them is
-/// a queue of waiting time.
+/// The method whose calls have a limit of their own: writes wait for a process's few writers (one
+/// on SQLite, two on PostgreSQL), so a queue of them is a queue of waiting time.
 const SUBMIT: &str = "/maturity.v1.PersistenceService/SubmitAssessment";
 
 impl Guard {

@@ -700,7 +700,7 @@ async fn with_etag(response: Response, headers: &HeaderMap) -> Response {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "the answer could not be read", &[]);
     };
     let digest = sha2::Sha256::digest(&bytes);
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     let etag = format!("\"{hex}\"");
     let matches = headers
         .get_all(header::IF_NONE_MATCH)

@@ -91,7 +91,7 @@ pub const DEFAULT_PEER_YEARS_BACK: u32 = 2;
 /// otherwise.
 pub const DEFAULT_COMPLETED_AT_SKEW_SECONDS: u32 = 3600;
 
-/// Smallest disclosure threshold a deployment may configure (MODEL.md).
+/// Smallest disclosure threshold a deployment may configure (docs/method.md, "Disclosure control").
 pub const MIN_DISCLOSURE_K: u32 = 5;
 
 /// The default gRPC address.
@@ -250,7 +250,6 @@ pub struct ServeConfig {
     pub admin_addr: Option<SocketAddr>,
     /// Directory of model files, or `None` for the built-in models.
     pub models_dir: Option<PathBuf>,
-    /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
@@ -403,69 +402,18 @@ fn millis(layers: &mut Layers, key: &str, default: Duration) -> Duration {
 impl ServeConfig {
     /// Reads defaults, then the file, then the environment (through `env`), then the flags.
     pub fn load(args: &ServeArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
-        // DATABASE_URL, the common convention, counts as the environment layer too.
-        let database_env = env("DATABASE_URL");
-        // So is OpenTelemetry's standard variable for the collector.
-        let otlp_env = env("OTEL_EXPORTER_OTLP_ENDPOINT");
-        let mut layers = Layers::new(KEYS)
-            .file(file.as_deref())
-            .env_alias("database_url", "DATABASE_URL", database_env)
-            .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
-            .env(&env)
-            .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
-            .flag("http_addr", "--http-addr", args.http_addr.as_ref())
-            .flag("admin_addr", "--admin-addr", args.admin_addr.as_ref())
-            .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
-            .flag("log_format", "--log-format", args.log_format.as_ref())
-            .flag("log_level", "--log-level", args.log_level.as_ref())
-            .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
-            .flag("database_url", "--database-url", args.database_url.as_ref())
-            .flag("database_pool_size", "--database-pool-size", args.database_pool_size.as_ref())
-            .flag(
-                "database_acquire_timeout_ms",
-                "--database-acquire-timeout-ms",
-                args.database_acquire_timeout_ms.as_ref(),
-            )
-            .flag(
-                "database_connect_timeout_ms",
-                "--database-connect-timeout-ms",
-                args.database_connect_timeout_ms.as_ref(),
-            )
-            .flag("migrate_on_start", "--migrate-on-start", args.migrate_on_start.as_ref())
-            .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
-            .flag(
-                "operator_token_file",
-                "--operator-token-file",
-                args.operator_token_file.as_ref().map(|p| p.display()),
-            )
-            .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
-            .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
-            .flag("auth", "--auth", args.auth.as_ref())
-            .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref())
-            .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
-            .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
-            .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
-            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
-            .flag(
-                "webhook_allow_private_networks",
-                "--webhook-allow-private-networks",
-                args.webhook_allow_private_networks.as_ref(),
-            )
-            .flag("webhook_proxy", "--webhook-proxy", args.webhook_proxy.as_ref())
-            .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
-            .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
-            .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
-            .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
-            .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
-            .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
-            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref())
-            .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.http_header_timeout_ms.as_ref())
-            .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.http_idle_timeout_ms.as_ref())
-            .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.http_body_timeout_ms.as_ref());
+        let mut layers = layers(args, &env);
+        let mut config = ServeConfig::read(&mut layers)?;
+        config.check(&mut layers, &env);
+        layers.finish()?;
+        Ok(config)
+    }
+
+    /// The configuration the layers give, before the checks that span several keys.
+    fn read(layers: &mut Layers) -> Result<Self, ConfigError> {
         let default_addr: SocketAddr =
             DEFAULT_GRPC_ADDR.parse().map_err(|_| ConfigError(vec!["internal: bad default address".into()]))?;
-        let config = ServeConfig {
+        Ok(ServeConfig {
             grpc_addr: layers.get("grpc_addr", default_addr),
             http_addr: layers.get("http_addr", HttpAddr(Some(SocketAddr::from(([127, 0, 0, 1], 8080))))).0,
             admin_addr: layers.get("admin_addr", HttpAddr(Some(DEFAULT_ADMIN_ADDR))).0,
@@ -475,8 +423,8 @@ impl ServeConfig {
             drain: Duration::from_secs(layers.get("drain_seconds", Seconds(10)).0),
             database_url: Secret::new(layers.get("database_url", DEFAULT_DATABASE_URL.to_string())),
             database_pool_size: layers.get("database_pool_size", 16u32),
-            database_acquire_timeout: millis(&mut layers, "database_acquire_timeout_ms", Duration::from_secs(5)),
-            database_connect_timeout: millis(&mut layers, "database_connect_timeout_ms", Duration::from_secs(5)),
+            database_acquire_timeout: millis(layers, "database_acquire_timeout_ms", Duration::from_secs(5)),
+            database_connect_timeout: millis(layers, "database_connect_timeout_ms", Duration::from_secs(5)),
             migrate_on_start: layers.get("migrate_on_start", true),
             chapter_retention_days: layers.get("chapter_retention_days", 0u32),
             operator_token_file: layers.get_opt::<PathBuf>("operator_token_file"),
@@ -497,99 +445,152 @@ impl ServeConfig {
                 .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
             completed_at_skew_seconds: layers.get("completed_at_skew_seconds", DEFAULT_COMPLETED_AT_SKEW_SECONDS),
-            http_header_timeout: millis(
-                &mut layers,
-                "http_header_timeout_ms",
-                crate::server::DEFAULT_HTTP_HEADER_TIMEOUT,
-            ),
-            http_idle_timeout: millis(&mut layers, "http_idle_timeout_ms", crate::server::DEFAULT_HTTP_IDLE_TIMEOUT),
-            http_body_timeout: millis(&mut layers, "http_body_timeout_ms", crate::server::DEFAULT_HTTP_BODY_TIMEOUT),
-        };
-        let mut config = config;
+            http_header_timeout: millis(layers, "http_header_timeout_ms", crate::server::DEFAULT_HTTP_HEADER_TIMEOUT),
+            http_idle_timeout: millis(layers, "http_idle_timeout_ms", crate::server::DEFAULT_HTTP_IDLE_TIMEOUT),
+            http_body_timeout: millis(layers, "http_body_timeout_ms", crate::server::DEFAULT_HTTP_BODY_TIMEOUT),
+        })
+    }
+
+    /// The checks of values and of keys that go together; each broken rule is a problem in
+    /// `layers`.
+    fn check(&mut self, layers: &mut Layers, env: &impl Fn(&str) -> Option<String>) {
         match (layers.get_opt::<PathBuf>("tls_cert_file"), layers.get_opt::<PathBuf>("tls_key_file")) {
-            (Some(cert), Some(key)) => config.tls_files = Some((cert, key)),
+            (Some(cert), Some(key)) => self.tls_files = Some((cert, key)),
             (None, None) => {}
             _ => layers.problem("tls_cert_file and tls_key_file go together".to_string()),
         }
-        if !(config.tenant_rate_limit >= 0.0 && config.tenant_rate_limit.is_finite()) {
-            layers.problem(format!("tenant_rate_limit = {} must be 0 or more", config.tenant_rate_limit));
+        if !(self.tenant_rate_limit >= 0.0 && self.tenant_rate_limit.is_finite()) {
+            layers.problem(format!("tenant_rate_limit = {} must be 0 or more", self.tenant_rate_limit));
         }
-        if !(Duration::from_millis(50)..=Duration::from_secs(60)).contains(&config.publish_interval) {
+        if !(Duration::from_millis(50)..=Duration::from_secs(60)).contains(&self.publish_interval) {
             layers.problem("publish_interval_ms must be 50 to 60000".to_string());
         }
-        if config.sqlite_checkpoint.is_some_and(|d| !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d))
-        {
+        if self.sqlite_checkpoint.is_some_and(|d| !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d)) {
             layers.problem("sqlite_checkpoint_ms must be 0 (none) or 10 to 60000".to_string());
         }
-        if config.completed_at_skew_seconds > 604_800 {
-            layers.problem(format!(
-                "completed_at_skew_seconds = {} must be 0 to 604800",
-                config.completed_at_skew_seconds
-            ));
+        if self.completed_at_skew_seconds > 604_800 {
+            layers
+                .problem(format!("completed_at_skew_seconds = {} must be 0 to 604800", self.completed_at_skew_seconds));
         }
         for (key, limit) in [
-            ("http_header_timeout_ms", config.http_header_timeout),
-            ("http_body_timeout_ms", config.http_body_timeout),
-            ("database_acquire_timeout_ms", config.database_acquire_timeout),
-            ("database_connect_timeout_ms", config.database_connect_timeout),
+            ("http_header_timeout_ms", self.http_header_timeout),
+            ("http_body_timeout_ms", self.http_body_timeout),
+            ("database_acquire_timeout_ms", self.database_acquire_timeout),
+            ("database_connect_timeout_ms", self.database_connect_timeout),
         ] {
             if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&limit) {
                 layers.problem(format!("{key} = {} must be 100 to 600000", limit.as_millis()));
             }
         }
-        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&config.http_idle_timeout) {
-            let ms = config.http_idle_timeout.as_millis();
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&self.http_idle_timeout) {
+            let ms = self.http_idle_timeout.as_millis();
             layers.problem(format!("http_idle_timeout_ms = {ms} must be 100 to 3600000"));
         }
-        if config.chapter_retention_days > 36_500 {
-            layers.problem(format!("chapter_retention_days = {} must be 0 to 36500", config.chapter_retention_days));
+        if self.chapter_retention_days > 36_500 {
+            layers.problem(format!("chapter_retention_days = {} must be 0 to 36500", self.chapter_retention_days));
         }
-        if !(1..=1000).contains(&config.database_pool_size) {
-            layers.problem(format!("database_pool_size = {} must be 1 to 1000", config.database_pool_size));
+        if !(1..=1000).contains(&self.database_pool_size) {
+            layers.problem(format!("database_pool_size = {} must be 1 to 1000", self.database_pool_size));
         }
-        if config.peer_years_back > 5 {
-            layers.problem(format!("peer_years_back = {} must be 0 to 5", config.peer_years_back));
+        if self.peer_years_back > 5 {
+            layers.problem(format!("peer_years_back = {} must be 0 to 5", self.peer_years_back));
         }
-        if config.webhook_timeout.is_zero() || config.webhook_timeout > Duration::from_secs(60) {
+        if self.webhook_timeout.is_zero() || self.webhook_timeout > Duration::from_secs(60) {
             layers.problem("webhook_timeout_seconds must be 1 to 60".to_string());
         }
-        if let Some(proxy) = &config.webhook_proxy
+        self.check_connections(layers, env);
+    }
+
+    /// The checks of the webhook proxy, the trace collector, the disclosure threshold, the
+    /// database URL and the models folder.
+    fn check_connections(&self, layers: &mut Layers, env: &impl Fn(&str) -> Option<String>) {
+        if let Some(proxy) = &self.webhook_proxy
             && !proxy
                 .parse::<http::Uri>()
                 .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some_and(|h| !h.is_empty()))
         {
             layers.problem(format!("webhook_proxy = `{proxy}` is not an http://HOST:PORT URL"));
         }
-        if let Some(endpoint) = &config.otlp_endpoint {
-            for problem in crate::otel::check_environment(endpoint, &env) {
+        if let Some(endpoint) = &self.otlp_endpoint {
+            for problem in crate::otel::check_environment(endpoint, env) {
                 layers.problem(problem);
             }
         }
-        if config.disclosure_k < MIN_DISCLOSURE_K {
+        if self.disclosure_k < MIN_DISCLOSURE_K {
             layers.problem(format!(
                 "disclosure_k = {} is below the minimum of {MIN_DISCLOSURE_K}: smaller peer groups could identify firms",
-                config.disclosure_k
+                self.disclosure_k
             ));
         }
-        let url = config.database_url.expose();
+        let url = self.database_url.expose();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             layers.problem("database_url must start with sqlite:, postgres:// or postgresql://".to_string());
         }
         // The driver trusts the public certificate authorities besides `sslrootcert`; without the
         // host name check of verify-full, any publicly trusted certificate would then pass.
-        if url.starts_with("postgres") && ssl_mode(url, &env).is_some_and(|m| m == "verify-ca") {
+        if url.starts_with("postgres") && ssl_mode(url, env).is_some_and(|m| m == "verify-ca") {
             layers.problem(
                 "database_url: sslmode=verify-ca is not supported (the driver also trusts the public certificate authorities, so without the host name check any publicly trusted certificate would pass); use sslmode=verify-full".to_string(),
             );
         }
-        if let Some(dir) = &config.models_dir
+        if let Some(dir) = &self.models_dir
             && !dir.is_dir()
         {
             layers.problem(format!("models_dir `{}` is not a directory", dir.display()));
         }
-        layers.finish()?;
-        Ok(config)
     }
+}
+
+/// The layers of the configuration: defaults, the file, the environment (through `env`), the flags.
+fn layers(args: &ServeArgs, env: &impl Fn(&str) -> Option<String>) -> Layers {
+    let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
+    // DATABASE_URL, the common convention, counts as the environment layer too.
+    let database_env = env("DATABASE_URL");
+    // So is OpenTelemetry's standard variable for the collector.
+    let otlp_env = env("OTEL_EXPORTER_OTLP_ENDPOINT");
+    Layers::new(KEYS)
+        .file(file.as_deref())
+        .env_alias("database_url", "DATABASE_URL", database_env)
+        .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
+        .env(env)
+        .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
+        .flag("http_addr", "--http-addr", args.http_addr.as_ref())
+        .flag("admin_addr", "--admin-addr", args.admin_addr.as_ref())
+        .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
+        .flag("log_format", "--log-format", args.log_format.as_ref())
+        .flag("log_level", "--log-level", args.log_level.as_ref())
+        .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
+        .flag("database_url", "--database-url", args.database_url.as_ref())
+        .flag("database_pool_size", "--database-pool-size", args.database_pool_size.as_ref())
+        .flag("database_acquire_timeout_ms", "--database-acquire-timeout-ms", args.database_acquire_timeout_ms.as_ref())
+        .flag("database_connect_timeout_ms", "--database-connect-timeout-ms", args.database_connect_timeout_ms.as_ref())
+        .flag("migrate_on_start", "--migrate-on-start", args.migrate_on_start.as_ref())
+        .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
+        .flag("operator_token_file", "--operator-token-file", args.operator_token_file.as_ref().map(|p| p.display()))
+        .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
+        .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
+        .flag("auth", "--auth", args.auth.as_ref())
+        .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref())
+        .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
+        .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
+        .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
+        .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
+        .flag(
+            "webhook_allow_private_networks",
+            "--webhook-allow-private-networks",
+            args.webhook_allow_private_networks.as_ref(),
+        )
+        .flag("webhook_proxy", "--webhook-proxy", args.webhook_proxy.as_ref())
+        .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
+        .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
+        .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
+        .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
+        .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
+        .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
+        .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref())
+        .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.http_header_timeout_ms.as_ref())
+        .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.http_idle_timeout_ms.as_ref())
+        .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.http_body_timeout_ms.as_ref())
 }
 
 #[cfg(test)]

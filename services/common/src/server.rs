@@ -239,6 +239,105 @@ pub async fn serve(
     serve_with_http(Listeners::grpc_only(listener), services, settings, shutdown).await
 }
 
+/// Follows `probe` every two seconds and sets every service's health (and `ready`) by it.
+async fn watch_readiness(
+    probe: Probe,
+    health: tonic_health::server::HealthReporter,
+    names: Vec<&'static str>,
+    ready: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut was = true;
+    loop {
+        let now = tokio::time::timeout(Duration::from_secs(2), probe()).await.unwrap_or(false);
+        if now != was {
+            let status = if now { ServingStatus::Serving } else { ServingStatus::NotServing };
+            for name in names.iter().chain(std::iter::once(&"")) {
+                health.set_service_status(*name, status).await;
+            }
+            if now {
+                tracing::info!("ready again: the database answers");
+            } else {
+                tracing::warn!("not ready: the database does not answer");
+            }
+            was = now;
+        }
+        ready.store(now, std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+type Reflection<T> = tonic_reflection::server::v1::ServerReflectionServer<T>;
+type ReflectionAlpha<T> = tonic_reflection::server::v1alpha::ServerReflectionServer<T>;
+
+/// The reflection services (v1 and v1alpha) over our API and health.
+fn reflection() -> anyhow::Result<(
+    Reflection<impl tonic_reflection::server::v1::ServerReflection>,
+    ReflectionAlpha<impl tonic_reflection::server::v1alpha::ServerReflection>,
+)> {
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("while building the reflection service (v1)")?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("while building the reflection service (v1alpha)")?;
+    Ok((v1, v1alpha))
+}
+
+/// Serves the operators' port (metrics, health, and `more` routes) on `listener` until `stop`.
+fn spawn_admin(
+    listener: TcpListener,
+    ops: crate::http::Operations,
+    more: Option<axum::Router>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let addr = listener.local_addr().context("while reading the admin listener's address")?;
+    tracing::info!(%addr, "operators' port (metrics, health) listening");
+    let router = crate::http::admin_router(ops);
+    let router = match more {
+        Some(more) => router.merge(more),
+        None => router,
+    };
+    Ok(tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stop.await;
+            })
+            .await
+    }))
+}
+
+/// Serves the JSON gateway over `routes` on `listener` (over TLS when configured) until `stop`.
+fn spawn_http(
+    listener: TcpListener,
+    routes: tonic::service::Routes,
+    settings: &ServerSettings,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let addr = listener.local_addr().context("while reading the HTTP listener's address")?;
+    let router = crate::http::router(routes, settings.guard.metrics.clone(), settings.http_body_timeout)
+        .context("while building the JSON gateway")?;
+    let limits = crate::reading::Limits {
+        handshake: settings.tls_handshake_timeout,
+        idle: settings.http_idle_timeout,
+        headers: settings.http_header_timeout,
+    };
+    let tls = match &settings.tls {
+        Some(pem) => {
+            tracing::info!(%addr, "JSON over HTTPS listening");
+            Some(rustls_config(pem)?)
+        }
+        None => {
+            tracing::info!(%addr, "JSON over HTTP listening");
+            None
+        }
+    };
+    Ok(tokio::spawn(serve_http(listener, router, tls, limits, stop)))
+}
+
 /// As `serve`, and when `listeners` has them, the same services as JSON over HTTP
 /// (`crate::http`) and the operators' port.
 pub async fn serve_with_http(
@@ -259,39 +358,10 @@ pub async fn serve_with_http(
     health.set_service_status(LIVENESS, ServingStatus::Serving).await;
     let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let readiness_task = settings.readiness.clone().map(|probe| {
-        let (health, names, ready) = (health.clone(), services.names.clone(), std::sync::Arc::clone(&ready));
-        tokio::spawn(async move {
-            let mut was = true;
-            loop {
-                let now = tokio::time::timeout(Duration::from_secs(2), probe()).await.unwrap_or(false);
-                if now != was {
-                    let status = if now { ServingStatus::Serving } else { ServingStatus::NotServing };
-                    for name in names.iter().chain(std::iter::once(&"")) {
-                        health.set_service_status(*name, status).await;
-                    }
-                    if now {
-                        tracing::info!("ready again: the database answers");
-                    } else {
-                        tracing::warn!("not ready: the database does not answer");
-                    }
-                    was = now;
-                }
-                ready.store(now, std::sync::atomic::Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        })
+        tokio::spawn(watch_readiness(probe, health.clone(), services.names.clone(), std::sync::Arc::clone(&ready)))
     });
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("while building the reflection service (v1)")?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(services_api::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .context("while building the reflection service (v1alpha)")?;
+    let (reflection_v1, reflection_v1alpha) = reflection()?;
     services.add(health_service).add(reflection_v1).add(reflection_v1alpha);
 
     let names = services.names.clone();
@@ -307,47 +377,11 @@ pub async fn serve_with_http(
     let ops = crate::http::Operations { metrics: settings.guard.metrics.clone(), ready: std::sync::Arc::clone(&ready) };
     let (admin_stop_tx, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let admin_task = match admin {
-        Some(admin_listener) => {
-            let admin_addr = admin_listener.local_addr().context("while reading the admin listener's address")?;
-            tracing::info!(addr = %admin_addr, "operators' port (metrics, health) listening");
-            let router = crate::http::admin_router(ops);
-            let router = match settings.admin_routes.take() {
-                Some(more) => router.merge(more),
-                None => router,
-            };
-            Some(tokio::spawn(async move {
-                axum::serve(admin_listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = admin_stop_rx.await;
-                    })
-                    .await
-            }))
-        }
+        Some(listener) => Some(spawn_admin(listener, ops, settings.admin_routes.take(), admin_stop_rx)?),
         None => None,
     };
     let http_task = match http {
-        Some(http_listener) => {
-            let http_addr = http_listener.local_addr().context("while reading the HTTP listener's address")?;
-            let router =
-                crate::http::router(routes.clone(), settings.guard.metrics.clone(), settings.http_body_timeout)
-                    .context("while building the JSON gateway")?;
-            let limits = crate::reading::Limits {
-                handshake: settings.tls_handshake_timeout,
-                idle: settings.http_idle_timeout,
-                headers: settings.http_header_timeout,
-            };
-            let tls = match &settings.tls {
-                Some(pem) => {
-                    tracing::info!(addr = %http_addr, "JSON over HTTPS listening");
-                    Some(rustls_config(pem)?)
-                }
-                None => {
-                    tracing::info!(addr = %http_addr, "JSON over HTTP listening");
-                    None
-                }
-            };
-            Some(tokio::spawn(serve_http(http_listener, router, tls, limits, http_stop_rx)))
-        }
+        Some(listener) => Some(spawn_http(listener, routes.clone(), &settings, http_stop_rx)?),
         None => None,
     };
     // Nagle's algorithm would hold back small responses until the peer's delayed ACK (about

@@ -38,7 +38,7 @@ pub async fn fetch(
     while let Some(piece) = stream.message().await? {
         pdf.extend_from_slice(&piece.data);
     }
-    let digest: String = Sha256::digest(&pdf).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex::encode(Sha256::digest(&pdf));
     anyhow::ensure!(pdf.len() as u64 == meta.size, "received {} bytes of the announced {}", pdf.len(), meta.size);
     anyhow::ensure!(digest == meta.sha256, "the chapter's digest does not match the announced one");
     let path = dir.join(&meta.file_name);

@@ -112,24 +112,128 @@ pub fn describe_status(status: &tonic::Status) -> String {
     out
 }
 
-fn stages_text(axis: &pb::AxisResult, locale: Locale) -> String {
-    let skipped: Vec<String> = axis.stages.iter().filter(|s| s.skipped).map(|s| s.label.clone()).collect();
-    let thin: Vec<String> = axis.stages.iter().filter(|s| s.insufficient_evidence).map(|s| s.label.clone()).collect();
-    let (stage_word, skipped_word, thin_word) = match locale {
-        Locale::Nl => ("fase", "overgeslagen", "te weinig gegevens"),
-        Locale::En => ("stage", "skipped", "insufficient evidence"),
-    };
-    let mut s = format!("{:5.1}  {stage_word} {} {}", axis.index, axis.attained_stage, axis.attained_label);
-    if !skipped.is_empty() {
-        let _ = write!(s, " ({skipped_word}: {})", skipped.join(", "));
+/// The summary templates, one per language (`templates/summary.LANG.txt`).
+const SUMMARY_NL: &str = include_str!("../templates/summary.nl.txt");
+const SUMMARY_EN: &str = include_str!("../templates/summary.en.txt");
+
+/// `pad(w=N, indent=I)`: the value after I spaces, filled with spaces to N characters in all, and
+/// followed by at least one space when it is longer (so that a label never runs into its value).
+fn pad(
+    value: &serde_json::Value,
+    args: &std::collections::HashMap<String, serde_json::Value>,
+) -> tera::Result<serde_json::Value> {
+    let arg = |name: &str| args.get(name).and_then(serde_json::Value::as_u64).map_or(0, |n| n as usize);
+    let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    let mut out = " ".repeat(arg("indent"));
+    out.push_str(&text);
+    let (width, len) = (arg("w"), out.chars().count());
+    if len < width {
+        out.push_str(&" ".repeat(width - len));
+    } else if width > 0 && !text.is_empty() {
+        out.push(' ');
     }
-    if !thin.is_empty() {
-        let _ = write!(s, " ({thin_word}: {})", thin.join(", "));
-    }
-    s
+    Ok(serde_json::Value::String(out))
 }
 
-/// The readable summary `make run` prints.
+fn axis_view(axis: &pb::AxisResult, external: bool) -> serde_json::Value {
+    let labels = |keep: fn(&pb::StageResult) -> bool| -> Vec<String> {
+        axis.stages.iter().filter(|s| keep(s)).map(|s| s.label.clone()).collect()
+    };
+    serde_json::json!({
+        "external": external,
+        "index": format!("{:5.1}", axis.index),
+        "stage": axis.attained_stage,
+        "label": axis.attained_label,
+        "skipped": labels(|s| s.skipped),
+        "thin": labels(|s| s.insufficient_evidence),
+    })
+}
+
+fn peers_view(position: &pb::PeerPosition) -> serde_json::Value {
+    let g = position.group_used.clone().unwrap_or_default();
+    let metrics: Vec<serde_json::Value> = position
+        .positions
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "metric": m.metric,
+                "percentile": format!("{:5.1}", m.percentile),
+                "low": format!("{:.0}", m.percentile_low),
+                "high": format!("{:.0}", m.percentile_high),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "group": g.name,
+        "n": g.n,
+        "year": g.year,
+        "k": g.k,
+        "fallback_reason": if g.fallback { Some(g.fallback_reason) } else { None },
+        "synthetic_percent": format!("{:.0}", 100.0 * g.synthetic_share),
+        "metrics": metrics,
+        "rogers": position.rogers_label,
+    })
+}
+
+/// What the summary shows, with numbers formatted as printed.
+fn summary_view(
+    firm_name: &str,
+    model: &pb::Model,
+    response: &pb::SubmitAssessmentResponse,
+    locale: Locale,
+    server: &str,
+    chapter: Option<&std::path::Path>,
+) -> serde_json::Value {
+    let stored = response.assessment.clone().unwrap_or_default();
+    let r = stored.result.clone().unwrap_or_default();
+    let firm = r.firm.clone().unwrap_or_default();
+    let m = r.model.clone().unwrap_or_default();
+    let fit = r.fit.clone().unwrap_or_default();
+    let p = r.proposition.unwrap_or_default();
+    let counts = r.answers.unwrap_or_default();
+    let name = |c: &Option<pb::Classification>| c.as_ref().map_or(String::new(), |c| c.label.clone());
+    let value_sources: Vec<serde_json::Value> = r
+        .value_sources
+        .iter()
+        .map(|v| serde_json::json!({ "label": v.label, "score": v.score.map_or("-".to_string(), |s| format!("{s:5.1}")) }))
+        .collect();
+    // The file of the model version the sample was scored with.
+    let model_file = model.model.as_ref().map_or_else(String::new, |m| format!("models/{}/v{}.toml", m.id, m.version));
+    serde_json::json!({
+        "rule": "-".repeat(78),
+        "firm_name": firm_name,
+        "sbi_section": firm.sbi_section,
+        "section": domain_model::SbiSection::parse(&firm.sbi_section).map_or(String::new(), |s| s.name(locale).to_string()),
+        "size": domain_model::SizeClass::parse(&firm.size_class).map_or(String::new(), |s| s.name(locale).to_string()),
+        "province": domain_model::Province::parse(&firm.province).map_or(String::new(), |p| p.name(locale).to_string()),
+        "model_id": m.id,
+        "model_version": m.version,
+        "model_title": model.title,
+        "answered": counts.answered,
+        "items": counts.items_in_model,
+        "dont_know": counts.dont_know,
+        "maturity_index": format!("{:5.1}", r.maturity_index),
+        "axes": [axis_view(&r.external.clone().unwrap_or_default(), true), axis_view(&r.internal.clone().unwrap_or_default(), false)],
+        "value_sources": value_sources,
+        "centrality": format!("{:5.1}", p.centrality),
+        "social_native": p.social_native,
+        "fit_label": fit.label,
+        "fit_target": format!("{:.1}", fit.target),
+        "fit_gap": format!("{:+.1}", fit.gap),
+        "fit_description": fit.description,
+        "archetype": name(&r.archetype),
+        "forrester": name(&r.forrester),
+        "altimeter": name(&r.altimeter),
+        "peers": response.position.as_ref().map(peers_view),
+        "stored_id": stored.id,
+        "chapter": chapter.map(|c| c.display().to_string()),
+        "server": server,
+        "address": server.trim_start_matches("http://"),
+        "model_file": model_file,
+    })
+}
+
+/// The readable summary `make run` prints, from `templates/summary.LANG.txt`.
 pub fn summary(
     firm_name: &str,
     model: &pb::Model,
@@ -137,190 +241,188 @@ pub fn summary(
     locale: Locale,
     server: &str,
     chapter: Option<&std::path::Path>,
-) -> String {
-    let nl = locale == Locale::Nl;
-    let stored = response.assessment.clone().unwrap_or_default();
-    let r = &stored.result.clone().unwrap_or_default();
-    let firm = r.firm.clone().unwrap_or_default();
-    let section =
-        domain_model::SbiSection::parse(&firm.sbi_section).map_or(String::new(), |s| s.name(locale).to_string());
-    let size = domain_model::SizeClass::parse(&firm.size_class).map_or(String::new(), |s| s.name(locale).to_string());
-    let province = domain_model::Province::parse(&firm.province).map_or(String::new(), |p| p.name(locale).to_string());
-    let m = r.model.clone().unwrap_or_default();
-    let ext = r.external.clone().unwrap_or_default();
-    let int = r.internal.clone().unwrap_or_default();
-    let fit = r.fit.clone().unwrap_or_default();
-    let p = r.proposition.unwrap_or_default();
-    let name = |c: &Option<pb::Classification>| c.as_ref().map_or(String::new(), |c| c.label.clone());
-    let counts = r.answers.unwrap_or_default();
-
-    let mut o = String::new();
-    let rule = "-".repeat(78);
-    let (title, synthetic) = if nl {
-        ("Sociale volwassenheid: voorbeeldbeoordeling", "SYNTHETISCHE DEMOGEGEVENS: een verzonnen bedrijf")
-    } else {
-        ("Social maturity: sample assessment", "SYNTHETIC DEMO DATA: an invented firm")
+) -> anyhow::Result<String> {
+    let template = match locale {
+        Locale::Nl => SUMMARY_NL,
+        Locale::En => SUMMARY_EN,
     };
-    let _ = writeln!(o, "{rule}\n{title}\n{synthetic}\n{rule}");
-    let _ = writeln!(o, "{:<22}{firm_name}", if nl { "Bedrijf" } else { "Firm" });
-    let _ = writeln!(
-        o,
-        "{:<22}{} {section} | {size} | {province}",
-        if nl { "Kenmerken voor vergelijking" } else { "Peer attributes" },
-        firm.sbi_section
-    );
-    let _ = writeln!(o, "{:<22}{} v{} ({})", "Model", m.id, m.version, model.title);
-    let _ = writeln!(
-        o,
-        "{:<22}{} / {} items, {} {}",
-        if nl { "Antwoorden" } else { "Answers" },
-        counts.answered,
-        counts.items_in_model,
-        counts.dont_know,
-        if nl { "× weet niet" } else { "× don't know" }
-    );
-    let _ = writeln!(
-        o,
-        "\n{:<22}{:5.1} / 100",
-        if nl { "Volwassenheidsindex" } else { "Maturity index" },
-        r.maturity_index
-    );
-    let _ = writeln!(o, "{:<22}{}", if nl { "Extern" } else { "External" }, stages_text(&ext, locale));
-    let _ = writeln!(o, "{:<22}{}", if nl { "Intern" } else { "Internal" }, stages_text(&int, locale));
-    let _ = writeln!(o, "\n{}", if nl { "Waardebronnen (0-100)" } else { "Value sources (0-100)" });
-    for v in &r.value_sources {
-        let score = v.score.map_or("-".to_string(), |s| format!("{s:5.1}"));
-        let _ = writeln!(o, "  {:<32}{score}", v.label);
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(Vec::new());
+    tera.register_filter("pad", pad);
+    tera.add_raw_template("summary", template).context("the summary template does not parse")?;
+    let view = summary_view(firm_name, model, response, locale, server, chapter);
+    let context = tera::Context::from_value(view).context("the summary's values")?;
+    tera.render("summary", &context).context("the summary template failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scored(with_peers: bool) -> (pb::Model, pb::SubmitAssessmentResponse) {
+        let stage = |label: &str, skipped: bool, thin: bool| pb::StageResult {
+            label: label.into(),
+            skipped,
+            insufficient_evidence: thin,
+            ..Default::default()
+        };
+        let classification = |label: &str| Some(pb::Classification { label: label.into(), ..Default::default() });
+        let model_ref = pb::ModelRef { id: "nl-social-business".into(), version: 3 };
+        let result = pb::AssessmentResult {
+            model: Some(model_ref.clone()),
+            firm: Some(pb::FirmAttributes {
+                sbi_section: "G".into(),
+                size_class: "small".into(),
+                province: "NL-UT".into(),
+            }),
+            external: Some(pb::AxisResult {
+                index: 41.3,
+                attained_stage: 2,
+                attained_label: "Reageren".into(),
+                stages: vec![stage("Zenden", true, false), stage("Reageren", false, false)],
+                ..Default::default()
+            }),
+            internal: Some(pb::AxisResult {
+                index: 8.0,
+                attained_stage: 0,
+                attained_label: "Geen".into(),
+                stages: vec![stage("Vastleggen", false, true), stage("Delen", false, true)],
+                ..Default::default()
+            }),
+            maturity_index: 24.6,
+            value_sources: vec![
+                pb::DimensionResult { label: "Co-creatie".into(), score: Some(12.5), ..Default::default() },
+                pb::DimensionResult { label: "Vertrouwen opbouwen".into(), score: None, ..Default::default() },
+            ],
+            proposition: Some(pb::PropositionResult { centrality: 18.0, social_native: true, ..Default::default() }),
+            fit: Some(pb::FitResult {
+                target: 33.0,
+                gap: -8.4,
+                label: "In balans".into(),
+                description: "De inzet past.".into(),
+                ..Default::default()
+            }),
+            archetype: classification("Verkenner"),
+            forrester: classification("Fase 2"),
+            altimeter: classification("Planning"),
+            answers: Some(pb::AnswerCounts { items_in_model: 63, answered: 60, dont_know: 2, unanswered: 1 }),
+            ..Default::default()
+        };
+        let position = pb::PeerPosition {
+            group_used: Some(pb::GroupUsed {
+                name: "Handel, klein".into(),
+                n: 412,
+                year: 2025,
+                k: 10,
+                fallback: true,
+                fallback_reason: "De eigen groep is te klein.".into(),
+                synthetic_share: 1.0,
+                ..Default::default()
+            }),
+            positions: vec![
+                pb::MetricPosition {
+                    metric: "maturity_index".into(),
+                    percentile: 61.2,
+                    percentile_low: 57.4,
+                    percentile_high: 64.9,
+                    ..Default::default()
+                },
+                pb::MetricPosition {
+                    metric: "internal_index".into(),
+                    percentile: 9.0,
+                    percentile_low: 6.2,
+                    percentile_high: 12.0,
+                    ..Default::default()
+                },
+            ],
+            rogers_label: "Late meerderheid".into(),
+            ..Default::default()
+        };
+        let response = pb::SubmitAssessmentResponse {
+            assessment: Some(pb::Assessment { id: 7, result: Some(result), ..Default::default() }),
+            position: with_peers.then_some(position),
+        };
+        let model = pb::Model { model: Some(model_ref), title: "Sociale volwassenheid".into(), ..Default::default() };
+        (model, response)
     }
-    let _ = writeln!(
-        o,
-        "\n{:<22}{:5.1}{}",
-        if nl { "Propositie" } else { "Proposition" },
-        p.centrality,
-        if p.social_native { if nl { " (sociaal van oorsprong)" } else { " (social from the start)" } } else { "" }
-    );
-    let _ = writeln!(
-        o,
-        "{:<22}{} ({} {:.1}, {} {:+.1})",
-        if nl { "Aansluiting" } else { "Fit" },
-        fit.label,
-        if nl { "doel" } else { "target" },
-        fit.target,
-        if nl { "verschil" } else { "gap" },
-        fit.gap
-    );
-    let _ = writeln!(o, "{:<22}{}", "", fit.description);
-    let _ = writeln!(o, "\n{:<22}{}", "Archetype", name(&r.archetype));
-    let _ = writeln!(o, "{:<22}{}", "Forrester", name(&r.forrester));
-    let _ = writeln!(o, "{:<22}{}", "Altimeter", name(&r.altimeter));
-    let _ = writeln!(
-        o,
-        "\n{}",
-        if nl { "Positie ten opzichte van Nederlandse branchegenoten" } else { "Position among Dutch peers" }
-    );
-    match &response.position {
-        Some(p) => {
-            let g = p.group_used.clone().unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "  {:<20}{} (n = {}, {} {}, k = {})",
-                if nl { "Vergelijkingsgroep" } else { "Peer group" },
-                g.name,
-                g.n,
-                if nl { "jaar" } else { "year" },
-                g.year,
-                g.k
-            );
-            if g.fallback {
-                let _ = writeln!(o, "  {:<20}{}", "", g.fallback_reason);
-            }
-            let _ = writeln!(
-                o,
-                "  {:<20}{:.0}% {}",
-                "",
-                100.0 * g.synthetic_share,
-                if nl { "synthetische demogegevens" } else { "synthetic demo data" }
-            );
-            for m in &p.positions {
-                let label = match (m.metric.as_str(), nl) {
-                    ("maturity_index", true) => "Volwassenheidsindex",
-                    ("maturity_index", false) => "Maturity index",
-                    ("external_index", true) => "Extern",
-                    ("external_index", false) => "External",
-                    ("internal_index", true) => "Intern",
-                    ("internal_index", false) => "Internal",
-                    (other, _) => other,
-                };
-                let (low, high) = (m.percentile_low, m.percentile_high);
-                let _ = if nl {
-                    writeln!(o, "  {label:<20}{:5.1} percentiel (90%: tussen {low:.0} en {high:.0})", m.percentile)
-                } else {
-                    writeln!(o, "  {label:<20}{:5.1} percentile (90%: between {low:.0} and {high:.0})", m.percentile)
-                };
-            }
-            let _ = writeln!(o, "  {:<20}{}", "Rogers", p.rogers_label);
-        }
-        None => {
-            let _ = writeln!(
-                o,
-                "  {}",
-                if nl { "Nog geen gepubliceerde vergelijkingsgroep." } else { "No published peer group yet." }
-            );
-        }
+
+    fn line(label: &str, value: &str) -> String {
+        format!("{label:<22}{value}")
     }
-    let _ = writeln!(
-        o,
-        "{:<22}{} {}",
-        if nl { "Opgeslagen als" } else { "Stored as" },
-        if nl { "beoordeling" } else { "assessment" },
-        stored.id
-    );
-    if let Some(path) = chapter {
-        let _ = writeln!(o, "{:<22}{}", if nl { "Hoofdstuk (PDF)" } else { "Chapter (PDF)" }, path.display());
+
+    #[test]
+    fn the_dutch_summary_shows_every_result_line_by_line() {
+        let (model, response) = scored(true);
+        let chapter = std::path::Path::new("uit/7.nl.pdf");
+        let text =
+            summary("Voorbeeld bv", &model, &response, Locale::Nl, "http://127.0.0.1:50051", Some(chapter)).unwrap();
+        let attributes = format!(
+            "G {} | {} | {}",
+            domain_model::SbiSection::parse("G").map(|s| s.name(Locale::Nl).to_string()).unwrap_or_default(),
+            domain_model::SizeClass::parse("small").map(|s| s.name(Locale::Nl).to_string()).unwrap_or_default(),
+            domain_model::Province::parse("NL-UT").map(|p| p.name(Locale::Nl).to_string()).unwrap_or_default(),
+        );
+        let rule = "-".repeat(78);
+        let expected = [
+            rule.clone(),
+            "Sociale volwassenheid: voorbeeldbeoordeling".into(),
+            "SYNTHETISCHE DEMOGEGEVENS: een verzonnen bedrijf".into(),
+            rule.clone(),
+            line("Bedrijf", "Voorbeeld bv"),
+            format!("Kenmerken voor vergelijking {attributes}"),
+            line("Model", "nl-social-business v3 (Sociale volwassenheid)"),
+            line("Antwoorden", "60 / 63 items, 2 × weet niet"),
+            String::new(),
+            line("Volwassenheidsindex", " 24.6 / 100"),
+            line("Extern", " 41.3  fase 2 Reageren (overgeslagen: Zenden)"),
+            line("Intern", "  8.0  fase 0 Geen (te weinig gegevens: Vastleggen, Delen)"),
+            String::new(),
+            "Waardebronnen (0-100)".into(),
+            format!("  {:<32} 12.5", "Co-creatie"),
+            format!("  {:<32}-", "Vertrouwen opbouwen"),
+            String::new(),
+            line("Propositie", " 18.0 (sociaal van oorsprong)"),
+            line("Aansluiting", "In balans (doel 33.0, verschil -8.4)"),
+            line("", "De inzet past."),
+            String::new(),
+            line("Archetype", "Verkenner"),
+            line("Forrester", "Fase 2"),
+            line("Altimeter", "Planning"),
+            String::new(),
+            "Positie ten opzichte van Nederlandse branchegenoten".into(),
+            line("  Vergelijkingsgroep", "Handel, klein (n = 412, jaar 2025, k = 10)"),
+            line("", "De eigen groep is te klein."),
+            line("", "100% synthetische demogegevens"),
+            line("  Volwassenheidsindex", " 61.2 percentiel (90%: tussen 57 en 65)"),
+            line("  Intern", "  9.0 percentiel (90%: tussen 6 en 12)"),
+            line("  Rogers", "Late meerderheid"),
+            line("Opgeslagen als", "beoordeling 7"),
+            line("Hoofdstuk (PDF)", "uit/7.nl.pdf"),
+            rule,
+            "De server draait op http://127.0.0.1:50051 (gRPC, met reflectie en health).".into(),
+            "Verder kijken:".into(),
+        ];
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..expected.len()], expected.iter().map(String::as_str).collect::<Vec<_>>()[..], "{text}");
+        assert!(text.contains("'{\"locale\":\"nl\"}' 127.0.0.1:50051 maturity.v1.ScoringService/GetModel"), "{text}");
+        assert!(text.contains("  - de modeldefinitie:   models/nl-social-business/v3.toml\n"), "{text}");
+        assert!(text.ends_with("Stoppen met Ctrl-C.\n"), "{text}");
     }
-    let _ = writeln!(o, "{rule}");
-    // The file of the model version the sample was scored with.
-    let model_file = model.model.as_ref().map_or_else(String::new, |m| format!("models/{}/v{}.toml", m.id, m.version));
-    if nl {
-        let _ = writeln!(o, "De server draait op {server} (gRPC, met reflectie en health).");
-        let _ = writeln!(o, "Verder kijken:");
-        let _ = writeln!(
-            o,
-            "  - het hele model:      grpcurl -plaintext -d '{{\"locale\":\"nl\"}}' {} maturity.v1.ScoringService/GetModel",
-            server.trim_start_matches("http://")
+
+    #[test]
+    fn the_english_summary_without_peers_says_there_is_no_group_yet() {
+        let (model, response) = scored(false);
+        let text = summary("Sample Ltd", &model, &response, Locale::En, "http://[::1]:9000", None).unwrap();
+        let expected = format!(
+            "Position among Dutch peers\n  No published peer group yet.\n{}\n{}\n",
+            line("Stored as", "assessment 7"),
+            "-".repeat(78)
         );
-        let _ = writeln!(
-            o,
-            "  - uw beoordelingen:    grpcurl -plaintext -H 'authorization: Bearer SLEUTEL' {} maturity.v1.PersistenceService/ListAssessments",
-            server.trim_start_matches("http://")
-        );
-        let _ = writeln!(o, "                         (SLEUTEL: de API-sleutel van de demo-tenant hierboven)");
-        let _ = writeln!(o, "  - de modeldefinitie:   {model_file}");
-        let _ = writeln!(
-            o,
-            "  - de voorbeeldinvoer:  examples/sample-assessment.toml (maturity demo --assessment BESTAND)"
-        );
-        let _ = writeln!(o, "  - uitleg:              README.md en ARCHITECTURE.md");
-        let _ = writeln!(o, "Stoppen met Ctrl-C.");
-    } else {
-        let _ = writeln!(o, "The server runs at {server} (gRPC, with reflection and health).");
-        let _ = writeln!(o, "Where to look next:");
-        let _ = writeln!(
-            o,
-            "  - the whole model:     grpcurl -plaintext -d '{{\"locale\":\"en\"}}' {} maturity.v1.ScoringService/GetModel",
-            server.trim_start_matches("http://")
-        );
-        let _ = writeln!(
-            o,
-            "  - your assessments:    grpcurl -plaintext -H 'authorization: Bearer KEY' {} maturity.v1.PersistenceService/ListAssessments",
-            server.trim_start_matches("http://")
-        );
-        let _ = writeln!(o, "                         (KEY: the demo tenant's API key printed above)");
-        let _ = writeln!(o, "  - the model file:      {model_file}");
-        let _ =
-            writeln!(o, "  - the sample input:    examples/sample-assessment.toml (maturity demo --assessment FILE)");
-        let _ = writeln!(o, "  - explanation:         README.md and ARCHITECTURE.md");
-        let _ = writeln!(o, "Stop with Ctrl-C.");
+        assert!(text.contains(&expected), "{text}");
+        assert!(text.contains(&line("Answers", "60 / 63 items, 2 × don't know")), "{text}");
+        assert!(text.contains(&line("External", " 41.3  stage 2 Reageren (skipped: Zenden)")), "{text}");
+        assert!(!text.contains("Chapter (PDF)") && !text.contains("percentile"), "{text}");
+        assert!(text.contains("grpcurl -plaintext -d '{\"locale\":\"en\"}' [::1]:9000 "), "{text}");
+        assert!(text.ends_with("Stop with Ctrl-C.\n"), "{text}");
     }
-    o
 }

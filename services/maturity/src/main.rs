@@ -66,11 +66,11 @@ enum AdminCommand {
         #[arg(long)]
         name: String,
     },
-    /// List the tenants.
+    /// List the tenants: id, display name and creation time.
     ListTenants,
     /// Issue an API key for a tenant. The key is printed once and stored only as a hash.
     IssueKey {
-        /// The tenant.
+        /// The id of an existing tenant.
         tenant: String,
         /// What the key is for (for example the CRM it is configured in).
         #[arg(long, default_value = "")]
@@ -222,7 +222,7 @@ async fn run_demo(
     let path = services_maturity::chapter::fetch(channel, api_key, id, lang, &options.out)
         .await
         .context("while fetching the sample's chapter")?;
-    Ok(demo::summary(&sample.firm_name, &model, &response, lang, server, Some(&path)))
+    demo::summary(&sample.firm_name, &model, &response, lang, server, Some(&path))
 }
 
 async fn seed_demo(

@@ -1,9 +1,10 @@
-//! A circuit breaker for the database, on the submission path. Submissions are serialised (see
-//! `Inner::write_lock`), so while the database is down each one would hold the queue for the
-//! pool's whole connection wait and every caller behind it would hang. Instead, once a call has
-//! found the database unavailable, calls are refused at once (UNAVAILABLE, retryable) and one
-//! call a second is let through to find out whether it is back; the first success closes the
-//! breaker again.
+//! A circuit breaker for the database, on the submission path. Submissions wait for the process's
+//! writers (`service::writers`): one on SQLite, behind `Inner::write_lock`; two on PostgreSQL,
+//! writing at once. Either way, while the database is down each batch holds its writer for the
+//! pool's whole connection wait, so the queue stops moving and every caller in it would hang.
+//! Instead, once a call has found the database unavailable, calls are refused at once (UNAVAILABLE,
+//! retryable) and one call a second is let through to find out whether it is back; the first
+//! success closes the breaker again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -189,6 +189,38 @@ type Reply = tokio::sync::oneshot::Sender<Result<pb::SubmitAssessmentResponse, S
 /// Submissions committed per transaction at most.
 const MAX_BATCH: usize = 64;
 
+/// The violations of a submission's own fields: its request id, external reference and firm name.
+fn submission_fields(req: &pb::SubmitAssessmentRequest) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let request_id = req.request_id.trim();
+    if request_id.is_empty() || request_id.chars().count() > 128 {
+        violations.push(violation(
+            "request_id",
+            "INVALID_REQUEST_ID",
+            "request_id is required, at most 128 characters",
+            "request_id is verplicht, hoogstens 128 tekens",
+        ));
+    }
+    if req.external_ref.trim().is_empty() || req.external_ref.chars().count() > 200 {
+        violations.push(violation(
+            "external_ref",
+            "INVALID_EXTERNAL_REF",
+            "external_ref is required, at most 200 characters",
+            "external_ref is verplicht, hoogstens 200 tekens",
+        ));
+    }
+    let name = req.firm_name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        violations.push(violation(
+            "firm_name",
+            "INVALID_FIRM_NAME",
+            "firm_name is required, at most 200 characters, without control characters",
+            "firm_name is verplicht, hoogstens 200 tekens, zonder stuurtekens",
+        ));
+    }
+    violations
+}
+
 /// Writers of submissions: SQLite has one writer at a time; on PostgreSQL a second writer gathers
 /// and writes the next batch while the first waits for its commit.
 fn writers(sqlite: bool) -> usize {
@@ -199,7 +231,8 @@ type Queue = Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<(Arc<Job>, Reply
 
 /// Starts a writer. On SQLite the writer runs on a thread of its own: each of its statements is a
 /// hand-off to the connection's thread and back, and woken from outside the shared runtime it
-/// would wait behind the calls being scored there (about 10% of the throughput at 16 clients).
+/// would wait behind the calls being scored there, at a cost in throughput (BENCHMARKS.md,
+/// national scale, "a writer thread on SQLite").
 /// On PostgreSQL it runs with the rest, where its connections' sockets are driven.
 fn start_writer(inner: std::sync::Weak<Inner>, queue: Queue, sqlite: bool) {
     if sqlite {
@@ -247,9 +280,9 @@ async fn writer(inner: std::sync::Weak<Inner>, queue: Queue) {
     }
 }
 
-/// How long a submission may wait for the ones before it (they are serialised) before it is
-/// refused as UNAVAILABLE: at the sustainable rate the queue that `max_submits_in_flight` allows
-/// drains in well under a second.
+/// How long a submission may wait for the ones before it (in the queue of the process's
+/// `writers`) before it is refused as UNAVAILABLE: at the sustainable rate the queue that
+/// `max_submits_in_flight` allows drains in well under a second.
 const SUBMIT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
@@ -282,7 +315,7 @@ fn required_id(id: i64, violations: &mut Vec<Violation>) {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 impl Persistence {
@@ -422,8 +455,9 @@ impl Persistence {
         }
     }
 
-    /// A submission: checked and scored (`prepare`), then written (one SQLite writer that
-    /// batches, or a transaction of its own on PostgreSQL) behind the database's circuit breaker.
+    /// A submission: checked and scored (`prepare`), then written by the process's `writers` (a
+    /// batch per transaction; one writer on SQLite, two on PostgreSQL) behind the database's
+    /// circuit breaker.
     async fn submit(
         &self,
         caller: &Caller,
@@ -448,37 +482,11 @@ impl Persistence {
         outcome
     }
 
-    /// The checks of a submission (every violation at once) and its scoring: what is to be written.
-    fn prepare(&self, caller: &Caller, req: pb::SubmitAssessmentRequest) -> Result<Job, Status> {
-        let tenant = caller.tenant.as_str();
-        let mut violations = Vec::new();
-        let request_id = req.request_id.trim();
-        if request_id.is_empty() || request_id.chars().count() > 128 {
-            violations.push(violation(
-                "request_id",
-                "INVALID_REQUEST_ID",
-                "request_id is required, at most 128 characters",
-                "request_id is verplicht, hoogstens 128 tekens",
-            ));
-        }
-        if req.external_ref.trim().is_empty() || req.external_ref.chars().count() > 200 {
-            violations.push(violation(
-                "external_ref",
-                "INVALID_EXTERNAL_REF",
-                "external_ref is required, at most 200 characters",
-                "external_ref is verplicht, hoogstens 200 tekens",
-            ));
-        }
-        let name = req.firm_name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            violations.push(violation(
-                "firm_name",
-                "INVALID_FIRM_NAME",
-                "firm_name is required, at most 200 characters, without control characters",
-                "firm_name is verplicht, hoogstens 200 tekens, zonder stuurtekens",
-            ));
-        }
-        let completed_at_us = match &req.completed_at {
+    /// When a submission's assessment was completed (now when not given), if it is a valid time
+    /// between the first benchmark year and the server's clock plus the allowed skew; else a
+    /// violation in `violations`.
+    fn completed_at(&self, given: Option<&prost_types::Timestamp>, violations: &mut Vec<Violation>) -> Option<i64> {
+        let completed_at_us = match given {
             None => Some(now_us()),
             Some(t) => from_timestamp(t),
         };
@@ -493,7 +501,7 @@ impl Persistence {
         let skew = i64::from(self.inner.completed_at_skew_seconds.load(std::sync::atomic::Ordering::Relaxed));
         let latest = now_us().saturating_add(skew.saturating_mul(1_000_000));
         let first = domain_anonymity::years::FIRST_YEAR;
-        let completed_at_us = completed_at_us.filter(|at| {
+        completed_at_us.filter(|at| {
             let early = year_of(*at) < first;
             let late = *at > latest;
             if early || late {
@@ -513,7 +521,15 @@ impl Persistence {
                 ));
             }
             !(early || late)
-        });
+        })
+    }
+
+    /// The checks of a submission (every violation at once) and its scoring: what is to be written.
+    fn prepare(&self, caller: &Caller, req: pb::SubmitAssessmentRequest) -> Result<Job, Status> {
+        let tenant = caller.tenant.as_str();
+        let mut violations = submission_fields(&req);
+        let (request_id, name) = (req.request_id.trim(), req.firm_name.trim());
+        let completed_at_us = self.completed_at(req.completed_at.as_ref(), &mut violations);
         let assessment = req.assessment.clone().unwrap_or_default();
         let locale = request_locale(&assessment.locale, "assessment.locale", &mut violations);
         let scored = match convert::score(&self.inner.registry, &assessment) {
@@ -1198,7 +1214,7 @@ impl BenchmarkService for Persistence {
             (bytes, metadata)
         };
         metadata.size = bytes.len() as u64;
-        metadata.sha256 = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        metadata.sha256 = hex::encode(Sha256::digest(&bytes));
         let mut messages = vec![Ok(pb::ExportReleasesResponse { metadata: Some(metadata), data: Vec::new() })];
         messages.extend(
             bytes.chunks(EXPORT_CHUNK).map(|c| Ok(pb::ExportReleasesResponse { metadata: None, data: c.to_vec() })),

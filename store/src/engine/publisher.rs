@@ -166,7 +166,8 @@ impl Benchmarks {
     /// version's newest year that publication has marked) unless this publisher holds it as last
     /// published; returns the contributions read. Without it the first change after a start or a
     /// takeover would find no mirror, and that round would read the whole universe while
-    /// submissions wait on the same cores (at national scale 102 564 contributions, about 1.3 s).
+    /// submissions wait on the same cores: at national scale the costliest read a round makes
+    /// (BENCHMARKS.md, national scale, "the publisher's read ahead").
     /// The generation is read before the contributions: one published in between makes the mirror
     /// stale and the next round reads the universe whole, as it would without this read.
     async fn read_ahead(&self, mirrors: &mut HashMap<Universe, Mirror>) -> Result<usize, StoreError> {
@@ -249,11 +250,11 @@ fn keep_lease(db: DatabaseConnection, holder: String, lease: Duration) -> Keeper
 
 /// On SQLite, the write gate, for the lease taken at a round's start: outside it that write meets
 /// the submission writer in SQLite's busy handler, which polls with growing sleeps (up to 100 ms)
-/// while the writer takes the lock back batch after batch, and at full speed a round waited up to
-/// most of a second for its lease (publication lag p99 1.8-3.0 s at a million firm-years where
-/// 1.3 s with the gate). The renewals during a round stay outside it: they run beside the round,
-/// and a gate held long (a start-up backfill) must not let the lease run out. On PostgreSQL
-/// nothing: its writes wait on the row alone.
+/// while the writer takes the lock back batch after batch, so that under full load a round can
+/// wait long for its lease and the publication lag grows (BENCHMARKS.md, national scale, "the
+/// lease in the write gate"). The renewals during a round stay outside it: they run beside the
+/// round, and a gate held long (a start-up backfill) must not let the lease run out. On
+/// PostgreSQL nothing: its writes wait on the row alone.
 async fn lease_gate<'a>(
     gate: &'a tokio::sync::Mutex<()>,
     db: &DatabaseConnection,

@@ -1,4 +1,5 @@
-//! The shipped models `nl-social-business` v1, v2 and v3 load and cover what MODEL.md requires.
+//! The shipped models `nl-social-business` v1, v2 and v3 load and cover what docs/method.md
+//! describes.
 
 use domain_model::{AdviceFacts, Axis, Facet, Facts, FitVerdict, ModelRegistry, Target, ValueSource};
 

@@ -1,5 +1,5 @@
-//! On the edge (MODEL.md, "How sure"): every stage and verdict one answer step away is found, and
-//! each reading is exactly what scoring the changed answers gives.
+//! On the edge (docs/method.md, "On the edge"): every stage and verdict one answer step away is
+//! found, and each reading is exactly what scoring the changed answers gives.
 
 use std::collections::BTreeSet;
 

@@ -1,4 +1,4 @@
-//! A profile scored by hand from MODEL.md and the model file, checked number by number.
+//! A profile scored by hand from docs/method.md and the model file, checked number by number.
 
 use domain_model::{FitVerdict, model::Axis};
 use domain_scoring::score;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use domain_model::{Model, ModelRegistry, ScaleKind};
 use domain_scoring::{Answer, AnswerValue, FirmInput};
 
-/// Version 1, which the hand-scored profile and the properties were written against.
+/// Version 1: the hand-scored profile and the properties are written against it.
 pub fn model() -> Arc<Model> {
     ModelRegistry::builtin().unwrap().resolve("nl-social-business", 1).unwrap()
 }

@@ -245,8 +245,8 @@ async fn a_release_in_the_old_encoding_is_read_after_the_migration() {
         drop(conn);
         // A server opens the database: the rest of the migrations run, the release is loaded.
         let app = crate::spawn_on(db).await;
-        // The release was published for model version 1, which a query must name now that the
-        // default model's latest version is 2 (versions are never pooled).
+        // The release was published for model version 1, which a query must name: without a
+        // version it asks for the default model's latest (versions are never pooled).
         let v1 = pb::QueryBenchmarkRequest {
             model: Some(pb::ModelRef { id: "nl-social-business".into(), version: 1 }),
             ..query(("", "", ""))
@@ -534,7 +534,7 @@ async fn a_round_longer_than_the_lease_keeps_it_and_publishes() {
 
 /// On SQLite a round takes its lease in turn with the submissions, through the write gate they
 /// take one batch at a time, instead of meeting the writer in SQLite's busy handler (whose
-/// growing sleeps kept rounds waiting up to most of a second at full speed); on PostgreSQL the
+/// growing sleeps can keep a round waiting long at full speed); on PostgreSQL the
 /// lease is a row of its own and waits for no gate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_round_takes_its_lease_in_turn_with_the_submissions_on_sqlite() {
