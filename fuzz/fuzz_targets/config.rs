@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig};
 
 fuzz_target!(|data: &[u8]| {
     let (file, env) = match data.iter().position(|b| *b == 0) {
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let env = String::from_utf8_lossy(env).into_owned();
     let lookup =
         |key: &str| env.lines().find_map(|l| l.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v.to_string()));
-    let args = ServeArgs { config: Some(path), ..ServeArgs::default() };
+    let args = ServeArgs { global: GlobalArgs { config: Some(path), ..GlobalArgs::default() }, ..ServeArgs::default() };
     match ServeConfig::load(&args, lookup) {
         Ok(config) => within_bounds(&config),
         Err(e) => assert!(!e.to_string().is_empty(), "a refusal without a message"),

@@ -4,9 +4,12 @@
 //! `export` writes a year's published benchmark figures as CSV or Parquet (docs/open-figures.md);
 //! `sector` writes a sector volume from published figures only.
 //!
-//! Exit codes: 0 all done, 1 something failed (listed on stderr), 2 bad usage or configuration,
-//! 75 the database's schema is not this release's and `migrate_on_start` is false (or a later
-//! release migrated it).
+//! `--out -` writes the chapter, the volume or the figures to standard output (the message then
+//! goes to standard error).
+//!
+//! Exit codes, as for `maturity`: 0 all done, 1 something failed (listed on stderr), 64 bad usage
+//! or configuration, 65 a model file that does not validate, 75 the database's schema is not this
+//! release's and `migrate_on_start` is false (or a later release migrated it).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -21,19 +24,16 @@ use report_gen::Templates;
 use report_gen::nightly::{self, Options};
 use report_gen::render::write_atomic;
 use report_gen::{Assembler, Format, Renderer};
-use services_common::serve::{ServeArgs, ServeConfig};
-use services_common::telemetry;
+use services_common::cli::{is_stdout, write_stdout};
+use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig};
+use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli, telemetry};
 use store::time::{date_of, now_us, parse_date};
-
-const EXIT_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_SCHEMA: u8 = 75;
 
 /// The exit status of a command that failed with `e`.
 fn status_of(e: &anyhow::Error) -> ExitCode {
     match e.downcast_ref::<migrations::PrepareError>() {
-        Some(migrations::PrepareError::Mismatch(_)) => ExitCode::from(EXIT_SCHEMA),
-        _ => ExitCode::from(EXIT_FAILED),
+        Some(migrations::PrepareError::Mismatch(_)) => ExitCode::from(EXIT_SCHEMA as u8),
+        _ => ExitCode::from(EXIT_FAILED as u8),
     }
 }
 
@@ -41,17 +41,17 @@ fn status_of(e: &anyhow::Error) -> ExitCode {
 #[derive(Debug, clap::Parser)]
 #[command(name = "report-gen", version)]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, clap::Args)]
-struct Common {
+struct Look {
     /// Folder of edited templates (files there replace the built-in ones of the same name).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
-    #[command(flatten)]
-    config: ServeArgs,
 }
 
 // The options of `report-gen nightly`. Plain comments on these structs: clap would take a doc
@@ -88,8 +88,12 @@ struct NightlyArgs {
     /// This worker's name [default: host and process id].
     #[arg(long, value_name = "NAME")]
     worker: Option<String>,
+    /// Days archived chapters are kept, 0 to 36500; 0 keeps them until their assessment is erased
+    /// [default: 0].
+    #[arg(long, value_name = "DAYS")]
+    chapter_retention_days: Option<String>,
     #[command(flatten)]
-    common: Common,
+    look: Look,
 }
 
 // The options of `report-gen sector`.
@@ -113,11 +117,31 @@ struct SectorArgs {
     /// The model [default: the default model, its latest version].
     #[arg(long, value_name = "ID")]
     model: Option<String>,
-    /// The file to write.
+    /// The file to write, or `-` for standard output.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     #[command(flatten)]
-    common: Common,
+    look: Look,
+}
+
+// The options of `report-gen export`.
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// The year (not needed for the dictionary).
+    #[arg(long, value_name = "YEAR")]
+    year: Option<i32>,
+    /// csv, parquet, or dictionary (the data dictionary as CSV).
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// The model [default: the default model].
+    #[arg(long, value_name = "ID")]
+    model: Option<String>,
+    /// The model's version [default: its latest].
+    #[arg(long, value_name = "VERSION")]
+    model_version: Option<u32>,
+    /// The file to write, or `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -133,11 +157,11 @@ enum Command {
         /// pdf, or typ for the generated Typst source.
         #[arg(long, value_enum, default_value = "pdf")]
         format: Format,
-        /// The file to write.
+        /// The file to write, or `-` for standard output.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[command(flatten)]
-        common: Common,
+        look: Look,
     },
     /// Write one assessment's chapter as PNG images, one per page (DIR/page-01.png, ...), to show
     /// a chapter where a PDF cannot be shown.
@@ -155,7 +179,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
-        common: Common,
+        look: Look,
     },
     /// Render every assessment completed up to the night and not yet reported.
     Nightly(NightlyArgs),
@@ -164,30 +188,18 @@ enum Command {
     Sector(SectorArgs),
     /// Write the published benchmark figures of a year as open data (CSV or Parquet), or their
     /// data dictionary; only published, disclosure-controlled figures (docs/open-figures.md).
-    Export {
-        /// The year (not needed for the dictionary).
-        #[arg(long, value_name = "YEAR")]
-        year: Option<i32>,
-        /// csv, parquet, or dictionary (the data dictionary as CSV).
-        #[arg(long, value_enum)]
-        format: ExportFormat,
-        /// The model [default: the default model].
-        #[arg(long, value_name = "ID")]
-        model: Option<String>,
-        /// The model's version [default: its latest].
-        #[arg(long, value_name = "VERSION")]
-        model_version: Option<u32>,
-        /// The file to write.
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
+    Export(ExportArgs),
     /// Write the built-in templates to a folder, to edit and use with --templates.
     Templates {
         /// The folder.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: services_common::cli::Shell,
     },
 }
 
@@ -207,7 +219,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("report-gen: {message}");
-    ExitCode::from(EXIT_USAGE)
+    ExitCode::from(EXIT_CONFIG as u8)
 }
 
 fn main() -> ExitCode {
@@ -224,63 +236,74 @@ fn traced<F: std::future::Future>(command: &'static str, future: F) -> tracing::
 }
 
 fn run() -> ExitCode {
-    let cli = match <Cli as clap::Parser>::try_parse() {
+    let cli: Cli = match cli::parse() {
         Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(EXIT_USAGE) } else { ExitCode::SUCCESS };
-        }
+        Err(code) => return code,
     };
+    let flags = ServeArgs { global: cli.global, ..ServeArgs::default() };
     match cli.command {
         Command::Templates { out } => export_templates(&out),
-        Command::Sector(args) => sector_command(args),
-        Command::Export { format: ExportFormat::Dictionary, out, .. } => {
-            finish(domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
-                write_atomic(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-                Ok(format!("report-gen: wrote the data dictionary to {}", out.display()))
-            }))
-        }
-        Command::Export { year, format, model, model_version, out, common } => {
-            let Some(year) = year else { return usage("--year is needed for csv and parquet") };
-            if !(1900..=2999).contains(&year) {
-                return usage("--year must be a year such as 2025");
-            }
-            let setup = match Setup::load(&common) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
-            let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), model_version.unwrap_or(0)) {
-                Ok(m) => m,
-                Err(e) => return usage(e),
-            };
-            finish(runtime().and_then(|rt| rt.block_on(traced("export", export(setup, &model, year, format, &out)))))
-        }
-        Command::Render { assessment, lang, format, out, common } => {
-            let setup = match Setup::load(&common) {
+        Command::Completions { shell } => cli::completions::<Cli>(shell, "report-gen"),
+        Command::Sector(args) => sector_command(&flags, args),
+        Command::Export(args) => export_command(&flags, args),
+        Command::Render { assessment, lang, format, out, look } => {
+            let setup = match Setup::load(&flags, look.templates.as_deref()) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
             finish(
+                &out,
                 runtime().and_then(|rt| rt.block_on(traced("render", render(setup, assessment, lang, format, &out)))),
             )
         }
-        Command::Pages { assessment, lang, scale, out, common } => {
+        Command::Pages { assessment, lang, scale, out, look } => {
             if !(scale.is_finite() && (0.25..=8.0).contains(&scale)) {
                 return usage("--scale must be between 0.25 and 8");
             }
-            let setup = match Setup::load(&common) {
+            let setup = match Setup::load(&flags, look.templates.as_deref()) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            finish(runtime().and_then(|rt| rt.block_on(traced("pages", pages(setup, assessment, lang, scale, &out)))))
+            finish(
+                &out,
+                runtime().and_then(|rt| rt.block_on(traced("pages", pages(setup, assessment, lang, scale, &out)))),
+            )
         }
-        Command::Nightly(args) => nightly_command(args),
+        Command::Nightly(args) => nightly_command(flags, args),
     }
 }
 
+/// `report-gen export`: the data dictionary, or checks the year and the model and writes the
+/// year's figures.
+fn export_command(flags: &ServeArgs, args: ExportArgs) -> ExitCode {
+    let ExportArgs { year, format, model, model_version, out } = args;
+    if format == ExportFormat::Dictionary {
+        return finish(
+            &out,
+            domain_open_figures::dictionary_csv().map_err(anyhow::Error::msg).and_then(|bytes| {
+                deliver(&out, &bytes)?;
+                Ok(format!("report-gen: wrote the data dictionary to {}", shown(&out)))
+            }),
+        );
+    }
+    let Some(year) = year else { return usage("--year is needed for csv and parquet") };
+    if !(1900..=2999).contains(&year) {
+        return usage("--year must be a year such as 2025");
+    }
+    let setup = match Setup::load(flags, None) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let model = match setup.registry.resolve(model.as_deref().unwrap_or_default(), model_version.unwrap_or(0)) {
+        Ok(m) => m,
+        Err(e) => return usage(e),
+    };
+    finish(&out, runtime().and_then(|rt| rt.block_on(traced("export", export(setup, &model, year, format, &out)))))
+}
+
 /// `report-gen sector`: checks the section and size, then writes the volume.
-fn sector_command(args: SectorArgs) -> ExitCode {
-    let SectorArgs { section, size, year, lang, format, model, out, common } = args;
+fn sector_command(flags: &ServeArgs, args: SectorArgs) -> ExitCode {
+    let SectorArgs { section, size, year, lang, format, model, out, look } = args;
     let Some(section) = domain_model::SbiSection::parse(&section) else {
         return usage(format!("--section `{section}` is not an SBI section (A to U)"));
     };
@@ -289,7 +312,7 @@ fn sector_command(args: SectorArgs) -> ExitCode {
         Some(Some(s)) => Some(s),
         Some(None) => return usage("--size must be micro, small, medium or large"),
     };
-    let setup = match Setup::load(&common) {
+    let setup = match Setup::load(flags, look.templates.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -298,12 +321,28 @@ fn sector_command(args: SectorArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let subject = report_gen::volume::Subject { section, size, year };
-    finish(runtime().and_then(|rt| rt.block_on(traced("sector", sector(setup, &model, subject, lang, format, &out)))))
+    finish(
+        &out,
+        runtime().and_then(|rt| rt.block_on(traced("sector", sector(setup, &model, subject, lang, format, &out)))),
+    )
 }
 
 /// `report-gen nightly`: checks the options, then runs the night.
-fn nightly_command(args: NightlyArgs) -> ExitCode {
-    let NightlyArgs { out, date, jobs, sectors, book, lang, lease_seconds, max_attempts, worker, common } = args;
+fn nightly_command(mut flags: ServeArgs, args: NightlyArgs) -> ExitCode {
+    let NightlyArgs {
+        out,
+        date,
+        jobs,
+        sectors,
+        book,
+        lang,
+        lease_seconds,
+        max_attempts,
+        worker,
+        chapter_retention_days,
+        look,
+    } = args;
+    flags.chapter_retention_days = chapter_retention_days;
     let date = match date.as_deref().map(parse_date) {
         None => date_of(now_us()),
         Some(Some(d)) => d,
@@ -312,7 +351,7 @@ fn nightly_command(args: NightlyArgs) -> ExitCode {
     if jobs == Some(0) || lease_seconds == 0 || max_attempts == 0 {
         return usage("--jobs, --lease-seconds and --max-attempts must be at least 1");
     }
-    let setup = match Setup::load(&common) {
+    let setup = match Setup::load(&flags, look.templates.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -336,8 +375,14 @@ fn nightly_command(args: NightlyArgs) -> ExitCode {
     }
 }
 
-fn finish(result: anyhow::Result<String>) -> ExitCode {
+/// Prints the message of a command that wrote `out`: on standard output, or on standard error
+/// when the document itself went to standard output.
+fn finish(out: &std::path::Path, result: anyhow::Result<String>) -> ExitCode {
     match result {
+        Ok(message) if is_stdout(out) => {
+            eprintln!("{message}");
+            ExitCode::SUCCESS
+        }
         Ok(message) => {
             println!("{message}");
             ExitCode::SUCCESS
@@ -367,7 +412,7 @@ fn export_templates(out: &std::path::Path) -> ExitCode {
         }
         if let Err(e) = write_atomic(&path, text.as_bytes()) {
             eprintln!("report-gen: cannot write {}: {e}", path.display());
-            return ExitCode::from(EXIT_FAILED);
+            return ExitCode::from(EXIT_FAILED as u8);
         }
     }
     println!(
@@ -387,14 +432,16 @@ struct Setup {
 }
 
 impl Setup {
-    fn load(common: &Common) -> Result<Setup, ExitCode> {
-        let config = ServeConfig::load(&common.config, |k| std::env::var(k).ok()).map_err(usage)?;
+    fn load(flags: &ServeArgs, templates: Option<&std::path::Path>) -> Result<Setup, ExitCode> {
+        let config = ServeConfig::load(flags, |k| std::env::var(k).ok()).map_err(usage)?;
         let export = config.otlp_endpoint.as_ref().map(|e| (e, "report-gen"));
         telemetry::init_with_export(config.log_format, &config.log_level, export)
             .map_err(|e| usage(format!("otlp_endpoint: {e}")))?;
-        let registry = services_common::models::load_registry(config.models_dir.as_deref())
-            .map_err(|e| usage(format!("{e:#}")))?;
-        let templates = match &common.templates {
+        let registry = services_common::models::load_registry(config.models_dir.as_deref()).map_err(|e| {
+            eprintln!("report-gen: {e:#}");
+            ExitCode::from(EXIT_DATA as u8)
+        })?;
+        let templates = match templates {
             Some(dir) => Templates::from_dir(dir),
             None => Templates::builtin(),
         }
@@ -429,8 +476,8 @@ async fn render(setup: Setup, id: i64, lang: Locale, format: Format, out: &std::
     let bytes = tokio::task::spawn_blocking(move || renderer.chapter(&chapter, lang, format, date, &ident))
         .await
         .context("the typesetting task failed")??;
-    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(format!("report-gen: wrote {} ({} bytes)", out.display(), bytes.len()))
+    deliver(out, &bytes)?;
+    Ok(format!("report-gen: wrote {} ({} bytes)", shown(out), bytes.len()))
 }
 
 async fn pages(setup: Setup, id: i64, lang: Locale, scale: f64, out: &std::path::Path) -> anyhow::Result<String> {
@@ -476,10 +523,10 @@ async fn sector(
     let bytes = tokio::task::spawn_blocking(move || renderer.volume(&volume, lang, format, date, &ident))
         .await
         .context("the typesetting task failed")??;
-    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    deliver(out, &bytes)?;
     Ok(format!(
         "report-gen: wrote the sector volume {} ({} bytes; {cells} cells, {suppressed} suppressed)",
-        out.display(),
+        shown(out),
         bytes.len()
     ))
 }
@@ -498,7 +545,7 @@ async fn export(
         ExportFormat::Csv | ExportFormat::Dictionary => release.csv(),
     }
     .map_err(anyhow::Error::msg)?;
-    write_atomic(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    deliver(out, &bytes)?;
     Ok(format!(
         "report-gen: wrote {} published groups of {} version {} for {year} ({} rows, k = {}) to {}",
         release.groups.len(),
@@ -506,8 +553,22 @@ async fn export(
         model.version,
         release.row_count(),
         release.k,
-        out.display()
+        shown(out)
     ))
+}
+
+/// Writes `bytes` to the file `out`, or to standard output when `out` is `-`.
+fn deliver(out: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if is_stdout(out) {
+        write_stdout(bytes).context("cannot write to standard output")
+    } else {
+        write_atomic(out, bytes).with_context(|| format!("cannot write {}", out.display()))
+    }
+}
+
+/// How a message names `out`.
+fn shown(out: &std::path::Path) -> std::borrow::Cow<'_, str> {
+    if is_stdout(out) { "standard output".into() } else { out.display().to_string().into() }
 }
 
 /// Peak resident memory of this process, in KiB (Linux; `None` elsewhere).
@@ -569,5 +630,5 @@ async fn night(setup: Setup, options: Options, sectors: bool) -> anyhow::Result<
         }
         volumes_done = v.failed.is_empty();
     }
-    Ok(if summary.all_done() && volumes_done { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+    Ok(if summary.all_done() && volumes_done { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED as u8) })
 }

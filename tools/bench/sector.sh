@@ -18,8 +18,8 @@ bin="${BIN:-./target/release}"
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 url="sqlite://$dir/bench.db?mode=rwc"
-common=(--database-url "$url" --pseudonym-key-file "$dir/key" --log-level warn)
-"$bin/maturity" seed-demo "${common[@]}" --companies "$n" | tail -1
+common=(--database-url "$url" --log-level warn)
+"$bin/maturity" seed-demo "${common[@]}" --pseudonym-key-file "$dir/key" --companies "$n" | tail -1
 now() { date +%s.%N; }
 for i in $(seq 1 "$rounds"); do
   t0=$(now)
@@ -49,7 +49,7 @@ port=$((20000 + RANDOM % 20000))
 start_server() {
   local t0 line
   t0=$(now)
-  coproc SERVER { MATURITY_ADMIN_ADDR=off exec "$bin/maturity" serve "${common[@]}" --grpc-addr "127.0.0.1:$port" \
+  coproc SERVER { MATURITY_ADMIN_ADDR=off exec "$bin/maturity" serve "${common[@]}" --pseudonym-key-file "$dir/key" --grpc-addr "127.0.0.1:$port" \
     --http-addr "127.0.0.1:$((port + 1))" --tenant-rate-limit 0 2>&1; }
   while read -r line <&"${SERVER[0]}"; do
     case "$line" in *"JSON over HTTP listening"*) break ;; esac

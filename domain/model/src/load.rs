@@ -435,37 +435,7 @@ impl Checker<'_> {
                 self.check_unit(&span, &format!("scale `{id}`: score of `{}`", p.value), p.score, 0.0, 1.0);
                 self.check_text(&span, &format!("scale `{id}`: label of `{}`", p.value), &p.label);
             }
-            match kind {
-                ScaleKind::Likert => {
-                    let values: Vec<Option<u32>> = s.points.iter().map(|p| p.value.parse().ok()).collect();
-                    if values.iter().any(Option::is_none) {
-                        self.problem(&span, format!("scale `{id}`: Likert values must be whole numbers"));
-                    } else {
-                        let ascending = s
-                            .points
-                            .windows(2)
-                            .zip(values.windows(2))
-                            .all(|(p, v)| v[0] < v[1] && p[0].score <= p[1].score);
-                        if !ascending {
-                            self.problem(
-                                &span,
-                                format!("scale `{id}`: Likert points must ascend in value and never descend in score"),
-                            );
-                        }
-                    }
-                }
-                ScaleKind::YesNo => {
-                    let mut vals: Vec<&str> = s.points.iter().map(|p| p.value.as_str()).collect();
-                    vals.sort_unstable();
-                    if vals != ["no", "yes"] {
-                        self.problem(
-                            &span,
-                            format!("scale `{id}`: a yes_no scale has exactly the values `yes` and `no`"),
-                        );
-                    }
-                }
-                ScaleKind::Choice => {}
-            }
+            self.check_order(&span, &id, kind, &s.points);
             let points = s
                 .points
                 .into_iter()
@@ -477,6 +447,68 @@ impl Checker<'_> {
             out.push(Scale { id, kind, points, dont_know: s.dont_know });
         }
         out
+    }
+
+    /// The rules of a scale's kind: Likert values whole numbers, ascending in value and never
+    /// descending in score; a yes/no scale exactly `yes` and `no`.
+    fn check_order(&mut self, span: &Range<usize>, id: &str, kind: ScaleKind, points: &[RawPoint]) {
+        match kind {
+            ScaleKind::Likert => {
+                let values: Vec<Option<u32>> = points.iter().map(|p| p.value.parse().ok()).collect();
+                if values.iter().any(Option::is_none) {
+                    self.problem(span, format!("scale `{id}`: Likert values must be whole numbers"));
+                } else {
+                    let ascending =
+                        points.windows(2).zip(values.windows(2)).all(|(p, v)| v[0] < v[1] && p[0].score <= p[1].score);
+                    if !ascending {
+                        self.problem(
+                            span,
+                            format!("scale `{id}`: Likert points must ascend in value and never descend in score"),
+                        );
+                    }
+                }
+            }
+            ScaleKind::YesNo => {
+                let mut vals: Vec<&str> = points.iter().map(|p| p.value.as_str()).collect();
+                vals.sort_unstable();
+                if vals != ["no", "yes"] {
+                    self.problem(span, format!("scale `{id}`: a yes_no scale has exactly the values `yes` and `no`"));
+                }
+            }
+            ScaleKind::Choice => {}
+        }
+    }
+
+    /// Coverage: every stage and value source needs several items, the other targets one.
+    fn check_coverage(&mut self, items: &[Item]) {
+        let count = |t: Target| items.iter().filter(|i| i.evidence.iter().any(|(e, _)| *e == t)).count();
+        for axis in Axis::ALL {
+            for stage in 1..=MAX_STAGE {
+                let n = count(Target::Stage(axis, stage));
+                if n < MIN_ITEMS_PER_STAGE {
+                    self.general(format!(
+                        "stage {}{stage} has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
+                        axis.letter()
+                    ));
+                }
+            }
+        }
+        for v in ValueSource::ALL {
+            let n = count(Target::ValueSource(v));
+            if n < MIN_ITEMS_PER_STAGE {
+                self.general(format!(
+                    "value source `{}` has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
+                    v.id()
+                ));
+            }
+        }
+        let singles =
+            [Target::Proposition, Target::SocialNative].into_iter().chain(Facet::ALL.map(Target::BusinessValue));
+        for t in singles {
+            if count(t) == 0 {
+                self.general(format!("no item is evidence for `{t}`"));
+            }
+        }
     }
 
     fn items(&mut self, raw: Vec<Spanned<RawItem>>, scale_ids: &HashMap<String, usize>, scales: &[Scale]) -> Vec<Item> {
@@ -526,36 +558,47 @@ impl Checker<'_> {
             }
             out.push(Item { id: it.id, text: it.text, help: it.help, scale, evidence });
         }
-        // Coverage: every stage and value source needs several items, the other targets one.
-        let count = |t: Target| out.iter().filter(|i| i.evidence.iter().any(|(e, _)| *e == t)).count();
-        for axis in Axis::ALL {
-            for stage in 1..=MAX_STAGE {
-                let n = count(Target::Stage(axis, stage));
-                if n < MIN_ITEMS_PER_STAGE {
-                    self.general(format!(
-                        "stage {}{stage} has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
-                        axis.letter()
-                    ));
+        self.check_coverage(&out);
+        out
+    }
+
+    /// The bounds on what one answer may move: a stage's score (`max_answer_swing`) and a value
+    /// source's (`max_value_source_swing`), each checked against the items that carry it.
+    fn check_swings(&mut self, span: &Range<usize>, rules: &RawScoring, items: &[Item], scales: &[Scale]) {
+        if let Some(bound) = rules.max_answer_swing {
+            self.check_unit(span, "max_answer_swing", bound, 0.0, 100.0);
+            for axis in Axis::ALL {
+                for stage in 1..=MAX_STAGE {
+                    let (item, swing) = answer_swing(items, scales, Target::Stage(axis, stage));
+                    if swing > bound + 1e-9 {
+                        self.problem(
+                            span,
+                            format!(
+                                "stage {}{stage}: one answer to `{item}` can move its score by {swing:.1} points, \
+                                 more than max_answer_swing {bound}; add items or use a graded scale",
+                                axis.letter()
+                            ),
+                        );
+                    }
                 }
             }
         }
-        for v in ValueSource::ALL {
-            let n = count(Target::ValueSource(v));
-            if n < MIN_ITEMS_PER_STAGE {
-                self.general(format!(
-                    "value source `{}` has {n} item(s); it needs at least {MIN_ITEMS_PER_STAGE}",
-                    v.id()
-                ));
+        if let Some(bound) = rules.max_value_source_swing {
+            self.check_unit(span, "max_value_source_swing", bound, 0.0, 100.0);
+            for v in ValueSource::ALL {
+                let (item, swing) = answer_swing(items, scales, Target::ValueSource(v));
+                if swing > bound + 1e-9 {
+                    self.problem(
+                        span,
+                        format!(
+                            "value source `{}`: one answer to `{item}` can move its score by {swing:.1} points, \
+                             more than max_value_source_swing {bound}; add items or lower its weight",
+                            v.id()
+                        ),
+                    );
+                }
             }
         }
-        let singles =
-            [Target::Proposition, Target::SocialNative].into_iter().chain(Facet::ALL.map(Target::BusinessValue));
-        for t in singles {
-            if count(t) == 0 {
-                self.general(format!("no item is evidence for `{t}`"));
-            }
-        }
-        out
     }
 
     fn scoring(&mut self, raw: Spanned<RawScoring>, items: &[Item], scales: &[Scale]) -> Option<ScoringRules> {
@@ -591,40 +634,7 @@ impl Checker<'_> {
                 );
             }
         }
-        if let Some(bound) = s.max_answer_swing {
-            self.check_unit(&span, "max_answer_swing", bound, 0.0, 100.0);
-            for axis in Axis::ALL {
-                for stage in 1..=MAX_STAGE {
-                    let (item, swing) = answer_swing(items, scales, Target::Stage(axis, stage));
-                    if swing > bound + 1e-9 {
-                        self.problem(
-                            &span,
-                            format!(
-                                "stage {}{stage}: one answer to `{item}` can move its score by {swing:.1} points, \
-                                 more than max_answer_swing {bound}; add items or use a graded scale",
-                                axis.letter()
-                            ),
-                        );
-                    }
-                }
-            }
-        }
-        if let Some(bound) = s.max_value_source_swing {
-            self.check_unit(&span, "max_value_source_swing", bound, 0.0, 100.0);
-            for v in ValueSource::ALL {
-                let (item, swing) = answer_swing(items, scales, Target::ValueSource(v));
-                if swing > bound + 1e-9 {
-                    self.problem(
-                        &span,
-                        format!(
-                            "value source `{}`: one answer to `{item}` can move its score by {swing:.1} points, \
-                             more than max_value_source_swing {bound}; add items or lower its weight",
-                            v.id()
-                        ),
-                    );
-                }
-            }
-        }
+        self.check_swings(&span, &s, items, scales);
         Some(ScoringRules {
             attainment_threshold: s.attainment_threshold,
             min_answered_share: s.min_answered_share,

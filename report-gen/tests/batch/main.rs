@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests stop at the first surprise")]
 
 mod actions;
+mod cli;
 mod export;
 mod fit_first;
 mod how_sure;

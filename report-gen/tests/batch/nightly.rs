@@ -327,15 +327,15 @@ async fn the_night_archives_its_chapters_and_removes_those_past_the_retention() 
 }
 
 #[tokio::test]
-async fn bad_usage_exits_2_and_an_unwritable_folder_stops_without_losing_work() {
+async fn bad_usage_exits_64_and_an_unwritable_folder_stops_without_losing_work() {
     let out = scratch("usage");
     let bad = report_gen().args(["nightly", "--date", "2026-02-30", "--out"]).arg(&out).output().unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
     let bad = report_gen().args(["nightly", "--out", "x", "--jobs", "0"]).output().unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.status.code(), Some(64));
     let bad = report_gen().args(["nightly"]).output().unwrap();
-    assert_eq!(bad.status.code(), Some(2), "a missing --out is bad usage");
+    assert_eq!(bad.status.code(), Some(64), "a missing --out is bad usage");
 
     std::fs::remove_dir_all(&out).unwrap();
 

@@ -276,7 +276,7 @@ fn the_sector_command_refuses_bad_input() {
         (vec!["--section", "F", "--size", "huge", "--year", "2025"], "--size must be"),
     ] {
         let out = report_gen().arg("sector").args(&args).args(["--out", "/tmp/never.pdf"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(out.status.code(), Some(64), "{args:?}");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(says),
             "{args:?}: {}",

@@ -24,6 +24,11 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod transcode;
 
+// The exit statuses of every binary of the product (`maturity`, `report-gen`,
+// `scoring-service`), after sysexits.h; the README's "Exit codes" lists them.
+
+/// Exit status when the command ran and something failed (listed on standard error).
+pub const EXIT_FAILED: i32 = 1;
 /// Exit status for bad configuration or usage (EX_USAGE in sysexits.h).
 pub const EXIT_CONFIG: i32 = 64;
 /// Exit status for a bad data file, such as a model file that does not validate (EX_DATAERR).

@@ -115,12 +115,65 @@ impl std::str::FromStr for HttpAddr {
     }
 }
 
-/// Command-line flags of a serving binary. Each overrides the file and the environment.
+/// Options every command of `maturity` and `report-gen` takes, before or after the subcommand:
+/// the configuration file, the database, the models, logging and tracing, and the disclosure
+/// rules. Each overrides the file and the environment.
 #[derive(Clone, Debug, Default, clap::Args)]
-pub struct ServeArgs {
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
     /// Configuration file (TOML, keys as in the README); also MATURITY_CONFIG.
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db].
+    #[arg(long, value_name = "URL", global = true)]
+    pub database_url: Option<String>,
+    /// Connections to the database at most, 1 to 1000 [default: 16].
+    #[arg(long, value_name = "N", global = true)]
+    pub database_pool_size: Option<String>,
+    /// Milliseconds a call waits for a free database connection, 100 to 600000 [default: 5000].
+    #[arg(long, value_name = "MS", global = true)]
+    pub database_acquire_timeout_ms: Option<String>,
+    /// Milliseconds a new database connection may take to open, 100 to 600000 [default: 5000].
+    #[arg(long, value_name = "MS", global = true)]
+    pub database_connect_timeout_ms: Option<String>,
+    /// true applies pending migrations at start; false only checks the schema and refuses to
+    /// start when it differs from this release's (run `maturity migrate` first) [default: true].
+    #[arg(long, value_name = "BOOL", global = true)]
+    pub migrate_on_start: Option<String>,
+    /// Directory of model files to load instead of the built-in ones.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub models_dir: Option<PathBuf>,
+    /// Log format: text or json [default: text].
+    #[arg(long, value_name = "FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// Log filter [default: info].
+    #[arg(long, value_name = "FILTER", global = true)]
+    pub log_level: Option<String>,
+    /// OpenTelemetry collector for trace export over OTLP/gRPC, http://HOST:PORT or
+    /// https://HOST[:PORT] [default: none].
+    #[arg(long, value_name = "URL", global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// Smallest published peer group, at least 5 [default: 10].
+    #[arg(long, value_name = "K", global = true)]
+    pub disclosure_k: Option<String>,
+    /// Years back an assessment's peers may come from when its own year has none, 0 to 5 [default: 2].
+    #[arg(long, value_name = "YEARS", global = true)]
+    pub peer_years_back: Option<String>,
+}
+
+/// The pseudonym key, an option of every `maturity` command that opens the benchmark store.
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(next_help_heading = "Global options")]
+pub struct KeyArgs {
+    /// File holding the secret key of the firm pseudonyms [default: ./data/pseudonym.key].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pseudonym_key_file: Option<PathBuf>,
+}
+
+/// Options of a command that serves (`maturity serve`, `maturity run`, `scoring-service`).
+#[derive(Clone, Debug, Default, clap::Args)]
+#[command(next_help_heading = "Serving options")]
+pub struct ServerArgs {
     /// Address of the gRPC port [default: 127.0.0.1:50051].
     #[arg(long, value_name = "ADDR")]
     pub grpc_addr: Option<String>,
@@ -131,48 +184,13 @@ pub struct ServeArgs {
     /// [default: 127.0.0.1:9464].
     #[arg(long, value_name = "ADDR")]
     pub admin_addr: Option<String>,
-    /// Directory of model files to load instead of the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    pub models_dir: Option<PathBuf>,
-    /// Log format: text or json [default: text].
-    #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
-    /// Log filter [default: info].
-    #[arg(long, value_name = "FILTER")]
-    pub log_level: Option<String>,
     /// Seconds in-flight calls may take to finish after SIGTERM [default: 10].
     #[arg(long, value_name = "SECONDS")]
     pub drain_seconds: Option<String>,
-    /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db].
-    #[arg(long, value_name = "URL", global = true)]
-    pub database_url: Option<String>,
-    /// Connections to the database at most, 1 to 1000 [default: 16].
-    #[arg(long, value_name = "N")]
-    pub database_pool_size: Option<String>,
-    /// Milliseconds a call waits for a free database connection, 100 to 600000 [default: 5000].
-    #[arg(long, value_name = "MS")]
-    pub database_acquire_timeout_ms: Option<String>,
-    /// Milliseconds a new database connection may take to open, 100 to 600000 [default: 5000].
-    #[arg(long, value_name = "MS")]
-    pub database_connect_timeout_ms: Option<String>,
-    /// true applies pending migrations at start; false only checks the schema and refuses to
-    /// start when it differs from this release's (run `maturity migrate` first) [default: true].
-    #[arg(long, value_name = "BOOL")]
-    pub migrate_on_start: Option<String>,
-    /// Days archived chapters are kept, 0 to 36500; 0 keeps them until their assessment is erased
-    /// [default: 0].
-    #[arg(long, value_name = "DAYS")]
-    pub chapter_retention_days: Option<String>,
     /// File holding the operator token for tenants and keys over HTTP on the operators' port
     /// [default: none, the routes are off].
     #[arg(long, value_name = "FILE")]
     pub operator_token_file: Option<PathBuf>,
-    /// Smallest published peer group, at least 5 [default: 10].
-    #[arg(long, value_name = "K")]
-    pub disclosure_k: Option<String>,
-    /// File holding the secret key of the firm pseudonyms [default: ./data/pseudonym.key].
-    #[arg(long, value_name = "FILE", global = true)]
-    pub pseudonym_key_file: Option<PathBuf>,
     /// How callers are identified: keys (API keys), or tenant-header (trust x-tenant-id; for
     /// development only) [default: keys].
     #[arg(long, value_name = "MODE")]
@@ -207,10 +225,6 @@ pub struct ServeArgs {
     /// SubmitAssessment calls served at once [default: 16].
     #[arg(long, value_name = "N")]
     pub max_submits_in_flight: Option<String>,
-    /// OpenTelemetry collector for trace export over OTLP/gRPC, http://HOST:PORT or
-    /// https://HOST[:PORT] [default: none].
-    #[arg(long, value_name = "URL")]
-    pub otlp_endpoint: Option<String>,
     /// Milliseconds between rounds of benchmark publication, 50 to 60000 [default: 1000].
     #[arg(long, value_name = "MS")]
     pub publish_interval_ms: Option<String>,
@@ -218,9 +232,6 @@ pub struct ServeArgs {
     /// writer, 10 to 60000, or 0 for none [default: 50].
     #[arg(long, value_name = "MS")]
     pub sqlite_checkpoint_ms: Option<String>,
-    /// Years back an assessment's peers may come from when its own year has none, 0 to 5 [default: 2].
-    #[arg(long, value_name = "YEARS")]
-    pub peer_years_back: Option<String>,
     /// How far ahead of the server's clock a submission's completedAt may be, 0 to 604800
     /// [default: 3600].
     #[arg(long, value_name = "SECONDS")]
@@ -237,6 +248,20 @@ pub struct ServeArgs {
     /// 600000 [default: 30000].
     #[arg(long, value_name = "MS")]
     pub http_body_timeout_ms: Option<String>,
+}
+
+/// The flags of one command line, by group; a group the command does not take stays empty.
+/// `ServeConfig::load` lays them over the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct ServeArgs {
+    /// The options every command takes.
+    pub global: GlobalArgs,
+    /// The pseudonym key.
+    pub key: KeyArgs,
+    /// The serving options.
+    pub server: ServerArgs,
+    /// `report-gen nightly --chapter-retention-days`.
+    pub chapter_retention_days: Option<String>,
 }
 
 /// The typed configuration of a serving binary.
@@ -543,7 +568,7 @@ impl ServeConfig {
 
 /// The layers of the configuration: defaults, the file, the environment (through `env`), the flags.
 fn layers(args: &ServeArgs, env: &impl Fn(&str) -> Option<String>) -> Layers {
-    let file = args.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
+    let file = args.global.config.clone().or_else(|| env("MATURITY_CONFIG").map(PathBuf::from));
     // DATABASE_URL, the common convention, counts as the environment layer too.
     let database_env = env("DATABASE_URL");
     // So is OpenTelemetry's standard variable for the collector.
@@ -553,44 +578,60 @@ fn layers(args: &ServeArgs, env: &impl Fn(&str) -> Option<String>) -> Layers {
         .env_alias("database_url", "DATABASE_URL", database_env)
         .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
         .env(env)
-        .flag("grpc_addr", "--grpc-addr", args.grpc_addr.as_ref())
-        .flag("http_addr", "--http-addr", args.http_addr.as_ref())
-        .flag("admin_addr", "--admin-addr", args.admin_addr.as_ref())
-        .flag("models_dir", "--models-dir", args.models_dir.as_ref().map(|p| p.display()))
-        .flag("log_format", "--log-format", args.log_format.as_ref())
-        .flag("log_level", "--log-level", args.log_level.as_ref())
-        .flag("drain_seconds", "--drain-seconds", args.drain_seconds.as_ref())
-        .flag("database_url", "--database-url", args.database_url.as_ref())
-        .flag("database_pool_size", "--database-pool-size", args.database_pool_size.as_ref())
-        .flag("database_acquire_timeout_ms", "--database-acquire-timeout-ms", args.database_acquire_timeout_ms.as_ref())
-        .flag("database_connect_timeout_ms", "--database-connect-timeout-ms", args.database_connect_timeout_ms.as_ref())
-        .flag("migrate_on_start", "--migrate-on-start", args.migrate_on_start.as_ref())
+        .flag("grpc_addr", "--grpc-addr", args.server.grpc_addr.as_ref())
+        .flag("http_addr", "--http-addr", args.server.http_addr.as_ref())
+        .flag("admin_addr", "--admin-addr", args.server.admin_addr.as_ref())
+        .flag("models_dir", "--models-dir", args.global.models_dir.as_ref().map(|p| p.display()))
+        .flag("log_format", "--log-format", args.global.log_format.as_ref())
+        .flag("log_level", "--log-level", args.global.log_level.as_ref())
+        .flag("drain_seconds", "--drain-seconds", args.server.drain_seconds.as_ref())
+        .flag("database_url", "--database-url", args.global.database_url.as_ref())
+        .flag("database_pool_size", "--database-pool-size", args.global.database_pool_size.as_ref())
+        .flag(
+            "database_acquire_timeout_ms",
+            "--database-acquire-timeout-ms",
+            args.global.database_acquire_timeout_ms.as_ref(),
+        )
+        .flag(
+            "database_connect_timeout_ms",
+            "--database-connect-timeout-ms",
+            args.global.database_connect_timeout_ms.as_ref(),
+        )
+        .flag("migrate_on_start", "--migrate-on-start", args.global.migrate_on_start.as_ref())
         .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
-        .flag("operator_token_file", "--operator-token-file", args.operator_token_file.as_ref().map(|p| p.display()))
-        .flag("disclosure_k", "--disclosure-k", args.disclosure_k.as_ref())
-        .flag("pseudonym_key_file", "--pseudonym-key-file", args.pseudonym_key_file.as_ref().map(|p| p.display()))
-        .flag("auth", "--auth", args.auth.as_ref())
-        .flag("tenant_rate_limit", "--tenant-rate-limit", args.tenant_rate_limit.as_ref())
-        .flag("tls_cert_file", "--tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display()))
-        .flag("tls_key_file", "--tls-key-file", args.tls_key_file.as_ref().map(|p| p.display()))
-        .flag("webhook_ca_file", "--webhook-ca-file", args.webhook_ca_file.as_ref().map(|p| p.display()))
-        .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.webhook_timeout_seconds.as_ref())
+        .flag(
+            "operator_token_file",
+            "--operator-token-file",
+            args.server.operator_token_file.as_ref().map(|p| p.display()),
+        )
+        .flag("disclosure_k", "--disclosure-k", args.global.disclosure_k.as_ref())
+        .flag("pseudonym_key_file", "--pseudonym-key-file", args.key.pseudonym_key_file.as_ref().map(|p| p.display()))
+        .flag("auth", "--auth", args.server.auth.as_ref())
+        .flag("tenant_rate_limit", "--tenant-rate-limit", args.server.tenant_rate_limit.as_ref())
+        .flag("tls_cert_file", "--tls-cert-file", args.server.tls_cert_file.as_ref().map(|p| p.display()))
+        .flag("tls_key_file", "--tls-key-file", args.server.tls_key_file.as_ref().map(|p| p.display()))
+        .flag("webhook_ca_file", "--webhook-ca-file", args.server.webhook_ca_file.as_ref().map(|p| p.display()))
+        .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.server.webhook_timeout_seconds.as_ref())
         .flag(
             "webhook_allow_private_networks",
             "--webhook-allow-private-networks",
-            args.webhook_allow_private_networks.as_ref(),
+            args.server.webhook_allow_private_networks.as_ref(),
         )
-        .flag("webhook_proxy", "--webhook-proxy", args.webhook_proxy.as_ref())
-        .flag("max_in_flight", "--max-in-flight", args.max_in_flight.as_ref())
-        .flag("max_submits_in_flight", "--max-submits-in-flight", args.max_submits_in_flight.as_ref())
-        .flag("otlp_endpoint", "--otlp-endpoint", args.otlp_endpoint.as_ref())
-        .flag("publish_interval_ms", "--publish-interval-ms", args.publish_interval_ms.as_ref())
-        .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.sqlite_checkpoint_ms.as_ref())
-        .flag("peer_years_back", "--peer-years-back", args.peer_years_back.as_ref())
-        .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", args.completed_at_skew_seconds.as_ref())
-        .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.http_header_timeout_ms.as_ref())
-        .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.http_idle_timeout_ms.as_ref())
-        .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.http_body_timeout_ms.as_ref())
+        .flag("webhook_proxy", "--webhook-proxy", args.server.webhook_proxy.as_ref())
+        .flag("max_in_flight", "--max-in-flight", args.server.max_in_flight.as_ref())
+        .flag("max_submits_in_flight", "--max-submits-in-flight", args.server.max_submits_in_flight.as_ref())
+        .flag("otlp_endpoint", "--otlp-endpoint", args.global.otlp_endpoint.as_ref())
+        .flag("publish_interval_ms", "--publish-interval-ms", args.server.publish_interval_ms.as_ref())
+        .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.server.sqlite_checkpoint_ms.as_ref())
+        .flag("peer_years_back", "--peer-years-back", args.global.peer_years_back.as_ref())
+        .flag(
+            "completed_at_skew_seconds",
+            "--completed-at-skew-seconds",
+            args.server.completed_at_skew_seconds.as_ref(),
+        )
+        .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.server.http_header_timeout_ms.as_ref())
+        .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.server.http_idle_timeout_ms.as_ref())
+        .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.server.http_body_timeout_ms.as_ref())
 }
 
 #[cfg(test)]
@@ -652,9 +693,12 @@ mod tests {
     #[test]
     fn every_bad_value_is_reported() {
         let args = ServeArgs {
-            grpc_addr: Some("localhost".into()),
-            models_dir: Some("/no/such/dir".into()),
-            webhook_proxy: Some("socks5://proxy:1080".into()),
+            global: GlobalArgs { models_dir: Some("/no/such/dir".into()), ..GlobalArgs::default() },
+            server: ServerArgs {
+                grpc_addr: Some("localhost".into()),
+                webhook_proxy: Some("socks5://proxy:1080".into()),
+                ..ServerArgs::default()
+            },
             ..ServeArgs::default()
         };
         let env = |k: &str| match k {
@@ -667,7 +711,8 @@ mod tests {
         assert!(
             err.0.iter().any(|p| p.contains("webhook_proxy = `socks5://proxy:1080` is not an http://HOST:PORT URL"))
         );
-        let proxied = ServeArgs { webhook_proxy: Some("http://egress.internal:3128".into()), ..ServeArgs::default() };
+        let server = ServerArgs { webhook_proxy: Some("http://egress.internal:3128".into()), ..ServerArgs::default() };
+        let proxied = ServeArgs { server, ..ServeArgs::default() };
         let config = ServeConfig::load(&proxied, |_| None).unwrap();
         assert_eq!(config.webhook_proxy.as_deref(), Some("http://egress.internal:3128"));
     }

@@ -212,6 +212,28 @@ async fn store_gauges(db: &store::DatabaseConnection) -> Vec<Gauge> {
     out
 }
 
+/// `settings` with what the operators' port shows of this process: readiness as a database ping
+/// (unless the caller set its own), the store's gauges in `/metrics`, and the tenant and key
+/// routes when an operator token is configured.
+fn for_operators(mut settings: ServerSettings, state: &AppState) -> ServerSettings {
+    let db = state.persistence.db().clone();
+    if settings.readiness.is_none() {
+        let db = db.clone();
+        settings.readiness = Some(Arc::new(move || {
+            let db = db.clone();
+            Box::pin(async move { db.ping().await.is_ok() })
+        }));
+    }
+    if let Some(token) = state.operator_token.clone() {
+        settings.admin_routes = Some(operators::router(db.clone(), token));
+    }
+    settings.guard.metrics.add_source(Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move { store_gauges(&db).await })
+    }));
+    settings
+}
+
 /// Serves every service of the product on `listeners` (gRPC, and as JSON over HTTP and the
 /// operators' port when given), until `shutdown`; delivers webhooks meanwhile (and until the server
 /// has drained).
@@ -221,22 +243,7 @@ pub async fn run(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let mut settings = settings;
-    let db = state.persistence.db().clone();
-    if settings.readiness.is_none() {
-        let db = db.clone();
-        settings.readiness = Some(Arc::new(move || {
-            let db = db.clone();
-            Box::pin(async move { db.ping().await.is_ok() })
-        }));
-    }
-    settings.guard.metrics.add_source(Arc::new(move || {
-        let db = db.clone();
-        Box::pin(async move { store_gauges(&db).await })
-    }));
-    if let Some(token) = state.operator_token.clone() {
-        settings.admin_routes = Some(operators::router(state.persistence.db().clone(), token));
-    }
+    let settings = for_operators(settings, &state);
     let allow_private_networks = state.webhooks.allow_private_networks;
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);

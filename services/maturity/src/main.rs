@@ -13,14 +13,18 @@ use std::time::Duration;
 use anyhow::Context;
 use domain_model::Locale;
 use services_common::config::AuthMode;
-use services_common::serve::ServeArgs;
-use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_SCHEMA, cli, shutdown, telemetry};
+use services_common::serve::{GlobalArgs, KeyArgs, ServeArgs, ServerArgs};
+use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli, shutdown, telemetry};
 use services_maturity::{AppState, Opening, demo, sample};
 
 /// The social maturity product, all services in one process.
 #[derive(Debug, clap::Parser)]
 #[command(version)]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(flatten)]
+    key: KeyArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,31 +32,31 @@ struct Cli {
 #[derive(Debug, clap::Subcommand)]
 enum Command {
     /// Serve every gRPC service of the product on one port.
-    Serve(ServeArgs),
+    Serve(ServerArgs),
     /// Apply pending database migrations and exit.
-    Migrate(ServeArgs),
+    Migrate,
     /// Load synthetic demo peers (labelled synthetic) into the benchmark store and publish them.
-    SeedDemo {
-        #[command(flatten)]
-        serve: ServeArgs,
-        #[command(flatten)]
-        seed: SeedOptions,
-    },
+    SeedDemo(SeedOptions),
     /// Score an assessment against a running server and print a summary.
     Demo(DemoArgs),
     /// Serve, run the demo job against the server, then keep serving until Ctrl-C.
     Run {
-        #[command(flatten)]
-        serve: ServeArgs,
+        // The demo's options first: the serving options carry a heading of their own.
         #[command(flatten)]
         demo: DemoOptions,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Tenants and their API keys (operators only; works on the database directly).
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
-        #[command(flatten)]
-        serve: ServeArgs,
+    },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: services_common::cli::Shell,
     },
 }
 
@@ -142,22 +146,30 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let flags = |server: ServerArgs| ServeArgs {
+        global: cli.global.clone(),
+        key: cli.key.clone(),
+        server,
+        chapter_retention_days: None,
+    };
     match cli.command {
-        Command::Serve(args) => start(&args, None),
-        Command::Migrate(mut args) => {
+        Command::Serve(server) => start(&flags(server), None),
+        Command::Migrate => {
+            let mut args = flags(ServerArgs::default());
             // `migrate` is the step that migrates, whatever the configuration says of the others.
-            args.migrate_on_start = Some("true".into());
+            args.global.migrate_on_start = Some("true".into());
             once(&args, |_state| async { Ok("database migrated".to_string()) })
         }
-        Command::SeedDemo { serve, seed } => once(&serve, move |state| async move {
+        Command::SeedDemo(seed) => once(&flags(ServerArgs::default()), move |state| async move {
             let seeded = seed_demo(&state, seed.companies, seed.seed).await?;
             Ok(format!(
                 "seeded {} synthetic firm-years over {} years (seed {}); every one is labelled synthetic",
                 seeded.contributions, seeded.years, seed.seed
             ))
         }),
-        Command::Run { serve, demo } => start(&serve, Some(demo)),
-        Command::Admin { command, serve } => administer(&serve, command),
+        Command::Run { server, demo } => start(&flags(server), Some(demo)),
+        Command::Admin { command } => administer(&flags(ServerArgs::default()), command),
+        Command::Completions { shell } => cli::completions::<Cli>(shell, "maturity"),
         Command::Demo(args) => {
             telemetry::init(Default::default(), "warn");
             let sample = match load_sample(&args.options) {
@@ -170,7 +182,7 @@ fn main() -> ExitCode {
                     print!("{text}");
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(1, &e),
+                Err(e) => fail(EXIT_FAILED, &e),
             }
         }
     }
@@ -181,7 +193,7 @@ fn main() -> ExitCode {
 fn status_of(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<migrations::PrepareError>() {
         Some(migrations::PrepareError::Mismatch(_)) => EXIT_SCHEMA,
-        _ => 1,
+        _ => EXIT_FAILED,
     }
 }
 
@@ -349,6 +361,33 @@ where
     }
 }
 
+/// Loads the demo peers when the benchmark holds no contribution yet (`maturity run`).
+async fn seed_on_first_start(state: &AppState) -> anyhow::Result<()> {
+    let model = state.registry.resolve("", 0).context("no default model")?;
+    if !services_persistence::seed::has_contributions(state.persistence.db(), &model).await? {
+        say!("maturity: first start: loading 20 000 synthetic demo peers (labelled synthetic)...");
+        let seeded = seed_demo(state, 20_000, 2015).await?;
+        say!("maturity: {} synthetic firm-years over {} years loaded", seeded.contributions, seeded.years);
+    }
+    Ok(())
+}
+
+/// Says where each port listens (the first line names the gRPC address, which scripts and tests
+/// read), and returns the gRPC address.
+fn announce(listeners: &services_common::server::Listeners, tls: bool) -> anyhow::Result<std::net::SocketAddr> {
+    let addr = listeners.grpc.local_addr()?;
+    let secure = if tls { " (TLS)" } else { "" };
+    say!("maturity: gRPC listening on {addr}{secure}");
+    if let Some(l) = &listeners.http {
+        let scheme = if tls { "https" } else { "http" };
+        say!("maturity: JSON over HTTP listening on {scheme}://{} (OpenAPI at /openapi.json)", l.local_addr()?);
+    }
+    if let Some(l) = &listeners.admin {
+        say!("maturity: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
+    }
+    Ok(addr)
+}
+
 /// `serve`, and `run` when `demo` is given.
 fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
     let (config, registry) = match services_common::models::start_up("maturity", args) {
@@ -371,12 +410,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
         rt.block_on(async {
             let state = AppState::open(&config, registry).await?;
             if demo.is_some() {
-                let model = state.registry.resolve("", 0).context("no default model")?;
-                if !services_persistence::seed::has_contributions(state.persistence.db(), &model).await? {
-                    say!("maturity: first start: loading 20 000 synthetic demo peers (labelled synthetic)...");
-                    let seeded = seed_demo(&state, 20_000, 2015).await?;
-                    say!("maturity: {} synthetic firm-years over {} years loaded", seeded.contributions, seeded.years);
-                }
+                seed_on_first_start(&state).await?;
             }
             // The demo job calls as the demo tenant, with a key of its own when keys are required.
             let demo_key = match (&demo, config.auth) {
@@ -386,16 +420,7 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
             let listeners = config.listeners().await?;
             // Before the first line that says the server listens (see `shutdown::signal`).
             let stop = shutdown::signal();
-            let addr = listeners.grpc.local_addr()?;
-            let secure = if tls.is_some() { " (TLS)" } else { "" };
-            say!("maturity: gRPC listening on {addr}{secure}");
-            if let Some(l) = &listeners.http {
-                let scheme = if tls.is_some() { "https" } else { "http" };
-                say!("maturity: JSON over HTTP listening on {scheme}://{} (OpenAPI at /openapi.json)", l.local_addr()?);
-            }
-            if let Some(l) = &listeners.admin {
-                say!("maturity: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
-            }
+            let addr = announce(&listeners, tls.is_some())?;
             let settings = config.server_settings(tls);
             let server = tokio::spawn(services_maturity::run(listeners, state, settings, stop));
             if let (Some(sample), Some(options)) = (sample, demo) {

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use services_common::serve::{ServeArgs, ServeConfig};
+use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig, ServerArgs};
 use services_common::{cli, shutdown};
 
 /// ScoringService of the social maturity product (gRPC).
@@ -11,7 +11,15 @@ use services_common::{cli, shutdown};
 #[command(version)]
 struct Cli {
     #[command(flatten)]
-    serve: ServeArgs,
+    global: GlobalArgs,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+impl Cli {
+    fn flags(self) -> ServeArgs {
+        ServeArgs { global: self.global, server: self.server, ..ServeArgs::default() }
+    }
 }
 
 #[global_allocator]
@@ -22,7 +30,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let (config, registry) = match services_common::models::start_up("scoring-service", &args.serve) {
+    let (config, registry) = match services_common::models::start_up("scoring-service", &args.flags()) {
         Ok(started) => started,
         Err(code) => return code,
     };

@@ -65,6 +65,37 @@ fn bad_usage_exits_64() {
 }
 
 #[test]
+fn only_the_serving_commands_list_serving_options_and_completions_are_generated_for_bash() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for serving in [&["serve"][..], &["run"]] {
+        let text = help(serving);
+        assert!(text.contains("--tls-cert-file") && text.contains("--grpc-addr"), "{serving:?}");
+    }
+    for other in [&["migrate"][..], &["seed-demo"], &["admin", "create-tenant"], &["admin"], &["demo"]] {
+        let text = help(other);
+        assert!(!text.contains("--tls-cert-file") && !text.contains("--grpc-addr"), "{other:?} lists serving options");
+        assert!(text.contains("--database-url") && text.contains("--config"), "{other:?} lacks the global options");
+    }
+    let refused = Command::new(BIN).args(["migrate", "--grpc-addr", "127.0.0.1:0"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(64));
+    let out = Command::new(BIN).args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    for word in ["create-tenant", "seed-demo", "--database-url", "--tls-cert-file", "complete -F"] {
+        assert!(script.contains(word), "the script lacks {word}");
+    }
+    let dir = scratch("completions");
+    std::fs::write(dir.join("maturity.bash"), &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(dir.join("maturity.bash")).output().unwrap();
+    assert!(check.status.success(), "bash -n: {}", String::from_utf8_lossy(&check.stderr));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn malformed_model_file_is_a_start_up_error_naming_the_line() {
     let dir = scratch("models");
     let good = include_str!("../../../../models/nl-social-business/v1.toml");
