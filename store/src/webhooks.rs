@@ -593,18 +593,24 @@ pub async fn deliveries(
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    if out.is_empty() {
-        return Ok(out);
+    with_attempts(db, &mut out).await?;
+    Ok(out)
+}
+
+/// Fills in the attempts of `deliveries`, oldest first.
+async fn with_attempts(db: &impl ConnectionTrait, deliveries: &mut [Delivery]) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
     }
     let stmt = Query::select()
         .columns([At::DeliveryId, At::AtUs, At::StatusCode, At::Error, At::DurationMs])
         .from(At::Table)
-        .and_where(Expr::col(At::DeliveryId).is_in(out.iter().map(|d| d.id)))
+        .and_where(Expr::col(At::DeliveryId).is_in(deliveries.iter().map(|d| d.id)))
         .order_by(At::Id, Order::Asc)
         .to_owned();
     for r in db.query_all(&stmt).await? {
         let delivery: i64 = get(&r, "delivery_id")?;
-        if let Some(d) = out.iter_mut().find(|d| d.id == delivery) {
+        if let Some(d) = deliveries.iter_mut().find(|d| d.id == delivery) {
             d.attempts.push(Attempt {
                 at_us: get(&r, "at_us")?,
                 status_code: get(&r, "status_code")?,
@@ -613,7 +619,7 @@ pub async fn deliveries(
             });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Queues `event` again for `endpoints` (enabled ones of its tenant); returns the new deliveries.
@@ -723,30 +729,7 @@ pub async fn claim(
             Some(row) => get(&row, "payload")?,
             None => return Err(StoreError::Malformed(format!("delivery of a missing event {event_id}"))),
         };
-        let stmt = Query::select()
-            .columns([E::Url, E::Secret, E::PreviousSecret, E::PreviousUntilUs, E::DisabledAtUs])
-            .from(E::Table)
-            .and_where(Expr::col(E::Id).eq(endpoint_id.as_str()))
-            .to_owned();
-        let endpoint = match db.query_one(&stmt).await? {
-            Some(row) => {
-                let mut secrets = vec![get::<String>(&row, "secret")?];
-                let previous: Option<String> = get(&row, "previous_secret")?;
-                let until: Option<i64> = get(&row, "previous_until_us")?;
-                if let (Some(p), Some(u)) = (previous, until)
-                    && u > now_us
-                {
-                    secrets.push(p);
-                }
-                Some(JobEndpoint {
-                    id: endpoint_id,
-                    url: get(&row, "url")?,
-                    disabled: get::<Option<i64>>(&row, "disabled_at_us")?.is_some(),
-                    secrets,
-                })
-            }
-            None => None,
-        };
+        let endpoint = job_endpoint(db, endpoint_id, now_us).await?;
         jobs.push(Job {
             delivery_id: get(&r, "id")?,
             attempts: u32::try_from(get::<i32>(&r, "attempts")?).unwrap_or(0),
@@ -756,6 +739,35 @@ pub async fn claim(
         });
     }
     Ok(jobs)
+}
+
+/// A claimed delivery's endpoint with the secrets that sign it at `now_us` (the previous one too
+/// while it overlaps); `None` when the endpoint was deleted.
+async fn job_endpoint(
+    db: &impl ConnectionTrait,
+    endpoint_id: String,
+    now_us: i64,
+) -> Result<Option<JobEndpoint>, StoreError> {
+    let stmt = Query::select()
+        .columns([E::Url, E::Secret, E::PreviousSecret, E::PreviousUntilUs, E::DisabledAtUs])
+        .from(E::Table)
+        .and_where(Expr::col(E::Id).eq(endpoint_id.as_str()))
+        .to_owned();
+    let Some(row) = db.query_one(&stmt).await? else { return Ok(None) };
+    let mut secrets = vec![get::<String>(&row, "secret")?];
+    let previous: Option<String> = get(&row, "previous_secret")?;
+    let until: Option<i64> = get(&row, "previous_until_us")?;
+    if let (Some(p), Some(u)) = (previous, until)
+        && u > now_us
+    {
+        secrets.push(p);
+    }
+    Ok(Some(JobEndpoint {
+        id: endpoint_id,
+        url: get(&row, "url")?,
+        disabled: get::<Option<i64>>(&row, "disabled_at_us")?.is_some(),
+        secrets,
+    }))
 }
 
 /// What became of a delivery after an attempt.

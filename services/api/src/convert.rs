@@ -432,22 +432,27 @@ pub struct WhatIf {
     pub after: Scored,
 }
 
+/// The refusal of `n` changes when no model has that many items: more name an item twice, and
+/// the bound keeps the work of a request linear in what a model can use.
+fn too_many_changes(registry: &ModelRegistry, n: usize) -> Option<Violation> {
+    let most = registry.all().map(|m| m.items.len()).max().unwrap_or(0);
+    (n > most).then(|| {
+        Violation::new(
+            "changes",
+            "TOO_MANY_CHANGES",
+            format!("{n} changes; a model has at most {most} items to change"),
+            format!("{n} wijzigingen; een model heeft ten hoogste {most} items om te wijzigen"),
+        )
+    })
+}
+
 /// Validates and scores a what-if: the assessment as sent, then with `changes` applied. Every
 /// violation is returned at once, at `assessment`, `assessment.*`, `changes` or `changes[i].*`.
 pub fn what_if(registry: &ModelRegistry, req: &pb::WhatIfRequest) -> Result<WhatIf, Vec<Violation>> {
-    let mut violations = Vec::new();
-    // No model has more items than this: more changes than that name an item twice, and the
-    // bound keeps the work of a request linear in what a model can use.
-    let most = registry.all().map(|m| m.items.len()).max().unwrap_or(0);
-    if req.changes.len() > most {
-        violations.push(Violation::new(
-            "changes",
-            "TOO_MANY_CHANGES",
-            format!("{} changes; a model has at most {most} items to change", req.changes.len()),
-            format!("{} wijzigingen; een model heeft ten hoogste {most} items om te wijzigen", req.changes.len()),
-        ));
-        return Err(violations);
+    if let Some(too_many) = too_many_changes(registry, req.changes.len()) {
+        return Err(vec![too_many]);
     }
+    let mut violations = Vec::new();
     // The changes read as answers of their own request, so that their wire-level problems carry
     // their own positions.
     let (as_request, wire) =

@@ -573,70 +573,129 @@ fn layers(args: &ServeArgs, env: &impl Fn(&str) -> Option<String>) -> Layers {
     let database_env = env("DATABASE_URL");
     // So is OpenTelemetry's standard variable for the collector.
     let otlp_env = env("OTEL_EXPORTER_OTLP_ENDPOINT");
-    Layers::new(KEYS)
+    let layers = Layers::new(KEYS)
         .file(file.as_deref())
         .env_alias("database_url", "DATABASE_URL", database_env)
         .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
         .env(env)
-        .flag("grpc_addr", "--grpc-addr", args.server.grpc_addr.as_ref())
-        .flag("http_addr", "--http-addr", args.server.http_addr.as_ref())
-        .flag("admin_addr", "--admin-addr", args.server.admin_addr.as_ref())
-        .flag("models_dir", "--models-dir", args.global.models_dir.as_ref().map(|p| p.display()))
-        .flag("log_format", "--log-format", args.global.log_format.as_ref())
-        .flag("log_level", "--log-level", args.global.log_level.as_ref())
-        .flag("drain_seconds", "--drain-seconds", args.server.drain_seconds.as_ref())
-        .flag("database_url", "--database-url", args.global.database_url.as_ref())
-        .flag("database_pool_size", "--database-pool-size", args.global.database_pool_size.as_ref())
-        .flag(
-            "database_acquire_timeout_ms",
-            "--database-acquire-timeout-ms",
-            args.global.database_acquire_timeout_ms.as_ref(),
-        )
-        .flag(
-            "database_connect_timeout_ms",
-            "--database-connect-timeout-ms",
-            args.global.database_connect_timeout_ms.as_ref(),
-        )
-        .flag("migrate_on_start", "--migrate-on-start", args.global.migrate_on_start.as_ref())
         .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
-        .flag(
-            "operator_token_file",
-            "--operator-token-file",
-            args.server.operator_token_file.as_ref().map(|p| p.display()),
-        )
-        .flag("disclosure_k", "--disclosure-k", args.global.disclosure_k.as_ref())
-        .flag("pseudonym_key_file", "--pseudonym-key-file", args.key.pseudonym_key_file.as_ref().map(|p| p.display()))
-        .flag("auth", "--auth", args.server.auth.as_ref())
-        .flag("tenant_rate_limit", "--tenant-rate-limit", args.server.tenant_rate_limit.as_ref())
-        .flag("tls_cert_file", "--tls-cert-file", args.server.tls_cert_file.as_ref().map(|p| p.display()))
-        .flag("tls_key_file", "--tls-key-file", args.server.tls_key_file.as_ref().map(|p| p.display()))
-        .flag("webhook_ca_file", "--webhook-ca-file", args.server.webhook_ca_file.as_ref().map(|p| p.display()))
-        .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", args.server.webhook_timeout_seconds.as_ref())
-        .flag(
-            "webhook_allow_private_networks",
-            "--webhook-allow-private-networks",
-            args.server.webhook_allow_private_networks.as_ref(),
-        )
-        .flag("webhook_proxy", "--webhook-proxy", args.server.webhook_proxy.as_ref())
-        .flag("max_in_flight", "--max-in-flight", args.server.max_in_flight.as_ref())
-        .flag("max_submits_in_flight", "--max-submits-in-flight", args.server.max_submits_in_flight.as_ref())
-        .flag("otlp_endpoint", "--otlp-endpoint", args.global.otlp_endpoint.as_ref())
-        .flag("publish_interval_ms", "--publish-interval-ms", args.server.publish_interval_ms.as_ref())
-        .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", args.server.sqlite_checkpoint_ms.as_ref())
-        .flag("peer_years_back", "--peer-years-back", args.global.peer_years_back.as_ref())
-        .flag(
-            "completed_at_skew_seconds",
-            "--completed-at-skew-seconds",
-            args.server.completed_at_skew_seconds.as_ref(),
-        )
-        .flag("http_header_timeout_ms", "--http-header-timeout-ms", args.server.http_header_timeout_ms.as_ref())
-        .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", args.server.http_idle_timeout_ms.as_ref())
-        .flag("http_body_timeout_ms", "--http-body-timeout-ms", args.server.http_body_timeout_ms.as_ref())
+        .flag("pseudonym_key_file", "--pseudonym-key-file", args.key.pseudonym_key_file.as_ref().map(|p| p.display()));
+    args.server.flags(args.global.flags(layers))
+}
+
+impl GlobalArgs {
+    /// `layers` with these flags on top.
+    fn flags(&self, layers: Layers) -> Layers {
+        layers
+            .flag("models_dir", "--models-dir", self.models_dir.as_ref().map(|p| p.display()))
+            .flag("log_format", "--log-format", self.log_format.as_ref())
+            .flag("log_level", "--log-level", self.log_level.as_ref())
+            .flag("database_url", "--database-url", self.database_url.as_ref())
+            .flag("database_pool_size", "--database-pool-size", self.database_pool_size.as_ref())
+            .flag(
+                "database_acquire_timeout_ms",
+                "--database-acquire-timeout-ms",
+                self.database_acquire_timeout_ms.as_ref(),
+            )
+            .flag(
+                "database_connect_timeout_ms",
+                "--database-connect-timeout-ms",
+                self.database_connect_timeout_ms.as_ref(),
+            )
+            .flag("migrate_on_start", "--migrate-on-start", self.migrate_on_start.as_ref())
+            .flag("disclosure_k", "--disclosure-k", self.disclosure_k.as_ref())
+            .flag("otlp_endpoint", "--otlp-endpoint", self.otlp_endpoint.as_ref())
+            .flag("peer_years_back", "--peer-years-back", self.peer_years_back.as_ref())
+    }
+}
+
+impl ServerArgs {
+    /// `layers` with these flags on top.
+    fn flags(&self, layers: Layers) -> Layers {
+        layers
+            .flag("grpc_addr", "--grpc-addr", self.grpc_addr.as_ref())
+            .flag("http_addr", "--http-addr", self.http_addr.as_ref())
+            .flag("admin_addr", "--admin-addr", self.admin_addr.as_ref())
+            .flag("drain_seconds", "--drain-seconds", self.drain_seconds.as_ref())
+            .flag(
+                "operator_token_file",
+                "--operator-token-file",
+                self.operator_token_file.as_ref().map(|p| p.display()),
+            )
+            .flag("auth", "--auth", self.auth.as_ref())
+            .flag("tenant_rate_limit", "--tenant-rate-limit", self.tenant_rate_limit.as_ref())
+            .flag("tls_cert_file", "--tls-cert-file", self.tls_cert_file.as_ref().map(|p| p.display()))
+            .flag("tls_key_file", "--tls-key-file", self.tls_key_file.as_ref().map(|p| p.display()))
+            .flag("webhook_ca_file", "--webhook-ca-file", self.webhook_ca_file.as_ref().map(|p| p.display()))
+            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", self.webhook_timeout_seconds.as_ref())
+            .flag(
+                "webhook_allow_private_networks",
+                "--webhook-allow-private-networks",
+                self.webhook_allow_private_networks.as_ref(),
+            )
+            .flag("webhook_proxy", "--webhook-proxy", self.webhook_proxy.as_ref())
+            .flag("max_in_flight", "--max-in-flight", self.max_in_flight.as_ref())
+            .flag("max_submits_in_flight", "--max-submits-in-flight", self.max_submits_in_flight.as_ref())
+            .flag("publish_interval_ms", "--publish-interval-ms", self.publish_interval_ms.as_ref())
+            .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", self.sqlite_checkpoint_ms.as_ref())
+            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", self.completed_at_skew_seconds.as_ref())
+            .flag("http_header_timeout_ms", "--http-header-timeout-ms", self.http_header_timeout_ms.as_ref())
+            .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", self.http_idle_timeout_ms.as_ref())
+            .flag("http_body_timeout_ms", "--http-body-timeout-ms", self.http_body_timeout_ms.as_ref())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::Args;
+
     use super::*;
+
+    /// The keys of the first Markdown table in `text` whose header begins `| key`: each row's
+    /// first cell, backticked names separated by commas; with the row's second cell.
+    fn table_keys(text: &str) -> Vec<(String, String)> {
+        let mut rows = text
+            .lines()
+            .map(|l| l.trim_start_matches("//!").trim())
+            .skip_while(|l| !l.starts_with("| key"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'));
+        let mut out = Vec::new();
+        for row in rows.by_ref() {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            for key in cells[0].trim_start_matches("| ").split(", ") {
+                out.push((key.trim_matches('`').to_string(), cells[1].to_string()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_readme_and_this_module_list_exactly_the_keys_the_program_reads_each_with_its_flag() {
+        let mut keys: Vec<String> = KEYS.iter().map(|k| k.to_string()).collect();
+        keys.sort();
+        let readme = table_keys(include_str!("../../../README.md"));
+        let mut listed: Vec<String> = readme.iter().map(|(k, _)| k.clone()).collect();
+        listed.sort();
+        assert_eq!(listed, keys, "the README's configuration table");
+        for (key, env) in &readme {
+            let var = format!("MATURITY_{}", key.to_uppercase());
+            assert!(env.contains(&var), "the README names no {var} for {key}: {env}");
+        }
+        let mut documented: Vec<String> = table_keys(include_str!("serve.rs")).into_iter().map(|(k, _)| k).collect();
+        documented.sort();
+        assert_eq!(documented, keys, "the table at the top of serve.rs");
+        // Every key but the file's own name is a flag of one group (`chapter_retention_days` is
+        // `report-gen nightly`'s own).
+        let command =
+            ServerArgs::augment_args(KeyArgs::augment_args(GlobalArgs::augment_args(clap::Command::new("x"))));
+        let mut flags: Vec<String> =
+            command.get_arguments().filter_map(|a| a.get_long()).map(|l| l.replace('-', "_")).collect();
+        flags.retain(|f| f != "config");
+        flags.push("chapter_retention_days".into());
+        flags.sort();
+        assert_eq!(flags, keys, "the flags");
+    }
 
     #[test]
     fn defaults_without_any_layer() {

@@ -285,6 +285,47 @@ async fn writer(inner: std::sync::Weak<Inner>, queue: Queue) {
 /// `max_submits_in_flight` allows drains in well under a second.
 const SUBMIT_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The filter of a ListAssessments request; each bad field is a violation.
+fn list_filter(req: &pb::ListAssessmentsRequest, violations: &mut Vec<Violation>) -> ListFilter {
+    let mut time = |field: &str, t: Option<&prost_types::Timestamp>| {
+        let parsed = t.map(from_timestamp);
+        if parsed == Some(None) {
+            violations.push(violation(
+                field,
+                "INVALID_TIMESTAMP",
+                format!("{field} is not a valid time"),
+                format!("{field} is geen geldig tijdstip"),
+            ));
+        }
+        parsed.flatten()
+    };
+    let completed_after_us = time("completed_after", req.completed_after.as_ref());
+    let completed_before_us = time("completed_before", req.completed_before.as_ref());
+    let report_status = match pb::ReportStatus::try_from(req.report_status) {
+        Ok(s) => status_of(s),
+        Err(_) => {
+            violations.push(violation(
+                "report_status",
+                "UNKNOWN_REPORT_STATUS",
+                format!("unknown report status {}", req.report_status),
+                format!("onbekende rapportstatus {}", req.report_status),
+            ));
+            None
+        }
+    };
+    let external_ref = req.external_ref.trim();
+    if external_ref.chars().count() > 200 {
+        violations.push(violation(
+            "external_ref",
+            "EXTERNAL_REF_TOO_LONG",
+            "external_ref is at most 200 characters",
+            "external_ref is hoogstens 200 tekens",
+        ));
+    }
+    let external_ref = (!external_ref.is_empty()).then(|| external_ref.to_string());
+    ListFilter { completed_after_us, completed_before_us, report_status, external_ref }
+}
+
 fn violation(field: &str, reason: &str, en: impl Into<String>, nl: impl Into<String>) -> Violation {
     Violation::new(field, reason, en, nl)
 }
@@ -788,6 +829,44 @@ impl Persistence {
 
     /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that
     /// year has nothing published.
+    /// A year's published figures as CSV or Parquet, with their metadata (size and digest not
+    /// yet filled in).
+    async fn export_year(
+        &self,
+        model: &Model,
+        year: i32,
+        parquet: bool,
+    ) -> Result<(Vec<u8>, pb::ExportMetadata), Status> {
+        let k = self.inner.policy.k();
+        let release = domain_open_figures::Release {
+            model_id: model.id.clone(),
+            model_version: model.version,
+            year,
+            k,
+            groups: self.inner.benchmarks.groups(model, year).iter().map(|h| h.open_figures(model)).collect(),
+        };
+        let rows = release.row_count() as u64;
+        let groups = u32::try_from(release.groups.len()).unwrap_or(u32::MAX);
+        // Encoding a national year takes a while: off the async workers.
+        let bytes = tokio::task::spawn_blocking(move || if parquet { release.parquet() } else { release.csv() })
+            .await
+            .map_err(|e| Status::internal(format!("the export task failed: {e}")))?
+            .map_err(Status::internal)?;
+        let (content_type, extension) =
+            if parquet { ("application/vnd.apache.parquet", "parquet") } else { ("text/csv; charset=utf-8", "csv") };
+        let metadata = pb::ExportMetadata {
+            content_type: content_type.into(),
+            file_name: format!("figures.{}.v{}.{year}.{extension}", model.id, model.version),
+            model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
+            year: u32::try_from(year).unwrap_or(0),
+            k,
+            groups,
+            rows,
+            ..pb::ExportMetadata::default()
+        };
+        Ok((bytes, metadata))
+    }
+
     async fn universe(
         &self,
         model: Option<&pb::ModelRef>,
@@ -936,43 +1015,7 @@ impl PersistenceService for Persistence {
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
         let size = services_common::paging::page_size(req.page_size, &mut violations);
-        let mut time = |field: &str, t: Option<&prost_types::Timestamp>| {
-            let parsed = t.map(from_timestamp);
-            if parsed == Some(None) {
-                violations.push(violation(
-                    field,
-                    "INVALID_TIMESTAMP",
-                    format!("{field} is not a valid time"),
-                    format!("{field} is geen geldig tijdstip"),
-                ));
-            }
-            parsed.flatten()
-        };
-        let completed_after_us = time("completed_after", req.completed_after.as_ref());
-        let completed_before_us = time("completed_before", req.completed_before.as_ref());
-        let report_status = match pb::ReportStatus::try_from(req.report_status) {
-            Ok(s) => status_of(s),
-            Err(_) => {
-                violations.push(violation(
-                    "report_status",
-                    "UNKNOWN_REPORT_STATUS",
-                    format!("unknown report status {}", req.report_status),
-                    format!("onbekende rapportstatus {}", req.report_status),
-                ));
-                None
-            }
-        };
-        let external_ref = req.external_ref.trim();
-        if external_ref.chars().count() > 200 {
-            violations.push(violation(
-                "external_ref",
-                "EXTERNAL_REF_TOO_LONG",
-                "external_ref is at most 200 characters",
-                "external_ref is hoogstens 200 tekens",
-            ));
-        }
-        let external_ref = (!external_ref.is_empty()).then(|| external_ref.to_string());
-        let filter = ListFilter { completed_after_us, completed_before_us, report_status, external_ref };
+        let filter = list_filter(&req, &mut violations);
         let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
         let listing = (tenant.as_str(), "assessments", fingerprint.as_str());
         let before_id =
@@ -1181,37 +1224,7 @@ impl BenchmarkService for Persistence {
             (bytes, metadata)
         } else {
             let (model, year) = self.universe(req.model.as_ref(), req.year, locale, violations).await?;
-            let release = domain_open_figures::Release {
-                model_id: model.id.clone(),
-                model_version: model.version,
-                year,
-                k,
-                groups: self.inner.benchmarks.groups(&model, year).iter().map(|h| h.open_figures(&model)).collect(),
-            };
-            let parquet = format == pb::ExportFormat::Parquet;
-            let rows = release.row_count() as u64;
-            let groups = u32::try_from(release.groups.len()).unwrap_or(u32::MAX);
-            // Encoding a national year takes a while: off the async workers.
-            let bytes = tokio::task::spawn_blocking(move || if parquet { release.parquet() } else { release.csv() })
-                .await
-                .map_err(|e| Status::internal(format!("the export task failed: {e}")))?
-                .map_err(Status::internal)?;
-            let (content_type, extension) = if parquet {
-                ("application/vnd.apache.parquet", "parquet")
-            } else {
-                ("text/csv; charset=utf-8", "csv")
-            };
-            let metadata = pb::ExportMetadata {
-                content_type: content_type.into(),
-                file_name: format!("figures.{}.v{}.{year}.{extension}", model.id, model.version),
-                model: Some(pb::ModelRef { id: model.id.clone(), version: model.version }),
-                year: u32::try_from(year).unwrap_or(0),
-                k,
-                groups,
-                rows,
-                ..pb::ExportMetadata::default()
-            };
-            (bytes, metadata)
+            self.export_year(&model, year, format == pb::ExportFormat::Parquet).await?
         };
         metadata.size = bytes.len() as u64;
         metadata.sha256 = hex::encode(Sha256::digest(&bytes));

@@ -574,6 +574,31 @@ async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: 
 
 /// One call per scenario through the raw path, decoded and checked, so that a misrouted or failing
 /// RPC is caught before it is measured.
+/// Submits assessments of firms of different sectors, sizes and provinces, so that every chapter
+/// differs (the same chapter again would be served largely from Typst's memoised layout), and
+/// renders one of them.
+async fn verify_render(clients: &Clients) -> anyhow::Result<()> {
+    let s = Scenario::Render;
+    let mut ids = Vec::new();
+    for (i, section) in RENDER_SECTIONS.iter().enumerate() {
+        let mut request = clients.score_request.clone();
+        if let Some(firm) = request.firm.as_mut() {
+            firm.sbi_section = (*section).to_string();
+            firm.size_class = RENDER_SIZES[i % RENDER_SIZES.len()].to_string();
+        }
+        let r = clients
+            .submit_request(0, request)
+            .await
+            .map_err(|e| anyhow::anyhow!("submitting the chapters' assessments: {e}"))?;
+        ids.push(r.assessment.map_or(0, |a| a.id));
+    }
+    let _ = clients.render_ids.set(ids);
+    let size =
+        clients.render(0, true).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+    anyhow::ensure!(size > 1000, "{} sent a {size}-byte chapter", s.rpc());
+    Ok(())
+}
+
 async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()> {
     for &s in scenarios {
         if s == Scenario::Submit || s == Scenario::Lag {
@@ -598,27 +623,7 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             continue;
         }
         if s == Scenario::Render {
-            // Firms of different sectors, sizes and provinces, so that every chapter differs (the
-            // same chapter again would be served largely from Typst's memoised layout).
-            let mut ids = Vec::new();
-            for (i, section) in RENDER_SECTIONS.iter().enumerate() {
-                let mut request = clients.score_request.clone();
-                if let Some(firm) = request.firm.as_mut() {
-                    firm.sbi_section = (*section).to_string();
-                    firm.size_class = RENDER_SIZES[i % RENDER_SIZES.len()].to_string();
-                }
-                let r = clients
-                    .submit_request(0, request)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("submitting the chapters' assessments: {e}"))?;
-                ids.push(r.assessment.map_or(0, |a| a.id));
-            }
-            let _ = clients.render_ids.set(ids);
-            let size = clients
-                .render(0, true)
-                .await
-                .map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
-            anyhow::ensure!(size > 1000, "{} sent a {size}-byte chapter", s.rpc());
+            verify_render(clients).await?;
             continue;
         }
         let body = raw::call(clients.channels[0].clone(), s.path(), clients.encoded(s))
