@@ -204,6 +204,18 @@ async fn render_sector_volume_streams_the_volume_and_refuses_bad_input() {
         let details = tonic_types::StatusExt::get_details_bad_request(&status).unwrap();
         let fields: Vec<&str> = details.field_violations.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["sbi_section", "size_class"], "{backend:?}");
+        // The same reason and words as ScoreAssessment and QueryBenchmark give an unknown code.
+        let codes: Vec<&str> = details.field_violations.iter().map(|v| v.reason.as_str()).collect();
+        assert_eq!(codes, ["UNKNOWN_SBI_SECTION", "UNKNOWN_SIZE_CLASS"], "{backend:?}");
+        let words: Vec<&str> = details.field_violations.iter().map(|v| v.description.as_str()).collect();
+        assert_eq!(
+            words,
+            [
+                "unknown SBI section `Z`: expected a letter A to U",
+                "unknown size class `huge`: expected micro, small, medium or large"
+            ],
+            "{backend:?}"
+        );
         let none = client.render_sector_volume(crate::as_tenant("analyst", ask("F", "", 1990))).await.map(|_| ());
         assert_eq!(none.unwrap_err().code(), tonic::Code::NotFound, "{backend:?}");
     }

@@ -617,6 +617,33 @@ pub fn score(registry: &ModelRegistry, req: &pb::ScoreAssessmentRequest) -> Resu
     }
 }
 
+/// An optional firm code of a request (SBI section, size class or province): empty means none;
+/// one that `parse` does not know is a violation of `field`, with the reason and the words scoring
+/// gives for it (`unknown` builds that problem), so that every method answers an unknown code
+/// alike.
+pub fn firm_code<T>(
+    raw: &str,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    unknown: fn(String) -> Problem,
+    violations: &mut Vec<Violation>,
+) -> Option<T> {
+    if raw.is_empty() {
+        return None;
+    }
+    let parsed = parse(raw);
+    if parsed.is_none() {
+        let p = unknown(raw.to_string());
+        violations.push(Violation {
+            field: field.to_string(),
+            reason: p.reason().to_string(),
+            en: p.message(Locale::En),
+            nl: p.message(Locale::Nl),
+        });
+    }
+    parsed
+}
+
 /// A domain problem as a field violation, with its path in `ScoreAssessmentRequest`.
 fn violation(p: &Problem, value_fields: &[&str]) -> Violation {
     let field = match p.location() {

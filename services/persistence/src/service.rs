@@ -6,7 +6,8 @@ use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model, ModelRegistry, Province, SbiSection, SizeClass};
 use hmac::{Hmac, Mac};
 use prost::Message;
-use services_api::convert::{self, result_to_pb};
+use domain_scoring::Problem;
+use services_api::convert::{self, firm_code, result_to_pb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
@@ -922,53 +923,29 @@ impl Persistence {
     }
 }
 
-/// One optional code of a group: empty means any; an unknown code is a violation of `field`.
-fn code<T>(
-    raw: &str,
-    field: String,
-    what: (&str, &str),
-    parse: fn(&str) -> Option<T>,
-    violations: &mut Vec<Violation>,
-) -> Option<T> {
-    if raw.is_empty() {
-        return None;
-    }
-    let parsed = parse(raw);
-    if parsed.is_none() {
-        let reason = format!("UNKNOWN_{}", what.0.to_ascii_uppercase().replace(' ', "_"));
-        violations.push(violation(
-            &field,
-            &reason,
-            format!("unknown {} `{raw}`", what.0),
-            format!("onbekende {} `{raw}`", what.1),
-        ));
-    }
-    parsed
-}
-
 /// A group from the API's three optional codes; unknown codes are violations of `field`.
 fn group_key(g: Option<&pb::PeerGroup>, field: &str, violations: &mut Vec<Violation>) -> GroupKey {
     let g = g.cloned().unwrap_or_default();
     GroupKey {
-        section: code(
+        section: firm_code(
             &g.sbi_section,
-            format!("{field}.sbi_section"),
-            ("SBI section", "SBI-sectie"),
+            &format!("{field}.sbi_section"),
             SbiSection::parse,
+            Problem::UnknownSbiSection,
             violations,
         ),
-        size: code(
+        size: firm_code(
             &g.size_class,
-            format!("{field}.size_class"),
-            ("size class", "grootteklasse"),
+            &format!("{field}.size_class"),
             SizeClass::parse,
+            Problem::UnknownSizeClass,
             violations,
         ),
-        province: code(
+        province: firm_code(
             &g.province,
-            format!("{field}.province"),
-            ("province", "provincie"),
+            &format!("{field}.province"),
             Province::parse,
+            Problem::UnknownProvince,
             violations,
         ),
     }

@@ -3,7 +3,9 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use domain_model::Locale;
+use domain_model::{Locale, SbiSection, SizeClass};
+use domain_scoring::Problem;
+use services_api::convert::firm_code;
 use services_api::v1 as pb;
 use services_api::v1::report_service_server::{ReportService, ReportServiceServer};
 use services_auth::{Authenticator, not_found, store_status};
@@ -111,24 +113,17 @@ impl ReportService for Reports {
         let mut violations = Vec::new();
         let locale =
             if req.locale.is_empty() { Locale::Nl } else { request_locale(&req.locale, "locale", &mut violations) };
-        let section = domain_model::SbiSection::parse(&req.sbi_section);
-        if section.is_none() {
-            violations.push(Violation {
-                field: "sbi_section".into(),
-                reason: "UNKNOWN_SECTION".into(),
-                en: format!("`{}` is not an SBI section (A to U)", req.sbi_section),
-                nl: format!("`{}` is geen SBI-sectie (A tot en met U)", req.sbi_section),
-            });
+        if req.sbi_section.is_empty() {
+            violations.push(Violation::new(
+                "sbi_section",
+                "REQUIRED",
+                "the SBI section is required: a letter A to U",
+                "de SBI-sectie is verplicht: een letter A tot en met U",
+            ));
         }
-        let size = if req.size_class.is_empty() { None } else { domain_model::SizeClass::parse(&req.size_class) };
-        if !req.size_class.is_empty() && size.is_none() {
-            violations.push(Violation {
-                field: "size_class".into(),
-                reason: "UNKNOWN_SIZE_CLASS".into(),
-                en: format!("`{}` is not a size class: micro, small, medium or large", req.size_class),
-                nl: format!("`{}` is geen grootteklasse: micro, small, medium of large", req.size_class),
-            });
-        }
+        let section =
+            firm_code(&req.sbi_section, "sbi_section", SbiSection::parse, Problem::UnknownSbiSection, &mut violations);
+        let size = firm_code(&req.size_class, "size_class", SizeClass::parse, Problem::UnknownSizeClass, &mut violations);
         let format = chapter_format(req.format, &mut violations);
         let model = services_api::convert::resolve(self.assembler.registry(), req.model.as_ref(), "model")
             .map_err(|v| violations.push(v))
