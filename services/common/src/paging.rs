@@ -91,6 +91,24 @@ impl PageTokens {
         (signature.len() == SIGNATURE_BYTES).then_some(position)
     }
 
+    /// Cuts `rows`, fetched one more than `size` (the one more tells that a next page exists), to
+    /// the page, and returns the token of the next page (empty on the last page): `position`
+    /// names where the page's last row stands in `tenant`'s `listing` with `query`.
+    pub fn next_page<T>(
+        &self,
+        rows: &mut Vec<T>,
+        size: u64,
+        (tenant, listing, query): (&str, &str, &str),
+        position: impl FnOnce(&T) -> String,
+    ) -> String {
+        let more = rows.len() as u64 > size;
+        rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+        match (more, rows.last()) {
+            (true, Some(last)) => self.issue(tenant, listing, query, &position(last)),
+            _ => String::new(),
+        }
+    }
+
     /// The position of a request's `page_token` (`None` for none), or the violation
     /// `INVALID_PAGE_TOKEN` when it is not one this listing issued; `parse` reads the position.
     pub fn position<T>(
@@ -152,6 +170,20 @@ mod tests {
         assert!(v.is_empty());
         assert_eq!(tokens.position("MTA0.AAAA", key, |p| p.parse::<i64>().ok(), &mut v), None);
         assert_eq!(v[0].reason, "INVALID_PAGE_TOKEN");
+    }
+
+    #[test]
+    fn the_next_page_token_is_given_only_when_a_row_more_than_the_page_was_fetched() {
+        let tokens = PageTokens::derived(b"secret");
+        let key = ("acme", "assessments", "q1");
+        let mut rows = vec![9, 8, 7, 6];
+        let token = tokens.next_page(&mut rows, 3, key, |last| last.to_string());
+        assert_eq!(rows, [9, 8, 7]);
+        assert_eq!(tokens.open(&token, "acme", "assessments", "q1").as_deref(), Some("7"));
+        let mut last_page = vec![5, 4, 3];
+        assert_eq!(tokens.next_page(&mut last_page, 3, key, |last| last.to_string()), "");
+        assert_eq!(last_page, [5, 4, 3]);
+        assert_eq!(tokens.next_page(&mut Vec::<i64>::new(), 3, key, |last| last.to_string()), "");
     }
 
     #[test]

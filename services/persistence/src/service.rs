@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model, ModelRegistry, Province, SbiSection, SizeClass};
+use domain_scoring::Problem;
 use hmac::{Hmac, Mac};
 use prost::Message;
-use domain_scoring::Problem;
 use services_api::convert::{self, firm_code, result_to_pb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
@@ -1004,14 +1004,7 @@ impl PersistenceService for Persistence {
         let limit = size + 1;
         let mut rows =
             store::list_assessments(&self.inner.db, &tenant, &filter, before_id, limit).await.map_err(store_status)?;
-        let more = rows.len() as u64 == limit;
-        rows.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => {
-                self.inner.page_tokens.issue(&tenant, "assessments", &fingerprint, &last.id.to_string())
-            }
-            _ => String::new(),
-        };
+        let next_page_token = self.inner.page_tokens.next_page(&mut rows, size, listing, |last| last.id.to_string());
         let assessments = rows.iter().map(|a| self.to_pb(a, locale)).collect();
         Ok(Response::new(pb::ListAssessmentsResponse { assessments, next_page_token }))
     }

@@ -123,7 +123,8 @@ impl ReportService for Reports {
         }
         let section =
             firm_code(&req.sbi_section, "sbi_section", SbiSection::parse, Problem::UnknownSbiSection, &mut violations);
-        let size = firm_code(&req.size_class, "size_class", SizeClass::parse, Problem::UnknownSizeClass, &mut violations);
+        let size =
+            firm_code(&req.size_class, "size_class", SizeClass::parse, Problem::UnknownSizeClass, &mut violations);
         let format = chapter_format(req.format, &mut violations);
         let model = services_api::convert::resolve(self.assembler.registry(), req.model.as_ref(), "model")
             .map_err(|v| violations.push(v))

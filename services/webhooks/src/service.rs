@@ -319,17 +319,8 @@ impl WebhookService for Webhooks {
             webhooks::endpoints(self.db(), &caller.tenant, after.as_ref().map(|(c, id)| (*c, id.as_str())), size + 1)
                 .await
                 .map_err(store_status)?;
-        let more = rows.len() as u64 > size;
-        rows.truncate(usize::try_from(size).unwrap_or(50));
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.page_tokens.issue(
-                &caller.tenant,
-                "webhook_endpoints",
-                "",
-                &format!("{}.{}", last.created_at_us, last.id),
-            ),
-            _ => String::new(),
-        };
+        let next_page_token =
+            self.page_tokens.next_page(&mut rows, size, listing, |last| format!("{}.{}", last.created_at_us, last.id));
         Ok(Response::new(pb::ListWebhookEndpointsResponse {
             endpoints: rows.iter().map(endpoint_pb).collect(),
             next_page_token,
@@ -486,17 +477,8 @@ impl WebhookService for Webhooks {
         )
         .await
         .map_err(store_status)?;
-        let more = rows.len() as u64 > size;
-        rows.truncate(usize::try_from(size).unwrap_or(50));
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => self.page_tokens.issue(
-                &caller.tenant,
-                "webhook_events",
-                &req.r#type,
-                &format!("{}.{}", last.created_at_us, last.id),
-            ),
-            _ => String::new(),
-        };
+        let next_page_token =
+            self.page_tokens.next_page(&mut rows, size, listing, |last| format!("{}.{}", last.created_at_us, last.id));
         Ok(Response::new(pb::ListWebhookEventsResponse {
             events: rows.iter().map(event_pb).collect(),
             next_page_token,
@@ -530,14 +512,7 @@ impl WebhookService for Webhooks {
         let mut rows = webhooks::deliveries(self.db(), &caller.tenant, event_id, endpoint_id, before, size + 1)
             .await
             .map_err(store_status)?;
-        let more = rows.len() as u64 > size;
-        rows.truncate(usize::try_from(size).unwrap_or(50));
-        let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => {
-                self.page_tokens.issue(&caller.tenant, "webhook_deliveries", &filter, &last.id.to_string())
-            }
-            _ => String::new(),
-        };
+        let next_page_token = self.page_tokens.next_page(&mut rows, size, listing, |last| last.id.to_string());
         Ok(Response::new(pb::ListWebhookDeliveriesResponse {
             deliveries: rows.iter().map(delivery_pb).collect(),
             next_page_token,
