@@ -241,6 +241,12 @@ fn run() -> ExitCode {
         Err(code) => return code,
     };
     let flags = ServeArgs { global: cli.global, ..ServeArgs::default() };
+    if let Command::Templates { out } | Command::Pages { out, .. } | Command::Nightly(NightlyArgs { out, .. }) =
+        &cli.command
+        && is_stdout(out)
+    {
+        return usage("--out names a folder here; `-` (standard output) is for render, sector and export");
+    }
     match cli.command {
         Command::Templates { out } => export_templates(&out),
         Command::Completions { shell } => cli::completions::<Cli>(shell, "report-gen"),

@@ -93,6 +93,13 @@ async fn out_dash_writes_the_document_to_standard_output_and_the_message_to_stan
             .unwrap();
         assert!(csv.status.success(), "{backend:?}: {}", String::from_utf8_lossy(&csv.stderr));
         assert!(csv.stdout.len() > 1000 && !String::from_utf8_lossy(&csv.stdout).contains("report-gen:"));
+        // A command that writes a folder refuses `-`, and creates nothing.
+        for sub in [&["pages", "--assessment", &id][..], &["nightly"], &["templates"]] {
+            let refused = report_gen().args(sub).args(["--out", "-"]).current_dir(&dir).output().unwrap();
+            assert_eq!(refused.status.code(), Some(64), "{sub:?}");
+            assert!(String::from_utf8_lossy(&refused.stderr).contains("names a folder"), "{sub:?}");
+            assert!(!dir.join("-").exists(), "{sub:?}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
