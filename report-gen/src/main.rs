@@ -531,7 +531,7 @@ async fn sector(
         .context("the typesetting task failed")??;
     deliver(out, &bytes)?;
     Ok(format!(
-        "report-gen: wrote the sector volume {} ({} bytes; {cells} cells, {suppressed} suppressed)",
+        "report-gen: wrote the sector volume to {} ({} bytes; {cells} cells, {suppressed} suppressed)",
         shown(out),
         bytes.len()
     ))

@@ -71,7 +71,7 @@ async fn out_dash_writes_the_document_to_standard_output_and_the_message_to_stan
         let dir = scratch("stdout");
         let id = world.assessments[0].1.to_string();
         let run = |out: &str| {
-            // The global option after the subcommand here, before it below: both are accepted.
+            // The global option before the subcommand here, after it below: both are accepted.
             let run = report_gen()
                 .args(["--database-url", &world.app.db_url, "render", "--assessment", &id, "--out", out])
                 .output()

@@ -25,7 +25,7 @@ pub mod telemetry;
 pub mod transcode;
 
 // The exit statuses of every binary of the product (`maturity`, `report-gen`,
-// `scoring-service`), after sysexits.h; the README's "Exit codes" lists them.
+// `scoring-service`), after sysexits.h; the README lists them under "Running the server".
 
 /// Exit status when the command ran and something failed (listed on standard error).
 pub const EXIT_FAILED: i32 = 1;

@@ -124,7 +124,7 @@ pub struct GlobalArgs {
     /// Configuration file (TOML, keys as in the README); also MATURITY_CONFIG.
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
-    /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db].
+    /// Database URL: sqlite://FILE or postgres://... (also DATABASE_URL) [default: sqlite://./data/maturity.db?mode=rwc].
     #[arg(long, value_name = "URL", global = true)]
     pub database_url: Option<String>,
     /// Connections to the database at most, 1 to 1000 [default: 16].

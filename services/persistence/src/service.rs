@@ -828,8 +828,6 @@ impl Persistence {
         }
     }
 
-    /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that
-    /// year has nothing published.
     /// A year's published figures as CSV or Parquet, with their metadata (size and digest not
     /// yet filled in).
     async fn export_year(
@@ -868,6 +866,8 @@ impl Persistence {
         Ok((bytes, metadata))
     }
 
+    /// The model and year a benchmark request means, or its violations, or NOT_FOUND when that
+    /// year has nothing published.
     async fn universe(
         &self,
         model: Option<&pb::ModelRef>,

@@ -572,11 +572,9 @@ async fn open_loop(clients: &Clients, scenario: Scenario, args: &Args, measure: 
     })
 }
 
-/// One call per scenario through the raw path, decoded and checked, so that a misrouted or failing
-/// RPC is caught before it is measured.
-/// Submits assessments of firms of different sectors, sizes and provinces, so that every chapter
-/// differs (the same chapter again would be served largely from Typst's memoised layout), and
-/// renders one of them.
+/// Submits assessments of firms of different sectors and sizes, so that every chapter differs (the
+/// same chapter again would be served largely from Typst's memoised layout), and renders one of
+/// them.
 async fn verify_render(clients: &Clients) -> anyhow::Result<()> {
     let s = Scenario::Render;
     let mut ids = Vec::new();
@@ -599,6 +597,8 @@ async fn verify_render(clients: &Clients) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One call per scenario through the raw path, decoded and checked, so that a misrouted or failing
+/// RPC is caught before it is measured.
 async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()> {
     for &s in scenarios {
         if s == Scenario::Submit || s == Scenario::Lag {
