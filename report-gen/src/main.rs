@@ -48,7 +48,7 @@ struct Cli {
 }
 
 #[derive(Debug, clap::Args)]
-struct Look {
+struct TemplatesArg {
     /// Folder of edited templates (files there replace the built-in ones of the same name).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -93,7 +93,7 @@ struct NightlyArgs {
     #[arg(long, value_name = "DAYS")]
     chapter_retention_days: Option<String>,
     #[command(flatten)]
-    look: Look,
+    templates: TemplatesArg,
 }
 
 // The options of `report-gen sector`.
@@ -121,7 +121,7 @@ struct SectorArgs {
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     #[command(flatten)]
-    look: Look,
+    templates: TemplatesArg,
 }
 
 // The options of `report-gen export`.
@@ -161,7 +161,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         #[command(flatten)]
-        look: Look,
+        templates: TemplatesArg,
     },
     /// Write one assessment's chapter as PNG images, one per page (DIR/page-01.png, ...), to show
     /// a chapter where a PDF cannot be shown.
@@ -179,7 +179,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
-        look: Look,
+        templates: TemplatesArg,
     },
     /// Render every assessment completed up to the night and not yet reported.
     Nightly(NightlyArgs),
@@ -252,8 +252,8 @@ fn run() -> ExitCode {
         Command::Completions { shell } => cli::completions::<Cli>(shell, "report-gen"),
         Command::Sector(args) => sector_command(&flags, args),
         Command::Export(args) => export_command(&flags, args),
-        Command::Render { assessment, lang, format, out, look } => {
-            let setup = match Setup::load(&flags, look.templates.as_deref()) {
+        Command::Render { assessment, lang, format, out, templates } => {
+            let setup = match Setup::load(&flags, templates.templates.as_deref()) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -262,11 +262,11 @@ fn run() -> ExitCode {
                 runtime().and_then(|rt| rt.block_on(traced("render", render(setup, assessment, lang, format, &out)))),
             )
         }
-        Command::Pages { assessment, lang, scale, out, look } => {
+        Command::Pages { assessment, lang, scale, out, templates } => {
             if !(scale.is_finite() && (0.25..=8.0).contains(&scale)) {
                 return usage("--scale must be between 0.25 and 8");
             }
-            let setup = match Setup::load(&flags, look.templates.as_deref()) {
+            let setup = match Setup::load(&flags, templates.templates.as_deref()) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -309,7 +309,7 @@ fn export_command(flags: &ServeArgs, args: ExportArgs) -> ExitCode {
 
 /// `report-gen sector`: checks the section and size, then writes the volume.
 fn sector_command(flags: &ServeArgs, args: SectorArgs) -> ExitCode {
-    let SectorArgs { section, size, year, lang, format, model, out, look } = args;
+    let SectorArgs { section, size, year, lang, format, model, out, templates } = args;
     let Some(section) = domain_model::SbiSection::parse(&section) else {
         return usage(format!("--section `{section}` is not an SBI section (A to U)"));
     };
@@ -318,7 +318,7 @@ fn sector_command(flags: &ServeArgs, args: SectorArgs) -> ExitCode {
         Some(Some(s)) => Some(s),
         Some(None) => return usage("--size must be micro, small, medium or large"),
     };
-    let setup = match Setup::load(flags, look.templates.as_deref()) {
+    let setup = match Setup::load(flags, templates.templates.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -346,7 +346,7 @@ fn nightly_command(mut flags: ServeArgs, args: NightlyArgs) -> ExitCode {
         max_attempts,
         worker,
         chapter_retention_days,
-        look,
+        templates,
     } = args;
     flags.chapter_retention_days = chapter_retention_days;
     let date = match date.as_deref().map(parse_date) {
@@ -357,7 +357,7 @@ fn nightly_command(mut flags: ServeArgs, args: NightlyArgs) -> ExitCode {
     if jobs == Some(0) || lease_seconds == 0 || max_attempts == 0 {
         return usage("--jobs, --lease-seconds and --max-attempts must be at least 1");
     }
-    let setup = match Setup::load(&flags, look.templates.as_deref()) {
+    let setup = match Setup::load(&flags, templates.templates.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };

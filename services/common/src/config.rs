@@ -141,12 +141,13 @@ impl Layers {
         self
     }
 
-    /// Sets a value from a command-line flag, when given.
-    pub fn flag(mut self, key: &'static str, flag: &str, value: Option<impl ToString>) -> Self {
+    /// Sets a value from the command-line flag of `key` (`--` and the key with dashes), when given.
+    pub fn flag(mut self, key: &'static str, value: Option<impl ToString>) -> Self {
         if let Some(v) = value {
+            let flag = format!("--{}", key.replace('_', "-"));
             match self.known_key(key) {
                 Some(k) => {
-                    self.values.insert(k, (v.to_string(), Origin::Flag(flag.to_string())));
+                    self.values.insert(k, (v.to_string(), Origin::Flag(flag)));
                 }
                 None => self.errors.push(format!("internal: flag {flag} sets unknown key `{key}`")),
             }
@@ -255,7 +256,7 @@ mod tests {
             "MATURITY_LOG_FORMAT" => Some("xml".to_string()),
             _ => None,
         };
-        let mut layers = Layers::new(KEYS).env(env).flag("drain_seconds", "--drain-seconds", Some("soon"));
+        let mut layers = Layers::new(KEYS).env(env).flag("drain_seconds", Some("soon"));
         let addr: std::net::SocketAddr = layers.get("grpc_addr", "127.0.0.1:1".parse().unwrap());
         let _: LogFormat = layers.get("log_format", LogFormat::Text);
         let _: Seconds = layers.get("drain_seconds", Seconds(5));
@@ -274,7 +275,7 @@ mod tests {
         let path = dir.join("c.toml");
         std::fs::write(&path, "grpc_addr = \"127.0.0.1:1000\"\ndrain_seconds = 3\nbogus = 1\n").unwrap();
         let env = |v: &str| (v == "MATURITY_DRAIN_SECONDS").then(|| "4".to_string());
-        let mut layers = Layers::new(KEYS).file(Some(&path)).env(env).flag("log_format", "--log-format", Some("json"));
+        let mut layers = Layers::new(KEYS).file(Some(&path)).env(env).flag("log_format", Some("json"));
         let addr: std::net::SocketAddr = layers.get("grpc_addr", "127.0.0.1:1".parse().unwrap());
         assert_eq!(addr.port(), 1000);
         assert_eq!(layers.get("drain_seconds", Seconds(0)), Seconds(4));

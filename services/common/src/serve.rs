@@ -578,8 +578,8 @@ fn layers(args: &ServeArgs, env: &impl Fn(&str) -> Option<String>) -> Layers {
         .env_alias("database_url", "DATABASE_URL", database_env)
         .env_alias("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp_env)
         .env(env)
-        .flag("chapter_retention_days", "--chapter-retention-days", args.chapter_retention_days.as_ref())
-        .flag("pseudonym_key_file", "--pseudonym-key-file", args.key.pseudonym_key_file.as_ref().map(|p| p.display()));
+        .flag("chapter_retention_days", args.chapter_retention_days.as_ref())
+        .flag("pseudonym_key_file", args.key.pseudonym_key_file.as_ref().map(|p| p.display()));
     args.server.flags(args.global.flags(layers))
 }
 
@@ -587,25 +587,17 @@ impl GlobalArgs {
     /// `layers` with these flags on top.
     fn flags(&self, layers: Layers) -> Layers {
         layers
-            .flag("models_dir", "--models-dir", self.models_dir.as_ref().map(|p| p.display()))
-            .flag("log_format", "--log-format", self.log_format.as_ref())
-            .flag("log_level", "--log-level", self.log_level.as_ref())
-            .flag("database_url", "--database-url", self.database_url.as_ref())
-            .flag("database_pool_size", "--database-pool-size", self.database_pool_size.as_ref())
-            .flag(
-                "database_acquire_timeout_ms",
-                "--database-acquire-timeout-ms",
-                self.database_acquire_timeout_ms.as_ref(),
-            )
-            .flag(
-                "database_connect_timeout_ms",
-                "--database-connect-timeout-ms",
-                self.database_connect_timeout_ms.as_ref(),
-            )
-            .flag("migrate_on_start", "--migrate-on-start", self.migrate_on_start.as_ref())
-            .flag("disclosure_k", "--disclosure-k", self.disclosure_k.as_ref())
-            .flag("otlp_endpoint", "--otlp-endpoint", self.otlp_endpoint.as_ref())
-            .flag("peer_years_back", "--peer-years-back", self.peer_years_back.as_ref())
+            .flag("models_dir", self.models_dir.as_ref().map(|p| p.display()))
+            .flag("log_format", self.log_format.as_ref())
+            .flag("log_level", self.log_level.as_ref())
+            .flag("database_url", self.database_url.as_ref())
+            .flag("database_pool_size", self.database_pool_size.as_ref())
+            .flag("database_acquire_timeout_ms", self.database_acquire_timeout_ms.as_ref())
+            .flag("database_connect_timeout_ms", self.database_connect_timeout_ms.as_ref())
+            .flag("migrate_on_start", self.migrate_on_start.as_ref())
+            .flag("disclosure_k", self.disclosure_k.as_ref())
+            .flag("otlp_endpoint", self.otlp_endpoint.as_ref())
+            .flag("peer_years_back", self.peer_years_back.as_ref())
     }
 }
 
@@ -613,35 +605,27 @@ impl ServerArgs {
     /// `layers` with these flags on top.
     fn flags(&self, layers: Layers) -> Layers {
         layers
-            .flag("grpc_addr", "--grpc-addr", self.grpc_addr.as_ref())
-            .flag("http_addr", "--http-addr", self.http_addr.as_ref())
-            .flag("admin_addr", "--admin-addr", self.admin_addr.as_ref())
-            .flag("drain_seconds", "--drain-seconds", self.drain_seconds.as_ref())
-            .flag(
-                "operator_token_file",
-                "--operator-token-file",
-                self.operator_token_file.as_ref().map(|p| p.display()),
-            )
-            .flag("auth", "--auth", self.auth.as_ref())
-            .flag("tenant_rate_limit", "--tenant-rate-limit", self.tenant_rate_limit.as_ref())
-            .flag("tls_cert_file", "--tls-cert-file", self.tls_cert_file.as_ref().map(|p| p.display()))
-            .flag("tls_key_file", "--tls-key-file", self.tls_key_file.as_ref().map(|p| p.display()))
-            .flag("webhook_ca_file", "--webhook-ca-file", self.webhook_ca_file.as_ref().map(|p| p.display()))
-            .flag("webhook_timeout_seconds", "--webhook-timeout-seconds", self.webhook_timeout_seconds.as_ref())
-            .flag(
-                "webhook_allow_private_networks",
-                "--webhook-allow-private-networks",
-                self.webhook_allow_private_networks.as_ref(),
-            )
-            .flag("webhook_proxy", "--webhook-proxy", self.webhook_proxy.as_ref())
-            .flag("max_in_flight", "--max-in-flight", self.max_in_flight.as_ref())
-            .flag("max_submits_in_flight", "--max-submits-in-flight", self.max_submits_in_flight.as_ref())
-            .flag("publish_interval_ms", "--publish-interval-ms", self.publish_interval_ms.as_ref())
-            .flag("sqlite_checkpoint_ms", "--sqlite-checkpoint-ms", self.sqlite_checkpoint_ms.as_ref())
-            .flag("completed_at_skew_seconds", "--completed-at-skew-seconds", self.completed_at_skew_seconds.as_ref())
-            .flag("http_header_timeout_ms", "--http-header-timeout-ms", self.http_header_timeout_ms.as_ref())
-            .flag("http_idle_timeout_ms", "--http-idle-timeout-ms", self.http_idle_timeout_ms.as_ref())
-            .flag("http_body_timeout_ms", "--http-body-timeout-ms", self.http_body_timeout_ms.as_ref())
+            .flag("grpc_addr", self.grpc_addr.as_ref())
+            .flag("http_addr", self.http_addr.as_ref())
+            .flag("admin_addr", self.admin_addr.as_ref())
+            .flag("drain_seconds", self.drain_seconds.as_ref())
+            .flag("operator_token_file", self.operator_token_file.as_ref().map(|p| p.display()))
+            .flag("auth", self.auth.as_ref())
+            .flag("tenant_rate_limit", self.tenant_rate_limit.as_ref())
+            .flag("tls_cert_file", self.tls_cert_file.as_ref().map(|p| p.display()))
+            .flag("tls_key_file", self.tls_key_file.as_ref().map(|p| p.display()))
+            .flag("webhook_ca_file", self.webhook_ca_file.as_ref().map(|p| p.display()))
+            .flag("webhook_timeout_seconds", self.webhook_timeout_seconds.as_ref())
+            .flag("webhook_allow_private_networks", self.webhook_allow_private_networks.as_ref())
+            .flag("webhook_proxy", self.webhook_proxy.as_ref())
+            .flag("max_in_flight", self.max_in_flight.as_ref())
+            .flag("max_submits_in_flight", self.max_submits_in_flight.as_ref())
+            .flag("publish_interval_ms", self.publish_interval_ms.as_ref())
+            .flag("sqlite_checkpoint_ms", self.sqlite_checkpoint_ms.as_ref())
+            .flag("completed_at_skew_seconds", self.completed_at_skew_seconds.as_ref())
+            .flag("http_header_timeout_ms", self.http_header_timeout_ms.as_ref())
+            .flag("http_idle_timeout_ms", self.http_idle_timeout_ms.as_ref())
+            .flag("http_body_timeout_ms", self.http_body_timeout_ms.as_ref())
     }
 }
 
