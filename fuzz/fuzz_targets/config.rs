@@ -6,8 +6,8 @@
 
 #![no_main]
 
+use configuration::settings::{GlobalArgs, ServeArgs, ServeConfig};
 use libfuzzer_sys::fuzz_target;
-use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig};
 
 fuzz_target!(|data: &[u8]| {
     let (file, env) = match data.iter().position(|b| *b == 0) {
@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The bounds the configuration's table (services_common::serve) promises for each value.
+/// The bounds the configuration's table (services_server::serve) promises for each value.
 fn within_bounds(c: &ServeConfig) {
     use std::time::Duration;
     assert!(c.disclosure_k >= 5, "disclosure_k {}", c.disclosure_k);

@@ -16,7 +16,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor};
 static METHODS: LazyLock<Vec<MethodDescriptor>> = LazyLock::new(|| {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)
         .unwrap_or_else(|e| panic!("the API's descriptors do not decode: {e}"));
-    services_common::http::PUBLIC_SERVICES
+    services_server::gateway::http::PUBLIC_SERVICES
         .iter()
         .filter_map(|s| pool.get_service_by_name(s))
         .flat_map(|s| s.methods().collect::<Vec<_>>())
@@ -26,7 +26,7 @@ static METHODS: LazyLock<Vec<MethodDescriptor>> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else { return };
     let method = &METHODS[usize::from(which) % METHODS.len()];
-    match services_common::http::decode_body(method, body) {
+    match services_server::gateway::http::decode_body(method, body) {
         Ok(message) => {
             let bytes = message.encode_to_vec();
             let again = DynamicMessage::decode(method.input(), bytes.as_slice())
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(again.encode_to_vec(), bytes);
             let written =
                 serde_json::to_vec(&message).unwrap_or_else(|e| panic!("an accepted body cannot be written: {e}"));
-            let read = services_common::http::decode_body(method, &written).unwrap_or_else(|e| {
+            let read = services_server::gateway::http::decode_body(method, &written).unwrap_or_else(|e| {
                 panic!("the API's own JSON is refused: {e}: {}", String::from_utf8_lossy(&written))
             });
             assert_eq!(read.encode_to_vec(), bytes, "{}", String::from_utf8_lossy(&written));

@@ -346,7 +346,7 @@ impl Assembler {
             registry,
             policy,
             context: Arc::new(domain_peers::reference::figures()?),
-            years_back: Arc::new(AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK)),
+            years_back: Arc::new(AtomicU32::new(domain_anonymity::years::DEFAULT_PEER_YEARS_BACK)),
         })
     }
 

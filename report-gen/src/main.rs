@@ -18,15 +18,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use configuration::cli::{is_stdout, write_stdout};
+use configuration::settings::{GlobalArgs, ServeArgs, ServeConfig};
+use configuration::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli};
 use domain_anonymity::Policy;
 use domain_model::Locale;
 use report_gen::Templates;
 use report_gen::nightly::{self, Options};
 use report_gen::render::write_atomic;
 use report_gen::{Assembler, Format, Renderer};
-use services_common::cli::{is_stdout, write_stdout};
-use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig};
-use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli, telemetry};
 use store::time::{date_of, now_us, parse_date};
 
 /// The exit status of a command that failed with `e`.
@@ -199,7 +199,7 @@ enum Command {
     Completions {
         /// The shell.
         #[arg(value_enum)]
-        shell: services_common::cli::Shell,
+        shell: configuration::cli::Shell,
     },
 }
 
@@ -225,7 +225,7 @@ fn usage(message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let code = run();
     // Spans still in the exporter's batch go out before the process ends.
-    services_common::otel::flush(Duration::from_secs(5));
+    telemetry::otel::flush(Duration::from_secs(5));
     code
 }
 
@@ -443,7 +443,7 @@ impl Setup {
         let export = config.otlp_endpoint.as_ref().map(|e| (e, "report-gen"));
         telemetry::init_with_export(config.log_format, &config.log_level, export)
             .map_err(|e| usage(format!("otlp_endpoint: {e}")))?;
-        let registry = services_common::models::load_registry(config.models_dir.as_deref()).map_err(|e| {
+        let registry = configuration::models::load_registry(config.models_dir.as_deref()).map_err(|e| {
             eprintln!("report-gen: {e:#}");
             ExitCode::from(EXIT_DATA as u8)
         })?;

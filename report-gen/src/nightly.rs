@@ -255,7 +255,7 @@ fn progress_bar(due: u64) -> indicatif::ProgressBar {
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style.progress_chars("=> "));
     let around = bar.clone();
-    services_common::telemetry::set_log_around(Some(Arc::new(move |write: &mut dyn FnMut()| around.suspend(write))));
+    telemetry::set_log_around(Some(Arc::new(move |write: &mut dyn FnMut()| around.suspend(write))));
     bar
 }
 
@@ -345,7 +345,7 @@ pub async fn run(
         }
     }
     if let Some(bar) = bar {
-        services_common::telemetry::set_log_around(None);
+        telemetry::set_log_around(None);
         bar.finish_and_clear();
     }
     summary.given_up = reports::given_up(&db, &night)

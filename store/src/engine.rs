@@ -41,11 +41,12 @@ use crate as store;
 use crate::peers::{Found, Held};
 use crate::publish::{self, Groups, Published};
 use crate::time::now_us;
-use crate::{Change, Member, StoreError, Universe};
+use crate::{Change, StoreError, Universe};
 
+mod mirror;
 mod publisher;
 
-use publisher::Mirror;
+use mirror::Mirror;
 pub use publisher::Round;
 
 /// How long the publisher's lease lasts without renewal, by default: another server takes over

@@ -232,11 +232,11 @@ async fn slow_headers_and_slow_or_short_bodies_get_408() {
     use std::time::{Duration, Instant};
     let (limit, idle) = (Duration::from_millis(400), Duration::from_millis(1500));
     for backend in BACKENDS {
-        let settings = services_common::server::ServerSettings {
+        let settings = services_server::server::ServerSettings {
             http_header_timeout: limit,
             http_body_timeout: limit,
             http_idle_timeout: idle,
-            ..services_common::server::ServerSettings::default()
+            ..services_server::server::ServerSettings::default()
         };
         let app = test_support::spawn_app_with(backend, settings).await;
         let (a, _) = keys(&app).await;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use prost::Message;
 use prost_reflect::DescriptorPool;
 use serde_json::json;
-use services_common::raw;
+use services_server::raw;
 
 use crate::http::{keys, post, request};
 use test_support::spawn_app;
@@ -38,7 +38,7 @@ async fn hostile_messages_are_refused_and_the_server_carries_on() {
     let (a, _) = keys(&app).await;
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET).unwrap();
     let mut methods = Vec::new();
-    for service in services_common::http::PUBLIC_SERVICES {
+    for service in services_server::gateway::http::PUBLIC_SERVICES {
         for m in pool.get_service_by_name(service).unwrap().methods() {
             methods.push(format!("/{service}/{}", m.name()));
         }

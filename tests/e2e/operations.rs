@@ -9,9 +9,9 @@ use migrations::test_db::{BACKENDS, Backend};
 use serde_json::json;
 use services_api::v1 as pb;
 use services_api::v1::report_service_client::ReportServiceClient;
-use services_common::guard::Guard;
-use services_common::server::ServerSettings;
 use services_maturity::demo::as_tenant;
+use services_server::guard::Guard;
+use services_server::server::ServerSettings;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 

@@ -13,15 +13,15 @@ pub mod webhook_receiver;
 
 use std::sync::Arc;
 
+use configuration::layers::AuthMode;
 use domain_anonymity::Policy;
 use domain_model::{Model, ModelRegistry, ScaleKind};
 use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
-use services_common::config::AuthMode;
-use services_common::server::{Listeners, ServerSettings};
 use services_maturity::AppState;
+use services_server::server::{Listeners, ServerSettings};
 use tonic::transport::Channel;
 
 /// The all-in-one server running in this process. Dropping it shuts the server down (and drops
@@ -141,7 +141,7 @@ impl TestApp {
         .expect("open the test database");
         state.background_jobs = options.background_jobs;
         state.webhooks.allow_private_networks = options.allow_private_networks;
-        state.operator_token = options.operator_token.clone().map(services_common::config::Secret::new);
+        state.operator_token = options.operator_token.clone().map(configuration::layers::Secret::new);
         let db = state.persistence.db().clone();
         let persistence = state.persistence.clone();
         let engine = Arc::clone(persistence.benchmarks());

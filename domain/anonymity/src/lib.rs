@@ -15,7 +15,8 @@
 //!    (`republish`), so that comparing before and after one submission shows nothing.
 //!
 //! Besides, which years are published at all and which one is meant by default (`years`), so that
-//! no tenant can move what every tenant sees by dating its assessments far ahead.
+//! no tenant can move what every tenant sees by dating its assessments far ahead, and how many
+//! years back a firm's peers may come from.
 
 mod group;
 mod plan;

@@ -7,6 +7,11 @@
 /// start there too.
 pub const FIRST_YEAR: i32 = 2013;
 
+/// How many years before an assessment's own its peers may come from unless configured otherwise:
+/// a firm assessed in a year without published figures is compared with the latest earlier year
+/// that has them, at most this many back, so that a comparison never rests on old peers.
+pub const DEFAULT_PEER_YEARS_BACK: u32 = 2;
+
 /// Whether figures of `year` may be published when the current year is `current_year`: from
 /// [`FIRST_YEAR`] up to the current year, never a year still to come.
 pub fn publishable_year(year: i32, current_year: i32) -> bool {

@@ -52,8 +52,8 @@ pub fn plan(policy: Policy, groups: &Groups, existing: &BTreeMap<GroupKey, i64>)
             Republish::Keep => decision.kept += 1,
             Republish::Withdraw => decision.withdrawals.push(g),
             Republish::Publish => {
-                let cells = pay.get_or_insert_with(|| PayCells::of(policy, groups));
-                let figures = Figures { pay: cells.figures(&g, tally), ..tally.figures() };
+                let cells = pay.get_or_insert_with(|| PayCells::of(policy, &groups.pay()));
+                let figures = Figures { pay: cells.figures(&g, &tally.pay), ..tally.figures() };
                 decision.puts.push(Put {
                     group: g,
                     n: tally.n,

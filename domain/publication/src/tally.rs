@@ -10,7 +10,7 @@ use domain_model::{FirmProfile, FitVerdict, Returns};
 use domain_statistics::{distribution_of_sorted, stage_shares_of_counts};
 
 use crate::figures::{Distribution, Figures, Ranks};
-use crate::pay::PayTally;
+use crate::pay::{PayTally, matrix_slot};
 
 /// A contribution as publication reads it: no pseudonym, nothing repeated per row.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,11 +119,6 @@ fn step(counter: &mut u32, add: bool) {
 fn share_slot(stage: i16) -> Option<usize> {
     let s = usize::from(u8::try_from(stage).unwrap_or(0));
     (s < 5).then_some(s)
-}
-
-/// The row or column of an axis stage in the stage matrix: below 0 as 0, above 4 as 4.
-pub(crate) fn matrix_slot(stage: i16) -> usize {
-    usize::try_from(stage).unwrap_or(0).min(4)
 }
 
 /// What publication needs to know of one group's members, kept member by member: how many, how
@@ -243,6 +238,11 @@ impl Groups {
             groups.add(c);
         }
         groups
+    }
+
+    /// The pay counts of every group.
+    pub(crate) fn pay(&self) -> BTreeMap<GroupKey, &PayTally> {
+        self.0.iter().map(|(g, t)| (*g, &t.pay)).collect()
     }
 
     /// Counts `c` in the groups of its ladder.

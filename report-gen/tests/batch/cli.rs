@@ -1,7 +1,7 @@
 //! The command line as a user meets it: each subcommand lists only its own options, the global
 //! ones work before or after the subcommand, completions, and `--out -`.
 
-use services_common::serve::ServerArgs;
+use configuration::settings::ServerArgs;
 
 use migrations::test_db::BACKENDS;
 

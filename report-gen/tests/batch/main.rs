@@ -23,11 +23,11 @@ mod years;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use configuration::layers::AuthMode;
 use domain_model::ModelRegistry;
 use migrations::test_db::Backend;
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
-use services_common::config::AuthMode;
 use services_persistence::Persistence;
 use test_support::{Options, TestApp};
 pub use test_support::{answers_varied as answers, as_tenant};

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use configuration::layers::{AuthMode, Secret};
 use domain_anonymity::Policy;
 use domain_model::{Locale, ModelRegistry};
 use migrations::MigratorTrait;
@@ -16,7 +17,6 @@ use report_gen::render::Format;
 use report_gen::{Assembler, Renderer};
 use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
-use services_common::config::{AuthMode, Secret};
 use services_persistence::Persistence;
 
 use crate::{answers, as_tenant, text_of};

@@ -562,7 +562,7 @@ async fn the_night_renders_names_in_every_script() {
 /// An event's `data` has exactly the fields the OpenAPI document's `webhooks` section names, each of
 /// the documented JSON type.
 fn documented(event_type: &str, data: &serde_json::Value) {
-    let schema = services_common::openapi::event_data_schema(event_type).expect("a documented event type");
+    let schema = services_server::gateway::openapi::event_data_schema(event_type).expect("a documented event type");
     let properties = schema["properties"].as_object().unwrap();
     let fields = data.as_object().unwrap();
     let named: std::collections::BTreeSet<&String> = properties.keys().collect();

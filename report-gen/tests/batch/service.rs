@@ -6,8 +6,8 @@ use migrations::test_db::BACKENDS;
 use report_gen::{Assembler, Renderer};
 use services_api::v1 as pb;
 use services_api::v1::report_service_client::ReportServiceClient;
-use services_common::server::{ServerSettings, Services, serve};
 use services_report::Reports;
+use services_server::server::{ServerSettings, Services, serve};
 use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 

@@ -1,9 +1,13 @@
 //! The wire types of API `maturity.v1`, generated at build time from `proto/`.
 //!
 //! This crate and the service adapters are the only code that knows protobuf types; the domain
-//! crates never see them (see ARCHITECTURE.md).
+//! crates never see them (see ARCHITECTURE.md). Beside the types: their conversions to and from the
+//! domain (`convert`), the one place where invalid requests become `google.rpc` error details
+//! (`errors`), and the opaque page tokens of every listing (`paging`).
 
 pub mod convert;
+pub mod errors;
+pub mod paging;
 
 /// One invalid field.
 #[derive(Clone, Debug, PartialEq, Eq)]

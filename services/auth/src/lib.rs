@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use services_common::config::AuthMode;
+use configuration::layers::AuthMode;
 use store::StoreError;
 use store::tenants::{AuthError, Caller, Keys};
 use tonic::{Request, Status};

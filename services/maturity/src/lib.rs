@@ -11,17 +11,17 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use configuration::layers::{AuthMode, Secret};
+use configuration::settings::ServeConfig;
 use domain_anonymity::Policy;
 use domain_model::ModelRegistry;
 use report_gen::{Assembler, Renderer};
 use services_auth::RateLimit;
-use services_common::config::{AuthMode, Secret};
-use services_common::guard::Gauge;
-use services_common::serve::ServeConfig;
-use services_common::server::{Listeners, ServerSettings, Services, serve_with_http};
 use services_persistence::Persistence;
 use services_report::Reports;
 use services_scoring::Scoring;
+use services_server::guard::Gauge;
+use services_server::server::{Listeners, ServerSettings, Services, serve_with_http};
 use services_webhooks::dispatch::{DispatchSettings, Dispatcher};
 use store::engine::Intervals;
 

@@ -11,11 +11,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use configuration::layers::AuthMode;
+use configuration::settings::{GlobalArgs, KeyArgs, ServeArgs, ServerArgs};
+use configuration::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli};
 use domain_model::Locale;
-use services_common::config::AuthMode;
-use services_common::serve::{GlobalArgs, KeyArgs, ServeArgs, ServerArgs};
-use services_common::{EXIT_CONFIG, EXIT_DATA, EXIT_FAILED, EXIT_SCHEMA, cli, shutdown, telemetry};
 use services_maturity::{AppState, Opening, demo, sample};
+use services_server::server::{Listeners, ServerSettings};
+use services_server::shutdown;
 
 /// The social maturity product, all services in one process.
 #[derive(Debug, clap::Parser)]
@@ -56,7 +58,7 @@ enum Command {
     Completions {
         /// The shell.
         #[arg(value_enum)]
-        shell: services_common::cli::Shell,
+        shell: configuration::cli::Shell,
     },
 }
 
@@ -271,7 +273,7 @@ fn date_time(us: i64) -> String {
 /// `maturity admin ...`: on the database only (no pseudonym key), which must exist with this
 /// release's schema: an operator's command never migrates (`maturity migrate` does).
 fn administer(args: &ServeArgs, command: AdminCommand) -> ExitCode {
-    let (mut config, _) = match services_common::models::start_up("maturity", args) {
+    let (mut config, _) = match configuration::models::start_up("maturity", args) {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -342,7 +344,7 @@ where
     F: FnOnce(AppState) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<String>>,
 {
-    let (config, registry) = match services_common::models::start_up("maturity", args) {
+    let (config, registry) = match configuration::models::start_up("maturity", args) {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -374,7 +376,7 @@ async fn seed_on_first_start(state: &AppState) -> anyhow::Result<()> {
 
 /// Says where each port listens (the first line names the gRPC address, which scripts and tests
 /// read), and returns the gRPC address.
-fn announce(listeners: &services_common::server::Listeners, tls: bool) -> anyhow::Result<std::net::SocketAddr> {
+fn announce(listeners: &Listeners, tls: bool) -> anyhow::Result<std::net::SocketAddr> {
     let addr = listeners.grpc.local_addr()?;
     let secure = if tls { " (TLS)" } else { "" };
     say!("maturity: gRPC listening on {addr}{secure}");
@@ -390,7 +392,7 @@ fn announce(listeners: &services_common::server::Listeners, tls: bool) -> anyhow
 
 /// `serve`, and `run` when `demo` is given.
 fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
-    let (config, registry) = match services_common::models::start_up("maturity", args) {
+    let (config, registry) = match configuration::models::start_up("maturity", args) {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -417,11 +419,11 @@ fn start(args: &ServeArgs, demo: Option<DemoOptions>) -> ExitCode {
                 (Some(_), AuthMode::Keys) => Some(demo_tenant_key(&state).await?),
                 _ => None,
             };
-            let listeners = config.listeners().await?;
+            let listeners = Listeners::bind(&config).await?;
             // Before the first line that says the server listens (see `shutdown::signal`).
             let stop = shutdown::signal();
             let addr = announce(&listeners, tls.is_some())?;
-            let settings = config.server_settings(tls);
+            let settings = ServerSettings::from_config(&config, tls);
             let server = tokio::spawn(services_maturity::run(listeners, state, settings, stop));
             if let (Some(sample), Some(options)) = (sample, demo) {
                 let url = format!("http://{addr}");

@@ -17,8 +17,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
+use configuration::layers::Secret;
 use serde_json::{Value, json};
-use services_common::config::Secret;
 use store::tenants::{self, TenantError};
 
 /// Shortest operator token accepted: a guessable one would open every tenant's keys.

@@ -2,18 +2,18 @@
 
 use std::sync::Arc;
 
+use configuration::layers::{AuthMode, Secret};
 use domain_anonymity::{GroupKey, Policy};
 use domain_model::{Locale, Model, ModelRegistry, Province, SbiSection, SizeClass};
 use domain_scoring::Problem;
 use hmac::{Hmac, Mac};
 use prost::Message;
 use services_api::convert::{self, firm_code, result_to_pb};
+use services_api::errors::{Violation, invalid_argument, request_locale};
+use services_api::paging::PageTokens;
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_server::{BenchmarkService, BenchmarkServiceServer};
 use services_api::v1::persistence_service_server::{PersistenceService, PersistenceServiceServer};
-use services_common::config::{AuthMode, Secret};
-use services_common::errors::{Violation, invalid_argument, request_locale};
-use services_common::paging::PageTokens;
 use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
@@ -389,10 +389,10 @@ impl Persistence {
                 breaker: crate::breaker::Breaker::default(),
                 started: std::time::Instant::now(),
                 webhook_wake: Arc::new(tokio::sync::Notify::new()),
-                peer_years_back: std::sync::atomic::AtomicU32::new(services_common::serve::DEFAULT_PEER_YEARS_BACK),
+                peer_years_back: std::sync::atomic::AtomicU32::new(domain_anonymity::years::DEFAULT_PEER_YEARS_BACK),
                 page_tokens,
                 completed_at_skew_seconds: std::sync::atomic::AtomicU32::new(
-                    services_common::serve::DEFAULT_COMPLETED_AT_SKEW_SECONDS,
+                    configuration::settings::DEFAULT_COMPLETED_AT_SKEW_SECONDS,
                 ),
             }),
         }
@@ -991,7 +991,7 @@ impl PersistenceService for Persistence {
         let req = request.into_inner();
         let mut violations = Vec::new();
         let locale = request_locale(&req.locale, "locale", &mut violations);
-        let size = services_common::paging::page_size(req.page_size, &mut violations);
+        let size = services_api::paging::page_size(req.page_size, &mut violations);
         let filter = list_filter(&req, &mut violations);
         let fingerprint = hex(&Sha256::digest(format!("{filter:?}").as_bytes()))[..16].to_string();
         let listing = (tenant.as_str(), "assessments", fingerprint.as_str());

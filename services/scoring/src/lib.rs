@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use domain_model::ModelRegistry;
 pub use service::{Scored, Scoring};
-use services_common::server::{Listeners, ServerSettings, Services, serve_with_http};
+use services_server::server::{Listeners, ServerSettings, Services, serve_with_http};
 
 /// Serves `ScoringService` (with health, reflection and the echo) on `listeners` until `shutdown`.
 pub async fn run(

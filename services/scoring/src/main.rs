@@ -3,8 +3,10 @@
 
 use std::process::ExitCode;
 
-use services_common::serve::{GlobalArgs, ServeArgs, ServeConfig, ServerArgs};
-use services_common::{cli, shutdown};
+use configuration::cli;
+use configuration::settings::{GlobalArgs, ServeArgs, ServeConfig, ServerArgs};
+use services_server::server::{Listeners, ServerSettings};
+use services_server::shutdown;
 
 /// ScoringService of the social maturity product (gRPC).
 #[derive(Debug, clap::Parser)]
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let (config, registry) = match services_common::models::start_up("scoring-service", &args.flags()) {
+    let (config, registry) = match configuration::models::start_up("scoring-service", &args.flags()) {
         Ok(started) => started,
         Err(code) => return code,
     };
@@ -38,7 +40,7 @@ fn main() -> ExitCode {
         Ok(t) => t,
         Err(e) => {
             eprintln!("scoring-service: {e}");
-            return ExitCode::from(services_common::EXIT_CONFIG as u8);
+            return ExitCode::from(configuration::EXIT_CONFIG as u8);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -50,14 +52,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         // The scoring service speaks gRPC only: no JSON port, whatever http_addr says.
-        let listeners = ServeConfig { http_addr: None, ..config.clone() }.listeners().await?;
+        let listeners = Listeners::bind(&ServeConfig { http_addr: None, ..config.clone() }).await?;
         // Before the first line that says the server listens (see `shutdown::signal`).
         let stop = shutdown::signal();
         println!("scoring-service: gRPC listening on {}", listeners.grpc.local_addr()?);
         if let Some(l) = &listeners.admin {
             println!("scoring-service: operators' port on http://{} (/metrics, /livez, /readyz)", l.local_addr()?);
         }
-        let settings = config.server_settings(tls);
+        let settings = ServerSettings::from_config(&config, tls);
         services_scoring::run(listeners, registry, settings, stop).await
     });
     match result {

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use domain_model::{Locale, Model, ModelRegistry};
 use domain_scoring::Assessment;
+use services_api::errors::{Violation, invalid_argument, request_locale};
 use services_api::v1 as pb;
 use services_api::v1::scoring_service_server::{ScoringService, ScoringServiceServer};
-use services_common::errors::{Violation, invalid_argument, request_locale};
 use tonic::{Request, Response, Status};
 
 use services_api::convert::{self, model_ref, model_to_pb, result_to_pb};

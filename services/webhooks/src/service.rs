@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain_model::Locale;
+use services_api::errors::{Violation, invalid_argument};
+use services_api::paging::{PageTokens, page_size};
 use services_api::v1 as pb;
 use services_api::v1::webhook_service_server::{WebhookService, WebhookServiceServer};
-use services_common::errors::{Violation, invalid_argument};
-use services_common::paging::{PageTokens, page_size};
 use tonic::{Request, Response, Status};
 
+use services_api::errors::Violation as V;
 use services_api::time::to_timestamp;
 use services_auth::{Authenticator, store_status};
-use services_common::errors::Violation as V;
 use store::tenants::{self, AuditEntry, Caller};
 use store::time::now_us;
 use store::webhooks::{self, Delivery, Endpoint, EndpointChanges, Event};

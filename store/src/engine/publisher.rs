@@ -21,25 +21,6 @@ fn newest_universes(universes: Vec<(Universe, i64)>) -> Vec<(Universe, i64)> {
     newest.into_values().collect()
 }
 
-/// What the publisher holds of a universe between rounds.
-#[derive(Debug)]
-pub(super) struct Mirror {
-    /// The generation this publisher gave the universe when it last published it.
-    generation: i64,
-    /// Every contribution of the universe as of then (and the changes read since), by id: what a
-    /// changed contribution was, to take it out of its groups' tallies.
-    members: HashMap<i64, Member>,
-    /// The tallies of the universe's groups, kept with `members`.
-    groups: Groups,
-}
-
-impl Mirror {
-    fn of(members: Vec<Member>) -> Mirror {
-        let groups = Groups::of(&members);
-        Mirror { generation: 0, members: members.into_iter().map(|m| (m.id, m)).collect(), groups }
-    }
-}
-
 /// What one round of publication did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Round {

@@ -15,7 +15,7 @@
 //! generated clients instead. Every scenario's response is decoded and checked once before the
 //! measurement starts.
 
-use services_common::raw;
+use services_server::raw;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -718,7 +718,7 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<InProcess> {
                 registry,
                 policy,
                 b"loadgen pseudonym key".to_vec(),
-                services_common::config::AuthMode::Keys,
+                configuration::layers::AuthMode::Keys,
             )
             .await
             else {
@@ -743,8 +743,8 @@ fn spawn_server(seed_peers: bool) -> anyhow::Result<InProcess> {
             let Ok(http) = tokio::net::TcpListener::bind("127.0.0.1:0").await else { return };
             let Ok(http_addr) = http.local_addr() else { return };
             let _ = addr_tx.send((addr, http_addr, key));
-            let settings = services_common::server::ServerSettings::default();
-            let listeners = services_common::server::Listeners { grpc: listener, http: Some(http), admin: None };
+            let settings = services_server::server::ServerSettings::default();
+            let listeners = services_server::server::Listeners { grpc: listener, http: Some(http), admin: None };
             let _ = services_maturity::run(listeners, state, settings, std::future::pending()).await;
         });
     });

@@ -531,7 +531,7 @@ async fn spans_are_exported_over_tls_inside_the_callers_trace_and_logs_carry_the
     let (endpoint, ca, got) = collector::start(&dir).await;
     let mut child = Command::new(BIN)
         .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "off", "--admin-addr", "off"])
-        .args(["--log-level", "services_common=debug,warn", "--log-format", "json", "--drain-seconds", "2"])
+        .args(["--log-level", "services_server=debug,warn", "--log-format", "json", "--drain-seconds", "2"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/m.db?mode=rwc", dir.display()))
         .arg("--pseudonym-key-file")

@@ -2,9 +2,9 @@
 //! like a missing resource; calls without a valid key are UNAUTHENTICATED; revoked keys stop
 //! working; benchmarks are readable with any tenant's key; writes are in the audit log.
 
+use configuration::layers::AuthMode;
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
-use services_common::config::AuthMode;
 use store::tenants;
 use store::time::now_us;
 use tonic::Code;

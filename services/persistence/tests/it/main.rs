@@ -10,9 +10,9 @@ mod engine;
 mod percentiles;
 mod years;
 
+use configuration::layers::AuthMode;
 use migrations::test_db::{Backend, TestDb};
 use services_api::v1 as pb;
-use services_common::config::AuthMode;
 use test_support::Options;
 pub use test_support::{TestApp, as_tenant};
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use domain_model::ModelRegistry;
 use services_api::v1 as pb;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
-use services_common::server::{Listeners, ServerSettings};
+use services_server::server::{Listeners, ServerSettings};
 use tonic::transport::Channel;
 
 /// A running server and a client connected to it. Dropping it shuts the server down.

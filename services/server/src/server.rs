@@ -19,6 +19,13 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
+use configuration::ServeConfig;
+pub use configuration::TlsPem;
+use configuration::settings::{
+    DEFAULT_HTTP_BODY_TIMEOUT, DEFAULT_HTTP_HEADER_TIMEOUT, DEFAULT_HTTP_IDLE_TIMEOUT, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MAX_SUBMITS,
+};
+
 /// Settings of the server stack.
 #[derive(Clone)]
 pub struct ServerSettings {
@@ -66,33 +73,8 @@ pub type Probe = std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn Future<Output 
 /// How long an HTTPS client may take to complete its TLS handshake unless configured otherwise.
 pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long an HTTP client may take to send a request's headers unless configured otherwise.
-pub const DEFAULT_HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long an HTTP/1.1 connection may wait for a request unless configured otherwise.
-pub const DEFAULT_HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// How long an HTTP client may take to send a request's body unless configured otherwise: a
-/// whole megabyte (the largest body) at about 35 kB/s.
-pub const DEFAULT_HTTP_BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The gRPC health service name that reports liveness only.
 pub const LIVENESS: &str = "liveness";
-
-/// A certificate chain and its private key, PEM-encoded.
-#[derive(Clone)]
-pub struct TlsPem {
-    /// The certificate chain.
-    pub cert: Vec<u8>,
-    /// The private key (never logged).
-    pub key: crate::config::Secret<Vec<u8>>,
-}
-
-impl std::fmt::Debug for TlsPem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsPem").field("cert_bytes", &self.cert.len()).finish_non_exhaustive()
-    }
-}
 
 impl Default for ServerSettings {
     fn default() -> Self {
@@ -103,7 +85,7 @@ impl Default for ServerSettings {
             http_header_timeout: DEFAULT_HTTP_HEADER_TIMEOUT,
             http_idle_timeout: DEFAULT_HTTP_IDLE_TIMEOUT,
             http_body_timeout: DEFAULT_HTTP_BODY_TIMEOUT,
-            guard: crate::guard::Guard::new(crate::guard::DEFAULT_MAX_IN_FLIGHT, crate::guard::DEFAULT_MAX_SUBMITS),
+            guard: crate::guard::Guard::new(DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_SUBMITS),
             readiness: None,
             admin_routes: None,
         }
@@ -216,7 +198,7 @@ impl Services {
 pub struct Listeners {
     /// The gRPC port.
     pub grpc: TcpListener,
-    /// The JSON-over-HTTP port (`crate::http`), if any.
+    /// The JSON-over-HTTP port (`crate::gateway`), if any.
     pub http: Option<TcpListener>,
     /// The operators' port (`/metrics`, `/livez`, `/readyz`; plain HTTP), if any.
     pub admin: Option<TcpListener>,
@@ -290,13 +272,13 @@ fn reflection() -> anyhow::Result<(
 /// Serves the operators' port (metrics, health, and `more` routes) on `listener` until `stop`.
 fn spawn_admin(
     listener: TcpListener,
-    ops: crate::http::Operations,
+    ops: crate::gateway::http::Operations,
     more: Option<axum::Router>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let addr = listener.local_addr().context("while reading the admin listener's address")?;
     tracing::info!(%addr, "operators' port (metrics, health) listening");
-    let router = crate::http::admin_router(ops);
+    let router = crate::gateway::http::admin_router(ops);
     let router = match more {
         Some(more) => router.merge(more),
         None => router,
@@ -318,7 +300,7 @@ fn spawn_http(
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let addr = listener.local_addr().context("while reading the HTTP listener's address")?;
-    let router = crate::http::router(routes, settings.guard.metrics.clone(), settings.http_body_timeout)
+    let router = crate::gateway::http::router(routes, settings.guard.metrics.clone(), settings.http_body_timeout)
         .context("while building the JSON gateway")?;
     let limits = crate::reading::Limits {
         handshake: settings.tls_handshake_timeout,
@@ -339,7 +321,7 @@ fn spawn_http(
 }
 
 /// As `serve`, and when `listeners` has them, the same services as JSON over HTTP
-/// (`crate::http`) and the operators' port.
+/// (`crate::gateway`) and the operators' port.
 pub async fn serve_with_http(
     listeners: Listeners,
     mut services: Services,
@@ -374,7 +356,10 @@ pub async fn serve_with_http(
     let routes = tonic::service::Routes::from(guarded);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (http_stop_tx, http_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let ops = crate::http::Operations { metrics: settings.guard.metrics.clone(), ready: std::sync::Arc::clone(&ready) };
+    let ops = crate::gateway::http::Operations {
+        metrics: settings.guard.metrics.clone(),
+        ready: std::sync::Arc::clone(&ready),
+    };
     let (admin_stop_tx, admin_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let admin_task = match admin {
         Some(listener) => Some(spawn_admin(listener, ops, settings.admin_routes.take(), admin_stop_rx)?),
@@ -436,8 +421,44 @@ pub async fn serve_with_http(
     }
     tracing::info!(%addr, "gRPC server stopped");
     // Spans of the last calls go out before the process ends (when trace export is on).
-    let _ = tokio::task::spawn_blocking(|| crate::otel::flush(Duration::from_secs(2))).await;
+    let _ = tokio::task::spawn_blocking(|| telemetry::otel::flush(Duration::from_secs(2))).await;
     Ok(())
+}
+
+impl ServerSettings {
+    /// The server stack's settings of `config`: its drain deadline and front door, with `tls`
+    /// (read by `ServeConfig::tls`); readiness and the rest as the stack's defaults.
+    pub fn from_config(config: &ServeConfig, tls: Option<TlsPem>) -> ServerSettings {
+        ServerSettings {
+            drain: config.drain,
+            tls,
+            http_header_timeout: config.http_header_timeout,
+            http_idle_timeout: config.http_idle_timeout,
+            http_body_timeout: config.http_body_timeout,
+            guard: crate::guard::Guard::new(config.max_in_flight, config.max_submits_in_flight),
+            ..ServerSettings::default()
+        }
+    }
+}
+
+impl Listeners {
+    /// Binds the ports `config` names (an address with port 0 gets a free port), saying which
+    /// address failed.
+    pub async fn bind(config: &ServeConfig) -> anyhow::Result<Listeners> {
+        async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+            TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
+        }
+        let grpc = bind(config.grpc_addr, "grpc_addr").await?;
+        let http = match config.http_addr {
+            Some(a) => Some(bind(a, "http_addr").await?),
+            None => None,
+        };
+        let admin = match config.admin_addr {
+            Some(a) => Some(bind(a, "admin_addr").await?),
+            None => None,
+        };
+        Ok(Listeners { grpc, http, admin })
+    }
 }
 
 #[cfg(test)]
@@ -455,7 +476,7 @@ mod tests {
         let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
         let pem = TlsPem {
             cert: cert.cert.pem().into_bytes(),
-            key: crate::config::Secret::new(cert.key_pair.serialize_pem().into_bytes()),
+            key: configuration::Secret::new(cert.key_pair.serialize_pem().into_bytes()),
         };
         let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();

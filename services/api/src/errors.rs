@@ -15,7 +15,7 @@ pub const ERROR_DOMAIN: &str = "maturity.v1";
 /// `ErrorInfo.reason` of a request refused for invalid fields.
 pub const REASON_INVALID_REQUEST: &str = "INVALID_REQUEST";
 
-pub use services_api::Violation;
+pub use crate::Violation;
 
 /// `INVALID_ARGUMENT` with every violation. The status message summarises in English; the
 /// localised messages follow `locale`.

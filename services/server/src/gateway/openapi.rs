@@ -15,7 +15,7 @@ use domain_model::classification::{Province, SbiSection, SizeClass};
 use prost_reflect::{DescriptorPool, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde_json::{Map, Value, json};
 
-use crate::transcode::{Behavior, BodyRule, Route, behaviors, dotted_json, enum_query_values};
+use crate::gateway::transcode::{Behavior, BodyRule, Route, behaviors, dotted_json, enum_query_values};
 
 /// The comments of the proto files, by file and descriptor path.
 struct Comments(HashMap<(String, Vec<i32>), String>);
@@ -336,7 +336,10 @@ pub fn path_parameter(path: &[FieldDescriptor]) -> String {
 fn openapi_path(route: &Route) -> String {
     let mut out = route.template.clone();
     for path in route.path_fields() {
-        out = out.replace(&format!("{{{}}}", crate::transcode::dotted(path)), &format!("{{{}}}", path_parameter(path)));
+        out = out.replace(
+            &format!("{{{}}}", crate::gateway::transcode::dotted(path)),
+            &format!("{{{}}}", path_parameter(path)),
+        );
     }
     out
 }

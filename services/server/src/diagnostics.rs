@@ -5,7 +5,7 @@ use services_api::v1::diagnostics_service_server::{DiagnosticsService, Diagnosti
 use services_api::v1::{EchoRequest, EchoResponse};
 use tonic::{Request, Response, Status};
 
-use crate::errors::{Violation, invalid_argument};
+use services_api::errors::{Violation, invalid_argument};
 
 /// Largest payload the echo returns.
 pub const MAX_ECHO_BYTES: usize = 64 * 1024;

@@ -582,7 +582,7 @@ mod tests {
 
     fn all() -> Vec<Route> {
         let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET).unwrap();
-        routes(&pool, &crate::http::PUBLIC_SERVICES).unwrap()
+        routes(&pool, &crate::gateway::http::PUBLIC_SERVICES).unwrap()
     }
 
     fn route<'a>(routes: &'a [Route], verb: http::Method, path: &str) -> (&'a Route, Bindings) {
@@ -600,7 +600,7 @@ mod tests {
     fn every_public_method_has_exactly_one_route_and_no_two_routes_collide() {
         let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET).unwrap();
         let routes = all();
-        for name in crate::http::PUBLIC_SERVICES {
+        for name in crate::gateway::http::PUBLIC_SERVICES {
             for method in pool.get_service_by_name(name).unwrap().methods() {
                 let n = routes.iter().filter(|r| r.method.full_name() == method.full_name()).count();
                 assert_eq!(n, 1, "{}: {n} routes", method.full_name());

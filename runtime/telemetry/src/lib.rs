@@ -1,7 +1,10 @@
 //! Tracing set-up for binaries: human-readable or JSON lines on stderr, filtered by `RUST_LOG`
 //! or the configured level. While a progress bar is drawn on stderr, log lines are written around
 //! it (`set_log_around`): the bar steps aside, the line is written above it, the bar comes back.
+//! Spans are exported over OTLP when an endpoint is configured (`otel`). Every binary of the
+//! product (the servers and `report-gen`) logs and traces through this crate.
 
+use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 
 use tracing_subscriber::EnvFilter;
@@ -10,8 +13,9 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::LogFormat;
 use crate::otel::Endpoint;
+
+pub mod otel;
 
 /// What every log line's write is run inside of: given the write, it performs it (for example
 /// `move |write| bar.suspend(write)` for an `indicatif` bar).
@@ -76,4 +80,25 @@ pub fn init_with_export(format: LogFormat, level: &str, export: Option<(&Endpoin
         LogFormat::Json => registry.with(fmt.json().flatten_event(true).with_filter(filter)).try_init(),
     };
     Ok(())
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected `text` or `json`".to_string()),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as BASE64;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::errors::Violation;
+use crate::Violation;
 
 /// Items per page when the request leaves `page_size` at 0.
 pub const DEFAULT_PAGE: u64 = 50;

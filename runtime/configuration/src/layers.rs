@@ -190,27 +190,6 @@ impl Layers {
     }
 }
 
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-impl FromStr for LogFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err("expected `text` or `json`".to_string()),
-        }
-    }
-}
-
 /// How callers of the tenant-scoped services are identified.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AuthMode {
@@ -246,6 +225,7 @@ impl FromStr for Seconds {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use telemetry::LogFormat;
 
     const KEYS: &[&str] = &["grpc_addr", "log_format", "drain_seconds"];
 

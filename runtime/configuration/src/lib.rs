@@ -1,28 +1,15 @@
-//! What every gRPC server of the product shares: layered configuration, tracing, the server stack
-//! (health, reflection, the diagnostics echo, graceful shutdown with a drain deadline) and the one
-//! place where domain problems become `google.rpc` error details.
-//!
-//! Each service crate builds its tonic services and hands them to `server::serve`; the all-in-one
-//! `maturity` binary does the same with every service at once, and also serves them as JSON over
-//! HTTP (`http`, described by `openapi`).
+//! The configuration of every binary of the product (`maturity`, `scoring-service`,
+//! `report-gen`): keys layered from file, environment and flags (`layers`), the keys and their
+//! command-line options (`settings`), the model files (`models`), the command line's shared
+//! habits (`cli`) and the exit statuses below.
 
 pub mod cli;
-pub mod config;
-pub mod diagnostics;
-pub mod errors;
-pub mod guard;
-pub mod http;
+pub mod layers;
 pub mod models;
-pub mod openapi;
-pub mod otel;
-pub mod paging;
-pub mod raw;
-mod reading;
-pub mod serve;
-pub mod server;
-pub mod shutdown;
-pub mod telemetry;
-pub mod transcode;
+pub mod settings;
+
+pub use layers::{AuthMode, ConfigError, Secret};
+pub use settings::{GlobalArgs, KeyArgs, ServeArgs, ServeConfig, ServerArgs, TlsPem};
 
 // The exit statuses of every binary of the product (`maturity`, `report-gen`,
 // `scoring-service`), after sysexits.h; the README lists them under "Running the server".

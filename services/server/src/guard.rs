@@ -26,13 +26,6 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
-/// Calls served at once by default.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
-/// `SubmitAssessment` calls served at once by default (most of them waiting for a writer): few
-/// enough that an admitted call spends little time in the queue; one more is refused at once
-/// (BENCHMARKS.md, "Overload").
-pub const DEFAULT_MAX_SUBMITS: usize = 16;
-
 /// The header that carries a request id.
 pub const REQUEST_ID: &str = "x-request-id";
 /// Set on a call refused for overload.
@@ -402,7 +395,7 @@ fn with_error_info(headers: &mut http::HeaderMap) {
     let reason = default_reason(status.code(), overloaded, retry_info);
     details.push(ErrorDetail::ErrorInfo(ErrorInfo::new(
         reason,
-        crate::errors::ERROR_DOMAIN,
+        services_api::errors::ERROR_DOMAIN,
         std::collections::HashMap::new(),
     )));
     let rebuilt = tonic::Status::with_error_details_vec(status.code(), status.message(), details);
@@ -448,7 +441,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
     // A caller's W3C trace context: this call's span joins the caller's trace (exported when trace
     // export is on), and every log line of the call carries the trace id. The span is named and
     // kinded as OpenTelemetry's RPC conventions say.
-    let parent = crate::otel::extract(req.headers());
+    let parent = telemetry::otel::extract(req.headers());
     let span = tracing::info_span!(
         "call",
         otel.name = %method.trim_start_matches('/'),
@@ -459,7 +452,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
-    crate::otel::adopt(&span, parent);
+    telemetry::otel::adopt(&span, parent);
     let mut response = next.run(req).instrument(span.clone()).await;
     guard.metrics.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
     drop(permit);

@@ -50,7 +50,7 @@ pub const PUBLIC_SERVICES: [&str; 6] = [
 struct Gateway {
     routes: Routes,
     pool: DescriptorPool,
-    rest: Arc<Vec<crate::transcode::Route>>,
+    rest: Arc<Vec<crate::gateway::transcode::Route>>,
     openapi: Arc<String>,
     metrics: crate::guard::Metrics,
     body_timeout: std::time::Duration,
@@ -121,8 +121,9 @@ pub fn router(
     body_timeout: std::time::Duration,
 ) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
-    let rest = Arc::new(crate::transcode::routes(&pool, &PUBLIC_SERVICES).map_err(anyhow::Error::msg)?);
-    let openapi = Arc::new(serde_json::to_string_pretty(&crate::openapi::document(&pool, &PUBLIC_SERVICES, &rest))?);
+    let rest = Arc::new(crate::gateway::transcode::routes(&pool, &PUBLIC_SERVICES).map_err(anyhow::Error::msg)?);
+    let openapi =
+        Arc::new(serde_json::to_string_pretty(&crate::gateway::openapi::document(&pool, &PUBLIC_SERVICES, &rest))?);
     let state = Gateway { routes, pool, rest, openapi, metrics, body_timeout };
     Ok(axum::Router::new()
         .route("/openapi.json", get(openapi_json))
@@ -176,8 +177,10 @@ fn problem_with_info(
     // reason the gRPC side would give for their code.
     let (reason, domain) = match info {
         Some(info) => (info.reason.clone(), info.domain.clone()),
-        None if code == "INVALID_ARGUMENT" => ("INVALID_REQUEST".to_string(), crate::errors::ERROR_DOMAIN.to_string()),
-        None => (code.to_string(), crate::errors::ERROR_DOMAIN.to_string()),
+        None if code == "INVALID_ARGUMENT" => {
+            ("INVALID_REQUEST".to_string(), services_api::errors::ERROR_DOMAIN.to_string())
+        }
+        None => (code.to_string(), services_api::errors::ERROR_DOMAIN.to_string()),
     };
     body["reason"] = serde_json::json!(reason);
     body["domain"] = serde_json::json!(domain);
@@ -397,7 +400,7 @@ pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMess
     let json: &[u8] = if body.is_empty() { b"{}" } else { body };
     let invalid = |e: serde_json::Error| format!("the body is not a valid {} in JSON: {e}", method.input().name());
     let mut de = serde_json::Deserializer::from_slice(json);
-    if !crate::transcode::has_field_mask(&method.input()) {
+    if !crate::gateway::transcode::has_field_mask(&method.input()) {
         // Decoded as it streams: a body is never held twice, as a tree and as a message.
         return DynamicMessage::deserialize(method.input(), &mut de)
             .and_then(|m| de.end().map(|()| m))
@@ -406,7 +409,7 @@ pub fn decode_body(method: &MethodDescriptor, body: &[u8]) -> Result<DynamicMess
     let mut value: serde_json::Value =
         serde::Deserialize::deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(invalid)?;
     if let serde_json::Value::Object(map) = &mut value {
-        crate::transcode::masks_in_json_spelling(&method.input(), map);
+        crate::gateway::transcode::masks_in_json_spelling(&method.input(), map);
     }
     DynamicMessage::deserialize(method.input(), value).map_err(invalid)
 }
@@ -467,14 +470,14 @@ async fn dispatch(
     }
     // HEAD is GET without the body (hyper leaves the body out), wherever GET works.
     let looked_up = if verb == http::Method::HEAD { http::Method::GET } else { verb.clone() };
-    match crate::transcode::find(&g.rest, &looked_up, uri.path()) {
-        crate::transcode::Found::Route(route, bindings) => {
+    match crate::gateway::transcode::find(&g.rest, &looked_up, uri.path()) {
+        crate::gateway::transcode::Found::Route(route, bindings) => {
             let mut response = rest_call(&g, route, &bindings, uri.query().unwrap_or(""), &headers, &body).await;
             // The templates are the protos' own: a closed set of labels.
             response.extensions_mut().insert(RouteLabel(route.template.clone()));
             response
         }
-        crate::transcode::Found::WrongVerb(allowed) => {
+        crate::gateway::transcode::Found::WrongVerb(allowed) => {
             let mut allowed: Vec<&str> = allowed.iter().map(http::Method::as_str).collect();
             if allowed.contains(&"GET") {
                 allowed.push("HEAD");
@@ -487,7 +490,7 @@ async fn dispatch(
             }
             response
         }
-        crate::transcode::Found::Nothing => {
+        crate::gateway::transcode::Found::Nothing => {
             let parts: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
             match parts.as_slice() {
                 ["v1", service, method] if verb == http::Method::POST => {
@@ -663,8 +666,8 @@ async fn answer(g: &Gateway, method: &MethodDescriptor, message: DynamicMessage,
 /// A call on a transcoded route.
 async fn rest_call(
     g: &Gateway,
-    route: &crate::transcode::Route,
-    bindings: &crate::transcode::Bindings,
+    route: &crate::gateway::transcode::Route,
+    bindings: &crate::gateway::transcode::Bindings,
     query: &str,
     headers: &HeaderMap,
     body: &[u8],

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::serve::{ServeArgs, ServeConfig};
-use crate::{EXIT_CONFIG, EXIT_DATA, telemetry};
+use crate::settings::{ServeArgs, ServeConfig};
+use crate::{EXIT_CONFIG, EXIT_DATA};
 use anyhow::Context;
 use domain_model::ModelRegistry;
 

@@ -1,4 +1,4 @@
-//! The configuration every serving binary shares, and its command-line flags. Keys (also the
+//! The configuration every binary of the product shares, and its command-line flags. Keys (also the
 //! file keys and, upper-cased with the `MATURITY_` prefix, the environment variables):
 //!
 //! | key | default | meaning |
@@ -41,7 +41,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::{AuthMode, ConfigError, Layers, LogFormat, Seconds, Secret};
+use telemetry::LogFormat;
+use telemetry::otel::Endpoint;
+
+use crate::layers::{AuthMode, ConfigError, Layers, Seconds, Secret};
 
 /// Every key a serving binary reads.
 pub const KEYS: &[&str] = &[
@@ -81,11 +84,42 @@ pub const KEYS: &[&str] = &[
     "http_body_timeout_ms",
 ];
 
+/// Calls served at once by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+/// `SubmitAssessment` calls served at once by default (most of them waiting for a writer): few
+/// enough that an admitted call spends little time in the queue; one more is refused at once
+/// (BENCHMARKS.md, "Overload").
+pub const DEFAULT_MAX_SUBMITS: usize = 16;
+
+/// How long an HTTP client may take to send a request's headers unless configured otherwise.
+pub const DEFAULT_HTTP_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an HTTP/1.1 connection may wait for a request unless configured otherwise.
+pub const DEFAULT_HTTP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long an HTTP client may take to send a request's body unless configured otherwise: a
+/// whole megabyte (the largest body) at about 35 kB/s.
+pub const DEFAULT_HTTP_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A certificate chain and its private key, PEM-encoded.
+#[derive(Clone)]
+pub struct TlsPem {
+    /// The certificate chain.
+    pub cert: Vec<u8>,
+    /// The private key (never logged).
+    pub key: Secret<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsPem").field("cert_bytes", &self.cert.len()).finish_non_exhaustive()
+    }
+}
+
 /// The default database: an SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
 
-/// Years before an assessment's own that its peers may come from, unless configured otherwise.
-pub const DEFAULT_PEER_YEARS_BACK: u32 = 2;
+pub use domain_anonymity::years::DEFAULT_PEER_YEARS_BACK;
 
 /// How far ahead of the server's clock a submission's `completed_at` may be, unless configured
 /// otherwise.
@@ -317,7 +351,7 @@ pub struct ServeConfig {
     /// SubmitAssessment calls served at once (0: no limit).
     pub max_submits_in_flight: usize,
     /// Where spans are exported, if anywhere.
-    pub otlp_endpoint: Option<crate::otel::Endpoint>,
+    pub otlp_endpoint: Option<Endpoint>,
     /// Time between rounds of benchmark publication.
     pub publish_interval: Duration,
     /// Time between checkpoints of an SQLite write-ahead log beside the writer; `None` for none.
@@ -335,54 +369,14 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The front door these settings describe.
-    pub fn guard(&self) -> crate::guard::Guard {
-        crate::guard::Guard::new(self.max_in_flight, self.max_submits_in_flight)
-    }
-
-    /// Binds the configured ports (an address with port 0 gets a free port), saying which address
-    /// failed.
-    pub async fn listeners(&self) -> anyhow::Result<crate::server::Listeners> {
-        use anyhow::Context;
-        async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
-            tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
-        }
-        let grpc = bind(self.grpc_addr, "grpc_addr").await?;
-        let http = match self.http_addr {
-            Some(a) => Some(bind(a, "http_addr").await?),
-            None => None,
-        };
-        let admin = match self.admin_addr {
-            Some(a) => Some(bind(a, "admin_addr").await?),
-            None => None,
-        };
-        Ok(crate::server::Listeners { grpc, http, admin })
-    }
-
-    /// The server stack's settings: this drain deadline and front door, with `tls` (read by
-    /// `tls`); readiness and the rest as the stack's defaults.
-    pub fn server_settings(&self, tls: Option<crate::server::TlsPem>) -> crate::server::ServerSettings {
-        crate::server::ServerSettings {
-            drain: self.drain,
-            tls,
-            http_header_timeout: self.http_header_timeout,
-            http_idle_timeout: self.http_idle_timeout,
-            http_body_timeout: self.http_body_timeout,
-            guard: self.guard(),
-            ..crate::server::ServerSettings::default()
-        }
-    }
-}
-
-impl ServeConfig {
     /// The TLS certificate and key, read from their files, when TLS is configured.
-    pub fn tls(&self) -> Result<Option<crate::server::TlsPem>, ConfigError> {
+    pub fn tls(&self) -> Result<Option<TlsPem>, ConfigError> {
         let Some((cert, key)) = &self.tls_files else { return Ok(None) };
         let read = |p: &PathBuf, what: &str| {
             std::fs::read(p)
                 .map_err(|e| ConfigError(vec![format!("cannot read the TLS {what} file {}: {e}", p.display())]))
         };
-        Ok(Some(crate::server::TlsPem { cert: read(cert, "certificate")?, key: Secret::new(read(key, "key")?) }))
+        Ok(Some(TlsPem { cert: read(cert, "certificate")?, key: Secret::new(read(key, "key")?) }))
     }
 }
 
@@ -462,17 +456,17 @@ impl ServeConfig {
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
             webhook_allow_private_networks: layers.get("webhook_allow_private_networks", false),
             webhook_proxy: layers.get_opt::<String>("webhook_proxy"),
-            max_in_flight: layers.get("max_in_flight", crate::guard::DEFAULT_MAX_IN_FLIGHT),
-            max_submits_in_flight: layers.get("max_submits_in_flight", crate::guard::DEFAULT_MAX_SUBMITS),
-            otlp_endpoint: layers.get_opt::<crate::otel::Endpoint>("otlp_endpoint"),
+            max_in_flight: layers.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
+            max_submits_in_flight: layers.get("max_submits_in_flight", DEFAULT_MAX_SUBMITS),
+            otlp_endpoint: layers.get_opt::<Endpoint>("otlp_endpoint"),
             publish_interval: Duration::from_millis(layers.get("publish_interval_ms", 1000u64)),
             sqlite_checkpoint: Some(Duration::from_millis(layers.get("sqlite_checkpoint_ms", 50u64)))
                 .filter(|d| !d.is_zero()),
             peer_years_back: layers.get("peer_years_back", DEFAULT_PEER_YEARS_BACK),
             completed_at_skew_seconds: layers.get("completed_at_skew_seconds", DEFAULT_COMPLETED_AT_SKEW_SECONDS),
-            http_header_timeout: millis(layers, "http_header_timeout_ms", crate::server::DEFAULT_HTTP_HEADER_TIMEOUT),
-            http_idle_timeout: millis(layers, "http_idle_timeout_ms", crate::server::DEFAULT_HTTP_IDLE_TIMEOUT),
-            http_body_timeout: millis(layers, "http_body_timeout_ms", crate::server::DEFAULT_HTTP_BODY_TIMEOUT),
+            http_header_timeout: millis(layers, "http_header_timeout_ms", DEFAULT_HTTP_HEADER_TIMEOUT),
+            http_idle_timeout: millis(layers, "http_idle_timeout_ms", DEFAULT_HTTP_IDLE_TIMEOUT),
+            http_body_timeout: millis(layers, "http_body_timeout_ms", DEFAULT_HTTP_BODY_TIMEOUT),
         })
     }
 
@@ -537,7 +531,7 @@ impl ServeConfig {
             layers.problem(format!("webhook_proxy = `{proxy}` is not an http://HOST:PORT URL"));
         }
         if let Some(endpoint) = &self.otlp_endpoint {
-            for problem in crate::otel::check_environment(endpoint, env) {
+            for problem in telemetry::otel::check_environment(endpoint, env) {
                 layers.problem(problem);
             }
         }
@@ -666,7 +660,7 @@ mod tests {
             let var = format!("MATURITY_{}", key.to_uppercase());
             assert!(env.contains(&var), "the README names no {var} for {key}: {env}");
         }
-        let mut documented: Vec<String> = table_keys(include_str!("serve.rs")).into_iter().map(|(k, _)| k).collect();
+        let mut documented: Vec<String> = table_keys(include_str!("settings.rs")).into_iter().map(|(k, _)| k).collect();
         documented.sort();
         assert_eq!(documented, keys, "the table at the top of serve.rs");
         // Every key but the file's own name is a flag of one group (`chapter_retention_days` is
