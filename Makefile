@@ -68,7 +68,8 @@ unit: fonts
 	$(CARGO) test --workspace
 
 # Stock clients in another language against the real binaries: Python grpcio + reflection
-# (stock_client.py); a client generated from /openapi.json by openapi-python-client running the
+# (stock_client.py, which also reads /metrics with the Prometheus project's OpenMetrics parser and
+# finds a call's trace id as an exemplar); a client generated from /openapi.json by openapi-python-client running the
 # CRM flow, grpcurl on every public method and curl on every REST route of docs/integration.md
 # (crm_flow.py); the open figures of `report-gen export` read back by pyarrow and compared with
 # QueryBenchmark (open_figures.py); the hostile integrator's probes, each of which must stay refused

@@ -6,7 +6,10 @@ both languages, scores an assessment and checks every number against an independ
 from MODEL.md and the model file (read here with tomllib, not through our code).
 
 It also fetches `/openapi.json` and validates it against the OpenAPI 3.1 schema with a
-maintained validator (openapi-spec-validator).
+maintained validator (openapi-spec-validator), and reads `/metrics` of the operators' port with
+the OpenMetrics parser of the Prometheus project's Python client (prometheus_client), after a call
+that carries a W3C trace context: the call's latency bucket must hold that trace id as its
+exemplar.
 
 Usage: stock_client.py MATURITY_BINARY MODEL_FILE
 """
@@ -24,6 +27,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 from openapi_spec_validator import OpenAPIV31SpecValidator
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+from prometheus_client.parser import text_string_to_metric_families as prometheus_text_families
 
 PASSED, FAILED = [], []
 
@@ -125,6 +130,43 @@ def expected_result(model, answers):
     return out
 
 
+def check_openmetrics(call, admin_base):
+    """A call with a W3C trace context, then `/metrics` in OpenMetrics, read by a stock parser."""
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    call("ListModels", metadata=(("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01"),))
+    request = urllib.request.Request(f"{admin_base}/metrics",
+                                     headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        content_type = reply.headers.get("Content-Type", "")
+        text = reply.read().decode()
+    check("/metrics answers OpenMetrics when asked", content_type.startswith("application/openmetrics-text"), content_type)
+    try:
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+    except Exception as e:  # the parser's own error says what is wrong
+        check("/metrics parses as OpenMetrics", False, e)
+        return
+    check("/metrics parses as OpenMetrics", True)
+    handled = families.get("grpc_server_handled")
+    check("grpc_server_handled is a counter", handled is not None and handled.type == "counter", handled)
+    latency = families.get("grpc_server_handling_seconds")
+    samples = [s for s in (latency.samples if latency else [])
+               if s.labels.get("grpc_method") == "ListModels" and s.name.endswith("_bucket")]
+    traced = [s for s in samples if s.exemplar is not None]
+    check("the ListModels latency bucket carries the call's trace id as its exemplar",
+          any(s.exemplar.labels.get("trace_id") == trace_id for s in traced), [s.exemplar for s in traced])
+    # A scraper that does not ask for OpenMetrics gets the Prometheus text format, the same samples.
+    with urllib.request.urlopen(f"{admin_base}/metrics", timeout=30) as reply:
+        content_type = reply.headers.get("Content-Type", "")
+        plain = reply.read().decode()
+    try:
+        names = {f.name for f in prometheus_text_families(plain)}
+    except Exception as e:
+        names = {repr(e)}
+    check("/metrics without Accept parses as the Prometheus text format",
+          content_type.startswith("text/plain; version=0.0.4") and {"grpc_server_handled", "grpc_server_handling_seconds"} <= names,
+          (content_type, sorted(names)[:8]))
+
+
 def main():
     binary, model_file = sys.argv[1], sys.argv[2]
     with open(model_file, "rb") as f:
@@ -141,6 +183,8 @@ def main():
         addr = line.strip().rsplit(" ", 1)[-1]
         http_line = server.stdout.readline()
         http_base = http_line.split("listening on ", 1)[1].split()[0]
+        admin_line = server.stdout.readline()
+        admin_base = admin_line.split("operators' port on ", 1)[1].split()[0]
 
         # The OpenAPI document, validated by a maintained validator against the 3.1 schema.
         with urllib.request.urlopen(f"{http_base}/openapi.json", timeout=30) as reply:
@@ -157,7 +201,7 @@ def main():
         pool = descriptor_pool.DescriptorPool(db)
         svc = pool.FindServiceByName("maturity.v1.ScoringService")
 
-        def call(method, **fields):
+        def call(method, metadata=None, **fields):
             m = svc.methods_by_name[method]
             req_cls = message_factory.GetMessageClass(m.input_type)
             resp_cls = message_factory.GetMessageClass(m.output_type)
@@ -166,7 +210,7 @@ def main():
                 request_serializer=lambda r: r.SerializeToString(),
                 response_deserializer=resp_cls.FromString,
             )
-            return stub(json_format.ParseDict(fields, req_cls()), timeout=10)
+            return stub(json_format.ParseDict(fields, req_cls()), timeout=10, metadata=metadata)
 
         nl = call("GetModel", locale="nl")
         en = call("GetModel", locale="en")
@@ -245,6 +289,8 @@ def main():
             check("bad input is refused", False, "no error")
         except grpc.RpcError as e:
             check("bad input is INVALID_ARGUMENT", e.code() == grpc.StatusCode.INVALID_ARGUMENT, e.code())
+
+        check_openmetrics(call, admin_base)
     finally:
         server.terminate()
         code = server.wait(timeout=30)

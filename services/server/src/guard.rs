@@ -9,8 +9,9 @@
 //!   with `Retry-After`), instead of waiting in a queue that grows without bound. Health checks and
 //!   reflection are never refused.
 //! - **Metrics**: calls by method and gRPC status, a latency histogram per method (to the response
-//!   headers: the first piece of a streamed chapter), calls in flight and calls refused, in the
-//!   Prometheus text format (`Metrics::render`).
+//!   headers: the first piece of a streamed chapter, with the trace id of a call as each bucket's
+//!   exemplar), calls in flight and calls refused, in the OpenMetrics text format
+//!   (`Metrics::render`, through `prometheus-client`) or the Prometheus text format.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +24,13 @@ use std::time::Instant;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::exemplar::HistogramWithExemplars;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
 
@@ -34,34 +42,10 @@ pub const OVERLOADED: &str = "x-overloaded";
 /// Upper bounds (seconds) of the latency histogram's buckets.
 const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        self.count += 1;
-        self.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                self.counts[i] += 1;
-            }
-        }
-    }
-
-    /// The `_bucket`, `_sum` and `_count` lines of `name` with `labels` (`a="x",b="y"`).
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
-        for (bound, n) in BUCKETS.iter().zip(self.counts) {
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
-}
+/// The media type of the OpenMetrics text format, which carries the exemplars.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The media type of the Prometheus text format, for scrapers that do not ask for OpenMetrics.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A gauge an adapter contributes at scrape time (the webhook backlog, the database).
 #[derive(Clone, Debug, PartialEq)]
@@ -76,31 +60,109 @@ pub struct Gauge {
 /// What computes extra gauges when metrics are scraped.
 pub type GaugeSource = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<Gauge>> + Send>> + Send + Sync>;
 
+/// The labels of a gRPC method.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Rpc {
+    grpc_type: &'static str,
+    grpc_service: String,
+    grpc_method: String,
+}
+
+/// The labels of a finished gRPC call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Handled {
+    #[prometheus(flatten)]
+    rpc: Rpc,
+    grpc_code: &'static str,
+}
+
+/// The labels of an answer of the JSON port.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Answered {
+    http_request_method: &'static str,
+    http_route: String,
+    http_response_status_code: u16,
+}
+
+/// An exemplar's label: the trace of one call that fell in a bucket, so that a dashboard can go
+/// from a slow bucket to the trace of a slow call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Trace {
+    trace_id: String,
+}
+
+type Latency = HistogramWithExemplars<Trace>;
+
+fn latency() -> Latency {
+    HistogramWithExemplars::new(BUCKETS.into_iter())
+}
+
 /// The server's request metrics, named as the gRPC ecosystem's Prometheus middleware names them
 /// (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`,
 /// labels `grpc_type`, `grpc_service`, `grpc_method`, `grpc_code`) and, for the JSON port, as
 /// OpenTelemetry's HTTP semantic conventions name theirs in Prometheus
 /// (`http_server_request_duration_seconds`, labels `http_request_method`, `http_route`,
-/// `http_response_status_code`); stock dashboards for either work unchanged. Cheap to clone.
+/// `http_response_status_code`); stock dashboards for either work unchanged. The latency buckets
+/// carry the trace id of a call as their exemplar (OpenMetrics). Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Metrics {
     inner: Arc<MetricsInner>,
 }
 
-#[derive(Default)]
 struct MetricsInner {
-    started: Mutex<BTreeMap<&'static Method, u64>>,
-    handled: Mutex<BTreeMap<(&'static Method, &'static str), u64>>,
-    latency: Mutex<BTreeMap<&'static Method, Histogram>>,
-    http: Mutex<BTreeMap<(&'static str, String, u16), Histogram>>,
-    shed: AtomicU64,
-    in_flight: AtomicU64,
+    registry: Registry,
+    started: Family<Rpc, Counter>,
+    handled: Family<Handled, Counter>,
+    latency: Family<Rpc, Latency, fn() -> Latency>,
+    http: Family<Answered, Latency, fn() -> Latency>,
+    shed: Counter,
+    in_flight: prometheus_client::metrics::gauge::Gauge,
     sources: Mutex<Vec<GaugeSource>>,
+}
+
+impl Default for MetricsInner {
+    fn default() -> Self {
+        let inner = MetricsInner {
+            registry: Registry::default(),
+            started: Family::default(),
+            handled: Family::default(),
+            latency: Family::new_with_constructor(latency as fn() -> Latency),
+            http: Family::new_with_constructor(latency as fn() -> Latency),
+            shed: Counter::default(),
+            in_flight: Default::default(),
+            sources: Mutex::default(),
+        };
+        let mut registry = Registry::default();
+        registry.register("grpc_server_started", "Total number of RPCs started on the server", inner.started.clone());
+        registry.register(
+            "grpc_server_handled",
+            "Total number of RPCs completed on the server, regardless of success or failure (JSON calls included, \
+             as the gRPC calls they become)",
+            inner.handled.clone(),
+        );
+        registry.register(
+            "grpc_server_handling_seconds",
+            "Time from the start of an RPC to its response headers (a streamed chapter: to its first piece)",
+            inner.latency.clone(),
+        );
+        registry.register(
+            "http_server_request_duration_seconds",
+            "Duration of HTTP server requests (the JSON port)",
+            inner.http.clone(),
+        );
+        registry.register("maturity_calls_in_flight", "Calls being served now", inner.in_flight.clone());
+        registry.register(
+            "maturity_calls_shed",
+            "Calls refused at once because the server was full",
+            inner.shed.clone(),
+        );
+        MetricsInner { registry, ..inner }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics").field("shed", &self.inner.shed.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("Metrics").field("shed", &self.inner.shed.get()).finish_non_exhaustive()
     }
 }
 
@@ -150,92 +212,88 @@ impl Metrics {
     }
 
     fn start(&self, path: &str) {
-        if let Ok(mut started) = self.inner.started.lock() {
-            *started.entry(method_of(path)).or_default() += 1;
-        }
+        self.inner.started.get_or_create(&method_of(path).rpc()).inc();
     }
 
-    fn record(&self, path: &str, code: &'static str, seconds: f64) {
-        let method = method_of(path);
-        if let Ok(mut handled) = self.inner.handled.lock() {
-            *handled.entry((method, code)).or_default() += 1;
-        }
-        if let Ok(mut latency) = self.inner.latency.lock() {
-            latency.entry(method).or_default().observe(seconds);
-        }
+    fn record(&self, path: &str, code: &'static str, seconds: f64, trace_id: Option<String>) {
+        let rpc = method_of(path).rpc();
+        self.inner.latency.get_or_create(&rpc).observe(seconds, trace_id.map(|trace_id| Trace { trace_id }), None);
+        self.inner.handled.get_or_create(&Handled { rpc, grpc_code: code }).inc();
     }
 
     /// Counts an answer of the JSON port: its method, the route template it matched (`None`: no
-    /// route, counted as `other`), its status and how long it took to the response headers.
-    pub fn record_http(&self, method: &http::Method, route: Option<&str>, status: u16, seconds: f64) {
-        if let Ok(mut http) = self.inner.http.lock() {
-            let key = (http_method_label(method), route.unwrap_or("other").to_string(), status);
-            http.entry(key).or_default().observe(seconds);
-        }
+    /// route, counted as `other`), its status, how long it took to the response headers, and the
+    /// caller's trace id (the exemplar), if it sent one.
+    pub fn record_http(
+        &self,
+        method: &http::Method,
+        route: Option<&str>,
+        status: u16,
+        seconds: f64,
+        trace_id: Option<String>,
+    ) {
+        let labels = Answered {
+            http_request_method: http_method_label(method),
+            http_route: route.unwrap_or("other").to_string(),
+            http_response_status_code: status,
+        };
+        self.inner.http.get_or_create(&labels).observe(seconds, trace_id.map(|trace_id| Trace { trace_id }), None);
     }
 
     /// Calls refused for overload so far.
     pub fn shed(&self) -> u64 {
-        self.inner.shed.load(Ordering::Relaxed)
+        self.inner.shed.get()
     }
 
-    /// Everything, in the Prometheus text exposition format.
+    /// Everything, in the OpenMetrics text format (exemplars included), ending in `# EOF`.
     pub async fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP grpc_server_started_total Total number of RPCs started on the server.\n");
-        out.push_str("# TYPE grpc_server_started_total counter\n");
-        if let Ok(started) = self.inner.started.lock() {
-            for (method, n) in started.iter() {
-                let _ = writeln!(out, "grpc_server_started_total{{{}}} {n}", method.labels());
-            }
-        }
-        out.push_str(
-            "# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or \
-             failure (JSON calls included, as the gRPC calls they become).\n",
-        );
-        out.push_str("# TYPE grpc_server_handled_total counter\n");
-        if let Ok(handled) = self.inner.handled.lock() {
-            for ((method, code), n) in handled.iter() {
-                let _ = writeln!(out, "grpc_server_handled_total{{{},grpc_code=\"{code}\"}} {n}", method.labels());
-            }
-        }
-        out.push_str(
-            "# HELP grpc_server_handling_seconds Time from the start of an RPC to its response headers (a streamed \
-             chapter: to its first piece).\n",
-        );
-        out.push_str("# TYPE grpc_server_handling_seconds histogram\n");
-        if let Ok(latency) = self.inner.latency.lock() {
-            for (method, h) in latency.iter() {
-                h.render(&mut out, "grpc_server_handling_seconds", &method.labels());
-            }
-        }
-        out.push_str("# HELP http_server_request_duration_seconds Duration of HTTP server requests (the JSON port).\n");
-        out.push_str("# TYPE http_server_request_duration_seconds histogram\n");
-        if let Ok(http) = self.inner.http.lock() {
-            for ((method, route, status), h) in http.iter() {
-                let labels = format!(
-                    "http_request_method=\"{method}\",http_route=\"{route}\",http_response_status_code=\"{status}\""
-                );
-                h.render(&mut out, "http_server_request_duration_seconds", &labels);
-            }
-        }
-        let _ = write!(
-            out,
-            "# HELP maturity_calls_in_flight Calls being served now.\n# TYPE maturity_calls_in_flight gauge\n\
-             maturity_calls_in_flight {}\n\
-             # HELP maturity_calls_shed_total Calls refused at once because the server was full.\n\
-             # TYPE maturity_calls_shed_total counter\nmaturity_calls_shed_total {}\n",
-            self.inner.in_flight.load(Ordering::Relaxed),
-            self.inner.shed.load(Ordering::Relaxed)
-        );
         let sources: Vec<GaugeSource> = self.inner.sources.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut now = Registry::default();
         for source in sources {
             for g in source().await {
-                let _ = write!(out, "# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", g.name, g.help, g.value);
+                // The encoder ends every help text with a full stop of its own.
+                now.register(g.name, g.help.trim_end_matches('.'), ConstGauge::new(g.value));
             }
         }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode_registry(&mut out, &self.inner.registry);
+        let _ = encode_registry(&mut out, &now);
+        let _ = encode_eof(&mut out);
         out
     }
+
+    /// Everything in the Prometheus text format, for a scraper that does not ask for OpenMetrics:
+    /// the same samples, a counter's family named with its `_total`, without exemplars and `# EOF`.
+    pub async fn render_prometheus(&self) -> String {
+        prometheus_text(&self.render().await)
+    }
+}
+
+/// The Prometheus text format of an OpenMetrics text: counter families take their samples' name
+/// (`_total`), and exemplars, units and the end marker go.
+fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> =
+        openmetrics.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let name = if counters.contains(name) { format!("{name}_total") } else { name.to_string() };
+                let _ = writeln!(out, "{prefix}{name} {tail}");
+            }
+            // An exemplar follows the value after ` # {`.
+            None => {
+                let _ = writeln!(out, "{}", line.split_once(" # {").map_or(line, |(sample, _)| sample));
+            }
+        }
+    }
+    out
 }
 
 /// The front door's state. Cheap to clone.
@@ -259,10 +317,9 @@ struct Method {
 }
 
 impl Method {
-    fn labels(&self) -> String {
+    fn rpc(&self) -> Rpc {
         let or_other = |s: &str| if s.is_empty() { "other".to_string() } else { s.to_string() };
-        let (service, method) = (or_other(&self.service), or_other(&self.method));
-        format!("grpc_type=\"{}\",grpc_service=\"{service}\",grpc_method=\"{method}\"", self.kind)
+        Rpc { grpc_type: self.kind, grpc_service: or_other(&self.service), grpc_method: or_other(&self.method) }
     }
 }
 
@@ -418,9 +475,9 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
         match guard.admit(&method) {
             Some(p) => Some(p),
             None => {
-                guard.metrics.inner.shed.fetch_add(1, Ordering::Relaxed);
+                guard.metrics.inner.shed.inc();
                 guard.metrics.start(&method);
-                guard.metrics.record(&method, "RESOURCE_EXHAUSTED", 0.0);
+                guard.metrics.record(&method, "RESOURCE_EXHAUSTED", 0.0, None);
                 tracing::debug!(request_id = %id, %method, "refused: the server is full");
                 let mut status = tonic::Status::resource_exhausted("the server is at capacity; retry in a second");
                 status.metadata_mut().insert(OVERLOADED, tonic::metadata::MetadataValue::from_static("1"));
@@ -433,7 +490,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
             }
         }
     };
-    guard.metrics.inner.in_flight.fetch_add(1, Ordering::Relaxed);
+    guard.metrics.inner.in_flight.inc();
     if !exempt {
         guard.metrics.start(&method);
     }
@@ -452,9 +509,9 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
     );
-    telemetry::otel::adopt(&span, parent);
+    let trace_id = telemetry::otel::adopt(&span, parent);
     let mut response = next.run(req).instrument(span.clone()).await;
-    guard.metrics.inner.in_flight.fetch_sub(1, Ordering::Relaxed);
+    guard.metrics.inner.in_flight.dec();
     drop(permit);
     undecodable_is_invalid_argument(response.headers_mut());
     if !exempt {
@@ -464,7 +521,7 @@ pub async fn grpc(State(guard): State<Guard>, req: Request, next: Next) -> Respo
     // (0). A stream that fails after its first message counts as OK here.
     let code = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).map_or("OK", code_name);
     if !exempt {
-        guard.metrics.record(&method, code, started.elapsed().as_secs_f64());
+        guard.metrics.record(&method, code, started.elapsed().as_secs_f64(), trace_id);
     }
     span.in_scope(|| tracing::debug!(code, ms = started.elapsed().as_millis() as u64, "call served"));
     if let Ok(v) = id.parse() {
@@ -482,11 +539,11 @@ mod tests {
         let m = Metrics::default();
         for n in 0..100 {
             m.start(&format!("/x.Y/Z{n}"));
-            m.record(&format!("/x.Y/Z{n}"), "UNIMPLEMENTED", 0.001);
+            m.record(&format!("/x.Y/Z{n}"), "UNIMPLEMENTED", 0.001, None);
         }
-        m.record("/maturity.v1.ScoringService/ListModels", "OK", 0.001);
+        m.record("/maturity.v1.ScoringService/ListModels", "OK", 0.001, None);
         for n in 0..50 {
-            m.record_http(&http::Method::from_bytes(format!("M{n}").as_bytes()).unwrap(), None, 404, 0.001);
+            m.record_http(&http::Method::from_bytes(format!("M{n}").as_bytes()).unwrap(), None, 404, 0.001, None);
         }
         let text = m.render().await;
         let other = "grpc_type=\"unknown\",grpc_service=\"other\",grpc_method=\"other\"";
@@ -506,29 +563,31 @@ mod tests {
     async fn metrics_render_in_the_prometheus_format() {
         let m = Metrics::default();
         m.start("/maturity.v1.ScoringService/ScoreAssessment");
-        m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.003);
-        m.record("/maturity.v1.ScoringService/ScoreAssessment", "INVALID_ARGUMENT", 0.2);
-        m.record("/maturity.v1.ReportService/RenderChapter", "OK", 1.5);
-        m.record_http(&http::Method::POST, Some("/v1/{service}/{method}"), 429, 0.002);
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.003, None);
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "INVALID_ARGUMENT", 0.2, None);
+        m.record("/maturity.v1.ReportService/RenderChapter", "OK", 1.5, None);
+        m.record_http(&http::Method::POST, Some("/v1/{service}/{method}"), 429, 0.002, None);
         m.add_source(Arc::new(|| {
-            Box::pin(async { vec![Gauge { name: "maturity_test_gauge", help: "A test.", value: 7.0 }] })
+            Box::pin(async { vec![Gauge { name: "maturity_test_gauge", help: "A test", value: 7.0 }] })
         }));
-        let text = m.render().await;
+        let text = m.render_prometheus().await;
         let method = "grpc_type=\"unary\",grpc_service=\"maturity.v1.ScoringService\",grpc_method=\"ScoreAssessment\"";
         assert!(text.contains(&format!("grpc_server_started_total{{{method}}} 1")), "{text}");
         assert!(text.contains(&format!("grpc_server_handled_total{{{method},grpc_code=\"OK\"}} 1")), "{text}");
-        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{{method},le=\"0.005\"}} 1")), "{text}");
-        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{{method},le=\"0.25\"}} 2")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{le=\"0.005\",{method}}} 1")), "{text}");
+        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{le=\"0.25\",{method}}} 2")), "{text}");
         assert!(text.contains(&format!("grpc_server_handling_seconds_count{{{method}}} 2")), "{text}");
         assert!(text.contains("grpc_type=\"server_stream\",grpc_service=\"maturity.v1.ReportService\""), "{text}");
         let http =
             "http_request_method=\"POST\",http_route=\"/v1/{service}/{method}\",http_response_status_code=\"429\"";
         assert!(
-            text.contains(&format!("http_server_request_duration_seconds_bucket{{{http},le=\"0.0025\"}} 1")),
+            text.contains(&format!("http_server_request_duration_seconds_bucket{{le=\"0.0025\",{http}}} 1")),
             "{text}"
         );
         assert!(text.contains("# TYPE http_server_request_duration_seconds histogram\n"), "{text}");
-        assert!(text.contains("# TYPE maturity_test_gauge gauge\nmaturity_test_gauge 7\n"), "{text}");
+        assert!(text.contains("# TYPE maturity_test_gauge gauge\nmaturity_test_gauge 7.0\n"), "{text}");
+        assert!(text.contains("# TYPE grpc_server_handled_total counter\n"), "{text}");
+        assert!(!text.contains("# EOF") && !text.contains(" # {"), "{text}");
         // Every sample line is `name{labels} value` or `name value`.
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
@@ -536,5 +595,25 @@ mod tests {
         }
         assert_eq!(code_name("14"), "UNAVAILABLE");
         assert_eq!(code_name("x"), "UNKNOWN");
+    }
+
+    #[tokio::test]
+    async fn openmetrics_carry_the_trace_id_of_a_call_as_the_exemplar_of_its_bucket() {
+        let m = Metrics::default();
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.003, Some(trace.to_string()));
+        m.record("/maturity.v1.ScoringService/ScoreAssessment", "OK", 0.2, None);
+        m.record_http(&http::Method::GET, Some("/v1/models"), 200, 0.02, Some(trace.to_string()));
+        let text = m.render().await;
+        let method = "grpc_type=\"unary\",grpc_service=\"maturity.v1.ScoringService\",grpc_method=\"ScoreAssessment\"";
+        let bucket =
+            format!("grpc_server_handling_seconds_bucket{{le=\"0.005\",{method}}} 1 # {{trace_id=\"{trace}\"}} 0.003");
+        assert!(text.contains(&bucket), "{text}");
+        let http = "http_request_method=\"GET\",http_route=\"/v1/models\",http_response_status_code=\"200\"";
+        assert!(text.contains(&format!("{{le=\"0.025\",{http}}} 1 # {{trace_id=\"{trace}\"}} 0.02")), "{text}");
+        // A bucket no call with a trace fell in has no exemplar.
+        assert!(text.contains(&format!("grpc_server_handling_seconds_bucket{{le=\"0.25\",{method}}} 2\n")), "{text}");
+        assert!(text.contains("# TYPE grpc_server_handled counter\n"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

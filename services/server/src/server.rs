@@ -320,6 +320,26 @@ fn spawn_http(
     Ok(tokio::spawn(serve_http(listener, router, tls, limits, stop)))
 }
 
+/// Sets the health of every service in `names` and of the server as a whole (`""`) to `status`.
+async fn set_health(health: &tonic_health::server::HealthReporter, names: &[&'static str], status: ServingStatus) {
+    for name in names {
+        health.set_service_status(*name, status).await;
+    }
+    health.set_service_status("", status).await;
+}
+
+/// The gRPC server's builder, with TLS when `settings` has a certificate.
+fn grpc_builder(settings: &ServerSettings) -> anyhow::Result<Server> {
+    let mut builder = Server::builder();
+    if let Some(pem) = &settings.tls {
+        let identity = tonic::transport::Identity::from_pem(&pem.cert, pem.key.expose());
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .context("the TLS certificate or key is not usable")?;
+    }
+    Ok(builder)
+}
+
 /// As `serve`, and when `listeners` has them, the same services as JSON over HTTP
 /// (`crate::gateway`) and the operators' port.
 pub async fn serve_with_http(
@@ -333,10 +353,7 @@ pub async fn serve_with_http(
     services.add(crate::diagnostics::service());
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    for name in &services.names {
-        health.set_service_status(*name, ServingStatus::Serving).await;
-    }
-    health.set_service_status("", ServingStatus::Serving).await;
+    set_health(&health, &services.names, ServingStatus::Serving).await;
     health.set_service_status(LIVENESS, ServingStatus::Serving).await;
     let ready = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let readiness_task = settings.readiness.clone().map(|probe| {
@@ -372,14 +389,7 @@ pub async fn serve_with_http(
     // Nagle's algorithm would hold back small responses until the peer's delayed ACK (about
     // 40 ms): every accepted connection gets TCP_NODELAY, as a stock gRPC server does.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let mut builder = Server::builder();
-    if let Some(pem) = &settings.tls {
-        let identity = tonic::transport::Identity::from_pem(&pem.cert, pem.key.expose());
-        builder = builder
-            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
-            .context("the TLS certificate or key is not usable")?;
-    }
-    let server = builder.add_routes(routes).serve_with_incoming_shutdown(incoming, async {
+    let server = grpc_builder(&settings)?.add_routes(routes).serve_with_incoming_shutdown(incoming, async {
         let _ = stop_rx.await;
     });
     tokio::pin!(server);
@@ -393,10 +403,7 @@ pub async fn serve_with_http(
         task.abort();
     }
     ready.store(false, std::sync::atomic::Ordering::Relaxed);
-    for name in &names {
-        health.set_service_status(*name, ServingStatus::NotServing).await;
-    }
-    health.set_service_status("", ServingStatus::NotServing).await;
+    set_health(&health, &names, ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
     let _ = http_stop_tx.send(());
     // The operators' port answers until the very end (readiness says NOT_SERVING meanwhile).

@@ -56,7 +56,7 @@ struct Gateway {
     body_timeout: std::time::Duration,
 }
 
-/// What the operators' port (`admin_addr`) offers: `/metrics` (Prometheus), `/livez` (the process
+/// What the operators' port (`admin_addr`) offers: `/metrics` (OpenMetrics or Prometheus text), `/livez` (the process
 /// answers) and `/readyz` (it can do its work). Apart from the API's port, so that a deployment
 /// can keep it off the public network (it is on loopback unless configured otherwise).
 #[derive(Clone, Debug)]
@@ -67,9 +67,19 @@ pub struct Operations {
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
-async fn metrics(State(ops): State<Operations>) -> Response {
-    let text = ops.metrics.render().await;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+/// The metrics in OpenMetrics (with exemplars) when the scraper asks for it, as Prometheus does,
+/// else in the Prometheus text format.
+async fn metrics(State(ops): State<Operations>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        ([(header::CONTENT_TYPE, crate::guard::OPENMETRICS)], ops.metrics.render().await).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, crate::guard::PROMETHEUS_TEXT)], ops.metrics.render_prometheus().await).into_response()
+    }
 }
 
 async fn livez() -> Response {
@@ -94,11 +104,12 @@ async fn front(State(g): State<Gateway>, mut req: axum::extract::Request, next: 
     }
     let started = std::time::Instant::now();
     let method = req.method().clone();
+    let trace_id = telemetry::otel::caller_trace_id(req.headers());
     let matched = req.extensions().get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_string());
     let mut response = next.run(req).await;
     let route = matched.or_else(|| response.extensions().get::<RouteLabel>().map(|l| l.0.clone()));
     let seconds = started.elapsed().as_secs_f64();
-    g.metrics.record_http(&method, route.as_deref(), response.status().as_u16(), seconds);
+    g.metrics.record_http(&method, route.as_deref(), response.status().as_u16(), seconds, trace_id);
     if let Some(v) = id {
         response.headers_mut().insert(crate::guard::REQUEST_ID, v);
     }
