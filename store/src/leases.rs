@@ -2,58 +2,52 @@
 //! publisher per database at a time, and a generation per publication that servers reload by.
 
 use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, UpdateStatement};
 
 use crate::StoreError;
 use crate::changes::{Universe, universe_of};
 use crate::connection::get;
 use crate::schema::{BenchmarkPublisher as P, BenchmarkUniverses as U};
 
-/// Takes or renews the publisher's lease for `holder` until `until_us`, if it is free, expired at
-/// `now_us`, or already `holder`'s. Whether `holder` holds it now.
-pub async fn take_lease(
-    db: &impl ConnectionTrait,
-    holder: &str,
-    now_us: i64,
-    until_us: i64,
-) -> Result<bool, StoreError> {
-    let stmt = Query::update()
-        .table(P::Table)
-        .value(P::Holder, holder)
-        .value(P::LeaseUntilUs, until_us)
-        .and_where(Expr::col(P::Id).eq(1))
-        .and_where(Expr::col(P::Holder).eq(holder).or(Expr::col(P::LeaseUntilUs).lt(now_us)))
-        .to_owned();
-    Ok(db.execute(&stmt).await?.rows_affected() == 1)
+/// The update of the publisher's one row that sets its lease to `until_us`.
+fn lease_until(until_us: i64) -> UpdateStatement {
+    Query::update().table(P::Table).value(P::LeaseUntilUs, until_us).and_where(Expr::col(P::Id).eq(1)).to_owned()
 }
 
-/// Extends `holder`'s lease to `until_us` while it still holds it, unexpired at `now_us`; a lease
-/// that expired (or passed to another holder) is not taken back this way. Whether it was extended.
-pub async fn renew_lease(
+/// How a publisher asks for the lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Takes it when it is free or expired, or renews it when it is the holder's already.
+    Take,
+    /// Extends it only while the holder still holds it unexpired: a lease that expired (or passed
+    /// to another holder) is not taken back this way.
+    Renew,
+}
+
+/// Claims the publisher's lease for `holder` until `until_us`, as `claim` says, at `now_us`.
+/// Whether `holder` holds it now.
+pub async fn claim_lease(
     db: &impl ConnectionTrait,
     holder: &str,
+    claim: Claim,
     now_us: i64,
     until_us: i64,
 ) -> Result<bool, StoreError> {
-    let stmt = Query::update()
-        .table(P::Table)
-        .value(P::LeaseUntilUs, until_us)
-        .and_where(Expr::col(P::Id).eq(1))
-        .and_where(Expr::col(P::Holder).eq(holder))
-        .and_where(Expr::col(P::LeaseUntilUs).gte(now_us))
-        .to_owned();
+    let mut stmt = lease_until(until_us);
+    match claim {
+        Claim::Take => stmt
+            .value(P::Holder, holder)
+            .and_where(Expr::col(P::Holder).eq(holder).or(Expr::col(P::LeaseUntilUs).lt(now_us))),
+        Claim::Renew => {
+            stmt.and_where(Expr::col(P::Holder).eq(holder)).and_where(Expr::col(P::LeaseUntilUs).gte(now_us))
+        }
+    };
     Ok(db.execute(&stmt).await?.rows_affected() == 1)
 }
 
 /// Gives the lease up (at shutdown), so that another server takes over at once.
 pub async fn release_lease(db: &impl ConnectionTrait, holder: &str) -> Result<(), StoreError> {
-    let stmt = Query::update()
-        .table(P::Table)
-        .value(P::Holder, "")
-        .value(P::LeaseUntilUs, 0i64)
-        .and_where(Expr::col(P::Id).eq(1))
-        .and_where(Expr::col(P::Holder).eq(holder))
-        .to_owned();
+    let stmt = lease_until(0).value(P::Holder, "").and_where(Expr::col(P::Holder).eq(holder)).to_owned();
     db.execute(&stmt).await?;
     Ok(())
 }

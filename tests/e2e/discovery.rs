@@ -2,6 +2,7 @@
 //! descriptors, and health reports each one.
 
 use prost::Message;
+use services_server::gateway::http::PUBLIC_SERVICES;
 use test_support::spawn_app;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
@@ -24,15 +25,7 @@ async fn reflection_lists_and_describes_every_service() {
     let resp = reflect(app.channel.clone(), MessageRequest::ListServices(String::new())).await;
     let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else { panic!("{resp:?}") };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in [
-        "maturity.v1.ScoringService",
-        "maturity.v1.PersistenceService",
-        "maturity.v1.BenchmarkService",
-        "maturity.v1.ReportService",
-        "maturity.v1.WebhookService",
-        "maturity.v1.DiagnosticsService",
-        "grpc.health.v1.Health",
-    ] {
+    for expected in PUBLIC_SERVICES.into_iter().chain(["grpc.health.v1.Health"]) {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 
@@ -79,15 +72,7 @@ async fn reflection_lists_and_describes_every_service() {
 async fn health_reports_every_service() {
     let app = spawn_app().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in [
-        "",
-        "maturity.v1.ScoringService",
-        "maturity.v1.PersistenceService",
-        "maturity.v1.BenchmarkService",
-        "maturity.v1.ReportService",
-        "maturity.v1.WebhookService",
-        "maturity.v1.DiagnosticsService",
-    ] {
+    for service in [""].into_iter().chain(PUBLIC_SERVICES) {
         let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status;
         assert_eq!(status, 1, "`{service}` is not SERVING");
     }

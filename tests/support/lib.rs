@@ -200,6 +200,34 @@ pub fn as_tenant<T>(tenant: &str, msg: T) -> tonic::Request<T> {
     r
 }
 
+/// A submission of the firm `(section, size, province)` named `firm_name`, completed at
+/// `completed_at` (seconds since the epoch), with `answers` and the default model.
+pub fn submission_of(
+    request_id: &str,
+    external_ref: &str,
+    firm_name: &str,
+    completed_at: i64,
+    firm: (&str, &str, &str),
+    answers: Vec<pb::Answer>,
+) -> pb::SubmitAssessmentRequest {
+    pb::SubmitAssessmentRequest {
+        request_id: request_id.into(),
+        external_ref: external_ref.into(),
+        firm_name: firm_name.into(),
+        completed_at: Some(prost_types::Timestamp { seconds: completed_at, nanos: 0 }),
+        assessment: Some(pb::ScoreAssessmentRequest {
+            model: None,
+            firm: Some(pb::FirmAttributes {
+                sbi_section: firm.0.into(),
+                size_class: firm.1.into(),
+                province: firm.2.into(),
+            }),
+            answers,
+            locale: String::new(),
+        }),
+    }
+}
+
 fn answer(model: &Model, item: &domain_model::Item, point: usize) -> pb::Answer {
     let scale = model.scale_of(item);
     let p = &scale.points[point.min(scale.points.len() - 1)];

@@ -30,7 +30,10 @@ use services_api::v1 as pb;
 use services_api::v1::persistence_service_server::PersistenceService;
 use services_persistence::Persistence;
 use test_support::{Options, TestApp};
-pub use test_support::{answers_varied as answers, as_tenant};
+pub use test_support::{answers_varied as answers, as_tenant, submission_of};
+
+/// 2025-07-01T00:00:00Z (the demo peers' latest year), in seconds since the epoch.
+pub const JULY_2025: i64 = 1_751_328_000;
 
 /// The night every test uses: after every assessment's completion.
 pub const NIGHT: &str = "2026-11-28";
@@ -62,23 +65,8 @@ impl World {
             for i in 0..per_tenant {
                 let firm = FIRMS[i % FIRMS.len()];
                 let name = format!("Firma {tenant} {i}");
-                let req = pb::SubmitAssessmentRequest {
-                    request_id: format!("{tenant}-{i}"),
-                    external_ref: format!("crm-{i}"),
-                    firm_name: name.clone(),
-                    // 2025-07-01T00:00:00Z.
-                    completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-                    assessment: Some(pb::ScoreAssessmentRequest {
-                        model: None,
-                        firm: Some(pb::FirmAttributes {
-                            sbi_section: firm.0.into(),
-                            size_class: firm.1.into(),
-                            province: firm.2.into(),
-                        }),
-                        answers: answers(&model, i),
-                        locale: String::new(),
-                    }),
-                };
+                let (id, crm) = (format!("{tenant}-{i}"), format!("crm-{i}"));
+                let req = submission_of(&id, &crm, &name, JULY_2025, firm, answers(&model, i));
                 let made = persistence.submit_assessment(as_tenant(tenant, req)).await.unwrap().into_inner();
                 assessments.push((tenant.to_string(), made.assessment.unwrap().id, name));
             }
@@ -131,22 +119,10 @@ pub async fn submit_firm(
     firm: (&str, &str, &str),
     answers: Vec<pb::Answer>,
 ) -> store::StoredAssessment {
-    let req = pb::SubmitAssessmentRequest {
-        request_id: request_id.into(),
-        external_ref: request_id.into(),
-        firm_name: name.into(),
-        completed_at: Some(prost_types::Timestamp { seconds: 1_751_328_000, nanos: 0 }),
-        assessment: Some(pb::ScoreAssessmentRequest {
-            model: None,
-            firm: Some(pb::FirmAttributes {
-                sbi_section: firm.0.into(),
-                size_class: firm.1.into(),
-                province: firm.2.into(),
-            }),
-            answers,
-            locale: "nl".into(),
-        }),
-    };
+    let mut req = submission_of(request_id, request_id, name, JULY_2025, firm, answers);
+    if let Some(a) = req.assessment.as_mut() {
+        a.locale = "nl".into();
+    }
     let made = world.persistence.submit_assessment(as_tenant("acme", req)).await.unwrap().into_inner();
     store::reports::by_id(&world.conn, made.assessment.unwrap().id).await.unwrap().unwrap()
 }

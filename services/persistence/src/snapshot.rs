@@ -28,89 +28,104 @@ fn verdict_pb(text: &str) -> pb::FitVerdict {
     }
 }
 
+// The fields the wire messages and the store's snapshots share, each list written once and used
+// both ways (`$from` is read, `$To` built): a field added to one form and not the other is a
+// compile error here, never a value lost on the way.
+
+macro_rules! stage {
+    ($from:expr => $To:path) => {{
+        let s = $from;
+        $To {
+            id: s.id.clone(),
+            number: s.number,
+            label: s.label.clone(),
+            capability: s.capability,
+            items_total: s.items_total,
+            items_answered: s.items_answered,
+            insufficient_evidence: s.insufficient_evidence,
+            attained: s.attained,
+            skipped: s.skipped,
+        }
+    }};
+}
+
+macro_rules! axis {
+    ($from:expr => $To:path, $Stage:path) => {{
+        let a = $from;
+        $To {
+            axis: a.axis.clone(),
+            label: a.label.clone(),
+            index: a.index,
+            attained_stage: a.attained_stage,
+            attained_label: a.attained_label.clone(),
+            stages: a.stages.iter().map(|s| stage!(s => $Stage)).collect(),
+        }
+    }};
+}
+
+macro_rules! dimension {
+    ($from:expr => $To:path) => {{
+        let d = $from;
+        $To {
+            id: d.id.clone(),
+            label: d.label.clone(),
+            score: d.score,
+            items_total: d.items_total,
+            items_answered: d.items_answered,
+            insufficient_evidence: d.insufficient_evidence,
+        }
+    }};
+}
+
+macro_rules! proposition {
+    ($from:expr => $To:path) => {{
+        let p = $from;
+        $To {
+            centrality: p.centrality,
+            social_native: p.social_native,
+            items_total: p.items_total,
+            items_answered: p.items_answered,
+            insufficient_evidence: p.insufficient_evidence,
+        }
+    }};
+}
+
+macro_rules! counts {
+    ($from:expr => $To:path) => {{
+        let c = $from;
+        $To { items_in_model: c.items_in_model, answered: c.answered, dont_know: c.dont_know, unanswered: c.unanswered }
+    }};
+}
+
+macro_rules! class {
+    ($from:expr => $To:path) => {{
+        let c = $from;
+        $To { id: c.id.clone(), label: c.label.clone(), description: c.description.clone() }
+    }};
+}
+
 fn axis(a: Option<&pb::AxisResult>) -> AxisSnapshot {
-    let Some(a) = a else { return AxisSnapshot::default() };
-    AxisSnapshot {
-        axis: a.axis.clone(),
-        label: a.label.clone(),
-        index: a.index,
-        attained_stage: a.attained_stage,
-        attained_label: a.attained_label.clone(),
-        stages: a
-            .stages
-            .iter()
-            .map(|s| StageSnapshot {
-                id: s.id.clone(),
-                number: s.number,
-                label: s.label.clone(),
-                capability: s.capability,
-                items_total: s.items_total,
-                items_answered: s.items_answered,
-                insufficient_evidence: s.insufficient_evidence,
-                attained: s.attained,
-                skipped: s.skipped,
-            })
-            .collect(),
-    }
+    a.map_or_else(AxisSnapshot::default, |a| axis!(a => AxisSnapshot, StageSnapshot))
 }
 
 fn axis_pb(a: &AxisSnapshot) -> pb::AxisResult {
-    pb::AxisResult {
-        axis: a.axis.clone(),
-        label: a.label.clone(),
-        index: a.index,
-        attained_stage: a.attained_stage,
-        attained_label: a.attained_label.clone(),
-        stages: a
-            .stages
-            .iter()
-            .map(|s| pb::StageResult {
-                id: s.id.clone(),
-                number: s.number,
-                label: s.label.clone(),
-                capability: s.capability,
-                items_total: s.items_total,
-                items_answered: s.items_answered,
-                insufficient_evidence: s.insufficient_evidence,
-                attained: s.attained,
-                skipped: s.skipped,
-            })
-            .collect(),
-    }
+    axis!(a => pb::AxisResult, pb::StageResult)
 }
 
 fn dimension(d: &pb::DimensionResult) -> DimensionSnapshot {
-    DimensionSnapshot {
-        id: d.id.clone(),
-        label: d.label.clone(),
-        score: d.score,
-        items_total: d.items_total,
-        items_answered: d.items_answered,
-        insufficient_evidence: d.insufficient_evidence,
-    }
+    dimension!(d => DimensionSnapshot)
 }
 
 fn dimension_pb(d: &DimensionSnapshot) -> pb::DimensionResult {
-    pb::DimensionResult {
-        id: d.id.clone(),
-        label: d.label.clone(),
-        score: d.score,
-        items_total: d.items_total,
-        items_answered: d.items_answered,
-        insufficient_evidence: d.insufficient_evidence,
-    }
+    dimension!(d => pb::DimensionResult)
 }
 
 fn class(c: Option<&pb::Classification>) -> ClassSnapshot {
-    c.map_or_else(ClassSnapshot::default, |c| ClassSnapshot {
-        id: c.id.clone(),
-        label: c.label.clone(),
-        description: c.description.clone(),
-    })
+    c.map_or_else(ClassSnapshot::default, |c| class!(c => ClassSnapshot))
 }
 
 fn class_pb(c: &ClassSnapshot) -> pb::Classification {
-    pb::Classification { id: c.id.clone(), label: c.label.clone(), description: c.description.clone() }
+    class!(c => pb::Classification)
 }
 
 /// The store's snapshot of a result as answered.
@@ -129,13 +144,7 @@ pub fn snapshot(r: &pb::AssessmentResult) -> ResultSnapshot {
         internal: axis(r.internal.as_ref()),
         maturity_index: r.maturity_index,
         value_sources: r.value_sources.iter().map(dimension).collect(),
-        proposition: PropositionSnapshot {
-            centrality: proposition.centrality,
-            social_native: proposition.social_native,
-            items_total: proposition.items_total,
-            items_answered: proposition.items_answered,
-            insufficient_evidence: proposition.insufficient_evidence,
-        },
+        proposition: proposition!(proposition => PropositionSnapshot),
         fit: FitSnapshot {
             target: fit.target,
             gap: fit.gap,
@@ -148,12 +157,7 @@ pub fn snapshot(r: &pb::AssessmentResult) -> ResultSnapshot {
         forrester: class(r.forrester.as_ref()),
         altimeter: class(r.altimeter.as_ref()),
         business_value: r.business_value.iter().map(dimension).collect(),
-        counts: CountsSnapshot {
-            items_in_model: counts.items_in_model,
-            answered: counts.answered,
-            dont_know: counts.dont_know,
-            unanswered: counts.unanswered,
-        },
+        counts: counts!(counts => CountsSnapshot),
     }
 }
 
@@ -171,13 +175,7 @@ pub fn snapshot_pb(s: &ResultSnapshot) -> pb::AssessmentResult {
         internal: Some(axis_pb(&s.internal)),
         maturity_index: s.maturity_index,
         value_sources: s.value_sources.iter().map(dimension_pb).collect(),
-        proposition: Some(pb::PropositionResult {
-            centrality: s.proposition.centrality,
-            social_native: s.proposition.social_native,
-            items_total: s.proposition.items_total,
-            items_answered: s.proposition.items_answered,
-            insufficient_evidence: s.proposition.insufficient_evidence,
-        }),
+        proposition: Some(proposition!(&s.proposition => pb::PropositionResult)),
         fit: Some(pb::FitResult {
             target: s.fit.target,
             gap: s.fit.gap,
@@ -190,12 +188,7 @@ pub fn snapshot_pb(s: &ResultSnapshot) -> pb::AssessmentResult {
         forrester: Some(class_pb(&s.forrester)),
         altimeter: Some(class_pb(&s.altimeter)),
         business_value: s.business_value.iter().map(dimension_pb).collect(),
-        answers: Some(pb::AnswerCounts {
-            items_in_model: s.counts.items_in_model,
-            answered: s.counts.answered,
-            dont_know: s.counts.dont_know,
-            unanswered: s.counts.unanswered,
-        }),
+        answers: Some(counts!(&s.counts => pb::AnswerCounts)),
     }
 }
 

@@ -58,7 +58,7 @@ impl Benchmarks {
         let gate = lease_gate(&self.write_gate, &self.db).await;
         // The time the lease is taken at, after the wait for the gate.
         let now = now_us();
-        let taken = store::take_lease(&self.db, &self.holder, now, now + lease).await?;
+        let taken = store::claim_lease(&self.db, &self.holder, store::Claim::Take, now, now + lease).await?;
         drop(gate);
         let leasing = asked.elapsed();
         if !taken {
@@ -217,7 +217,7 @@ fn keep_lease(db: DatabaseConnection, holder: String, lease: Duration) -> Keeper
         loop {
             tick.tick().await;
             let now = now_us();
-            match store::renew_lease(&db, &holder, now, now + micros(lease)).await {
+            match store::claim_lease(&db, &holder, store::Claim::Renew, now, now + micros(lease)).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(holder = %holder, "publisher lease lost during a round; its write will be refused");

@@ -14,6 +14,14 @@ mod webhooks;
 
 const BIN: &str = env!("CARGO_BIN_EXE_maturity");
 
+/// Runs `command`, which must exit 64 with `reason` on standard error.
+fn refused(command: &mut Command, reason: &str) {
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains(reason), "{reason} missing from: {stderr}");
+}
+
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("maturity-it-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -191,9 +199,7 @@ fn demo_scores_through_the_api_and_sigterm_exits_0() {
 
 #[test]
 fn a_disclosure_threshold_below_five_is_refused() {
-    let out = Command::new(BIN).args(["serve", "--disclosure-k", "4"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("disclosure_k = 4 is below the minimum of 5"));
+    refused(Command::new(BIN).args(["serve", "--disclosure-k", "4"]), "disclosure_k = 4 is below the minimum of 5");
 }
 
 #[test]
@@ -428,15 +434,10 @@ async fn sigterm_lets_a_slow_https_download_finish() {
 
 #[test]
 fn tls_needs_both_files_and_readable_ones() {
-    let out = Command::new(BIN).args(["serve", "--tls-cert-file", "/nonexistent/cert.pem"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("tls_cert_file and tls_key_file go together"));
-    let out = Command::new(BIN)
-        .args(["serve", "--tls-cert-file", "/nonexistent/cert.pem", "--tls-key-file", "/nonexistent/key.pem"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the TLS certificate file"));
+    let cert = ["serve", "--tls-cert-file", "/nonexistent/cert.pem"];
+    refused(Command::new(BIN).args(cert), "tls_cert_file and tls_key_file go together");
+    let both = ["--tls-key-file", "/nonexistent/key.pem"];
+    refused(Command::new(BIN).args(cert).args(both), "cannot read the TLS certificate file");
 }
 
 mod collector {
@@ -516,16 +517,9 @@ async fn spans_are_exported_over_tls_inside_the_callers_trace_and_logs_carry_the
     use services_api::v1::ListModelsRequest;
     use services_api::v1::scoring_service_client::ScoringServiceClient;
 
-    let out = Command::new(BIN).args(["serve", "--otlp-endpoint", "ftp://collector:4317"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("otlp_endpoint"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(BIN)
-        .args(["serve", "--otlp-endpoint", "https://collector:4318"])
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only OTLP over gRPC"));
+    refused(Command::new(BIN).args(["serve", "--otlp-endpoint", "ftp://collector:4317"]), "otlp_endpoint");
+    let http = ["serve", "--otlp-endpoint", "https://collector:4318"];
+    refused(Command::new(BIN).args(http).env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), "only OTLP over gRPC");
 
     let dir = scratch("otel");
     let (endpoint, ca, got) = collector::start(&dir).await;

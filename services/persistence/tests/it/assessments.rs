@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use migrations::test_db::BACKENDS;
 use services_api::v1 as pb;
 
-use crate::{as_tenant, spawn_app, submission};
+use crate::{TestApp, as_tenant, spawn_app, submission};
 
 #[tokio::test]
 async fn idempotent_retry_stores_once() {
@@ -227,12 +227,7 @@ async fn a_refused_submission_among_concurrent_ones_refuses_only_itself() {
             }
         }
         assert_eq!(refused, 1, "{backend:?}");
-        let listed = app
-            .persistence_client()
-            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 100, ..Default::default() }))
-            .await
-            .unwrap()
-            .into_inner();
+        let listed = first_hundred(&app, "acme").await;
         assert_eq!(listed.assessments.len(), 12, "{backend:?}: 11 new and the first");
         assert!(!listed.assessments.iter().any(|a| a.external_ref == "x-other"), "{backend:?}");
     }
@@ -269,12 +264,7 @@ async fn concurrent_repeats_are_each_answered_as_if_written_alone() {
         assert_eq!(answers[4], answers[5], "{backend:?}: the retry was not answered with the original's response");
         let firm_a: BTreeSet<i64> = answers[6..=8].iter().map(|a| a.assessment.as_ref().unwrap().id).collect();
         assert_eq!(firm_a.len(), 3, "{backend:?}: {firm_a:?}");
-        let listed = app
-            .persistence_client()
-            .list_assessments(as_tenant("acme", pb::ListAssessmentsRequest { page_size: 100, ..Default::default() }))
-            .await
-            .unwrap()
-            .into_inner();
+        let listed = first_hundred(&app, "acme").await;
         assert_eq!(listed.assessments.len(), 13, "{backend:?}: 9 firms once, one retry, one firm three times");
         let sql = "SELECT COUNT(*) AS n FROM benchmark_contributions";
         let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
@@ -284,4 +274,10 @@ async fn concurrent_repeats_are_each_answered_as_if_written_alone() {
         let row = app.db.query_one_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
         assert_eq!(row.unwrap().try_get::<i64>("", "n").unwrap(), 13, "{backend:?}");
     }
+}
+
+/// The first hundred assessments `tenant` lists.
+async fn first_hundred(app: &TestApp, tenant: &str) -> pb::ListAssessmentsResponse {
+    let request = pb::ListAssessmentsRequest { page_size: 100, ..Default::default() };
+    app.persistence_client().list_assessments(as_tenant(tenant, request)).await.unwrap().into_inner()
 }

@@ -64,23 +64,10 @@ pub fn submission(
     firm: (&str, &str, &str),
     level: f64,
 ) -> pb::SubmitAssessmentRequest {
-    pb::SubmitAssessmentRequest {
-        request_id: request_id.to_string(),
-        external_ref: external_ref.to_string(),
-        firm_name: format!("Testbedrijf {external_ref}"),
-        // 2024-07-01T00:00:00Z.
-        completed_at: Some(prost_types::Timestamp { seconds: 1_719_792_000, nanos: 0 }),
-        assessment: Some(pb::ScoreAssessmentRequest {
-            model: None,
-            firm: Some(pb::FirmAttributes {
-                sbi_section: firm.0.into(),
-                size_class: firm.1.into(),
-                province: firm.2.into(),
-            }),
-            answers: test_support::answers_at(&default_model(), level),
-            locale: String::new(),
-        }),
-    }
+    let name = format!("Testbedrijf {external_ref}");
+    let answers = test_support::answers_at(&default_model(), level);
+    // 2024-07-01T00:00:00Z.
+    test_support::submission_of(request_id, external_ref, &name, 1_719_792_000, firm, answers)
 }
 
 fn default_model() -> std::sync::Arc<domain_model::Model> {
