@@ -3,7 +3,7 @@
 It knows nothing of our protos: it discovers `maturity.v1.ScoringService` through server
 reflection, builds its message classes from the descriptors the server sends, fetches the model in
 both languages, scores an assessment and checks every number against an independent calculation
-from MODEL.md and the model file (read here with tomllib, not through our code).
+from docs/method.md and the model file (read here with tomllib, not through our code).
 
 It also fetches `/openapi.json` and validates it against the OpenAPI 3.1 schema with a
 maintained validator (openapi-spec-validator), and reads `/metrics` of the operators' port with
@@ -43,7 +43,7 @@ def close(a, b):
 
 
 def expected_result(model, answers):
-    """MODEL.md's scoring rules, written independently of the Rust engine."""
+    """The scoring rules of docs/method.md, written independently of the Rust engine."""
     scales = model["scales"]
     items = {it["id"]: it for it in model["items"]}
     score = {}

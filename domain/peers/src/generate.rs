@@ -82,7 +82,7 @@ enum Pattern {
     Skip(Axis, u8),
 }
 
-/// Share of user firms that are social by nature: "a few percent" (MODEL.md); 3.5% here.
+/// Share of user firms that are social by nature: "a few percent" (the research, docs/demo-peers.md); 3.5% here.
 const NATIVE_SHARE: f64 = 0.035;
 /// Share of user firms that skipped one lower stage on one axis: an assumption (no published
 /// figure); 12% here.

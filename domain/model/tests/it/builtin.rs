@@ -158,7 +158,7 @@ fn version_2_advice_follows_the_verdict() {
     }
 }
 
-/// Version 2's Dutch texts use the wording rules of MODEL.md: no "peers", no "vermogen", Dutch
+/// Version 2's Dutch texts use the wording rules of docs/terms.md: no "peers", no "vermogen", Dutch
 /// names for the Forrester and Altimeter stages.
 #[test]
 fn version_2_dutch_follows_the_wording_rules() {
