@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-/// The bounds the configuration's table (services_server::serve) promises for each value.
+/// The bounds the configuration's table (configuration::settings) promises for each value.
 fn within_bounds(c: &ServeConfig) {
     use std::time::Duration;
     assert!(c.disclosure_k >= 5, "disclosure_k {}", c.disclosure_k);

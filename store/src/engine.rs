@@ -39,15 +39,15 @@ use sea_orm::DatabaseConnection;
 
 use crate as store;
 use crate::peers::{Found, Held};
-use crate::publish::{self, Groups, Published};
+use crate::publish::{self, Groups};
 use crate::time::now_us;
 use crate::{Change, StoreError, Universe};
 
-mod mirror;
 mod publisher;
+mod round;
 
-use mirror::Mirror;
-pub use publisher::Round;
+use round::Mirror;
+pub use round::Round;
 
 /// How long the publisher's lease lasts without renewal, by default: another server takes over
 /// this long after the publishing one died. While a round runs, the lease is renewed every third

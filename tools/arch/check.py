@@ -9,14 +9,16 @@ broken rule.
 - Only the store and the migrations depend on sea-orm or sqlx (directly).
 - Nothing under `domain/` depends on another crate of ours outside `domain/`.
 - The floors: `domain/`; then `runtime/`, `store/`, `migrations/`; then `report-gen/`; then
-  `services/`; then `tools/`, `tests/`, `fuzz/`. A crate depends only on crates of its own floor
-  or lower ones (dependencies proper; a test may use anything).
+  `services/`; then `tools/` and `tests/`. A crate depends only on crates of its own floor or lower
+  ones (dependencies proper; a test may use anything). The fuzz targets are a workspace of their
+  own on top, and not read here.
 - `report-gen` reaches no `services-*` crate, directly or not (`cargo tree`).
-- No crate and no folder is named for nothing in particular (`common`, `utils`, `misc`, ...).
+- No crate and no tracked folder is named for nothing in particular (`common`, `utils`, ...).
 - No two source files of a crate import each other, directly or around a circle. A file's imports
   are the `crate::`, `super::` and child-module paths it names outside its `#[cfg(test)]` module;
-  a name a module re-exports counts as an import of the file that defines it, and the re-export
-  itself (`pub use`) is no import: it publishes, it takes nothing.
+  a name a module re-exports counts as an import of the file that defines it, and a re-export
+  (`pub use`) is an import only where the file itself uses the name: otherwise it publishes and
+  takes nothing. A method called on a type whose `impl` is spread over files is not an import.
 """
 
 import json
@@ -30,10 +32,10 @@ WIRE = {"tonic", "prost", "prost-types", "tonic-prost", "tonic-types"}
 SQL = {"sea-orm", "sea-orm-migration", "sqlx"}
 SQL_OWNERS = {"store", "migrations"}
 FLOORS = [("domain/", 1), ("runtime/", 2), ("store/", 2), ("migrations/", 2), ("report-gen/", 3),
-          ("services/", 4), ("tools/", 5), ("tests/", 5), ("fuzz/", 5)]
+          ("services/", 4), ("tools/", 5), ("tests/", 5)]
 VAGUE = {"common", "utils", "util", "misc", "helpers", "shared", "stuff"}
-SKIP_DIRS = {"target", ".git", "node_modules"}
 PUB_USE = re.compile(r"\bpub(?:\([a-z]+\))?\s+use\s+([^;]+);")
+MOD = re.compile(r"\b(?:pub(?:\([a-z]+\))?\s+)?mod\s+\w+\s*;")
 DEFINITION = re.compile(r"\b(?:struct|enum|fn|type|trait|const|static|mod|union)\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -84,13 +86,17 @@ def crate_rules(meta, root):
 
 
 def folder_rules(root):
-    problems = []
-    for here, dirs, _ in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
-        for d in dirs:
-            if d.lower() in VAGUE:
-                problems.append(f"folder {os.path.relpath(os.path.join(here, d), root)} is named for nothing in particular")
-    return problems
+    tracked = subprocess.run(["git", "-C", root, "ls-files"], check=True, capture_output=True, text=True).stdout
+    folders = {os.path.dirname(path) for path in tracked.splitlines()}
+    folders = {f for path in folders for f in prefixes(path)}
+    return [f"folder {f} is named for nothing in particular" for f in sorted(folders)
+            if os.path.basename(f).lower() in VAGUE]
+
+
+def prefixes(path):
+    """`a/b/c` and every folder above it."""
+    parts = path.split("/") if path else []
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def module_of(src, path):
@@ -103,7 +109,7 @@ def module_of(src, path):
 
 def code_of(text):
     """The file's code without comments and without its test module."""
-    text = re.sub(r"//[^\n]*", "", text)
+    text = re.sub(r"(^|\s)//[^\n]*", r"\1", text, flags=re.M)
     cut = re.search(r"#\[cfg\(test\)\]\s*(pub(\([a-z]+\))?\s+)?mod\s+tests\s*\{", text)
     return text[: cut.start()] if cut else text
 
@@ -113,7 +119,7 @@ def use_paths(code):
     grouped imports (`use a::{b, c::d}`) spread out."""
     paths = []
     for m in re.finditer(r"\buse\s+([^;]+);", code):
-        paths.extend(spread(re.sub(r"\s+", "", m.group(1))))
+        paths.extend(p.partition("@")[0] for p in spread(squeeze(m.group(1))))
     paths.extend(m.group(0) for m in re.finditer(r"\b(?:crate|super|self)(?:::[A-Za-z_][A-Za-z0-9_]*)+", code))
     return paths
 
@@ -138,15 +144,20 @@ def spread(tree):
 def file_circles(meta):
     problems = []
     for p in meta["packages"]:
-        src = os.path.join(os.path.dirname(p["manifest_path"]), "src")
-        if not os.path.isdir(src):
+        # A crate's source files: those below its library's root (or, without a library, its
+        # binary's); a binary beside a library reaches the library by its name, as any crate does.
+        roots = [t["src_path"] for t in p["targets"] if "lib" in t["kind"]] or \
+                [t["src_path"] for t in p["targets"] if "bin" in t["kind"]]
+        if not roots:
             continue
-        files = {}
+        src = os.path.dirname(roots[0])
+        files = {(): roots[0]}
         for here, dirs, names in os.walk(src):
-            dirs[:] = [d for d in dirs if d != "tests"]
+            dirs[:] = [d for d in dirs if d not in ("tests", "benches", "examples")]
             for n in names:
-                if n.endswith(".rs") and n != "tests.rs":
-                    path = os.path.join(here, n)
+                path = os.path.join(here, n)
+                if n.endswith(".rs") and n not in ("tests.rs", "lib.rs", "main.rs", "build.rs") or \
+                        n == "mod.rs":
                     files.setdefault(module_of(src, path), path)
         codes = {m: code_of(open(f, encoding="utf-8").read()) for m, f in files.items()}
         defined = {m: set(DEFINITION.findall(code)) for m, code in codes.items()}
@@ -154,17 +165,21 @@ def file_circles(meta):
         # `module::A` the child's.
         exported = {}
         for m, code in codes.items():
-            for u in PUB_USE.finditer(code):
-                for path in spread(re.sub(r"\s+", "", u.group(1))):
-                    target = resolve(m, path, files, {})
-                    if target is None or target == m:
-                        continue
-                    name = path.split("::")[-1]
-                    for n in (defined[target] if name == "*" else [name]):
-                        exported.setdefault(m + (n,), target)
+            for written in spread_pub(code):
+                path, _, alias = written.partition("@")
+                target = resolve(m, path, files, {})
+                if target is None or target == m:
+                    continue
+                name = alias or path.split("::")[-1]
+                for n in (defined[target] if name == "*" else [name]):
+                    exported.setdefault(m + (n,), target)
         edges = {m: set() for m in files}
         for m, code in codes.items():
-            for path in use_paths(PUB_USE.sub("", code)):
+            rest = MOD.sub("", PUB_USE.sub("", code))
+            # A re-export publishes a name; it is an import too when the file itself uses the name.
+            used = [path for path in pub_uses(code)
+                    if path.split("::")[-1] != "*" and re.search(rf"\b{path.split('::')[-1]}\b", rest)]
+            for path in use_paths(rest) + used:
                 target = resolve(m, path, files, exported)
                 if target is not None and target != m:
                     edges[m].add(target)
@@ -172,6 +187,26 @@ def file_circles(meta):
             names = " -> ".join(os.path.relpath(files[m]) for m in circle + [circle[0]])
             problems.append(f"import circle in {p['name']}: {names}")
     return problems
+
+
+def pub_uses(code):
+    """The paths a file re-exports (`pub use`), each as `a::b::Name` (an alias named as such)."""
+    out = []
+    for u in PUB_USE.finditer(code):
+        for path in spread(squeeze(u.group(1))):
+            head, _, alias = path.partition("@")
+            out.append(head.rsplit("::", 1)[0] + "::" + alias if alias and "::" in head else alias or head)
+    return out
+
+
+def spread_pub(code):
+    """The paths of a file's `pub use` trees as written (aliases as `x@y`)."""
+    return [p for u in PUB_USE.finditer(code) for p in spread(squeeze(u.group(1)))]
+
+
+def squeeze(tree):
+    """A use tree without white space, `x as y` written `x@y`."""
+    return re.sub(r"\s+", "", re.sub(r"\s+as\s+", "@", tree))
 
 
 def resolve(here, path, files, exported):

@@ -41,6 +41,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use domain_anonymity::years::DEFAULT_PEER_YEARS_BACK;
 use telemetry::LogFormat;
 use telemetry::otel::Endpoint;
 
@@ -118,8 +119,6 @@ impl std::fmt::Debug for TlsPem {
 
 /// The default database: an SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/maturity.db?mode=rwc";
-
-pub use domain_anonymity::years::DEFAULT_PEER_YEARS_BACK;
 
 /// How far ahead of the server's clock a submission's `completed_at` may be, unless configured
 /// otherwise.
@@ -662,7 +661,7 @@ mod tests {
         }
         let mut documented: Vec<String> = table_keys(include_str!("settings.rs")).into_iter().map(|(k, _)| k).collect();
         documented.sort();
-        assert_eq!(documented, keys, "the table at the top of serve.rs");
+        assert_eq!(documented, keys, "the table at the top of settings.rs");
         // Every key but the file's own name is a flag of one group (`chapter_retention_days` is
         // `report-gen nightly`'s own).
         let command =

@@ -177,29 +177,32 @@ pub fn extract(headers: &http::HeaderMap) -> opentelemetry::Context {
 
 /// Makes `span` a child of the caller's `parent` (when export is on) and records the trace and
 /// span ids on it (fields `trace_id`, `span_id`), so that every log line within it carries them.
-/// Returns the trace id the call's log lines carry, if any (the metrics' exemplars link to it).
+/// Returns the trace id of a recorded trace the call belongs to (ours when export is on, else the
+/// caller's), if it is sampled: the metrics' exemplars link to it, and a trace nobody records is
+/// no link.
 pub fn adopt(span: &tracing::Span, parent: opentelemetry::Context) -> Option<String> {
     let remote = parent.span().span_context().clone();
     // Without the export layer the span has no OpenTelemetry data and keeps the caller's ids only.
     let _ = span.set_parent(parent);
     let own = span.context().span().span_context().clone();
-    if own.is_valid() {
-        span.record("trace_id", tracing::field::display(own.trace_id()));
+    let shown = if own.is_valid() {
         span.record("span_id", tracing::field::display(own.span_id()));
-        Some(own.trace_id().to_string())
-    } else if remote.is_valid() {
-        span.record("trace_id", tracing::field::display(remote.trace_id()));
-        Some(remote.trace_id().to_string())
+        own
     } else {
-        None
+        remote
+    };
+    if !shown.is_valid() {
+        return None;
     }
+    span.record("trace_id", tracing::field::display(shown.trace_id()));
+    shown.is_sampled().then(|| shown.trace_id().to_string())
 }
 
-/// The trace id of the caller's W3C trace context in `headers`, if it sent a valid one.
+/// The trace id of the caller's W3C trace context in `headers`, if it sent a valid, sampled one.
 pub fn caller_trace_id(headers: &http::HeaderMap) -> Option<String> {
     let context = extract(headers);
     let span = context.span().span_context().clone();
-    span.is_valid().then(|| span.trace_id().to_string())
+    (span.is_valid() && span.is_sampled()).then(|| span.trace_id().to_string())
 }
 
 #[cfg(test)]

@@ -184,10 +184,14 @@ async fn store_gauges(db: &store::DatabaseConnection) -> Vec<Gauge> {
     if let Ok((waiting, first_due)) = store::webhooks::backlog(db).await {
         let now = store::time::now_us();
         let overdue = first_due.map_or(0.0, |t| ((now - t).max(0) as f64) / 1e6);
-        out.push(Gauge { name: "maturity_webhook_backlog", help: "Webhook deliveries waiting", value: waiting as f64 });
+        out.push(Gauge {
+            name: "maturity_webhook_backlog",
+            help: "Webhook deliveries waiting.",
+            value: waiting as f64,
+        });
         out.push(Gauge {
             name: "maturity_webhook_oldest_due_seconds",
-            help: "How long the longest-waiting due webhook delivery has been due (0 when none is)",
+            help: "How long the longest-waiting due webhook delivery has been due (0 when none is).",
             value: overdue,
         });
     }

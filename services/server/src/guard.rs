@@ -19,7 +19,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -64,8 +64,8 @@ pub type GaugeSource = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<Gauge>> +
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Rpc {
     grpc_type: &'static str,
-    grpc_service: String,
-    grpc_method: String,
+    grpc_service: &'static str,
+    grpc_method: &'static str,
 }
 
 /// The labels of a finished gRPC call.
@@ -89,6 +89,12 @@ struct Answered {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Trace {
     trace_id: String,
+}
+
+/// The exemplar of a call with `trace_id`. A bucket keeps its last exemplar until the next one, so
+/// each is stamped with its own time: a scraper does not take an old one for a new call.
+fn exemplar(trace_id: Option<String>) -> Option<Trace> {
+    trace_id.map(|trace_id| Trace { trace_id })
 }
 
 type Latency = HistogramWithExemplars<Trace>;
@@ -217,7 +223,7 @@ impl Metrics {
 
     fn record(&self, path: &str, code: &'static str, seconds: f64, trace_id: Option<String>) {
         let rpc = method_of(path).rpc();
-        self.inner.latency.get_or_create(&rpc).observe(seconds, trace_id.map(|trace_id| Trace { trace_id }), None);
+        self.inner.latency.get_or_create(&rpc).observe(seconds, exemplar(trace_id), Some(SystemTime::now()));
         self.inner.handled.get_or_create(&Handled { rpc, grpc_code: code }).inc();
     }
 
@@ -237,7 +243,7 @@ impl Metrics {
             http_route: route.unwrap_or("other").to_string(),
             http_response_status_code: status,
         };
-        self.inner.http.get_or_create(&labels).observe(seconds, trace_id.map(|trace_id| Trace { trace_id }), None);
+        self.inner.http.get_or_create(&labels).observe(seconds, exemplar(trace_id), Some(SystemTime::now()));
     }
 
     /// Calls refused for overload so far.
@@ -251,7 +257,7 @@ impl Metrics {
         let mut now = Registry::default();
         for source in sources {
             for g in source().await {
-                // The encoder ends every help text with a full stop of its own.
+                // `Registry::register` ends every help text with a full stop of its own.
                 now.register(g.name, g.help.trim_end_matches('.'), ConstGauge::new(g.value));
             }
         }
@@ -317,8 +323,8 @@ struct Method {
 }
 
 impl Method {
-    fn rpc(&self) -> Rpc {
-        let or_other = |s: &str| if s.is_empty() { "other".to_string() } else { s.to_string() };
+    fn rpc(&'static self) -> Rpc {
+        let or_other = |s: &'static str| if s.is_empty() { "other" } else { s };
         Rpc { grpc_type: self.kind, grpc_service: or_other(&self.service), grpc_method: or_other(&self.method) }
     }
 }

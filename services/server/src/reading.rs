@@ -6,7 +6,7 @@
 //! - **headers**: once a request's first byte has arrived, its whole head must arrive within
 //!   `headers`; else plain HTTP answers 408 and closes, TLS closes (the TLS session goes with
 //!   hyper's connection);
-//! - **body**: the gateway's own limit (`crate::http`).
+//! - **body**: the gateway's own limit (`crate::gateway::http`).
 //!
 //! The header limit is kept here, not by hyper, because hyper's counts the idle time before a
 //! request too: a request sent in good time on a connection idle for nearly the limit would be cut.

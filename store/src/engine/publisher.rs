@@ -21,33 +21,6 @@ fn newest_universes(universes: Vec<(Universe, i64)>) -> Vec<(Universe, i64)> {
     newest.into_values().collect()
 }
 
-/// What one round of publication did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Round {
-    /// Whether this server held the lease.
-    pub leader: bool,
-    /// Universes published.
-    pub universes: usize,
-    /// Changes taken into account.
-    pub changes: usize,
-    /// Contributions read from the store (all of a universe's when its mirror was read whole).
-    pub read: usize,
-    /// Contributions read ahead, into the mirror of a universe without changes this round that
-    /// submissions go to (see `Benchmarks::read_ahead`).
-    pub read_ahead: usize,
-    /// Groups (re)published, kept, withdrawn.
-    pub groups: Published,
-    /// Time spent taking or renewing the lease at the round's start (on SQLite after the
-    /// submissions before it in the write gate).
-    pub leasing: Duration,
-    /// Time spent reading and planning (outside the write gate).
-    pub reading: Duration,
-    /// Time spent waiting for the write gate (behind the submissions being written).
-    pub waiting: Duration,
-    /// Time spent writing, from the transaction's beginning through its commit.
-    pub writing: Duration,
-}
-
 impl Benchmarks {
     /// One round of publication: takes (or renews) the lease, and if this server holds it,
     /// publishes every universe with pending changes.

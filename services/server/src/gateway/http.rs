@@ -56,9 +56,10 @@ struct Gateway {
     body_timeout: std::time::Duration,
 }
 
-/// What the operators' port (`admin_addr`) offers: `/metrics` (OpenMetrics or Prometheus text), `/livez` (the process
-/// answers) and `/readyz` (it can do its work). Apart from the API's port, so that a deployment
-/// can keep it off the public network (it is on loopback unless configured otherwise).
+/// What the operators' port (`admin_addr`) offers: `/metrics` (OpenMetrics or Prometheus text),
+/// `/livez` (the process answers) and `/readyz` (it can do its work). Apart from the API's port,
+/// so that a deployment can keep it off the public network (it is on loopback unless configured
+/// otherwise).
 #[derive(Clone, Debug)]
 pub struct Operations {
     /// The server's metrics.
@@ -67,19 +68,37 @@ pub struct Operations {
     pub ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// The metrics in OpenMetrics (with exemplars) when the scraper asks for it, as Prometheus does,
+/// The metrics in OpenMetrics (with exemplars) when the scraper prefers it, as Prometheus does,
 /// else in the Prometheus text format.
 async fn metrics(State(ops): State<Operations>, headers: axum::http::HeaderMap) -> Response {
-    let openmetrics = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
-    if openmetrics {
-        ([(header::CONTENT_TYPE, crate::guard::OPENMETRICS)], ops.metrics.render().await).into_response()
+    let accept: Vec<&str> = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+    let (content_type, text) = if prefers_openmetrics(&accept.join(",")) {
+        (crate::guard::OPENMETRICS, ops.metrics.render().await)
     } else {
-        ([(header::CONTENT_TYPE, crate::guard::PROMETHEUS_TEXT)], ops.metrics.render_prometheus().await).into_response()
-    }
+        (crate::guard::PROMETHEUS_TEXT, ops.metrics.render_prometheus().await)
+    };
+    ([(header::CONTENT_TYPE, content_type), (header::VARY, "Accept")], text).into_response()
+}
+
+/// Whether an `Accept` header gives OpenMetrics a weight above 0 and at least that of the
+/// Prometheus text format (`text/plain`); media types compare without case.
+fn prefers_openmetrics(accept: &str) -> bool {
+    let weight = |wanted: &str| {
+        accept
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let media = parts.next()?.to_ascii_lowercase();
+                let q = parts
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+                    .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok())?;
+                (media == wanted).then_some(q)
+            })
+            .fold(0.0f32, f32::max)
+    };
+    let openmetrics = weight("application/openmetrics-text");
+    openmetrics > 0.0 && openmetrics >= weight("text/plain")
 }
 
 async fn livez() -> Response {
@@ -754,6 +773,20 @@ async fn call(g: &Gateway, service: &str, method: &str, headers: &HeaderMap, bod
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn openmetrics_is_served_when_the_scraper_weighs_it_at_least_as_the_text_format() {
+        // An Accept header as Prometheus sends it: its scrape protocols in order of preference.
+        let prometheus = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,\
+                          application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;q=0.4,\
+                          text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+        assert!(prefers_openmetrics(prometheus));
+        assert!(prefers_openmetrics("Application/OpenMetrics-Text; version=1.0.0"));
+        assert!(!prefers_openmetrics(""));
+        assert!(!prefers_openmetrics("*/*"));
+        assert!(!prefers_openmetrics("application/openmetrics-text;q=0"));
+        assert!(!prefers_openmetrics("text/plain;q=0.9, application/openmetrics-text;q=0.5"));
+        assert!(!prefers_openmetrics("application/openmetrics-text;q=zero"));
+    }
 
     #[test]
     fn a_key_given_twice_is_found_with_its_path() {
