@@ -135,13 +135,23 @@ fn pad(
     Ok(serde_json::Value::String(out))
 }
 
-fn axis_view(axis: &pb::AxisResult, external: bool) -> serde_json::Value {
+/// `value` with one decimal, at least `width` characters wide, `signed` with its sign always, and
+/// the decimal comma in Dutch.
+fn decimal(value: f64, width: usize, signed: bool, locale: Locale) -> String {
+    let text = if signed { format!("{value:+width$.1}") } else { format!("{value:width$.1}") };
+    match locale {
+        Locale::Nl => text.replace('.', ","),
+        Locale::En => text,
+    }
+}
+
+fn axis_view(axis: &pb::AxisResult, external: bool, locale: Locale) -> serde_json::Value {
     let labels = |keep: fn(&pb::StageResult) -> bool| -> Vec<String> {
         axis.stages.iter().filter(|s| keep(s)).map(|s| s.label.clone()).collect()
     };
     serde_json::json!({
         "external": external,
-        "index": format!("{:5.1}", axis.index),
+        "index": decimal(axis.index, 5, false, locale),
         "stage": axis.attained_stage,
         "label": axis.attained_label,
         "skipped": labels(|s| s.skipped),
@@ -149,7 +159,7 @@ fn axis_view(axis: &pb::AxisResult, external: bool) -> serde_json::Value {
     })
 }
 
-fn peers_view(position: &pb::PeerPosition) -> serde_json::Value {
+fn peers_view(position: &pb::PeerPosition, locale: Locale) -> serde_json::Value {
     let g = position.group_used.clone().unwrap_or_default();
     let metrics: Vec<serde_json::Value> = position
         .positions
@@ -157,7 +167,7 @@ fn peers_view(position: &pb::PeerPosition) -> serde_json::Value {
         .map(|m| {
             serde_json::json!({
                 "metric": m.metric,
-                "percentile": format!("{:5.1}", m.percentile),
+                "percentile": decimal(m.percentile, 5, false, locale),
                 "low": format!("{:.0}", m.percentile_low),
                 "high": format!("{:.0}", m.percentile_high),
             })
@@ -195,7 +205,10 @@ fn summary_view(
     let value_sources: Vec<serde_json::Value> = r
         .value_sources
         .iter()
-        .map(|v| serde_json::json!({ "label": v.label, "score": v.score.map_or("-".to_string(), |s| format!("{s:5.1}")) }))
+        .map(|v| {
+            let score = v.score.map_or("-".to_string(), |s| decimal(s, 5, false, locale));
+            serde_json::json!({ "label": v.label, "score": score })
+        })
         .collect();
     // The file of the model version the sample was scored with.
     let model_file = model.model.as_ref().map_or_else(String::new, |m| format!("models/{}/v{}.toml", m.id, m.version));
@@ -212,19 +225,22 @@ fn summary_view(
         "answered": counts.answered,
         "items": counts.items_in_model,
         "dont_know": counts.dont_know,
-        "maturity_index": format!("{:5.1}", r.maturity_index),
-        "axes": [axis_view(&r.external.clone().unwrap_or_default(), true), axis_view(&r.internal.clone().unwrap_or_default(), false)],
+        "maturity_index": decimal(r.maturity_index, 5, false, locale),
+        "axes": [
+            axis_view(&r.external.clone().unwrap_or_default(), true, locale),
+            axis_view(&r.internal.clone().unwrap_or_default(), false, locale),
+        ],
         "value_sources": value_sources,
-        "centrality": format!("{:5.1}", p.centrality),
+        "centrality": decimal(p.centrality, 5, false, locale),
         "social_native": p.social_native,
         "fit_label": fit.label,
-        "fit_target": format!("{:.1}", fit.target),
-        "fit_gap": format!("{:+.1}", fit.gap),
+        "fit_target": decimal(fit.target, 0, false, locale),
+        "fit_gap": decimal(fit.gap, 0, true, locale),
         "fit_description": fit.description,
         "archetype": name(&r.archetype),
         "forrester": name(&r.forrester),
         "altimeter": name(&r.altimeter),
-        "peers": response.position.as_ref().map(peers_view),
+        "peers": response.position.as_ref().map(|position| peers_view(position, locale)),
         "stored_id": stored.id,
         "chapter": chapter.map(|c| c.display().to_string()),
         "server": server,
@@ -373,16 +389,16 @@ mod tests {
             line("Model", "nl-social-business v3 (Sociale volwassenheid)"),
             line("Antwoorden", "60 / 63 items, 2 × weet niet"),
             String::new(),
-            line("Volwassenheidsindex", " 24.6 / 100"),
-            line("Extern", " 41.3  fase 2 Reageren (overgeslagen: Zenden)"),
-            line("Intern", "  8.0  fase 0 Geen (te weinig gegevens: Vastleggen, Delen)"),
+            line("Volwassenheidsindex", " 24,6 / 100"),
+            line("Extern", " 41,3  fase 2 Reageren (overgeslagen: Zenden)"),
+            line("Intern", "  8,0  fase 0 Geen (te weinig gegevens: Vastleggen, Delen)"),
             String::new(),
             "Waardebronnen (0-100)".into(),
-            format!("  {:<32} 12.5", "Co-creatie"),
+            format!("  {:<32} 12,5", "Co-creatie"),
             format!("  {:<32}-", "Vertrouwen opbouwen"),
             String::new(),
-            line("Propositie", " 18.0 (sociaal van oorsprong)"),
-            line("Aansluiting", "In balans (doel 33.0, verschil -8.4)"),
+            line("Propositie", " 18,0 (sociaal van oorsprong)"),
+            line("Aansluiting", "In balans (doel 33,0, verschil -8,4)"),
             line("", "De inzet past."),
             String::new(),
             line("Archetype", "Verkenner"),
@@ -393,8 +409,8 @@ mod tests {
             line("  Vergelijkingsgroep", "Handel, klein (n = 412, jaar 2025, k = 10)"),
             line("", "De eigen groep is te klein."),
             line("", "100% synthetische demogegevens"),
-            line("  Volwassenheidsindex", " 61.2 percentiel (90%: tussen 57 en 65)"),
-            line("  Intern", "  9.0 percentiel (90%: tussen 6 en 12)"),
+            line("  Volwassenheidsindex", " 61,2 percentiel (90%: tussen 57 en 65)"),
+            line("  Intern", "  9,0 percentiel (90%: tussen 6 en 12)"),
             line("  Rogers", "Late meerderheid"),
             line("Opgeslagen als", "beoordeling 7"),
             line("Hoofdstuk (PDF)", "uit/7.nl.pdf"),
