@@ -48,10 +48,10 @@ pub enum RenderError {
     Typeset(#[from] TypesetError),
 }
 
-/// Evictions a memoised Typst result survives without being reused (see `Renderer::typeset`).
+/// Evictions a memoised Typst result survives without being reused (see `Renderer::after_document`).
 pub const EVICT_AGE: usize = 1;
 
-/// Documents typeset between two evictions (see `Renderer::typeset`).
+/// Documents typeset between two evictions (see `Renderer::after_document`).
 pub const EVICT_EVERY: u64 = 3;
 
 /// Templates and the typesetter, built once and shared by every thread.
@@ -61,7 +61,7 @@ pub struct Renderer {
     typesetter: Typesetter,
     /// Chapters made (`chapter`), PDF or source: what a served archive spares, counted.
     chapters: std::sync::atomic::AtomicU64,
-    /// Documents typeset (`typeset`), for the evictions.
+    /// Documents typeset (PDF or pages), for the evictions (`after_document`).
     typeset: std::sync::atomic::AtomicU64,
 }
 
@@ -104,7 +104,14 @@ impl Renderer {
         self.chapters.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Typesets `source`, and after every `EVICT_EVERY`th document trims Typst's memo cache.
+    /// Typesets `source` into a PDF, then `after_document`.
+    fn typeset(&self, source: &str, date: (i32, u32, u32), ident: &str) -> Result<Vec<u8>, TypesetError> {
+        let pdf = self.typesetter.pdf(source, &[], ymd(date), ident);
+        self.after_document();
+        pdf
+    }
+
+    /// After every `EVICT_EVERY`th document typeset (PDF or pages), trims Typst's memo cache.
     /// Typst memoises across documents in a global cache; an entry's age grows by one per eviction
     /// and resets when reused. Evicting keeps what the next documents reuse (fonts, the templates'
     /// fixed parts) and drops the rest, so that memory stays flat however many documents a
@@ -112,12 +119,10 @@ impl Renderer {
     /// threads' typesetting meanwhile: once every third document (entries unused since the last
     /// eviction go) is about 4% faster than after every one, for about 5% more memory
     /// (BENCHMARKS.md, "Nightly batch: the memo cache trimmed every third chapter").
-    fn typeset(&self, source: &str, date: (i32, u32, u32), ident: &str) -> Result<Vec<u8>, TypesetError> {
-        let pdf = self.typesetter.pdf(source, &[], ymd(date), ident);
+    fn after_document(&self) {
         if self.typeset.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
             Typesetter::evict(EVICT_AGE);
         }
-        pdf
     }
 
     /// One chapter in `locale` as PNG images, one per page, at `pixels_per_point`.
@@ -131,7 +136,7 @@ impl Renderer {
         let chapter = self.drawable(chapter);
         let source = self.templates.chapter(&chapter, locale.tag())?;
         let pages = self.typesetter.png_pages(&source, &[], ymd(date), pixels_per_point);
-        Typesetter::evict(EVICT_AGE);
+        self.after_document();
         Ok(pages?)
     }
 

@@ -165,20 +165,17 @@ def file_circles(meta):
         # `module::A` the child's.
         exported = {}
         for m, code in codes.items():
-            for written in spread_pub(code):
-                path, _, alias = written.partition("@")
+            for path, name in pub_uses(code):
                 target = resolve(m, path, files, {})
                 if target is None or target == m:
                     continue
-                name = alias or path.split("::")[-1]
                 for n in (defined[target] if name == "*" else [name]):
                     exported.setdefault(m + (n,), target)
         edges = {m: set() for m in files}
         for m, code in codes.items():
             rest = MOD.sub("", PUB_USE.sub("", code))
             # A re-export publishes a name; it is an import too when the file itself uses the name.
-            used = [path for path in pub_uses(code)
-                    if path.split("::")[-1] != "*" and re.search(rf"\b{path.split('::')[-1]}\b", rest)]
+            used = [path for path, name in pub_uses(code) if name != "*" and re.search(rf"\b{name}\b", rest)]
             for path in use_paths(rest) + used:
                 target = resolve(m, path, files, exported)
                 if target is not None and target != m:
@@ -190,18 +187,14 @@ def file_circles(meta):
 
 
 def pub_uses(code):
-    """The paths a file re-exports (`pub use`), each as `a::b::Name` (an alias named as such)."""
+    """What a file re-exports (`pub use`): each path as written, with the name it is known by
+    (its alias, or its last segment; `*` for a glob)."""
     out = []
     for u in PUB_USE.finditer(code):
-        for path in spread(squeeze(u.group(1))):
-            head, _, alias = path.partition("@")
-            out.append(head.rsplit("::", 1)[0] + "::" + alias if alias and "::" in head else alias or head)
+        for written in spread(squeeze(u.group(1))):
+            path, _, alias = written.partition("@")
+            out.append((path, alias or path.split("::")[-1]))
     return out
-
-
-def spread_pub(code):
-    """The paths of a file's `pub use` trees as written (aliases as `x@y`)."""
-    return [p for u in PUB_USE.finditer(code) for p in spread(squeeze(u.group(1)))]
 
 
 def squeeze(tree):
