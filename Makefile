@@ -5,12 +5,13 @@ CARGO ?= cargo
 export MATURITY_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTHON ?= python3
 VENV := target/stock-client-venv
+AXE := target/tools/npm/node_modules/axe-core/axe.min.js
 # The report generator loads the fonts for other scripts from here (see `make fonts`).
 export MATURITY_FONT_DIRS ?= $(CURDIR)/fonts
 FONT_FILES := fonts/DejaVuSans.ttf fonts/DejaVuSans-Bold.ttf fonts/NotoSansCJK-Regular.ttc \
 	fonts/NotoSansCJK-Bold.ttc fonts/NotoColorEmoji.ttf
 
-.PHONY: run fonts dist dist-check sample-pages test lint unit stock-client fuzz fuzz-long bench bench-night bench-sector bench-scale soak fmt clean
+.PHONY: run fonts dist dist-check sample-pages questionnaire-pages test lint unit stock-client browser fuzz fuzz-long bench bench-night bench-sector bench-scale soak fmt clean
 
 ## make run: build, start the all-in-one server, score the synthetic sample assessment through the
 ## real gRPC API, print the summary, and keep serving until Ctrl-C. Other ports:
@@ -54,7 +55,7 @@ dist-check: fonts
 
 ## make test: formatting, clippy with warnings denied, every Rust test, the stock gRPC client, and
 ## a short run of every fuzz target.
-test: lint unit stock-client dist-check fuzz
+test: lint unit stock-client browser dist-check fuzz
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -81,6 +82,22 @@ stock-client: $(VENV)/.installed fonts
 	$(VENV)/bin/python tests/stock-client/crm_flow.py target/debug/maturity target/debug/report-gen docs/integration.md
 	$(VENV)/bin/python tests/stock-client/open_figures.py target/debug/maturity target/debug/report-gen
 	$(VENV)/bin/python tests/stock-client/hostile_http.py target/debug/maturity
+
+## make browser: the questionnaire answered in a real browser (Debian's Chromium, headless, over
+## WebDriver): two devices by keyboard only, without JavaScript, revoked and expired links, and
+## axe-core on every page type in Dutch and English (tests/browser/questionnaire.py). Chromium,
+## ChromeDriver and axe-core are installed when missing (tools/browser/install.sh).
+browser: $(VENV)/.installed
+	tools/browser/install.sh
+	$(CARGO) test --workspace --no-run --quiet
+	$(VENV)/bin/python tests/browser/questionnaire.py target/debug/maturity $(AXE)
+
+## make questionnaire-pages: the browser test again, writing a screenshot of each page type, in
+## Dutch and English, to docs/questionnaire/.
+questionnaire-pages: $(VENV)/.installed
+	tools/browser/install.sh
+	$(CARGO) build --quiet -p services-maturity --bin maturity
+	$(VENV)/bin/python tests/browser/questionnaire.py target/debug/maturity $(AXE) docs/questionnaire
 
 $(VENV)/.installed: tests/stock-client/requirements.txt
 	$(PYTHON) -m venv $(VENV)

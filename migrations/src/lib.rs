@@ -28,6 +28,7 @@ pub mod m0013_universe_by_id;
 pub mod m0014_erasure;
 pub mod m0015_contribution_returns;
 pub mod m0016_chapter_archive;
+pub mod m0017_invitations;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_erasure::Migration),
             Box::new(m0015_contribution_returns::Migration),
             Box::new(m0016_chapter_archive::Migration),
+            Box::new(m0017_invitations::Migration),
         ]
     }
 }

@@ -327,6 +327,7 @@ pub async fn erase_assessment(
     }
     webhooks::erase_assessment_events(db, tenant, id).await?;
     crate::archive::erase(db, id).await?;
+    crate::invitations::erase_for_assessment(db, tenant, id).await?;
     Ok(true)
 }
 

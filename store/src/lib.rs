@@ -14,7 +14,8 @@
 //!   the in-memory cache every benchmark answer comes from; `peers`: a group found for a request;
 //! - `tenants`: tenants, API keys (and the key cache) and the audit log;
 //! - `reports`: the nightly batch's queue; `archive`: the chapters it wrote, served as sent;
-//!   `webhooks`: endpoints, events and the outbox;
+//!   `webhooks`: endpoints, events and the outbox; `invitations`: the questionnaire's links and
+//!   their drafts;
 //! - `keys`: the pseudonym key file; `time`: calendar arithmetic; `random`: random bytes.
 
 pub mod archive;
@@ -28,6 +29,7 @@ mod releases;
 
 pub mod engine;
 pub mod figures;
+pub mod invitations;
 pub mod keys;
 pub mod peers;
 pub mod publish;

@@ -275,3 +275,29 @@ pub enum ChapterArchive {
     Content,
     CreatedAtUs,
 }
+
+/// Table `invitations`: the questionnaire's links and their drafts.
+#[derive(Debug, Clone, Copy, DeriveIden)]
+pub enum Invitations {
+    Table,
+    Id,
+    Tenant,
+    TokenSha256,
+    ExternalRef,
+    FirmName,
+    SbiSection,
+    SizeClass,
+    Province,
+    Locale,
+    ModelId,
+    ModelVersion,
+    CreatedAtUs,
+    ExpiresAtUs,
+    OpenedAtUs,
+    SubmittedAtUs,
+    RevokedAtUs,
+    AssessmentId,
+    Draft,
+    Answered,
+    DraftVersion,
+}

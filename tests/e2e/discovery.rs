@@ -32,7 +32,7 @@ async fn reflection_lists_and_describes_every_service() {
     // Every service listed is described, with the methods the API defines.
     let pool = prost_reflect::DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET).unwrap();
     let ours: Vec<&String> = names.iter().filter(|n| n.starts_with("maturity.v1.")).collect();
-    assert_eq!(ours.len(), 6, "{names:?}");
+    assert_eq!(ours.len(), 7, "{names:?}");
     for name in ours {
         let resp = reflect(app.channel.clone(), MessageRequest::FileContainingSymbol(name.clone())).await;
         let Some(MessageResponse::FileDescriptorResponse(files)) = resp.message_response else { panic!("{resp:?}") };

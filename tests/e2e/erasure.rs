@@ -15,7 +15,7 @@ use crate::http::{assessment, keys, post, request};
 
 /// Everything the database holds, as bytes: the SQLite file with its write-ahead log and shared
 /// memory, or a plain dump of the PostgreSQL database.
-fn database_bytes(backend: Backend, url: &str) -> Vec<u8> {
+pub(crate) fn database_bytes(backend: Backend, url: &str) -> Vec<u8> {
     match backend {
         Backend::Sqlite => {
             let path = url.trim_start_matches("sqlite://").split('?').next().unwrap().to_string();
@@ -39,7 +39,7 @@ fn database_bytes(backend: Backend, url: &str) -> Vec<u8> {
     }
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 

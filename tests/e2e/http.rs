@@ -256,6 +256,12 @@ async fn the_openapi_document_matches_what_is_served() {
             tokio::task::block_in_place(|| post(&app, "WebhookService/ListWebhookEvents", Some(&a), &json!({})));
         let event = events.json()["events"][0]["id"].as_str().unwrap().to_string();
         let model_id = model["model"]["id"].as_str().unwrap().to_string();
+        // An invitation, for the invitation operations.
+        let invite = json!({"externalRef": "crm-inv", "firmName": "Uitnodiging B.V.", "firm": {"sbiSection": "F", "sizeClass": "small", "province": "NL-GE"}});
+        let invited =
+            tokio::task::block_in_place(|| post(&app, "InvitationService/CreateInvitation", Some(&a), &invite));
+        assert_eq!(invited.status, 200, "{}", String::from_utf8_lossy(&invited.body));
+        let inv = invited.json()["invitation"]["id"].as_str().unwrap().to_string();
         // One request per documented operation (a new operation without one here fails the test):
         // its path variables, query string, body and expected status.
         let call =
@@ -315,6 +321,10 @@ async fn the_openapi_document_matches_what_is_served() {
             call("listWebhookEvents", &[], "type=assessment.scored", None, 200),
             call("listWebhookDeliveries", &[], &format!("eventId={event}"), None, 200),
             call("replayWebhookEvent", &[("event_id", &event)], "", Some(json!({"endpointId": ep})), 200),
+            call("createInvitation", &[], "", Some(invite.clone()), 200),
+            call("getInvitation", &[("id", &inv)], "", None, 200),
+            call("listInvitations", &[], "pageSize=1&externalRef=crm-inv", None, 200),
+            call("revokeInvitation", &[("id", &inv)], "", Some(json!({})), 200),
             // The compatibility routes, POST /v1/{Service}/{Method}.
             rpc("ScoringService_ListModels", json!({}), 200),
             rpc("ScoringService_GetModel", json!({"locale": "en"}), 200),
@@ -336,6 +346,10 @@ async fn the_openapi_document_matches_what_is_served() {
             rpc("ReportService_RenderChapter", json!({"assessmentId": id}), 200),
             rpc("ReportService_RenderSectorVolume", json!({"sbiSection": "G"}), 200),
             rpc("DiagnosticsService_Echo", json!({"payload": "aGFsbG8="}), 200),
+            rpc("InvitationService_CreateInvitation", invite.clone(), 200),
+            rpc("InvitationService_GetInvitation", json!({"id": inv}), 200),
+            rpc("InvitationService_ListInvitations", json!({"pageSize": 1}), 200),
+            rpc("InvitationService_RevokeInvitation", json!({"id": inv}), 200),
             rpc(
                 "WebhookService_CreateWebhookEndpoint",
                 json!({"url": recv.url("/h"), "eventTypes": ["chapter.ready"]}),

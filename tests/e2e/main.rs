@@ -11,6 +11,7 @@ mod hostile;
 mod http;
 mod operations;
 mod paging;
+mod questionnaire;
 mod replicas;
 mod webhooks;
 mod what_if;

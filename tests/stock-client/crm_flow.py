@@ -231,10 +231,16 @@ def crm_flow(client, key, receiver, report_gen, common, scratch):
     return assessment_id
 
 
-def requests_by_method(assessment_id, endpoint_url, delete_id, doomed_endpoint, event_id, endpoint_id, answers):
+def requests_by_method(assessment_id, endpoint_url, delete_id, doomed_endpoint, event_id, endpoint_id, answers,
+                       invitation_id=""):
     """One request per public method, as JSON (the gRPC request; the REST route maps it)."""
     firm = {"sbiSection": "M", "sizeClass": "small", "province": "NL-UT"}
     return {
+        "maturity.v1.InvitationService.CreateInvitation": {
+            "externalRef": "tools", "firmName": "Tools B.V. (synthetic)", "firm": firm, "locale": "en"},
+        "maturity.v1.InvitationService.GetInvitation": {"id": invitation_id},
+        "maturity.v1.InvitationService.ListInvitations": {"pageSize": 1, "externalRef": "tools"},
+        "maturity.v1.InvitationService.RevokeInvitation": {"id": invitation_id},
         "maturity.v1.ScoringService.ListModels": {"locale": "en"},
         "maturity.v1.ScoringService.GetModel": {"model": {"id": "nl-social-business"}, "locale": "en"},
         "maturity.v1.ScoringService.ScoreAssessment": {"firm": firm, "answers": answers},
@@ -321,7 +327,7 @@ def every_method_by_stock_tools(grpc_addr, http_base, key, assessment_id, receiv
     for service in services:
         out = run(grpcurl, "-plaintext", grpc_addr, "list", service)
         methods += [m.strip() for m in out.stdout.split() if m.strip()]
-    check("grpcurl lists the public services by reflection", len(services) == 6 and len(methods) >= 20,
+    check("grpcurl lists the public services by reflection", len(services) == 7 and len(methods) >= 24,
           listed.stdout + listed.stderr)
     model = json.loads(urllib.request.urlopen(f"{http_base}/v1/models/nl-social-business", timeout=30).read())
     answers = answers_for(model)
@@ -341,6 +347,11 @@ def every_method_by_stock_tools(grpc_addr, http_base, key, assessment_id, receiv
         reply = grpc_call("maturity.v1.WebhookService.CreateWebhookEndpoint", {"url": receiver.url()})
         return json.loads(reply.stdout)["endpoint"]["id"]
 
+    def new_invitation():
+        request = requests_by_method("", "", "", "", "", "", answers)["maturity.v1.InvitationService.CreateInvitation"]
+        reply = grpc_call("maturity.v1.InvitationService.CreateInvitation", request)
+        return json.loads(reply.stdout)["invitation"]["id"]
+
     events = grpc_call("maturity.v1.WebhookService.ListWebhookEvents", {})
     event_id = json.loads(events.stdout)["events"][0]["id"]
     endpoint_id = new_endpoint()
@@ -348,7 +359,7 @@ def every_method_by_stock_tools(grpc_addr, http_base, key, assessment_id, receiv
     # gRPC, by grpcurl.
     reached = set()
     requests = requests_by_method(assessment_id, receiver.url(), submit_one("grpcurl"), new_endpoint(), event_id,
-                                  endpoint_id, answers)
+                                  endpoint_id, answers, new_invitation())
     # grpcurl 1.8.6 reads a FieldMask as its message form, not the string of proto3 JSON.
     requests["maturity.v1.WebhookService.UpdateWebhookEndpoint"]["updateMask"] = {"paths": ["description"]}
     for method in last_of(methods):
@@ -369,7 +380,7 @@ def every_method_by_stock_tools(grpc_addr, http_base, key, assessment_id, receiv
     check("docs/integration.md maps every public method to a REST route", set(rows) == set(methods),
           set(methods) ^ set(rows))
     requests = requests_by_method(assessment_id, receiver.url(), submit_one("curl"), new_endpoint(), event_id,
-                                  endpoint_id, answers)
+                                  endpoint_id, answers, new_invitation())
     reached = set()
     for method in last_of(rows):
         verb, path, query, body = rest_request(rows[method][0], rows[method][1], requests[method])

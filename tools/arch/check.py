@@ -27,7 +27,7 @@ import re
 import subprocess
 import sys
 
-SERVICES = {"services-persistence", "services-report", "services-scoring", "services-webhooks"}
+SERVICES = {"services-persistence", "services-questionnaire", "services-report", "services-scoring", "services-webhooks"}
 WIRE = {"tonic", "prost", "prost-types", "tonic-prost", "tonic-types"}
 SQL = {"sea-orm", "sea-orm-migration", "sqlx"}
 SQL_OWNERS = {"store", "migrations"}

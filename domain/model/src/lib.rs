@@ -7,6 +7,7 @@
 pub mod classification;
 pub mod load;
 pub mod model;
+pub mod questionnaire;
 pub mod registry;
 pub mod text;
 

@@ -20,8 +20,10 @@ pub const ASSESSMENT_SCORED: &str = "assessment.scored";
 pub const CHAPTER_READY: &str = "chapter.ready";
 /// A nightly batch ended (one event per tenant that had work in it).
 pub const BATCH_FINISHED: &str = "batch.finished";
+/// The firm first visited the link of a questionnaire's invitation.
+pub const INVITATION_OPENED: &str = "invitation.opened";
 /// Every event type, as endpoints subscribe to them.
-pub const EVENT_TYPES: [&str; 3] = [ASSESSMENT_SCORED, CHAPTER_READY, BATCH_FINISHED];
+pub const EVENT_TYPES: [&str; 4] = [ASSESSMENT_SCORED, CHAPTER_READY, BATCH_FINISHED, INVITATION_OPENED];
 
 /// The waits after the first, second, ... failed attempt (the Standard Webhooks schedule): about
 /// 28 hours from the first attempt to the last. Each is stretched or shrunk by up to `JITTER`.

@@ -23,6 +23,7 @@
 //! | `webhook_ca_file` | none | PEM certificates trusted for webhook endpoints besides the public roots |
 //! | `webhook_timeout_seconds` | `10` | how long a webhook endpoint may take to answer |
 //! | `webhook_proxy` | none | `http://HOST:PORT` of the proxy webhook deliveries go through; when unset, `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` are read (`NO_PROXY` applies either way) |
+//! | `public_url` | none | the address firms reach the HTTP port at (`https://survey.example.nl`): the start of the questionnaire links InvitationService hands out (without it, a link is its path alone) |
 //! | `webhook_allow_private_networks` | `false` | `true` lets webhook endpoints be on loopback, private or link-local addresses (development, or endpoints inside the operator's own network) |
 //! | `max_in_flight` | `256` | calls served at once; more are refused at once (`RESOURCE_EXHAUSTED`, HTTP 503); `0` for no limit |
 //! | `otlp_endpoint` | none | `http://HOST:PORT` or `https://HOST[:PORT]` of an OpenTelemetry collector: spans exported over OTLP/gRPC (`OTEL_EXPORTER_OTLP_ENDPOINT` too; the other `OTEL_EXPORTER_OTLP_*` variables apply) |
@@ -73,6 +74,7 @@ pub const KEYS: &[&str] = &[
     "webhook_timeout_seconds",
     "webhook_allow_private_networks",
     "webhook_proxy",
+    "public_url",
     "max_in_flight",
     "max_submits_in_flight",
     "otlp_endpoint",
@@ -252,6 +254,10 @@ pub struct ServerArgs {
     /// ALL_PROXY from the environment, with NO_PROXY].
     #[arg(long, value_name = "URL")]
     pub webhook_proxy: Option<String>,
+    /// The address firms reach the HTTP port at, https://HOST[:PORT][/PATH]: the start of the
+    /// questionnaire's links [default: none, a link is its path].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Calls served at once; more are refused at once; 0 for no limit [default: 256].
     #[arg(long, value_name = "N")]
     pub max_in_flight: Option<String>,
@@ -345,6 +351,8 @@ pub struct ServeConfig {
     pub webhook_allow_private_networks: bool,
     /// The proxy webhook deliveries go through, when configured (else the environment's).
     pub webhook_proxy: Option<String>,
+    /// The address firms reach the HTTP port at, without a trailing slash (empty: none).
+    pub public_url: String,
     /// Calls served at once (0: no limit).
     pub max_in_flight: usize,
     /// SubmitAssessment calls served at once (0: no limit).
@@ -455,6 +463,7 @@ impl ServeConfig {
             webhook_timeout: Duration::from_secs(layers.get("webhook_timeout_seconds", Seconds(10)).0),
             webhook_allow_private_networks: layers.get("webhook_allow_private_networks", false),
             webhook_proxy: layers.get_opt::<String>("webhook_proxy"),
+            public_url: layers.get_opt::<String>("public_url").unwrap_or_default().trim_end_matches('/').to_string(),
             max_in_flight: layers.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT),
             max_submits_in_flight: layers.get("max_submits_in_flight", DEFAULT_MAX_SUBMITS),
             otlp_endpoint: layers.get_opt::<Endpoint>("otlp_endpoint"),
@@ -528,6 +537,16 @@ impl ServeConfig {
                 .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some_and(|h| !h.is_empty()))
         {
             layers.problem(format!("webhook_proxy = `{proxy}` is not an http://HOST:PORT URL"));
+        }
+        let public = &self.public_url;
+        if !public.is_empty()
+            && !public.parse::<http::Uri>().is_ok_and(|u| {
+                matches!(u.scheme_str(), Some("http" | "https"))
+                    && u.host().is_some_and(|h| !h.is_empty())
+                    && u.query().is_none()
+            })
+        {
+            layers.problem(format!("public_url = `{public}` is not an http(s)://HOST[:PORT][/PATH] URL"));
         }
         if let Some(endpoint) = &self.otlp_endpoint {
             for problem in telemetry::otel::check_environment(endpoint, env) {
@@ -611,6 +630,7 @@ impl ServerArgs {
             .flag("webhook_timeout_seconds", self.webhook_timeout_seconds.as_ref())
             .flag("webhook_allow_private_networks", self.webhook_allow_private_networks.as_ref())
             .flag("webhook_proxy", self.webhook_proxy.as_ref())
+            .flag("public_url", self.public_url.as_ref())
             .flag("max_in_flight", self.max_in_flight.as_ref())
             .flag("max_submits_in_flight", self.max_submits_in_flight.as_ref())
             .flag("publish_interval_ms", self.publish_interval_ms.as_ref())

@@ -52,6 +52,8 @@ pub mod service_names {
     pub const REPORT: &str = "maturity.v1.ReportService";
     /// `maturity.v1.WebhookService`.
     pub const WEBHOOK: &str = "maturity.v1.WebhookService";
+    /// `maturity.v1.InvitationService`.
+    pub const INVITATION: &str = "maturity.v1.InvitationService";
 }
 
 /// Protobuf timestamps to and from microseconds since the Unix epoch (UTC), the stores' times.

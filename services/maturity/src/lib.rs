@@ -83,6 +83,8 @@ pub struct AppState {
     /// The operator token: with one, the operators' port also manages tenants and keys
     /// (`operators`).
     pub operator_token: Option<Secret<String>>,
+    /// The address firms reach the HTTP port at (`public_url`; empty: links are paths).
+    pub public_url: String,
     /// Whether `run` starts the background jobs: the publisher with the cache refresh, and the
     /// webhook dispatcher (tests that publish by hand, with `Benchmarks::sync`, or that leave the
     /// database to another process, turn them off).
@@ -107,6 +109,7 @@ impl AppState {
         state.persistence.set_completed_at_skew_seconds(config.completed_at_skew_seconds);
         state.reports.assembler().set_peer_years_back(config.peer_years_back);
         state.webhooks.proxy = config.webhook_proxy.clone();
+        state.public_url = config.public_url.clone();
         if let Some(path) = &config.webhook_ca_file {
             let pem =
                 std::fs::read(path).with_context(|| format!("cannot read the webhook CA file {}", path.display()))?;
@@ -172,6 +175,7 @@ impl AppState {
             publication: Intervals::default(),
             sqlite_checkpoint: Some(store::CHECKPOINT_INTERVAL),
             operator_token: None,
+            public_url: String::new(),
             background_jobs: true,
         })
     }
@@ -234,6 +238,30 @@ fn for_operators(mut settings: ServerSettings, state: &AppState) -> ServerSettin
     settings
 }
 
+/// The questionnaire of the all-in-one server, its pages and its invitations: its submissions
+/// take the persistence service's submission path.
+fn questionnaire(state: &AppState) -> anyhow::Result<(axum::Router, services_questionnaire::Invitations)> {
+    let persistence = state.persistence.clone();
+    let submit: services_questionnaire::Submit = Arc::new(move |caller, request| {
+        let persistence = persistence.clone();
+        Box::pin(async move { persistence.submit_as(&caller, request).await })
+    });
+    let questionnaire = services_questionnaire::Questionnaire::new(
+        state.persistence.db().clone(),
+        Arc::clone(&state.registry),
+        submit,
+        state.persistence.webhook_wake(),
+        &state.public_url,
+    )
+    .context("while loading the questionnaire's templates")?;
+    let invitations = services_questionnaire::Invitations::new(
+        questionnaire.clone(),
+        state.persistence.authenticator().clone(),
+        state.persistence.page_tokens(),
+    );
+    Ok((services_questionnaire::pages::router(questionnaire), invitations))
+}
+
 /// Serves every service of the product on `listeners` (gRPC, and as JSON over HTTP and the
 /// operators' port when given), until `shutdown`; delivers webhooks meanwhile (and until the server
 /// has drained).
@@ -243,7 +271,9 @@ pub async fn run(
     settings: ServerSettings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let settings = for_operators(settings, &state);
+    let mut settings = for_operators(settings, &state);
+    let (pages, invitations) = questionnaire(&state)?;
+    settings.public_routes = Some(pages);
     let allow_private_networks = state.webhooks.allow_private_networks;
     let dispatcher = Dispatcher::new(state.persistence.db().clone(), state.webhooks, state.persistence.webhook_wake())?;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -280,7 +310,8 @@ pub async fn run(
         .add(persistence)
         .add(benchmark)
         .add(state.reports.into_service())
-        .add(webhook);
+        .add(webhook)
+        .add(invitations.into_service());
     let served = serve_with_http(listeners, services, settings, shutdown).await;
     let _ = stop_tx.send(true);
     if let Some(dispatching) = dispatching {

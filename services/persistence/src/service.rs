@@ -497,6 +497,16 @@ impl Persistence {
         }
     }
 
+    /// `SubmitAssessment` for a caller identified by other means than an API key (a questionnaire's
+    /// link names its tenant): the same checks, scoring, writes, events and replays.
+    pub async fn submit_as(
+        &self,
+        caller: &Caller,
+        req: pb::SubmitAssessmentRequest,
+    ) -> Result<pb::SubmitAssessmentResponse, Status> {
+        self.submit(caller, req).await
+    }
+
     /// A submission: checked and scored (`prepare`), then written by the process's `writers` (a
     /// batch per transaction; one writer on SQLite, two on PostgreSQL) behind the database's
     /// circuit breaker.

@@ -220,6 +220,7 @@ enum Ended {
 /// Serves `router` on `io` until the connection ends, or until a request's head is overdue.
 async fn watched<T>(
     io: T,
+    peer: std::net::SocketAddr,
     router: axum::Router,
     limits: Limits,
     http2: bool,
@@ -232,8 +233,10 @@ where
     let heard = hyper_util::rt::TokioIo::new(Heard { io, watch: watch.clone() });
     let inner = hyper_util::service::TowerToHyperService::new(router);
     let noted = watch.clone();
-    let service = hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
         noted.update(|_| Phase::Request);
+        // The peer's address, for handlers that limit by it (`axum::extract::ConnectInfo`).
+        request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         let (noted, answer) = (noted.clone(), hyper::service::Service::call(&inner, request));
         async move {
             let answered = answer.await;
@@ -277,7 +280,7 @@ pub(crate) async fn serve_plain(
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let tcp = Arc::new(tcp);
-    match watched(Shared(Arc::clone(&tcp)), router, limits, false, watcher).await {
+    match watched(Shared(Arc::clone(&tcp)), peer, router, limits, false, watcher).await {
         Ended::Overdue => {
             // hyper's connection is gone; this is the socket's last handle.
             let answer = overdue_answer();
@@ -310,7 +313,7 @@ pub(crate) async fn serve_tls(
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-    match watched(tls, router, limits, http2, watcher).await {
+    match watched(tls, peer, router, limits, http2, watcher).await {
         Ended::Overdue => tracing::debug!(%peer, "HTTPS request head overdue: connection closed"),
         Ended::Served(Some(e)) => tracing::debug!(%peer, error = %e, "HTTPS connection ended with an error"),
         Ended::Served(None) => {}

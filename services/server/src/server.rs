@@ -49,6 +49,9 @@ pub struct ServerSettings {
     pub readiness: Option<Probe>,
     /// More routes for the operators' port (the all-in-one server's tenants and keys).
     pub admin_routes: Option<axum::Router>,
+    /// More routes for the HTTP port, beside the JSON gateway's and through its front door (the
+    /// questionnaire's pages).
+    pub public_routes: Option<axum::Router>,
 }
 
 impl std::fmt::Debug for ServerSettings {
@@ -63,6 +66,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("guard", &self.guard)
             .field("readiness", &self.readiness.is_some())
             .field("admin_routes", &self.admin_routes.is_some())
+            .field("public_routes", &self.public_routes.is_some())
             .finish()
     }
 }
@@ -88,6 +92,7 @@ impl Default for ServerSettings {
             guard: crate::guard::Guard::new(DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_SUBMITS),
             readiness: None,
             admin_routes: None,
+            public_routes: None,
         }
     }
 }
@@ -300,8 +305,13 @@ fn spawn_http(
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
     let addr = listener.local_addr().context("while reading the HTTP listener's address")?;
-    let router = crate::gateway::http::router(routes, settings.guard.metrics.clone(), settings.http_body_timeout)
-        .context("while building the JSON gateway")?;
+    let router = crate::gateway::http::router(
+        routes,
+        settings.guard.metrics.clone(),
+        settings.http_body_timeout,
+        settings.public_routes.clone(),
+    )
+    .context("while building the JSON gateway")?;
     let limits = crate::reading::Limits {
         handshake: settings.tls_handshake_timeout,
         idle: settings.http_idle_timeout,

@@ -37,13 +37,14 @@ use tower_service::Service;
 pub const MAX_BODY: usize = 1024 * 1024;
 
 /// The services reachable over HTTP (health and reflection are gRPC's own).
-pub const PUBLIC_SERVICES: [&str; 6] = [
+pub const PUBLIC_SERVICES: [&str; 7] = [
     "maturity.v1.ScoringService",
     "maturity.v1.PersistenceService",
     "maturity.v1.BenchmarkService",
     "maturity.v1.ReportService",
     "maturity.v1.WebhookService",
     "maturity.v1.DiagnosticsService",
+    "maturity.v1.InvitationService",
 ];
 
 #[derive(Clone)]
@@ -144,23 +145,28 @@ pub fn admin_router(ops: Operations) -> axum::Router {
         .with_state(ops)
 }
 
-/// The HTTP router over the gRPC `routes`; its answers are counted in `metrics`.
+/// The HTTP router over the gRPC `routes`, with `more` routes beside them (behind the same front
+/// door); its answers are counted in `metrics`.
 pub fn router(
     routes: Routes,
     metrics: crate::guard::Metrics,
     body_timeout: std::time::Duration,
+    more: Option<axum::Router>,
 ) -> anyhow::Result<axum::Router> {
     let pool = DescriptorPool::decode(services_api::FILE_DESCRIPTOR_SET)?;
     let rest = Arc::new(crate::gateway::transcode::routes(&pool, &PUBLIC_SERVICES).map_err(anyhow::Error::msg)?);
     let openapi =
         Arc::new(serde_json::to_string_pretty(&crate::gateway::openapi::document(&pool, &PUBLIC_SERVICES, &rest))?);
     let state = Gateway { routes, pool, rest, openapi, metrics, body_timeout };
-    Ok(axum::Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .fallback(dispatch)
+    let gateway =
+        axum::Router::new().route("/openapi.json", get(openapi_json)).fallback(dispatch).with_state(state.clone());
+    let router = match more {
+        Some(more) => gateway.merge(more),
+        None => gateway,
+    };
+    Ok(router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), front))
-        .with_state(state))
+        .layer(axum::middleware::from_fn_with_state(state, front)))
 }
 
 async fn openapi_json(State(g): State<Gateway>) -> Response {

@@ -229,6 +229,14 @@ pub fn event_data_schema(event_type: &str) -> Option<Value> {
                 "failed": {"type": "integer", "minimum": 0, "description": "Assessments whose chapter failed for good."}
             }
         }),
+        "invitation.opened" => json!({
+            "type": "object",
+            "required": ["invitationId", "openedAt"],
+            "properties": {
+                "invitationId": {"type": "string", "description": "The invitation (InvitationService.GetInvitation)."},
+                "openedAt": {"type": "string", "format": "date-time"}
+            }
+        }),
         _ => return None,
     };
     Some(data)
@@ -243,6 +251,7 @@ fn webhooks() -> Value {
         ("assessment.scored", "SubmitAssessment stored a new assessment."),
         ("chapter.ready", "The nightly batch wrote an assessment's chapter."),
         ("batch.finished", "A night's batch ended (one per tenant with work in it)."),
+        ("invitation.opened", "The firm first visited the link of a questionnaire's invitation."),
     ] {
         let Some(data) = event_data_schema(event_type) else { continue };
         out.insert(
