@@ -31,6 +31,7 @@ use prost::Message;
 use services_api::v1 as pb;
 use services_api::v1::benchmark_service_client::BenchmarkServiceClient;
 use services_api::v1::diagnostics_service_client::DiagnosticsServiceClient;
+use services_api::v1::invitation_service_client::InvitationServiceClient;
 use services_api::v1::persistence_service_client::PersistenceServiceClient;
 use services_api::v1::report_service_client::ReportServiceClient;
 use services_api::v1::scoring_service_client::ScoringServiceClient;
@@ -43,7 +44,7 @@ struct Args {
     #[arg(long)]
     server: Option<String>,
     /// Scenarios to run, in order: score, echo, get-model, submit, submit-http, submit-rest,
-    /// render, query, position, lag.
+    /// render, query, position, lag, questionnaire.
     #[arg(long, value_delimiter = ',', default_value = "score,echo")]
     scenarios: Vec<Scenario>,
     /// Concurrent workers (closed loop).
@@ -75,7 +76,8 @@ struct Args {
     /// server in development mode (`--auth tenant-header`) accepts.
     #[arg(long)]
     api_key: Option<String>,
-    /// Address (HOST:PORT) of the JSON-over-HTTP port of `--server`, for `submit-http` and `submit-rest`.
+    /// Address (HOST:PORT) of the JSON-over-HTTP port of `--server`, for `submit-http`,
+    /// `submit-rest` and `questionnaire`.
     #[arg(long)]
     http_server: Option<std::net::SocketAddr>,
 }
@@ -111,6 +113,11 @@ enum Scenario {
     /// lag runs from its acknowledgement until the published n first counts it (the latency
     /// columns). The last fewer-than-k submissions stay unpublished by design and are not counted.
     Lag,
+    /// The questionnaire in the browser: each worker has an invitation of its own (created over
+    /// gRPC) and, one request after the other on its keep-alive HTTP/1.1 connection, loads a page
+    /// (`GET /q/{token}/{n}`) and saves it with every question answered (`POST`, the form a
+    /// browser without JavaScript sends), page after page; a call is the load and the save.
+    Questionnaire,
 }
 
 impl Scenario {
@@ -126,6 +133,7 @@ impl Scenario {
             Scenario::Query => "/maturity.v1.BenchmarkService/QueryBenchmark",
             Scenario::Position => "/maturity.v1.BenchmarkService/GetPeerPosition",
             Scenario::Lag => "/maturity.v1.PersistenceService/SubmitAssessment",
+            Scenario::Questionnaire => "/q/{token}/{n}",
         }
     }
 
@@ -141,6 +149,7 @@ impl Scenario {
             Scenario::Query => "BenchmarkService.QueryBenchmark",
             Scenario::Position => "BenchmarkService.GetPeerPosition",
             Scenario::Lag => "publication lag (submit to published)",
+            Scenario::Questionnaire => "questionnaire: page load + save",
         }
     }
 }
@@ -207,6 +216,29 @@ struct Clients {
     json_template: Arc<String>,
     /// This worker's keep-alive HTTP connection (not shared: a clone starts without one).
     http_conn: HttpConn,
+    /// This worker's questionnaire (not shared: a clone starts with an invitation of its own).
+    answering: Answering,
+}
+
+/// A worker's questionnaire: its link, its CSRF cookie, the page it is on; cloning gives none.
+#[derive(Default)]
+struct Answering {
+    link: String,
+    cookie: String,
+    page: usize,
+}
+
+impl Clone for Answering {
+    fn clone(&self) -> Self {
+        Answering::default()
+    }
+}
+
+/// An HTTP answer: status, the `Set-Cookie` value (its first part), body.
+struct Answer {
+    status: u16,
+    cookie: Option<String>,
+    body: Vec<u8>,
 }
 
 /// A worker's HTTP/1.1 connection; cloning gives an unconnected one.
@@ -219,26 +251,40 @@ impl Clone for HttpConn {
     }
 }
 
-/// One POST on `conn` (HTTP/1.1 keep-alive); the response status.
+/// One POST of JSON on `conn` (HTTP/1.1 keep-alive); the response status.
 async fn http_post(
     conn: &mut tokio::io::BufStream<tokio::net::TcpStream>,
     path: &str,
     key: Option<&str>,
     body: &str,
 ) -> std::io::Result<u16> {
+    let auth = key.map(|k| format!("Bearer {k}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(auth.as_deref().map(|a| ("Authorization", a)));
+    http_exchange(conn, "POST", path, &headers, body.as_bytes()).await.map(|a| a.status)
+}
+
+/// One request on `conn` (HTTP/1.1 keep-alive) with `headers` and `body`.
+async fn http_exchange(
+    conn: &mut tokio::io::BufStream<tokio::net::TcpStream>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-    let auth = key.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: loadgen\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: loadgen\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
     conn.write_all(head.as_bytes()).await?;
-    conn.write_all(body.as_bytes()).await?;
+    conn.write_all(body).await?;
     conn.flush().await?;
     let mut line = String::new();
     conn.read_line(&mut line).await?;
     let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut length = 0usize;
+    let (mut length, mut cookie) = (0usize, None);
     loop {
         line.clear();
         if conn.read_line(&mut line).await? == 0 {
@@ -248,15 +294,34 @@ async fn http_post(
         if l.is_empty() {
             break;
         }
-        if let Some((k, v)) = l.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = l.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("set-cookie") {
+                cookie = v.trim().split(';').next().map(str::to_string);
+            }
         }
     }
-    let mut sink = vec![0u8; length];
-    conn.read_exact(&mut sink).await?;
-    Ok(status)
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).await?;
+    Ok(Answer { status, cookie, body })
+}
+
+/// The form a browser without JavaScript sends for `html`'s page: its CSRF token, `go=next`, and
+/// the first answer of every question.
+fn page_form(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    let mut form = format!("csrf={}&go=next", html[at..].split('"').next()?);
+    let mut last = "";
+    for chunk in html.split("<input type=\"radio\" name=\"").skip(1) {
+        let name = chunk.split('"').next()?;
+        if name != last {
+            let value = chunk.split("value=\"").nth(1)?.split('"').next()?;
+            form.push_str(&format!("&{name}={value}"));
+            last = name;
+        }
+    }
+    Some(form)
 }
 
 impl Clients {
@@ -311,6 +376,68 @@ impl Clients {
                 Err(format!("io: {}", e.kind()))
             }
         }
+    }
+
+    /// A new invitation of the tenant: its link's path.
+    async fn invite(&self, conn: usize) -> Result<String, String> {
+        let n = self.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let request = pb::CreateInvitationRequest {
+            external_ref: format!("loadgen-q-{}-{n}", std::process::id()),
+            firm_name: format!("Loadgen questionnaire {n} (synthetic)"),
+            firm: self.score_request.firm.clone(),
+            ..Default::default()
+        };
+        let call = self.identified(request).map_err(|e| e.to_string())?;
+        let channel = self.channels[conn % self.channels.len()].clone();
+        let created = InvitationServiceClient::new(channel).create_invitation(call).await.map_err(|e| e.to_string())?;
+        let url = created.into_inner().url;
+        Ok(url.find("/q/").map_or(url.clone(), |i| url[i..].to_string()))
+    }
+
+    /// One page of this worker's questionnaire loaded and saved; after the last page, a new
+    /// invitation.
+    async fn answer_page(&mut self, conn: usize) -> Result<(), String> {
+        let addr = self.http_addr.ok_or("no HTTP address")?;
+        if self.answering.link.is_empty() {
+            self.answering = Answering { link: self.invite(conn).await?, cookie: String::new(), page: 1 };
+        }
+        if self.http_conn.0.is_none() {
+            let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+            let _ = stream.set_nodelay(true);
+            self.http_conn.0 = Some(tokio::io::BufStream::new(stream));
+        }
+        let path = format!("{}/{}", self.answering.link, self.answering.page);
+        let Some(conn) = self.http_conn.0.as_mut() else { return Err("no connection".into()) };
+        let cookie = self.answering.cookie.clone();
+        let mut headers = vec![("Accept", "text/html")];
+        if !cookie.is_empty() {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        let page = http_exchange(conn, "GET", &path, &headers, b"").await.map_err(|e| format!("io: {}", e.kind()))?;
+        if page.status != 200 {
+            return Err(format!("GET {}", page.status));
+        }
+        let cookie = page.cookie.unwrap_or(cookie);
+        let html = String::from_utf8_lossy(&page.body);
+        let form = page_form(&html).ok_or("a page without its form")?;
+        headers = vec![
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", cookie.as_str()),
+            ("Sec-Fetch-Site", "same-origin"),
+        ];
+        let saved = http_exchange(conn, "POST", &path, &headers, form.as_bytes())
+            .await
+            .map_err(|e| format!("io: {}", e.kind()))?;
+        if saved.status != 303 {
+            return Err(format!("POST {}", saved.status));
+        }
+        let last = html.contains("value=\"review\"");
+        self.answering.cookie = cookie;
+        self.answering.page += 1;
+        if last {
+            self.answering = Answering::default();
+        }
+        Ok(())
     }
 
     /// One random group, year and (for positions) scores.
@@ -391,6 +518,7 @@ impl Clients {
             (Scenario::Submit, _) => self.submit(conn).await.map(drop).map_err(code),
             (Scenario::Render, _) => self.render(conn, false).await.map(drop).map_err(code),
             (Scenario::SubmitHttp | Scenario::SubmitRest, _) => self.submit_http(scenario).await,
+            (Scenario::Questionnaire, _) => self.answer_page(conn).await,
             (Scenario::Query, _) => self.query(conn).await.map(drop).map_err(code),
             (Scenario::Position, _) | (Scenario::Lag, _) => self.position(conn).await.map(drop).map_err(code),
             (_, false) => raw::call(self.channels[i].clone(), scenario.path(), self.encoded(scenario))
@@ -622,6 +750,12 @@ async fn verify(clients: &Clients, scenarios: &[Scenario]) -> anyhow::Result<()>
             c.submit_http(s).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
             continue;
         }
+        if s == Scenario::Questionnaire {
+            let mut c = clients.clone();
+            c.answer_page(0).await.map_err(|e| anyhow::anyhow!("{} failed before measuring: {e}", s.rpc()))?;
+            anyhow::ensure!(c.answering.page == 2, "{} did not move on to page 2", s.rpc());
+            continue;
+        }
         if s == Scenario::Render {
             verify_render(clients).await?;
             continue;
@@ -820,6 +954,7 @@ fn main() -> anyhow::Result<()> {
             http_addr,
             json_template: Arc::new(submission_json(&sample.request)?),
             http_conn: HttpConn::default(),
+            answering: Answering::default(),
             render_ids: Arc::new(std::sync::OnceLock::new()),
             rendered: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             read: Arc::new(std::sync::atomic::AtomicU64::new(0)),
