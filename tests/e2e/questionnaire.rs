@@ -356,7 +356,8 @@ async fn an_answer_to_an_unknown_item_is_refused_and_nothing_is_stored() {
         assert_eq!(refused.status, 400, "{backend:?}");
         let page = text(&refused);
         assert!(
-            page.contains("Niets van deze pagina is opgeslagen") && page.contains("geen vraag ‘zz.invented’"),
+            page.contains("Niets van deze pagina is opgeslagen")
+                && page.contains("een vraag die niet in de vragenlijst staat"),
             "{page}"
         );
         // An item of another page is refused too.
@@ -365,7 +366,7 @@ async fn an_answer_to_an_unknown_item_is_refused_and_nothing_is_stored() {
         fields.push((other.0.clone(), other.1[0].clone()));
         let refused = browser.post(&format!("{link}/1"), &fields);
         assert_eq!(refused.status, 400);
-        assert!(text(&refused).contains("staat niet op deze pagina"), "{}", text(&refused));
+        assert!(text(&refused).contains("een vraag die niet op deze pagina staat"), "{}", text(&refused));
         assert_eq!(answered(&app, &a, &id), 0, "{backend:?}: nothing stored");
     }
 }
@@ -403,7 +404,10 @@ async fn a_form_without_its_csrf_token_or_from_another_site_is_refused() {
         // No token in the form.
         let refused = browser.post(&path, &answers);
         assert_eq!(refused.status, 403, "{backend:?}");
-        assert!(text(&refused).contains("Het formulier is verlopen"), "{}", text(&refused));
+        let page = text(&refused);
+        assert!(page.contains("het formulier was verlopen") && page.contains("name=\"csrf\""), "{page}");
+        // The page shows what was posted, for pressing the button again.
+        assert_eq!(checked(&page), answers.iter().cloned().collect::<BTreeMap<_, _>>(), "{backend:?}");
         // The form's token without the cookie (another browser's token).
         let mut fields = vec![("csrf".to_string(), csrf_of(&html))];
         fields.extend(answers.clone());
@@ -461,7 +465,7 @@ async fn a_replayed_submission_stores_one_assessment() {
         let pages = page_count(&mut browser, &link);
         // Submitting too early says what is missing, and stores nothing.
         let review = text(&browser.get(&format!("{link}/review")));
-        assert!(review.contains("Voordat u kunt versturen"), "{review}");
+        assert!(review.contains("Voordat u uw antwoorden kunt versturen"), "{review}");
         let early = browser.post(&format!("{link}/submit"), &[("csrf".into(), csrf_of(&review))]);
         assert_eq!(early.status, 400, "{backend:?}");
         for n in 1..=pages {

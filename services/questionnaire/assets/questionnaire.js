@@ -25,7 +25,14 @@
       headers: { "X-Autosave": "1" },
       redirect: "manual"
     }).then(function (response) {
-      say(response.status === 204 ? form.dataset.saved : form.dataset.failed);
+      if (response.status === 204) {
+        say(form.dataset.saved);
+      } else if (response.status === 410 || response.type === "opaqueredirect") {
+        // Withdrawn, expired or submitted meanwhile: the start page says which.
+        window.location.assign(form.dataset.start);
+      } else {
+        say(form.dataset.failed);
+      }
     }, function () {
       say(form.dataset.failed);
     });

@@ -48,13 +48,15 @@ pub enum Refusal {
     OffScale { item: String, value: String },
     /// Two values for one item.
     Twice(String),
+    /// The form's CSRF token is missing or not this browser's.
+    Stale,
 }
 
 impl Refusal {
     /// The item it concerns, if one.
     pub fn item(&self) -> Option<&str> {
         match self {
-            Refusal::Unreadable => None,
+            Refusal::Unreadable | Refusal::Stale => None,
             Refusal::UnknownItem(i) | Refusal::NotOnPage(i) | Refusal::Twice(i) => Some(i),
             Refusal::OffScale { item, .. } => Some(item),
         }
@@ -66,15 +68,21 @@ impl Refusal {
         match self {
             Refusal::Unreadable if nl => "Het formulier kon niet worden gelezen. Laad de pagina opnieuw.".into(),
             Refusal::Unreadable => "The form could not be read. Please reload the page.".into(),
-            Refusal::UnknownItem(i) if nl => format!("De vragenlijst kent geen vraag ‘{i}’. Laad de pagina opnieuw."),
-            Refusal::UnknownItem(i) => format!("The questionnaire has no question ‘{i}’. Please reload the page."),
-            Refusal::NotOnPage(i) if nl => format!("Vraag ‘{i}’ staat niet op deze pagina. Laad de pagina opnieuw."),
-            Refusal::NotOnPage(i) => format!("Question ‘{i}’ is not on this page. Please reload the page."),
+            Refusal::UnknownItem(_) if nl => "Er is een antwoord ontvangen op een vraag die niet in de vragenlijst staat. Laad de pagina opnieuw.".into(),
+            Refusal::UnknownItem(_) => "An answer was received for a question that is not in the questionnaire. Please reload the page.".into(),
+            Refusal::NotOnPage(_) if nl => "Er is een antwoord ontvangen op een vraag die niet op deze pagina staat. Laad de pagina opnieuw.".into(),
+            Refusal::NotOnPage(_) => "An answer was received for a question that is not on this page. Please reload the page.".into(),
             Refusal::OffScale { value, .. } if nl => {
                 format!("‘{value}’ is geen van de antwoorden. Kies een antwoord uit de lijst.")
             }
             Refusal::OffScale { value, .. } => {
                 format!("‘{value}’ is not one of the answers. Please choose an answer from the list.")
+            }
+            Refusal::Stale if nl => {
+                "Om veiligheidsredenen is niets opgeslagen: het formulier was verlopen. Uw antwoorden staan hieronder; druk nogmaals op de knop om ze op te slaan.".into()
+            }
+            Refusal::Stale => {
+                "For security reasons nothing was saved: the form had expired. Your answers are shown below; press the button again to save them.".into()
             }
             Refusal::Twice(_) if nl => "Deze vraag kreeg twee antwoorden. Kies er één.".into(),
             Refusal::Twice(_) => "This question received two answers. Please choose one.".into(),
@@ -179,19 +187,28 @@ mod tests {
     #[test]
     fn unknown_items_items_of_other_pages_values_off_the_scale_and_second_answers_are_refused() {
         let model = model();
-        let (e1, _) = model.item("e1.alerts").unwrap();
+        let (e1, _) = model.item("e1.mentions_followed").unwrap();
         let page = [e1];
         let form = |answers: &[(&str, &str)]| Posted {
             csrf: String::new(),
             go: Go::Stay,
             answers: answers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
         };
-        assert_eq!(check(&model, &page, &form(&[("e1.alerts", "4")])).unwrap()["e1.alerts"], "4");
-        assert_eq!(check(&model, &page, &form(&[("e1.alerts", DONT_KNOW)])).unwrap()["e1.alerts"], DONT_KNOW);
+        assert_eq!(check(&model, &page, &form(&[("e1.mentions_followed", "4")])).unwrap()["e1.mentions_followed"], "4");
+        assert_eq!(
+            check(&model, &page, &form(&[("e1.mentions_followed", DONT_KNOW)])).unwrap()["e1.mentions_followed"],
+            DONT_KNOW
+        );
         let refused = check(
             &model,
             &page,
-            &form(&[("x.y", "1"), ("i1.pilot", "1"), ("e1.alerts", "9"), ("e1.alerts", "2"), ("e1.alerts", "3")]),
+            &form(&[
+                ("x.y", "1"),
+                ("i1.pilot", "1"),
+                ("e1.mentions_followed", "9"),
+                ("e1.mentions_followed", "2"),
+                ("e1.mentions_followed", "3"),
+            ]),
         )
         .unwrap_err();
         assert_eq!(
@@ -199,8 +216,8 @@ mod tests {
             [
                 Refusal::UnknownItem("x.y".into()),
                 Refusal::NotOnPage("i1.pilot".into()),
-                Refusal::OffScale { item: "e1.alerts".into(), value: "9".into() },
-                Refusal::Twice("e1.alerts".into()),
+                Refusal::OffScale { item: "e1.mentions_followed".into(), value: "9".into() },
+                Refusal::Twice("e1.mentions_followed".into()),
             ]
         );
         assert!(refused.iter().all(|r| !r.message(Locale::Nl).is_empty() && !r.message(Locale::En).is_empty()));

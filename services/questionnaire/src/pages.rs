@@ -30,6 +30,8 @@ use crate::view::{self, Choice, Frame, Problem, Question};
 
 /// Largest form body accepted: a page of answers is a few kilobytes.
 pub const MAX_FORM: usize = 64 * 1024;
+/// How long a form's body may take to arrive once its headers are in.
+const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(30);
 /// The CSRF cookie.
 const CSRF_COOKIE: &str = "q_csrf";
 /// What the pages may load: their own style sheet and script, nothing else; no inline code, no
@@ -184,7 +186,13 @@ impl Questionnaire {
     /// The invitation of `token` that still takes answers, with its model; else the page that says
     /// why not (an unknown link, one tried too often from `ip`, a withdrawn, expired or submitted
     /// one). The first visit is recorded (and `invitation.opened` sent).
-    async fn open(&self, token: &str, ip: IpAddr, lang: &Lang) -> Result<(Invitation, Arc<Model>, Locale), Response> {
+    async fn open(
+        &self,
+        token: &str,
+        ip: IpAddr,
+        lang: &Lang,
+        visit: bool,
+    ) -> Result<(Invitation, Arc<Model>, Locale), Response> {
         if !self.guesses.allowed(ip) {
             let mut r = self.notice(StatusCode::TOO_MANY_REQUESTS, locale_of(lang, None), "slow", &[], "");
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
@@ -210,7 +218,8 @@ impl Questionnaire {
                 let date = day(invitation.submitted_at_us.unwrap_or(now), locale);
                 return Err(self.notice(StatusCode::OK, locale, "submitted", &[("date", date)], ""));
             }
-            Stage::Sent => self.opened(&invitation, now).await,
+            Stage::Sent if visit => self.opened(&invitation, now).await,
+            Stage::Sent => {}
             Stage::Opened => {}
         }
         let c = &invitation.created;
@@ -261,13 +270,15 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_string())
 }
 
-/// The browser's CSRF token, or a new one with the `Set-Cookie` that gives it.
-fn csrf_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+/// The browser's CSRF token, or a new one with the `Set-Cookie` that gives it (`Secure` when the
+/// public address is https).
+fn csrf_token(headers: &HeaderMap, public_url: &str) -> (String, Option<HeaderValue>) {
     if let Some(token) = cookie_token(headers) {
         return (token, None);
     }
     let token = store::random::chars(32).unwrap_or_default();
-    let cookie = format!("{CSRF_COOKIE}={token}; Path=/q/; HttpOnly; SameSite=Strict");
+    let secure = if public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("{CSRF_COOKIE}={token}; Path=/q/; HttpOnly; SameSite=Strict{secure}");
     (token, HeaderValue::from_str(&cookie).ok())
 }
 
@@ -279,15 +290,22 @@ fn with_cookie(mut r: Response, cookie: Option<HeaderValue>) -> Response {
 }
 
 /// Whether a posted form came from our own page: the form's token equals the cookie's, and the
-/// browser does not say that another site sent it.
-fn same_site(headers: &HeaderMap, form_token: &str) -> bool {
+/// browser does not say that another site sent it. The origin is compared with the address the
+/// request was sent to (`Host` over HTTP/1.1, the URI's authority over HTTP/2) and with the
+/// configured public address (a proxy in front may rewrite `Host`).
+fn same_site(headers: &HeaderMap, uri: &axum::http::Uri, public_url: &str, form_token: &str) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if header("sec-fetch-site").is_some_and(|s| s != "same-origin" && s != "none") {
         return false;
     }
     if let Some(origin) = header("origin") {
         let authority = origin.split_once("://").map(|(_, a)| a);
-        if authority.is_none() || authority != header("host") {
+        let ours = [
+            header("host"),
+            uri.authority().map(|a| a.as_str()),
+            public_url.split_once("://").map(|(_, a)| a.split('/').next().unwrap_or(a)),
+        ];
+        if authority.is_none() || !ours.iter().flatten().any(|a| Some(*a) == authority) {
             return false;
         }
     }
@@ -336,8 +354,10 @@ async fn start(
     Path(token): Path<String>,
     Query(lang): Query<Lang>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
 ) -> Response {
-    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang).await {
+    // A HEAD (a mail scanner checking the link) is no visit.
+    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang, method != axum::http::Method::HEAD).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -381,6 +401,8 @@ async fn start(
 
 #[derive(Serialize)]
 struct PageView {
+    /// The start page, which says why a link no longer takes answers.
+    start: String,
     part: String,
     title: String,
     about: String,
@@ -474,6 +496,7 @@ fn page_view(
         .collect();
     let answered = pages.pages.iter().map(|p| Pages::answered(p, model, values)).sum::<usize>();
     PageView {
+        start: localized(&format!("/q/{token}"), locale),
         part: view::part_title(model, page.section.part(), locale),
         title,
         about,
@@ -503,7 +526,7 @@ async fn page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang).await {
+    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang, true).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -511,7 +534,7 @@ async fn page(
     let Some((n, p)) = pages.get(&number) else {
         return see_other(&localized(&format!("/q/{token}"), locale));
     };
-    let (csrf, cookie) = csrf_token(&headers);
+    let (csrf, cookie) = csrf_token(&headers, &q.public_url);
     let view = page_view(&model, &pages, n, p, &inv.draft, &[], locale, (&token, csrf));
     let frame = q.frame(locale, view.title.clone(), &inv.created.firm_name, &format!("/q/{token}/{n}"));
     with_cookie(q.render(StatusCode::OK, "page.html", &frame, &view), cookie)
@@ -519,9 +542,11 @@ async fn page(
 
 /// The body of a form, or the page that refuses it for its size.
 async fn body_of(q: &Questionnaire, body: axum::body::Body, locale: Locale) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, MAX_FORM)
-        .await
-        .map_err(|_| q.notice(StatusCode::PAYLOAD_TOO_LARGE, locale, "too_large", &[], ""))
+    match tokio::time::timeout(BODY_TIME, axum::body::to_bytes(body, MAX_FORM)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(q.notice(StatusCode::PAYLOAD_TOO_LARGE, locale, "too_large", &[], "")),
+        Err(_) => Err((StatusCode::REQUEST_TIMEOUT, "the form did not arrive in time").into_response()),
+    }
 }
 
 async fn save(
@@ -529,10 +554,11 @@ async fn save(
     Path((token, number)): Path<(String, String)>,
     Query(lang): Query<Lang>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang).await {
+    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang, true).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -545,16 +571,26 @@ async fn save(
     let Some((n, p)) = pages.get(&number) else {
         return q.notice(StatusCode::NOT_FOUND, locale, "unknown", &[], &back);
     };
+    let empty = form::Posted { csrf: String::new(), go: Go::Stay, answers: Vec::new() };
     let posted = match form::read(&body) {
         Ok(posted) => posted,
-        Err(refusal) => return refuse_page(&q, &inv, &model, &pages, (n, p), &[refusal], locale, &token, &headers),
+        Err(refusal) => {
+            return refuse_page(&q, (&inv, &empty), &model, &pages, (n, p), &[refusal], locale, &token, &headers);
+        }
     };
-    if !same_site(&headers, &posted.csrf) {
-        return q.notice(StatusCode::FORBIDDEN, locale, "csrf", &[], &back);
+    if !same_site(&headers, &uri, &q.public_url, &posted.csrf) {
+        // The page again with what was posted and a valid token: pressing its button once more
+        // saves (the usual cause is a cookie replaced by another tab of the same questionnaire).
+        let refused = [Refusal::Stale];
+        let mut r = refuse_page(&q, (&inv, &posted), &model, &pages, (n, p), &refused, locale, &token, &headers);
+        *r.status_mut() = StatusCode::FORBIDDEN;
+        return r;
     }
     let answers = match form::check(&model, &p.items, &posted) {
         Ok(a) => a,
-        Err(refused) => return refuse_page(&q, &inv, &model, &pages, (n, p), &refused, locale, &token, &headers),
+        Err(refused) => {
+            return refuse_page(&q, (&inv, &posted), &model, &pages, (n, p), &refused, locale, &token, &headers);
+        }
     };
     if let Err(r) = q.merge(&inv, answers, locale, &token).await {
         return r;
@@ -574,11 +610,12 @@ async fn save(
     see_other(&localized(&target, locale))
 }
 
-/// The page again with what was refused (400), its answers as posted where they were readable.
+/// The page again with what was refused (400): the saved answers, and over them those posted that
+/// are on the item's scale (none is saved).
 #[allow(clippy::too_many_arguments, reason = "one page's parts, each named")]
 fn refuse_page(
     q: &Questionnaire,
-    inv: &Invitation,
+    (inv, posted): (&Invitation, &form::Posted),
     model: &Model,
     pages: &Pages,
     (n, p): (usize, &Page),
@@ -587,8 +624,14 @@ fn refuse_page(
     token: &str,
     headers: &HeaderMap,
 ) -> Response {
-    let (csrf, cookie) = csrf_token(headers);
-    let view = page_view(model, pages, n, p, &inv.draft, refused, locale, (token, csrf));
+    let (csrf, cookie) = csrf_token(headers, &q.public_url);
+    let mut shown = inv.draft.clone();
+    for (id, value) in &posted.answers {
+        if model.item(id).is_some_and(|(i, _)| p.items.contains(&i) && form::on_scale(model, i, value)) {
+            shown.insert(id.clone(), value.clone());
+        }
+    }
+    let view = page_view(model, pages, n, p, &shown, refused, locale, (token, csrf));
     let frame = q.frame(locale, view.title.clone(), &inv.created.firm_name, &format!("/q/{token}/{n}"));
     with_cookie(q.render(StatusCode::BAD_REQUEST, "page.html", &frame, &view), cookie)
 }
@@ -614,7 +657,7 @@ impl Questionnaire {
                 Err(e) => return Err(self.unavailable(locale, &e.to_string())),
             }
             current = match invitations::by_token(&self.db, &current.created.token_sha256).await {
-                Ok(Some(i)) if i.state(now_us()) == Stage::Opened => i,
+                Ok(Some(i)) if matches!(i.state(now_us()), Stage::Opened | Stage::Sent) => i,
                 // Submitted, withdrawn or expired meanwhile: the start page says which.
                 Ok(_) => return Err(see_other(&localized(&format!("/q/{token}"), locale))),
                 Err(e) => return Err(self.unavailable(locale, &e.to_string())),
@@ -734,11 +777,11 @@ async fn review(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang).await {
+    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang, true).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let (csrf, cookie) = csrf_token(&headers);
+    let (csrf, cookie) = csrf_token(&headers, &q.public_url);
     let problems = problems(&q, &inv, &model, &Pages::of(&model), locale, &token);
     let view = review_view(&inv, &model, locale, &token, csrf, problems);
     let title = view::word(locale, "review_heading", &[]);
@@ -751,10 +794,11 @@ async fn submit(
     Path(token): Path<String>,
     Query(lang): Query<Lang>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang).await {
+    let (inv, model, locale) = match q.open(&token, peer.ip(), &lang, true).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -764,7 +808,7 @@ async fn submit(
         Err(r) => return r,
     };
     let csrf = form::read(&body).map(|p| p.csrf).unwrap_or_default();
-    if !same_site(&headers, &csrf) {
+    if !same_site(&headers, &uri, &q.public_url, &csrf) {
         return q.notice(StatusCode::FORBIDDEN, locale, "csrf", &[], &back);
     }
     let pages = Pages::of(&model);
@@ -774,19 +818,36 @@ async fn submit(
         let frame = q.frame(locale, view::word(locale, "review_heading", &[]), &inv.created.firm_name, "");
         return q.render(StatusCode::BAD_REQUEST, "review.html", &frame, &view);
     }
-    let caller = Caller { tenant: inv.created.tenant.clone(), key_prefix: inv.created.id.clone() };
-    match (q.submit)(caller, submission(&inv, &model)).await {
-        Ok(response) => {
-            let id = response.assessment.map_or(0, |a| a.id);
-            if let Err(e) = invitations::mark_submitted(&q.db, &inv.created.id, id, now_us()).await {
-                // Stored and scored: a retry of the same submission replays it and marks it then.
-                return q.unavailable(locale, &e.to_string());
-            }
-            see_other(&back)
+    // Stored and marked together, whatever becomes of this request: a browser that goes away
+    // between the two would leave a stored assessment behind an invitation that takes answers.
+    let submitting = tokio::spawn(submit_draft(q.clone(), inv.clone(), model));
+    match submitting.await {
+        Ok(Ok(())) => see_other(&back),
+        Ok(Err(why)) => q.unavailable(locale, &why),
+        Err(e) => q.unavailable(locale, &e.to_string()),
+    }
+}
+
+/// Submits `inv`'s draft and records it as submitted. A submission of this invitation stored
+/// before (its request id is the invitation's) with other answers (the draft changed after a
+/// submission whose record was lost) is recorded with that assessment.
+async fn submit_draft(q: Questionnaire, inv: Invitation, model: Arc<Model>) -> Result<(), String> {
+    let c = &inv.created;
+    let caller = Caller { tenant: c.tenant.clone(), key_prefix: c.id.clone() };
+    let request = submission(&inv, &model);
+    let request_id = request.request_id.clone();
+    let id = match (q.submit)(caller, request).await {
+        Ok(response) => response.assessment.map_or(0, |a| a.id),
+        Err(status) if status.code() == tonic::Code::AlreadyExists => {
+            let found = store::idempotency_many(&q.db, &[(c.tenant.as_str(), request_id.as_str())])
+                .await
+                .map_err(|e| e.to_string())?;
+            found.into_values().find_map(|r| r.assessment_id).ok_or_else(|| status.message().to_string())?
         }
         Err(status) => {
-            tracing::warn!(code = ?status.code(), message = status.message(), invitation = %inv.created.id, "a questionnaire's submission was refused");
-            q.unavailable(locale, status.message())
+            tracing::warn!(code = ?status.code(), message = status.message(), invitation = %c.id, "a questionnaire's submission was refused");
+            return Err(status.message().to_string());
         }
-    }
+    };
+    invitations::mark_submitted(&q.db, &c.id, id, now_us()).await.map_err(|e| e.to_string())
 }
